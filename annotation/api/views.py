@@ -1,0 +1,388 @@
+"""REST views for projects, tasks, annotations, drafts and predictions: Label Studio's paths and shapes.
+
+Views are thin: they scope reads through selectors, check the caller's role,
+and hand writes to services.
+"""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import selectors
+from annotation.api.imports import read_import
+from annotation.api.output import (
+    annotation_out,
+    draft_out,
+    import_job_out,
+    lock_out,
+    prediction_out,
+    project_out,
+    task_out,
+)
+from annotation.importing.parsers import TaskItem
+from annotation.label_config import parse_label_config
+from annotation.models import Draft
+from annotation.services import annotations as annotation_services
+from annotation.services import projects as project_services
+from annotation.services import queue
+from annotation.services.import_jobs import import_job_create
+from annotation.services.imports import tasks_import
+from tessera.api.base import json_object, page_params
+from tessera.errors import ApplicationError
+from tessera.models import Role
+from tessera.permissions import caller_membership, require_role
+
+JSON = OpenApiTypes.OBJECT
+
+
+class ProjectListView(APIView):
+    @extend_schema(responses=JSON, summary="List projects (paged: count, results)")
+    def get(self, request: Request) -> Response:
+        membership = caller_membership(request)
+        page, page_size = page_params(request, default_size=100)
+        projects = selectors.project_list(membership=membership)
+        total = projects.count()
+        rows = projects[(page - 1) * page_size : page * page_size]
+        return Response(
+            {
+                "count": total,
+                "next": None if page * page_size >= total else page + 1,
+                "previous": page - 1 if page > 1 else None,
+                "results": [project_out(project) for project in rows],
+            }
+        )
+
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Create a project")
+    def post(self, request: Request) -> Response:
+        membership = require_role(request, Role.MANAGER, action="create projects")
+        project = project_services.project_create(
+            organization=membership.organization, user=request.user, fields=json_object(request)
+        )
+        return Response(project_out(project), status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=JSON, summary="Get a project")
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        return Response(project_out(project))
+
+    @extend_schema(request=JSON, responses=JSON, summary="Update a project")
+    def patch(self, request: Request, project_id: int) -> Response:
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        require_role(request, Role.MANAGER, action="change projects")
+        project = project_services.project_update(project=project, user=request.user, fields=json_object(request))
+        return Response(project_out(project))
+
+    put = patch
+
+    @extend_schema(responses={204: None}, summary="Delete a project with its tasks")
+    def delete(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.MANAGER, action="delete projects")
+        project_services.project_delete(project=project, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _validate_config_response(request: Request) -> Response:
+    body = json_object(request)
+    config = body.get("label_config")
+    schema = parse_label_config(config, max_bytes=settings.TESSERA_MAX_LABEL_CONFIG_BYTES)
+    return Response({"label_config": config, "parsed_label_config": schema.summary(), "data_variables": list(schema.variables)})
+
+
+class ConfigValidateView(APIView):
+    @extend_schema(request=JSON, responses=JSON, summary="Check a label config")
+    def post(self, request: Request) -> Response:
+        caller_membership(request)
+        return _validate_config_response(request)
+
+
+class ProjectValidateView(APIView):
+    @extend_schema(request=JSON, responses=JSON, summary="Check a label config for this project")
+    def post(self, request: Request, project_id: int) -> Response:
+        selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        return _validate_config_response(request)
+
+
+class ProjectImportView(APIView):
+    @extend_schema(
+        request={"application/json": JSON, "multipart/form-data": JSON, "text/csv": JSON},
+        responses={201: JSON},
+        parameters=[OpenApiParameter("return_task_ids", bool)],
+        summary="Import tasks (JSON, JSONL, CSV, TSV; body or files)",
+        description="Small imports answer task_count, annotation_count, prediction_count. Larger ones run "
+        "as a background job and answer {\"import\": id}; poll /api/projects/{id}/imports/{import}/.",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.MANAGER, action="import tasks")
+        upload = read_import(request)
+        if upload.background:
+            job = import_job_create(
+                project=project,
+                user=request.user,
+                chunks=upload.chunks,
+                file_format=upload.file_format,
+                original_name=upload.name,
+            )
+            return Response({"import": job.pk, **import_job_out(job)}, status=status.HTTP_201_CREATED)
+        counts = tasks_import(project=project, user=request.user, items=upload.items())
+        body = counts.as_dict() | {"file_upload_ids": [], "could_be_tasks_list": False, "found_formats": []}
+        if request.query_params.get("return_task_ids") in ("1", "true", "True"):
+            body["task_ids"] = counts.task_ids
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ImportJobView(APIView):
+    @extend_schema(responses=JSON, summary="State and progress of a background import")
+    def get(self, request: Request, project_id: int, job_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        return Response(import_job_out(selectors.import_job_get(project=project, job_id=job_id)))
+
+
+class ProjectNextView(APIView):
+    @extend_schema(responses=JSON, summary="Take the next task to label (locks it for the caller)")
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        task = queue.next_task(project=project, user=request.user)
+        task.prediction_list = list(task.predictions.order_by("-score", "-id"))
+        task.annotation_list = []
+        body = task_out(task)
+        drafts = Draft.objects.filter(task=task, user=request.user, annotation__isnull=True).order_by("-id")[:1]
+        body["drafts"] = [draft_out(draft) for draft in drafts]
+        return Response(body)
+
+
+class TaskListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=True), OpenApiParameter("page", int),
+                    OpenApiParameter("page_size", int)],
+        responses=JSON,
+        summary="List a project's tasks: {tasks, total}",
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        membership = caller_membership(request)
+        project_id = request.query_params.get("project")
+        if project_id is None:
+            raise ApplicationError("project is required.", field="project", code="required")
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        page, page_size = page_params(request, default_size=100)
+        tasks = selectors.task_page(project=project, offset=(page - 1) * page_size, limit=page_size)
+        return Response({"tasks": [task_out(task) for task in tasks], "total": project.task_count})
+
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Create one task")
+    def post(self, request: Request) -> Response:
+        body = json_object(request)
+        project = selectors.project_get(membership=caller_membership(request), project_id=body.get("project"))
+        require_role(request, Role.MANAGER, action="create tasks")
+        item = TaskItem(data=body.get("data"), meta=body.get("meta") or {})
+        counts = tasks_import(project=project, user=request.user, items=[item])
+        task = selectors.task_with_children(membership=caller_membership(request), task_id=counts.task_ids[0])
+        return Response(task_out(task), status=status.HTTP_201_CREATED)
+
+
+class TaskDetailView(APIView):
+    @extend_schema(responses=JSON, summary="Get a task with its annotations and predictions")
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
+        return Response(task_out(task))
+
+    @extend_schema(request=JSON, responses=JSON, summary="Change a task's data or meta")
+    def patch(self, request: Request, task_id: int) -> Response:
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        require_role(request, Role.MANAGER, action="change tasks")
+        annotation_services.task_update(task=task, user=request.user, fields=json_object(request))
+        return Response(task_out(selectors.task_with_children(membership=membership, task_id=task_id)))
+
+    @extend_schema(responses={204: None}, summary="Delete a task")
+    def delete(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        require_role(request, Role.MANAGER, action="delete tasks")
+        annotation_services.task_delete(task=task, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _prediction_id(body: dict):
+    value = body.get("parent_prediction")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ApplicationError("parent_prediction must be a prediction id.", field="parent_prediction")
+    return value
+
+
+class TaskAnnotationsView(APIView):
+    @extend_schema(responses=JSON, summary="List a task's annotations")
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        return Response([annotation_out(a) for a in selectors.annotations_of_task(task=task)])
+
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Submit an annotation (or a skip: was_cancelled)")
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        body = json_object(request)
+        completed_by = body.get("completed_by")
+        if completed_by is not None and completed_by != request.user.pk:
+            raise ApplicationError(
+                "completed_by is always the caller; it cannot name someone else.",
+                field="completed_by",
+                code="read_only",
+                status=403,
+            )
+        if "project" in body and body["project"] not in (None, task.project_id):
+            raise ApplicationError("project must be the task's project.", field="project", code="read_only")
+        annotation = annotation_services.annotation_create(
+            task=task,
+            user=request.user,
+            result=body.get("result", []),
+            was_cancelled=body.get("was_cancelled", False),
+            ground_truth=body.get("ground_truth", False),
+            lead_time=body.get("lead_time"),
+            parent_prediction_id=_prediction_id(body),
+        )
+        return Response(annotation_out(annotation), status=status.HTTP_201_CREATED)
+
+
+class AnnotationDetailView(APIView):
+    @extend_schema(responses=JSON, summary="Get an annotation")
+    def get(self, request: Request, annotation_id: int) -> Response:
+        annotation = selectors.annotation_get(membership=caller_membership(request), annotation_id=annotation_id)
+        return Response(annotation_out(annotation))
+
+    @extend_schema(request=JSON, responses=JSON, summary="Update an annotation (your own; managers: any)")
+    def patch(self, request: Request, annotation_id: int) -> Response:
+        membership = caller_membership(request)
+        annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
+        annotation = annotation_services.annotation_update(
+            annotation=annotation, user=request.user, membership=membership, fields=json_object(request)
+        )
+        return Response(annotation_out(annotation))
+
+    put = patch
+
+    @extend_schema(responses={204: None}, summary="Delete an annotation")
+    def delete(self, request: Request, annotation_id: int) -> Response:
+        membership = caller_membership(request)
+        annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
+        annotation_services.annotation_delete(annotation=annotation, user=request.user, membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PredictionListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("task", int), OpenApiParameter("project", int)],
+        responses=JSON,
+        summary="List predictions of a task or project",
+    )
+    def get(self, request: Request) -> Response:
+        predictions = selectors.prediction_list(
+            membership=caller_membership(request),
+            task_id=request.query_params.get("task"),
+            project_id=request.query_params.get("project"),
+        )
+        page, page_size = page_params(request, default_size=100)
+        rows = predictions[(page - 1) * page_size : page * page_size]
+        return Response([prediction_out(p) for p in rows])
+
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Create a prediction")
+    def post(self, request: Request) -> Response:
+        membership = caller_membership(request)
+        body = json_object(request)
+        if body.get("task") is None:
+            raise ApplicationError("task is required.", field="task", code="required")
+        task = selectors.task_get(membership=membership, task_id=body.get("task"))
+        require_role(request, Role.MANAGER, action="create predictions")
+        prediction = annotation_services.prediction_create(
+            task=task,
+            user=request.user,
+            result=body.get("result", []),
+            model_version=body.get("model_version") or "",
+            score=body.get("score"),
+        )
+        return Response(prediction_out(prediction), status=status.HTTP_201_CREATED)
+
+
+class PredictionDetailView(APIView):
+    @extend_schema(responses=JSON, summary="Get a prediction")
+    def get(self, request: Request, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+        return Response(prediction_out(prediction))
+
+    @extend_schema(responses={204: None}, summary="Delete a prediction")
+    def delete(self, request: Request, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+        require_role(request, Role.MANAGER, action="delete predictions")
+        annotation_services.prediction_delete(prediction=prediction, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskDraftsView(APIView):
+    @extend_schema(responses=JSON, summary="The caller's drafts for a task")
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        drafts = Draft.objects.filter(task=task, user=request.user).order_by("-id")
+        return Response([draft_out(d) for d in drafts])
+
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Save a draft (created or replaced)")
+    def post(self, request: Request, task_id: int) -> Response:
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        body = json_object(request)
+        annotation = None
+        if body.get("annotation") is not None:
+            annotation = selectors.annotation_get(membership=membership, annotation_id=body["annotation"])
+            if annotation.task_id != task.pk:
+                raise ApplicationError("annotation belongs to another task.", field="annotation")
+        draft = annotation_services.draft_save(
+            task=task, user=request.user, result=body.get("result", []), lead_time=body.get("lead_time"),
+            annotation=annotation,
+        )  # fmt: skip
+        return Response(draft_out(draft), status=status.HTTP_201_CREATED)
+
+
+class DraftDetailView(APIView):
+    def _draft(self, request: Request, draft_id: int) -> Draft:
+        draft = selectors.draft_get(membership=caller_membership(request), draft_id=draft_id)
+        if draft.user_id != request.user.pk:
+            # Another member's draft is private: as good as missing.
+            raise ApplicationError("Draft not found.", code="not_found", status=404)
+        return draft
+
+    @extend_schema(responses=JSON, summary="Get one of your drafts")
+    def get(self, request: Request, draft_id: int) -> Response:
+        return Response(draft_out(self._draft(request, draft_id)))
+
+    @extend_schema(request=JSON, responses=JSON, summary="Update one of your drafts")
+    def patch(self, request: Request, draft_id: int) -> Response:
+        draft = self._draft(request, draft_id)
+        body = json_object(request)
+        draft = annotation_services.draft_save(
+            task=draft.task, user=request.user, result=body.get("result", draft.result),
+            lead_time=body.get("lead_time", draft.lead_time), draft=draft,
+        )  # fmt: skip
+        return Response(draft_out(draft))
+
+    @extend_schema(responses={204: None}, summary="Delete one of your drafts")
+    def delete(self, request: Request, draft_id: int) -> Response:
+        annotation_services.draft_delete(draft=self._draft(request, draft_id), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskLockView(APIView):
+    @extend_schema(request=None, responses=JSON, summary="Renew your lock on a task")
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        return Response(lock_out(queue.task_lock_renew(task=task, user=request.user)))
+
+    @extend_schema(responses={204: None}, summary="Release your lock on a task")
+    def delete(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        queue.task_lock_release(task=task, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+

@@ -1,0 +1,148 @@
+"""Label Studio XML label configs: parse, validate, summarise. Plain Python, no ORM.
+
+``label_studio_sdk.label_interface`` does the parsing and the checks Label
+Studio itself makes (XML syntax, schema, unique names, ``toName`` targets).
+On top we reject what it lets through but a labeling tool cannot use: tags
+that Label Studio does not know, object tags whose ``value`` names no task
+field, and controls that point at no object.
+"""
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+
+from label_studio_sdk.label_interface import LabelInterface
+from label_studio_sdk.label_interface.control_tags import _TAG_TO_CLASS as CONTROL_TAGS
+from label_studio_sdk.label_interface.object_tags import _TAG_TO_CLASS as OBJECT_TAGS
+
+from tessera.errors import ApplicationError
+
+# Tags that only arrange or decorate the interface, or are children of controls.
+LAYOUT_TAGS = {
+    "view", "header", "style", "label", "choice", "relation", "filter", "collapse",
+    "panel", "channel", "bucket", "shortcut", "item", "multichannel", "markdown", "pdf",
+}  # fmt: skip
+KNOWN_TAGS = set(CONTROL_TAGS) | set(OBJECT_TAGS) | LAYOUT_TAGS | {"relations"}
+# Object tags whose spans are character offsets into a string field of the task.
+TEXT_OBJECT_TAGS = {"text", "hypertext"}
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    name: str
+    type: str  # the tag as written: Choices, Labels, TextArea, …
+    to_names: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def tag(self) -> str:
+        return self.type.lower()
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    name: str
+    type: str  # the tag as written: Text, Image, Paragraphs, …
+    variable: str  # the task data key the object reads, without "$"
+
+    @property
+    def tag(self) -> str:
+        return self.type.lower()
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    config: str
+    interface: LabelInterface = field(repr=False, compare=False)
+    controls: dict[str, ControlSpec]
+    objects: dict[str, ObjectSpec]
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(spec.variable for spec in self.objects.values()))
+
+    def summary(self) -> dict:
+        """Label Studio's ``parsed_label_config`` shape, which the SDK and our frontend read."""
+        return {
+            control.name: {
+                "type": control.type,
+                "to_name": list(control.to_names),
+                "inputs": [
+                    {"type": self.objects[name].type, "value": self.objects[name].variable}
+                    for name in control.to_names
+                ],
+                "labels": list(control.labels),
+            }
+            for control in self.controls.values()
+        }
+
+
+def config_digest(config: str) -> str:
+    return hashlib.sha256(config.encode()).hexdigest()
+
+
+def parse_label_config(config: str, *, max_bytes: int) -> LabelSchema:
+    """Parse and validate ``config``; raise ApplicationError(field="label_config") saying what is wrong."""
+    if not isinstance(config, str) or not config.strip():
+        raise ApplicationError("The label config is empty.", field="label_config", code="required")
+    if len(config.encode()) > max_bytes:
+        raise ApplicationError(
+            f"The label config is {len(config.encode())} bytes; the limit is {max_bytes}.",
+            field="label_config",
+            code="too_large",
+        )
+    return _parse_cached(config)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(config: str) -> LabelSchema:
+    try:
+        interface = LabelInterface(config)
+        interface.validate()
+    except Exception as exc:  # noqa: BLE001 - the SDK raises several unrelated types for bad XML
+        raise ApplicationError(f"Invalid label config: {exc}", field="label_config") from exc
+
+    # Comments and processing instructions have a non-string tag in lxml.
+    tags = {element.tag for element in interface._tree.iter() if isinstance(element.tag, str)}
+    unknown = sorted(tag for tag in tags if tag.lower() not in KNOWN_TAGS)
+    if unknown:
+        raise ApplicationError(
+            f"Invalid label config: unknown tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}.",
+            field="label_config",
+            code="unknown_tag",
+        )
+
+    objects: dict[str, ObjectSpec] = {}
+    for name, obj in interface._objects.items():
+        value = obj.value or ""
+        if not value.startswith("$") or len(value) < 2:
+            raise ApplicationError(
+                f'Invalid label config: <{obj.tag} name="{name}"> has value="{value}"; it must name a task '
+                f'field, as in value="${name}".',
+                field="label_config",
+                code="missing_variable",
+            )
+        objects[name] = ObjectSpec(name=name, type=obj.tag, variable=value[1:])
+
+    if not objects:
+        raise ApplicationError(
+            "Invalid label config: it has no object tag (Text, Image, …) to label.",
+            field="label_config",
+            code="no_objects",
+        )
+
+    controls: dict[str, ControlSpec] = {}
+    for name, control in interface._controls.items():
+        to_names = tuple(control.to_name or ())
+        for target in to_names:
+            if target not in objects:
+                raise ApplicationError(
+                    f'Invalid label config: <{control.tag} name="{name}"> has toName="{target}", which is not '
+                    "an object tag.",
+                    field="label_config",
+                    code="bad_to_name",
+                )
+        labels = tuple(interface._labels.get(name, {}).keys())
+        controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=labels)
+
+    return LabelSchema(config=config, interface=interface, controls=controls, objects=objects)

@@ -1,0 +1,157 @@
+"""Projects, tasks, annotations, drafts, predictions, task locks and import jobs."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Sampling(models.TextChoices):
+    SEQUENTIAL = "Sequential sampling", "Sequential"
+    UNIFORM = "Uniform sampling", "Random"
+
+
+class Project(models.Model):
+    organization = models.ForeignKey("tessera.Organization", on_delete=models.CASCADE, related_name="projects")
+    title = models.CharField(max_length=250)
+    description = models.TextField(blank=True, default="")
+    label_config = models.TextField(help_text="Label Studio XML label config.")
+    parsed_label_config = models.JSONField(default=dict, help_text="Controls and objects read from the config.")
+    data_variables = models.JSONField(default=list, help_text="Task data keys the config reads.")
+    expert_instruction = models.TextField(blank=True, default="", help_text="Instructions for annotators.")
+    show_instruction = models.BooleanField(default=False)
+    show_skip_button = models.BooleanField(default=True)
+    enable_empty_annotation = models.BooleanField(default=True)
+    maximum_annotations = models.PositiveIntegerField(
+        default=1, help_text="Overlap: how many annotators label each task."
+    )
+    sampling = models.CharField(max_length=32, choices=Sampling.choices, default=Sampling.SEQUENTIAL)
+    color = models.CharField(max_length=16, blank=True, default="#FFFFFF")
+    # The last task inner_id handed out; imports take the next range under a row lock.
+    task_counter = models.BigIntegerField(default=0)
+    # Kept by the import and delete services, so that paging a million tasks needs no COUNT(*).
+    task_count = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-id"], name="project_org_recent")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Task(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    data = models.JSONField(help_text="The task's data, read by the label config's $variables.")
+    meta = models.JSONField(default=dict, blank=True)
+    inner_id = models.BigIntegerField(help_text="Position of the task within its project, from 1.")
+    is_labeled = models.BooleanField(default=False, help_text="Has as many annotations as the overlap asks.")
+    total_annotations = models.PositiveIntegerField(default=0)
+    cancelled_annotations = models.PositiveIntegerField(default=0)
+    total_predictions = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "inner_id"], name="task_unique_inner_id")]
+        indexes = [
+            # The labeling queue walks unlabeled tasks of a project in order.
+            models.Index(
+                fields=["project", "inner_id"], name="task_queue_unlabeled", condition=Q(is_labeled=False)
+            ),
+        ]
+
+
+class Annotation(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="annotations"
+    )
+    result = models.JSONField(default=list)
+    was_cancelled = models.BooleanField(default=False, help_text="Skipped by the annotator.")
+    ground_truth = models.BooleanField(default=False)
+    lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent labeling.")
+    parent_prediction = models.ForeignKey(
+        "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    import_job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["task", "completed_by"], name="annotation_task_author"),
+            models.Index(fields=["project", "completed_by", "-created_at"], name="annotation_project_author"),
+        ]
+
+
+class Draft(models.Model):
+    """Work in progress, kept apart from submitted annotations."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    annotation = models.ForeignKey(Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts")
+    result = models.JSONField(default=list)
+    lead_time = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "user"], name="draft_task_user")]
+
+
+class Prediction(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="predictions")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.CharField(max_length=200, blank=True, default="")
+    result = models.JSONField(default=list)
+    score = models.FloatField(null=True, blank=True)
+    import_job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "-score"], name="prediction_task_best")]
+
+
+class TaskLock(models.Model):
+    """A task held by one annotator from /next until they submit, skip or the lock expires."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="locks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="task_lock_unique_user")]
+        indexes = [models.Index(fields=["user", "expires_at"], name="task_lock_user")]
+
+
+class JobState(models.TextChoices):
+    CREATED = "created", "Created"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportJob(models.Model):
+    """A background import: the uploaded file waits under the data directory until a worker claims the row."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.CREATED, db_index=True)
+    file_name = models.CharField(max_length=255, help_text="Stored upload, relative to the import directory.")
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    file_format = models.CharField(max_length=8)
+    size_bytes = models.BigIntegerField(default=0)
+    rows_done = models.BigIntegerField(default=0, help_text="Rows parsed and checked so far.")
+    task_count = models.BigIntegerField(default=0)
+    annotation_count = models.BigIntegerField(default=0)
+    prediction_count = models.BigIntegerField(default=0)
+    error = models.JSONField(null=True, blank=True, help_text='{"code", "message", "field"} when failed.')
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,122 @@
+"""Reads for the annotation app, each scoped to the caller's organization.
+
+An object of another organization is reported as missing (404), never as
+forbidden, so that ids reveal nothing across organizations.
+"""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task
+from tessera.errors import NotFound
+from tessera.models import Membership
+
+
+def project_list(*, membership: Membership) -> QuerySet[Project]:
+    return (
+        Project.objects.filter(organization_id=membership.organization_id)
+        .annotate(
+            num_tasks_with_annotations=Count("tasks", filter=Q(tasks__total_annotations__gt=0)),
+        )
+        .order_by("-id")
+    )
+
+
+def project_get(*, membership: Membership, project_id) -> Project:
+    project = Project.objects.filter(organization_id=membership.organization_id, pk=_int(project_id)).first()
+    if project is None:
+        raise NotFound("Project not found.")
+    return project
+
+
+def task_get(*, membership: Membership, task_id) -> Task:
+    task = (
+        Task.objects.select_related("project")
+        .filter(project__organization_id=membership.organization_id, pk=_int(task_id))
+        .first()
+    )
+    if task is None:
+        raise NotFound("Task not found.")
+    return task
+
+
+def task_with_children(*, membership: Membership, task_id) -> Task:
+    task = task_get(membership=membership, task_id=task_id)
+    task.annotation_list = list(Annotation.objects.filter(task=task).order_by("id"))
+    task.prediction_list = list(Prediction.objects.filter(task=task).order_by("id"))
+    return task
+
+
+def task_page(*, project: Project, offset: int, limit: int) -> list[Task]:
+    """One page of tasks in project order with annotations and predictions in three queries in all."""
+    return list(
+        Task.objects.filter(project=project)
+        .order_by("inner_id")
+        .prefetch_related(
+            Prefetch("annotations", queryset=Annotation.objects.order_by("id"), to_attr="annotation_list"),
+            Prefetch("predictions", queryset=Prediction.objects.order_by("id"), to_attr="prediction_list"),
+        )[offset : offset + limit]
+    )
+
+
+def annotation_get(*, membership: Membership, annotation_id) -> Annotation:
+    annotation = (
+        Annotation.objects.select_related("task__project")
+        .filter(project__organization_id=membership.organization_id, pk=_int(annotation_id))
+        .first()
+    )
+    if annotation is None:
+        raise NotFound("Annotation not found.")
+    return annotation
+
+
+def annotations_of_task(*, task: Task) -> QuerySet[Annotation]:
+    return Annotation.objects.filter(task=task).order_by("id")
+
+
+def prediction_get(*, membership: Membership, prediction_id) -> Prediction:
+    prediction = (
+        Prediction.objects.select_related("project", "task")
+        .filter(project__organization_id=membership.organization_id, pk=_int(prediction_id))
+        .first()
+    )
+    if prediction is None:
+        raise NotFound("Prediction not found.")
+    return prediction
+
+
+def prediction_list(*, membership: Membership, task_id=None, project_id=None) -> QuerySet[Prediction]:
+    predictions = Prediction.objects.filter(project__organization_id=membership.organization_id)
+    if task_id is not None:
+        predictions = predictions.filter(task_id=_int(task_id, field="task"))
+    if project_id is not None:
+        predictions = predictions.filter(project_id=_int(project_id, field="project"))
+    return predictions.order_by("id")
+
+
+def draft_get(*, membership: Membership, draft_id) -> Draft:
+    draft = (
+        Draft.objects.select_related("task__project")
+        .filter(task__project__organization_id=membership.organization_id, pk=_int(draft_id))
+        .first()
+    )
+    if draft is None:
+        raise NotFound("Draft not found.")
+    return draft
+
+
+def import_job_get(*, project: Project, job_id) -> ImportJob:
+    job = ImportJob.objects.filter(project=project, pk=_int(job_id)).first()
+    if job is None:
+        raise NotFound("Import not found.")
+    return job
+
+
+def _int(value, *, field: str | None = None) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        if field:
+            from tessera.errors import ApplicationError
+
+            raise ApplicationError(f"{field} must be an integer id.", field=field) from None
+        raise NotFound() from None

@@ -1,0 +1,1 @@
+"""Writes for the annotation app: the only code that changes projects, tasks and annotations."""

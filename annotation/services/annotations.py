@@ -1,0 +1,242 @@
+"""Annotation, draft and prediction writes. Each keeps the task's counters right in the same transaction."""
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
+from annotation.results import validate_result
+from annotation.services.projects import project_schema
+from tessera.errors import ApplicationError, PermissionDenied
+from tessera.models import ROLE_RANK, Membership, Role, User
+from tessera.services import audit_record
+
+
+def _check_size(result, *, field: str) -> None:
+    size = len(json.dumps(result, ensure_ascii=False))
+    if size > settings.TESSERA_MAX_RESULT_BYTES:
+        raise ApplicationError(
+            f"The result is {size} bytes; the limit is {settings.TESSERA_MAX_RESULT_BYTES}.",
+            field=field,
+            code="too_large",
+        )
+    if "\\u0000" in json.dumps(result):
+        raise ApplicationError("Text may not contain the NUL character.", field=field, code="nul_character")
+
+
+def _check_result(task: Task, result) -> None:
+    _check_size(result, field="result")
+    validate_result(project_schema(task.project), result, task.data, field="")
+
+
+def _counter_update(task_id: int, *, overlap: int, total_delta: int, cancelled_delta: int) -> None:
+    """Adjust counters with one UPDATE; is_labeled compares the new total with the overlap."""
+    Task.objects.filter(pk=task_id).update(
+        total_annotations=F("total_annotations") + total_delta,
+        cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
+        is_labeled=Case(
+            When(total_annotations__gte=overlap - total_delta, then=Value(True)), default=Value(False)
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+def _may_edit(annotation: Annotation, *, user: User, membership: Membership) -> None:
+    if annotation.completed_by_id != user.pk and membership.rank < ROLE_RANK[Role.MANAGER]:
+        raise PermissionDenied("You may only change your own annotations.", code="not_author")
+
+
+def _number(value, *, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ApplicationError("must be a non-negative number of seconds.", field=field)
+    return float(value)
+
+
+def _flag(value, *, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ApplicationError("must be true or false.", field=field)
+    return value
+
+
+@transaction.atomic
+def annotation_create(
+    *,
+    task: Task,
+    user: User,
+    result,
+    was_cancelled: bool = False,
+    ground_truth: bool = False,
+    lead_time=None,
+    parent_prediction_id: int | None = None,
+) -> Annotation:
+    was_cancelled = _flag(was_cancelled, field="was_cancelled")
+    ground_truth = _flag(ground_truth, field="ground_truth")
+    lead_time = _number(lead_time, field="lead_time")
+    if result is None:
+        result = []
+    _check_result(task, result)
+    if not was_cancelled and not result and not task.project.enable_empty_annotation:
+        raise ApplicationError("This project does not accept empty annotations.", field="result", code="empty")
+    if parent_prediction_id is not None and not Prediction.objects.filter(pk=parent_prediction_id, task=task).exists():
+        raise ApplicationError("parent_prediction is not a prediction of this task.", field="parent_prediction")
+    annotation = Annotation.objects.create(
+        task=task,
+        project_id=task.project_id,
+        completed_by=user,
+        result=result,
+        was_cancelled=was_cancelled,
+        ground_truth=ground_truth,
+        lead_time=lead_time,
+        parent_prediction_id=parent_prediction_id,
+    )
+    _counter_update(
+        task.pk,
+        overlap=task.project.maximum_annotations,
+        total_delta=0 if was_cancelled else 1,
+        cancelled_delta=1 if was_cancelled else 0,
+    )
+    # Submitting ends the user's draft and their hold on the task.
+    Draft.objects.filter(task=task, user=user, annotation__isnull=True).delete()
+    TaskLock.objects.filter(task=task, user=user).delete()
+    audit_record(
+        actor=user,
+        organization=task.project.organization_id,
+        action="annotation.skip" if was_cancelled else "annotation.create",
+        obj=annotation,
+    )
+    return annotation
+
+
+@transaction.atomic
+def annotation_update(*, annotation: Annotation, user: User, membership: Membership, fields: dict) -> Annotation:
+    _may_edit(annotation, user=user, membership=membership)
+    for forbidden in ("completed_by", "task", "project"):
+        if forbidden in fields:
+            current = {"completed_by": annotation.completed_by_id, "task": annotation.task_id,
+                       "project": annotation.project_id}[forbidden]  # fmt: skip
+            if fields[forbidden] != current:
+                raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+    annotation = Annotation.objects.select_for_update().select_related("task__project").get(pk=annotation.pk)
+    task = annotation.task
+    was_cancelled_before = annotation.was_cancelled
+    if "result" in fields:
+        result = fields["result"] if fields["result"] is not None else []
+        _check_result(task, result)
+        annotation.result = result
+    if "was_cancelled" in fields:
+        annotation.was_cancelled = _flag(fields["was_cancelled"], field="was_cancelled")
+    if "ground_truth" in fields:
+        annotation.ground_truth = _flag(fields["ground_truth"], field="ground_truth")
+    if "lead_time" in fields:
+        annotation.lead_time = _number(fields["lead_time"], field="lead_time")
+    annotation.save()
+    if annotation.was_cancelled != was_cancelled_before:
+        delta = 1 if was_cancelled_before else -1
+        _counter_update(task.pk, overlap=task.project.maximum_annotations, total_delta=delta, cancelled_delta=-delta)
+    Draft.objects.filter(annotation=annotation, user=user).delete()
+    audit_record(
+        actor=user,
+        organization=task.project.organization_id,
+        action="annotation.update",
+        obj=annotation,
+        details={"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})},
+    )
+    return annotation
+
+
+@transaction.atomic
+def annotation_delete(*, annotation: Annotation, user: User, membership: Membership) -> None:
+    _may_edit(annotation, user=user, membership=membership)
+    task = annotation.task
+    _counter_update(
+        task.pk,
+        overlap=task.project.maximum_annotations,
+        total_delta=0 if annotation.was_cancelled else -1,
+        cancelled_delta=-1 if annotation.was_cancelled else 0,
+    )
+    audit_record(actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation)
+    annotation.delete()
+
+
+@transaction.atomic
+def prediction_create(*, task: Task, user: User, result, model_version="", score=None) -> Prediction:
+    if result is None:
+        result = []
+    _check_result(task, result)
+    if not isinstance(model_version, str) or len(model_version) > 200:
+        raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1):
+        raise ApplicationError("must be a number between 0 and 1.", field="score")
+    prediction = Prediction.objects.create(
+        task=task, project_id=task.project_id, result=result, model_version=model_version, score=score
+    )
+    Task.objects.filter(pk=task.pk).update(total_predictions=F("total_predictions") + 1)
+    audit_record(actor=user, organization=task.project.organization_id, action="prediction.create", obj=prediction)
+    return prediction
+
+
+@transaction.atomic
+def prediction_delete(*, prediction: Prediction, user: User) -> None:
+    Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
+    audit_record(
+        actor=user, organization=prediction.project.organization_id, action="prediction.delete", obj=prediction
+    )
+    prediction.delete()
+
+
+@transaction.atomic
+def draft_save(
+    *, task: Task, user: User, result, lead_time=None, annotation: Annotation | None = None, draft: Draft | None = None
+) -> Draft:
+    """Create or update the user's draft. Drafts are not validated against the config: work in progress may be partial."""
+    if not isinstance(result, list):
+        raise ApplicationError("result must be a list of regions.", field="result")
+    _check_size(result, field="result")
+    if draft is None:
+        draft = Draft.objects.filter(task=task, user=user, annotation=annotation).first() or Draft(
+            task=task, user=user, annotation=annotation
+        )
+    if draft.user_id != user.pk:
+        raise PermissionDenied("You may only change your own drafts.", code="not_author")
+    draft.result = result
+    draft.lead_time = _number(lead_time, field="lead_time")
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def draft_delete(*, draft: Draft, user: User) -> None:
+    if draft.user_id != user.pk:
+        raise PermissionDenied("You may only delete your own drafts.", code="not_author")
+    draft.delete()
+
+
+@transaction.atomic
+def task_update(*, task: Task, user: User, fields: dict) -> Task:
+    from annotation.results import validate_task_data
+
+    if "data" in fields:
+        validate_task_data(project_schema(task.project), fields["data"], field="data")
+        _check_size(fields["data"], field="data")
+        task.data = fields["data"]
+    if "meta" in fields:
+        if not isinstance(fields["meta"], dict):
+            raise ApplicationError("meta must be a JSON object.", field="meta")
+        task.meta = fields["meta"]
+    task.save()
+    audit_record(actor=user, organization=task.project.organization_id, action="task.update", obj=task)
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, user: User) -> None:
+    from annotation.models import Project
+
+    Project.objects.filter(pk=task.project_id).update(task_count=F("task_count") - 1)
+    audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
+    task.delete()

@@ -1,0 +1,268 @@
+"""Task import: check every item, then write tasks, annotations and predictions set-based in one transaction.
+
+Nothing is written unless every row passes: checking happens before the
+transaction opens, and the writes share one transaction, so a failure at any
+point leaves the project as it was.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.bulk import bulk_insert
+from annotation.importing.parsers import TaskItem
+from annotation.label_config import LabelSchema
+from annotation.models import Annotation, ImportJob, JobState, Prediction, Project, Task
+from annotation.results import validate_result, validate_task_data
+from annotation.services.projects import project_schema
+from tessera.errors import ApplicationError
+from tessera.models import Membership, User
+from tessera.services import audit_record
+
+PROGRESS_EVERY_ROWS = 20_000
+
+
+@dataclass
+class ImportCounts:
+    task_count: int = 0
+    annotation_count: int = 0
+    prediction_count: int = 0
+    duration: float = 0.0
+    task_ids: list[int] | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "task_count": self.task_count,
+            "annotation_count": self.annotation_count,
+            "prediction_count": self.prediction_count,
+            "duration": round(self.duration, 3),
+        }
+
+
+def _json_text(value, *, field: str) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend alike.
+    if "\\u0000" in text:
+        raise ApplicationError("Text may not contain the NUL character (\\u0000).", field=field, code="nul_character")
+    return text
+
+
+class _AuthorResolver:
+    """Maps an import's ``completed_by`` (a member's id or e-mail) to a user id of the project's organization."""
+
+    def __init__(self, project: Project, default_user: User):
+        self.default_id = default_user.pk
+        members = Membership.objects.filter(organization_id=project.organization_id).values_list(
+            "user_id", "user__email"
+        )
+        self.by_id = {user_id for user_id, _ in members}
+        self.by_email = {email.lower(): user_id for user_id, email in members}
+
+    def resolve(self, value, *, field: str) -> int:
+        if value is None:
+            return self.default_id
+        if isinstance(value, dict):
+            value = value.get("id", value.get("email"))
+        if isinstance(value, int) and not isinstance(value, bool) and value in self.by_id:
+            return value
+        if isinstance(value, str) and value.lower() in self.by_email:
+            return self.by_email[value.lower()]
+        raise ApplicationError(
+            f"completed_by {value!r} is not a member of this organization.", field=field, code="unknown_user"
+        )
+
+
+def _number_or_none(value, *, field: str, low: float | None = None, high: float | None = None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApplicationError("must be a number.", field=field)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ApplicationError(f"must be between {low} and {high}.", field=field)
+    return float(value)
+
+
+def _bool(value, *, field: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApplicationError("must be true or false.", field=field)
+    return value
+
+
+@dataclass
+class _CheckedRows:
+    tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions)
+    annotations: list[tuple]  # (task position, author id, result_text, was_cancelled, ground_truth, lead_time)
+    predictions: list[tuple]  # (task position, model_version, result_text, score)
+
+
+def _check_items(
+    items: list[TaskItem],
+    *,
+    schema: LabelSchema,
+    project: Project,
+    user: User,
+    progress: Callable[[int], None] | None,
+) -> _CheckedRows:
+    authors = _AuthorResolver(project, user)
+    overlap = project.maximum_annotations
+    checked = _CheckedRows(tasks=[], annotations=[], predictions=[])
+    for position, item in enumerate(items):
+        where = f"tasks[{position}]"
+        validate_task_data(schema, item.data, field=f"{where}.data")
+        total = cancelled = 0
+        for index, annotation in enumerate(item.annotations):
+            field = f"{where}.annotations[{index}]"
+            if not isinstance(annotation, dict):
+                raise ApplicationError("Each annotation must be a JSON object.", field=field)
+            validate_result(schema, annotation.get("result", []), item.data, field=field)
+            was_cancelled = _bool(annotation.get("was_cancelled"), field=f"{field}.was_cancelled")
+            checked.annotations.append(
+                (
+                    position,
+                    authors.resolve(annotation.get("completed_by"), field=f"{field}.completed_by"),
+                    _json_text(annotation.get("result", []), field=f"{field}.result"),
+                    was_cancelled,
+                    _bool(annotation.get("ground_truth"), field=f"{field}.ground_truth"),
+                    _number_or_none(annotation.get("lead_time"), field=f"{field}.lead_time", low=0),
+                )
+            )
+            cancelled += was_cancelled
+            total += not was_cancelled
+        for index, prediction in enumerate(item.predictions):
+            field = f"{where}.predictions[{index}]"
+            if not isinstance(prediction, dict):
+                raise ApplicationError("Each prediction must be a JSON object.", field=field)
+            validate_result(schema, prediction.get("result", []), item.data, field=field)
+            model_version = prediction.get("model_version") or ""
+            if not isinstance(model_version, str) or len(model_version) > 200:
+                raise ApplicationError("must be a string of at most 200 characters.", field=f"{field}.model_version")
+            checked.predictions.append(
+                (
+                    position,
+                    model_version,
+                    _json_text(prediction.get("result", []), field=f"{field}.result"),
+                    _number_or_none(prediction.get("score"), field=f"{field}.score", low=0, high=1),
+                )
+            )
+        checked.tasks.append(
+            (
+                _json_text(item.data, field=f"{where}.data"),
+                _json_text(item.meta, field=f"{where}.meta"),
+                total >= overlap,
+                total,
+                cancelled,
+                len(item.predictions),
+            )
+        )
+        if progress is not None and position and position % PROGRESS_EVERY_ROWS == 0:
+            progress(position)
+    return checked
+
+
+def tasks_import(
+    *,
+    project: Project,
+    user: User,
+    items: list[TaskItem],
+    import_job: ImportJob | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportCounts:
+    started = time.perf_counter()
+    if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
+        raise ApplicationError(
+            f"The import holds {len(items)} tasks; the limit is {settings.TESSERA_MAX_TASKS_PER_IMPORT}.",
+            field="file",
+            code="too_many_tasks",
+        )
+    schema = project_schema(project)
+    checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
+    now = timezone.now()
+    job_id = import_job.pk if import_job else None
+    with transaction.atomic():
+        if import_job is not None and not _still_ours(import_job):
+            return ImportCounts(duration=time.perf_counter() - started)
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        first_inner_id = locked.task_counter + 1
+        bulk_insert(
+            Task._meta.db_table,
+            ("project_id", "data", "meta", "inner_id", "is_labeled", "total_annotations",
+             "cancelled_annotations", "total_predictions", "created_at", "updated_at"),
+            (
+                (project.pk, data, meta, first_inner_id + position, is_labeled, total, cancelled, predictions, now, now)
+                for position, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
+            ),
+        )  # fmt: skip
+        task_ids = _task_ids_by_position(project.pk, first_inner_id, len(checked.tasks))
+        bulk_insert(
+            Annotation._meta.db_table,
+            ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
+             "lead_time", "import_job_id", "created_at", "updated_at"),
+            (
+                (task_ids[position], project.pk, author, result, was_cancelled, ground_truth, lead_time, job_id, now, now)
+                for position, author, result, was_cancelled, ground_truth, lead_time in checked.annotations
+            ),
+        )  # fmt: skip
+        bulk_insert(
+            Prediction._meta.db_table,
+            ("task_id", "project_id", "model_version", "result", "score", "import_job_id", "created_at", "updated_at"),
+            (
+                (task_ids[position], project.pk, model_version, result, score, job_id, now, now)
+                for position, model_version, result, score in checked.predictions
+            ),
+        )
+        count = len(checked.tasks)
+        Project.objects.filter(pk=project.pk).update(
+            task_counter=locked.task_counter + count, task_count=locked.task_count + count
+        )
+        counts = ImportCounts(
+            task_count=count,
+            annotation_count=len(checked.annotations),
+            prediction_count=len(checked.predictions),
+            task_ids=task_ids,
+        )
+        if import_job is not None:
+            # Completing the job in the same transaction as the rows makes a re-run
+            # after a crash a no-op instead of a second copy of the tasks.
+            ImportJob.objects.filter(pk=import_job.pk).update(
+                state=JobState.COMPLETED,
+                rows_done=count,
+                finished_at=timezone.now(),
+                error=None,
+                task_count=counts.task_count,
+                annotation_count=counts.annotation_count,
+                prediction_count=counts.prediction_count,
+            )
+        audit_record(
+            actor=user,
+            organization=project.organization_id,
+            action="tasks.import",
+            obj=project,
+            details={**counts.as_dict(), "import_job": job_id},
+        )
+    counts.duration = time.perf_counter() - started
+    return counts
+
+
+def _still_ours(import_job: ImportJob) -> bool:
+    """Lock the job row; a second delivery of the same job finds it completed and writes nothing."""
+    state = ImportJob.objects.select_for_update().filter(pk=import_job.pk).values_list("state", flat=True).first()
+    return state == JobState.IN_PROGRESS
+
+
+def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> list[int]:
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "id" FROM "{Task._meta.db_table}" WHERE "project_id" = %s AND "inner_id" >= %s '
+            'ORDER BY "inner_id"',
+            [project_id, first_inner_id],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,96 @@
+"""The labeling stream: hand each annotator a task that still needs them, and hold it with a lock.
+
+On PostgreSQL the candidate row is taken with ``FOR UPDATE SKIP LOCKED``:
+two annotators asking at the same instant never get the same task, and
+neither waits for the other. SQLite serialises writers (transactions open
+with BEGIN IMMEDIATE), which gives the same guarantee on the demo.
+"""
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.models import Annotation, Project, Sampling, Task, TaskLock
+from tessera.errors import NotFound
+from tessera.models import User
+
+_CANDIDATE_SQL = """
+SELECT t."id" FROM "{task}" t
+WHERE t."project_id" = %s AND t."is_labeled" = %s AND t."inner_id" >= %s
+  AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
+  AND t."total_annotations" + (
+      SELECT COUNT(*) FROM "{lock}" l WHERE l."task_id" = t."id" AND l."user_id" <> %s AND l."expires_at" > %s
+  ) < %s
+ORDER BY t."inner_id"
+LIMIT 1
+"""
+
+
+def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> int | None:
+    sql = _CANDIDATE_SQL.format(
+        task=Task._meta.db_table, annotation=Annotation._meta.db_table, lock=TaskLock._meta.db_table
+    )
+    if connection.vendor == "postgresql":
+        sql += ' FOR UPDATE OF t SKIP LOCKED'
+    params = [project.pk, False, start_inner_id, user.pk, user.pk, now, project.maximum_annotations]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _held_task(project: Project, user: User, *, now) -> int | None:
+    """A task this user already holds and has not finished, so a reload resumes it."""
+    return (
+        TaskLock.objects.filter(user=user, task__project=project, expires_at__gt=now)
+        .exclude(task__annotations__completed_by=user)
+        .values_list("task_id", flat=True)
+        .first()
+    )
+
+
+def _lock(task_id: int, user: User, *, now) -> None:
+    expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
+    # An annotator holds one task at a time; taking a new one lets go of the old.
+    TaskLock.objects.filter(user=user).exclude(task_id=task_id).delete()
+    TaskLock.objects.update_or_create(task_id=task_id, user=user, defaults={"expires_at": expires_at})
+
+
+@transaction.atomic
+def next_task(*, project: Project, user: User) -> Task:
+    now = timezone.now()
+    task_id = _held_task(project, user, now=now)
+    if task_id is None:
+        start = 1
+        if project.sampling == Sampling.UNIFORM and project.task_counter > 1:
+            # A random starting point over the inner_id range, then wrap to the beginning:
+            # uniform enough for sampling, and it reads one index range instead of sorting by random().
+            start = random.randint(1, project.task_counter)
+        task_id = _candidate(project, user, start_inner_id=start, now=now)
+        if task_id is None and start > 1:
+            task_id = _candidate(project, user, start_inner_id=1, now=now)
+    if task_id is None:
+        raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
+    _lock(task_id, user, now=now)
+    return Task.objects.get(pk=task_id)
+
+
+@transaction.atomic
+def task_lock_renew(*, task: Task, user: User) -> TaskLock:
+    now = timezone.now()
+    lock = TaskLock.objects.select_for_update().filter(task=task, user=user).first()
+    if lock is None or lock.expires_at <= now:
+        # The lock lapsed; take it again only if nobody else took the task meanwhile.
+        others = TaskLock.objects.filter(task=task, expires_at__gt=now).exclude(user=user).count()
+        if task.total_annotations + others >= task.project.maximum_annotations:
+            raise NotFound("Your lock on this task expired and another annotator took it.", code="lock_lost")
+    _lock(task.pk, user, now=now)
+    return TaskLock.objects.get(task=task, user=user)
+
+
+@transaction.atomic
+def task_lock_release(*, task: Task, user: User) -> None:
+    TaskLock.objects.filter(task=task, user=user).delete()

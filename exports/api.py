@@ -1,0 +1,40 @@
+"""The Label Studio export endpoint, streamed: ``GET /api/projects/{id}/export?exportType=JSON``."""
+
+from django.http import StreamingHttpResponse
+from django.urls import re_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from annotation.selectors import project_get
+from exports.services import project_export
+from tessera.models import Role
+from tessera.permissions import caller_membership, require_role
+
+
+class ProjectExportView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("exportType", str, description="JSON, JSON_MIN, CSV or TSV (default JSON)"),
+            OpenApiParameter("download_all_tasks", bool, description="Include tasks with no annotation"),
+        ],
+        responses={(200, "application/json"): OpenApiTypes.BINARY},
+        summary="Export a project (streamed)",
+    )
+    def get(self, request: Request, project_id: int):
+        project = project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.REVIEWER, action="export projects")
+        stream = project_export(
+            project=project,
+            export_type=request.query_params.get("exportType", request.query_params.get("export_type", "JSON")),
+            download_all_tasks=request.query_params.get("download_all_tasks", "false").lower() in ("1", "true"),
+        )
+        response = StreamingHttpResponse((chunk.encode() for chunk in stream.chunks), content_type=stream.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{stream.filename}"'
+        return response
+
+
+urlpatterns = [
+    re_path(r"^projects/(?P<project_id>\d+)/export/?$", ProjectExportView.as_view(), name="project-export"),
+]

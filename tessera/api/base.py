@@ -1,0 +1,31 @@
+"""Small helpers shared by the API views of every app."""
+
+from django.conf import settings
+from rest_framework.request import Request
+
+from tessera.errors import ApplicationError
+
+
+def json_object(request: Request) -> dict:
+    """The request body as a JSON object, or a 400 that says what came instead."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise ApplicationError("The request body must be a JSON object.", code="invalid_body")
+    return data
+
+
+def page_params(request: Request, *, default_size: int = 100) -> tuple[int, int]:
+    """(page, page_size) from the query string, 1-based, with page_size capped by a setting."""
+    values = {}
+    for name, default in (("page", 1), ("page_size", default_size)):
+        raw = request.query_params.get(name, default)
+        try:
+            values[name] = int(raw)
+        except (TypeError, ValueError):
+            raise ApplicationError(f"{name} must be a positive integer.", field=name) from None
+        if values[name] < 1:
+            raise ApplicationError(f"{name} must be a positive integer.", field=name)
+    limit = settings.TESSERA_PAGE_SIZE_MAX
+    if values["page_size"] > limit:
+        raise ApplicationError(f"page_size may be at most {limit}.", field="page_size")
+    return values["page"], values["page_size"]

@@ -1,0 +1,46 @@
+"""The Celery app. Tasks are thin adapters: they take a job row's id and call a service.
+
+Reliability settings apply to every task: a task is acknowledged only after it
+ran (``acks_late``) and goes back to the queue when its worker dies mid-run
+(``task_reject_on_worker_lost``); jobs are idempotent, so a second run is safe.
+"""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
+
+app = Celery("tessera")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "prelabel", "gpu")
+
+app.conf.update(
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    task_routes={
+        "training.tasks.prelabel_*": {"queue": "prelabel"},
+        "training.tasks.train_*": {"queue": "gpu"},
+    },
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+)
+
+
+def _ensure_file_broker_folders() -> None:
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+_ensure_file_broker_folders()
+app.autodiscover_tasks()

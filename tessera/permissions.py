@@ -1,0 +1,25 @@
+"""Role checks. Scoping to the organization happens in selectors; here we decide what a role may do."""
+
+from rest_framework.request import Request
+
+from tessera.errors import PermissionDenied
+from tessera.models import ROLE_RANK, Membership, Role
+from tessera.selectors import membership_for
+
+
+def caller_membership(request: Request) -> Membership:
+    """The caller's membership of their active organization; a user with none may do nothing."""
+    membership = membership_for(user=request.user)
+    if membership is None:
+        raise PermissionDenied("You are not a member of any organization.", code="no_organization")
+    return membership
+
+
+def require_role(request: Request, minimum: Role, *, action: str) -> Membership:
+    membership = caller_membership(request)
+    if membership.rank < ROLE_RANK[minimum]:
+        raise PermissionDenied(
+            f"Your role ({membership.role}) may not {action}; it needs {minimum.value} or above.",
+            code="role_too_low",
+        )
+    return membership
