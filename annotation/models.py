@@ -76,6 +76,11 @@ class Annotation(models.Model):
     parent_prediction = models.ForeignKey(
         "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    prediction_changes = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Against parent_prediction: {"accepted", "kept", "removed", "added"} region counts.',
+    )
     import_job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

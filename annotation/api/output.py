@@ -44,6 +44,7 @@ def annotation_out(annotation: Annotation) -> dict:
         "ground_truth": annotation.ground_truth,
         "lead_time": annotation.lead_time,
         "parent_prediction": annotation.parent_prediction_id,
+        "prediction_changes": annotation.prediction_changes,
         "created_at": _time(annotation.created_at),
         "updated_at": _time(annotation.updated_at),
     }

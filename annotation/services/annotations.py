@@ -8,6 +8,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
+from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError, PermissionDenied
@@ -82,8 +83,12 @@ def annotation_create(
     _check_result(task, result)
     if not was_cancelled and not result and not task.project.enable_empty_annotation:
         raise ApplicationError("This project does not accept empty annotations.", field="result", code="empty")
-    if parent_prediction_id is not None and not Prediction.objects.filter(pk=parent_prediction_id, task=task).exists():
-        raise ApplicationError("parent_prediction is not a prediction of this task.", field="parent_prediction")
+    changes = None
+    if parent_prediction_id is not None:
+        prediction = Prediction.objects.filter(pk=parent_prediction_id, task=task).only("result").first()
+        if prediction is None:
+            raise ApplicationError("parent_prediction is not a prediction of this task.", field="parent_prediction")
+        changes = prediction_diff(prediction.result, result)
     annotation = Annotation.objects.create(
         task=task,
         project_id=task.project_id,
@@ -93,6 +98,7 @@ def annotation_create(
         ground_truth=ground_truth,
         lead_time=lead_time,
         parent_prediction_id=parent_prediction_id,
+        prediction_changes=changes,
     )
     _counter_update(
         task.pk,
@@ -128,6 +134,9 @@ def annotation_update(*, annotation: Annotation, user: User, membership: Members
         result = fields["result"] if fields["result"] is not None else []
         _check_result(task, result)
         annotation.result = result
+        if annotation.parent_prediction_id is not None:
+            prediction = Prediction.objects.filter(pk=annotation.parent_prediction_id).only("result").first()
+            annotation.prediction_changes = prediction_diff(prediction.result, result) if prediction else None
     if "was_cancelled" in fields:
         annotation.was_cancelled = _flag(fields["was_cancelled"], field="was_cancelled")
     if "ground_truth" in fields:

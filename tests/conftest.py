@@ -1,0 +1,102 @@
+"""Shared fixtures: a fixed cast per role in one organization, plus an outsider from another.
+
+Every endpoint test can ask for ``api(role)`` and check what each role may do,
+and that the outsider sees 404s.
+"""
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotation.services.imports import tasks_import
+from annotation.services.projects import project_create
+from annotation.importing.parsers import to_task_item
+from tessera.models import Role
+from tessera.services import api_token_create, organization_get_or_create, user_upsert
+
+SENTIMENT_CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+  </Choices>
+</View>"""
+
+NER_CONFIG = """<View>
+  <Labels name="label" toName="text">
+    <Label value="ORG"/><Label value="PER"/><Label value="MONEY"/>
+  </Labels>
+  <Text name="text" value="$text"/>
+</View>"""
+
+
+def choice(value: str) -> list[dict]:
+    return [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [value]}}]
+
+
+def span(start: int, end: int, label: str, text: str | None = None) -> dict:
+    value = {"start": start, "end": end, "labels": [label]}
+    if text is not None:
+        value["text"] = text
+    return {"from_name": "label", "to_name": "text", "type": "labels", "value": value}
+
+
+class Cast:
+    """The people of a test: one user per role in ``org``, plus ``outsider`` who owns another organization."""
+
+    def __init__(self):
+        self.org = organization_get_or_create(title="Acme Finance")
+        self.other_org = organization_get_or_create(title="Other Org")
+        self.users = {}
+        self.tokens = {}
+        for role in Role.values:
+            self._add(role, f"{role}@acme.test", self.org, role)
+        self._add("annotator2", "annotator2@acme.test", self.org, Role.ANNOTATOR)
+        self._add("outsider", "owner@other.test", self.other_org, Role.OWNER)
+
+    def _add(self, key: str, email: str, org, role: str) -> None:
+        user, _ = user_upsert(email=email, organization=org, role=role, password="correct horse 42")
+        self.users[key] = user
+        self.tokens[key] = api_token_create(user=user)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return Cast()
+
+
+@pytest.fixture
+def api(cast):
+    """``api("manager")`` is an APIClient that sends that member's token."""
+
+    def client_for(key: str | None) -> APIClient:
+        client = APIClient()
+        if key is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {cast.tokens[key]}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def make_project(cast):
+    def make(config: str = SENTIMENT_CONFIG, *, org=None, tasks=None, **fields):
+        owner = cast.users["owner"] if org is None else cast.users["outsider"]
+        project = project_create(
+            organization=org or cast.org, user=owner, fields={"title": "Sentiment", "label_config": config, **fields}
+        )
+        if tasks:
+            items = [to_task_item(task, index) for index, task in enumerate(tasks)]
+            tasks_import(project=project, user=owner, items=items)
+            project.refresh_from_db()
+        return project
+
+    return make
+
+
+def post_json(client: APIClient, url: str, body) -> object:
+    return client.post(url, data=json.dumps(body), content_type="application/json")
+
+
+def patch_json(client: APIClient, url: str, body) -> object:
+    return client.patch(url, data=json.dumps(body), content_type="application/json")
