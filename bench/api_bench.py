@@ -69,7 +69,12 @@ NER_CONFIG = """<View>
 
 COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Holdings", "Stark Industries", "Wayne Enterprises"]
 VERBS = ["beat", "missed", "matched", "raised", "cut", "reaffirmed"]
-OBJECTS = ["quarterly earnings estimates", "its full-year guidance", "analyst revenue forecasts", "its dividend"]
+OBJECTS = [
+    "quarterly earnings estimates",
+    "its full-year guidance",
+    "analyst revenue forecasts",
+    "its dividend",
+]
 CHOICES = ["Positive", "Negative", "Neutral"]
 
 
@@ -99,9 +104,8 @@ def labeled_batch(first: int, count: int, kind: str) -> bytes:
         if kind == "ner":
             result = [
                 {"from_name": "label", "to_name": "text", "type": "labels",
-                 "value": {"start": org[0], "end": org[1], "labels": ["ORG"], "text": text[org[0]:org[1]]}},
-                {"from_name": "label", "to_name": "text", "type": "labels",
-                 "value": {"start": money[0], "end": money[1], "labels": ["MONEY"], "text": text[money[0]:money[1]]}},
+                 "value": {"start": start, "end": end, "labels": [label], "text": text[start:end]}}
+                for (start, end), label in ((org, "ORG"), (money, "MONEY"))
             ]  # fmt: skip
         else:
             result = [{"from_name": "sentiment", "to_name": "text", "type": "choices",
@@ -274,7 +278,12 @@ class Server:
             "--keep-alive", "30", "--timeout", str(REQUEST_TIMEOUT_S), "--graceful-timeout", "5",
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, cwd=REPO, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -378,7 +387,9 @@ def import_tasks(client: Client, project_id: int, total: int, batch: int, make_b
             raise RuntimeError(f"import answered {status}: {body[:500]!r}")
         answer = json.loads(body)
         if "import" in answer:
-            raise RuntimeError("the import became a background job; the benchmark expects synchronous imports")
+            raise RuntimeError(
+                "the import became a background job; the benchmark expects synchronous imports"
+            )
         imported += answer["task_count"]
         seconds += elapsed
     if imported != total:
@@ -424,7 +435,9 @@ def export_json(client: Client, server: Server, project_id: int, expected_tasks:
     size = 0
     head = tail = b""
     try:
-        connection.request("GET", f"/api/projects/{project_id}/export?exportType=JSON", headers=client.headers)
+        connection.request(
+            "GET", f"/api/projects/{project_id}/export?exportType=JSON", headers=client.headers
+        )
         response = connection.getresponse()
         if response.status != 200:
             raise RuntimeError(f"export answered {response.status}: {response.read(500)!r}")
@@ -442,7 +455,9 @@ def export_json(client: Client, server: Server, project_id: int, expected_tasks:
     # The export's worker is the one whose RSS moved; report the others' too, summed, for honesty.
     serving = max(pids, key=lambda pid: max(sample[pid] for _, sample in sampler.samples) - before[pid])
     series = [sample[serving] for _, sample in sampler.samples if sample[serving]]
-    quarters = [round(series[min(len(series) - 1, int(len(series) * q))], 1) for q in (0.1, 0.25, 0.5, 0.75, 1.0)]
+    quarters = [
+        round(series[min(len(series) - 1, int(len(series) * q))], 1) for q in (0.1, 0.25, 0.5, 0.75, 1.0)
+    ]
     peak_total = max(sum(sample.values()) for _, sample in sampler.samples)
     return {
         "tasks": expected_tasks,
@@ -478,9 +493,20 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
     database_create(args.database_url)
     try:
         manage(environment, "migrate", "--no-input")
-        token = manage(
-            environment, "tessera_user", "bench@tessera.test", "--org", "Bench", "--role", "owner", "--token"
-        ).strip().splitlines()[-1]
+        token = (
+            manage(
+                environment,
+                "tessera_user",
+                "bench@tessera.test",
+                "--org",
+                "Bench",
+                "--role",
+                "owner",
+                "--token",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         result: dict = {}
         with benchmark_server(args, environment, log_path) as server:
             client = Client(server.port, token)
@@ -490,7 +516,11 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             )
             result["import_unlabeled"] = import_tasks(client, unlabeled, total, args.batch, unlabeled_batch)
             result["import_labeled"] = import_tasks(
-                client, labeled, total, args.batch, lambda first, count: labeled_batch(first, count, args.labeled_kind)
+                client,
+                labeled,
+                total,
+                args.batch,
+                lambda first, count: labeled_batch(first, count, args.labeled_kind),
             )
             database_analyze(args.database_url)
             list_timings = list_pages(client, unlabeled, total, args.samples, rng)
@@ -514,9 +544,17 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
         "bench": "core_api",
         "tasks": total,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
-        "server": {"gunicorn_workers": args.workers, "worker_class": "gthread", "threads": args.threads,
-                   "database": "postgresql"},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "server": {
+            "gunicorn_workers": args.workers,
+            "worker_class": "gthread",
+            "threads": args.threads,
+            "database": "postgresql",
+        },  # fmt: skip
         "import_mode": f"synchronous (TESSERA_SYNC_IMPORT_MAX_BYTES raised), {args.batch} tasks per request",
         "labeled_kind": args.labeled_kind,
         "import_unlabeled_tasks_per_s": result["import_unlabeled"]["tasks_per_s"],
@@ -542,7 +580,9 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, nargs="+", default=[10_000], help="project sizes (one JSON line each)")
+    parser.add_argument(
+        "--tasks", type=int, nargs="+", default=[10_000], help="project sizes (one JSON line each)"
+    )
     parser.add_argument("--batch", type=int, default=50_000, help="tasks per import request")
     parser.add_argument("--samples", type=int, default=300, help="timed requests per latency figure")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
