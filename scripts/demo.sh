@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run the demo on the embedded default: SQLite and a real Celery worker on a file-based broker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TESSERA_DATA_DIR=${TESSERA_DATA_DIR:-$PWD/var}
+PORT=${PORT:-8080}
+BIN=.venv/bin
+mkdir -p "$TESSERA_DATA_DIR"
+$BIN/python manage.py migrate --noinput -v0
+$BIN/python manage.py collectstatic --noinput -v0
+$BIN/python manage.py tessera_demo
+
+$BIN/celery -A tessera worker -Q default,prelabel -c 1 --loglevel=INFO >"$TESSERA_DATA_DIR/worker.log" 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+
+echo "Tessera is at http://127.0.0.1:$PORT/  (API docs: http://127.0.0.1:$PORT/api/docs/; worker log: $TESSERA_DATA_DIR/worker.log)"
+$BIN/gunicorn tessera.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - --log-level warning

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the whole suite: lint, then every test on PostgreSQL (with Redis and a real Celery worker),
+# then again on SQLite, the embedded default. Without a reachable PostgreSQL (a laptop), SQLite only;
+# in CI (CI=true) PostgreSQL is required.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export TESSERA_DATA_DIR=${TESSERA_DATA_DIR:-$(mktemp -d)}
+export PYTHONUNBUFFERED=1
+PG_URL=${TESSERA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/tessera}
+
+if [ -f scripts/install_browser.sh ]; then
+  bash scripts/install_browser.sh
+fi
+
+$BIN/ruff check .
+
+pg_up() {
+  $BIN/python - "$PG_URL" <<'PY'
+import sys
+import psycopg2
+try:
+    psycopg2.connect(sys.argv[1].replace("postgres://", "postgresql://"), dbname="postgres", connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable: {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+status=0
+if pg_up; then
+  echo "== tests on PostgreSQL"
+  DATABASE_URL=$PG_URL $BIN/pytest tests "$@" || status=$?
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is required in CI" >&2
+  exit 1
+fi
+echo "== tests on SQLite"
+env -u DATABASE_URL $BIN/pytest tests "$@" || status=$?
+exit $status
