@@ -9,9 +9,9 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from annotation.importing.parsers import to_task_item
 from annotation.services.imports import tasks_import
 from annotation.services.projects import project_create
-from annotation.importing.parsers import to_task_item
 from tessera.models import Role
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
 

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import ExpressionWrapper, Q
 from django.db.models import BooleanField as BooleanOutput
+from django.db.models import ExpressionWrapper, Q
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock

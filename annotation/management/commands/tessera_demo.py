@@ -15,7 +15,7 @@ from tessera.services import api_token_create, organization_get_or_create, user_
 
 DEMO_ORG = "Tessera Demo"
 DEMO_EMAIL = "demo@tessera.local"
-DEMO_PASSWORD = "tessera-demo"
+DEMO_PASSWORD = "tessera-demo"  # noqa: S105 - the demo's published sign-in, printed on start
 DEMO_PROJECT = "Financial news sentiment"
 
 
