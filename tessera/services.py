@@ -3,6 +3,8 @@
 import secrets
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from tessera.errors import ApplicationError
@@ -52,8 +54,10 @@ def user_upsert(
     if role not in Role.values:
         raise ApplicationError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role")
     email = User.objects.normalize_email(email.strip())
-    if "@" not in email:
-        raise ApplicationError(f"{email!r} is not an e-mail address.", field="email")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError(f"{email!r} is not an e-mail address.", field="email") from None
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if created:

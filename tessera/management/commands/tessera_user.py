@@ -1,6 +1,7 @@
 """Create or update a user and their role in an organization; optionally print a new API token."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from tessera.errors import ApplicationError
 from tessera.models import Role
@@ -19,9 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, email, org, role, password, token, **options):
         try:
-            organization = organization_get_or_create(title=org)
-            user, created = user_upsert(email=email, organization=organization, role=role, password=password)
-            key = api_token_create(user=user, name="tessera_user") if token else None
+            # One transaction: a refused e-mail must not leave a new, empty organization behind.
+            with transaction.atomic():
+                organization = organization_get_or_create(title=org)
+                user, created = user_upsert(email=email, organization=organization, role=role, password=password)
+                key = api_token_create(user=user, name="tessera_user") if token else None
         except ApplicationError as error:
             raise CommandError(f"{error.field}: {error.message}" if error.field else error.message) from error
         self.stderr.write(f"{'Created' if created else 'Updated'} {user.email} as {role} of {organization.title}.")
