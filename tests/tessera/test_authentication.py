@@ -73,7 +73,9 @@ def test_tokens_are_stored_only_as_a_digest(cast):
     assert token.digest == ApiToken.digest_of(key)
     assert token.digest != key
     assert token.prefix == key[:8]
-    stored = [str(value) for value in ApiToken.objects.values_list("digest", "prefix", "name").get(pk=token.pk)]
+    stored = [
+        str(value) for value in ApiToken.objects.values_list("digest", "prefix", "name").get(pk=token.pk)
+    ]
     assert all(key not in value for value in stored)
 
 

@@ -23,10 +23,14 @@ class Command(BaseCommand):
             # One transaction: a refused e-mail must not leave a new, empty organization behind.
             with transaction.atomic():
                 organization = organization_get_or_create(title=org)
-                user, created = user_upsert(email=email, organization=organization, role=role, password=password)
+                user, created = user_upsert(
+                    email=email, organization=organization, role=role, password=password
+                )
                 key = api_token_create(user=user, name="tessera_user") if token else None
         except ApplicationError as error:
             raise CommandError(f"{error.field}: {error.message}" if error.field else error.message) from error
-        self.stderr.write(f"{'Created' if created else 'Updated'} {user.email} as {role} of {organization.title}.")
+        self.stderr.write(
+            f"{'Created' if created else 'Updated'} {user.email} as {role} of {organization.title}."
+        )
         if key:
             self.stdout.write(key)
