@@ -71,6 +71,9 @@ class Annotation(models.Model):
     )
     result = models.JSONField(default=list)
     was_cancelled = models.BooleanField(default=False, help_text="Skipped by the annotator.")
+    skip_reason = models.CharField(
+        max_length=500, blank=True, default="", help_text="Why the annotator skipped the task (was_cancelled)."
+    )
     ground_truth = models.BooleanField(default=False)
     lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent labeling.")
     parent_prediction = models.ForeignKey(

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "frontend.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,6 +65,7 @@ ROOT_URLCONF = "tessera.urls"
 WSGI_APPLICATION = "tessera.wsgi.application"
 AUTH_USER_MODEL = "tessera.User"
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/projects/"
 
 TEMPLATES = [
     {
@@ -129,6 +131,9 @@ TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 102
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
 TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
 TESSERA_IMPORT_DIR = DATA_DIR / "imports"
+# Origins (scheme://host[:port]) besides our own that task images may load from, e.g. a bucket's
+# public URL; the labeling page's Content-Security-Policy allows exactly these.
+TESSERA_IMAGE_ALLOWED_ORIGINS = env_list("TESSERA_IMAGE_ALLOWED_ORIGINS", [])
 
 # Request bodies: imports stream to disk above Django's in-memory threshold.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TESSERA_MAX_UPLOAD_BYTES

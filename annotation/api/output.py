@@ -2,10 +2,26 @@
 annotations renders in well under a millisecond, where nested DRF serializers cost several."""
 
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task, TaskLock
+from annotation.services.imports import ImportCounts
+from tessera.models import User
 
 
 def _time(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def user_simple_out(user: User | None) -> dict | None:
+    """Label Studio's UserSimple: the SDK parses ``created_by`` of a project into it (``username`` required)."""
+    if user is None:
+        return None
+    return {
+        "id": user.pk,
+        "username": user.username or user.email,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "avatar": None,
+    }
 
 
 def project_out(project: Project) -> dict:
@@ -24,7 +40,7 @@ def project_out(project: Project) -> dict:
         "sampling": project.sampling,
         "color": project.color,
         "organization": project.organization_id,
-        "created_by": project.created_by_id,
+        "created_by": user_simple_out(project.created_by),
         "created_at": _time(project.created_at),
         "updated_at": _time(project.updated_at),
         "task_number": project.task_count,
@@ -41,6 +57,7 @@ def annotation_out(annotation: Annotation) -> dict:
         "completed_by": annotation.completed_by_id,
         "result": annotation.result,
         "was_cancelled": annotation.was_cancelled,
+        "skip_reason": annotation.skip_reason,
         "ground_truth": annotation.ground_truth,
         "lead_time": annotation.lead_time,
         "parent_prediction": annotation.parent_prediction_id,
@@ -84,6 +101,16 @@ def task_out(task: Task) -> dict:
     return body
 
 
+def task_page_out(tasks: list[Task], *, total: int, total_annotations: int, total_predictions: int) -> dict:
+    """Label Studio's task page; the SDK's PaginatedRoleBasedTaskList requires all four keys."""
+    return {
+        "tasks": [task_out(task) for task in tasks],
+        "total": total,
+        "total_annotations": total_annotations,
+        "total_predictions": total_predictions,
+    }
+
+
 def draft_out(draft: Draft) -> dict:
     return {
         "id": draft.pk,
@@ -101,7 +128,30 @@ def lock_out(lock: TaskLock) -> dict:
     return {"task": lock.task_id, "user": lock.user_id, "expires_at": _time(lock.expires_at)}
 
 
+def import_counts_out(counts: ImportCounts, *, task_ids: bool = False) -> dict:
+    """A synchronous import's answer. The SDK's ImportTasksProjectsResponse reads ``predictions_count``
+    where Label Studio's server writes ``prediction_count``: both are sent so either reader finds it."""
+    body = counts.as_dict() | {
+        "predictions_count": counts.prediction_count,
+        "file_upload_ids": [],
+        "could_be_tasks_list": False,
+        "found_formats": [],
+        "data_columns": [],
+    }
+    if task_ids:
+        body["task_ids"] = counts.task_ids
+    return body
+
+
+def _job_error_text(error: dict | None) -> str | None:
+    if not error:
+        return None
+    return f"{error['field']}: {error['message']}" if error.get("field") else error.get("message")
+
+
 def import_job_out(job: ImportJob) -> dict:
+    # Label Studio's ProjectImport has ``error`` as text (the SDK parses it as a string);
+    # ``error_detail`` keeps the code, message and field apart for programs.
     return {
         "id": job.pk,
         "project": job.project_id,
@@ -113,7 +163,8 @@ def import_job_out(job: ImportJob) -> dict:
         "task_count": job.task_count,
         "annotation_count": job.annotation_count,
         "prediction_count": job.prediction_count,
-        "error": job.error,
+        "error": _job_error_text(job.error),
+        "error_detail": job.error,
         "attempts": job.attempts,
         "created_at": _time(job.created_at),
         "started_at": _time(job.started_at),

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from annotation.api import views
+from annotation.api import labeling, views
 
 # Label Studio's clients call some paths with a trailing slash and some without; accept both.
 urlpatterns = [
@@ -23,3 +23,6 @@ urlpatterns = [
     re_path(r"^predictions/?$", views.PredictionListView.as_view(), name="prediction-list"),
     re_path(r"^predictions/(?P<prediction_id>\d+)/?$", views.PredictionDetailView.as_view(), name="prediction-detail"),
 ]
+
+# The annotator's browser app (issue 4): progress, skip with a reason, recent annotations.
+urlpatterns += labeling.urlpatterns

@@ -1,0 +1,113 @@
+"""Endpoints of the annotator's browser app that Label Studio's API lacks: per-project progress for the
+caller, skipping with a reason, and the caller's recent annotations (to correct an earlier answer)."""
+
+from django.conf import settings
+from django.urls import re_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import selectors
+from annotation.api.output import annotation_out, task_out
+from annotation.services import labeling
+from tessera.api.base import json_object
+from tessera.errors import ApplicationError
+from tessera.permissions import caller_membership
+
+JSON = OpenApiTypes.OBJECT
+RECENT_LIMIT_MAX = 100
+
+
+def progress_out(progress: labeling.ProjectProgress) -> dict:
+    project = progress.project
+    return {
+        "id": project.pk,
+        "title": project.title,
+        "description": project.description,
+        "role": progress.role,
+        "total_tasks": progress.total_tasks,
+        "tasks_labeled": progress.tasks_labeled,
+        "tasks_left_for_me": progress.tasks_left_for_user,
+        "done_today": progress.done_today,
+        "skipped_today": progress.skipped_today,
+        "overlap": project.maximum_annotations,
+    }
+
+
+class LabelingProjectListView(APIView):
+    @extend_schema(responses=JSON, summary="Projects of the active organization with the caller's progress")
+    def get(self, request: Request) -> Response:
+        membership = caller_membership(request)
+        rows = labeling.project_progress_list(membership=membership, user=request.user)
+        return Response({"results": [progress_out(row) for row in rows]})
+
+
+class LabelingProjectView(APIView):
+    @extend_schema(
+        responses=JSON, summary="One project for the labeling page: config, instructions, progress"
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        (progress,) = labeling.project_progress_list(
+            membership=membership, user=request.user, project_ids=[project.pk]
+        )
+        return Response(
+            progress_out(progress)
+            | {
+                "label_config": project.label_config,
+                "expert_instruction": project.expert_instruction,
+                "show_instruction": project.show_instruction,
+                "show_skip_button": project.show_skip_button,
+                "enable_empty_annotation": project.enable_empty_annotation,
+                "lock_seconds": settings.TESSERA_TASK_LOCK_SECONDS,
+            }
+        )
+
+
+class LabelingRecentView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int)],
+        responses=JSON,
+        summary="The caller's latest annotations in a project, with their tasks",
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        try:
+            limit = int(request.query_params.get("limit", 20))
+        except ValueError:
+            raise ApplicationError("limit must be an integer.", field="limit") from None
+        if not 1 <= limit <= RECENT_LIMIT_MAX:
+            raise ApplicationError(f"limit must be between 1 and {RECENT_LIMIT_MAX}.", field="limit")
+        rows = labeling.annotations_recent(project=project, user=request.user, limit=limit)
+        return Response(
+            {"results": [{"annotation": annotation_out(a), "task": task_out(a.task)} for a in rows]}
+        )
+
+
+class TaskSkipView(APIView):
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Skip a task with an optional reason")
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        body = json_object(request)
+        annotation = labeling.annotation_skip(
+            task=task, user=request.user, reason=body.get("reason"), lead_time=body.get("lead_time")
+        )
+        return Response(annotation_out(annotation), status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    re_path(r"^labeling/projects/?$", LabelingProjectListView.as_view(), name="labeling-projects"),
+    re_path(
+        r"^labeling/projects/(?P<project_id>\d+)/?$", LabelingProjectView.as_view(), name="labeling-project"
+    ),
+    re_path(
+        r"^labeling/projects/(?P<project_id>\d+)/recent/?$",
+        LabelingRecentView.as_view(),
+        name="labeling-recent",
+    ),
+    re_path(r"^tasks/(?P<task_id>\d+)/skip/?$", TaskSkipView.as_view(), name="task-skip"),
+]
