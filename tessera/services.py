@@ -92,9 +92,14 @@ def api_token_create(*, user: User, name: str = "") -> str:
 
 @transaction.atomic
 def user_switch_organization(*, user: User, organization_id: int) -> Organization:
+    if isinstance(organization_id, bool) or not isinstance(organization_id, int):
+        raise ApplicationError("organization must be an organization id.", field="organization")
     membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
     if membership is None:
         raise ApplicationError("Organization not found.", field="organization", code="not_found", status=404)
     user.active_organization_id = organization_id
     user.save(update_fields=["active_organization"])
+    audit_record(
+        actor=user, organization=organization_id, action="organization.switch", obj=membership.organization
+    )
     return membership.organization
