@@ -1,0 +1,149 @@
+"""Another organization's members get 404 for every object of this one, whatever their role,
+and nothing changes in the database."""
+
+import json
+
+import pytest
+
+from tessera.models import Role
+from tessera.services import api_token_create, user_upsert
+from tests.conftest import choice
+
+pytestmark = pytest.mark.django_db
+
+# (method, path, body): the path is formatted with the world's ids.
+ENDPOINTS = [
+    ("get", "/api/projects/{project}/", None),
+    ("patch", "/api/projects/{project}/", {"title": "Taken"}),
+    ("put", "/api/projects/{project}/", {"title": "Taken"}),
+    ("delete", "/api/projects/{project}/", None),
+    (
+        "post",
+        "/api/projects/{project}/validate",
+        {"label_config": '<View><Text name="t" value="$t"/></View>'},
+    ),
+    ("post", "/api/projects/{project}/import", [{"text": "planted"}]),
+    ("get", "/api/projects/{project}/imports/{import_job}/", None),
+    ("get", "/api/projects/{project}/next", None),
+    ("get", "/api/projects/{project}/export?exportType=JSON", None),
+    ("get", "/api/projects/{project}/export?exportType=CSV&download_all_tasks=true", None),
+    ("get", "/api/tasks/?project={project}", None),
+    ("post", "/api/tasks/", {"project": "{project}", "data": {"text": "planted"}}),
+    ("get", "/api/tasks/{task}/", None),
+    ("patch", "/api/tasks/{task}/", {"data": {"text": "changed"}}),
+    ("delete", "/api/tasks/{task}/", None),
+    ("get", "/api/tasks/{task}/annotations/", None),
+    ("post", "/api/tasks/{task}/annotations/", {"result": choice("Neutral")}),
+    ("post", "/api/tasks/{task}/annotations/", {"result": [], "was_cancelled": True}),
+    ("get", "/api/annotations/{annotation}/", None),
+    ("patch", "/api/annotations/{annotation}/", {"result": choice("Neutral")}),
+    ("put", "/api/annotations/{annotation}/", {"result": choice("Neutral")}),
+    ("delete", "/api/annotations/{annotation}/", None),
+    ("post", "/api/predictions/", {"task": "{task}", "result": choice("Neutral"), "score": 0.9}),
+    ("get", "/api/predictions/{prediction}/", None),
+    ("delete", "/api/predictions/{prediction}/", None),
+    ("get", "/api/tasks/{task}/drafts", None),
+    ("post", "/api/tasks/{task}/drafts", {"result": choice("Neutral")}),
+    ("get", "/api/drafts/{draft}/", None),
+    ("patch", "/api/drafts/{draft}/", {"result": []}),
+    ("delete", "/api/drafts/{draft}/", None),
+    ("post", "/api/tasks/{free_task}/lock", None),
+    ("delete", "/api/tasks/{free_task}/lock", None),
+]
+
+
+def _fill(value, ids: dict):
+    """Put the world's ids into a path or a JSON body; "{task}" alone becomes the integer id."""
+    if isinstance(value, str):
+        if value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+            return ids[value[1:-1]]
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
+    return value
+
+
+@pytest.fixture
+def outsiders(cast, api):
+    """A client for each role of Other Org (its owner is the cast's outsider)."""
+    clients = {"owner": api("outsider")}
+    for role in Role.values:
+        if role == Role.OWNER:
+            continue
+        user, _ = user_upsert(email=f"{role}@other.test", organization=cast.other_org, role=role)
+        client = api(None)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
+        clients[role] = client
+    return clients
+
+
+def call(client, method: str, path: str, body):
+    if body is None:
+        return getattr(client, method)(path)
+    return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+def test_outsider_of_every_role_gets_404_and_changes_nothing(
+    world, outsiders, api, snapshot, method, path, body
+):
+    ids = {name: obj.pk for name, obj in world.items()}
+    before = snapshot()
+    for role, client in outsiders.items():
+        response = call(client, method, _fill(path, ids), _fill(body, ids))
+        assert response.status_code == 404, (role, response.content)
+        error = response.json()["error"]
+        assert error["code"] == "not_found", role
+        assert "Other Org" not in error["message"] and "Rates" not in error["message"]
+    assert snapshot() == before
+    # The same call from a member succeeds, so the 404s above are not a mistyped path.
+    member = api("annotator" if "draft" in path or "annotation" in path else "owner")
+    response = call(member, method, _fill(path, ids), _fill(body, ids))
+    assert response.status_code in (200, 201, 204), response.content
+
+
+def test_outsider_listing_predictions_by_task_or_project_sees_none(world, outsiders):
+    for query in (f"task={world['task'].pk}", f"project={world['project'].pk}", ""):
+        for role, client in outsiders.items():
+            response = client.get(f"/api/predictions/?{query}")
+            assert response.status_code == 200
+            assert response.json() == [], (role, query)
+
+
+def test_outsider_project_list_holds_none_of_this_organizations_projects(world, outsiders):
+    for client in outsiders.values():
+        assert client.get("/api/projects/").json()["count"] == 0
+
+
+def test_outsider_cannot_point_their_own_annotation_at_this_organizations_prediction(
+    world, cast, api, make_project, snapshot
+):
+    own = make_project(org=cast.other_org, tasks=[{"text": "Theirs."}])
+    own_task = own.tasks.get()
+    before = snapshot()
+    response = call(
+        api("outsider"),
+        "post",
+        f"/api/tasks/{own_task.pk}/annotations/",
+        {"result": choice("Negative"), "parent_prediction": world["prediction"].pk},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "parent_prediction"
+    assert snapshot() == before
+
+
+def test_outsider_cannot_attach_a_draft_to_this_organizations_annotation(
+    world, cast, api, make_project, snapshot
+):
+    own = make_project(org=cast.other_org, tasks=[{"text": "Theirs."}])
+    before = snapshot()
+    response = call(
+        api("outsider"),
+        "post",
+        f"/api/tasks/{own.tasks.get().pk}/drafts",
+        {"result": [], "annotation": world["annotation"].pk},
+    )
+    assert response.status_code == 404
+    assert snapshot() == before
