@@ -203,9 +203,10 @@ def tasks_import(
         bulk_insert(
             Annotation._meta.db_table,
             ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
-             "lead_time", "import_job_id", "created_at", "updated_at"),
+             "lead_time", "import_job_id", "skip_reason", "created_at", "updated_at"),
             (
-                (task_ids[position], project.pk, author, result, was_cancelled, ground_truth, lead_time, job_id, now, now)
+                (task_ids[position], project.pk, author, result, was_cancelled, ground_truth, lead_time, job_id, "",
+                 now, now)
                 for position, author, result, was_cancelled, ground_truth, lead_time in checked.annotations
             ),
         )  # fmt: skip

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.forms.models import model_to_dict
 
@@ -57,3 +59,22 @@ def world(cast, make_project, django_capture_on_commit_callbacks, settings, tmp_
         "draft": draft,
         "import_job": job,
     }
+
+
+def fill_ids(value, ids: dict):
+    """Put the world's ids into a path or a JSON body; "{task}" alone becomes the integer id."""
+    if isinstance(value, str):
+        if value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+            return ids[value[1:-1]]
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {key: fill_ids(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill_ids(item, ids) for item in value]
+    return value
+
+
+def call(client, method: str, path: str, body):
+    if body is None:
+        return getattr(client, method)(path)
+    return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")

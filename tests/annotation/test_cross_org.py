@@ -1,12 +1,11 @@
 """Another organization's members get 404 for every object of this one, whatever their role,
 and nothing changes in the database."""
 
-import json
-
 import pytest
 
 from tessera.models import Role
 from tessera.services import api_token_create, user_upsert
+from tests.annotation.conftest import call, fill_ids
 from tests.conftest import choice
 
 pytestmark = pytest.mark.django_db
@@ -52,19 +51,6 @@ ENDPOINTS = [
 ]
 
 
-def _fill(value, ids: dict):
-    """Put the world's ids into a path or a JSON body; "{task}" alone becomes the integer id."""
-    if isinstance(value, str):
-        if value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
-            return ids[value[1:-1]]
-        return value.format(**ids)
-    if isinstance(value, dict):
-        return {key: _fill(item, ids) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_fill(item, ids) for item in value]
-    return value
-
-
 @pytest.fixture
 def outsiders(cast, api):
     """A client for each role of Other Org (its owner is the cast's outsider)."""
@@ -79,12 +65,6 @@ def outsiders(cast, api):
     return clients
 
 
-def call(client, method: str, path: str, body):
-    if body is None:
-        return getattr(client, method)(path)
-    return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
-
-
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
 def test_outsider_of_every_role_gets_404_and_changes_nothing(
     world, outsiders, api, snapshot, method, path, body
@@ -92,7 +72,7 @@ def test_outsider_of_every_role_gets_404_and_changes_nothing(
     ids = {name: obj.pk for name, obj in world.items()}
     before = snapshot()
     for role, client in outsiders.items():
-        response = call(client, method, _fill(path, ids), _fill(body, ids))
+        response = call(client, method, fill_ids(path, ids), fill_ids(body, ids))
         assert response.status_code == 404, (role, response.content)
         error = response.json()["error"]
         assert error["code"] == "not_found", role
@@ -100,7 +80,7 @@ def test_outsider_of_every_role_gets_404_and_changes_nothing(
     assert snapshot() == before
     # The same call from a member succeeds, so the 404s above are not a mistyped path.
     member = api("annotator" if "draft" in path or "annotation" in path else "owner")
-    response = call(member, method, _fill(path, ids), _fill(body, ids))
+    response = call(member, method, fill_ids(path, ids), fill_ids(body, ids))
     assert response.status_code in (200, 201, 204), response.content
 
 

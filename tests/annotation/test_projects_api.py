@@ -8,7 +8,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_manager_creates_project_with_parsed_config(api):
-    response = post_json(api("manager"), "/api/projects/", {"title": "FinGPT sentiment", "label_config": SENTIMENT_CONFIG})
+    response = post_json(
+        api("manager"), "/api/projects/", {"title": "FinGPT sentiment", "label_config": SENTIMENT_CONFIG}
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["parsed_label_config"]["sentiment"]["labels"] == ["Positive", "Negative", "Neutral"]
