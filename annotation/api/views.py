@@ -226,16 +226,6 @@ class TaskAnnotationsView(APIView):
     def post(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         body = json_object(request)
-        completed_by = body.get("completed_by")
-        if completed_by is not None and completed_by != request.user.pk:
-            raise ApplicationError(
-                "completed_by is always the caller; it cannot name someone else.",
-                field="completed_by",
-                code="read_only",
-                status=403,
-            )
-        if "project" in body and body["project"] not in (None, task.project_id):
-            raise ApplicationError("project must be the task's project.", field="project", code="read_only")
         annotation = annotation_services.annotation_create(
             task=task,
             user=request.user,
@@ -244,6 +234,7 @@ class TaskAnnotationsView(APIView):
             ground_truth=body.get("ground_truth", False),
             lead_time=body.get("lead_time"),
             parent_prediction_id=_prediction_id(body),
+            claimed=body,
         )
         return Response(annotation_out(annotation), status=status.HTTP_201_CREATED)
 

@@ -64,6 +64,18 @@ def _flag(value, *, field: str) -> bool:
     return value
 
 
+def _refuse_reassignment(claimed: dict, current: dict) -> None:
+    """The server sets an annotation's author, task and project; a client may repeat them, never change them."""
+    for name, value in current.items():
+        if claimed.get(name) is not None and claimed[name] != value:
+            message = (
+                "completed_by is always the caller; it cannot name someone else."
+                if name == "completed_by"
+                else f"{name} cannot be changed."
+            )
+            raise PermissionDenied(message, field=name, code="read_only")
+
+
 @transaction.atomic
 def annotation_create(
     *,
@@ -74,7 +86,10 @@ def annotation_create(
     ground_truth: bool = False,
     lead_time=None,
     parent_prediction_id: int | None = None,
+    claimed: dict | None = None,
 ) -> Annotation:
+    """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch."""
+    _refuse_reassignment(claimed or {}, {"completed_by": user.pk, "task": task.pk, "project": task.project_id})
     was_cancelled = _flag(was_cancelled, field="was_cancelled")
     ground_truth = _flag(ground_truth, field="ground_truth")
     lead_time = _number(lead_time, field="lead_time")
