@@ -58,7 +58,9 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApplicationError(
-            f"The import is not UTF-8 text (bad byte at offset {exc.start}).", field="file", code="bad_encoding"
+            f"The import is not UTF-8 text (bad byte at offset {exc.start}).",
+            field="file",
+            code="bad_encoding",
         ) from exc
     if not text.strip():
         raise ApplicationError("The import is empty.", field="file", code="empty")
@@ -79,18 +81,37 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
     return [to_task_item(record, index) for index, record in enumerate(records)]
 
 
+def _reject_constant(name: str):
+    # Python's decoder accepts NaN and Infinity; JSON does not, and neither do the database's JSON columns.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str):
+    """json.loads, strict about NaN/Infinity; nesting too deep for the decoder becomes a ValueError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _json_records(text: str) -> list:
     try:
-        document = json.loads(text)
+        document = _loads(text)
     except json.JSONDecodeError as exc:
         raise ApplicationError(
-            f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.", field="file", code="parse_error"
+            f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+            field="file",
+            code="parse_error",
         ) from exc
+    except ValueError as exc:
+        raise ApplicationError(f"Malformed JSON: {exc}.", field="file", code="parse_error") from exc
     if isinstance(document, dict):
         return [document]
     if isinstance(document, list):
         return document
-    raise ApplicationError("A JSON import must be an array of tasks or one task object.", field="file", code="parse_error")
+    raise ApplicationError(
+        "A JSON import must be an array of tasks or one task object.", field="file", code="parse_error"
+    )
 
 
 def _jsonl_records(text: str) -> list:
@@ -99,10 +120,18 @@ def _jsonl_records(text: str) -> list:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(_loads(line))
         except json.JSONDecodeError as exc:
             raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc.msg}.", field=f"line {line_number}", code="parse_error"
+                f"Malformed JSON on line {line_number}: {exc.msg}.",
+                field=f"line {line_number}",
+                code="parse_error",
+            ) from exc
+        except ValueError as exc:
+            raise ApplicationError(
+                f"Malformed JSON on line {line_number}: {exc}.",
+                field=f"line {line_number}",
+                code="parse_error",
             ) from exc
     return records
 
@@ -133,7 +162,9 @@ def _csv_records(text: str, *, delimiter: str) -> list:
                 )
             records.append(dict(zip(header, row, strict=True)))
     except csv.Error as exc:
-        raise ApplicationError(f"Malformed CSV at line {reader.line_num}: {exc}.", field="file", code="parse_error") from exc
+        raise ApplicationError(
+            f"Malformed CSV at line {reader.line_num}: {exc}.", field="file", code="parse_error"
+        ) from exc
     return records
 
 
@@ -153,5 +184,7 @@ def to_task_item(record, index: int) -> TaskItem:
     for name, value in (("meta", meta), ("annotations", annotations), ("predictions", predictions)):
         expected = dict if name == "meta" else list
         if not isinstance(value, expected):
-            raise ApplicationError(f"{name} must be a JSON {'object' if expected is dict else 'array'}.", field=f"{where}.{name}")
+            raise ApplicationError(
+                f"{name} must be a JSON {'object' if expected is dict else 'array'}.", field=f"{where}.{name}"
+            )
     return TaskItem(data=data, meta=meta, annotations=annotations, predictions=predictions)
