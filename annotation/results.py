@@ -38,9 +38,11 @@ def validate_result(schema: LabelSchema, result, data: dict, *, field: str) -> N
             continue
         text = data.get(target.variable)
         start, end = value["start"], value["end"]
-        if not isinstance(text, str) or isinstance(start, bool) or isinstance(end, bool):
+        if not isinstance(text, str):
             continue
-        if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
+        # bool is an int to Python; true/false as offsets are a client's mistake, not 1 and 0.
+        offsets_are_ints = all(isinstance(o, int) and not isinstance(o, bool) for o in (start, end))
+        if not offsets_are_ints or not 0 <= start < end <= len(text):
             raise ApplicationError(
                 f"Span [{start}, {end}) is outside the text of {target.variable!r} "
                 f"({len(text)} characters) or empty.",

@@ -155,9 +155,11 @@ def _csv_records(text: str, *, delimiter: str) -> list:
             if not row:
                 continue
             if len(row) != len(header):
+                # Named by the file's line, as JSON Lines errors are, so that an editor finds it.
                 raise ApplicationError(
-                    f"CSV row {reader.line_num} has {len(row)} cells; the header has {len(header)}.",
-                    field=f"row {len(records)}",
+                    f"Line {reader.line_num} has {len(row)} cell{'s' if len(row) != 1 else ''}; "
+                    f"the header has {len(header)}.",
+                    field=f"line {reader.line_num}",
                     code="parse_error",
                 )
             records.append(dict(zip(header, row, strict=True)))

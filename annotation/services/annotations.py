@@ -194,6 +194,8 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
     _check_result(task, result)
     if not isinstance(model_version, str) or len(model_version) > 200:
         raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
+    if "\x00" in model_version:
+        raise ApplicationError("Text may not contain the NUL character.", field="model_version", code="nul_character")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1):
         raise ApplicationError("must be a number between 0 and 1.", field="score")
     prediction = Prediction.objects.create(

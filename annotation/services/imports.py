@@ -143,6 +143,12 @@ def _check_items(
             model_version = prediction.get("model_version") or ""
             if not isinstance(model_version, str) or len(model_version) > 200:
                 raise ApplicationError("must be a string of at most 200 characters.", field=f"{field}.model_version")
+            if "\x00" in model_version:
+                raise ApplicationError(
+                    "Text may not contain the NUL character (\\u0000).",
+                    field=f"{field}.model_version",
+                    code="nul_character",
+                )
             checked.predictions.append(
                 (
                     position,
