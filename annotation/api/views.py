@@ -17,11 +17,13 @@ from annotation.api.imports import read_import
 from annotation.api.output import (
     annotation_out,
     draft_out,
+    import_counts_out,
     import_job_out,
     lock_out,
     prediction_out,
     project_out,
     task_out,
+    task_page_out,
 )
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import parse_label_config
@@ -133,10 +135,8 @@ class ProjectImportView(APIView):
             )
             return Response({"import": job.pk, **import_job_out(job)}, status=status.HTTP_201_CREATED)
         counts = tasks_import(project=project, user=request.user, items=upload.items())
-        body = counts.as_dict() | {"file_upload_ids": [], "could_be_tasks_list": False, "found_formats": []}
-        if request.query_params.get("return_task_ids") in ("1", "true", "True"):
-            body["task_ids"] = counts.task_ids
-        return Response(body, status=status.HTTP_201_CREATED)
+        task_ids = request.query_params.get("return_task_ids") in ("1", "true", "True")
+        return Response(import_counts_out(counts, task_ids=task_ids), status=status.HTTP_201_CREATED)
 
 
 class ImportJobView(APIView):
@@ -174,7 +174,8 @@ class TaskListView(APIView):
         project = selectors.project_get(membership=membership, project_id=project_id)
         page, page_size = page_params(request, default_size=100)
         tasks = selectors.task_page(project=project, offset=(page - 1) * page_size, limit=page_size)
-        return Response({"tasks": [task_out(task) for task in tasks], "total": project.task_count})
+        totals = selectors.task_totals(project=project)
+        return Response(task_page_out(tasks, total=project.task_count, **totals))
 
     @extend_schema(request=JSON, responses={201: JSON}, summary="Create one task")
     def post(self, request: Request) -> Response:

@@ -1,0 +1,50 @@
+"""Fixtures for label-studio-sdk against a live server: a real client per member of the cast.
+
+``live_server`` makes these tests transactional, so the rows that the cast and
+the tests write are visible to the server thread.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from label_studio_sdk.client import LabelStudio
+from pydantic import BaseModel
+
+
+@pytest.fixture
+def sdk(cast, live_server) -> Callable[[str], LabelStudio]:
+    """``sdk("manager")`` is the SDK's own client sending that member's legacy token."""
+
+    def client_for(key: str) -> LabelStudio:
+        # max_retries=0: a 5xx must fail the test at once, not be retried into a pass.
+        return LabelStudio(base_url=live_server.url, api_key=cast.tokens[key], max_retries=0, timeout=30)
+
+    return client_for
+
+
+# The SDK's types come from Label Studio Enterprise's schema, where a project always carries
+# these settings objects; Label Studio Community omits them, and so does Tessera.
+ENTERPRISE_PROJECT_FIELDS = ("assignment_settings", "review_settings")
+
+
+def raw_get(client: LabelStudio, path: str, **params) -> dict | list:
+    """GET through the SDK's own HTTP client (same headers, base URL) and return the body unparsed.
+
+    For list calls: the SDK's pagers hand back only the parsed page, not the body.
+    """
+    response = client._client_wrapper.httpx_client.request(path, method="GET", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def strictly(model: type[BaseModel], body, *, enterprise_only: tuple[str, ...] = ()) -> BaseModel:
+    """Validate a raw response body against the SDK's pydantic type with its required fields and types.
+
+    The SDK itself builds its objects without validation (``construct_type``), so
+    a missing or mistyped field only shows up later as ``None`` or an odd value
+    in the user's script; this check makes such a shape fail here instead.
+    """
+    if enterprise_only:
+        assert not set(enterprise_only) & set(body), "an Enterprise-only field appeared: check its shape"
+        body = {**body, **{name: {} for name in enterprise_only}}
+    return model.model_validate(body)
