@@ -4,12 +4,16 @@ Rows are tuples of plain values; JSON columns arrive already serialised as
 text, so no model instance is built per row.
 """
 
-import io
+import itertools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import connection
 
 SQLITE_BATCH_ROWS = 500
+# Characters handed to PostgreSQL per read: large enough that per-call overhead vanishes,
+# small enough that the server starts working on the first rows at once.
+COPY_CHUNK_CHARS = 256 * 1024
 
 
 def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -18,34 +22,72 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> in
     return _insert_batches(table, columns, rows)
 
 
-def _copy_value(value) -> str:
+def _escape(text: str) -> str:
+    # COPY's text format gives meaning to backslash, tab and newline. Four C-level scans
+    # cost less than one translate() on text that, like JSON, rarely holds any of them.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_value(value, memo: dict) -> str:
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return r"\N"
     if value is True:
         return "t"
     if value is False:
         return "f"
-    text = str(value)
-    # COPY's text format gives meaning to backslash, tab and newline.
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    if kind is datetime:
+        # Every row of an import carries the same timestamps; format each once.
+        text = memo.get(value)
+        if text is None:
+            text = memo[value] = str(value)
+        return text
+    return _escape(str(value))
+
+
+class _CopySource:
+    """A file for ``copy_expert`` that formats rows as PostgreSQL reads them.
+
+    Streaming instead of filling a buffer first lets the server parse, insert and index
+    one chunk while Python formats the next: on two cores, most of the copy's database
+    time hides behind the formatting.
+    """
+
+    def __init__(self, rows: Iterable[tuple]):
+        self.rows = iter(rows)
+        self.count = 0
+        self.memo: dict = {}
+
+    def read(self, size: int = -1) -> str:
+        lines = []
+        length = 0
+        memo = self.memo
+        for row in self.rows:
+            line = "\t".join([_copy_value(value, memo) for value in row]) + "\n"
+            lines.append(line)
+            length += len(line)
+            if 0 < size <= length:
+                break
+        self.count += len(lines)
+        return "".join(lines)
 
 
 def _copy_postgres(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write("\t".join(map(_copy_value, row)))
-        buffer.write("\n")
-        count += 1
-    if not count:
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return 0
-    buffer.seek(0)
+    source = _CopySource(itertools.chain((first,), rows))
     quoted = ", ".join(f'"{column}"' for column in columns)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', buffer)
-    return count
+        cursor.cursor.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', source, size=COPY_CHUNK_CHARS)
+    return source.count
 
 
 def _insert_batches(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:

@@ -20,6 +20,12 @@ def validate_result(schema: LabelSchema, result, data: dict, *, field: str) -> N
 
     ``field`` is the path of the object holding the result; empty for a result at the top of a request.
     """
+    validate_result_regions(schema, result, field=field)
+    validate_result_spans(schema, result, data, field=field)
+
+
+def validate_result_regions(schema: LabelSchema, result, *, field: str) -> None:
+    """The SDK's checks: names, types, labels, value shapes. They read the result alone, not the task."""
     base = f"{field}.result" if field else "result"
     if not isinstance(result, list):
         raise ApplicationError("result must be a list of regions.", field=base, code="invalid_result")
@@ -29,6 +35,11 @@ def validate_result(schema: LabelSchema, result, data: dict, *, field: str) -> N
         match = _REGION_INDEX.match(message)
         location = f"{base}[{match.group(1)}]" if match else base
         raise ApplicationError(message, field=location, code="invalid_result")
+
+
+def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, field: str) -> None:
+    """Span offsets must lie inside the task's text; call after ``validate_result_regions``."""
+    base = f"{field}.result" if field else "result"
     for index, region in enumerate(result):
         value = region.get("value")
         if not isinstance(value, dict) or "start" not in value or "end" not in value:
@@ -49,6 +60,36 @@ def validate_result(schema: LabelSchema, result, data: dict, *, field: str) -> N
                 field=f"{base}[{index}].value",
                 code="span_out_of_range",
             )
+
+
+class ResultValidator:
+    """Validates many results against one schema, as an import does, remembering results already passed.
+
+    The SDK's region checks cost about 10 µs a region and depend on nothing but the
+    result itself (sibling regions included) and the schema, so a result whose JSON
+    text is one already checked, as the same choice on thousands of tasks is, skips
+    them. The JSON text is the key because equal text means an equal result (1 and
+    1.0, or true and 1, encode differently). Span offsets depend on each task's
+    text, so they are checked every time.
+    """
+
+    MAX_REMEMBERED = 4096
+    MAX_KEY_CHARS = 4096
+
+    def __init__(self, schema: LabelSchema):
+        self.schema = schema
+        self.passed: set[str] = set()
+
+    def validate(self, result, data: dict, *, field: str, text: str) -> None:
+        """``text`` is the result's JSON encoding, which the caller needs anyway to store it."""
+        if text not in self.passed:
+            validate_result_regions(self.schema, result, field=field)
+            if len(text) <= self.MAX_KEY_CHARS:
+                # Results all different (spans at varying offsets) would only fill the set: start over.
+                if len(self.passed) >= self.MAX_REMEMBERED:
+                    self.passed.clear()
+                self.passed.add(text)
+        validate_result_spans(self.schema, result, data, field=field)
 
 
 def validate_task_data(schema: LabelSchema, data, *, field: str) -> None:

@@ -5,6 +5,7 @@ so a million tasks are written without decoding and re-encoding each one.
 """
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 
 from exports.formats.rows import ExportAnnotation, ExportContext, ExportPrediction, ExportTask
@@ -12,21 +13,35 @@ from exports.formats.rows import ExportAnnotation, ExportContext, ExportPredicti
 CONTENT_TYPE = "application/json"
 EXTENSION = "json"
 _dumps = json.dumps
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value) -> str:
+    """JSON for an id, flag or number without json.dumps' per-call setup, which at five
+    calls per annotation was a fifth of the export's time. Strings still go through dumps."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)  # what json.dumps writes for a finite float
+    if value is None or kind is bool:
+        return _LITERALS[value]
+    return _dumps(value)
 
 
 def _annotation(a: ExportAnnotation, project_id: int) -> str:
     return (
-        f'{{"id":{a.id},"completed_by":{_dumps(a.completed_by)},"result":{a.result_json},'
-        f'"was_cancelled":{_dumps(a.was_cancelled)},"ground_truth":{_dumps(a.ground_truth)},'
-        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}","lead_time":{_dumps(a.lead_time)},'
-        f'"task":{a.task_id},"project":{project_id},"parent_prediction":{_dumps(a.parent_prediction)}}}'
+        f'{{"id":{a.id},"completed_by":{_scalar(a.completed_by)},"result":{a.result_json},'
+        f'"was_cancelled":{_scalar(a.was_cancelled)},"ground_truth":{_scalar(a.ground_truth)},'
+        f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}","lead_time":{_scalar(a.lead_time)},'
+        f'"task":{a.task_id},"project":{project_id},"parent_prediction":{_scalar(a.parent_prediction)}}}'
     )
 
 
 def _prediction(p: ExportPrediction, project_id: int) -> str:
     return (
         f'{{"id":{p.id},"model_version":{_dumps(p.model_version)},"result":{p.result_json},'
-        f'"score":{_dumps(p.score)},"created_at":"{p.created_at}","task":{p.task_id},"project":{project_id}}}'
+        f'"score":{_scalar(p.score)},"created_at":"{p.created_at}","task":{p.task_id},"project":{project_id}}}'
     )
 
 
