@@ -1,0 +1,105 @@
+"""Import jobs are safe to run twice: a second delivery of the same message writes nothing more.
+
+These call the service the Celery task calls (``import_job_run``), in this process,
+on whichever database the suite runs on; the worker tests run the same path
+through a real worker.
+"""
+
+import json
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from annotation.models import ImportJob, JobState, Task
+from annotation.services.import_jobs import import_job_create, import_job_run, import_path
+from tests.integration.conftest import publishing_to
+
+
+def _job(project, user, count: int) -> ImportJob:
+    body = json.dumps([{"text": f"Headline {i}"} for i in range(count)]).encode()
+    return import_job_create(
+        project=project, user=user, chunks=[body], file_format="json", original_name="headlines.json"
+    )
+
+
+@pytest.mark.django_db
+def test_running_a_job_twice_writes_its_tasks_once(make_project, cast):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 250)
+
+    import_job_run(job_id=job.pk)
+    import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.task_count, job.attempts) == (JobState.COMPLETED, 250, 1)
+    assert Task.objects.filter(project=project).count() == 250
+    project.refresh_from_db()
+    assert (project.task_count, project.task_counter) == (250, 250)
+    assert not import_path(job).exists()
+
+
+@pytest.mark.django_db
+def test_job_found_in_progress_is_claimed_again_and_completed(make_project, cast):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 40)
+    # A worker claimed it and died before writing anything.
+    ImportJob.objects.filter(pk=job.pk).update(state=JobState.IN_PROGRESS, attempts=1)
+
+    import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.task_count, job.attempts) == (JobState.COMPLETED, 40, 2)
+    assert Task.objects.filter(project=project).count() == 40
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("final_state", [JobState.FAILED, JobState.CANCELLED])
+def test_a_finished_job_is_not_run_again(make_project, cast, final_state):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 10)
+    ImportJob.objects.filter(pk=job.pk).update(state=final_state)
+
+    import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (final_state, 0)
+    assert not Task.objects.filter(project=project).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_running_at_once_write_the_tasks_once(make_project, cast):
+    """Redis re-delivers a message whose worker outlives the visibility timeout: two runs overlap."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises the two runs, so they never overlap")
+    project = make_project()
+    # The job's own message goes to an in-memory broker and is dropped: the test plays both deliveries.
+    with publishing_to("memory://"):
+        job = _job(project, cast.users["manager"], 20_000)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            start.wait(timeout=10)
+            import_job_run(job_id=job.pk)
+        except FileNotFoundError:
+            # The other run completed and removed the upload first: nothing left to do.
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    runs = [threading.Thread(target=deliver) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=120)
+    assert not errors, errors
+    job.refresh_from_db()
+    assert job.state == JobState.COMPLETED and job.task_count == 20_000
+    assert job.attempts == 2, "both deliveries should have claimed the job"
+    assert Task.objects.filter(project=project).count() == 20_000
+    project.refresh_from_db()
+    assert (project.task_count, project.task_counter) == (20_000, 20_000)
