@@ -121,9 +121,11 @@ export class RatingControl extends GroupControl {
       ),
     );
     this.element.setAttribute("role", "radiogroup");
+    // A Header just above already names the axis; otherwise the control's name does.
+    if (heading) this.element.setAttribute("aria-label", heading);
     replaceChildren(
       this.element,
-      el("div", { className: "control-caption", text: heading ?? this.name }),
+      heading ? null : el("div", { className: "control-caption", text: this.name }),
       el("div", { className: "stars" }, ...this.buttons),
     );
     this.render();
@@ -172,12 +174,7 @@ export class TextAreaControl implements KeyTarget {
       data: { control: this.name },
     });
     this.input.addEventListener("input", () => this.save());
-    this.element = el(
-      "div",
-      { className: "control textarea" },
-      heading ? el("label", { className: "control-caption", text: heading }) : null,
-      this.input,
-    );
+    this.element = el("div", { className: "control textarea" }, this.input);
     context.store.subscribe(() => this.render());
     this.render();
   }

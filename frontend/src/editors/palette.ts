@@ -9,7 +9,8 @@ import type { Palette } from "./base";
 export class LabelPalette implements Palette {
   readonly name: string;
   readonly tag: string;
-  readonly labels: { value: string; colour: string }[];
+  labels: { value: string; colour: string }[];
+  private readonly configured: (string | null)[];
   readonly element: HTMLElement;
   active: number | null = null;
   private readonly buttons: HTMLButtonElement[] = [];
@@ -19,10 +20,9 @@ export class LabelPalette implements Palette {
   constructor(control: ConfigNode) {
     this.name = control.attrs.name ?? "";
     this.tag = control.tag;
-    this.labels = options(control).map((option, index) => ({
-      value: option.value,
-      colour: labelColour(index, option.background),
-    }));
+    const found = options(control);
+    this.configured = found.map((option) => option.background);
+    this.labels = found.map((option, index) => ({ value: option.value, colour: labelColour(index, option.background) }));
     this.element = el("div", { className: "palette", data: { control: this.name } });
   }
 
@@ -30,6 +30,8 @@ export class LabelPalette implements Palette {
   bind(offset: number, onPick: (index: number) => void): void {
     this.offset = offset;
     this.onPick = onPick;
+    // Palettes sharing a view continue each other's colours, so no two labels there look alike.
+    this.labels = this.labels.map((label, index) => ({ ...label, colour: labelColour(offset + index, this.configured[index]) }));
     this.render();
   }
 
