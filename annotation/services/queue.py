@@ -29,17 +29,53 @@ LIMIT 1
 """
 
 
+_STILL_OPEN_SQL = """
+SELECT 1 FROM "{task}" t
+WHERE t."id" = %s AND t."is_labeled" = %s
+  AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
+  AND t."total_annotations" + (
+      SELECT COUNT(*) FROM "{lock}" l WHERE l."task_id" = t."id" AND l."user_id" <> %s AND l."expires_at" > %s
+  ) < %s
+"""
+
+
+def _sql(template: str) -> str:
+    tables = {
+        "task": Task._meta.db_table,
+        "annotation": Annotation._meta.db_table,
+        "lock": TaskLock._meta.db_table,
+    }
+    return template.format(**tables)
+
+
 def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> int | None:
-    sql = _CANDIDATE_SQL.format(
-        task=Task._meta.db_table, annotation=Annotation._meta.db_table, lock=TaskLock._meta.db_table
-    )
-    if connection.vendor == "postgresql":
-        sql += ' FOR UPDATE OF t SKIP LOCKED'
-    params = [project.pk, False, start_inner_id, user.pk, user.pk, now, project.maximum_annotations]
+    overlap = project.maximum_annotations
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql(_CANDIDATE_SQL), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+    # The candidate query reads locks and annotations as of its start. A caller who took a task and
+    # committed while this query ran releases the row lock before we reach the row, so SKIP LOCKED
+    # does not skip it, yet this query's snapshot misses their TaskLock. Once we hold the row lock,
+    # a fresh statement sees every commit that came before it: check again, and move on if taken.
+    sql = _sql(_CANDIDATE_SQL).replace("ORDER BY", 'AND NOT (t."id" = ANY(%s))\nORDER BY')
+    sql += " FOR UPDATE OF t SKIP LOCKED"
+    passed_over: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+        while True:
+            cursor.execute(
+                sql, [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap, passed_over]
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            cursor.execute(_sql(_STILL_OPEN_SQL), [row[0], False, user.pk, user.pk, now, overlap])
+            if cursor.fetchone() is not None:
+                return row[0]
+            passed_over.append(row[0])
 
 
 def _held_task(project: Project, user: User, *, now) -> int | None:
@@ -56,7 +92,14 @@ def _lock(task_id: int, user: User, *, now) -> None:
     expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
     # An annotator holds one task at a time; taking a new one lets go of the old.
     TaskLock.objects.filter(user=user).exclude(task_id=task_id).delete()
-    TaskLock.objects.update_or_create(task_id=task_id, user=user, defaults={"expires_at": expires_at})
+    # One INSERT … ON CONFLICT DO UPDATE where update_or_create takes a savepoint, a SELECT
+    # and an UPDATE or INSERT: four round trips on every /next.
+    TaskLock.objects.bulk_create(
+        [TaskLock(task_id=task_id, user=user, expires_at=expires_at)],
+        update_conflicts=True,
+        unique_fields=["task", "user"],
+        update_fields=["expires_at"],
+    )
 
 
 @transaction.atomic
