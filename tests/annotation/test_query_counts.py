@@ -1,0 +1,141 @@
+"""Pinned query counts on the list endpoints, on annotation submit and on /next.
+
+A page of tasks, a submit and a /next each cost a fixed number of queries, however many tasks,
+annotations or predictions the page or project holds: no query per row (N+1). When a change adds
+a query on purpose, update the number here and say why in the commit.
+
+Every test first makes one untimed request so that the token's ``last_used_at`` stamp (written
+at most every ten minutes) is not counted.
+"""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotation.models import Task
+from annotation.services.annotations import annotation_create, prediction_create
+from tests.conftest import choice, post_json
+
+pytestmark = pytest.mark.django_db
+
+# token with its user, caller's membership, project, page of tasks, their annotations,
+# their predictions, the project's annotation and prediction totals
+TASK_PAGE_QUERIES = 7
+# token, membership, count, page of projects (with created_by)
+PROJECT_LIST_QUERIES = 4
+# token, membership, predictions (one page, or all of them streamed from one cursor)
+PREDICTION_LIST_QUERIES = 3
+# token, membership, task with project; in the transaction: annotation insert, task counters,
+# draft delete, lock delete, audit event; the transaction's two statements (savepoint/release here)
+SUBMIT_QUERIES = 10
+# token, membership, project; in the transaction: held lock, candidate (FOR UPDATE SKIP LOCKED),
+# its re-check under the row lock (PostgreSQL only), release of other locks, lock upsert, task;
+# the transaction's two statements; then the task's predictions and the caller's draft
+NEXT_QUERIES = 13 if connection.vendor == "postgresql" else 12
+
+
+def _warm(client, url: str) -> None:
+    assert client.get(url).status_code in (200, 404)
+
+
+def _project_with_tasks(make_project, cast, count: int):
+    project = make_project(tasks=[{"text": f"Bank {i} beat estimates."} for i in range(count)])
+    owner = cast.users["owner"]
+    for task in Task.objects.filter(project=project).order_by("inner_id"):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+        prediction_create(task=task, user=owner, result=choice("Negative"), model_version="v1", score=0.5)
+    return project
+
+
+@pytest.mark.parametrize("size", [2, 25])
+def test_task_page_costs_the_same_queries_for_any_page_size(api, cast, make_project, size):
+    project = _project_with_tasks(make_project, cast, size)
+    client = api("manager")
+    url = f"/api/tasks/?project={project.pk}&page=1&page_size=100"
+    _warm(client, url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["tasks"]) == size and all(len(task["annotations"]) == 1 for task in body["tasks"])
+    assert len(queries) == TASK_PAGE_QUERIES, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_later_page_costs_the_same_queries_as_the_first(api, cast, make_project, django_assert_num_queries):
+    project = _project_with_tasks(make_project, cast, 12)
+    client = api("manager")
+    _warm(client, f"/api/tasks/?project={project.pk}")
+    with django_assert_num_queries(TASK_PAGE_QUERIES):
+        response = client.get(f"/api/tasks/?project={project.pk}&page=3&page_size=5")
+    assert [task["inner_id"] for task in response.json()["tasks"]] == [11, 12]
+
+
+def test_task_page_after_a_delete_pages_by_offset_at_the_same_cost(
+    api, cast, make_project, django_assert_num_queries
+):
+    project = _project_with_tasks(make_project, cast, 6)
+    client = api("manager")
+    second = Task.objects.get(project=project, inner_id=2)
+    assert client.delete(f"/api/tasks/{second.pk}/").status_code == 204
+    with django_assert_num_queries(TASK_PAGE_QUERIES):
+        response = client.get(f"/api/tasks/?project={project.pk}&page=1&page_size=3")
+    body = response.json()
+    # With a gap in inner_id, position still decides the page: tasks 1, 3 and 4.
+    assert [task["inner_id"] for task in body["tasks"]] == [1, 3, 4] and body["total"] == 5
+
+
+@pytest.mark.parametrize("projects", [1, 8])
+def test_project_list_costs_the_same_queries_for_any_number_of_projects(
+    api, make_project, django_assert_num_queries, projects
+):
+    for _ in range(projects):
+        make_project(tasks=[{"text": "Rates rise."}])
+    client = api("manager")
+    _warm(client, "/api/projects/")
+    with django_assert_num_queries(PROJECT_LIST_QUERIES):
+        response = client.get("/api/projects/")
+    assert response.json()["count"] == projects
+
+
+@pytest.mark.parametrize("size", [1, 10])
+@pytest.mark.parametrize("paging", ["&page=1&page_size=100", ""])
+def test_prediction_list_costs_the_same_queries_for_any_number_of_predictions(
+    api, cast, make_project, django_assert_num_queries, size, paging
+):
+    project = _project_with_tasks(make_project, cast, size)
+    client = api("manager")
+    _warm(client, f"/api/projects/{project.pk}/")
+    with django_assert_num_queries(PREDICTION_LIST_QUERIES):
+        response = client.get(f"/api/predictions/?project={project.pk}{paging}")
+        # An unpaged list streams: its query runs while the body is read.
+        body = response.json() if not response.streaming else json.loads(b"".join(response.streaming_content))
+    assert len(body) == size
+
+
+def test_submit_costs_a_fixed_number_of_queries(api, make_project, django_assert_num_queries):
+    project = make_project(tasks=[{"text": "Rates rise."}, {"text": "Rates fall."}])
+    client = api("annotator")
+    _warm(client, f"/api/projects/{project.pk}/")
+    task = Task.objects.filter(project=project).order_by("inner_id").first()
+    with django_assert_num_queries(SUBMIT_QUERIES):
+        response = post_json(client, f"/api/tasks/{task.pk}/annotations/", {"result": choice("Positive")})
+    assert response.status_code == 201
+
+
+def test_next_costs_a_fixed_number_of_queries_however_many_tasks_are_done(
+    api, make_project, django_assert_num_queries
+):
+    project = make_project(tasks=[{"text": f"Bank {i} beat estimates."} for i in range(6)])
+    client = api("annotator")
+    _warm(client, f"/api/projects/{project.pk}/")
+    for _ in range(3):
+        with django_assert_num_queries(NEXT_QUERIES):
+            task = client.get(f"/api/projects/{project.pk}/next").json()
+        assert (
+            post_json(
+                client, f"/api/tasks/{task['id']}/annotations/", {"result": choice("Neutral")}
+            ).status_code
+            == 201
+        )
