@@ -130,10 +130,20 @@ def _png(width: int, height: int) -> bytes:
         rows.append(bytes(row))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -259,7 +269,9 @@ def labeling_project(cast):
         project = project_create(
             organization=cast.org, user=owner, fields={"title": title, "label_config": config, **fields}
         )
-        tasks_import(project=project, user=owner, items=[to_task_item(task, i) for i, task in enumerate(tasks)])
+        tasks_import(
+            project=project, user=owner, items=[to_task_item(task, i) for i, task in enumerate(tasks)]
+        )
         project.refresh_from_db()
         return project
 

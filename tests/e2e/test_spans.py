@@ -14,7 +14,8 @@ ASTRAL = "𠮷野家の牛丼は500円です。"
 
 def spans(annotation) -> list[tuple]:
     return sorted(
-        (r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"][0]) for r in annotation.result
+        (r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"][0])
+        for r in annotation.result
     )
 
 
@@ -32,10 +33,17 @@ def test_japanese_spans_by_keyboard_with_overlap(annotator, labeling_project):
     annotator.screenshot("spans-japanese")
     annotator.submit()
     annotation = Annotation.objects.get(task__inner_id=1, project=project)
-    assert spans(annotation) == [(0, 3, "トヨタ", "PER"), (0, 6, "トヨタ自動車", "ORG"), (7, 9, "東京", "LOC")]
+    assert spans(annotation) == [
+        (0, 3, "トヨタ", "PER"),
+        (0, 6, "トヨタ自動車", "ORG"),
+        (7, 9, "東京", "LOC"),
+    ]
     for start, end, text, _ in spans(annotation):
         assert JAPANESE[start:end] == text
-    assert all(r["from_name"] == "label" and r["to_name"] == "text" and r["type"] == "labels" for r in annotation.result)
+    assert all(
+        r["from_name"] == "label" and r["to_name"] == "text" and r["type"] == "labels"
+        for r in annotation.result
+    )
 
 
 def _drag_select(page, start_unit: int, end_unit: int) -> None:
@@ -86,4 +94,8 @@ def test_select_then_label_and_delete_a_span(annotator, labeling_project):
     annotator.press("Control+Shift+ArrowRight", "Control+Shift+ArrowRight", "Control+Shift+ArrowRight", "4")
     annotator.submit()
     annotation = Annotation.objects.get(project=project)
-    assert spans(annotation) == [(0, 6, "Mizuho", "ORG"), (12, 25, "3 billion yen", "MONEY"), (29, 33, "Sony", "ORG")]
+    assert spans(annotation) == [
+        (0, 6, "Mizuho", "ORG"),
+        (12, 25, "3 billion yen", "MONEY"),
+        (29, 33, "Sony", "ORG"),
+    ]

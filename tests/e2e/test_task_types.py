@@ -4,7 +4,7 @@ stored annotations are exactly Label Studio's result JSON."""
 import pytest
 
 from annotation.models import Annotation
-from tests.e2e.conftest import DIALOGUE, IMAGES, NER, PAIRWISE, RUBRIC, SENTIMENT, SFT, TOPICS
+from tests.e2e.conftest import DIALOGUE, IMAGES, PAIRWISE, RUBRIC, SENTIMENT, SFT, TOPICS
 
 pytestmark = pytest.mark.e2e
 
@@ -39,17 +39,26 @@ def test_single_choice_sentiment_by_keyboard(annotator, labeling_project, cast):
     annotator.press("Enter")
     annotator.wait_next(before)
     assert page.locator(".done h2").inner_text() == "All done"
-    assert results(project) == [[{"choices": ["Positive"]}], [{"choices": ["Negative"]}], [{"choices": ["Neutral"]}]]
+    assert results(project) == [
+        [{"choices": ["Positive"]}],
+        [{"choices": ["Negative"]}],
+        [{"choices": ["Neutral"]}],
+    ]
     rows = Annotation.objects.filter(project=project)
     assert all(row.completed_by == cast.users["annotator"] and row.lead_time > 0 for row in rows)
-    assert all(row.result[0]["from_name"] == "sentiment" and row.result[0]["to_name"] == "text" for row in rows)
+    assert all(
+        row.result[0]["from_name"] == "sentiment" and row.result[0]["to_name"] == "text" for row in rows
+    )
     assert annotator.errors == []
 
 
 def test_multiple_choice_topics_keep_config_order(annotator, labeling_project):
     project = labeling_project(
         TOPICS,
-        [{"text": "The utility raised its dividend after a merger with a wind farm operator."}, {"text": "Yields fell."}],
+        [
+            {"text": "The utility raised its dividend after a merger with a wind farm operator."},
+            {"text": "Yields fell."},
+        ],
         title="Topics",
     )
     annotator.label(project)
@@ -72,7 +81,10 @@ def test_free_text_answers_with_context_passages(annotator, labeling_project):
                     "Normal wear and tear is excluded from the tenant's duty to restore the premises.",
                 ],
             },
-            {"prompt": "What is the first-line treatment for type 2 diabetes?", "context": ["Guideline: metformin."]},
+            {
+                "prompt": "What is the first-line treatment for type 2 diabetes?",
+                "context": ["Guideline: metformin."],
+            },
         ],
         title="Legal and medical QA (SFT)",
     )
@@ -97,8 +109,16 @@ def test_pairwise_preference_with_tie_and_reason(annotator, labeling_project):
     project = labeling_project(
         PAIRWISE,
         [
-            {"prompt": "Explain APR.", "answer_a": "APR is the yearly cost of a loan.", "answer_b": "It's a number."},
-            {"prompt": "What is a bond?", "answer_a": "A loan to an issuer.", "answer_b": "Debt sold by an issuer."},
+            {
+                "prompt": "Explain APR.",
+                "answer_a": "APR is the yearly cost of a loan.",
+                "answer_b": "It's a number.",
+            },
+            {
+                "prompt": "What is a bond?",
+                "answer_a": "A loan to an issuer.",
+                "answer_b": "Debt sold by an issuer.",
+            },
         ],
         title="Preference pairs (DPO)",
     )
@@ -121,7 +141,10 @@ def test_rubric_rating_on_several_axes_with_comment(annotator, labeling_project)
     project = labeling_project(
         RUBRIC,
         [
-            {"question": "Is ibuprofen safe in late pregnancy?", "answer": "Avoid after 20 weeks unless advised."},
+            {
+                "question": "Is ibuprofen safe in late pregnancy?",
+                "answer": "Avoid after 20 weeks unless advised.",
+            },
             {"question": "Dose of paracetamol?", "answer": "Up to 4 g a day for adults."},
         ],
         title="Medical QA rubric",
@@ -141,7 +164,11 @@ def test_rubric_rating_on_several_axes_with_comment(annotator, labeling_project)
         "completeness": {"rating": 3},
         "comment": {"text": ["Cites no source."]},
     }
-    assert {r["from_name"]: r["value"]["rating"] for r in second.result} == {"factuality": 5, "harm": 5, "completeness": 4}
+    assert {r["from_name"]: r["value"]["rating"] for r in second.result} == {
+        "factuality": 5,
+        "harm": 5,
+        "completeness": 4,
+    }
     assert all(r["type"] == "rating" and r["to_name"] == "answer" for r in second.result)
 
 
@@ -220,7 +247,9 @@ def test_images_with_boxes_and_polygons(annotator, labeling_project):
     assert rect["original_width"] == 320 and rect["original_height"] == 200
     assert rect["value"]["rectanglelabels"] == ["Cloud"]
     assert rect["value"]["x"] == pytest.approx(20, abs=1) and rect["value"]["y"] == pytest.approx(15, abs=1)
-    assert rect["value"]["width"] == pytest.approx(20, abs=1) and rect["value"]["height"] == pytest.approx(30, abs=1)
+    assert rect["value"]["width"] == pytest.approx(20, abs=1) and rect["value"]["height"] == pytest.approx(
+        30, abs=1
+    )
     assert polygon["value"]["polygonlabels"] == ["Storm"]
     assert [[round(x), round(y)] for x, y in polygon["value"]["points"]] == [[70, 20], [90, 30], [80, 60]]
     assert second.result[0]["value"]["rectanglelabels"] == ["Coast"]
@@ -228,7 +257,9 @@ def test_images_with_boxes_and_polygons(annotator, labeling_project):
 
 def test_image_from_a_foreign_origin_is_not_loaded(annotator, labeling_project, settings):
     settings.TESSERA_IMAGE_ALLOWED_ORIGINS = []
-    project = labeling_project(IMAGES, [{"image": "https://images.example.net/leak.png"}], title="Foreign image")
+    project = labeling_project(
+        IMAGES, [{"image": "https://images.example.net/leak.png"}], title="Foreign image"
+    )
     requested = []
     annotator.page.on("request", lambda request: requested.append(request.url))
     annotator.label(project)

@@ -1,0 +1,138 @@
+"""Task data is untrusted: markup in it renders as text and runs nothing; the pages send an enforced
+Content-Security-Policy and the usual headers; session requests need the CSRF token."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from annotation.models import Annotation
+from tests.e2e.conftest import PASSWORD
+
+PAYLOAD = (
+    '<script>window.__xss = "script"; alert("script")</script>'
+    "<img src=x onerror=\"window.__xss = 'img'; alert('img')\">"
+    "<a href=\"javascript:alert('link')\">click me</a> [docs](javascript:alert(1)) "
+    "<svg onload=\"alert('svg')\"></svg>"
+)
+
+HOSTILE_CONFIG = """<View>
+  <Header value="$title"/>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="&lt;img src=x onerror=alert('choice')&gt;"/>
+    <Choice value="&lt;b&gt;bold&lt;/b&gt;"/>
+  </Choices>
+</View>"""
+
+
+@pytest.mark.e2e
+def test_xss_payloads_in_task_data_render_as_text_and_never_run(annotator, labeling_project):
+    project = labeling_project(
+        HOSTILE_CONFIG,
+        [{"title": "<img src=y onerror=\"alert('title')\">", "text": PAYLOAD}],
+        title='<script>alert("project")</script>',
+        expert_instruction="<script>alert('instructions')</script>",
+    )
+    annotator.label(project)
+    page = annotator.page
+    annotator.press("i", "Escape")
+    assert page.locator(".text-body").inner_text() == PAYLOAD
+    assert page.locator(".header").inner_text() == "<img src=y onerror=\"alert('title')\">"
+    assert page.locator(".project-title").inner_text() == '<script>alert("project")</script>'
+    choices = [text.split("\n")[-1] for text in page.locator(".choice").all_inner_texts()]
+    assert choices == ["<img src=x onerror=alert('choice')>", "<b>bold</b>"]
+    # Nothing from the data became an element.
+    assert page.locator(".canvas img, .canvas script, .canvas a, .canvas svg, .canvas b").count() == 0
+    annotator.press("2")
+    annotator.screenshot("xss-as-text")
+    annotator.submit()
+    assert page.evaluate("() => window.__xss") is None
+    assert annotator.dialogs == []
+    assert Annotation.objects.get(project=project).result[0]["value"] == {"choices": ["<b>bold</b>"]}
+
+
+@pytest.mark.e2e
+def test_content_security_policy_blocks_inline_script_even_if_injected(annotator, labeling_project):
+    project = labeling_project(HOSTILE_CONFIG, [{"title": "t", "text": "x"}], title="CSP")
+    annotator.label(project)
+    page = annotator.page
+    # Suppose a future bug put markup into the page: the browser still refuses to run it.
+    page.evaluate(
+        """() => {
+            const script = document.createElement('script');
+            script.textContent = 'window.__inline = 1';
+            document.body.append(script);
+            const holder = document.createElement('div');
+            holder.innerHTML = '<img src="data:," onerror="window.__handler = 1">';
+            document.body.append(holder);
+        }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => [window.__inline, window.__handler]") == [None, None]
+
+
+def _signed_in_client(cast, *, enforce_csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=enforce_csrf)
+    assert client.login(username=cast.users["annotator"].email, password=PASSWORD)
+    return client
+
+
+def test_pages_send_an_enforced_content_security_policy_and_security_headers(cast):
+    client = _signed_in_client(cast)
+    for path in ("/login/", "/projects/", "/projects/1/label/"):
+        response = client.get(path)
+        assert response.status_code == 200 if path != "/login/" else response.status_code in (200, 302)
+        policy = response["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+        assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+        assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
+        assert "unsafe" not in policy
+        assert "Content-Security-Policy-Report-Only" not in response
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert "camera=()" in response["Permissions-Policy"]
+
+
+def test_image_allow_list_is_part_of_the_policy(cast, settings):
+    settings.TESSERA_IMAGE_ALLOWED_ORIGINS = ["https://images.acme.test"]
+    response = _signed_in_client(cast).get("/projects/")
+    assert "img-src 'self' https://images.acme.test" in response["Content-Security-Policy"]
+    app_settings = response.content.decode().split('id="tessera-settings" type="application/json">')[1]
+    assert json.loads(app_settings.split("</script>")[0])["imageOrigins"] == ["https://images.acme.test"]
+
+
+def test_pages_need_a_session(db):
+    response = Client().get("/projects/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_session_requests_to_the_api_need_the_csrf_token(cast, labeling_project):
+    from tests.e2e.conftest import SENTIMENT
+
+    project = labeling_project(SENTIMENT, [{"text": "x"}])
+    task = project.tasks.get()
+    client = _signed_in_client(cast, enforce_csrf=True)
+    body = json.dumps({"result": []})
+    refused = client.post(f"/api/tasks/{task.pk}/annotations/", body, content_type="application/json")
+    assert refused.status_code == 403
+    assert not Annotation.objects.exists()
+    client.get("/projects/")  # sets the CSRF cookie, as the app page does
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(
+        f"/api/tasks/{task.pk}/annotations/",
+        body,
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert accepted.status_code == 201
+
+
+def test_sign_out_needs_post_and_ends_the_session(cast):
+    client = _signed_in_client(cast)
+    assert client.get("/logout/").status_code == 405
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/projects/").status_code == 302
