@@ -173,6 +173,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(DATA_DIR / "broker" / "queue"),
         "data_folder_out": str(DATA_DIR / "broker" / "queue"),
         "processed_folder": str(DATA_DIR / "broker" / "processed"),
+        "control_folder": str(DATA_DIR / "broker" / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
