@@ -1,10 +1,12 @@
 """The Label Studio export endpoint, streamed: ``GET /api/projects/{id}/export?exportType=JSON``."""
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.selectors import project_get
@@ -35,6 +37,30 @@ class ProjectExportView(APIView):
         return response
 
 
+class VersionView(APIView):
+    """The SDK's export helpers (``projects.exports.as_json``, ``as_pandas``, ``as_file``) first read the
+    edition here: "Community" makes them download from the synchronous export above, where
+    "Enterprise" would send them to snapshot endpoints that Tessera does not have."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Server version, in Label Studio's shape")
+    def get(self, request: Request) -> Response:
+        release = settings.SPECTACULAR_SETTINGS["VERSION"]
+        return Response(
+            {
+                "release": release,
+                "edition": "Community",
+                "backend": {"name": "tessera", "version": release},
+                "label-studio-os-package": None,
+                "label-studio-os-backend": None,
+                "label-studio-frontend": None,
+                "label-studio-converter": None,
+                "dm2": None,
+                "lsf": None,
+            }
+        )
+
+
 urlpatterns = [
+    re_path(r"^version/?$", VersionView.as_view(), name="version"),
     re_path(r"^projects/(?P<project_id>\d+)/export/?$", ProjectExportView.as_view(), name="project-export"),
 ]

@@ -5,6 +5,7 @@ and hand writes to services.
 """
 
 from django.conf import settings
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -19,6 +20,7 @@ from annotation.api.output import (
     draft_out,
     import_counts_out,
     import_job_out,
+    json_array_chunks,
     lock_out,
     prediction_out,
     project_out,
@@ -267,19 +269,33 @@ class AnnotationDetailView(APIView):
 
 class PredictionListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("task", int), OpenApiParameter("project", int)],
+        parameters=[
+            OpenApiParameter("task", int),
+            OpenApiParameter("project", int),
+            OpenApiParameter("task__project", int, description="Same as project (the SDK's name)"),
+            OpenApiParameter("page", int, description="With page or page_size, one page; else all, streamed"),
+            OpenApiParameter("page_size", int),
+        ],
         responses=JSON,
         summary="List predictions of a task or project",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request):
+        params = request.query_params
         predictions = selectors.prediction_list(
             membership=caller_membership(request),
-            task_id=request.query_params.get("task"),
-            project_id=request.query_params.get("project"),
+            task_id=params.get("task"),
+            project_id=params.get("project", params.get("task__project")),
         )
-        page, page_size = page_params(request, default_size=100)
-        rows = predictions[(page - 1) * page_size : page * page_size]
-        return Response([prediction_out(p) for p in rows])
+        if "page" in params or "page_size" in params:
+            page, page_size = page_params(request, default_size=100)
+            rows = predictions[(page - 1) * page_size : page * page_size]
+            return Response([prediction_out(p) for p in rows])
+        # Label Studio answers every matching prediction in one unpaged list, and the SDK's
+        # predictions.list reads only that: a silent first page would lose the rest.
+        return StreamingHttpResponse(
+            json_array_chunks(predictions.iterator(chunk_size=2000), prediction_out),
+            content_type="application/json",
+        )
 
     @extend_schema(request=JSON, responses={201: JSON}, summary="Create a prediction")
     def post(self, request: Request) -> Response:
