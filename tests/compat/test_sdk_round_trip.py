@@ -240,3 +240,47 @@ def test_sdk_sees_another_organizations_objects_as_missing(sdk, make_project, ca
     assert list(Prediction.objects.filter(task=their_task)) == [their_prediction]
     # Listing predictions by another organization's task finds none rather than theirs.
     assert ls.predictions.list(task=their_task.pk) == []
+
+
+def test_sdk_creates_updates_and_deletes_single_tasks(sdk, make_project):
+    project = make_project()
+    ls = sdk("manager")
+
+    created = ls.tasks.create(
+        project=project.pk, data={"text": "Tin prices hit a record."}, meta={"src": "x"}
+    )
+    assert (
+        created.id and created.project == project.pk and created.data == {"text": "Tin prices hit a record."}
+    )
+    sdk_types.LseTask.model_validate(created.model_dump())
+    updated = ls.tasks.update(str(created.id), data={"text": "Tin prices hit a two-year high."})
+    assert updated.data == {"text": "Tin prices hit a two-year high."}
+    assert Task.objects.get(pk=created.id).data == {"text": "Tin prices hit a two-year high."}
+    ls.tasks.delete(str(created.id))
+    assert not Task.objects.filter(pk=created.id).exists()
+    assert ls.projects.get(project.pk).task_number == 0
+
+
+def test_sdk_lists_every_prediction_of_a_project_unpaged(sdk, make_project):
+    # The SDK's predictions.list sends no page: Label Studio answers every match, so must we.
+    tasks = [{"data": {"text": f"Headline {i}"}, "predictions": [{"result": choice("Neutral"), "score": 0.5}]}
+             for i in range(230)]  # fmt: skip
+    project = make_project(tasks=tasks)
+    predictions = sdk("manager").predictions.list(project=project.pk)
+    assert len(predictions) == 230
+    assert len({p.id for p in predictions}) == 230
+    assert all(p.result == choice("Neutral") and p.task for p in predictions)
+    assert len(sdk("manager").predictions.list(task_project=project.pk)) == 230
+
+
+def test_sdk_export_helpers_read_the_edition_and_download(sdk, make_project):
+    project = make_project(tasks=[{"text": "Copper rallied."}, {"text": "Oil slipped."}])
+    ls = sdk("reviewer")
+    version = ls.versions.get()
+    assert version.edition == "Community"
+    strictly(sdk_types.VersionResponse, raw_get(ls, "api/version"))
+
+    exported = ls.projects.exports.as_json(project.pk)
+    assert sorted(task["data"]["text"] for task in exported) == ["Copper rallied.", "Oil slipped."]
+    frame = ls.projects.exports.as_pandas(project.pk)
+    assert sorted(frame["text"]) == ["Copper rallied.", "Oil slipped."]
