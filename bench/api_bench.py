@@ -485,8 +485,14 @@ def benchmark_server(args, environment, log_path) -> Iterator[Server]:
         server.stop()
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work on the machine (tests, browsers) shows up here."""
+    return round(os.getloadavg()[0], 2)
+
+
 def run_size(args: argparse.Namespace, total: int) -> dict:
     rng = random.Random(total)
+    load_at_start = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     log_path = data_dir / "gunicorn.log"
     environment = server_environment(args, data_dir)
@@ -548,6 +554,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "system": platform.platform(),
+            "load_avg_1m_start_end": [load_at_start, load_average()],
         },
         "server": {
             "gunicorn_workers": args.workers,
