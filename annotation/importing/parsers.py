@@ -180,9 +180,10 @@ def to_task_item(record, index: int) -> TaskItem:
     data = record["data"]
     if not isinstance(data, dict):
         raise ApplicationError("data must be a JSON object.", field=f"{where}.data")
-    meta = record.get("meta") or {}
-    annotations = record.get("annotations") or []
-    predictions = record.get("predictions") or []
+    # null reads as empty; an empty value of the wrong type ([] for meta) is refused like a full one.
+    meta = {} if record.get("meta") is None else record["meta"]
+    annotations = [] if record.get("annotations") is None else record["annotations"]
+    predictions = [] if record.get("predictions") is None else record["predictions"]
     for name, value in (("meta", meta), ("annotations", annotations), ("predictions", predictions)):
         expected = dict if name == "meta" else list
         if not isinstance(value, expected):

@@ -78,3 +78,10 @@ def call(client, method: str, path: str, body):
     if body is None:
         return getattr(client, method)(path)
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
+
+
+def json_of(response):
+    """The JSON body of a response, streamed (long lists, exports) or not."""
+    if getattr(response, "streaming", False):
+        return json.loads(b"".join(response.streaming_content))
+    return response.json()

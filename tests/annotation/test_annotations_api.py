@@ -3,6 +3,7 @@
 import pytest
 
 from annotation.models import Annotation, Draft, Prediction, Task
+from tests.annotation.conftest import json_of
 from tests.conftest import choice, patch_json, post_json
 
 pytestmark = pytest.mark.django_db
@@ -279,9 +280,8 @@ def test_manager_creates_and_lists_predictions(api, task):
     task.refresh_from_db()
     assert task.total_predictions == 1
     for query in (f"task={task.pk}", f"project={task.project_id}", ""):
-        assert [p["id"] for p in api("annotator").get(f"/api/predictions/?{query}").json()] == [
-            response.json()["id"]
-        ]
+        listed = json_of(api("annotator").get(f"/api/predictions/?{query}"))
+        assert [p["id"] for p in listed] == [response.json()["id"]]
 
 
 def test_deleting_a_prediction_lowers_the_tasks_count(api, task):

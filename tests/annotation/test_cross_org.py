@@ -5,7 +5,7 @@ import pytest
 
 from tessera.models import Role
 from tessera.services import api_token_create, user_upsert
-from tests.annotation.conftest import call, fill_ids
+from tests.annotation.conftest import call, fill_ids, json_of
 from tests.conftest import choice
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_outsider_listing_predictions_by_task_or_project_sees_none(world, outsid
         for role, client in outsiders.items():
             response = client.get(f"/api/predictions/?{query}")
             assert response.status_code == 200
-            assert response.json() == [], (role, query)
+            assert json_of(response) == [], (role, query)
 
 
 def test_outsider_project_list_holds_none_of_this_organizations_projects(world, outsiders):
