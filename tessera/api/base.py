@@ -5,6 +5,8 @@ from rest_framework.request import Request
 
 from tessera.errors import ApplicationError
 
+MAX_OFFSET = 2**62
+
 
 def json_object(request: Request) -> dict:
     """The request body as a JSON object, or a 400 that says what came instead."""
@@ -28,4 +30,7 @@ def page_params(request: Request, *, default_size: int = 100) -> tuple[int, int]
     limit = settings.TESSERA_PAGE_SIZE_MAX
     if values["page_size"] > limit:
         raise ApplicationError(f"page_size may be at most {limit}.", field="page_size")
+    # The offset must fit the database's 64-bit integers, or the query fails instead of coming back empty.
+    if (values["page"] - 1) * values["page_size"] > MAX_OFFSET:
+        raise ApplicationError("page is beyond any page there could be.", field="page")
     return values["page"], values["page_size"]

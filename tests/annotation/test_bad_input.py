@@ -1,0 +1,62 @@
+"""A sweep of malformed bodies and ids over every endpoint: each answers a 4xx in the JSON error shape, never a 500."""
+
+import pytest
+
+from tests.annotation.conftest import call, fill_ids
+from tests.annotation.test_cross_org import ENDPOINTS
+
+pytestmark = pytest.mark.django_db
+
+HUGE = 10**30  # beyond any database integer
+BAD_BODIES = [
+    [1],
+    "text",
+    None,
+    7,
+    {"result": "Positive", "data": [], "meta": "x", "score": "high", "lead_time": {}},
+    {"task": HUGE, "project": HUGE, "annotation": HUGE, "parent_prediction": HUGE},
+    {"task": -1, "project": 0, "annotation": "x", "parent_prediction": 1.5},
+    {"title": ["x"], "label_config": 5, "maximum_annotations": HUGE, "sampling": None},
+    {"result": [{"from_name": HUGE, "to_name": None, "type": [], "value": "x"}]},
+    {"data": {"text": HUGE}, "result": [[[]]], "was_cancelled": HUGE},
+]
+WRITES = [(m, p, b) for m, p, b in ENDPOINTS if m in ("post", "patch", "put")]
+
+
+def assert_clean_4xx(response) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:500])
+    body = response.json()
+    assert set(body["error"]) == {"code", "message", "field"}
+    assert "Traceback" not in body["error"]["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES, ids=[f"{m} {p}" for m, p, _ in WRITES])
+def test_malformed_bodies_answer_4xx_on_every_write(world, api, method, path, body):
+    ids = {name: obj.pk for name, obj in world.items()}
+    for role in ("owner", "annotator"):
+        for bad in BAD_BODIES:
+            response = call(api(role), method, fill_ids(path, ids), bad)
+            if response.status_code < 300:
+                continue  # a body whose bad fields the endpoint ignores may succeed; it must not crash
+            assert_clean_4xx(response)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+def test_ids_beyond_any_database_integer_answer_404(world, api, method, path, body):
+    ids = {name: HUGE for name in world}
+    response = call(api("owner"), method, fill_ids(path, ids), fill_ids(body, ids))
+    assert_clean_4xx(response)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query", [f"?task={HUGE}", f"?project={HUGE}", "?task=-5", f"?project={HUGE}&page={HUGE}", "?task=1e3"]
+)
+def test_prediction_list_with_odd_filters_answers_cleanly(world, api, query):
+    response = api("owner").get(f"/api/predictions/{query}")
+    assert response.status_code < 500
+
+
+def test_task_list_with_a_huge_page_answers_cleanly(world, api):
+    response = api("owner").get(f"/api/tasks/?project={world['project'].pk}&page={HUGE}")
+    assert response.status_code in (200, 400)

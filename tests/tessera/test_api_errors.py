@@ -1,0 +1,74 @@
+"""Every error under /api/ is JSON in one shape; no bad input reaches a 500 or a stack trace."""
+
+import pytest
+
+from tests.conftest import post_json
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_json_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error", "detail"} and set(body["error"]) == {"code", "message", "field"}
+    assert "Traceback" not in response.content.decode()
+    if code is not None:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/nothing", "/api/nothing/", "/api/projects/abc/", "/api/projects/1/nothing", "/api/tasks/-1/",
+     "/api/projects/1/export/extra", "/api/"],
+)  # fmt: skip
+@pytest.mark.parametrize("role", ["manager", None])
+def test_unknown_api_url_answers_json_404(api, cast, path, role):
+    assert_json_error(api(role).get(path), 404, "not_found")
+
+
+def test_unknown_api_url_answers_json_404_to_a_post_too(api, cast):
+    assert_json_error(post_json(api("manager"), "/api/nothing/", {"a": 1}), 404, "not_found")
+
+
+def test_wrong_method_answers_json_405(api, cast):
+    assert_json_error(api("manager").delete("/api/projects/"), 405)
+
+
+def test_malformed_json_body_answers_400(api, cast):
+    response = api("manager").post("/api/projects/", data='{"title": ', content_type="application/json")
+    assert_json_error(response, 400, "parse_error")
+
+
+def test_json_body_nested_too_deeply_answers_400(api, cast):
+    response = api("manager").post(
+        "/api/projects/", data="[" * 50000 + "]" * 50000, content_type="application/json"
+    )
+    assert_json_error(response, 400, "parse_error")
+
+
+def test_nul_character_in_any_json_body_answers_400_naming_where(api, cast):
+    response = post_json(api("manager"), "/api/projects/", {"title": "ok", "description": "a\u0000b"})
+    error = assert_json_error(response, 400, "nul_character")
+    assert error["field"] == "description"
+
+
+def test_unsupported_body_type_answers_415(api, cast):
+    response = api("manager").post("/api/projects/", data="title=x", content_type="text/plain")
+    assert_json_error(response, 415)
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=abc", "page_size=-1", "page_size=100000", "page=1.5"])
+def test_bad_paging_answers_400_naming_the_parameter(api, cast, query):
+    error = assert_json_error(api("manager").get(f"/api/projects/?{query}"), 400)
+    assert error["field"] == query.split("=")[0]
+
+
+def test_the_api_schema_renders(api, cast):
+    assert api("manager").get("/api/schema/").status_code == 200
+
+
+def test_a_page_beyond_any_database_offset_answers_400(api, cast):
+    error = assert_json_error(api("manager").get(f"/api/projects/?page={10**30}"), 400)
+    assert error["field"] == "page"
