@@ -225,3 +225,19 @@ def test_keyboard_help_instructions_counter_and_focus(annotator, labeling_projec
         assert page.evaluate("() => document.activeElement.closest('.control') !== null")
     page.wait_for_function("() => document.querySelector('[data-count=done] b').textContent === '2'")
     assert page.locator("[data-count=left] b").inner_text() == "1"
+
+
+def test_lock_is_held_while_open_and_released_on_leave(annotator, labeling_project, cast):
+    project = labeling_project(SENTIMENT, NEWS[:2], title="Leave")
+    annotator.label(project)
+    task_id = annotator.task_id()
+    lock = TaskLock.objects.get(task_id=task_id)
+    assert lock.user == cast.users["annotator"] and lock.expires_at > timezone.now()
+    annotator.press("2")  # unsaved work goes to the draft as the page unloads
+    annotator.page.goto(f"{annotator.base_url}/projects/")
+    annotator.page.wait_for_selector(".project-card")
+    deadline = timezone.now() + timedelta(seconds=5)
+    while TaskLock.objects.filter(task_id=task_id).exists() and timezone.now() < deadline:
+        annotator.page.wait_for_timeout(100)
+    assert not TaskLock.objects.filter(task_id=task_id).exists()
+    assert Draft.objects.get(task_id=task_id).result[0]["value"] == {"choices": ["Negative"]}
