@@ -24,7 +24,7 @@ _ISO_MEMO_MAX = 10_000
 _TASKS_SQL = """
 SELECT "id", "inner_id", CAST("data" AS TEXT), CAST("meta" AS TEXT), "total_annotations",
        "cancelled_annotations", "total_predictions", "created_at", "updated_at"
-FROM "{task}" WHERE "project_id" = %s {only_annotated} ORDER BY "inner_id"
+FROM "{task}" WHERE "project_id" = %s {only_annotated} {only_ids} ORDER BY "inner_id"
 """
 _ANNOTATIONS_SQL = """
 SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "was_cancelled", "ground_truth",
@@ -54,14 +54,19 @@ class _IsoTimes:
         return text
 
 
-def export_chunks(*, project: Project, only_annotated: bool) -> Iterator[list[ExportTask]]:
+def export_chunks(
+    *, project: Project, only_annotated: bool, task_ids: list[int] | None = None
+) -> Iterator[list[ExportTask]]:
     annotated = 'AND ("total_annotations" > 0 OR "cancelled_annotations" > 0)'
-    sql = _TASKS_SQL.format(task=Task._meta.db_table, only_annotated=annotated if only_annotated else "")
+    only_ids = f'AND "id" IN ({", ".join(["%s"] * len(task_ids))})' if task_ids else ""
+    sql = _TASKS_SQL.format(
+        task=Task._meta.db_table, only_annotated=annotated if only_annotated else "", only_ids=only_ids
+    )
     iso = _IsoTimes()
     # Inside a transaction the server-side cursor streams rows as they are fetched; in
     # autocommit PostgreSQL would have to materialise the whole result first (WITH HOLD).
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [project.pk])
+        cursor.execute(sql, [project.pk, *(task_ids or [])])
         while rows := cursor.fetchmany(CHUNK_TASKS):
             chunk = [
                 ExportTask(
