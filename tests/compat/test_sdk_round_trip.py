@@ -284,3 +284,21 @@ def test_sdk_export_helpers_read_the_edition_and_download(sdk, make_project):
     assert sorted(task["data"]["text"] for task in exported) == ["Copper rallied.", "Oil slipped."]
     frame = ls.projects.exports.as_pandas(project.pk)
     assert sorted(frame["text"]) == ["Copper rallied.", "Oil slipped."]
+
+
+def test_sdk_exports_only_the_tasks_it_names(sdk, make_project):
+    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(6)])
+    ids = list(Task.objects.filter(project=project).order_by("inner_id").values_list("id", flat=True))
+    ls = sdk("manager")
+
+    def export(**params) -> list[dict]:
+        return json.loads(
+            b"".join(ls.projects.exports.download_sync(project.pk, download_all_tasks=True, **params))
+        )
+
+    assert [t["id"] for t in export(ids=[str(ids[1]), str(ids[4])])] == [ids[1], ids[4]]
+    assert [t["id"] for t in export(ids=f"{ids[0]},{ids[5]}")] == [ids[0], ids[5]]
+    assert len(export()) == 6
+    with pytest.raises(ApiError) as raised:
+        export(ids="3,x")
+    assert raised.value.status_code == 400 and raised.value.body["error"]["field"] == "ids"
