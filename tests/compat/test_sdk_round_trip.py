@@ -302,3 +302,20 @@ def test_sdk_exports_only_the_tasks_it_names(sdk, make_project):
     with pytest.raises(ApiError) as raised:
         export(ids="3,x")
     assert raised.value.status_code == 400 and raised.value.body["error"]["field"] == "ids"
+
+
+def test_sdk_skips_a_task_and_deletes_a_project(sdk, make_project):
+    project = make_project(tasks=[{"text": "Gold steadied."}])
+    task = Task.objects.get(project=project)
+    annotator = sdk("annotator")
+
+    skipped = annotator.annotations.create(task.pk, result=[], was_cancelled=True)
+    assert skipped.was_cancelled is True
+    task.refresh_from_db()
+    assert (task.total_annotations, task.cancelled_annotations, task.is_labeled) == (0, 1, False)
+    with pytest.raises(ApiError) as raised:
+        annotator.projects.delete(project.pk)
+    assert raised.value.status_code == 403
+    sdk("manager").projects.delete(project.pk)
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Task.objects.filter(pk=task.pk).exists()
