@@ -60,3 +60,17 @@ def test_prediction_list_with_odd_filters_answers_cleanly(world, api, query):
 def test_task_list_with_a_huge_page_answers_cleanly(world, api):
     response = api("owner").get(f"/api/tasks/?project={world['project'].pk}&page={HUGE}")
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "as_sent", [lambda pk: pk + 0.5, lambda pk: pk == pk, lambda pk: f"{pk}.0", lambda pk: [pk]]
+)
+def test_an_id_that_is_not_an_integer_does_not_name_an_object(world, api, snapshot, as_sent):
+    """1.5 is not task 1, and true is not task 1 either, whatever Python's int() says."""
+    before = snapshot()
+    task_id = as_sent(world["task"].pk)
+    for path, body in (("/api/predictions/", {"task": task_id, "result": []}),
+                       ("/api/tasks/", {"project": as_sent(world["project"].pk), "data": {"text": "x"}})):  # fmt: skip
+        response = call(api("owner"), "post", path, body)
+        assert_clean_4xx(response)
+    assert snapshot() == before

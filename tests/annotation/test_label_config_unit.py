@@ -250,3 +250,26 @@ def test_empty_prediction_accepted_as_empty_and_not_when_filled():
 
 def test_non_dict_regions_are_ignored_by_the_diff():
     assert prediction_diff(["junk", *choice("Positive")], choice("Positive"))["accepted"] is True
+
+
+def test_config_cannot_read_local_files_through_an_external_entity(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret-content")
+    config = (
+        f'<?xml version="1.0"?><!DOCTYPE View [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="&xxe;"/></Choices></View>'
+    )
+    error = refusal(parse, config)
+    assert error.field == "label_config"
+    assert "secret-content" not in error.message
+
+
+def test_config_with_exponential_entity_expansion_is_refused_quickly():
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)
+    )
+    config = (
+        f'<?xml version="1.0"?><!DOCTYPE View [{entities}]><View><Text name="text" value="$text"/>'
+        '<Choices name="c" toName="text"><Choice value="&i;"/></Choices></View>'
+    )
+    assert refusal(parse, config).field == "label_config"
