@@ -42,7 +42,12 @@ def _too_large(size: int) -> ApplicationError:
 
 def read_import(request: Request) -> Upload:
     django_request = request._request
-    declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApplicationError(
+            "The Content-Length header is not a number.", field="file", code="invalid_header"
+        ) from None
     if declared > settings.TESSERA_MAX_UPLOAD_BYTES:
         raise _too_large(declared)
     content_type = django_request.META.get("CONTENT_TYPE", "")
@@ -123,4 +128,6 @@ def _from_files(django_request) -> Upload:
             items.extend(parse_items(raw, file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT))
         return items
 
-    return Upload(file_format=uploads[0][1], name="files", size=total, chunks=[], background=False, parse=parse)
+    return Upload(
+        file_format=uploads[0][1], name="files", size=total, chunks=[], background=False, parse=parse
+    )

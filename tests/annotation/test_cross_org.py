@@ -127,3 +127,21 @@ def test_outsider_cannot_attach_a_draft_to_this_organizations_annotation(
     )
     assert response.status_code == 404
     assert snapshot() == before
+
+
+def test_a_project_cannot_be_created_in_or_moved_to_another_organization(api, cast, world):
+    response = call(
+        api("manager"), "post", "/api/projects/", {"title": "Mine", "organization": cast.other_org.pk}
+    )
+    assert response.status_code == 201
+    assert response.json()["organization"] == cast.org.pk
+    project = world["project"]
+    body = {"organization": cast.other_org.pk, "created_by": cast.users["outsider"].pk, "task_count": 999}
+    response = call(api("manager"), "patch", f"/api/projects/{project.pk}/", body)
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert (project.organization_id, project.created_by, project.task_count) == (
+        cast.org.pk,
+        cast.users["owner"],
+        2,
+    )

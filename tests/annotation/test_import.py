@@ -553,3 +553,21 @@ def test_import_job_of_another_project_answers_404(project, make_project, upload
         job_id = upload(project, [{"text": "one"}, {"text": "two"}]).json()["import"]
     other = make_project()
     assert api("manager").get(f"/api/projects/{other.pk}/imports/{job_id}/").status_code == 404
+
+
+def test_a_content_length_that_is_not_a_number_is_refused(project, api, refused):
+    with refused() as check:
+        response = api("manager").post(
+            f"/api/projects/{project.pk}/import", data=b'[{"text": "a"}]', content_type="application/json",
+            CONTENT_LENGTH="abc",
+        )  # fmt: skip
+        check(response, 400, "file", "Content-Length", code="invalid_header")
+
+
+def test_multipart_body_without_a_boundary_is_refused(project, api, refused):
+    body = b'--xyz\r\nContent-Disposition: form-data; name="f"; filename="a.json"\r\n\r\n[]\r\n--xyz--\r\n'
+    with refused() as check:
+        response = api("manager").post(
+            f"/api/projects/{project.pk}/import", data=body, content_type="multipart/form-data"
+        )
+        check(response, 400, "file", "multipart", code="parse_error")
