@@ -30,6 +30,8 @@ export class Editor {
   private readonly targets: KeyTarget[] = [];
   private readonly textAreas: TextAreaControl[] = [];
   private lastHeading: string | null = null;
+  /** Controls marked required="true" (as in Label Studio): the page refuses to submit without them. */
+  private readonly required: { name: string; focus: () => void }[] = [];
 
   constructor(
     config: ConfigNode,
@@ -64,6 +66,16 @@ export class Editor {
   }
 
   private render(node: ConfigNode): HTMLElement | null {
+    const element = this.renderNode(node);
+    if (CONTROL_TAGS.has(node.tag) && node.attrs.required === "true") {
+      const view = this.objects.get(toNames(node)[0] ?? "");
+      const target = element ?? view?.focusTarget ?? null;
+      this.required.push({ name: node.attrs.name ?? "", focus: () => target?.focus() });
+    }
+    return element;
+  }
+
+  private renderNode(node: ConfigNode): HTMLElement | null {
     if (node.tag === "view") {
       const container = el("div", { className: "view" });
       const objectChildren = node.children.filter((child) => OBJECT_TAGS.has(child.tag) && child.tag !== "header");
@@ -115,6 +127,13 @@ export class Editor {
     if (IGNORED_TAGS.has(node.tag)) return null;
     this.unsupported.push(`<${node.tag}>`);
     return null;
+  }
+
+  /** Required controls that have no answer yet; the first one takes focus. */
+  missingRequired(): string[] {
+    const missing = this.required.filter((control) => this.context.store.of(control.name).length === 0);
+    missing[0]?.focus();
+    return missing.map((control) => control.name);
   }
 
   /** Where focus goes when a task opens: the first thing the annotator acts on. */

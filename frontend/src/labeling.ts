@@ -213,6 +213,11 @@ export class LabelingPage {
 
   async submit(): Promise<void> {
     if (!this.task || this.busy || this.overlay) return;
+    const missing = this.editor?.missingRequired() ?? [];
+    if (missing.length) {
+      this.say(`Answer ${missing.join(", ")} before submitting: ${missing.length > 1 ? "they are" : "it is"} required.`, "error");
+      return;
+    }
     performance.mark("tessera:submit");
     this.busy = true;
     window.clearTimeout(this.draftTimer);

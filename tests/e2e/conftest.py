@@ -149,7 +149,10 @@ def _png(width: int, height: int) -> bytes:
 @pytest.fixture(scope="session")
 def frontend_built() -> Path:
     manifest = FRONTEND / "dist" / ".vite" / "manifest.json"
-    if not manifest.exists():
+    sources = [*FRONTEND.glob("src/**/*"), FRONTEND / "package-lock.json", FRONTEND / "vite.config.ts"]
+    newest_source = max(path.stat().st_mtime for path in sources if path.is_file())
+    # A build older than the sources would test yesterday's app: rebuild it (a second or so).
+    if not manifest.exists() or manifest.stat().st_mtime < newest_source:
         if shutil.which("npm") is None:
             pytest.fail("The frontend is not built and npm is missing: run scripts/install.sh first.")
         if not (FRONTEND / "node_modules").exists():

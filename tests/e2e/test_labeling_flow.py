@@ -241,3 +241,27 @@ def test_lock_is_held_while_open_and_released_on_leave(annotator, labeling_proje
         annotator.page.wait_for_timeout(100)
     assert not TaskLock.objects.filter(task_id=task_id).exists()
     assert Draft.objects.get(task_id=task_id).result[0]["value"] == {"choices": ["Negative"]}
+
+
+REQUIRED = """<View>
+  <Text name="answer" value="$answer"/>
+  <Header value="Factuality"/>
+  <Rating name="factuality" toName="answer" required="true"/>
+  <TextArea name="comment" toName="answer"/>
+</View>"""
+
+
+def test_required_control_blocks_submit_until_answered(annotator, labeling_project):
+    project = labeling_project(REQUIRED, [{"answer": "Take 2 tablets."}], title="Required")
+    annotator.label(project)
+    annotator.press("Tab")  # away from the rating, into the comment box
+    annotator.page.keyboard.type("Vague.")
+    annotator.press("Control+Enter")
+    assert "Answer factuality before submitting" in notice(annotator)
+    assert not Annotation.objects.filter(project=project).exists()
+    annotator.press("2")  # focus went back to the required rating
+    annotator.submit()
+    assert [r["value"] for r in Annotation.objects.get(project=project).result] == [
+        {"text": ["Vague."]},
+        {"rating": 2},
+    ]
