@@ -21,6 +21,7 @@ export class ParagraphsView implements KeyTarget {
   private readonly turns: Turn[];
   private readonly list: HTMLElement;
   private readonly palettes: LabelPalette[] = [];
+  private readonly paletteBar = el("div", { className: "palette-bar" });
   private current = 0;
 
   constructor(
@@ -47,7 +48,8 @@ export class ParagraphsView implements KeyTarget {
     const offset = this.palettes.reduce((sum, existing) => sum + existing.labels.length, 0);
     this.palettes.push(palette);
     palette.bind(offset, (index) => this.label(palette, index));
-    this.element.prepend(palette.element);
+    if (this.palettes.length === 1) this.element.prepend(this.paletteBar);
+    this.paletteBar.append(palette.element);
     if (this.palettes.length === 1) {
       this.list.tabIndex = 0;
       this.list.setAttribute("aria-label", "Conversation: up and down choose a turn, number keys label it");

@@ -27,6 +27,7 @@ export class ImageView implements KeyTarget {
   private readonly list: HTMLElement;
   private readonly image: HTMLImageElement | null = null;
   private readonly palettes: LabelPalette[] = [];
+  private readonly paletteBar = el("div", { className: "palette-bar" });
   private drawing: { start: Point; current: Point } | null = null;
   private polygon: Point[] = [];
   private selected: Region | null = null;
@@ -69,8 +70,8 @@ export class ImageView implements KeyTarget {
     const offset = this.palettes.reduce((sum, existing) => sum + existing.labels.length, 0);
     this.palettes.push(palette);
     palette.bind(offset, (index) => this.choose(palette, index));
-    if (this.palettes.length === 1) this.element.prepend(palette.element);
-    else this.palettes[this.palettes.length - 2].element.after(palette.element);
+    if (this.palettes.length === 1) this.element.prepend(this.paletteBar);
+    this.paletteBar.append(palette.element);
     this.render();
   }
 

@@ -27,6 +27,7 @@ export class TextView implements KeyTarget {
   private readonly list: HTMLElement;
   private readonly index: CodePointIndex;
   private readonly palettes: LabelPalette[] = [];
+  private readonly paletteBar = el("div", { className: "palette-bar" });
   private caret = 0;
   private anchor: number | null = null;
   private selected: Region | null = null;
@@ -65,7 +66,7 @@ export class TextView implements KeyTarget {
     palette.bind(offset, (index) => this.pickIn(palette, index));
     if (this.palettes.length === 1) {
       this.element.classList.add("labelable");
-      this.element.prepend(palette.element);
+      this.element.prepend(this.paletteBar);
       this.element.append(this.list);
       this.body.tabIndex = 0;
       this.body.setAttribute("role", "textbox");
@@ -80,10 +81,8 @@ export class TextView implements KeyTarget {
       });
       this.context.store.subscribe(() => this.render());
       this.render();
-    } else {
-      palette.element.classList.add("palette-more");
-      this.palettes[0].element.after(palette.element);
     }
+    this.paletteBar.append(palette.element);
   }
 
   get focusTarget(): HTMLElement {
