@@ -163,7 +163,16 @@ def main() -> None:
         project_id = int(re.search(r"\(id (\d+),", demo).group(1))
         log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
         server = subprocess.Popen(
-            [str(GUNICORN), "tessera.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
+            [
+                str(GUNICORN),
+                "tessera.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+            ],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -188,7 +197,9 @@ def main() -> None:
                     **{key: value for key, value in sizes.items()},
                     "database": "postgresql" if options.database_url else "sqlite",
                     "server": "gunicorn 2 workers x 4 threads, whitenoise",
-                    "browser": subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip(),
+                    "browser": subprocess.run(
+                        [CHROMIUM, "--version"], capture_output=True, text=True
+                    ).stdout.strip(),
                     "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
                 },
                 ensure_ascii=False,

@@ -166,6 +166,5 @@ export class ParagraphsView implements KeyTarget {
       return row;
     });
     replaceChildren(this.list, ...rows);
-    if (this.palettes.length) this.list.setAttribute("aria-activedescendant", "");
   }
 }
