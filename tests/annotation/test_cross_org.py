@@ -46,6 +46,9 @@ ENDPOINTS = [
     ("get", "/api/drafts/{draft}/", None),
     ("patch", "/api/drafts/{draft}/", {"result": []}),
     ("delete", "/api/drafts/{draft}/", None),
+    ("get", "/api/labeling/projects/{project}", None),
+    ("get", "/api/labeling/projects/{project}/recent", None),
+    ("post", "/api/tasks/{task}/skip", {"reason": "unclear"}),
     ("post", "/api/tasks/{free_task}/lock", None),
     ("delete", "/api/tasks/{free_task}/lock", None),
 ]
@@ -92,9 +95,10 @@ def test_outsider_listing_predictions_by_task_or_project_sees_none(world, outsid
             assert json_of(response) == [], (role, query)
 
 
-def test_outsider_project_list_holds_none_of_this_organizations_projects(world, outsiders):
+def test_outsider_project_lists_hold_none_of_this_organizations_projects(world, outsiders):
     for client in outsiders.values():
         assert client.get("/api/projects/").json()["count"] == 0
+        assert client.get("/api/labeling/projects").json()["results"] == []
 
 
 def test_outsider_cannot_point_their_own_annotation_at_this_organizations_prediction(
