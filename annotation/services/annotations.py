@@ -158,6 +158,9 @@ def annotation_update(*, annotation: Annotation, user: User, membership: Members
         annotation.ground_truth = _flag(fields["ground_truth"], field="ground_truth")
     if "lead_time" in fields:
         annotation.lead_time = _number(fields["lead_time"], field="lead_time")
+    # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.
+    if not annotation.was_cancelled and not annotation.result and not task.project.enable_empty_annotation:
+        raise ApplicationError("This project does not accept empty annotations.", field="result", code="empty")
     annotation.save()
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1

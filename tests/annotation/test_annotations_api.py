@@ -155,6 +155,17 @@ def test_empty_annotation_is_refused_when_the_project_forbids_it_but_a_skip_is_n
     assert submit(api, "annotator", task, result=[], was_cancelled=True).status_code == 201
 
 
+def test_an_update_cannot_empty_an_annotation_when_the_project_forbids_it(api, make_project, snapshot):
+    task = make_project(tasks=[{"text": "a"}], enable_empty_annotation=False).tasks.get()
+    submitted = submit(api, "annotator", task).json()["id"]
+    skipped = submit(api, "annotator2", task, result=[], was_cancelled=True).json()["id"]
+    before = snapshot()
+    for annotation_id, body in ((submitted, {"result": []}), (skipped, {"was_cancelled": False})):
+        response = patch_json(api("manager"), f"/api/annotations/{annotation_id}/", body)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "empty")
+    assert snapshot() == before
+
+
 def test_result_over_the_size_limit_is_refused_everywhere(api, task, settings, snapshot):
     settings.TESSERA_MAX_RESULT_BYTES = 200
     big = [{**choice("Positive")[0], "meta": {"text": "x" * 300}}]
