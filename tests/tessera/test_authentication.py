@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from annotation.models import Project
 from tessera.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +94,25 @@ def test_member_of_no_organization_may_do_nothing(cast):
     response = client_with(f"Token {cast.tokens['annotator']}").get("/api/projects/")
     assert response.status_code == 403
     assert_error_shape(response.json(), code="no_organization")
+
+
+def test_browser_session_authenticates_reads(cast):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["annotator"])
+    assert client.get("/api/current-user/whoami").json()["email"] == "annotator@acme.test"
+
+
+def test_browser_session_write_without_a_csrf_token_is_refused(cast):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["manager"])
+    response = client.post("/api/projects/", {"title": "Forged"}, format="json")
+    assert response.status_code == 403
+    assert_error_shape(response.json(), code="permission_denied")
+    assert "CSRF" in response.json()["error"]["message"]
+    assert not Project.objects.exists()
+
+
+def test_token_requests_need_no_csrf_token(cast):
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {cast.tokens['manager']}")
+    assert client.post("/api/projects/", {"title": "Scripted"}, format="json").status_code == 201
