@@ -216,9 +216,7 @@ def database_drop(database_url: str) -> None:
     connection.close()
 
 
-def database_analyze(database_url: str) -> None:
-    """A freshly copied million rows have no statistics until autovacuum gets to them; a real server
-    would have them by the time anyone pages, so give the planner what it would have."""
+def _bench_connection(database_url: str):
     import psycopg2
 
     parts = urlsplit(database_url)
@@ -227,9 +225,35 @@ def database_analyze(database_url: str) -> None:
         password=parts.password, dbname=_database_name(database_url),
     )  # fmt: skip
     connection.autocommit = True
+    return connection
+
+
+def database_analyze(database_url: str) -> None:
+    """A freshly copied million rows have no statistics until autovacuum gets to them; a real server
+    would have them by the time anyone pages, so give the planner what it would have."""
+    connection = _bench_connection(database_url)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     connection.close()
+
+
+def task_totals_query_ms(database_url: str, project_id: int) -> float:
+    """The task list's annotation and prediction totals are a SUM over the project's tasks; timed
+    alone, straight on the database, it shows how much of a list page's time grows with the project."""
+    connection = _bench_connection(database_url)
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(5):
+            started = time.perf_counter()
+            cursor.execute(
+                'SELECT SUM("total_annotations"), SUM("total_predictions") FROM "annotation_task" '
+                'WHERE "project_id" = %s',
+                [project_id],
+            )
+            cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    connection.close()
+    return round(statistics.median(timings) * 1000, 2)
 
 
 def server_environment(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
@@ -531,6 +555,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             database_analyze(args.database_url)
             list_timings = list_pages(client, unlabeled, total, args.samples, rng)
             list_labeled_timings = list_pages(client, labeled, total, args.samples, rng)
+            totals_ms = task_totals_query_ms(args.database_url, unlabeled)
             next_timings, submit_timings = annotate_loop(client, unlabeled, min(args.samples, total - 10))
             client.close()
         with benchmark_server(args, environment, log_path) as server:
@@ -581,6 +606,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             "export": export,
             "samples": {"list_pages": len(list_timings), "annotate": len(submit_timings)},
             "list_page_mean_ms": round(statistics.fmean(list_timings) * 1000, 2),
+            "task_list_totals_sum_query_ms": totals_ms,
         },
     }
 
