@@ -36,7 +36,7 @@ from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from tessera.api.base import json_object, page_params
-from tessera.errors import ApplicationError
+from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
 
@@ -175,6 +175,10 @@ class TaskListView(APIView):
             raise ApplicationError("project is required.", field="project", code="required")
         project = selectors.project_get(membership=membership, project_id=project_id)
         page, page_size = page_params(request, default_size=100)
+        if page > 1 and (page - 1) * page_size >= project.task_count:
+            # Label Studio answers 404 past the last page, and the SDK's legacy Client.get_tasks
+            # pages until it sees one: an empty 200 would keep it asking forever.
+            raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
         tasks = selectors.task_page(project=project, offset=(page - 1) * page_size, limit=page_size)
         totals = selectors.task_totals(project=project)
         return Response(task_page_out(tasks, total=project.task_count, **totals))
