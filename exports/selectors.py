@@ -29,11 +29,11 @@ FROM "{task}" WHERE "project_id" = %s {only_annotated} {only_ids} ORDER BY "inne
 _ANNOTATIONS_SQL = """
 SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "was_cancelled", "ground_truth",
        "lead_time", "parent_prediction_id", "created_at", "updated_at"
-FROM "{annotation}" WHERE "task_id" IN ({ids}) ORDER BY "id"
+FROM "{annotation}" WHERE {tasks} ORDER BY "id"
 """
 _PREDICTIONS_SQL = """
 SELECT "id", "task_id", "model_version", CAST("result" AS TEXT), "score", "created_at"
-FROM "{prediction}" WHERE "task_id" IN ({ids}) ORDER BY "id"
+FROM "{prediction}" WHERE {tasks} ORDER BY "id"
 """
 
 
@@ -79,23 +79,39 @@ def export_chunks(
             yield _with_children(chunk, iso)
 
 
+def _tasks_condition(ids: list[int]) -> tuple[str, list[int]]:
+    """Which tasks' children to read. Tasks of one import have consecutive ids, so a chunk's ids
+    usually fill a range: one index range scan then costs half of 2,000 probes for an IN list,
+    and much less than parsing that list where no child exists. Rows of tasks outside the chunk
+    that fall in the range are dropped by the caller."""
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        return '"task_id" BETWEEN %s AND %s', [low, high]
+    return f'"task_id" IN ({", ".join(["%s"] * len(ids))})', ids
+
+
 def _with_children(chunk: list[ExportTask], iso: _IsoTimes) -> list[ExportTask]:
     by_id = {task.id: task for task in chunk}
-    ids = list(by_id)
-    placeholders = ", ".join(["%s"] * len(ids))
+    tasks, params = _tasks_condition(list(by_id))
     with connection.cursor() as cursor:
-        cursor.execute(_ANNOTATIONS_SQL.format(annotation=Annotation._meta.db_table, ids=placeholders), ids)
+        cursor.execute(_ANNOTATIONS_SQL.format(annotation=Annotation._meta.db_table, tasks=tasks), params)
         for row in cursor.fetchall():
-            by_id[row[1]].annotations.append(
+            task = by_id.get(row[1])
+            if task is None:
+                continue
+            task.annotations.append(
                 ExportAnnotation(
                     id=row[0], task_id=row[1], completed_by=row[2], result_json=row[3],
                     was_cancelled=bool(row[4]), ground_truth=bool(row[5]), lead_time=row[6],
                     parent_prediction=row[7], created_at=iso(row[8]), updated_at=iso(row[9]),
                 )
             )  # fmt: skip
-        cursor.execute(_PREDICTIONS_SQL.format(prediction=Prediction._meta.db_table, ids=placeholders), ids)
+        cursor.execute(_PREDICTIONS_SQL.format(prediction=Prediction._meta.db_table, tasks=tasks), params)
         for row in cursor.fetchall():
-            by_id[row[1]].predictions.append(
+            task = by_id.get(row[1])
+            if task is None:
+                continue
+            task.predictions.append(
                 ExportPrediction(
                     id=row[0], task_id=row[1], model_version=row[2], result_json=row[3], score=row[4],
                     created_at=iso(row[5]),
