@@ -325,6 +325,17 @@ class PredictionDetailView(APIView):
         prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
         return Response(prediction_out(prediction))
 
+    @extend_schema(request=JSON, responses=JSON, summary="Change a prediction's result, score or model version")
+    def patch(self, request: Request, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+        require_role(request, Role.MANAGER, action="change predictions")
+        prediction = annotation_services.prediction_update(
+            prediction=prediction, user=request.user, fields=json_object(request)
+        )
+        return Response(prediction_out(prediction))
+
+    put = patch
+
     @extend_schema(responses={204: None}, summary="Delete a prediction")
     def delete(self, request: Request, prediction_id: int) -> Response:
         prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)

@@ -210,6 +210,44 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
 
 
 @transaction.atomic
+def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Prediction:
+    """Change a prediction's result, score or model version, as Label Studio's PATCH allows."""
+    for forbidden in ("task", "project"):
+        if forbidden in fields and fields[forbidden] != getattr(prediction, f"{forbidden}_id"):
+            raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+    prediction = Prediction.objects.select_for_update().select_related("task__project").get(pk=prediction.pk)
+    if "result" in fields:
+        result = fields["result"] if fields["result"] is not None else []
+        _check_result(prediction.task, result)
+        prediction.result = result
+    if "model_version" in fields:
+        model_version = fields["model_version"] or ""
+        if not isinstance(model_version, str) or len(model_version) > 200:
+            raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
+        if "\x00" in model_version:
+            raise ApplicationError(
+                "Text may not contain the NUL character.", field="model_version", code="nul_character"
+            )
+        prediction.model_version = model_version
+    if "score" in fields:
+        score = fields["score"]
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1
+        ):
+            raise ApplicationError("must be a number between 0 and 1.", field="score")
+        prediction.score = score
+    prediction.save()
+    audit_record(
+        actor=user,
+        organization=prediction.task.project.organization_id,
+        action="prediction.update",
+        obj=prediction,
+        details={"fields": sorted(set(fields) & {"result", "model_version", "score"})},
+    )
+    return prediction
+
+
+@transaction.atomic
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
     Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
     audit_record(

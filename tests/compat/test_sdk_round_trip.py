@@ -319,3 +319,27 @@ def test_sdk_skips_a_task_and_deletes_a_project(sdk, make_project):
     sdk("manager").projects.delete(project.pk)
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_sdk_updates_a_prediction(sdk, make_project):
+    project = make_project(
+        tasks=[{"data": {"text": "Zinc fell."}, "predictions": [{"result": choice("Positive")}]}]
+    )
+    prediction = Prediction.objects.get(project=project)
+    ls = sdk("manager")
+
+    updated = ls.predictions.update(prediction.pk, result=choice("Negative"), score=0.35, model_version="v2")
+    assert (updated.result, updated.score, updated.model_version) == (choice("Negative"), 0.35, "v2")
+    prediction.refresh_from_db()
+    assert (prediction.result, prediction.score, prediction.model_version) == (choice("Negative"), 0.35, "v2")
+    for client, fields, status in (
+        (ls, {"score": 3.0}, 400),
+        (ls, {"result": choice("Bullish")}, 400),
+        (sdk("annotator"), {"score": 0.9}, 403),
+        (sdk("outsider"), {"score": 0.9}, 404),
+    ):
+        with pytest.raises(ApiError) as raised:
+            client.predictions.update(prediction.pk, **fields)
+        assert raised.value.status_code == status, fields
+    prediction.refresh_from_db()
+    assert (prediction.result, prediction.score) == (choice("Negative"), 0.35)
