@@ -118,3 +118,26 @@ def _with_children(chunk: list[ExportTask], iso: _IsoTimes) -> list[ExportTask]:
                 )
             )  # fmt: skip
     return chunk
+
+
+def export_data_keys(
+    *, project: Project, only_annotated: bool, task_ids: list[int] | None = None
+) -> tuple[str, ...]:
+    """Every top-level key of the exported tasks' data, sorted: a table needs its columns before its
+    first row, and tasks of one project may carry fields beyond the ones the label config reads.
+
+    One pass over the tasks' data inside the database, with the same filters as ``export_chunks``.
+    """
+    conditions = ['t."project_id" = %s']
+    if only_annotated:
+        conditions.append('(t."total_annotations" > 0 OR t."cancelled_annotations" > 0)')
+    if task_ids:
+        conditions.append(f't."id" IN ({", ".join(["%s"] * len(task_ids))})')
+    where = " AND ".join(conditions)
+    if connection.vendor == "postgresql":
+        sql = f'SELECT DISTINCT jsonb_object_keys(t."data") FROM "{Task._meta.db_table}" t WHERE {where}'
+    else:
+        sql = f'SELECT DISTINCT j."key" FROM "{Task._meta.db_table}" t, json_each(t."data") j WHERE {where}'
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, *(task_ids or [])])
+        return tuple(sorted(row[0] for row in cursor.fetchall()))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from annotation.models import Project
 from exports.formats import FORMATS
 from exports.formats.rows import ExportContext
-from exports.selectors import export_chunks
+from exports.selectors import export_chunks, export_data_keys
 from tessera.errors import ApplicationError
 
 
@@ -47,15 +47,24 @@ def project_export(
             field="exportType",
             code="unsupported_format",
         )
+    task_ids = _task_ids(ids or [])
+    # Tables name their columns up front: read every data key first (Label Studio reads the whole export).
+    table = export_type.upper() in ("CSV", "TSV")
+    data_keys = (
+        export_data_keys(project=project, only_annotated=not download_all_tasks, task_ids=task_ids)
+        if table
+        else ()
+    )
     context = ExportContext(
         project_id=project.pk,
         data_variables=tuple(project.data_variables),
         control_names=tuple(project.parsed_label_config),
         delimiter="\t" if export_type.upper() == "TSV" else ",",
+        data_keys=data_keys,
     )
     extension = "tsv" if export_type.upper() == "TSV" else writer.EXTENSION
     content_type = "text/tab-separated-values" if export_type.upper() == "TSV" else writer.CONTENT_TYPE
-    chunks = export_chunks(project=project, only_annotated=not download_all_tasks, task_ids=_task_ids(ids or []))
+    chunks = export_chunks(project=project, only_annotated=not download_all_tasks, task_ids=task_ids)
     return ExportStream(
         content_type=f"{content_type}; charset=utf-8",
         filename=f"project-{project.pk}-{export_type.upper()}.{extension}",

@@ -1,11 +1,16 @@
-"""CSV and TSV exports: the JSON_MIN records as a table; lists and objects become JSON in their cell."""
+"""CSV and TSV exports: the JSON_MIN records as a table, shaped as Label Studio's converter shapes it.
+
+Columns are sorted by name: every data field of the exported tasks (``context.data_keys``), ``id``,
+every control, and the annotation fields. A data field named like a control is written as
+``_data_<name>`` beside the control's column. Lists and objects are JSON in their cell.
+"""
 
 import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
 
-from exports.formats.json_min import records
+from exports.formats.json_min import annotation_fields, rows
 from exports.formats.rows import ExportContext, ExportTask
 
 CONTENT_TYPE = "text/csv"
@@ -17,18 +22,23 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
 
 
 def write(chunks: Iterable[list[ExportTask]], context: ExportContext) -> Iterator[str]:
-    columns = ["id", *context.data_variables, *context.control_names,
-               "annotator", "annotation_id", "created_at", "updated_at", "lead_time"]  # fmt: skip
-    columns = list(dict.fromkeys(columns))
+    controls = set(context.control_names)
+    data_keys = context.data_keys or context.data_variables
+    data_columns = {key: f"_data_{key}" if key in controls else key for key in data_keys}
+    fixed = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time")
+    columns = sorted({*data_columns.values(), *controls, *fixed})
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=context.delimiter, lineterminator="\n")
     writer.writerow(columns)
-    for count, record in enumerate(records(chunks), start=1):
+    for count, (task_id, data, flat, annotation) in enumerate(rows(chunks), start=1):
+        record = {data_columns.get(key, key): value for key, value in data.items()}
+        record.update(flat)
+        record.update(annotation_fields(annotation), id=task_id)
         writer.writerow([_cell(record.get(column)) for column in columns])
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.getvalue()

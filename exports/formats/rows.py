@@ -48,3 +48,5 @@ class ExportContext:
     data_variables: tuple[str, ...]
     control_names: tuple[str, ...]
     delimiter: str = ","
+    # Every top-level data key of the exported tasks, for table formats; empty means data_variables.
+    data_keys: tuple[str, ...] = ()

@@ -198,9 +198,9 @@ def test_single_choice_flattens_to_the_bare_value():
     assert flatten_result(choice("Positive")) == {"sentiment": "Positive"}
 
 
-def test_several_choices_stay_a_list():
+def test_several_choices_become_the_value_object():
     region = {**choice("Positive")[0], "value": {"choices": ["Positive", "Neutral"]}}
-    assert flatten_result([region]) == {"sentiment": ["Positive", "Neutral"]}
+    assert flatten_result([region]) == {"sentiment": {"choices": ["Positive", "Neutral"]}}
 
 
 def test_spans_flatten_to_their_values_in_order():
@@ -208,17 +208,43 @@ def test_spans_flatten_to_their_values_in_order():
     assert flatten_result(result) == {"label": [result[0]["value"], result[1]["value"]]}
 
 
-def test_textarea_rating_and_number_flatten_to_their_value():
+def test_one_textarea_text_is_bare_and_several_stay_the_value_object():
+    one = {"from_name": "answer", "to_name": "q", "type": "textarea", "value": {"text": ["Raise rates."]}}
+    two = {**one, "value": {"text": ["a", "b"]}}
+    assert flatten_result([one]) == {"answer": "Raise rates."}
+    assert flatten_result([two]) == {"answer": {"text": ["a", "b"]}}
+
+
+def test_other_controls_flatten_to_the_list_of_their_values():
     result = [
-        {"from_name": "answer", "to_name": "q", "type": "textarea", "value": {"text": ["Raise rates."]}},
         {"from_name": "quality", "to_name": "q", "type": "rating", "value": {"rating": 4}},
         {"from_name": "amount", "to_name": "q", "type": "number", "value": {"number": 2.5}},
     ]
-    assert flatten_result(result) == {"answer": "Raise rates.", "quality": 4, "amount": 2.5}
+    assert flatten_result(result) == {"quality": [{"rating": 4}], "amount": [{"number": 2.5}]}
+
+
+def test_two_choice_regions_of_one_control_stay_a_list():
+    assert flatten_result(choice("Positive") + choice("Neutral")) == {"sentiment": ["Positive", "Neutral"]}
+
+
+def test_image_size_travels_with_the_value():
+    region = {"from_name": "box", "to_name": "img", "type": "rectanglelabels", "original_width": 640,
+              "original_height": 480, "value": {"x": 1, "y": 2, "width": 3, "height": 4, "rectanglelabels": ["Car"]}}  # fmt: skip
+    (value,) = flatten_result([region])["box"]
+    assert (value["original_width"], value["original_height"], value["rectanglelabels"]) == (
+        640,
+        480,
+        ["Car"],
+    )
 
 
 def test_relations_and_junk_regions_are_left_out():
-    result = [{"type": "relation", "from_id": "a", "to_id": "b"}, "junk", *choice("Negative")]
+    result = [
+        {"type": "relation", "from_id": "a", "to_id": "b"},
+        "junk",
+        {"from_name": "x"},
+        *choice("Negative"),
+    ]
     assert flatten_result(result) == {"sentiment": "Negative"}
 
 

@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from label_studio_sdk.converter import Converter
 
 from annotation.services.annotations import annotation_create, prediction_create
 from tests.conftest import NER_CONFIG, choice, span
@@ -89,61 +90,161 @@ def test_export_of_a_project_without_tasks_is_an_empty_list(api, make_project):
     assert json.loads(content(export(api, make_project(), "?exportType=JSON_MIN"))) == []
 
 
-def test_json_min_has_one_flat_record_per_annotation(api, project, cast):
-    response = export(api, project, "?exportType=JSON_MIN")
-    assert response["Content-Disposition"] == f'attachment; filename="project-{project.pk}-JSON_MIN.json"'
-    records = json.loads(content(response))
-    first_task = project.tasks.get(inner_id=1)
-    assert [(r["id"], r["text"], r.get("sentiment"), r.get("annotator")) for r in records] == [
-        (first_task.pk, "日本銀行が利上げ", "Positive", cast.users["annotator"].pk),
-        (first_task.pk, "日本銀行が利上げ", "Neutral", cast.users["annotator2"].pk),
-        (project.tasks.get(inner_id=2).pk, "Rates fall.", None, cast.users["annotator"].pk),
+def label_studio_conversion(project, json_export: str, export_type: str, tmp_path):
+    """What Label Studio's own converter (label_studio_sdk.converter) makes of our JSON export."""
+    source = tmp_path / "export.json"
+    source.write_text(json_export)
+    converter = Converter(project.label_config, project_dir=str(tmp_path), download_resources=False)
+    out = tmp_path / export_type
+    converter.convert(str(source), str(out), export_type, is_dir=False)
+    return (out / ("result.json" if export_type == "JSON_MIN" else "result.csv")).read_text()
+
+
+def table(text: str, delimiter: str = ",") -> list[dict]:
+    """Rows of a CSV, with JSON cells decoded: Label Studio's converter writes them with ujson's spacing."""
+
+    def cell(value: str):
+        if value[:1] in ("[", "{"):
+            return json.loads(value)
+        return value
+
+    return [
+        {key: cell(value) for key, value in row.items()}
+        for row in csv.DictReader(io.StringIO(text), delimiter=delimiter)
     ]
-    assert records[0]["lead_time"] == 2.5
-    assert {"annotation_id", "created_at", "updated_at"} <= set(records[0])
 
 
-def test_json_min_of_spans_lists_each_span(api, make_project, cast):
-    project = make_project(NER_CONFIG, tasks=[{"text": "日本銀行が利上げ"}])
-    result = [span(0, 4, "ORG", "日本銀行")]
-    annotation_create(task=project.tasks.get(), user=cast.users["annotator"], result=result)
-    (record,) = json.loads(content(export(api, project, "?exportType=JSON_MIN")))
-    assert record["label"] == [{"start": 0, "end": 4, "labels": ["ORG"], "text": "日本銀行"}]
+@pytest.fixture
+def rich_project(make_project, cast):
+    """Every kind of control Label Studio flattens differently, extra data fields, one named like a control,
+    an ``id`` in the data, skips, and annotations made in an order that is not their id order."""
+    config = """<View>
+      <Text name="text" value="$text"/>
+      <Choices name="sentiment" toName="text" choice="multiple">
+        <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+      </Choices>
+      <Labels name="label" toName="text"><Label value="ORG"/><Label value="PER"/></Labels>
+      <Rating name="quality" toName="text" maxRating="5"/>
+      <TextArea name="answer" toName="text"/>
+    </View>"""
+    project = make_project(
+        config,
+        tasks=[
+            {"text": "日本銀行が利上げ", "source": "nikkei", "id": "ext-1", "quality": "raw"},
+            {"text": "Rates fall.", "source": "wire", "tags": ["a", "b"]},
+            {"text": "Only skipped."},
+            {"text": "No one looked.", "meta_note": {"k": 1}},
+        ],
+    )
+    first, second, third, _ = project.tasks.order_by("inner_id")
+    full = [
+        {
+            "from_name": "sentiment",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": ["Positive", "Neutral"]},
+        },
+        span(0, 4, "ORG", "日本銀行"),
+        span(5, 8, "PER"),
+        {"from_name": "quality", "to_name": "text", "type": "rating", "value": {"rating": 4}},
+        {
+            "from_name": "answer",
+            "to_name": "text",
+            "type": "textarea",
+            "value": {"text": ["Rates up, yen up."]},
+        },
+    ]
+    annotation_create(task=first, user=cast.users["annotator"], result=full, lead_time=12.5)
+    annotation_create(task=first, user=cast.users["annotator2"], result=choice("Negative"))
+    annotation_create(task=first, user=cast.users["reviewer"], result=[], was_cancelled=True)
+    annotation_create(task=second, user=cast.users["annotator"], result=[
+        {"from_name": "answer", "to_name": "text", "type": "textarea", "value": {"text": ["one", "two"]}},
+    ])  # fmt: skip
+    annotation_create(task=third, user=cast.users["annotator"], result=[], was_cancelled=True)
+    return project
 
 
-def test_csv_export_is_a_table_of_the_json_min_records(api, project, cast):
+@pytest.mark.parametrize("download_all_tasks", ["false", "true"])
+def test_json_min_is_what_label_studios_converter_makes_of_the_json_export(
+    api, rich_project, tmp_path, download_all_tasks
+):
+    query = f"&download_all_tasks={download_all_tasks}"
+    ours = json.loads(content(export(api, rich_project, "?exportType=JSON_MIN" + query)))
+    theirs = json.loads(
+        label_studio_conversion(rich_project, content(export(api, rich_project, "?exportType=JSON" + query)), "JSON_MIN",
+                                tmp_path)
+    )  # fmt: skip
+    assert ours == theirs
+    assert len(ours) == (4 if download_all_tasks == "true" else 3)
+
+
+@pytest.mark.parametrize("export_type", ["CSV", "TSV"])
+@pytest.mark.parametrize("download_all_tasks", ["false", "true"])
+def test_csv_and_tsv_are_what_label_studios_converter_makes_of_the_json_export(
+    api, rich_project, tmp_path, export_type, download_all_tasks
+):
+    query = f"&download_all_tasks={download_all_tasks}"
+    delimiter = "\t" if export_type == "TSV" else ","
+    ours_text = content(export(api, rich_project, f"?exportType={export_type}" + query))
+    theirs_text = label_studio_conversion(
+        rich_project, content(export(api, rich_project, "?exportType=JSON" + query)), export_type, tmp_path
+    )
+    ours, theirs = table(ours_text, delimiter), table(theirs_text, delimiter)
+    assert ours_text.splitlines()[0].split(delimiter) == sorted(ours[0])
+    assert set(ours[0]) == set(theirs[0])
+    # Label Studio lets a data field named "id" overwrite the task id in CSV (not in JSON_MIN); Tessera keeps
+    # the task id in both, so that rows can always be joined back to tasks.
+    for row in theirs:
+        row["id"] = str(rich_project.tasks.get(data__text=row["text"]).pk)
+    assert ours == theirs
+
+
+def test_json_min_record_shapes(api, rich_project, cast):
+    records = json.loads(content(export(api, rich_project, "?exportType=JSON_MIN")))
+    first_task = rich_project.tasks.get(inner_id=1)
+    newest, oldest = records[0], records[1]
+    assert (newest["id"], newest["annotator"], newest["sentiment"]) == (first_task.pk, cast.users["annotator2"].pk,
+                                                                       "Negative")  # fmt: skip
+    assert oldest["sentiment"] == {"choices": ["Positive", "Neutral"]}
+    assert oldest["label"] == [{"start": 0, "end": 4, "labels": ["ORG"], "text": "日本銀行"},
+                               {"start": 5, "end": 8, "labels": ["PER"]}]  # fmt: skip
+    assert oldest["quality"] == [{"rating": 4}]
+    assert oldest["answer"] == "Rates up, yen up."
+    assert (oldest["source"], oldest["lead_time"]) == ("nikkei", 12.5)
+    assert records[2]["answer"] == {"text": ["one", "two"]}
+    assert all(r["text"] != "Only skipped." for r in records)
+
+
+def test_csv_export_headers_and_files(api, project):
     response = export(api, project, "?exportType=CSV")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="project-{project.pk}-CSV.csv"'
-    rows = list(csv.DictReader(io.StringIO(content(response))))
-    assert list(rows[0])[:3] == ["id", "text", "sentiment"]
-    assert {"annotator", "annotation_id", "created_at", "updated_at", "lead_time"} <= set(rows[0])
-    assert [(r["text"], r["sentiment"], r["annotator"]) for r in rows] == [
-        ("日本銀行が利上げ", "Positive", str(cast.users["annotator"].pk)),
-        ("日本銀行が利上げ", "Neutral", str(cast.users["annotator2"].pk)),
-        ("Rates fall.", "", str(cast.users["annotator"].pk)),
-    ]
-    assert rows[0]["lead_time"] == "2.5" and rows[1]["lead_time"] == ""
+    header = content(response).splitlines()[0]
+    assert header == "annotation_id,annotator,created_at,id,lead_time,sentiment,text,updated_at"
 
 
-def test_tsv_export_separates_with_tabs(api, project):
+def test_tsv_export_headers_and_files(api, project):
     response = export(api, project, "?exportType=TSV")
     assert response["Content-Type"] == "text/tab-separated-values; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="project-{project.pk}-TSV.tsv"'
-    lines = content(response).splitlines()
-    assert lines[0].split("\t")[:3] == ["id", "text", "sentiment"]
-    assert len(lines) == 4
-    rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter="\t"))
-    assert [r["sentiment"] for r in rows] == ["Positive", "Neutral", ""]
+    assert content(response).splitlines()[0].split("\t")[:3] == ["annotation_id", "annotator", "created_at"]
 
 
-def test_csv_cells_holding_lists_are_json_and_commas_and_quotes_survive(api, make_project, cast):
-    text = 'Bank, "central", 日本'
+def test_csv_cells_with_commas_quotes_and_newlines_survive(api, make_project, cast):
+    text = 'Bank, "central",\n日本'
     project = make_project(NER_CONFIG, tasks=[{"text": text}])
     annotation_create(task=project.tasks.get(), user=cast.users["annotator"], result=[span(0, 4, "ORG")])
-    (row,) = csv.DictReader(io.StringIO(content(export(api, project, "?exportType=CSV"))))
+    (row,) = table(content(export(api, project, "?exportType=CSV")))
     assert row["text"] == text
-    assert json.loads(row["label"]) == [{"start": 0, "end": 4, "labels": ["ORG"]}]
+    assert row["label"] == [{"start": 0, "end": 4, "labels": ["ORG"]}]
+
+
+def test_csv_export_of_a_large_project_streams_in_several_chunks(api, make_project, cast):
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(2500)])
+    response = export(api, project, "?exportType=CSV&download_all_tasks=true")
+    chunks = list(response.streaming_content)
+    assert len(chunks) > 2
+    assert len(b"".join(chunks).decode().splitlines()) == 2501
 
 
 @pytest.mark.parametrize("export_type", ["json", "csv", "Json_Min"])
