@@ -29,9 +29,13 @@ def _task_ids(values: list[str]) -> list[int] | None:
             if not part.strip():
                 continue
             try:
-                ids.append(int(part))
+                task_id = int(part)
             except ValueError:
                 raise ApplicationError(f"{part!r} is not a task id.", field="ids") from None
+            # Beyond the database's 64-bit ids the query itself would fail mid-stream.
+            if not 0 < task_id < 2**63:
+                raise ApplicationError(f"{part!r} is not a task id.", field="ids")
+            ids.append(task_id)
     if len(ids) > MAX_EXPORT_IDS:
         raise ApplicationError(f"At most {MAX_EXPORT_IDS} ids in one export.", field="ids", code="too_many")
     return ids or None

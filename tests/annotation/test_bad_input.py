@@ -74,3 +74,15 @@ def test_an_id_that_is_not_an_integer_does_not_name_an_object(world, api, snapsh
         response = call(api("owner"), "post", path, body)
         assert_clean_4xx(response)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("ids", [f"{HUGE}", "-1", "abc", "1.5", ",", f"1,{HUGE}"])
+@pytest.mark.parametrize("export_type", ["JSON", "CSV"])
+def test_export_with_odd_task_ids_answers_cleanly(world, api, ids, export_type):
+    response = api("owner").get(
+        f"/api/projects/{world['project'].pk}/export?exportType={export_type}&ids={ids}"
+    )
+    if response.status_code == 200:
+        b"".join(response.streaming_content)
+    else:
+        assert_clean_4xx(response)
