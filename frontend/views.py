@@ -11,7 +11,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
+from annotation import selectors
 from frontend.forms import EmailAuthenticationForm
+from tessera.errors import NotFound
+from tessera.selectors import membership_for
 
 
 class SignInView(auth_views.LoginView):
@@ -50,4 +53,14 @@ def projects(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def label(request: HttpRequest, project_id: int) -> HttpResponse:
+    # Scoped as the API scopes it: a project of another organization (or of none the caller belongs
+    # to) does not exist for this caller, so the page says so instead of loading an app that can only
+    # fail. The answer is the same for a missing project, so ids of other organizations leak nothing.
+    membership = membership_for(user=request.user)
+    try:
+        if membership is None:
+            raise NotFound("Project not found.")
+        selectors.project_get(membership=membership, project_id=project_id)
+    except NotFound:
+        return render(request, "frontend/project_not_found.html", {"project_id": project_id}, status=404)
     return _app_page(request, page="label", project_id=project_id)

@@ -136,3 +136,24 @@ def test_sign_out_needs_post_and_ends_the_session(cast):
     assert client.get("/logout/").status_code == 405
     assert client.post("/logout/").status_code == 302
     assert client.get("/projects/").status_code == 302
+
+
+@pytest.mark.e2e
+def test_labeling_page_of_another_organizations_project_says_not_found(annotator, make_project, cast):
+    foreign = make_project(org=cast.other_org, tasks=[{"text": "Kansai's secret"}])
+    page = annotator.page
+    api_calls = []
+    page.on("request", lambda request: api_calls.append(request.url) if "/api/" in request.url else None)
+    for project_id in (foreign.pk, foreign.pk + 1000):  # another organization's, and none at all
+        response = page.goto(f"{annotator.base_url}/projects/{project_id}/label/")
+        assert response.status == 404
+        assert page.locator("main h1").inner_text() == "Project not found"
+        assert f"no project #{project_id} in your organization" in page.locator("main").inner_text()
+        assert "content-security-policy" in response.headers
+        # No app shell: nothing tried the API and failed.
+        assert page.locator(".labeling-head, .notice.error").count() == 0
+        assert "Kansai" not in page.content()
+    assert api_calls == []
+    page.locator("a", has_text="Back to your projects").click()
+    page.wait_for_url(f"{annotator.base_url}/projects/")
+    assert annotator.errors == []
