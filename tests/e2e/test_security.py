@@ -153,7 +153,7 @@ def test_labeling_page_of_another_organizations_project_says_not_found(annotator
         # No app shell: nothing tried the API and failed.
         assert page.locator(".labeling-head, .notice.error").count() == 0
         assert "Kansai" not in page.content()
-    assert api_calls == []
+        assert api_calls == []
     page.locator("a", has_text="Back to your projects").click()
     page.wait_for_url(f"{annotator.base_url}/projects/")
     assert annotator.errors == []
