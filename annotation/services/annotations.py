@@ -16,15 +16,26 @@ from tessera.models import ROLE_RANK, Membership, Role, User
 from tessera.services import audit_record
 
 
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 def _check_size(result, *, field: str) -> None:
-    size = len(json.dumps(result, ensure_ascii=False))
+    # Bytes as stored (UTF-8): Japanese text takes three per character.
+    size = len(json.dumps(result, ensure_ascii=False).encode())
     if size > settings.TESSERA_MAX_RESULT_BYTES:
         raise ApplicationError(
             f"The result is {size} bytes; the limit is {settings.TESSERA_MAX_RESULT_BYTES}.",
             field=field,
             code="too_large",
         )
-    if "\\u0000" in json.dumps(result):
+    if _contains_nul(result):
         raise ApplicationError("Text may not contain the NUL character.", field=field, code="nul_character")
 
 
@@ -89,7 +100,9 @@ def annotation_create(
     claimed: dict | None = None,
 ) -> Annotation:
     """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch."""
-    _refuse_reassignment(claimed or {}, {"completed_by": user.pk, "task": task.pk, "project": task.project_id})
+    _refuse_reassignment(
+        claimed or {}, {"completed_by": user.pk, "task": task.pk, "project": task.project_id}
+    )
     was_cancelled = _flag(was_cancelled, field="was_cancelled")
     ground_truth = _flag(ground_truth, field="ground_truth")
     lead_time = _number(lead_time, field="lead_time")
@@ -97,12 +110,16 @@ def annotation_create(
         result = []
     _check_result(task, result)
     if not was_cancelled and not result and not task.project.enable_empty_annotation:
-        raise ApplicationError("This project does not accept empty annotations.", field="result", code="empty")
+        raise ApplicationError(
+            "This project does not accept empty annotations.", field="result", code="empty"
+        )
     changes = None
     if parent_prediction_id is not None:
         prediction = Prediction.objects.filter(pk=parent_prediction_id, task=task).only("result").first()
         if prediction is None:
-            raise ApplicationError("parent_prediction is not a prediction of this task.", field="parent_prediction")
+            raise ApplicationError(
+                "parent_prediction is not a prediction of this task.", field="parent_prediction"
+            )
         changes = prediction_diff(prediction.result, result)
     annotation = Annotation.objects.create(
         task=task,
@@ -134,7 +151,9 @@ def annotation_create(
 
 
 @transaction.atomic
-def annotation_update(*, annotation: Annotation, user: User, membership: Membership, fields: dict) -> Annotation:
+def annotation_update(
+    *, annotation: Annotation, user: User, membership: Membership, fields: dict
+) -> Annotation:
     _may_edit(annotation, user=user, membership=membership)
     for forbidden in ("completed_by", "task", "project"):
         if forbidden in fields:
@@ -160,11 +179,15 @@ def annotation_update(*, annotation: Annotation, user: User, membership: Members
         annotation.lead_time = _number(fields["lead_time"], field="lead_time")
     # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.
     if not annotation.was_cancelled and not annotation.result and not task.project.enable_empty_annotation:
-        raise ApplicationError("This project does not accept empty annotations.", field="result", code="empty")
+        raise ApplicationError(
+            "This project does not accept empty annotations.", field="result", code="empty"
+        )
     annotation.save()
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1
-        _counter_update(task.pk, overlap=task.project.maximum_annotations, total_delta=delta, cancelled_delta=-delta)
+        _counter_update(
+            task.pk, overlap=task.project.maximum_annotations, total_delta=delta, cancelled_delta=-delta
+        )
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
         actor=user,
@@ -186,7 +209,9 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         total_delta=0 if annotation.was_cancelled else -1,
         cancelled_delta=-1 if annotation.was_cancelled else 0,
     )
-    audit_record(actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation)
+    audit_record(
+        actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
+    )
     annotation.delete()
 
 
@@ -198,14 +223,20 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
     if not isinstance(model_version, str) or len(model_version) > 200:
         raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
     if "\x00" in model_version:
-        raise ApplicationError("Text may not contain the NUL character.", field="model_version", code="nul_character")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1):
+        raise ApplicationError(
+            "Text may not contain the NUL character.", field="model_version", code="nul_character"
+        )
+    if score is not None and (
+        isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1
+    ):
         raise ApplicationError("must be a number between 0 and 1.", field="score")
     prediction = Prediction.objects.create(
         task=task, project_id=task.project_id, result=result, model_version=model_version, score=score
     )
     Task.objects.filter(pk=task.pk).update(total_predictions=F("total_predictions") + 1)
-    audit_record(actor=user, organization=task.project.organization_id, action="prediction.create", obj=prediction)
+    audit_record(
+        actor=user, organization=task.project.organization_id, action="prediction.create", obj=prediction
+    )
     return prediction
 
 
@@ -251,14 +282,23 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
     Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
     audit_record(
-        actor=user, organization=prediction.project.organization_id, action="prediction.delete", obj=prediction
+        actor=user,
+        organization=prediction.project.organization_id,
+        action="prediction.delete",
+        obj=prediction,
     )
     prediction.delete()
 
 
 @transaction.atomic
 def draft_save(
-    *, task: Task, user: User, result, lead_time=None, annotation: Annotation | None = None, draft: Draft | None = None
+    *,
+    task: Task,
+    user: User,
+    result,
+    lead_time=None,
+    annotation: Annotation | None = None,
+    draft: Draft | None = None,
 ) -> Draft:
     """Create or update the user's draft. Drafts are not validated against the config: work in progress may be partial."""
     if not isinstance(result, list):

@@ -1,5 +1,7 @@
 """Annotations, drafts and predictions through the API: counters, labeled state, validation, limits."""
 
+import json
+
 import pytest
 
 from annotation.models import Annotation, Draft, Prediction, Task
@@ -184,6 +186,23 @@ def test_result_over_the_size_limit_is_refused_everywhere(api, task, settings, s
         )
         assert "limit is 200" in response.json()["error"]["message"]
     assert snapshot() == before
+
+
+def test_result_size_counts_bytes_not_characters(api, task, settings):
+    region = {**choice("Positive")[0], "meta": {"text": "日本" * 60}}  # 120 characters, 360 bytes
+    characters = len(json.dumps([region], ensure_ascii=False))
+    settings.TESSERA_MAX_RESULT_BYTES = characters + 10
+    response = submit(api, "annotator", task, result=[region])
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "too_large")
+    settings.TESSERA_MAX_RESULT_BYTES = len(json.dumps([region], ensure_ascii=False).encode())
+    assert submit(api, "annotator", task, result=[region]).status_code == 201
+
+
+def test_a_backslash_before_u0000_is_text_not_a_nul(api, task):
+    region = {**choice("Positive")[0], "meta": {"note": "C:\\u0000dir"}}
+    response = submit(api, "annotator", task, result=[region])
+    assert response.status_code == 201
+    assert Annotation.objects.get().result[0]["meta"]["note"] == "C:\\u0000dir"
 
 
 def test_annotation_body_that_is_not_an_object_is_refused(api, task):
