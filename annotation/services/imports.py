@@ -6,6 +6,7 @@ point leaves the project as it was.
 """
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +50,14 @@ class ImportCounts:
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+# A NUL is encoded \u0000 after an even number of backslashes; after an odd number, the text held a
+# backslash followed by "u0000", which is fine.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _no_nul(text: str, *, field: str) -> str:
     # PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend alike.
-    if "\\u0000" in text:
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise ApplicationError("Text may not contain the NUL character (\\u0000).", field=field, code="nul_character")
     return text
 

@@ -571,3 +571,9 @@ def test_multipart_body_without_a_boundary_is_refused(project, api, refused):
             f"/api/projects/{project.pk}/import", data=body, content_type="multipart/form-data"
         )
         check(response, 400, "file", "multipart", code="parse_error")
+
+
+def test_a_backslash_before_u0000_in_text_is_not_a_nul(project, upload):
+    response = upload(project, [{"text": "C:\\u0000dir", "meta": "\\\\\\u0000"}])
+    assert response.status_code == 201
+    assert project.tasks.get().data == {"text": "C:\\u0000dir", "meta": "\\\\\\u0000"}
