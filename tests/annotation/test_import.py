@@ -577,3 +577,29 @@ def test_a_backslash_before_u0000_in_text_is_not_a_nul(project, upload):
     response = upload(project, [{"text": "C:\\u0000dir", "meta": "\\\\\\u0000"}])
     assert response.status_code == 201
     assert project.tasks.get().data == {"text": "C:\\u0000dir", "meta": "\\\\\\u0000"}
+
+
+def test_a_json_export_imports_into_another_project_as_it_was(world, api, make_project, upload):
+    exported = b"".join(
+        api("manager")
+        .get(f"/api/projects/{world['project'].pk}/export?exportType=JSON&download_all_tasks=true")
+        .streaming_content
+    )
+    target = make_project()
+    response = upload(target, exported)
+    assert response.status_code == 201, response.content
+    assert (
+        response.json()["task_count"],
+        response.json()["annotation_count"],
+        response.json()["prediction_count"],
+    ) == (2, 1, 1)
+    source_tasks = list(world["project"].tasks.order_by("inner_id"))
+    copied_tasks = list(target.tasks.order_by("inner_id"))
+    assert [t.data for t in copied_tasks] == [t.data for t in source_tasks]
+    copied = copied_tasks[0].annotations.get()
+    assert (copied.result, copied.completed_by) == (
+        world["annotation"].result,
+        world["annotation"].completed_by,
+    )
+    assert copied_tasks[0].predictions.get().score == world["prediction"].score
+    assert [t.is_labeled for t in copied_tasks] == [t.is_labeled for t in source_tasks]

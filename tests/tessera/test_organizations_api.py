@@ -66,3 +66,18 @@ def test_switching_with_a_body_that_is_not_an_object_answers_400(api):
     response = post_json(api("annotator"), "/api/organizations/switch", [1])
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_body"
+
+
+def test_a_member_of_two_organizations_reaches_only_the_active_ones_objects(
+    api, cast, member_of_both, make_project
+):
+    theirs = make_project(org=cast.other_org)
+    ours = make_project()
+    client = api("manager")
+    assert client.get(f"/api/projects/{theirs.pk}/").status_code == 404
+    assert client.get(f"/api/projects/{ours.pk}/").status_code == 200
+    post_json(client, "/api/organizations/switch", {"organization": cast.other_org.pk})
+    assert client.get(f"/api/projects/{theirs.pk}/").status_code == 200
+    assert client.get(f"/api/projects/{ours.pk}/").status_code == 404
+    # Their role there is annotator: the manager role of the first organization does not travel.
+    assert client.delete(f"/api/projects/{theirs.pk}/").status_code == 403
