@@ -61,6 +61,72 @@ def _apply_config(project: Project, label_config: str) -> None:
     project.data_variables = list(schema.variables)
 
 
+def _values_used(region: dict) -> set[str]:
+    """The label values a region picks: strings in the lists of its value (choices, labels, …)."""
+    value = region.get("value")
+    if not isinstance(value, dict):
+        return set()
+    return {
+        item for items in value.values() if isinstance(items, list) for item in items if isinstance(item, str)
+    }
+
+
+def _results_of(model, project: Project, *, batch: int = 2000):
+    """Every result of the project's annotations or predictions, read in batches by id. (Not a server-side
+    cursor: raising mid-read would leave PostgreSQL closing a cursor its rolled-back savepoint removed.)"""
+    last_id = 0
+    while rows := list(
+        model.objects.filter(project=project, pk__gt=last_id)
+        .order_by("pk")
+        .values_list("pk", "result")[:batch]
+    ):
+        last_id = rows[-1][0]
+        yield from (result for _, result in rows)
+
+
+def _refuse_orphaned_results(project: Project, *, previous_config: str) -> None:
+    """A new config may not drop a control, or a label, that annotations or predictions still use:
+    their results would no longer match the config (Label Studio refuses such a change too).
+
+    Only a config that drops something reads the project's results, once, in chunks.
+    """
+    try:
+        before = parse_label_config(previous_config, max_bytes=settings.TESSERA_MAX_LABEL_CONFIG_BYTES)
+    except ApplicationError:
+        return  # the default empty config has nothing that results could use
+    after = project_schema(project)
+    dropped_controls = {
+        name for name, control in before.controls.items()
+        if name not in after.controls or after.controls[name].tag != control.tag
+    }  # fmt: skip
+    dropped_labels = {
+        name: set(control.labels) - set(after.controls[name].labels)
+        for name, control in before.controls.items()
+        if name in after.controls and set(control.labels) - set(after.controls[name].labels)
+    }
+    if not dropped_controls and not dropped_labels:
+        return
+    for model in (Annotation, Prediction):
+        for result in _results_of(model, project):
+            for region in result if isinstance(result, list) else []:
+                name = region.get("from_name") if isinstance(region, dict) else None
+                noun = model._meta.verbose_name_plural
+                if name in dropped_controls:
+                    raise ApplicationError(
+                        f'The new config drops or retypes the control "{name}", which {noun} still use.',
+                        field="label_config",
+                        code="in_use",
+                    )
+                still_used = _values_used(region) & dropped_labels.get(name, set())
+                if still_used:
+                    raise ApplicationError(
+                        f'The new config drops {", ".join(sorted(still_used))} from "{name}", which {noun} still '
+                        "use.",
+                        field="label_config",
+                        code="in_use",
+                    )
+
+
 @transaction.atomic
 def project_create(*, organization: Organization, user: User, fields: dict) -> Project:
     cleaned = _clean(fields)
@@ -83,7 +149,9 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
     project = Project.objects.select_for_update().get(pk=project.pk)
     label_config = cleaned.pop("label_config", None)
     if label_config is not None and label_config != project.label_config:
+        previous = project.label_config
         _apply_config(project, label_config)
+        _refuse_orphaned_results(project, previous_config=previous)
     overlap_changed = (
         "maximum_annotations" in cleaned and cleaned["maximum_annotations"] != project.maximum_annotations
     )

@@ -96,3 +96,46 @@ def test_missing_or_wrong_token_answers_401(api):
     response = client.get("/api/projects/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_config_that_drops_a_label_still_in_use_is_refused(api, make_project, snapshot):
+    from tests.conftest import choice
+
+    project = make_project(tasks=[{"data": {"text": "a"}, "annotations": [{"result": choice("Neutral")}]}])
+    before = snapshot()
+    response = patch_json(
+        api("manager"),
+        f"/api/projects/{project.pk}/",
+        {"label_config": SENTIMENT_CONFIG.replace('<Choice value="Neutral"/>', "")},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["field"], error["code"]) == ("label_config", "in_use")
+    assert "Neutral" in error["message"]
+    assert snapshot() == before
+
+
+def test_a_config_that_drops_a_control_still_used_by_predictions_is_refused(api, make_project):
+    from tests.conftest import choice
+
+    project = make_project(tasks=[{"data": {"text": "a"}, "predictions": [{"result": choice("Positive")}]}])
+    config = '<View><Text name="text" value="$text"/><Labels name="ent" toName="text"><Label value="ORG"/></Labels></View>'
+    response = patch_json(api("manager"), f"/api/projects/{project.pk}/", {"label_config": config})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "in_use")
+    assert "sentiment" in response.json()["error"]["message"]
+
+
+def test_a_config_may_drop_labels_no_one_used_and_add_new_ones(api, make_project):
+    from tests.conftest import choice
+
+    project = make_project(tasks=[{"data": {"text": "a"}, "annotations": [{"result": choice("Positive")}]}])
+    config = SENTIMENT_CONFIG.replace('<Choice value="Neutral"/>', '<Choice value="Mixed"/>')
+    response = patch_json(api("manager"), f"/api/projects/{project.pk}/", {"label_config": config})
+    assert response.status_code == 200
+    assert response.json()["parsed_label_config"]["sentiment"]["labels"] == ["Positive", "Negative", "Mixed"]
+
+
+def test_a_project_created_without_a_config_can_be_given_one(api):
+    project_id = post_json(api("manager"), "/api/projects/", {"title": "Later"}).json()["id"]
+    response = patch_json(api("manager"), f"/api/projects/{project_id}/", {"label_config": SENTIMENT_CONFIG})
+    assert response.status_code == 200
