@@ -78,11 +78,19 @@ def _signed_in_client(cast, *, enforce_csrf: bool = False) -> Client:
     return client
 
 
-def test_pages_send_an_enforced_content_security_policy_and_security_headers(cast):
+def test_pages_send_an_enforced_content_security_policy_and_security_headers(cast, make_project):
     client = _signed_in_client(cast)
-    for path in ("/login/", "/projects/", "/projects/1/label/"):
+    project = make_project()
+    foreign = make_project(org=cast.other_org)
+    pages = {
+        "/login/": (200, 302),
+        "/projects/": (200,),
+        f"/projects/{project.pk}/label/": (200,),
+        f"/projects/{foreign.pk}/label/": (404,),  # the not-found page is just as strict
+    }
+    for path, statuses in pages.items():
         response = client.get(path)
-        assert response.status_code == 200 if path != "/login/" else response.status_code in (200, 302)
+        assert response.status_code in statuses
         policy = response["Content-Security-Policy"]
         directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
         assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
