@@ -1,13 +1,14 @@
 // Builds the labeling interface of one task from the project's Label Studio config.
 //
 // Supported: View, Header; Text and HyperText (shown as text, never as markup), Image, Paragraphs;
-// Choices, Labels, TextArea, Rating, RectangleLabels, PolygonLabels, ParagraphLabels. Any other tag is
-// named in a notice, so an annotator never submits a result that silently misses a part of the config.
+// Choices, Labels, TextArea, Rating, RectangleLabels, PolygonLabels, ParagraphLabels, Pairwise;
+// per-region Choices, Rating and TextArea; per-option hotkeys. Any other tag or variant is named in a
+// notice, so an annotator never submits a result that silently misses a part of the config.
 
-import { type ConfigNode, CONTROL_TAGS, OBJECT_TAGS, resolve, toNames, walk } from "./config";
+import { type ConfigNode, CONTROL_TAGS, hotkeyOf, OBJECT_TAGS, resolve, showHotkey, toNames, walk } from "./config";
 import { el } from "./dom";
 import type { EditorContext, KeyTarget } from "./editors/base";
-import { ChoicesControl, RatingControl, TextAreaControl } from "./editors/controls";
+import { ChoicesControl, PairwiseControl, RatingControl, TextAreaControl } from "./editors/controls";
 import { ParagraphsView } from "./editors/dialogue";
 import { ImageView } from "./editors/image";
 import { LabelPalette } from "./editors/palette";
@@ -30,8 +31,14 @@ export class Editor {
   private readonly targets: KeyTarget[] = [];
   private readonly textAreas: TextAreaControl[] = [];
   private lastHeading: string | null = null;
+  /** Objects a Pairwise shows inside itself, side by side, instead of where the config has them. */
+  private readonly paired = new Set<string>();
+  /** Per-option hotkeys from the config (``hotkey="r"``): they win over number keys. */
+  private readonly hotkeys = new Map<string, { run: () => void; what: string }>();
+  /** Per-region controls, by the objects they answer for: Enter on a selected region goes to them. */
+  private readonly perRegion: { element: HTMLElement; focus: () => void; toNames: string[] }[] = [];
   /** Controls marked required="true" (as in Label Studio): the page refuses to submit without them. */
-  private readonly required: { name: string; focus: () => void }[] = [];
+  private readonly required: { name: string; focus: () => void; perRegion: boolean }[] = [];
 
   constructor(
     config: ConfigNode,
@@ -39,6 +46,7 @@ export class Editor {
   ) {
     walk(config, (node) => {
       if (OBJECT_TAGS.has(node.tag) && node.tag !== "header") this.objects.set(node.attrs.name ?? "", this.objectView(node));
+      if (node.tag === "pairwise") for (const name of toNames(node).slice(0, 2)) this.paired.add(name);
     });
     this.element = el("div", { className: "editor" });
     const root = this.render(config);
@@ -70,7 +78,7 @@ export class Editor {
     if (CONTROL_TAGS.has(node.tag) && node.attrs.required === "true") {
       const view = this.objects.get(toNames(node)[0] ?? "");
       const target = element ?? view?.focusTarget ?? null;
-      this.required.push({ name: node.attrs.name ?? "", focus: () => target?.focus() });
+      this.required.push({ name: node.attrs.name ?? "", focus: () => target?.focus(), perRegion: node.attrs.perRegion === "true" });
     }
     return element;
   }
@@ -93,6 +101,7 @@ export class Editor {
       return el("h3", { className: "header", text: this.lastHeading });
     }
     if (OBJECT_TAGS.has(node.tag)) {
+      if (this.paired.has(node.attrs.name ?? "")) return null; // shown inside its Pairwise
       const view = this.objects.get(node.attrs.name ?? "");
       return view ? view.element : null;
     }
@@ -102,25 +111,39 @@ export class Editor {
         const view = this.objects.get(target);
         if (view) (view as { attach(p: LabelPalette): void }).attach(palette);
       }
+      palette.labels.forEach((label, index) => this.addHotkey(label.hotkey, () => palette.trigger(index), `${palette.name}: ${label.value}`));
       this.lastHeading = null;
       return null; // the palette lives inside the view it labels
     }
-    if (node.tag === "choices") {
-      if (node.attrs.perRegion === "true" || node.attrs.perItem === "true") this.unsupported.push("per-region Choices");
-      const control = new ChoicesControl(node, this.context);
+    if (node.tag === "pairwise") {
+      const [left, right] = toNames(node).map((name) => this.objects.get(name)?.element ?? null);
+      const control = new PairwiseControl(node, this.context, [left ?? null, right ?? null]);
       this.targets.push(control);
+      this.lastHeading = null;
+      return control.element;
+    }
+    if (node.tag === "choices") {
+      // Label Studio's perItem answers per item of a multi-item object (an Image with valueList),
+      // which this page does not show.
+      if (node.attrs.perItem === "true") this.unsupported.push("per-item Choices (perItem)");
+      const control = new ChoicesControl(node, this.context);
+      control.choices.forEach((choice, index) => this.addHotkey(choice.hotkey, () => control.pick(index), `${control.answer.name}: ${choice.value}`));
+      this.targets.push(control);
+      this.notePerRegion(control.answer.perRegion, control.element, () => control.element.focus(), node);
       this.lastHeading = null;
       return control.element;
     }
     if (node.tag === "rating") {
       const control = new RatingControl(node, this.context, this.lastHeading);
       this.targets.push(control);
+      this.notePerRegion(control.answer.perRegion, control.element, () => control.element.focus(), node);
       this.lastHeading = null;
       return control.element;
     }
     if (node.tag === "textarea") {
       const control = new TextAreaControl(node, this.context, this.lastHeading);
       this.textAreas.push(control);
+      this.notePerRegion(control.answer.perRegion, control.element, () => control.input.focus(), node);
       this.lastHeading = null;
       return control.element;
     }
@@ -129,9 +152,44 @@ export class Editor {
     return null;
   }
 
+  private addHotkey(hotkey: string | null, run: () => void, what: string): void {
+    if (hotkey && !this.hotkeys.has(hotkey)) this.hotkeys.set(hotkey, { run, what });
+  }
+
+  private notePerRegion(perRegion: boolean, element: HTMLElement, focus: () => void, node: ConfigNode): void {
+    if (!perRegion) return;
+    const names = toNames(node);
+    // Per-region answers need regions: spans, shapes or labeled turns of a labelable object.
+    const usable = names.some((name) => this.objects.get(name)?.labelable);
+    if (!usable) this.unsupported.push(`per-region <${node.tag}> on ${names.join(", ") || "no object"} (no labels there to select)`);
+    this.perRegion.push({ element, focus, toNames: names });
+  }
+
+  /** The config's hotkeys, for the help overlay: [shown key, what it picks]. */
+  hotkeyList(): [string, string][] {
+    return [...this.hotkeys].map(([key, { what }]) => [showHotkey(key), what]);
+  }
+
+  /** A configured hotkey was pressed: pick its option. */
+  hotkey(event: KeyboardEvent): boolean {
+    const found = this.hotkeys.get(hotkeyOf(event));
+    if (!found) return false;
+    found.run();
+    return true;
+  }
+
   /** Required controls that have no answer yet; the first one takes focus. */
   missingRequired(): string[] {
-    const missing = this.required.filter((control) => this.context.store.of(control.name).length === 0);
+    const unanswered = (name: string) => {
+      const regions = this.context.store.result;
+      const answered = new Set(regions.filter((region) => region.from_name === name).map((region) => region.id));
+      const control = this.perRegion.find((candidate) => candidate.element.dataset.control === name);
+      // Each region on the control's objects needs its own answer.
+      return regions.some((region) => region.type.endsWith("labels") && control?.toNames.includes(region.to_name) && !answered.has(region.id));
+    };
+    const missing = this.required.filter((control) =>
+      control.perRegion ? unanswered(control.name) : this.context.store.of(control.name).length === 0,
+    );
     missing[0]?.focus();
     return missing.map((control) => control.name);
   }
@@ -159,8 +217,32 @@ export class Editor {
   /** Keys other than numbers for the target holding focus (Delete, arrows, Escape). */
   key(event: KeyboardEvent): boolean {
     const active = document.activeElement;
+    if (event.key === "Enter" && this.toPerRegion(active)) return true;
+    if (event.key === "Escape" && this.backFromPerRegion(active)) return true;
     const target = this.targets.find((candidate) => active && candidate.element.contains(active));
     return target?.key ? target.key(event) : false;
+  }
+
+  /** Enter in an object with a selected region: on to the controls that answer for it. */
+  private toPerRegion(active: Element | null): boolean {
+    const id = this.context.selection.id;
+    if (!id || !active) return false;
+    const region = this.context.store.result.find((candidate) => candidate.id === id);
+    const view = region ? this.objects.get(region.to_name) : undefined;
+    if (!region || !view || !view.element.contains(active)) return false;
+    const control = this.perRegion.find((candidate) => candidate.toNames.includes(region.to_name));
+    if (!control) return false;
+    control.focus();
+    return true;
+  }
+
+  /** Escape in a per-region control: back to the object whose region it answers for. */
+  backFromPerRegion(active: Element | null): boolean {
+    const control = this.perRegion.find((candidate) => active && candidate.element.contains(active));
+    const view = control ? this.objects.get(control.toNames[0] ?? "") : undefined;
+    if (!view) return false;
+    view.focusTarget.focus();
+    return true;
   }
 }
 

@@ -6,19 +6,24 @@ import { ApiError, api } from "./api";
 import { type ConfigNode, parseConfig } from "./config";
 import { el, replaceChildren } from "./dom";
 import { Editor } from "./editor";
-import { ResultStore } from "./store";
+import { RegionSelection, ResultStore } from "./store";
 import type { Annotation, AppSettings, Draft, LabelingProject, Prediction, Region, Task } from "./types";
 
 const DRAFT_DELAY_MS = 800;
 
 const SHORTCUTS: [string, string][] = [
-  ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts)"],
+  ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); the project's own keys (below) come first"],
   ["← → Shift+← →", "move and select in the text; Home / End jump"],
+  ["← →  or  1 2", "pairwise: the left / right response is better"],
   ["↑ ↓", "previous / next turn of a conversation"],
+  ["Tab  Shift+Tab", "image: select the next / previous shape (after the last, on to the next part)"],
+  ["← ↑ → ↓", "image: move the selected shape (Alt: finer)"],
+  ["Shift+← ↑ → ↓", "image: resize the selected shape (right / down grow, left / up shrink)"],
+  ["Enter", "on a selected span, shape or labeled turn: go to the controls that answer for it (Esc comes back)"],
   ["Ctrl+Enter  or  Enter", "submit (Enter outside text boxes)"],
   ["S", "skip, with a reason"],
   ["Ctrl+Z  or  U", "undo"],
-  ["Delete", "remove the selected span or shape"],
+  ["Delete  Backspace", "remove the selected span or shape (and the answers attached to it)"],
   ["C", "clear the whole answer (or the model's suggestion)"],
   ["E", "your earlier annotations: open one to correct it"],
   ["I", "instructions"],
@@ -142,6 +147,7 @@ export class LabelingPage {
     this.startedAt = performance.now();
     this.editor = new Editor(this.config, {
       store: this.store,
+      selection: new RegionSelection(),
       data: task.data ?? {},
       imageOrigins: this.settings.imageOrigins,
       notify: (message, kind) => this.say(message, kind ?? "info"),
@@ -383,13 +389,18 @@ export class LabelingPage {
     if (typing) {
       if (event.key === "Escape") {
         (target as HTMLElement).blur();
-        this.editor?.focusFirst();
+        if (!this.editor?.backFromPerRegion(target)) this.editor?.focusFirst();
       }
       return;
     }
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
       event.preventDefault();
       this.undo();
+      return;
+    }
+    // The project's own hotkeys (hotkey="…" on a Choice or Label) win over number keys and letters.
+    if (this.editor?.hotkey(event)) {
+      event.preventDefault();
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -485,8 +496,19 @@ export class LabelingPage {
   }
 
   private openHelp(): void {
-    const rows = SHORTCUTS.map(([keys, what]) => el("tr", {}, el("th", {}, el("kbd", { text: keys })), el("td", { text: what })));
-    this.openOverlay("Keyboard shortcuts", el("table", { className: "shortcuts" }, el("tbody", {}, ...rows)));
+    const row = ([keys, what]: [string, string]) => el("tr", {}, el("th", {}, el("kbd", { text: keys })), el("td", { text: what }));
+    const own = this.editor?.hotkeyList() ?? [];
+    this.openOverlay(
+      "Keyboard shortcuts",
+      el(
+        "div",
+        {},
+        own.length ? el("h3", { text: "This project's keys" }) : null,
+        own.length ? el("table", { className: "shortcuts project-keys" }, el("tbody", {}, ...own.map(row))) : null,
+        own.length ? el("h3", { text: "Everywhere" }) : null,
+        el("table", { className: "shortcuts" }, el("tbody", {}, ...SHORTCUTS.map(row))),
+      ),
+    );
   }
 
   private openInstructions(): void {

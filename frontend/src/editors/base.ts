@@ -1,4 +1,4 @@
-import type { ResultStore } from "../store";
+import type { RegionSelection, ResultStore } from "../store";
 
 /** Something the number keys act on: a control (Choices, Rating) or a view with label palettes. */
 export interface KeyTarget {
@@ -11,6 +11,7 @@ export interface KeyTarget {
 
 export interface EditorContext {
   store: ResultStore;
+  selection: RegionSelection;
   data: Record<string, unknown>;
   imageOrigins: string[];
   notify(message: string, kind?: "info" | "error"): void;

@@ -1,8 +1,10 @@
-// Controls that are not tied to a region of an object: Choices, Rating, TextArea.
+// Controls that answer with a value rather than a region: Choices, Rating, TextArea. Each answers
+// either for the whole task or, with perRegion="true", for the selected region (a span, a shape, a
+// labeled turn): then its result has the region's id and repeats its geometry, as Label Studio stores it.
 
-import { type ConfigNode, options, toNames } from "../config";
+import { type ConfigNode, type Option, options, showHotkey, toNames } from "../config";
 import { el, replaceChildren } from "../dom";
-import { regionId } from "../store";
+import { geometryOf, regionId } from "../store";
 import type { Region } from "../types";
 import type { EditorContext, KeyTarget } from "./base";
 
@@ -11,37 +13,141 @@ function caption(control: ConfigNode, fallback: string): HTMLElement | null {
   return text ? el("div", { className: "control-caption", text }) : null;
 }
 
+const REGION_WORDS: Record<string, string> = {
+  labels: "span",
+  rectanglelabels: "box",
+  polygonlabels: "polygon",
+  paragraphlabels: "turn",
+};
+
+/** Where a control's answer lives: one result for the task, or one per selected region. */
+class Answer {
+  readonly name: string;
+  readonly toNames: string[];
+  readonly perRegion: boolean;
+
+  constructor(
+    control: ConfigNode,
+    private readonly context: EditorContext,
+  ) {
+    this.name = control.attrs.name ?? "";
+    this.toNames = toNames(control);
+    this.perRegion = control.attrs.perRegion === "true";
+    if (this.perRegion) for (const name of this.toNames) context.selection.perRegionObjects.add(name);
+  }
+
+  /** The selected region this control answers for (per-region controls only). */
+  owner(): Region | null {
+    const id = this.context.selection.id;
+    if (!this.perRegion || id === null) return null;
+    return (
+      this.context.store.result.find(
+        (region) => region.id === id && this.toNames.includes(region.to_name) && region.type in REGION_WORDS,
+      ) ?? null
+    );
+  }
+
+  /** True when the control can take an answer now (a per-region one needs a selected region). */
+  get open(): boolean {
+    return !this.perRegion || this.owner() !== null;
+  }
+
+  current(): Region | null {
+    const mine = this.context.store.of(this.name);
+    if (!this.perRegion) return mine[0] ?? null;
+    const owner = this.owner();
+    return owner ? (mine.find((region) => region.id === owner.id) ?? null) : null;
+  }
+
+  /** Store ``value`` as the answer (``null`` clears it). */
+  write(type: string, value: Record<string, unknown> | null, coalesce: string | null = null): void {
+    const store = this.context.store;
+    if (!this.perRegion) {
+      const existing = store.of(this.name)[0];
+      const region: Region = { id: existing?.id ?? regionId(), from_name: this.name, to_name: this.toNames[0] ?? "", type, value: value ?? {} };
+      store.setFor(this.name, value ? [region] : [], coalesce);
+      return;
+    }
+    const owner = this.owner();
+    if (!owner) return;
+    const others = store.result.filter((region) => !(region.from_name === this.name && region.id === owner.id));
+    if (!value) {
+      store.set(others, coalesce);
+      return;
+    }
+    const geometry = geometryOf(owner.value);
+    // A per-region TextArea's answers go under "text", where a span keeps its own text.
+    if (type === "textarea") delete geometry.text;
+    const region: Region = { id: owner.id, from_name: this.name, to_name: owner.to_name, type, value: { ...geometry, ...value } };
+    for (const key of ["original_width", "original_height", "image_rotation"]) {
+      if (owner[key] !== undefined) region[key] = owner[key];
+    }
+    store.set([...others, region], coalesce);
+  }
+
+  /** "For the selected box: Cloud", or what to do to get one. */
+  describeOwner(): string {
+    const owner = this.owner();
+    if (!owner) return "Select a region to answer this for it.";
+    const labels = (owner.value[owner.type] as string[] | undefined) ?? [];
+    const text = typeof owner.value.text === "string" ? ` “${owner.value.text.slice(0, 30)}”` : "";
+    const turn = owner.type === "paragraphlabels" ? ` ${Number(owner.value.start) + 1}` : "";
+    return `For the selected ${REGION_WORDS[owner.type]}${turn}: ${labels.join(", ")}${text}`;
+  }
+
+  /** Regions on this control's objects that a required per-region control has not answered. */
+  unanswered(): Region[] {
+    const answered = new Set(this.context.store.of(this.name).map((region) => region.id));
+    return this.context.store.result.filter(
+      (region) => region.type in REGION_WORDS && this.toNames.includes(region.to_name) && !answered.has(region.id),
+    );
+  }
+}
+
 abstract class GroupControl implements KeyTarget {
   readonly element: HTMLElement;
+  readonly answer: Answer;
   protected readonly name: string;
-  protected readonly toName: string;
+  protected readonly regionCaption = el("div", { className: "region-caption" });
 
   constructor(
     protected readonly control: ConfigNode,
     protected readonly context: EditorContext,
     className: string,
   ) {
-    this.name = control.attrs.name ?? "";
-    this.toName = toNames(control)[0] ?? "";
+    this.answer = new Answer(control, context);
+    this.name = this.answer.name;
     this.element = el("div", {
       className: `control ${className}`,
       attrs: { tabindex: "0", role: "group", "aria-label": this.name },
       data: { control: this.name },
     });
-    context.store.subscribe(() => this.render());
+    if (this.answer.perRegion) this.element.classList.add("per-region");
+    context.store.subscribe(() => this.refresh());
+    context.selection.subscribe(() => this.refresh());
   }
 
   abstract pick(index: number): void;
   abstract render(): void;
 
-  protected region(value: Record<string, unknown>, type: string): Region {
-    const existing = this.context.store.of(this.name)[0];
-    return { id: existing?.id ?? regionId(), from_name: this.name, to_name: this.toName, type, value };
+  protected refresh(): void {
+    if (this.answer.perRegion) {
+      this.regionCaption.textContent = this.answer.describeOwner();
+      this.element.classList.toggle("idle", !this.answer.open);
+      this.element.setAttribute("aria-disabled", String(!this.answer.open));
+    }
+    this.render();
+  }
+
+  protected opening(): boolean {
+    if (this.answer.open) return true;
+    this.context.notify(`${this.name} answers for a region: select a span, a shape or a labeled turn first.`, "error");
+    return false;
   }
 }
 
 export class ChoicesControl extends GroupControl {
-  private readonly choices: { value: string; hint: string | null }[];
+  readonly choices: Option[];
   private readonly multiple: boolean;
   private readonly buttons: HTMLButtonElement[];
 
@@ -60,24 +166,24 @@ export class ChoicesControl extends GroupControl {
           data: { choice: choice.value },
           on: { click: () => this.pick(index) },
         },
-        index < 9 ? el("kbd", { text: String(index + 1) }) : null,
+        // A configured hotkey is shown instead of the number.
+        choice.hotkey ? el("kbd", { text: showHotkey(choice.hotkey) }) : index < 9 ? el("kbd", { text: String(index + 1) }) : null,
         el("span", { text: choice.value }),
       ),
     );
     const list = el("div", { className: control.attrs.layout === "vertical" ? "choice-list vertical" : "choice-list" });
     replaceChildren(list, ...this.buttons);
-    replaceChildren(this.element, caption(control, ""), list);
-    this.render();
+    replaceChildren(this.element, caption(control, ""), this.answer.perRegion ? this.regionCaption : null, list);
+    this.refresh();
   }
 
   selected(): string[] {
-    const region = this.context.store.of(this.name)[0];
-    return (region?.value.choices as string[] | undefined) ?? [];
+    return (this.answer.current()?.value.choices as string[] | undefined) ?? [];
   }
 
   pick(index: number): void {
     const choice = this.choices[index];
-    if (!choice) return;
+    if (!choice || !this.opening()) return;
     const current = this.selected();
     let next: string[];
     if (this.multiple) {
@@ -87,7 +193,7 @@ export class ChoicesControl extends GroupControl {
     } else {
       next = current.length === 1 && current[0] === choice.value ? [] : [choice.value];
     }
-    this.context.store.setFor(this.name, next.length ? [this.region({ choices: next }, "choices")] : []);
+    this.answer.write("choices", next.length ? { choices: next } : null);
   }
 
   render(): void {
@@ -126,20 +232,21 @@ export class RatingControl extends GroupControl {
     replaceChildren(
       this.element,
       heading ? null : el("div", { className: "control-caption", text: this.name }),
+      this.answer.perRegion ? this.regionCaption : null,
       el("div", { className: "stars" }, ...this.buttons),
     );
-    this.render();
+    this.refresh();
   }
 
   pick(index: number): void {
-    if (index >= this.maximum) return;
+    if (index >= this.maximum || !this.opening()) return;
     const rating = index + 1;
-    const current = this.context.store.of(this.name)[0]?.value.rating;
-    this.context.store.setFor(this.name, current === rating ? [] : [this.region({ rating }, "rating")]);
+    const current = this.answer.current()?.value.rating;
+    this.answer.write("rating", current === rating ? null : { rating });
   }
 
   render(): void {
-    const rating = Number(this.context.store.of(this.name)[0]?.value.rating ?? 0);
+    const rating = Number(this.answer.current()?.value.rating ?? 0);
     this.buttons.forEach((button, index) => {
       button.classList.toggle("filled", index < rating);
       button.setAttribute("aria-checked", String(index + 1 === rating));
@@ -152,16 +259,13 @@ export class RatingControl extends GroupControl {
 export class TextAreaControl implements KeyTarget {
   readonly element: HTMLElement;
   readonly input: HTMLTextAreaElement;
+  readonly answer: Answer;
   private readonly name: string;
-  private readonly toName: string;
+  private readonly regionCaption = el("div", { className: "region-caption" });
 
-  constructor(
-    control: ConfigNode,
-    private readonly context: EditorContext,
-    heading: string | null,
-  ) {
-    this.name = control.attrs.name ?? "";
-    this.toName = toNames(control)[0] ?? "";
+  constructor(control: ConfigNode, context: EditorContext, heading: string | null) {
+    this.answer = new Answer(control, context);
+    this.name = this.answer.name;
     const rows = Number.parseInt(control.attrs.rows ?? "4", 10);
     this.input = el("textarea", {
       className: "answer",
@@ -174,8 +278,10 @@ export class TextAreaControl implements KeyTarget {
       data: { control: this.name },
     });
     this.input.addEventListener("input", () => this.save());
-    this.element = el("div", { className: "control textarea" }, this.input);
+    this.element = el("div", { className: "control textarea", data: { control: this.name } }, this.answer.perRegion ? this.regionCaption : null, this.input);
+    if (this.answer.perRegion) this.element.classList.add("per-region");
     context.store.subscribe(() => this.render());
+    context.selection.subscribe(() => this.render());
     this.render();
   }
 
@@ -185,16 +291,85 @@ export class TextAreaControl implements KeyTarget {
 
   private save(): void {
     const text = this.input.value;
-    const existing = this.context.store.of(this.name)[0];
-    const regions: Region[] = text.trim()
-      ? [{ id: existing?.id ?? regionId(), from_name: this.name, to_name: this.toName, type: "textarea", value: { text: [text] } }]
-      : [];
-    this.context.store.setFor(this.name, regions, `textarea:${this.name}`);
+    const owner = this.answer.owner()?.id ?? "";
+    this.answer.write("textarea", text.trim() ? { text: [text] } : null, `textarea:${this.name}:${owner}`);
   }
 
   render(): void {
-    const stored = this.context.store.of(this.name)[0]?.value.text as string[] | undefined;
+    if (this.answer.perRegion) {
+      this.regionCaption.textContent = this.answer.describeOwner();
+      this.input.disabled = !this.answer.open;
+      this.element.classList.toggle("idle", !this.answer.open);
+    }
+    const stored = this.answer.current()?.value.text as string[] | undefined;
     const text = stored?.join("\n") ?? "";
     if (text !== this.input.value && !(text === "" && this.input.value.trim() === "")) this.input.value = text;
+    // Another region selected with no answer yet: an empty box, not the last region's words.
+    if (text === "" && this.answer.perRegion && this.input.value.trim() !== "" && !this.answer.current()) this.input.value = "";
+  }
+}
+
+/**
+ * Label Studio's Pairwise: two objects (toName="left,right") side by side, pick the better one.
+ * Result: ``{"type": "pairwise", "value": {"selected": "left" | "right"}}``; ``to_name`` is the left
+ * object (the server checks to_name against the config's objects). A tie and a reason are extra
+ * Choices / TextArea controls next to it, as in Label Studio.
+ */
+export class PairwiseControl implements KeyTarget {
+  readonly element: HTMLElement;
+  readonly answer: Answer;
+  private readonly sides: HTMLElement[];
+
+  constructor(control: ConfigNode, context: EditorContext, objects: [HTMLElement | null, HTMLElement | null]) {
+    this.answer = new Answer(control, context);
+    const keys = ["←", "→"];
+    this.sides = (["left", "right"] as const).map((side, index) =>
+      el(
+        "div",
+        { className: `pair-side ${side}`, attrs: { role: "radio" }, data: { side }, on: { click: () => this.pick(index) } },
+        el("div", { className: "pair-head" }, el("kbd", { text: keys[index] }), el("kbd", { text: String(index + 1) }), ` ${side === "left" ? "Left" : "Right"} is better`),
+        objects[index],
+      ),
+    );
+    this.element = el(
+      "div",
+      {
+        className: "control pairwise",
+        attrs: { tabindex: "0", role: "radiogroup", "aria-label": `${this.answer.name}: ← left is better, → right is better` },
+        data: { control: this.answer.name },
+      },
+      el("div", { className: "pair" }, ...this.sides),
+    );
+    context.store.subscribe(() => this.render());
+    this.render();
+  }
+
+  selected(): string | null {
+    const value = this.answer.current()?.value.selected;
+    return typeof value === "string" ? value : null;
+  }
+
+  pick(index: number): void {
+    const side = ["left", "right"][index];
+    if (!side) return;
+    // A number key or a click on the chosen side again takes the choice back; arrows only choose.
+    this.answer.write("pairwise", this.selected() === side ? null : { selected: side });
+  }
+
+  key(event: KeyboardEvent): boolean {
+    if (event.shiftKey) return false;
+    const side = { ArrowLeft: "left", ArrowRight: "right" }[event.key];
+    if (!side) return false;
+    this.answer.write("pairwise", { selected: side });
+    return true;
+  }
+
+  render(): void {
+    const selected = this.selected();
+    this.sides.forEach((side) => {
+      const on = side.dataset.side === selected;
+      side.classList.toggle("chosen", on);
+      side.setAttribute("aria-checked", String(on));
+    });
   }
 }

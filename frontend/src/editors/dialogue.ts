@@ -86,7 +86,7 @@ export class ParagraphsView implements KeyTarget {
     if (event.key === "Delete" || event.key === "Backspace") {
       const regions = this.regionsOf(this.current);
       if (!regions.length) return false;
-      this.context.store.set(this.context.store.result.filter((region) => !regions.includes(region)));
+      this.context.store.removeAll(regions);
       return true;
     }
     return false;
@@ -94,6 +94,7 @@ export class ParagraphsView implements KeyTarget {
 
   private moveTo(index: number): boolean {
     this.current = Math.max(0, Math.min(this.turns.length - 1, index));
+    this.selectCurrent();
     this.render();
     this.list.children[this.current]?.scrollIntoView({ block: "nearest" });
     return true;
@@ -114,7 +115,7 @@ export class ParagraphsView implements KeyTarget {
     const same = existing.length === 1 && (existing[0].value.paragraphlabels as string[])?.[0] === label;
     const others = this.context.store.result.filter((region) => !existing.includes(region));
     if (same) {
-      this.context.store.set(others);
+      this.context.store.removeAll(existing);
       return;
     }
     const region: Region = {
@@ -132,8 +133,17 @@ export class ParagraphsView implements KeyTarget {
       },
     };
     this.context.store.set([...others, region]);
-    // One label per turn is the common case: go on to the next turn.
-    if (this.current < this.turns.length - 1) this.moveTo(this.current + 1);
+    this.selectCurrent();
+    // One label per turn is the common case: go on to the next turn, unless per-turn controls
+    // (per-region Choices, Rating, TextArea) are there to answer for this one next.
+    const perTurn = this.context.selection.perRegionObjects.has(this.name);
+    if (!perTurn && this.current < this.turns.length - 1) this.moveTo(this.current + 1);
+  }
+
+  /** The current turn's labeled region is the one per-region controls answer for. */
+  private selectCurrent(): void {
+    if (!this.context.selection.perRegionObjects.has(this.name)) return;
+    this.context.selection.set(this.regionsOf(this.current)[0]?.id ?? null);
   }
 
   render(): void {
@@ -154,6 +164,7 @@ export class ParagraphsView implements KeyTarget {
           on: {
             click: () => {
               this.current = index;
+              this.selectCurrent();
               this.render();
               this.list.focus();
             },

@@ -1,6 +1,9 @@
 // Images with RectangleLabels and PolygonLabels. Coordinates are percentages of the image, as Label
 // Studio stores them. The image loads only from our own origin or the configured allow-list (the
 // page's Content-Security-Policy enforces the same list).
+//
+// Keyboard: Tab / Shift+Tab select the next / previous shape (and leave the image after the last),
+// arrows move the selected shape, Shift+arrows resize it (Alt for finer steps), Delete removes it.
 
 import { el, isSafeUrl, replaceChildren, svg } from "../dom";
 import { regionId } from "../store";
@@ -10,6 +13,9 @@ import type { LabelPalette } from "./palette";
 
 const CLOSE_DISTANCE = 2; // percent: a click this near the first point closes the polygon
 const MIN_SIZE = 0.5; // percent: smaller rectangles are stray clicks
+const STEP = 1; // percent of the image per arrow key; Alt makes it FINE_STEP
+const FINE_STEP = 0.1;
+const ARROWS: Record<string, Point> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
 type Point = [number, number];
 
@@ -30,7 +36,8 @@ export class ImageView implements KeyTarget {
   private readonly paletteBar = el("div", { className: "palette-bar" });
   private drawing: { start: Point; current: Point } | null = null;
   private polygon: Point[] = [];
-  private selected: Region | null = null;
+  /** The selected shape, by id: moving it replaces the region object, not its id. */
+  private selectedId: string | null = null;
 
   constructor(
     name: string,
@@ -39,7 +46,10 @@ export class ImageView implements KeyTarget {
   ) {
     this.name = name;
     this.overlay = svg("svg", { class: "overlay", viewBox: "0 0 100 100", preserveAspectRatio: "none" });
-    this.stage = el("div", { className: "stage", attrs: { tabindex: "0", "aria-label": "Image: number keys pick a label, drag to draw" } });
+    this.stage = el("div", {
+      className: "stage",
+      attrs: { tabindex: "0", "aria-label": "Image: number keys pick a label, drag to draw; Tab selects a shape, arrows move it, Shift+arrows resize it" },
+    });
     this.list = el("ul", { className: "region-list" });
     const source = typeof value === "string" ? value : "";
     if (source && imageAllowed(source, context.imageOrigins)) {
@@ -104,11 +114,26 @@ export class ImageView implements KeyTarget {
     return this.palettes.find((palette) => palette.active !== null) ?? null;
   }
 
+  private get selected(): Region | null {
+    if (this.selectedId === null) return null;
+    return this.regions().find((region) => region.id === this.selectedId) ?? null;
+  }
+
+  private select(region: Region | null): void {
+    this.selectedId = region?.id ?? null;
+    this.context.selection.set(this.selectedId);
+    this.render();
+  }
+
+  private regions(): Region[] {
+    const names = this.palettes.map((palette) => palette.name);
+    return this.context.store.result.filter((region) => names.includes(region.from_name) && region.to_name === this.name);
+  }
+
   key(event: KeyboardEvent): boolean {
     if (event.key === "Escape" && (this.polygon.length || this.selected)) {
       this.polygon = [];
-      this.selected = null;
-      this.render();
+      this.select(null);
       return true;
     }
     if (event.key === "Enter" && this.polygon.length >= 3) {
@@ -117,10 +142,35 @@ export class ImageView implements KeyTarget {
     }
     if ((event.key === "Delete" || event.key === "Backspace") && this.selected) {
       this.context.store.remove(this.selected);
-      this.selected = null;
+      this.select(null);
+      return true;
+    }
+    if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) return this.cycle(event.shiftKey ? -1 : 1);
+    const arrow = ARROWS[event.key];
+    if (arrow && !event.ctrlKey && !event.metaKey) {
+      const selected = this.selected;
+      if (!selected) return this.cycle(1);
+      const step = event.altKey ? FINE_STEP : STEP;
+      this.context.store.replace(
+        selected,
+        { ...selected, value: event.shiftKey ? resized(selected, arrow, step) : moved(selected, arrow, step) },
+        // Holding an arrow is one undo step per shape and kind of change.
+        `shape:${selected.id}:${event.shiftKey ? "size" : "move"}`,
+      );
       return true;
     }
     return false;
+  }
+
+  /** Select the next (or previous) shape; past the last one, let Tab leave the image. */
+  private cycle(direction: 1 | -1): boolean {
+    const regions = this.regions();
+    const at = regions.findIndex((region) => region.id === this.selectedId);
+    const next = at === -1 ? (direction > 0 ? 0 : regions.length - 1) : at + direction;
+    if (next < 0 || next >= regions.length) return false;
+    this.select(regions[next]);
+    this.context.notify(`${this.labelOf(regions[next])} ${regions[next].type === "rectanglelabels" ? "box" : "polygon"} selected: arrows move it, Shift+arrows resize it, Delete removes it.`);
+    return true;
   }
 
   private point(event: MouseEvent): Point {
@@ -198,6 +248,8 @@ export class ImageView implements KeyTarget {
       value,
     };
     this.context.store.set([...this.context.store.result, region]);
+    // The new shape is selected, as in Label Studio: arrows adjust it, per-region controls answer for it.
+    this.select(region);
   }
 
   private colourOf(region: Region): string {
@@ -211,9 +263,8 @@ export class ImageView implements KeyTarget {
   }
 
   render(): void {
-    const names = this.palettes.map((palette) => palette.name);
-    const regions = this.context.store.result.filter((region) => names.includes(region.from_name) && region.to_name === this.name);
-    if (this.selected && !regions.includes(this.selected)) this.selected = null;
+    const regions = this.regions();
+    const selected = this.selected;
     const shapes: SVGElement[] = [];
     for (const region of regions) {
       const colour = this.colourOf(region);
@@ -226,15 +277,15 @@ export class ImageView implements KeyTarget {
         shape = svg("polygon", { points: points.map((point) => point.join(",")).join(" ") });
       }
       shape.classList.add("shape");
-      if (region === this.selected) shape.classList.add("selected");
+      if (region === selected) shape.classList.add("selected");
+      shape.dataset.region = region.id ?? "";
       shape.style.stroke = colour;
       shape.style.fill = colourWithAlpha(colour, 0.18);
       shape.addEventListener("mousedown", (event) => {
         if (this.activePalette()) return;
         event.stopPropagation();
-        this.selected = region;
         this.stage.focus();
-        this.render();
+        this.select(region);
       });
       const title = svg("title");
       title.textContent = this.labelOf(region);
@@ -265,7 +316,7 @@ export class ImageView implements KeyTarget {
         swatch.style.backgroundColor = this.colourOf(region);
         return el(
           "li",
-          { className: region === this.selected ? "selected" : "" },
+          { className: region === selected ? "selected" : "", on: { click: () => this.select(region) } },
           swatch,
           el("b", { text: this.labelOf(region) }),
           " ",
@@ -282,8 +333,45 @@ export class ImageView implements KeyTarget {
   }
 }
 
-function clamp(value: number): number {
-  return Math.max(0, Math.min(100, value));
+/** A shape moved by ``step`` percent along ``direction``, kept inside the image. */
+function moved(region: Region, [dx, dy]: Point, step: number): Record<string, unknown> {
+  const value = region.value;
+  if (region.type === "rectanglelabels") {
+    const { x, y, width, height } = value as Record<string, number>;
+    return { ...value, x: round(clamp(x + dx * step, 0, 100 - width)), y: round(clamp(y + dy * step, 0, 100 - height)) };
+  }
+  const points = (value.points as Point[]) ?? [];
+  const xs = points.map((point) => point[0]);
+  const ys = points.map((point) => point[1]);
+  // The whole polygon moves, or none of it: no point may leave the image.
+  const shiftX = clamp(dx * step, -Math.min(...xs), 100 - Math.max(...xs));
+  const shiftY = clamp(dy * step, -Math.min(...ys), 100 - Math.max(...ys));
+  return { ...value, points: points.map(([x, y]) => [round(x + shiftX), round(y + shiftY)]) };
+}
+
+/** A shape resized by ``step`` percent: right / down grow it, left / up shrink it; the top left stays. */
+function resized(region: Region, [dx, dy]: Point, step: number): Record<string, unknown> {
+  const value = region.value;
+  if (region.type === "rectanglelabels") {
+    const { x, y, width, height } = value as Record<string, number>;
+    return {
+      ...value,
+      width: round(clamp(width + dx * step, MIN_SIZE, 100 - x)),
+      height: round(clamp(height + dy * step, MIN_SIZE, 100 - y)),
+    };
+  }
+  const points = (value.points as Point[]) ?? [];
+  const left = Math.min(...points.map((point) => point[0]));
+  const top = Math.min(...points.map((point) => point[1]));
+  const width = Math.max(...points.map((point) => point[0])) - left;
+  const height = Math.max(...points.map((point) => point[1])) - top;
+  const scaleX = width > 0 ? clamp(width + dx * step, MIN_SIZE, 100 - left) / width : 1;
+  const scaleY = height > 0 ? clamp(height + dy * step, MIN_SIZE, 100 - top) / height : 1;
+  return { ...value, points: points.map(([x, y]) => [round(left + (x - left) * scaleX), round(top + (y - top) * scaleY)]) };
+}
+
+function clamp(value: number, low = 0, high = 100): number {
+  return Math.max(low, Math.min(high, value));
 }
 
 function round(value: number): number {

@@ -1,5 +1,5 @@
 import { el, labelColour, replaceChildren } from "../dom";
-import { type ConfigNode, options } from "../config";
+import { type ConfigNode, options, showHotkey } from "../config";
 import type { Palette } from "./base";
 
 /**
@@ -9,7 +9,7 @@ import type { Palette } from "./base";
 export class LabelPalette implements Palette {
   readonly name: string;
   readonly tag: string;
-  labels: { value: string; colour: string }[];
+  labels: { value: string; colour: string; hotkey: string | null }[];
   private readonly configured: (string | null)[];
   readonly element: HTMLElement;
   active: number | null = null;
@@ -22,7 +22,11 @@ export class LabelPalette implements Palette {
     this.tag = control.tag;
     const found = options(control);
     this.configured = found.map((option) => option.background);
-    this.labels = found.map((option, index) => ({ value: option.value, colour: labelColour(index, option.background) }));
+    this.labels = found.map((option, index) => ({
+      value: option.value,
+      colour: labelColour(index, option.background),
+      hotkey: option.hotkey,
+    }));
     this.element = el("div", { className: "palette", data: { control: this.name } });
   }
 
@@ -33,6 +37,11 @@ export class LabelPalette implements Palette {
     // Palettes sharing a view continue each other's colours, so no two labels there look alike.
     this.labels = this.labels.map((label, index) => ({ ...label, colour: labelColour(offset + index, this.configured[index]) }));
     this.render();
+  }
+
+  /** The label's own hotkey was pressed: the same as its number key in the view it labels. */
+  trigger(index: number): void {
+    this.onPick(index);
   }
 
   setActive(index: number | null): void {
@@ -58,7 +67,9 @@ export class LabelPalette implements Palette {
             click: () => this.onPick(index),
           },
         },
-        number <= 9 ? el("kbd", { text: String(number) }) : null,
+        // A configured hotkey replaces the number on the button (the number still works unless a
+        // hotkey takes it).
+        label.hotkey ? el("kbd", { text: showHotkey(label.hotkey) }) : number <= 9 ? el("kbd", { text: String(number) }) : null,
         el("span", { text: label.value }),
       );
       const swatch = el("i", { className: "swatch" });

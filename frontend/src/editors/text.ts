@@ -80,6 +80,7 @@ export class TextView implements KeyTarget {
         }
       });
       this.context.store.subscribe(() => this.render());
+      this.context.selection.subscribe(() => this.render());
       this.render();
     }
     this.paletteBar.append(palette.element);
@@ -141,6 +142,9 @@ export class TextView implements KeyTarget {
       value: { start, end, text: this.index.slice(start, end), labels: [label] },
     };
     this.selected = null;
+    // A new span is the one per-region controls answer for (as in Label Studio), without becoming
+    // "selected" here: the next number key still labels the next selection, not this span.
+    this.context.selection.set(region.id ?? null);
     this.context.store.set([...this.context.store.result, region]);
   }
 
@@ -173,9 +177,10 @@ export class TextView implements KeyTarget {
       case "End":
         return move(length);
       case "Escape":
-        if (this.anchor !== null || this.selected) {
+        if (this.anchor !== null || this.selected || this.ownsSelection()) {
           this.anchor = null;
           this.selected = null;
+          this.context.selection.set(null);
           this.render();
           return true;
         }
@@ -218,6 +223,7 @@ export class TextView implements KeyTarget {
       this.caret = at;
       this.anchor = null;
       this.selected = this.regionAt(range.startContainer);
+      if (this.selected) this.context.selection.set(this.selected.id ?? null);
       this.render();
       return;
     }
@@ -291,6 +297,8 @@ export class TextView implements KeyTarget {
     if (this.selected && !this.context.store.result.includes(this.selected)) this.selected = null;
     const spans = this.spans();
     const length = this.index.length;
+    // The region per-region controls answer for is outlined too (only when such controls exist).
+    const shared = this.ownsSelection() ? this.context.selection.id : null;
     const selection = this.selectionRange();
     const cuts = new Set<number>([0, length, this.caret]);
     for (const span of spans) {
@@ -330,7 +338,9 @@ export class TextView implements KeyTarget {
         const depth = Math.max(...covering.map((span) => rows.get(span.region)!)) + 1;
         segment.style.paddingBottom = `${depth * (BAR_PX + BAR_GAP_PX)}px`;
         segment.title = covering.map((span) => span.label).join(" + ");
-        if (this.selected && covering.some((span) => span.region === this.selected)) segment.classList.add("selected-region");
+        if (covering.some((span) => span.region === this.selected || (span.region.id !== undefined && span.region.id === shared))) {
+        segment.classList.add("selected-region");
+      }
       }
       if (selection && selection[0] <= start && end <= selection[1]) segment.classList.add("kbd-selection");
       nodes.push(segment);
@@ -343,14 +353,21 @@ export class TextView implements KeyTarget {
       }
     }
     replaceChildren(this.body, ...nodes);
-    this.renderList(spans);
+    this.renderList(spans, shared);
   }
 
-  private renderList(spans: Span[]): void {
+  /** True when the selected region is one of this text's spans and per-region controls answer for it. */
+  private ownsSelection(): boolean {
+    const id = this.context.selection.id;
+    if (id === null || !this.context.selection.perRegionObjects.has(this.name)) return false;
+    return this.context.store.result.some((region) => region.id === id && region.to_name === this.name && region.type === "labels");
+  }
+
+  private renderList(spans: Span[], shared: string | null): void {
     const items = spans.map((span) => {
       const item = el(
         "li",
-        { className: this.selected === span.region ? "selected" : "" },
+        { className: this.selected === span.region || (span.region.id !== undefined && span.region.id === shared) ? "selected" : "" },
         el("i", { className: "swatch" }),
         el("b", { text: span.label }),
         " ",
@@ -369,6 +386,7 @@ export class TextView implements KeyTarget {
       item.addEventListener("click", (event) => {
         if ((event.target as HTMLElement).classList.contains("remove")) return;
         this.selected = span.region;
+        this.context.selection.set(span.region.id ?? null);
         this.render();
         this.body.focus();
       });
