@@ -141,6 +141,15 @@ class ProjectImportView(APIView):
         return Response(import_counts_out(counts, task_ids=task_ids), status=status.HTTP_201_CREATED)
 
 
+class ProjectTasksView(APIView):
+    @extend_schema(responses={204: None}, summary="Delete every task of a project (the SDK's delete_all_tasks)")
+    def delete(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.MANAGER, action="delete tasks")
+        project_services.project_tasks_delete(project=project, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ImportJobView(APIView):
     @extend_schema(responses=JSON, summary="State and progress of a background import")
     def get(self, request: Request, project_id: int, job_id: int) -> Response:

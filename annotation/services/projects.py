@@ -175,17 +175,45 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
     return project
 
 
+# What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
+# raw (Django's cascade collector loads every related row into memory first; with a million
+# tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
+TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction)
+
+
+def _delete_rows(model, project: Project) -> int:
+    rows = model.objects.filter(project=project) if hasattr(model, "project") else None
+    if rows is None:
+        rows = model.objects.filter(task__project=project)
+    return rows._raw_delete(rows.db)
+
+
 @transaction.atomic
 def project_delete(*, project: Project, user: User) -> None:
     audit_record(
         actor=user, organization=project.organization_id, action="project.delete", obj=project,
         details={"title": project.title},
     )  # fmt: skip
-    # Django's cascade collector loads every related row into memory first; with a
-    # million tasks that is gigabytes. Children go first, each in one DELETE.
-    for model in (TaskLock, Draft, Annotation, Prediction, ImportJob, Task):
-        rows = model.objects.filter(project=project) if hasattr(model, "project") else None
-        if rows is None:
-            rows = model.objects.filter(task__project=project)
-        rows._raw_delete(rows.db)
+    # Children go first, each in one DELETE.
+    for model in (*TASK_CHILDREN, ImportJob, Task):
+        _delete_rows(model, project)
     project.delete()
+
+
+@transaction.atomic
+def project_tasks_delete(*, project: Project, user: User) -> int:
+    """Delete every task of the project with its annotations, predictions, drafts and locks.
+
+    The project's row lock waits for an import in flight. ``task_counter`` is kept, so inner
+    ids of later imports continue after the deleted ones instead of reusing them.
+    """
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).get()
+    for model in TASK_CHILDREN:
+        _delete_rows(model, project)
+    count = _delete_rows(Task, project)
+    Project.objects.filter(pk=project.pk).update(task_count=0)
+    audit_record(
+        actor=user, organization=project.organization_id, action="project.tasks_delete", obj=project,
+        details={"task_count": count},
+    )  # fmt: skip
+    return count

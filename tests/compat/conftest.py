@@ -4,22 +4,46 @@
 the tests write are visible to the server thread.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.db import connections
 from label_studio_sdk.client import LabelStudio
 from pydantic import BaseModel
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The cast sets passwords; Django's default hasher costs ~0.2 s a user, MD5 keeps setup instant."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def live_server_closes_its_connections():
+    """The live server keeps HTTP connections alive, and each of its threads would keep its database
+    connection for CONN_MAX_AGE while the client's socket stays open; PostgreSQL then refuses to
+    drop the test database at the end. With 0 each request closes its connection when it ends."""
+    database = connections.settings["default"]
+    saved = database["CONN_MAX_AGE"]
+    database["CONN_MAX_AGE"] = 0
+    yield
+    database["CONN_MAX_AGE"] = saved
+
+
 @pytest.fixture
-def sdk(cast, live_server) -> Callable[[str], LabelStudio]:
+def sdk(cast, live_server) -> Iterator[Callable[[str], LabelStudio]]:
     """``sdk("manager")`` is the SDK's own client sending that member's legacy token."""
+    clients: list[LabelStudio] = []
 
     def client_for(key: str) -> LabelStudio:
         # max_retries=0: a 5xx must fail the test at once, not be retried into a pass.
-        return LabelStudio(base_url=live_server.url, api_key=cast.tokens[key], max_retries=0, timeout=30)
+        client = LabelStudio(base_url=live_server.url, api_key=cast.tokens[key], max_retries=0, timeout=30)
+        clients.append(client)
+        return client
 
-    return client_for
+    yield client_for
+    for client in clients:
+        client._client_wrapper.httpx_client.httpx_client.close()
 
 
 # The SDK's types come from Label Studio Enterprise's schema, where a project always carries

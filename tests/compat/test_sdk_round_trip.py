@@ -343,3 +343,31 @@ def test_sdk_updates_a_prediction(sdk, make_project):
         assert raised.value.status_code == status, fields
     prediction.refresh_from_db()
     assert (prediction.result, prediction.score) == (choice("Negative"), 0.35)
+
+
+def test_sdk_deletes_all_tasks_of_a_project(sdk, make_project, cast):
+    tasks = [
+        {"data": {"text": f"Headline {i}"}, "predictions": [{"result": choice("Neutral")}]} for i in range(5)
+    ]
+    project = make_project(tasks=tasks)
+    first = Task.objects.filter(project=project).order_by("inner_id").first()
+    sdk("annotator").annotations.create(first.pk, result=choice("Positive"))
+    for key, status in (("annotator", 403), ("outsider", 404)):
+        with pytest.raises(ApiError) as raised:
+            sdk(key).tasks.delete_all_tasks(project.pk)
+        assert raised.value.status_code == status
+    assert Task.objects.filter(project=project).count() == 5
+
+    ls = sdk("manager")
+    ls.tasks.delete_all_tasks(project.pk)
+
+    assert not Task.objects.filter(project=project).exists()
+    assert not Annotation.objects.filter(project=project).exists()
+    assert not Prediction.objects.filter(project=project).exists()
+    assert ls.projects.get(project.pk).task_number == 0
+    ls.projects.import_tasks(project.pk, request=_tasks(2))
+    # Inner ids go on from the deleted ones: a task's position is never handed out twice.
+    assert list(
+        Task.objects.filter(project=project).order_by("inner_id").values_list("inner_id", flat=True)
+    ) == [6, 7]
+    assert [t.data for t in ls.tasks.list(project=project.pk)] == [t["data"] for t in _tasks(2)]
