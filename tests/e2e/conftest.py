@@ -78,6 +78,18 @@ PAIRWISE = """<View>
   <TextArea name="reason" toName="prompt" rows="2" placeholder="Why? (optional)"/>
 </View>"""
 
+# Label Studio's own Pairwise tag: left or right; a tie and a reason are controls next to it.
+PAIRWISE_TAG = """<View>
+  <Header value="$prompt"/>
+  <Text name="left" value="$answer_a"/>
+  <Text name="right" value="$answer_b"/>
+  <Pairwise name="preference" toName="left,right"/>
+  <Choices name="tie" toName="left" choice="single">
+    <Choice value="Tie: equally good"/><Choice value="Tie: equally bad"/>
+  </Choices>
+  <TextArea name="reason" toName="left" rows="2" placeholder="Why? (optional)"/>
+</View>"""
+
 RUBRIC = """<View>
   <Text name="question" value="$question"/>
   <Text name="answer" value="$answer"/>

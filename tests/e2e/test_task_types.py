@@ -4,7 +4,7 @@ stored annotations are exactly Label Studio's result JSON."""
 import pytest
 
 from annotation.models import Annotation
-from tests.e2e.conftest import DIALOGUE, IMAGES, PAIRWISE, RUBRIC, SENTIMENT, SFT, TOPICS
+from tests.e2e.conftest import DIALOGUE, IMAGES, PAIRWISE, PAIRWISE_TAG, RUBRIC, SENTIMENT, SFT, TOPICS
 
 pytestmark = pytest.mark.e2e
 
@@ -127,7 +127,7 @@ def test_pairwise_preference_with_tie_and_reason(annotator, labeling_project):
     assert page.locator(".view.side-by-side .text-object").count() == 2
     annotator.press("1", "Tab")
     page.keyboard.type("A defines the term; B says nothing.")
-    annotator.screenshot("pairwise")
+    annotator.screenshot("pairwise-choices")
     annotator.submit()
     annotator.press("3")
     annotator.submit()
@@ -135,6 +135,44 @@ def test_pairwise_preference_with_tie_and_reason(annotator, labeling_project):
         [{"choices": ["A is better"]}, {"text": ["A defines the term; B says nothing."]}],
         [{"choices": ["Tie"]}],
     ]
+
+
+def test_pairwise_tag_left_or_right_by_arrow_keys_with_tie_and_reason(annotator, labeling_project):
+    pairs = [
+        ("Explain APR.", "APR is the yearly cost of a loan, fees included.", "It's a number."),
+        ("What is a bond?", "A loan to an issuer.", "Debt sold by an issuer."),
+        ("Define beta.", "Noise.", "Sensitivity of a stock to the market."),
+    ]
+    project = labeling_project(
+        PAIRWISE_TAG,
+        [{"prompt": p, "answer_a": a, "answer_b": b} for p, a, b in pairs],
+        title="Preference pairs (Pairwise)",
+    )
+    annotator.label(project)
+    page = annotator.page
+    # The two responses side by side, inside the Pairwise control that has focus.
+    sides = page.locator(".control.pairwise .pair-side")
+    assert sides.count() == 2
+    assert [sides.nth(i).locator(".text-body").inner_text() for i in (0, 1)] == list(pairs[0][1:])
+    assert page.evaluate("() => document.activeElement.dataset.control") == "preference"
+    annotator.press("ArrowRight", "ArrowLeft", "Tab", "Tab")  # right, then left after all; on to the reason
+    page.keyboard.type("A includes fees.")
+    assert page.locator(".pair-side.chosen").get_attribute("data-side") == "left"
+    annotator.screenshot("pairwise")
+    annotator.submit()
+    annotator.press("2", "2", "Tab", "1")  # right, taken back; a tie instead
+    annotator.submit()
+    page.locator(".pair-side.right").click()  # the mouse picks a side too
+    annotator.submit()
+    assert results(project, "type") == [["pairwise", "textarea"], ["choices"], ["pairwise"]]
+    assert results(project) == [
+        [{"selected": "left"}, {"text": ["A includes fees."]}],
+        [{"choices": ["Tie: equally good"]}],
+        [{"selected": "right"}],
+    ]
+    # to_name is the left object: the server checks it names one of the Pairwise's objects.
+    first = Annotation.objects.filter(project=project).order_by("task__inner_id").first().result[0]
+    assert (first["from_name"], first["to_name"]) == ("preference", "left")
 
 
 def test_rubric_rating_on_several_axes_with_comment(annotator, labeling_project):
