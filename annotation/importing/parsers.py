@@ -10,6 +10,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from tessera import strict_json
 from tessera.errors import ApplicationError
 
 FORMATS = ("json", "jsonl", "csv", "tsv")
@@ -81,22 +82,9 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
     return [to_task_item(record, index) for index, record in enumerate(records)]
 
 
-def _reject_constant(name: str):
-    # Python's decoder accepts NaN and Infinity; JSON does not, and neither do the database's JSON columns.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loads(text: str):
-    """json.loads, strict about NaN/Infinity; nesting too deep for the decoder becomes a ValueError."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
 def _json_records(text: str) -> list:
     try:
-        document = _loads(text)
+        document = strict_json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApplicationError(
             f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
@@ -120,7 +108,7 @@ def _jsonl_records(text: str) -> list:
         if not line.strip():
             continue
         try:
-            records.append(_loads(line))
+            records.append(strict_json.loads(line))
         except json.JSONDecodeError as exc:
             raise ApplicationError(
                 f"Malformed JSON on line {line_number}: {exc.msg}.",

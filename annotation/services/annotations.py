@@ -1,6 +1,7 @@
 """Annotation, draft and prediction writes. Each keeps the task's counters right in the same transaction."""
 
 import json
+import math
 
 from django.conf import settings
 from django.db import transaction
@@ -64,7 +65,7 @@ def _may_edit(annotation: Annotation, *, user: User, membership: Membership) -> 
 def _number(value, *, field: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ApplicationError("must be a non-negative number of seconds.", field=field)
     return float(value)
 

@@ -1,8 +1,12 @@
 """Request body parsers."""
 
+import codecs
+
+from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from tessera import strict_json
 from tessera.errors import ApplicationError
 
 
@@ -27,19 +31,18 @@ def _nul_path(value, path: str = "") -> str | None:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's strict JSON parser, refusing two things the database or Python cannot take.
-
-    The decoder recurses once per level; ``[[[[…]]]]`` a few thousand deep raises RecursionError,
-    which DRF does not catch and which would otherwise surface as a 500. And PostgreSQL's text and
-    jsonb columns cannot hold U+0000, so a NUL anywhere in a body is refused here, once, rather than
-    failing deep inside a write.
+    """DRF's JSON parser, refusing what the database cannot store, once, rather than failing deep
+    inside a write: NaN, Infinity and numbers too large for a float (see tessera.strict_json), nesting
+    too deep for Python's decoder (RecursionError, which DRF does not catch), and U+0000 anywhere,
+    which PostgreSQL's text and jsonb columns cannot hold.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            document = super().parse(stream, media_type=media_type, parser_context=parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+            document = strict_json.load(codecs.getreader(encoding)(stream))
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
         path = _nul_path(document)
         if path is not None:
             raise ApplicationError(

@@ -255,3 +255,16 @@ def test_empty_result_flattens_to_nothing():
 def test_loads_reads_database_text_and_passes_values_through():
     assert loads('{"a": [1]}') == {"a": [1]}
     assert loads({"a": 1}) == {"a": 1}
+
+
+def test_numbers_too_large_for_a_float_are_refused():
+    assert refusal('[{"n": 1e400}]', "json").code == "parse_error"
+    assert refusal('{"n": -1e999}\n', "jsonl").field == "line 1"
+    assert parse('[{"n": 1e300, "big": 100000000000000000000000000000}]', "json")[0].data["n"] == 1e300
+
+
+def test_csv_with_windows_line_endings_reads_the_same():
+    assert [item.data for item in parse("text,n\r\na,1\r\nb,2\r\n", "csv")] == [
+        {"text": "a", "n": "1"},
+        {"text": "b", "n": "2"},
+    ]

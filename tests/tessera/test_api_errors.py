@@ -72,3 +72,21 @@ def test_the_api_schema_renders(api, cast):
 def test_a_page_beyond_any_database_offset_answers_400(api, cast):
     error = assert_json_error(api("manager").get(f"/api/projects/?page={10**30}"), 400)
     assert error["field"] == "page"
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e999", "NaN", "Infinity"])
+def test_numbers_json_cannot_carry_answer_400_not_500(api, cast, make_project, number):
+    project = make_project(tasks=[{"text": "a"}])
+    task = project.tasks.get()
+    body = f'{{"result": [], "lead_time": {number}}}'
+    response = api("annotator").post(
+        f"/api/tasks/{task.pk}/annotations/", data=body, content_type="application/json"
+    )
+    assert_json_error(response, 400, "parse_error")
+    response = api("manager").patch(f"/api/tasks/{task.pk}/", data=f'{{"meta": {{"x": {number}}}}}',
+                                    content_type="application/json")  # fmt: skip
+    assert_json_error(response, 400, "parse_error")
+    response = api("manager").post(f"/api/projects/{project.pk}/import", data=f'[{{"text": "b", "n": {number}}}]',
+                                   content_type="application/json")  # fmt: skip
+    assert_json_error(response, 400, "parse_error")
+    assert project.tasks.count() == 1 and not task.annotations.exists()

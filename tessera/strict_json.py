@@ -1,0 +1,37 @@
+"""JSON decoding as strict as the database's JSON columns. Plain Python.
+
+Python's decoder accepts ``NaN`` and ``Infinity``, reads ``1e400`` as infinity, and
+raises RecursionError on deep nesting. None of those values can be stored (PostgreSQL's
+jsonb and SQLite's JSON checks refuse them) or exported as JSON, so each becomes a
+ValueError here, which callers turn into a 400.
+"""
+
+import json
+import math
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def load(stream):
+    """``json.load`` with the checks above."""
+    try:
+        return json.load(stream, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def loads(text: str):
+    """``json.loads`` with the checks above."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
