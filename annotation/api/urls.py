@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     re_path(r"^projects/(?P<project_id>\d+)/next/?$", views.ProjectNextView.as_view(), name="project-next"),
     re_path(r"^projects/(?P<project_id>\d+)/tasks/?$", views.ProjectTasksView.as_view(), name="project-tasks"),
+    re_path(
+        r"^projects/(?P<project_id>\d+)/import/predictions/?$",
+        views.ProjectPredictionImportView.as_view(),
+        name="project-import-predictions",
+    ),
     re_path(r"^tasks/?$", views.TaskListView.as_view(), name="task-list"),
     re_path(r"^tasks/(?P<task_id>\d+)/?$", views.TaskDetailView.as_view(), name="task-detail"),
     re_path(r"^tasks/(?P<task_id>\d+)/annotations/?$", views.TaskAnnotationsView.as_view(), name="task-annotations"),

@@ -35,6 +35,7 @@ from annotation.services import projects as project_services
 from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
+from annotation.services.prediction_import import predictions_import
 from tessera.api.base import json_object, page_params
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
@@ -139,6 +140,15 @@ class ProjectImportView(APIView):
         counts = tasks_import(project=project, user=request.user, items=upload.items())
         task_ids = request.query_params.get("return_task_ids") in ("1", "true", "True")
         return Response(import_counts_out(counts, task_ids=task_ids), status=status.HTTP_201_CREATED)
+
+
+class ProjectPredictionImportView(APIView):
+    @extend_schema(request=JSON, responses={201: JSON}, summary="Import predictions for existing tasks")
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.MANAGER, action="import predictions")
+        created = predictions_import(project=project, user=request.user, items=request.data)
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
 
 
 class ProjectTasksView(APIView):

@@ -371,3 +371,39 @@ def test_sdk_deletes_all_tasks_of_a_project(sdk, make_project, cast):
         Task.objects.filter(project=project).order_by("inner_id").values_list("inner_id", flat=True)
     ) == [6, 7]
     assert [t.data for t in ls.tasks.list(project=project.pk)] == [t["data"] for t in _tasks(2)]
+
+
+def test_sdk_imports_predictions_for_existing_tasks(sdk, make_project, cast):
+    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(4)])
+    ids = list(Task.objects.filter(project=project).order_by("inner_id").values_list("id", flat=True))
+    ls = sdk("manager")
+    predictions = [{"task": task_id, "result": choice("Positive"), "score": 0.6, "model_version": "bulk-1"}
+                   for task_id in ids] + [{"task": ids[0], "result": choice("Negative"), "model_version": "bulk-2"}]  # fmt: skip
+
+    answer = ls.projects.import_predictions(project.pk, request=predictions)
+
+    assert answer.created == 5
+    assert Prediction.objects.filter(project=project).count() == 5
+    counts = dict(Task.objects.filter(project=project).values_list("id", "total_predictions"))
+    assert counts == {ids[0]: 2, ids[1]: 1, ids[2]: 1, ids[3]: 1}
+    assert sorted(p.model_version for p in ls.predictions.list(task=ids[0])) == ["bulk-1", "bulk-2"]
+
+    theirs = make_project(org=cast.other_org, tasks=[{"text": "Their task."}])
+    their_task = Task.objects.get(project=theirs).pk
+    for bad, field in (
+        ([{"task": ids[1], "result": choice("Bullish")}], "predictions[0].result"),
+        (
+            [{"task": ids[1], "result": choice("Neutral")}, {"task": their_task, "result": []}],
+            "predictions[1].task",
+        ),
+        ([{"result": []}], "predictions[0].task"),
+    ):
+        with pytest.raises(ApiError) as raised:
+            ls.projects.import_predictions(project.pk, request=bad)
+        assert raised.value.status_code == 400
+        assert raised.value.body["error"]["field"].startswith(field), raised.value.body
+    assert Prediction.objects.filter(project=project).count() == 5
+    assert not Prediction.objects.filter(task_id=their_task).exists()
+    with pytest.raises(ApiError) as raised:
+        sdk("annotator").projects.import_predictions(project.pk, request=predictions[:1])
+    assert raised.value.status_code == 403
