@@ -150,8 +150,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "tessera.api.exception_handler.handle_exception",
     "DEFAULT_PARSER_CLASSES": [
         "tessera.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "tessera.api.parsers.FormParser",
+        "tessera.api.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -30,6 +30,23 @@ def _nul_path(value, path: str = "") -> str | None:
     return None
 
 
+def _refuse_nul(document) -> None:
+    path = _nul_path(document)
+    if path is not None:
+        raise ApplicationError(
+            "Text may not contain the NUL character (\\u0000).", field=path or None, code="nul_character"
+        )
+
+
+def _refuse_nul_in_fields(fields) -> None:
+    """A form's fields, each a list of values: the error names the field."""
+    for name, values in fields.lists():
+        if "\x00" in name or any("\x00" in value for value in values if isinstance(value, str)):
+            raise ApplicationError(
+                "Text may not contain the NUL character (\\u0000).", field=name, code="nul_character"
+            )
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing what the database cannot store, once, rather than failing deep
     inside a write: NaN, Infinity and numbers too large for a float (see tessera.strict_json), nesting
@@ -43,9 +60,23 @@ class JSONParser(parsers.JSONParser):
             document = strict_json.load(codecs.getreader(encoding)(stream))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        path = _nul_path(document)
-        if path is not None:
-            raise ApplicationError(
-                "Text may not contain the NUL character (\\u0000).", field=path or None, code="nul_character"
-            )
+        _refuse_nul(document)
         return document
+
+
+class FormParser(parsers.FormParser):
+    """Form bodies, with the same refusal of U+0000 as JSON bodies."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type=media_type, parser_context=parser_context)
+        _refuse_nul_in_fields(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """Multipart bodies, with the same refusal of U+0000 in their fields as JSON bodies."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type=media_type, parser_context=parser_context)
+        _refuse_nul_in_fields(parsed.data)
+        return parsed

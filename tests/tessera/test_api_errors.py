@@ -90,3 +90,16 @@ def test_numbers_json_cannot_carry_answer_400_not_500(api, cast, make_project, n
                                    content_type="application/json")  # fmt: skip
     assert_json_error(response, 400, "parse_error")
     assert project.tasks.count() == 1 and not task.annotations.exists()
+
+
+@pytest.mark.parametrize("form", ["multipart", "urlencoded"])
+def test_nul_character_in_a_form_body_answers_400(api, cast, form):
+    client = api("manager")
+    if form == "multipart":
+        response = client.post("/api/projects/", data={"title": "a\u0000b"}, format="multipart")
+    else:
+        response = client.post(
+            "/api/projects/", data="title=a%00b", content_type="application/x-www-form-urlencoded"
+        )
+    error = assert_json_error(response, 400, "nul_character")
+    assert error["field"] == "title"
