@@ -404,6 +404,7 @@ def import_tasks(client: Client, project_id: int, total: int, batch: int, make_b
     """Sends ``total`` tasks in batches; the clock runs only while a request is in flight."""
     seconds = 0.0
     imported = 0
+    per_batch: list[float] = []
     for first in range(0, total, batch):
         payload = make_batch(first, min(batch, total - first))
         status, body, elapsed = client.request("POST", f"/api/projects/{project_id}/import", payload)
@@ -416,9 +417,16 @@ def import_tasks(client: Client, project_id: int, total: int, batch: int, make_b
             )
         imported += answer["task_count"]
         seconds += elapsed
+        per_batch.append(round(elapsed, 2))
     if imported != total:
         raise RuntimeError(f"imported {imported} tasks, expected {total}")
-    return {"tasks": imported, "seconds": round(seconds, 3), "tasks_per_s": round(imported / seconds)}
+    # Per-request seconds show whether a batch costs more as the tables grow.
+    return {
+        "tasks": imported,
+        "seconds": round(seconds, 3),
+        "tasks_per_s": round(imported / seconds),
+        "batch_seconds": per_batch,
+    }
 
 
 def list_pages(client: Client, project_id: int, total: int, samples: int, rng: random.Random) -> list[float]:
