@@ -22,7 +22,9 @@ ENDPOINTS = [
         {"label_config": '<View><Text name="t" value="$t"/></View>'},
     ),
     ("post", "/api/projects/{project}/import", [{"text": "planted"}]),
+    ("post", "/api/projects/{project}/import/predictions", [{"task": "{task}", "result": choice("Neutral")}]),
     ("get", "/api/projects/{project}/imports/{import_job}/", None),
+    ("delete", "/api/projects/{project}/tasks", None),
     ("get", "/api/projects/{project}/next", None),
     ("get", "/api/projects/{project}/export?exportType=JSON", None),
     ("get", "/api/projects/{project}/export?exportType=CSV&download_all_tasks=true", None),
@@ -149,3 +151,15 @@ def test_a_project_cannot_be_created_in_or_moved_to_another_organization(api, ca
         cast.users["owner"],
         2,
     )
+
+
+def test_outsider_cannot_import_predictions_onto_this_organizations_tasks(
+    world, cast, api, make_project, snapshot
+):
+    own = make_project(org=cast.other_org, tasks=[{"text": "Theirs."}])
+    before = snapshot()
+    body = [{"task": world["task"].pk, "result": choice("Neutral")}]
+    response = call(api("outsider"), "post", f"/api/projects/{own.pk}/import/predictions", body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["field"] == "predictions[0].task"
+    assert snapshot() == before

@@ -18,6 +18,8 @@ MANAGER_ONLY = [
     ("patch", "/api/tasks/{task}/", {"data": {"text": "changed"}}),
     ("delete", "/api/tasks/{task}/", None),
     ("post", "/api/predictions/", {"task": "{task}", "result": choice("Neutral"), "score": 0.9}),
+    ("post", "/api/projects/{project}/import/predictions", [{"task": "{task}", "result": choice("Neutral")}]),
+    ("delete", "/api/projects/{project}/tasks", None),
     ("delete", "/api/predictions/{prediction}/", None),
 ]
 
