@@ -46,6 +46,11 @@ WRITES = [
     ("manager", "post", lambda w: "/api/predictions/", lambda w: {"task": w["task"].pk, "result": choice("Neutral")},
      "prediction.create"),
     ("manager", "delete", lambda w: f"/api/predictions/{w['prediction'].pk}/", None, "prediction.delete"),
+    ("manager", "post", lambda w: f"/api/projects/{w['project'].pk}/import/predictions",
+     lambda w: [{"task": w["task"].pk, "result": choice("Neutral")}], "predictions.import"),
+    ("manager", "delete", lambda w: f"/api/projects/{w['project'].pk}/tasks", None, "project.tasks_delete"),
+    ("annotator2", "post", lambda w: f"/api/tasks/{w['free_task'].pk}/skip", lambda w: {"reason": "unclear"},
+     "annotation.skip"),
 ]  # fmt: skip
 
 
