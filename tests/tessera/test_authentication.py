@@ -46,7 +46,14 @@ def test_missing_token_answers_401_in_the_error_shape(cast):
 
 @pytest.mark.parametrize(
     "header",
-    ["Token not-a-real-token", "Token", "Token two parts", "Bearer 0000000000000000000000000000000000000000"],
+    [
+        "Token not-a-real-token",
+        "Token",
+        "Token two parts",
+        "Bearer 0000000000000000000000000000000000000000",
+        "Token caf\u00e9",
+        "Token " + "a" * 10_000,
+    ],
 )
 def test_wrong_or_malformed_token_answers_401_in_the_error_shape(cast, header):
     response = client_with(header).get("/api/projects/")
@@ -116,3 +123,9 @@ def test_token_requests_need_no_csrf_token(cast):
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {cast.tokens['manager']}")
     assert client.post("/api/projects/", {"title": "Scripted"}, format="json").status_code == 201
+
+
+def test_other_authorization_schemes_are_not_tokens(cast):
+    response = client_with("Basic bWFuYWdlckBhY21lLnRlc3Q6Y29ycmVjdCBob3JzZSA0Mg==").get("/api/projects/")
+    assert response.status_code == 401
+    assert_error_shape(response.json(), code="not_authenticated")
