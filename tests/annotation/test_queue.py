@@ -1,6 +1,7 @@
 """The labeling queue: /api/projects/{id}/next hands each annotator a task that still needs them."""
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -201,3 +202,20 @@ def test_concurrent_callers_never_get_the_same_task(make_project, cast, sampling
         taken = race(project, users)
         assert len(taken) == callers
         assert len(set(taken)) == callers, sorted(taken)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_callers_never_overfill_a_task_under_overlap_2(make_project, cast):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL's concurrent transactions")
+    callers = 8
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(callers)], maximum_annotations=2)
+    users = [
+        user_upsert(email=f"crowd{i}@acme.test", organization=cast.org, role=Role.ANNOTATOR)[0]
+        for i in range(callers)
+    ]
+    for _ in range(15):
+        TaskLock.objects.all().delete()
+        taken = race(project, users)
+        assert max(Counter(taken).values()) <= 2, sorted(taken)
+        assert len(taken) == callers
