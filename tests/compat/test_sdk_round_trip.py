@@ -407,3 +407,14 @@ def test_sdk_imports_predictions_for_existing_tasks(sdk, make_project, cast):
     with pytest.raises(ApiError) as raised:
         sdk("annotator").projects.import_predictions(project.pk, request=predictions[:1])
     assert raised.value.status_code == 403
+
+
+def test_sdk_whoami_names_the_caller(sdk, cast):
+    ls = sdk("reviewer")
+    me = ls.users.whoami()
+    assert (me.id, me.email, me.active_organization) == (
+        cast.users["reviewer"].pk,
+        "reviewer@acme.test",
+        cast.org.pk,
+    )
+    strictly(sdk_types.WhoAmIUser, raw_get(ls, "api/current-user/whoami"))
