@@ -40,6 +40,9 @@ def organization_get_or_create(*, title: str) -> Organization:
     title = title.strip()
     if not title:
         raise ApplicationError("Organization name must not be empty.", field="org", code="required")
+    limit = Organization._meta.get_field("title").max_length
+    if len(title) > limit:
+        raise ApplicationError(f"Organization name may be at most {limit} characters.", field="org")
     organization, created = Organization.objects.get_or_create(title=title)
     if created:
         audit_record(actor=None, organization=organization, action="organization.create", obj=organization)
@@ -58,6 +61,10 @@ def user_upsert(
         validate_email(email)
     except ValidationError:
         raise ApplicationError(f"{email!r} is not an e-mail address.", field="email") from None
+    # username mirrors the e-mail address, so the shorter of the two columns bounds both.
+    limit = min(User._meta.get_field(name).max_length for name in ("email", "username"))
+    if len(email) > limit:
+        raise ApplicationError(f"The e-mail address may be at most {limit} characters.", field="email")
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if created:

@@ -79,3 +79,15 @@ def test_command_refuses_an_empty_organization_name_cleanly():
     with pytest.raises(CommandError, match="Organization name"):
         run("ml@bank.test", "--org", "  ", "--role", "manager")
     assert not User.objects.exists()
+
+
+def test_command_refuses_an_organization_name_too_long_cleanly():
+    with pytest.raises(CommandError, match="Organization name"):
+        run("ml@bank.test", "--org", "B" * 201, "--role", "manager")
+    assert not Organization.objects.exists()
+
+
+def test_command_refuses_an_email_too_long_cleanly():
+    with pytest.raises(CommandError, match="e-mail"):
+        run(("x" * 150) + "@bank.test", "--org", "Bank", "--role", "manager")
+    assert not User.objects.exists()
