@@ -12,7 +12,7 @@ import type { Annotation, AppSettings, Draft, LabelingProject, Prediction, Regio
 const DRAFT_DELAY_MS = 800;
 
 const SHORTCUTS: [string, string][] = [
-  ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); the project's own keys (below) come first"],
+  ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); a key the project sets on an option (listed on top when there is one) wins over them"],
   ["← → Shift+← →", "move and select in the text; Home / End jump"],
   ["← →  or  1 2", "pairwise: the left / right response is better"],
   ["↑ ↓", "previous / next turn of a conversation"],
@@ -627,6 +627,7 @@ function summarize(annotation: Annotation): string {
       if (Array.isArray(value[key])) words.push(...(value[key] as string[]));
     }
     if (typeof value.rating === "number") words.push(`${region.from_name} ${value.rating}`);
+    if (region.type === "pairwise" && typeof value.selected === "string") words.push(`${value.selected} is better`);
     if (Array.isArray(value.text) && region.type === "textarea") words.push(`“${String(value.text[0]).slice(0, 40)}”`);
   }
   return words.slice(0, 6).join(", ") || "empty";
