@@ -1,5 +1,7 @@
 """Project writes: create, update, delete. The label config is parsed once here and its summary stored."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField as BooleanOutput
@@ -51,6 +53,8 @@ def _clean(fields: dict) -> dict:
         raise ApplicationError("maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations")
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
         raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
+    if "color" in cleaned and len(cleaned["color"]) > Project._meta.get_field("color").max_length:
+        raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
     return cleaned
 
 
@@ -194,10 +198,17 @@ def project_delete(*, project: Project, user: User) -> None:
         actor=user, organization=project.organization_id, action="project.delete", obj=project,
         details={"title": project.title},
     )  # fmt: skip
+    # Uploads of jobs not yet run would stay on disk with no row to name them.
+    uploads = [
+        Path(settings.TESSERA_IMPORT_DIR) / name
+        for name in ImportJob.objects.filter(project=project).values_list("file_name", flat=True)
+        if name
+    ]
     # Children go first, each in one DELETE.
     for model in (*TASK_CHILDREN, ImportJob, Task):
         _delete_rows(model, project)
     project.delete()
+    transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in uploads])
 
 
 @transaction.atomic

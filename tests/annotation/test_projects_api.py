@@ -139,3 +139,15 @@ def test_a_project_created_without_a_config_can_be_given_one(api):
     project_id = post_json(api("manager"), "/api/projects/", {"title": "Later"}).json()["id"]
     response = patch_json(api("manager"), f"/api/projects/{project_id}/", {"label_config": SENTIMENT_CONFIG})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("color", "#" + "F" * 40), ("title", "T" * 251), ("title", "   ")]
+)
+def test_project_text_fields_longer_than_their_columns_are_refused(api, make_project, snapshot, field, value):
+    project = make_project()
+    before = snapshot()
+    response = patch_json(api("manager"), f"/api/projects/{project.pk}/", {field: value})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+    assert snapshot() == before
