@@ -61,3 +61,15 @@ def test_hotkeys_pick_labels_and_choices_before_number_keys(annotator, labeling_
     assert [r["value"] for r in first.result if r["type"] == "choices"] == [{"choices": ["Negative"]}]
     assert [r["value"] for r in second.result] == [{"choices": ["Positive"]}]
     assert annotator.errors == []
+
+
+def test_hotkeys_type_as_letters_in_a_text_box(annotator, labeling_project):
+    config = HOTKEYS.replace("</View>", '<TextArea name="comment" toName="text" rows="1"/></View>')
+    project = labeling_project(config, [{"text": TEXT}], title="Hotkeys and typing")
+    annotator.label(project)
+    page = annotator.page
+    page.locator("textarea.answer").click()
+    page.keyboard.type("plan 1")  # "p", "l" and "1" are hotkeys outside the box
+    assert page.locator(".choice.active, .label-button.active").count() == 0
+    annotator.submit()
+    assert [r["value"] for r in Annotation.objects.get(project=project).result] == [{"text": ["plan 1"]}]

@@ -163,3 +163,24 @@ def test_per_item_choices_are_named_as_unsupported(annotator, labeling_project):
     annotator.label(project)
     notice = annotator.page.locator(".editor > .notice.error").inner_text()
     assert "per-item Choices (perItem)" in notice and "does not support" in notice
+
+
+def test_required_per_region_choices_need_an_answer_on_every_span(annotator, labeling_project):
+    config = SPANS.replace(
+        'perRegion="true" choice="single"', 'perRegion="true" choice="single" required="true"'
+    )
+    project = labeling_project(config, [{"text": JAPANESE}], title="Required per region")
+    annotator.label(project)
+    page = annotator.page
+    annotator.press(*["Shift+ArrowRight"] * 3, "1", "Enter", "1", "Escape")  # トヨタ: ORG, Sure
+    annotator.press("ArrowRight", *["Shift+ArrowRight"] * 4, "2")  # 豊田章男: PER, not answered yet
+    annotator.press("Control+Enter")
+    error = page.locator(".notice.error")
+    error.wait_for()
+    assert "Answer certainty before submitting" in error.inner_text()
+    assert not Annotation.objects.filter(project=project).exists()
+    assert focused_control(page) == "certainty"  # the refusal sent focus to the control
+    annotator.press("2")
+    annotator.submit()
+    certainty = by_control(Annotation.objects.get(project=project))["certainty"]
+    assert sorted(value["choices"][0] for value in certainty.values()) == ["Sure", "Unsure"]
