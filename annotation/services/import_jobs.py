@@ -79,15 +79,19 @@ def import_job_run(*, job_id: int) -> None:
             error={"code": error.code, "message": error.message, "field": error.field},
         )
     finally:
-        job.refresh_from_db(fields=["state"])
-        if job.state in (JobState.COMPLETED, JobState.FAILED):
+        # No row left means the project was deleted meanwhile: nothing will read the upload again.
+        state = ImportJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        if state in (None, JobState.COMPLETED, JobState.FAILED):
             path.unlink(missing_ok=True)
 
 
 def import_job_fail(*, job_id: int, message: str) -> None:
-    """Mark a job failed after its retries ran out on an unexpected fault."""
-    ImportJob.objects.filter(pk=job_id, state__in=[JobState.CREATED, JobState.IN_PROGRESS]).update(
+    """Mark a job failed after its retries ran out on an unexpected fault, and drop its upload."""
+    failed = ImportJob.objects.filter(pk=job_id, state__in=[JobState.CREATED, JobState.IN_PROGRESS]).update(
         state=JobState.FAILED,
         finished_at=timezone.now(),
         error={"code": "server_error", "message": message, "field": None},
     )
+    job = ImportJob.objects.filter(pk=job_id).only("file_name").first()
+    if failed and job is not None:
+        import_path(job).unlink(missing_ok=True)

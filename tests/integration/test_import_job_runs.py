@@ -12,7 +12,8 @@ import pytest
 from django.db import connection, connections
 
 from annotation.models import ImportJob, JobState, Task
-from annotation.services.import_jobs import import_job_create, import_job_run, import_path
+from annotation.services.import_jobs import import_job_create, import_job_fail, import_job_run, import_path
+from annotation.services.projects import project_delete
 from tests.integration.conftest import publishing_to
 
 
@@ -103,3 +104,35 @@ def test_two_deliveries_running_at_once_write_the_tasks_once(make_project, cast)
     assert Task.objects.filter(project=project).count() == 20_000
     project.refresh_from_db()
     assert (project.task_count, project.task_counter) == (20_000, 20_000)
+
+
+@pytest.mark.django_db
+def test_deleting_a_project_removes_the_uploads_its_jobs_were_waiting_on(
+    make_project, cast, django_capture_on_commit_callbacks
+):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 10)
+    upload = import_path(job)
+    assert upload.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        project_delete(project=project, user=cast.users["manager"])
+
+    assert not upload.exists()
+    # The job's message may still arrive: with no row left it does nothing.
+    import_job_run(job_id=job.pk)
+    assert not ImportJob.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_job_failed_by_an_unexpected_fault_drops_its_upload(make_project, cast):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 10)
+    ImportJob.objects.filter(pk=job.pk).update(state=JobState.IN_PROGRESS, attempts=1)
+
+    import_job_fail(job_id=job.pk, message="OperationalError: server closed the connection")
+
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.error["code"] == "server_error"
+    assert not import_path(job).exists()
+    assert not Task.objects.filter(project=project).exists()
