@@ -94,14 +94,6 @@ class Answer {
     const turn = owner.type === "paragraphlabels" ? ` ${Number(owner.value.start) + 1}` : "";
     return `For the selected ${REGION_WORDS[owner.type]}${turn}: ${labels.join(", ")}${text}`;
   }
-
-  /** Regions on this control's objects that a required per-region control has not answered. */
-  unanswered(): Region[] {
-    const answered = new Set(this.context.store.of(this.name).map((region) => region.id));
-    return this.context.store.result.filter(
-      (region) => region.type in REGION_WORDS && this.toNames.includes(region.to_name) && !answered.has(region.id),
-    );
-  }
 }
 
 abstract class GroupControl implements KeyTarget {
