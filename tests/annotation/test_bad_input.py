@@ -1,5 +1,7 @@
 """A sweep of malformed bodies and ids over every endpoint: each answers a 4xx in the JSON error shape, never a 500."""
 
+import random
+
 import pytest
 
 from tests.annotation.conftest import call, fill_ids
@@ -86,3 +88,45 @@ def test_export_with_odd_task_ids_answers_cleanly(world, api, ids, export_type):
         b"".join(response.streaming_content)
     else:
         assert_clean_4xx(response)
+
+
+FIELD_NAMES = ["result", "task", "project", "data", "meta", "score", "model_version", "lead_time", "was_cancelled",
+               "ground_truth", "parent_prediction", "annotation", "completed_by", "title", "label_config",
+               "maximum_annotations", "sampling", "color", "reason", "from_name", "to_name", "type", "value",
+               "choices", "labels", "start", "end", "text"]  # fmt: skip
+
+
+def random_value(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(10 if depth < 3 else 6)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.choice([0, 1, -1, 2**31, 2**63, 10**20, 0.5, -0.0, 1e308])
+    if kind in (2, 3, 4, 5):
+        return rng.choice(
+            ["", "Positive", "Neutral", "choices", "labels", "text", "日本", "<View/>", "1", "a" * 300]
+        )
+    if kind in (6, 7):
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {rng.choice(FIELD_NAMES): random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES, ids=[f"{m} {p}" for m, p, _ in WRITES])
+def test_random_bodies_never_reach_a_500(world, api, method, path, body):
+    """Seeded, so a failure repeats: valid bodies with fields replaced, loose objects, and bare values."""
+    rng = random.Random(f"{method} {path}")
+    ids = {name: obj.pk for name, obj in world.items()}
+    for _ in range(40):
+        if isinstance(body, dict) and rng.random() < 0.5:
+            sent = dict(fill_ids(body, ids))
+            for _ in range(rng.randrange(1, 4)):
+                sent[rng.choice([*sent, *FIELD_NAMES])] = random_value(rng)
+        elif rng.random() < 0.5:
+            sent = {rng.choice(FIELD_NAMES): random_value(rng) for _ in range(rng.randrange(1, 5))}
+            if "result" in sent:
+                sent["result"] = [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                                   "value": random_value(rng)}]  # fmt: skip
+        else:
+            sent = random_value(rng)
+        response = call(api(rng.choice(["owner", "annotator"])), method, fill_ids(path, ids), sent)
+        assert response.status_code < 500, (sent, response.content[:300])
