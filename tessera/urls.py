@@ -18,8 +18,24 @@ urlpatterns = [
 ]
 
 
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "field": None}, "detail": message}, status=status
+    )
+
+
+def bad_request(request, exception=None):
+    # Django answers here for a request it refuses before any view runs (a body too large, too many fields).
+    return _error(400, "bad_request", "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    # CSRF failures of browser sessions on non-API views, and Django's own PermissionDenied.
+    return _error(403, "permission_denied", str(exception) if exception else "Forbidden.")
+
+
 def api_not_found(request, exception=None):
-    return JsonResponse({"error": {"code": "not_found", "message": "Not found.", "field": None}, "detail": "Not found."}, status=404)
+    return _error(404, "not_found", "Not found.")
 
 
 def server_error(request):
@@ -30,5 +46,7 @@ def server_error(request):
     )  # fmt: skip
 
 
+handler400 = bad_request
+handler403 = permission_denied
 handler404 = api_not_found
 handler500 = server_error

@@ -6,6 +6,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -45,6 +46,14 @@ def handle_exception(exc, context):
         return error_response(status_code=exc.status, code=exc.code, message=exc.message, field=exc.field)
     if isinstance(exc, Http404):
         return error_response(status_code=404, code="not_found", message="Not found.")
+    # Django raises these while reading a body beyond DATA_UPLOAD_MAX_MEMORY_SIZE or with too many
+    # fields or files; they reach DRF's handler from request.data, and are the client's fault.
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(
+            status_code=413, code="too_large", message="The request body is larger than the server accepts."
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return error_response(status_code=400, code="bad_request", message=str(exc) or "Bad request.")
     if isinstance(exc, DjangoPermissionDenied):
         return error_response(status_code=403, code="permission_denied", message=str(exc) or "Forbidden.")
     if isinstance(exc, exceptions.ValidationError):
@@ -61,5 +70,7 @@ def handle_exception(exc, context):
         return body
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return error_response(
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR, code="server_error", message="Internal server error."
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        code="server_error",
+        message="Internal server error.",
     )

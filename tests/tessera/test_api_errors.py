@@ -103,3 +103,35 @@ def test_nul_character_in_a_form_body_answers_400(api, cast, form):
         )
     error = assert_json_error(response, 400, "nul_character")
     assert error["field"] == "title"
+
+
+def test_a_body_over_djangos_upload_limit_answers_413(api, cast, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = post_json(api("manager"), "/api/projects/", {"title": "x" * 200})
+    assert_json_error(response, 413, "too_large")
+
+
+def test_an_import_body_over_djangos_upload_limit_answers_413_without_a_content_length_check(
+    api, cast, make_project, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    project = make_project()
+    response = post_json(api("manager"), f"/api/projects/{project.pk}/import", [{"text": "x" * 200}])
+    assert_json_error(response, 413, "too_large")
+    assert not project.tasks.exists()
+
+
+def test_a_form_with_too_many_fields_answers_400(api, cast, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    body = "&".join(f"field{i}=1" for i in range(10))
+    response = api("manager").post(
+        "/api/projects/", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert_json_error(response, 400, "bad_request")
+
+
+def test_a_request_django_refuses_before_any_api_view_answers_json_400(client, db, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    body = "&".join(f"field{i}=1" for i in range(10))
+    response = client.post("/login/", data=body, content_type="application/x-www-form-urlencoded")
+    assert_json_error(response, 400, "bad_request")
