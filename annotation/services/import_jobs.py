@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.importing.parsers import parse_items
 from annotation.models import ImportJob, JobState, Project
@@ -45,8 +46,31 @@ def import_job_create(*, project: Project, user: User, chunks, file_format: str,
     audit_record(actor=user, organization=project.organization_id, action="import_job.create", obj=job)
     from annotation.tasks import run_import_job
 
-    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    def enqueue() -> None:
+        try:
+            run_import_job.delay(job.pk)
+        except BrokerUnreachable as exc:
+            # A row left as created would wait forever for a message that was never sent:
+            # fail it and tell the client now, rather than answer {"import": id} or a 500.
+            logger.error("Import job %s could not be queued: %s", job.pk, exc)
+            _fail_unqueued(job)
+            raise ApplicationError(
+                "The job queue is unreachable, so the import was not started; send it again later.",
+                code="queue_unavailable",
+                status=503,
+            ) from exc
+
+    transaction.on_commit(enqueue)
     return job
+
+
+def _fail_unqueued(job: ImportJob) -> None:
+    ImportJob.objects.filter(pk=job.pk, state=JobState.CREATED).update(
+        state=JobState.FAILED,
+        finished_at=timezone.now(),
+        error={"code": "queue_unavailable", "message": "The job queue was unreachable.", "field": None},
+    )
+    import_path(job).unlink(missing_ok=True)
 
 
 def _claim(job_id: int) -> bool:

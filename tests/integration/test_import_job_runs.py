@@ -14,6 +14,7 @@ from django.db import connection, connections
 from annotation.models import ImportJob, JobState, Task
 from annotation.services.import_jobs import import_job_create, import_job_fail, import_job_run, import_path
 from annotation.services.projects import project_delete
+from tests.conftest import post_json
 from tests.integration.conftest import publishing_to
 
 
@@ -134,5 +135,24 @@ def test_a_job_failed_by_an_unexpected_fault_drops_its_upload(make_project, cast
 
     job.refresh_from_db()
     assert job.state == JobState.FAILED and job.error["code"] == "server_error"
+    assert not import_path(job).exists()
+    assert not Task.objects.filter(project=project).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_when_the_queue_is_unreachable_answers_503_and_leaves_no_waiting_job(
+    api, make_project, settings
+):
+    settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 10
+    project = make_project()
+    # Nothing listens on this port: publishing the job's message fails.
+    with publishing_to("redis://127.0.0.1:9/0"):
+        response = post_json(api("manager"), f"/api/projects/{project.pk}/import", [{"text": "Nickel rose."}])
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "queue_unavailable"
+    job = ImportJob.objects.get(project=project)
+    # Failed, not stuck as created with no message that would ever run it.
+    assert job.state == JobState.FAILED and job.error["code"] == "queue_unavailable"
     assert not import_path(job).exists()
     assert not Task.objects.filter(project=project).exists()
