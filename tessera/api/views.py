@@ -30,7 +30,9 @@ class WhoAmIView(APIView):
 
 
 class OrganizationListView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Organizations the caller belongs to, with their role")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT, summary="Organizations the caller belongs to, with their role"
+    )
     def get(self, request: Request) -> Response:
         return Response(
             [
@@ -46,7 +48,9 @@ class OrganizationListView(APIView):
 
 
 class OrganizationSwitchView(APIView):
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Switch the active organization")
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Switch the active organization"
+    )
     def post(self, request: Request) -> Response:
         body = json_object(request)
         user_switch_organization(user=request.user, organization_id=body.get("organization"))
