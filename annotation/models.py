@@ -28,8 +28,11 @@ class Project(models.Model):
     color = models.CharField(max_length=16, blank=True, default="#FFFFFF")
     # The last task inner_id handed out; imports take the next range under a row lock.
     task_counter = models.BigIntegerField(default=0)
-    # Kept by the import and delete services, so that paging a million tasks needs no COUNT(*).
+    # Kept by the services (annotation/services/counters.py), so that paging a million tasks
+    # needs no COUNT(*) or SUM over them.
     task_count = models.BigIntegerField(default=0)
+    annotation_total = models.BigIntegerField(default=0, help_text="Submitted (not skipped) annotations.")
+    prediction_total = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -155,6 +158,9 @@ class ImportJob(models.Model):
     file_format = models.CharField(max_length=8)
     size_bytes = models.BigIntegerField(default=0)
     rows_done = models.BigIntegerField(default=0, help_text="Rows parsed and checked so far.")
+    first_inner_id = models.BigIntegerField(
+        null=True, blank=True, help_text="inner_id of the first task written; its tasks are the next task_count."
+    )
     task_count = models.BigIntegerField(default=0)
     annotation_count = models.BigIntegerField(default=0)
     prediction_count = models.BigIntegerField(default=0)

@@ -6,7 +6,7 @@ forbidden, so that ids reveal nothing across organizations.
 
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task
 from tessera.errors import NotFound
@@ -70,16 +70,24 @@ def task_page(*, project: Project, offset: int, limit: int) -> list[Task]:
 
 
 def task_totals(*, project: Project) -> dict[str, int]:
-    """Annotations and predictions over the project's tasks, as Label Studio's task list reports them.
+    """Annotations and predictions of the project, as Label Studio's task list reports them: read from
+    the counters the services keep on the project row, so the page costs the same at any size."""
+    return {"total_annotations": project.annotation_total, "total_predictions": project.prediction_total}
 
-    One SUM over the project's task rows: linear in the project's size (about 11 ms per
-    100k tasks on PostgreSQL). Counters kept on the project, as ``task_count`` is, would
-    make it constant.
-    """
-    totals = Task.objects.filter(project=project).aggregate(
-        total_annotations=Sum("total_annotations"), total_predictions=Sum("total_predictions")
+
+def import_job_task_ids(*, job: ImportJob) -> list[int]:
+    """The ids of the tasks a completed import wrote (Label Studio's clients read them from the job)."""
+    if job.first_inner_id is None or not job.task_count:
+        return []
+    return list(
+        Task.objects.filter(
+            project_id=job.project_id,
+            inner_id__gte=job.first_inner_id,
+            inner_id__lt=job.first_inner_id + job.task_count,
+        )
+        .order_by("inner_id")
+        .values_list("id", flat=True)
     )
-    return {name: value or 0 for name, value in totals.items()}
 
 
 def annotation_get(*, membership: Membership, annotation_id) -> Annotation:

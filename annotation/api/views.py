@@ -164,7 +164,8 @@ class ImportJobView(APIView):
     @extend_schema(responses=JSON, summary="State and progress of a background import")
     def get(self, request: Request, project_id: int, job_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        return Response(import_job_out(selectors.import_job_get(project=project, job_id=job_id)))
+        job = selectors.import_job_get(project=project, job_id=job_id)
+        return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
 
 
 class ProjectNextView(APIView):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
+from annotation.services.counters import project_totals_add
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -45,8 +46,11 @@ def _check_result(task: Task, result) -> None:
     validate_result(project_schema(task.project), result, task.data, field="")
 
 
-def _counter_update(task_id: int, *, overlap: int, total_delta: int, cancelled_delta: int) -> None:
+def _counter_update(
+    task_id: int, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+) -> None:
     """Adjust counters with one UPDATE; is_labeled compares the new total with the overlap."""
+    project_totals_add(project_id, annotations=total_delta)
     Task.objects.filter(pk=task_id).update(
         total_annotations=F("total_annotations") + total_delta,
         cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
@@ -135,6 +139,7 @@ def annotation_create(
     )
     _counter_update(
         task.pk,
+        project_id=task.project_id,
         overlap=task.project.maximum_annotations,
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
@@ -187,7 +192,11 @@ def annotation_update(
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1
         _counter_update(
-            task.pk, overlap=task.project.maximum_annotations, total_delta=delta, cancelled_delta=-delta
+            task.pk,
+            project_id=task.project_id,
+            overlap=task.project.maximum_annotations,
+            total_delta=delta,
+            cancelled_delta=-delta,
         )
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
@@ -206,6 +215,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     task = annotation.task
     _counter_update(
         task.pk,
+        project_id=task.project_id,
         overlap=task.project.maximum_annotations,
         total_delta=0 if annotation.was_cancelled else -1,
         cancelled_delta=-1 if annotation.was_cancelled else 0,
@@ -235,6 +245,7 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
         task=task, project_id=task.project_id, result=result, model_version=model_version, score=score
     )
     Task.objects.filter(pk=task.pk).update(total_predictions=F("total_predictions") + 1)
+    project_totals_add(task.project_id, predictions=1)
     audit_record(
         actor=user, organization=task.project.organization_id, action="prediction.create", obj=prediction
     )
@@ -282,6 +293,7 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
 @transaction.atomic
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
     Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
+    project_totals_add(prediction.project_id, predictions=-1)
     audit_record(
         actor=user,
         organization=prediction.project.organization_id,
@@ -343,8 +355,9 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
 
 @transaction.atomic
 def task_delete(*, task: Task, user: User) -> None:
-    from annotation.models import Project
-
-    Project.objects.filter(pk=task.project_id).update(task_count=F("task_count") - 1)
+    task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+    project_totals_add(
+        task.project_id, tasks=-1, annotations=-task.total_annotations, predictions=-task.total_predictions
+    )
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
     task.delete()

@@ -268,7 +268,10 @@ def tasks_import(
         )
         count = len(checked.tasks)
         Project.objects.filter(pk=project.pk).update(
-            task_counter=locked.task_counter + count, task_count=locked.task_count + count
+            task_counter=locked.task_counter + count,
+            task_count=locked.task_count + count,
+            annotation_total=locked.annotation_total + sum(row[3] for row in checked.tasks),
+            prediction_total=locked.prediction_total + len(checked.predictions),
         )
         counts = ImportCounts(
             task_count=count,
@@ -282,6 +285,7 @@ def tasks_import(
             ImportJob.objects.filter(pk=import_job.pk).update(
                 state=JobState.COMPLETED,
                 rows_done=count,
+                first_inner_id=first_inner_id,
                 finished_at=timezone.now(),
                 error=None,
                 task_count=counts.task_count,

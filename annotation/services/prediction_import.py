@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.bulk import bulk_insert
 from annotation.models import Prediction, Project, Task
 from annotation.results import ResultValidator
+from annotation.services.counters import project_totals_add
 from annotation.services.imports import _json_text
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError
@@ -99,6 +100,7 @@ def predictions_import(*, project: Project, user: User, items: list) -> int:
                 Task.objects.filter(pk__in=ids[start : start + IDS_PER_QUERY]).update(
                     total_predictions=F("total_predictions") + count
                 )
+        project_totals_add(project.pk, predictions=len(rows))
         audit_record(
             actor=user,
             organization=project.organization_id,

@@ -222,7 +222,7 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
-    Project.objects.filter(pk=project.pk).update(task_count=0)
+    Project.objects.filter(pk=project.pk).update(task_count=0, annotation_total=0, prediction_total=0)
     audit_record(
         actor=user, organization=project.organization_id, action="project.tasks_delete", obj=project,
         details={"task_count": count},

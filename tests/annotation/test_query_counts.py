@@ -20,16 +20,17 @@ from tests.conftest import choice, post_json
 
 pytestmark = pytest.mark.django_db
 
-# token with its user, caller's membership, project, page of tasks, their annotations,
-# their predictions, the project's annotation and prediction totals
-TASK_PAGE_QUERIES = 7
+# token with its user, caller's membership, project (with its running totals), page of tasks,
+# their annotations, their predictions
+TASK_PAGE_QUERIES = 6
 # token, membership, count, page of projects (with created_by)
 PROJECT_LIST_QUERIES = 4
 # token, membership, predictions (one page, or all of them streamed from one cursor)
 PREDICTION_LIST_QUERIES = 3
-# token, membership, task with project; in the transaction: annotation insert, task counters,
-# draft delete, lock delete, audit event; the transaction's two statements (savepoint/release here)
-SUBMIT_QUERIES = 10
+# token, membership, task with project; in the transaction: annotation insert, project totals,
+# task counters, draft delete, lock delete, audit event; the transaction's two statements
+# (savepoint/release here)
+SUBMIT_QUERIES = 11
 # token, membership, project; in the transaction: held lock, candidate (FOR UPDATE SKIP LOCKED),
 # its re-check under the row lock (PostgreSQL only), release of other locks, lock upsert, task;
 # the transaction's two statements; then the task's predictions and the caller's draft
