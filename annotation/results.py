@@ -29,12 +29,43 @@ def validate_result_regions(schema: LabelSchema, result, *, field: str) -> None:
     base = f"{field}.result" if field else "result"
     if not isinstance(result, list):
         raise ApplicationError("result must be a list of regions.", field=base, code="invalid_result")
-    errors = schema.interface.validate_prediction({"result": result}, return_errors=True)
+    errors = schema.interface.validate_prediction({"result": _pairwise_as_sdk_reads(schema, result)}, return_errors=True)
+    if not errors:
+        errors = _pairwise_errors(schema, result)
     if errors:
         message = errors[0]
         match = _REGION_INDEX.match(message)
         location = f"{base}[{match.group(1)}]" if match else base
         raise ApplicationError(message, field=location, code="invalid_result")
+
+
+_PAIRWISE_SIDES = ("left", "right")
+
+
+def _pairwise_as_sdk_reads(schema: LabelSchema, result: list) -> list:
+    """Label Studio stores a Pairwise region with ``to_name`` equal to its own name; the SDK's check
+    only accepts an object the control points at. Hand the SDK the first of those instead."""
+    if not any(isinstance(r, dict) and str(r.get("type", "")).lower() == "pairwise" for r in result):
+        return result
+    adjusted = []
+    for region in result:
+        control = schema.controls.get(region.get("from_name")) if isinstance(region, dict) else None
+        if control is not None and control.tag == "pairwise" and region.get("to_name") == control.name:
+            region = {**region, "to_name": control.to_names[0] if control.to_names else control.name}
+        adjusted.append(region)
+    return adjusted
+
+
+def _pairwise_errors(schema: LabelSchema, result: list) -> list[str]:
+    """The SDK takes any ``selected``; Label Studio's Pairwise picks one of two sides."""
+    for index, region in enumerate(result):
+        control = schema.controls.get(region.get("from_name"))
+        if control is None or control.tag != "pairwise":
+            continue
+        selected = (region.get("value") or {}).get("selected")
+        if selected not in _PAIRWISE_SIDES:
+            return [f"Region {index}: Pairwise 'selected' must be 'left' or 'right', got {selected!r}"]
+    return []
 
 
 def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, field: str) -> None:

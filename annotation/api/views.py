@@ -48,7 +48,7 @@ class ProjectListView(APIView):
     @extend_schema(responses=JSON, summary="List projects (paged: count, results)")
     def get(self, request: Request) -> Response:
         membership = caller_membership(request)
-        page, page_size = page_params(request, default_size=100)
+        page, page_size = page_params(request, default_size=100, clamp=True)
         projects = selectors.project_list(membership=membership)
         total = projects.count()
         rows = projects[(page - 1) * page_size : page * page_size]

@@ -16,8 +16,12 @@ def json_object(request: Request) -> dict:
     return data
 
 
-def page_params(request: Request, *, default_size: int = 100) -> tuple[int, int]:
-    """(page, page_size) from the query string, 1-based, with page_size capped by a setting."""
+def page_params(request: Request, *, default_size: int = 100, clamp: bool = False) -> tuple[int, int]:
+    """(page, page_size) from the query string, 1-based, with page_size capped by a setting.
+
+    Over the cap, a 400 names page_size; with ``clamp`` the page is cut to the cap instead, for
+    lists that Label Studio's clients fetch whole with a huge page_size (projects).
+    """
     values = {}
     for name, default in (("page", 1), ("page_size", default_size)):
         raw = request.query_params.get(name, default)
@@ -28,6 +32,8 @@ def page_params(request: Request, *, default_size: int = 100) -> tuple[int, int]
         if values[name] < 1:
             raise ApplicationError(f"{name} must be a positive integer.", field=name)
     limit = settings.TESSERA_PAGE_SIZE_MAX
+    if values["page_size"] > limit and clamp:
+        values["page_size"] = limit
     if values["page_size"] > limit:
         raise ApplicationError(f"page_size may be at most {limit}.", field="page_size")
     # The offset must fit the database's 64-bit integers, or the query fails instead of coming back empty.
