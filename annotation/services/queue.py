@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, Project, Sampling, Task, TaskLock
+from annotation.models import Annotation, Draft, Project, Sampling, Task, TaskLock
 from tessera.errors import NotFound
 from tessera.models import User
 
@@ -88,6 +88,31 @@ def _held_task(project: Project, user: User, *, now) -> int | None:
     )
 
 
+DRAFTS_TO_TRY = 3
+
+
+def _drafted_task(project: Project, user: User, *, now) -> int | None:
+    """A task with the user's unsubmitted draft that still needs them, so a reload after the lock was
+    let go (the page releases it on leave) brings back the work in progress, even on random sampling."""
+    drafted = (
+        Draft.objects.filter(user=user, task__project=project, annotation__isnull=True, task__is_labeled=False)
+        .order_by("-updated_at")
+        .values_list("task_id", flat=True)[:DRAFTS_TO_TRY]
+    )
+    overlap = project.maximum_annotations
+    with connection.cursor() as cursor:
+        for task_id in drafted:
+            if connection.vendor == "postgresql":
+                # Hold the row as _candidate does, so a concurrent caller cannot take it meanwhile.
+                cursor.execute(f'SELECT 1 FROM "{Task._meta.db_table}" WHERE "id" = %s FOR UPDATE SKIP LOCKED', [task_id])
+                if cursor.fetchone() is None:
+                    continue
+            cursor.execute(_sql(_STILL_OPEN_SQL), [task_id, False, user.pk, user.pk, now, overlap])
+            if cursor.fetchone() is not None:
+                return task_id
+    return None
+
+
 def _lock(task_id: int, user: User, *, now) -> None:
     expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
     # An annotator holds one task at a time; taking a new one lets go of the old.
@@ -105,7 +130,7 @@ def _lock(task_id: int, user: User, *, now) -> None:
 @transaction.atomic
 def next_task(*, project: Project, user: User) -> Task:
     now = timezone.now()
-    task_id = _held_task(project, user, now=now)
+    task_id = _held_task(project, user, now=now) or _drafted_task(project, user, now=now)
     if task_id is None:
         start = 1
         if project.sampling == Sampling.UNIFORM and project.task_counter > 1:

@@ -31,10 +31,10 @@ PREDICTION_LIST_QUERIES = 3
 # task counters, draft delete, lock delete, audit event; the transaction's two statements
 # (savepoint/release here)
 SUBMIT_QUERIES = 11
-# token, membership, project; in the transaction: held lock, candidate (FOR UPDATE SKIP LOCKED),
-# its re-check under the row lock (PostgreSQL only), release of other locks, lock upsert, task;
-# the transaction's two statements; then the task's predictions and the caller's draft
-NEXT_QUERIES = 13 if connection.vendor == "postgresql" else 12
+# token, membership, project; in the transaction: held lock, drafted tasks, candidate (FOR UPDATE
+# SKIP LOCKED), its re-check under the row lock (PostgreSQL only), release of other locks, lock
+# upsert, task; the transaction's two statements; then the task's predictions and the caller's draft
+NEXT_QUERIES = 14 if connection.vendor == "postgresql" else 13
 
 
 def _warm(client, url: str) -> None:

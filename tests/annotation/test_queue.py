@@ -219,3 +219,26 @@ def test_concurrent_callers_never_overfill_a_task_under_overlap_2(make_project, 
         taken = race(project, users)
         assert max(Counter(taken).values()) <= 2, sorted(taken)
         assert len(taken) == callers
+
+
+def test_after_the_lock_is_let_go_next_brings_back_the_task_with_the_callers_draft(api, make_project):
+    # The labeling page releases its lock when the page goes away, a reload included; on random
+    # sampling the next /next would otherwise start anywhere and leave the draft behind.
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(40)], sampling=Sampling.UNIFORM)
+    first = take(api, "annotator", project).json()["id"]
+    post_json(api("annotator"), f"/api/tasks/{first}/drafts", {"result": choice("Neutral")})
+    assert api("annotator").delete(f"/api/tasks/{first}/lock").status_code == 204
+    for _ in range(3):
+        body = take(api, "annotator", project).json()
+        assert body["id"] == first
+        assert [d["result"] for d in body["drafts"]] == [choice("Neutral")]
+        api("annotator").delete(f"/api/tasks/{first}/lock")
+
+
+def test_a_drafted_task_that_someone_else_finished_is_not_brought_back(api, make_project):
+    project = make_project(tasks=[{"text": "only"}, {"text": "second"}])
+    first = take(api, "annotator", project).json()["id"]
+    post_json(api("annotator"), f"/api/tasks/{first}/drafts", {"result": choice("Neutral")})
+    api("annotator").delete(f"/api/tasks/{first}/lock")
+    assert submit(api, "annotator2", first).status_code == 201
+    assert take(api, "annotator", project).json()["id"] != first
