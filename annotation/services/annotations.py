@@ -318,6 +318,9 @@ def draft_save(
         raise ApplicationError("result must be a list of regions.", field="result")
     _check_size(result, field="result")
     if draft is None:
+        # Autosaves can race (two tabs, a retry): holding the task row makes the second wait and
+        # then update the draft the first created, instead of adding a duplicate.
+        Task.objects.select_for_update().filter(pk=task.pk).values_list("pk", flat=True).first()
         draft = Draft.objects.filter(task=task, user=user, annotation=annotation).first() or Draft(
             task=task, user=user, annotation=annotation
         )
