@@ -237,25 +237,6 @@ def database_analyze(database_url: str) -> None:
     connection.close()
 
 
-def task_totals_query_ms(database_url: str, project_id: int) -> float:
-    """The task list's annotation and prediction totals are a SUM over the project's tasks; timed
-    alone, straight on the database, it shows how much of a list page's time grows with the project."""
-    connection = _bench_connection(database_url)
-    timings = []
-    with connection.cursor() as cursor:
-        for _ in range(5):
-            started = time.perf_counter()
-            cursor.execute(
-                'SELECT SUM("total_annotations"), SUM("total_predictions") FROM "annotation_task" '
-                'WHERE "project_id" = %s',
-                [project_id],
-            )
-            cursor.fetchall()
-            timings.append(time.perf_counter() - started)
-    connection.close()
-    return round(statistics.median(timings) * 1000, 2)
-
-
 def server_environment(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
     environment = dict(os.environ)
     environment.update(
@@ -563,7 +544,6 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             database_analyze(args.database_url)
             list_timings = list_pages(client, unlabeled, total, args.samples, rng)
             list_labeled_timings = list_pages(client, labeled, total, args.samples, rng)
-            totals_ms = task_totals_query_ms(args.database_url, unlabeled)
             next_timings, submit_timings = annotate_loop(client, unlabeled, min(args.samples, total - 10))
             client.close()
         with benchmark_server(args, environment, log_path) as server:
@@ -614,7 +594,6 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             "export": export,
             "samples": {"list_pages": len(list_timings), "annotate": len(submit_timings)},
             "list_page_mean_ms": round(statistics.fmean(list_timings) * 1000, 2),
-            "task_list_totals_sum_query_ms": totals_ms,
         },
     }
 
