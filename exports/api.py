@@ -20,7 +20,9 @@ class ProjectExportView(APIView):
         parameters=[
             OpenApiParameter("exportType", str, description="JSON, JSON_MIN, CSV or TSV (default JSON)"),
             OpenApiParameter("download_all_tasks", bool, description="Include tasks with no annotation"),
-            OpenApiParameter("ids", int, many=True, description="Only these tasks (ids=1&ids=2, ids[]=1, ids=1,2)"),
+            OpenApiParameter(
+                "ids", int, many=True, description="Only these tasks (ids=1&ids=2, ids[]=1, ids=1,2)"
+            ),
         ],
         responses={(200, "application/json"): OpenApiTypes.BINARY},
         summary="Export a project (streamed)",
@@ -30,11 +32,17 @@ class ProjectExportView(APIView):
         require_role(request, Role.REVIEWER, action="export projects")
         stream = project_export(
             project=project,
-            export_type=request.query_params.get("exportType", request.query_params.get("export_type", "JSON")),
-            download_all_tasks=request.query_params.get("download_all_tasks", "false").lower() in ("1", "true"),
+            user=request.user,
+            export_type=request.query_params.get(
+                "exportType", request.query_params.get("export_type", "JSON")
+            ),
+            download_all_tasks=request.query_params.get("download_all_tasks", "false").lower()
+            in ("1", "true"),
             ids=request.query_params.getlist("ids") + request.query_params.getlist("ids[]"),
         )
-        response = StreamingHttpResponse((chunk.encode() for chunk in stream.chunks), content_type=stream.content_type)
+        response = StreamingHttpResponse(
+            (chunk.encode() for chunk in stream.chunks), content_type=stream.content_type
+        )
         response["Content-Disposition"] = f'attachment; filename="{stream.filename}"'
         return response
 

@@ -8,6 +8,8 @@ from exports.formats import FORMATS
 from exports.formats.rows import ExportContext
 from exports.selectors import export_chunks, export_data_keys
 from tessera.errors import ApplicationError
+from tessera.models import User
+from tessera.services import audit_record
 
 
 @dataclass
@@ -42,7 +44,12 @@ def _task_ids(values: list[str]) -> list[int] | None:
 
 
 def project_export(
-    *, project: Project, export_type: str, download_all_tasks: bool, ids: list[str] | None = None
+    *,
+    project: Project,
+    user: User,
+    export_type: str,
+    download_all_tasks: bool,
+    ids: list[str] | None = None,
 ) -> ExportStream:
     writer = FORMATS.get(export_type.upper())
     if writer is None:
@@ -69,6 +76,18 @@ def project_export(
     extension = "tsv" if export_type.upper() == "TSV" else writer.EXTENSION
     content_type = "text/tab-separated-values" if export_type.upper() == "TSV" else writer.CONTENT_TYPE
     chunks = export_chunks(project=project, only_annotated=not download_all_tasks, task_ids=task_ids)
+    # Exports are how data leaves Tessera: each one is on the record, like a write.
+    audit_record(
+        actor=user,
+        organization=project.organization_id,
+        action="project.export",
+        obj=project,
+        details={
+            "export_type": export_type.upper(),
+            "download_all_tasks": download_all_tasks,
+            "task_ids": len(task_ids) if task_ids else None,
+        },
+    )
     return ExportStream(
         content_type=f"{content_type}; charset=utf-8",
         filename=f"project-{project.pk}-{export_type.upper()}.{extension}",
