@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
+from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_totals_add
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError, PermissionDenied
@@ -231,16 +232,8 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
     if result is None:
         result = []
     _check_result(task, result)
-    if not isinstance(model_version, str) or len(model_version) > 200:
-        raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
-    if "\x00" in model_version:
-        raise ApplicationError(
-            "Text may not contain the NUL character.", field="model_version", code="nul_character"
-        )
-    if score is not None and (
-        isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1
-    ):
-        raise ApplicationError("must be a number between 0 and 1.", field="score")
+    model_version = clean_model_version(model_version, field="model_version")
+    score = clean_score(score, field="score")
     prediction = Prediction.objects.create(
         task=task, project_id=task.project_id, result=result, model_version=model_version, score=score
     )
@@ -264,21 +257,9 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
         _check_result(prediction.task, result)
         prediction.result = result
     if "model_version" in fields:
-        model_version = fields["model_version"] or ""
-        if not isinstance(model_version, str) or len(model_version) > 200:
-            raise ApplicationError("must be a string of at most 200 characters.", field="model_version")
-        if "\x00" in model_version:
-            raise ApplicationError(
-                "Text may not contain the NUL character.", field="model_version", code="nul_character"
-            )
-        prediction.model_version = model_version
+        prediction.model_version = clean_model_version(fields["model_version"], field="model_version")
     if "score" in fields:
-        score = fields["score"]
-        if score is not None and (
-            isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1
-        ):
-            raise ApplicationError("must be a number between 0 and 1.", field="score")
-        prediction.score = score
+        prediction.score = clean_score(fields["score"], field="score")
     prediction.save()
     audit_record(
         actor=user,

@@ -21,6 +21,7 @@ from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, JobState, Prediction, Project, Task
 from annotation.results import ResultValidator, validate_task_data
+from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError
 from tessera.models import Membership, User
@@ -182,21 +183,12 @@ def _check_items(
             result = prediction.get("result", [])
             result_text = _encode(result)
             results.validate(result, item.data, field=field, text=result_text)
-            model_version = prediction.get("model_version") or ""
-            if not isinstance(model_version, str) or len(model_version) > 200:
-                raise ApplicationError("must be a string of at most 200 characters.", field=f"{field}.model_version")
-            if "\x00" in model_version:
-                raise ApplicationError(
-                    "Text may not contain the NUL character (\\u0000).",
-                    field=f"{field}.model_version",
-                    code="nul_character",
-                )
             checked.predictions.append(
                 (
                     position,
-                    model_version,
+                    clean_model_version(prediction.get("model_version"), field=f"{field}.model_version"),
                     _no_nul(result_text, field=f"{field}.result"),
-                    _number_or_none(prediction.get("score"), field=f"{field}.score", low=0, high=1),
+                    clean_score(prediction.get("score"), field=f"{field}.score"),
                 )
             )
         checked.tasks.append(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.bulk import bulk_insert
 from annotation.models import Prediction, Project, Task
 from annotation.results import ResultValidator
+from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_totals_add
 from annotation.services.imports import _json_text
 from annotation.services.projects import project_schema
@@ -71,17 +72,8 @@ def predictions_import(*, project: Project, user: User, items: list) -> int:
         result = item.get("result", [])
         text = _json_text(result, field=f"{where}.result")
         validator.validate(result, data_by_task[task_id], field=where, text=text)
-        model_version = item.get("model_version") or ""
-        if not isinstance(model_version, str) or len(model_version) > 200:
-            raise ApplicationError(
-                "must be a string of at most 200 characters.", field=f"{where}.model_version"
-            )
-        _json_text(model_version, field=f"{where}.model_version")
-        score = item.get("score")
-        if score is not None and (
-            isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1
-        ):
-            raise ApplicationError("must be a number between 0 and 1.", field=f"{where}.score")
+        model_version = clean_model_version(item.get("model_version"), field=f"{where}.model_version")
+        score = clean_score(item.get("score"), field=f"{where}.score")
         rows.append((task_id, project.pk, model_version, text, score))
     now = timezone.now()
     per_task = Counter(task_ids)
