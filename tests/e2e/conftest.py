@@ -18,6 +18,7 @@ from django.contrib.staticfiles import finders
 from annotation.importing.parsers import to_task_item
 from annotation.services.imports import tasks_import
 from annotation.services.projects import project_create
+from tests.conftest import SENTIMENT_CONFIG
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
 # browser steps are ordinary blocking calls that Django would otherwise refuse there.
@@ -36,12 +37,7 @@ PASSWORD = "correct horse 42"
 FRONTEND = Path(django_settings.BASE_DIR) / "frontend"
 SCREENSHOT_DIR = os.environ.get("TESSERA_SCREENSHOT_DIR", "")
 
-SENTIMENT = """<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text" choice="single">
-    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
-  </Choices>
-</View>"""
+SENTIMENT = SENTIMENT_CONFIG
 
 TOPICS = """<View>
   <Text name="text" value="$text"/>
