@@ -37,6 +37,8 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api_bench import database_create, database_drop  # bench/ is the script's folder on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
@@ -153,6 +155,8 @@ def main() -> None:
         if re.search(r"@(?!127\.0\.0\.1|localhost)", options.database_url):
             raise SystemExit("the benchmark only talks to a database on this machine")
         env["DATABASE_URL"] = options.database_url
+        # A database of its own, made fresh and dropped after, as the API benchmark does.
+        database_create(options.database_url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = None
@@ -210,8 +214,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=20)
         if options.database_url:
-            # Leave no benchmark tables behind in a shared database.
-            manage(env, "flush", "--noinput")
+            database_drop(options.database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
