@@ -96,6 +96,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 TEST_DATABASE_NAME = env_str("TESSERA_TEST_DATABASE_NAME", "")
 if TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A test database in a file, not Django's shared-cache memory database: live-server tests
+    # answer the browser from other threads, and shared cache takes table locks that fail at
+    # once ("database table is locked") where a file waits out the busy timeout.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
