@@ -170,9 +170,9 @@ def test_pairwise_tag_left_or_right_by_arrow_keys_with_tie_and_reason(annotator,
         [{"choices": ["Tie: equally good"]}],
         [{"selected": "right"}],
     ]
-    # to_name is the left object: the server checks it names one of the Pairwise's objects.
+    # As Label Studio stores it: to_name is the Pairwise control itself.
     first = Annotation.objects.filter(project=project).order_by("task__inner_id").first().result[0]
-    assert (first["from_name"], first["to_name"]) == ("preference", "left")
+    assert (first["from_name"], first["to_name"]) == ("preference", "preference")
 
 
 def test_rubric_rating_on_several_axes_with_comment(annotator, labeling_project):

@@ -64,7 +64,9 @@ class Answer {
     const store = this.context.store;
     if (!this.perRegion) {
       const existing = store.of(this.name)[0];
-      const region: Region = { id: existing?.id ?? regionId(), from_name: this.name, to_name: this.toNames[0] ?? "", type, value: value ?? {} };
+      // Label Studio stores a Pairwise answer with to_name naming the control itself.
+      const toName = type === "pairwise" ? this.name : (this.toNames[0] ?? "");
+      const region: Region = { id: existing?.id ?? regionId(), from_name: this.name, to_name: toName, type, value: value ?? {} };
       store.setFor(this.name, value ? [region] : [], coalesce);
       return;
     }
@@ -303,8 +305,8 @@ export class TextAreaControl implements KeyTarget {
 
 /**
  * Label Studio's Pairwise: two objects (toName="left,right") side by side, pick the better one.
- * Result: ``{"type": "pairwise", "value": {"selected": "left" | "right"}}``; ``to_name`` is the left
- * object (the server checks to_name against the config's objects). A tie and a reason are extra
+ * Result: ``{"type": "pairwise", "value": {"selected": "left" | "right"}}`` with ``to_name`` the
+ * control's own name, as Label Studio stores it. A tie and a reason are extra
  * Choices / TextArea controls next to it, as in Label Studio.
  */
 export class PairwiseControl implements KeyTarget {
