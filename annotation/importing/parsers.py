@@ -10,6 +10,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from annotation.importing.gc_pause import gc_paused
 from tessera import strict_json
 from tessera.errors import ApplicationError
 
@@ -65,21 +66,22 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
         ) from exc
     if not text.strip():
         raise ApplicationError("The import is empty.", field="file", code="empty")
-    if file_format == "json":
-        records = _json_records(text)
-    elif file_format == "jsonl":
-        records = _jsonl_records(text)
-    else:
-        records = _csv_records(text, delimiter="\t" if file_format == "tsv" else ",")
-    if not records:
-        raise ApplicationError("The import holds no tasks.", field="file", code="empty")
-    if len(records) > max_tasks:
-        raise ApplicationError(
-            f"The import holds {len(records)} tasks; the limit is {max_tasks} per import.",
-            field="file",
-            code="too_many_tasks",
-        )
-    return [to_task_item(record, index) for index, record in enumerate(records)]
+    with gc_paused():
+        if file_format == "json":
+            records = _json_records(text)
+        elif file_format == "jsonl":
+            records = _jsonl_records(text)
+        else:
+            records = _csv_records(text, delimiter="\t" if file_format == "tsv" else ",")
+        if not records:
+            raise ApplicationError("The import holds no tasks.", field="file", code="empty")
+        if len(records) > max_tasks:
+            raise ApplicationError(
+                f"The import holds {len(records)} tasks; the limit is {max_tasks} per import.",
+                field="file",
+                code="too_many_tasks",
+            )
+        return [to_task_item(record, index) for index, record in enumerate(records)]
 
 
 def _json_records(text: str) -> list:

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.bulk import bulk_insert
+from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, JobState, Prediction, Project, Task
@@ -222,7 +223,8 @@ def tasks_import(
             code="too_many_tasks",
         )
     schema = project_schema(project)
-    checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
+    with gc_paused():
+        checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
     now = timezone.now()
     job_id = import_job.pk if import_job else None
     with transaction.atomic():
