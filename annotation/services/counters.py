@@ -1,13 +1,35 @@
-"""Running totals kept on the project row, so that paging a million tasks needs no COUNT(*) or SUM.
+"""Running totals kept on the project and task rows, so that paging a million tasks needs no COUNT(*) or SUM.
 
-Every service that adds or removes tasks, annotations or predictions calls this
-in its own transaction. The UPDATE holds the project's row lock only until that
-transaction commits, a millisecond for a submit.
+Every service that adds or removes tasks, annotations or predictions changes them in its own
+transaction, by the rows it really changed, under one locking rule (stated once, here):
+
+1. ``project_hold`` first: ``FOR KEY SHARE`` on the project row. Writers of one project do not
+   wait for each other on it (it conflicts only with ``FOR UPDATE``), but a project or
+   all-tasks delete, which takes ``FOR UPDATE``, waits for writers in flight and makes later
+   ones wait; they then find their task gone (404) instead of adding rows to a task being
+   deleted (a foreign-key error at commit, a 500).
+2. then ``task_hold``: ``FOR UPDATE`` on the task row, and a fresh statement for everything
+   counted after it. Under READ COMMITTED a statement started after the lock is granted sees
+   every commit before it, so two deletes of one annotation, or ten submits by one user, queue
+   on the row and the later ones see what the earlier did.
+3. ``project_totals_add`` last: its UPDATE holds the project's row lock only until the
+   transaction commits, a millisecond for a submit.
+
+The same order everywhere (project, then task, then the project's totals) leaves no cycle to
+deadlock on. SQLite runs one writer at a time (transactions open with BEGIN IMMEDIATE), so there
+the row locks are no-ops and the order holds trivially.
+
+``counters_check`` recounts every counter set-based and can fix them (``manage.py
+tessera_check_counters``).
 """
 
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
 from django.db.models import F
 
-from annotation.models import Project
+from annotation.models import Annotation, Prediction, Project, Task
+from tessera.errors import NotFound
 
 
 def project_totals_add(project_id: int, *, tasks: int = 0, annotations: int = 0, predictions: int = 0) -> None:
@@ -20,3 +42,180 @@ def project_totals_add(project_id: int, *, tasks: int = 0, annotations: int = 0,
         changes["prediction_total"] = F("prediction_total") + predictions
     if changes:
         Project.objects.filter(pk=project_id).update(**changes)
+
+
+def project_hold(project_id: int) -> int:
+    """Step 1 of the locking rule; returns the project's overlap as it stands under the lock (a
+    concurrent change of ``maximum_annotations`` takes ``FOR UPDATE``, so it cannot change meanwhile)."""
+    suffix = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "maximum_annotations" FROM "{Project._meta.db_table}" WHERE "id" = %s{suffix}', [project_id]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Project not found.")
+    return row[0]
+
+
+def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
+    """Step 2 of the locking rule: the task row, locked and read fresh; 404 when it is gone."""
+    task = (
+        Task.objects.select_for_update()
+        .only("project_id", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled")
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None:
+        raise NotFound(message)
+    return task
+
+
+# ---- recount ------------------------------------------------------------------------------------
+
+TASK_COUNTERS = ("total_annotations", "cancelled_annotations", "total_predictions", "is_labeled")
+PROJECT_COUNTERS = ("task_count", "annotation_total", "prediction_total", "task_counter")
+EXAMPLES_KEPT = 50
+
+
+@dataclass
+class CounterReport:
+    """Counters that differ from a recount: how many per counter, and the first few as examples."""
+
+    differences: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+    fixed: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.differences.values())
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "task": Task._meta.db_table,
+        "project": Project._meta.db_table,
+        "annotation": Annotation._meta.db_table,
+        "prediction": Prediction._meta.db_table,
+    }
+
+
+# One pass over each table, grouped: a recount of a million tasks is three scans and two hash
+# joins, not a query per task. A task whose counters all match drops out in the WHERE.
+_TASK_RECOUNT_SQL = """
+SELECT t."id", t."project_id", t."total_annotations", t."cancelled_annotations", t."total_predictions",
+       t."is_labeled", COALESCE(a."submitted", 0), COALESCE(a."cancelled", 0), COALESCE(pr."n", 0),
+       COALESCE(a."submitted", 0) >= p."maximum_annotations"
+FROM "{task}" t
+JOIN "{project}" p ON p."id" = t."project_id"
+LEFT JOIN (
+    SELECT "task_id",
+           SUM(CASE WHEN "was_cancelled" THEN 0 ELSE 1 END) AS "submitted",
+           SUM(CASE WHEN "was_cancelled" THEN 1 ELSE 0 END) AS "cancelled"
+    FROM "{annotation}" GROUP BY "task_id"
+) a ON a."task_id" = t."id"
+LEFT JOIN (SELECT "task_id", COUNT(*) AS "n" FROM "{prediction}" GROUP BY "task_id") pr ON pr."task_id" = t."id"
+WHERE t."total_annotations" <> COALESCE(a."submitted", 0)
+   OR t."cancelled_annotations" <> COALESCE(a."cancelled", 0)
+   OR t."total_predictions" <> COALESCE(pr."n", 0)
+   OR t."is_labeled" <> (COALESCE(a."submitted", 0) >= p."maximum_annotations")
+ORDER BY t."id"
+"""
+
+_PROJECT_RECOUNT_SQL = """
+SELECT p."id", p."task_count", p."annotation_total", p."prediction_total", p."task_counter",
+       COALESCE(t."n", 0), COALESCE(a."n", 0), COALESCE(pr."n", 0), COALESCE(t."last_inner_id", 0)
+FROM "{project}" p
+LEFT JOIN (
+    SELECT "project_id", COUNT(*) AS "n", MAX("inner_id") AS "last_inner_id" FROM "{task}" GROUP BY "project_id"
+) t ON t."project_id" = p."id"
+LEFT JOIN (
+    SELECT "project_id", COUNT(*) AS "n" FROM "{annotation}" WHERE NOT "was_cancelled" GROUP BY "project_id"
+) a ON a."project_id" = p."id"
+LEFT JOIN (SELECT "project_id", COUNT(*) AS "n" FROM "{prediction}" GROUP BY "project_id") pr
+    ON pr."project_id" = p."id"
+WHERE p."task_count" <> COALESCE(t."n", 0)
+   OR p."annotation_total" <> COALESCE(a."n", 0)
+   OR p."prediction_total" <> COALESCE(pr."n", 0)
+   OR p."task_counter" < COALESCE(t."last_inner_id", 0)
+ORDER BY p."id"
+"""
+
+# The fix recounts only the rows found wrong, each counter from its own indexed subquery.
+_TASK_FIX_SQL = """
+UPDATE "{task}" SET
+    "total_annotations" = (SELECT COUNT(*) FROM "{annotation}" a WHERE a."task_id" = "{task}"."id" AND NOT a."was_cancelled"),
+    "cancelled_annotations" = (SELECT COUNT(*) FROM "{annotation}" a WHERE a."task_id" = "{task}"."id" AND a."was_cancelled"),
+    "total_predictions" = (SELECT COUNT(*) FROM "{prediction}" pr WHERE pr."task_id" = "{task}"."id"),
+    "is_labeled" = (
+        (SELECT COUNT(*) FROM "{annotation}" a WHERE a."task_id" = "{task}"."id" AND NOT a."was_cancelled")
+        >= (SELECT p."maximum_annotations" FROM "{project}" p WHERE p."id" = "{task}"."project_id")
+    )
+WHERE "id" IN ({ids})
+"""
+
+_PROJECT_FIX_SQL = """
+UPDATE "{project}" SET
+    "task_count" = (SELECT COUNT(*) FROM "{task}" t WHERE t."project_id" = "{project}"."id"),
+    "annotation_total" = (
+        SELECT COUNT(*) FROM "{annotation}" a WHERE a."project_id" = "{project}"."id" AND NOT a."was_cancelled"
+    ),
+    "prediction_total" = (SELECT COUNT(*) FROM "{prediction}" pr WHERE pr."project_id" = "{project}"."id"),
+    "task_counter" = MAX("task_counter",
+        COALESCE((SELECT MAX(t."inner_id") FROM "{task}" t WHERE t."project_id" = "{project}"."id"), 0))
+WHERE "id" IN ({ids})
+"""
+
+# Ids travel as SQL parameters; SQLite allows 32,766 in one statement.
+IDS_PER_FIX = 5000
+
+
+def _fix(template: str, ids: list[int]) -> None:
+    sql = template
+    if connection.vendor == "postgresql":
+        sql = sql.replace('MAX("task_counter",', 'GREATEST("task_counter",')
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), IDS_PER_FIX):
+            chunk = ids[start : start + IDS_PER_FIX]
+            cursor.execute(
+                sql.format(**_tables(), ids=", ".join(["%s"] * len(chunk))), chunk
+            )
+
+
+def counters_check(*, fix: bool = False) -> CounterReport:
+    """Compare every task and project counter with a recount of the rows; with ``fix``, set them to it.
+
+    Meant for an operator (after a crash, a restore, or to prove a release right) and for the race
+    tests. A fix runs in one transaction; writers racing it may leave a difference a second run shows.
+    """
+    report = CounterReport()
+    wrong_tasks: list[int] = []
+    wrong_projects: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_TASK_RECOUNT_SQL.format(**_tables()))
+        while rows := cursor.fetchmany(2000):
+            for task_id, project_id, *stored_and_counted in rows:
+                stored, counted = stored_and_counted[:4], stored_and_counted[4:]
+                wrong_tasks.append(task_id)
+                for name, old, new in zip(TASK_COUNTERS, stored, counted, strict=True):
+                    if bool(old) != bool(new) if name == "is_labeled" else old != new:
+                        report.differences[f"task.{name}"] = report.differences.get(f"task.{name}", 0) + 1
+                        if len(report.examples) < EXAMPLES_KEPT:
+                            report.examples.append(
+                                f"task {task_id} (project {project_id}): {name} is {old}, recount {new}"
+                            )
+        cursor.execute(_PROJECT_RECOUNT_SQL.format(**_tables()))
+        for project_id, *stored_and_counted in cursor.fetchall():
+            stored, counted = stored_and_counted[:4], stored_and_counted[4:]
+            wrong_projects.append(project_id)
+            for name, old, new in zip(PROJECT_COUNTERS, stored, counted, strict=True):
+                if old < new if name == "task_counter" else old != new:
+                    report.differences[f"project.{name}"] = report.differences.get(f"project.{name}", 0) + 1
+                    if len(report.examples) < EXAMPLES_KEPT:
+                        shown = f"largest inner_id {new}" if name == "task_counter" else f"recount {new}"
+                        report.examples.append(f"project {project_id}: {name} is {old}, {shown}")
+        if fix and (wrong_tasks or wrong_projects):
+            _fix(_TASK_FIX_SQL, wrong_tasks)
+            _fix(_PROJECT_FIX_SQL, wrong_projects)
+            report.fixed = True
+    return report
