@@ -91,11 +91,13 @@ class LabelingRecentView(APIView):
 class TaskSkipView(APIView):
     @extend_schema(request=JSON, responses={201: JSON}, summary="Skip a task with an optional reason")
     def post(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)
         annotation = labeling.annotation_skip(
-            task=task, user=request.user, reason=body.get("reason"), lead_time=body.get("lead_time")
-        )
+            task=task, user=request.user, reason=body.get("reason"), lead_time=body.get("lead_time"),
+            membership=membership,
+        )  # fmt: skip
         return Response(annotation_out(annotation), status=status.HTTP_201_CREATED)
 
 

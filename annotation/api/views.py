@@ -251,11 +251,13 @@ class TaskAnnotationsView(APIView):
 
     @extend_schema(request=JSON, responses={201: JSON}, summary="Submit an annotation (or a skip: was_cancelled)")
     def post(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)
         annotation = annotation_services.annotation_create(
             task=task,
             user=request.user,
+            membership=membership,
             result=body.get("result", []),
             was_cancelled=body.get("was_cancelled", False),
             ground_truth=body.get("ground_truth", False),

@@ -1,10 +1,14 @@
-"""Annotation, draft and prediction writes. Each keeps the task's counters right in the same transaction."""
+"""Annotation, draft and prediction writes. Each keeps the task's counters right in the same transaction.
+
+Every write here follows the one locking rule of ``annotation/services/counters.py``: the project
+row shared, then the task row for update, then whatever is counted, read fresh under that lock.
+"""
 
 import json
 import math
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -12,10 +16,11 @@ from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services.checks import clean_model_version, clean_score
-from annotation.services.counters import project_totals_add
+from annotation.services.counters import project_hold, project_totals_add, task_hold
 from annotation.services.projects import project_schema
-from tessera.errors import ApplicationError, PermissionDenied
+from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
+from tessera.selectors import membership_for
 from tessera.services import audit_record
 
 
@@ -93,6 +98,53 @@ def _refuse_reassignment(claimed: dict, current: dict) -> None:
             raise PermissionDenied(message, field=name, code="read_only")
 
 
+def _rank(task: Task, user: User, membership: Membership | None) -> int:
+    """The caller's rank in the task's organization (the view passes its membership; a direct call looks it up)."""
+    if membership is None:
+        membership = membership_for(user=user)
+    if membership is None or membership.organization_id != task.project.organization_id:
+        membership = Membership.objects.filter(user=user, organization_id=task.project.organization_id).first()
+    return membership.rank if membership is not None else 0
+
+
+_ANSWER_RULES_SQL = """
+SELECT
+  (SELECT a."id" FROM "{annotation}" a WHERE a."task_id" = %s AND a."completed_by_id" = %s ORDER BY a."id" LIMIT 1),
+  (SELECT COUNT(*) FROM "{lock}" l WHERE l."task_id" = %s AND l."user_id" <> %s AND l."expires_at" > %s),
+  (SELECT COUNT(*) FROM "{lock}" l WHERE l."task_id" = %s AND l."user_id" = %s AND l."expires_at" > %s)
+"""
+
+
+def _refuse_second_answer(task: Task, *, user: User, overlap: int, skipping: bool) -> None:
+    """An annotator or reviewer answers a task once (a skip is an answer: /next will not hand the task
+    back), and submits only while the task has a place under the overlap for them. A skip takes no
+    place, so it is refused only as a second answer. Run with the task row locked (``task_hold``), so
+    that one statement sees every answer and lock committed before: ten submits at once make one."""
+    sql = _ANSWER_RULES_SQL.format(annotation=Annotation._meta.db_table, lock=TaskLock._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [task.pk, user.pk, task.pk, user.pk, now, task.pk, user.pk, now])
+        own_answer, held_by_others, held_by_caller = cursor.fetchone()
+    if own_answer is not None:
+        raise Conflict(
+            f"You have already answered this task (annotation {own_answer}); "
+            f"change that answer with PATCH /api/annotations/{own_answer}/.",
+            code="already_answered",
+        )
+    if skipping:
+        return
+    if task.total_annotations >= overlap:
+        raise Conflict(
+            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            code="overlap_reached",
+        )
+    # Without a live lock of their own, the caller may take only a place nobody else holds.
+    if not held_by_caller and task.total_annotations + held_by_others >= overlap:
+        raise Conflict(
+            "Another annotator holds this task. Take your next task with /next.", code="task_locked"
+        )
+
+
 @transaction.atomic
 def annotation_create(
     *,
@@ -104,8 +156,14 @@ def annotation_create(
     lead_time=None,
     parent_prediction_id: int | None = None,
     claimed: dict | None = None,
+    membership: Membership | None = None,
 ) -> Annotation:
-    """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch."""
+    """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch.
+
+    Annotators and reviewers are refused (409) a second answer, a task at its overlap and a task held
+    by others; managers and above may add annotations to any task, as Label Studio allows, so that
+    scripts loading annotations keep working.
+    """
     _refuse_reassignment(
         claimed or {}, {"completed_by": user.pk, "task": task.pk, "project": task.project_id}
     )
@@ -119,8 +177,13 @@ def annotation_create(
         raise ApplicationError(
             "This project does not accept empty annotations.", field="result", code="empty"
         )
+    overlap = project_hold(task.project_id)
+    locked = task_hold(task.pk)
+    if _rank(task, user, membership) < ROLE_RANK[Role.MANAGER]:
+        _refuse_second_answer(locked, user=user, overlap=overlap, skipping=was_cancelled)
     changes = None
     if parent_prediction_id is not None:
+        # Read under the task's lock: a prediction delete takes it too, so the parent cannot vanish now.
         prediction = Prediction.objects.filter(pk=parent_prediction_id, task=task).only("result").first()
         if prediction is None:
             raise ApplicationError(
@@ -141,7 +204,7 @@ def annotation_create(
     _counter_update(
         task.pk,
         project_id=task.project_id,
-        overlap=task.project.maximum_annotations,
+        overlap=overlap,
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
     )
@@ -168,7 +231,14 @@ def annotation_update(
                        "project": annotation.project_id}[forbidden]  # fmt: skip
             if fields[forbidden] != current:
                 raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
-    annotation = Annotation.objects.select_for_update().select_related("task__project").get(pk=annotation.pk)
+    overlap = project_hold(annotation.project_id)
+    locked_task = task_hold(annotation.task_id, message="Annotation not found.")
+    # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
+    annotation = (
+        Annotation.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=annotation.pk)
+    ).first()
+    if annotation is None:
+        raise NotFound("Annotation not found.")
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
     if "result" in fields:
@@ -189,13 +259,24 @@ def annotation_update(
         raise ApplicationError(
             "This project does not accept empty annotations.", field="result", code="empty"
         )
+    if (
+        was_cancelled_before
+        and not annotation.was_cancelled
+        and locked_task.total_annotations >= overlap
+        and _rank(task, user, membership) < ROLE_RANK[Role.MANAGER]
+    ):
+        # Turning a skip into an answer adds one; at the overlap that would over-annotate the task.
+        raise Conflict(
+            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            code="overlap_reached",
+        )
     annotation.save()
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1
         _counter_update(
             task.pk,
             project_id=task.project_id,
-            overlap=task.project.maximum_annotations,
+            overlap=overlap,
             total_delta=delta,
             cancelled_delta=-delta,
         )
@@ -214,17 +295,25 @@ def annotation_update(
 def annotation_delete(*, annotation: Annotation, user: User, membership: Membership) -> None:
     _may_edit(annotation, user=user, membership=membership)
     task = annotation.task
-    _counter_update(
-        task.pk,
-        project_id=task.project_id,
-        overlap=task.project.maximum_annotations,
-        total_delta=0 if annotation.was_cancelled else -1,
-        cancelled_delta=-1 if annotation.was_cancelled else 0,
-    )
+    overlap = project_hold(annotation.project_id)
+    task_hold(annotation.task_id, message="Annotation not found.")
+    # Read again under the task's lock: a delete that waited for another one finds the row gone
+    # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
+    was_cancelled = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
+    if was_cancelled is None:
+        raise NotFound("Annotation not found.")
     audit_record(
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
-    annotation.delete()
+    _, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
+    if deleted.get(Annotation._meta.label):
+        _counter_update(
+            task.pk,
+            project_id=task.project_id,
+            overlap=overlap,
+            total_delta=0 if was_cancelled else -1,
+            cancelled_delta=-1 if was_cancelled else 0,
+        )
 
 
 @transaction.atomic
@@ -234,6 +323,8 @@ def prediction_create(*, task: Task, user: User, result, model_version="", score
     _check_result(task, result)
     model_version = clean_model_version(model_version, field="model_version")
     score = clean_score(score, field="score")
+    project_hold(task.project_id)
+    task_hold(task.pk)
     prediction = Prediction.objects.create(
         task=task, project_id=task.project_id, result=result, model_version=model_version, score=score
     )
@@ -251,7 +342,13 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
     for forbidden in ("task", "project"):
         if forbidden in fields and fields[forbidden] != getattr(prediction, f"{forbidden}_id"):
             raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
-    prediction = Prediction.objects.select_for_update().select_related("task__project").get(pk=prediction.pk)
+    project_hold(prediction.project_id)
+    task_hold(prediction.task_id, message="Prediction not found.")
+    prediction = (
+        Prediction.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=prediction.pk)
+    ).first()
+    if prediction is None:
+        raise NotFound("Prediction not found.")
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
         _check_result(prediction.task, result)
@@ -273,15 +370,20 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
 
 @transaction.atomic
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
-    Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
-    project_totals_add(prediction.project_id, predictions=-1)
+    project_hold(prediction.project_id)
+    task_hold(prediction.task_id, message="Prediction not found.")
     audit_record(
         actor=user,
         organization=prediction.project.organization_id,
         action="prediction.delete",
         obj=prediction,
     )
-    prediction.delete()
+    # The DELETE's row count decides: a second delete that waited for the first removes nothing (404).
+    _, deleted = Prediction.objects.filter(pk=prediction.pk).delete()
+    if not deleted.get(Prediction._meta.label):
+        raise NotFound("Prediction not found.")
+    Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
+    project_totals_add(prediction.project_id, predictions=-1)
 
 
 @transaction.atomic
@@ -301,7 +403,8 @@ def draft_save(
     if draft is None:
         # Autosaves can race (two tabs, a retry): holding the task row makes the second wait and
         # then update the draft the first created, instead of adding a duplicate.
-        Task.objects.select_for_update().filter(pk=task.pk).values_list("pk", flat=True).first()
+        project_hold(task.project_id)
+        task_hold(task.pk)
         draft = Draft.objects.filter(task=task, user=user, annotation=annotation).first() or Draft(
             task=task, user=user, annotation=annotation
         )
@@ -324,24 +427,35 @@ def draft_delete(*, draft: Draft, user: User) -> None:
 def task_update(*, task: Task, user: User, fields: dict) -> Task:
     from annotation.results import validate_task_data
 
+    changes = {}
     if "data" in fields:
         validate_task_data(project_schema(task.project), fields["data"], field="data")
         _check_size(fields["data"], field="data")
-        task.data = fields["data"]
+        changes["data"] = fields["data"]
     if "meta" in fields:
         if not isinstance(fields["meta"], dict):
             raise ApplicationError("meta must be a JSON object.", field="meta")
-        task.meta = fields["meta"]
-    task.save()
+        changes["meta"] = fields["meta"]
+    project_hold(task.project_id)
+    task_hold(task.pk)
+    # Only the fields this edit owns: saving the whole (stale) row would write back the counters
+    # as they were when the view read them, over a submit or delete that committed since.
+    changes["updated_at"] = timezone.now()
+    Task.objects.filter(pk=task.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(task, name, value)
     audit_record(actor=user, organization=task.project.organization_id, action="task.update", obj=task)
     return task
 
 
 @transaction.atomic
 def task_delete(*, task: Task, user: User) -> None:
-    task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
-    project_totals_add(
-        task.project_id, tasks=-1, annotations=-task.total_annotations, predictions=-task.total_predictions
-    )
+    project_hold(task.project_id)
+    locked = task_hold(task.pk)
+    # Counted from the rows, under the task's lock: nothing can be added to or removed from it now.
+    submitted = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).count()
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
-    task.delete()
+    _, deleted = locked.delete()
+    project_totals_add(
+        task.project_id, tasks=-1, annotations=-submitted, predictions=-deleted.get(Prediction._meta.label, 0)
+    )

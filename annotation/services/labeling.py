@@ -81,8 +81,14 @@ def project_progress_list(
 
 
 @transaction.atomic
-def annotation_skip(*, task: Task, user: User, reason, lead_time=None) -> Annotation:
-    """Skip a task (``was_cancelled``) and say why; the reason is optional but bounded."""
+def annotation_skip(
+    *, task: Task, user: User, reason, lead_time=None, membership: Membership | None = None
+) -> Annotation:
+    """Skip a task (``was_cancelled``) and say why; the reason is optional but bounded.
+
+    A skip is the caller's answer to the task: /next does not hand it back, and a second skip or a
+    submit by an annotator or reviewer is refused (409 already_answered); a PATCH of the skip turns it
+    into an answer."""
     if reason is None:
         reason = ""
     if not isinstance(reason, str):
@@ -98,7 +104,9 @@ def annotation_skip(*, task: Task, user: User, reason, lead_time=None) -> Annota
         raise ApplicationError(
             "Text may not contain the NUL character.", field="reason", code="nul_character"
         )
-    annotation = annotation_create(task=task, user=user, result=[], was_cancelled=True, lead_time=lead_time)
+    annotation = annotation_create(
+        task=task, user=user, result=[], was_cancelled=True, lead_time=lead_time, membership=membership
+    )
     if reason:
         annotation.skip_reason = reason
         annotation.save(update_fields=["skip_reason"])

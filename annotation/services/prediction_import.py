@@ -16,7 +16,7 @@ from annotation.bulk import bulk_insert
 from annotation.models import Prediction, Project, Task
 from annotation.results import ResultValidator
 from annotation.services.checks import clean_model_version, clean_score
-from annotation.services.counters import project_totals_add
+from annotation.services.counters import project_hold, project_totals_add
 from annotation.services.imports import _json_text
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError
@@ -42,6 +42,18 @@ def _task_data(project: Project, task_ids: set[int]) -> dict[int, dict]:
         chunk = ids[start : start + IDS_PER_QUERY]
         found.update(Task.objects.filter(project=project, pk__in=chunk).values_list("pk", "data"))
     return found
+
+
+def _tasks_hold(project: Project, task_ids: set[int]) -> set[int]:
+    ids = sorted(task_ids)
+    held: set[int] = set()
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        held.update(
+            Task.objects.select_for_update().filter(project=project, pk__in=chunk).order_by("pk")
+            .values_list("pk", flat=True)
+        )  # fmt: skip
+    return held
 
 
 def predictions_import(*, project: Project, user: User, items: list) -> int:
@@ -78,6 +90,16 @@ def predictions_import(*, project: Project, user: User, items: list) -> int:
     now = timezone.now()
     per_task = Counter(task_ids)
     with transaction.atomic():
+        # The locking rule of annotation/services/counters.py, for many tasks: in id order, so that two
+        # imports over the same tasks queue instead of deadlocking. A task deleted since the check
+        # above is refused here, before anything is written.
+        project_hold(project.pk)
+        held = _tasks_hold(project, set(per_task))
+        for index, task_id in enumerate(task_ids):
+            if task_id not in held:
+                raise ApplicationError(
+                    "is not a task of this project.", field=f"predictions[{index}].task", code="not_found"
+                )
         bulk_insert(
             Prediction._meta.db_table,
             ("task_id", "project_id", "model_version", "result", "score", "created_at", "updated_at"),

@@ -9,7 +9,7 @@ from django.db.models import ExpressionWrapper, Q
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock
-from tessera.errors import ApplicationError
+from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User
 from tessera.services import audit_record
 
@@ -192,8 +192,17 @@ def _delete_rows(model, project: Project) -> int:
     return rows._raw_delete(rows.db)
 
 
+def _project_lock(project: Project) -> None:
+    """``FOR UPDATE`` on the project row: every writer of its tasks holds ``FOR KEY SHARE`` on it first
+    (annotation/services/counters.py), so this waits for those in flight, and later ones wait for
+    this transaction and then find their task gone (404) instead of writing into deleted tasks."""
+    if not Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first():
+        raise NotFound("Project not found.")
+
+
 @transaction.atomic
 def project_delete(*, project: Project, user: User) -> None:
+    _project_lock(project)
     audit_record(
         actor=user, organization=project.organization_id, action="project.delete", obj=project,
         details={"title": project.title},
@@ -218,7 +227,7 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     The project's row lock waits for an import in flight. ``task_counter`` is kept, so inner
     ids of later imports continue after the deleted ones instead of reusing them.
     """
-    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).get()
+    _project_lock(project)
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Project, Sampling, Task, TaskLock
+from annotation.services.counters import project_hold
 from tessera.errors import NotFound
 from tessera.models import User
 
@@ -146,17 +147,36 @@ def next_task(*, project: Project, user: User) -> Task:
     return Task.objects.get(pk=task_id)
 
 
+LOCK_LOST_MESSAGE = "You do not hold this task: your lock expired and another annotator took it, or you never had it."
+
+
 @transaction.atomic
 def task_lock_renew(*, task: Task, user: User) -> TaskLock:
+    """Extend the caller's own lock. It never takes a task: that is /next's job, which honours
+    sampling, overlap and the caller's earlier answers (a POST here used to lock any open task).
+
+    Answers 404 ``lock_lost`` (the code the labeling page acts on) when the caller holds no lock on
+    the task, or when theirs lapsed and others now fill the task's places. A lapsed lock that nobody
+    replaced is renewed: the annotator kept the page open and nobody was waiting for the task.
+    """
     now = timezone.now()
+    # The locking rule of annotation/services/counters.py (project shared, then the task row): a
+    # renew and a /next of another annotator that both see the lapsed lock cannot both win the
+    # last place, and a project delete waits for the renew instead of deadlocking with it.
+    overlap = project_hold(task.project_id)
+    row = Task.objects.select_for_update().filter(pk=task.pk).values_list("total_annotations", flat=True).first()
+    if row is None:
+        raise NotFound("Task not found.")
     lock = TaskLock.objects.select_for_update().filter(task=task, user=user).first()
-    if lock is None or lock.expires_at <= now:
-        # The lock lapsed; take it again only if nobody else took the task meanwhile.
+    if lock is None:
+        raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+    if lock.expires_at <= now:
         others = TaskLock.objects.filter(task=task, expires_at__gt=now).exclude(user=user).count()
-        if task.total_annotations + others >= task.project.maximum_annotations:
-            raise NotFound("Your lock on this task expired and another annotator took it.", code="lock_lost")
-    _lock(task.pk, user, now=now)
-    return TaskLock.objects.get(task=task, user=user)
+        if row + others >= overlap:
+            raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+    lock.expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
+    lock.save(update_fields=["expires_at"])
+    return lock
 
 
 @transaction.atomic

@@ -27,10 +27,11 @@ TASK_PAGE_QUERIES = 6
 PROJECT_LIST_QUERIES = 4
 # token, membership, predictions (one page, or all of them streamed from one cursor)
 PREDICTION_LIST_QUERIES = 3
-# token, membership, task with project; in the transaction: annotation insert, project totals,
-# task counters, draft delete, lock delete, audit event; the transaction's two statements
-# (savepoint/release here)
-SUBMIT_QUERIES = 11
+# token, membership, task with project; in the transaction: project row shared (with its overlap),
+# task row locked, the caller's earlier answer and the task's live locks (one statement), annotation
+# insert, project totals, task counters, draft delete, lock delete, audit event; the transaction's
+# two statements (savepoint/release here)
+SUBMIT_QUERIES = 14
 # token, membership, project; in the transaction: held lock, drafted tasks, candidate (FOR UPDATE
 # SKIP LOCKED), its re-check under the row lock (PostgreSQL only), release of other locks, lock
 # upsert, task; the transaction's two statements; then the task's predictions and the caller's draft
