@@ -135,6 +135,7 @@ def rich_project(make_project, cast):
             {"text": "Only skipped."},
             {"text": "No one looked.", "meta_note": {"k": 1}},
         ],
+        maximum_annotations=2,
     )
     first, second, third, _ = project.tasks.order_by("inner_id")
     full = [

@@ -36,7 +36,7 @@ WRITES = [
      "tasks.import"),
     ("manager", "patch", lambda w: f"/api/tasks/{w['task'].pk}/", lambda w: {"meta": {"a": 1}}, "task.update"),
     ("manager", "delete", lambda w: f"/api/tasks/{w['task'].pk}/", None, "task.delete"),
-    ("annotator2", "post", lambda w: f"/api/tasks/{w['task'].pk}/annotations/",
+    ("annotator2", "post", lambda w: f"/api/tasks/{w['free_task'].pk}/annotations/",
      lambda w: {"result": choice("Neutral")}, "annotation.create"),
     ("annotator2", "post", lambda w: f"/api/tasks/{w['task'].pk}/annotations/",
      lambda w: {"result": [], "was_cancelled": True}, "annotation.skip"),
