@@ -306,14 +306,15 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
     _, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
-    if deleted.get(Annotation._meta.label):
-        _counter_update(
-            task.pk,
-            project_id=task.project_id,
-            overlap=overlap,
-            total_delta=0 if was_cancelled else -1,
-            cancelled_delta=-1 if was_cancelled else 0,
-        )
+    if not deleted.get(Annotation._meta.label):
+        raise NotFound("Annotation not found.")
+    _counter_update(
+        task.pk,
+        project_id=task.project_id,
+        overlap=overlap,
+        total_delta=0 if was_cancelled else -1,
+        cancelled_delta=-1 if was_cancelled else 0,
+    )
 
 
 @transaction.atomic

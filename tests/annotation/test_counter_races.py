@@ -7,6 +7,7 @@ the one before it left (a stale row read before the wait is the old bug on both)
 After every round ``counters_check`` recounts every counter from the rows.
 """
 
+import json
 import threading
 from functools import partial
 
@@ -108,6 +109,18 @@ def test_ten_concurrent_submits_by_one_annotator_make_one_annotation(make_projec
         task = fresh_task(make_project, maximum_annotations=3)
         outcomes = race(*[partial(annotation_create, task=task, user=user, result=choice("Positive"))] * 10)
         assert codes(outcomes) == ["already_answered"] * 9 + ["ok"]
+        assert Annotation.objects.filter(task=task).count() == 1
+        assert_counters_exact()
+
+
+def test_ten_concurrent_submits_through_the_api_answer_one_201_and_nine_409s(make_project, api):
+    client = api("annotator")
+    for _ in range(ROUNDS):
+        task = fresh_task(make_project, maximum_annotations=3)
+        url = f"/api/tasks/{task.pk}/annotations/"
+        body = json.dumps({"result": choice("Positive")})
+        outcomes = race(*[partial(client.post, url, data=body, content_type="application/json")] * 10)
+        assert sorted(response.status_code for response in outcomes) == [201] + [409] * 9
         assert Annotation.objects.filter(task=task).count() == 1
         assert_counters_exact()
 

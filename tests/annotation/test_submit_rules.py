@@ -190,3 +190,22 @@ def test_after_submitting_the_lock_cannot_be_renewed(api, make_project):
     response = post_json(api("annotator"), f"/api/tasks/{task.pk}/lock", {})
     assert (response.status_code, response.json()["error"]["code"]) == (404, "lock_lost")
     assert not TaskLock.objects.exists()
+
+
+# --- a second delete --------------------------------------------------------------------------------
+
+
+def test_a_second_delete_of_an_annotation_prediction_or_task_is_a_404_and_subtracts_nothing(api, task):
+    manager = api("manager")
+    annotation = submit(api, "annotator", task).json()["id"]
+    prediction = post_json(manager, "/api/predictions/", {"task": task.pk, "result": choice("Negative")}).json()["id"]
+    for path in (f"/api/annotations/{annotation}/", f"/api/predictions/{prediction}/"):
+        assert manager.delete(path).status_code == 204
+        assert manager.delete(path).status_code == 404
+    assert counters(task) == (0, 0, False)
+    task.refresh_from_db()
+    assert task.total_predictions == 0
+    assert manager.delete(f"/api/tasks/{task.pk}/").status_code == 204
+    assert manager.delete(f"/api/tasks/{task.pk}/").status_code == 404
+    task.project.refresh_from_db()
+    assert (task.project.task_count, task.project.annotation_total, task.project.prediction_total) == (0, 0, 0)
