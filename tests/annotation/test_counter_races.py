@@ -28,7 +28,7 @@ from annotation.services.annotations import (
 from annotation.services.counters import counters_check
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
-from annotation.services.projects import project_delete, project_tasks_delete
+from annotation.services.projects import project_delete, project_tasks_delete, project_update
 from tessera.errors import ApplicationError
 from tessera.models import Membership, Role
 from tessera.services import user_upsert
@@ -247,6 +247,19 @@ def test_a_prediction_import_racing_a_task_delete_writes_all_or_nothing(make_pro
         )
         assert codes(outcomes) in (["ok", "ok"], ["not_found", "ok"])
         assert Prediction.objects.filter(project=project).count() in (0, 1)
+        assert_counters_exact()
+
+
+def test_an_overlap_change_racing_submits_leaves_every_task_labeled_by_the_new_overlap(make_project, annotators, cast):
+    for _ in range(ROUNDS):
+        project = make_project(tasks=[{"text": f"t{i}"} for i in range(3)], maximum_annotations=3)
+        tasks = list(project.tasks.order_by("inner_id"))
+        calls = [
+            partial(annotation_create, task=task, user=user, result=choice("Neutral"))
+            for user, task in zip(annotators, tasks * 2, strict=False)
+        ]
+        calls.append(partial(project_update, project=project, user=cast.users["owner"], fields={"maximum_annotations": 1}))
+        assert set(codes(race(*calls))) <= {"ok", "overlap_reached"}
         assert_counters_exact()
 
 
