@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from annotation.models import Annotation, Task, TaskLock
+from annotation.services.annotations import task_update
 from tests.conftest import choice, patch_json, post_json
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +210,12 @@ def test_a_second_delete_of_an_annotation_prediction_or_task_is_a_404_and_subtra
     assert manager.delete(f"/api/tasks/{task.pk}/").status_code == 404
     task.project.refresh_from_db()
     assert (task.project.task_count, task.project.annotation_total, task.project.prediction_total) == (0, 0, 0)
+
+
+def test_a_task_edit_from_a_stale_read_keeps_the_counters_of_submits_since(api, task, cast):
+    stale = Task.objects.select_related("project").get(pk=task.pk)  # read as the edit's view reads it
+    assert submit(api, "annotator", task).status_code == 201
+    assert submit(api, "annotator2", task).status_code == 201
+    task_update(task=stale, user=cast.users["manager"], fields={"meta": {"source": "wire"}})
+    task.refresh_from_db()
+    assert (task.meta, task.total_annotations, task.is_labeled) == ({"source": "wire"}, 2, True)
