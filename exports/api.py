@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.selectors import project_get
+from exports import api_schemas
 from exports.services import project_export
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
@@ -52,7 +53,7 @@ class VersionView(APIView):
     edition here: "Community" makes them download from the synchronous export above, where
     "Enterprise" would send them to snapshot endpoints that Tessera does not have."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Server version, in Label Studio's shape")
+    @extend_schema(responses={200: api_schemas.VersionOut}, summary="Server version, in Label Studio's shape")
     def get(self, request: Request) -> Response:
         release = settings.SPECTACULAR_SETTINGS["VERSION"]
         return Response(
