@@ -264,6 +264,9 @@ class AnnotationIn(serializers.Serializer):
     ground_truth = serializers.BooleanField(required=False)
     lead_time = serializers.FloatField(required=False, allow_null=True, help_text="Seconds spent labeling.")
     parent_prediction = serializers.IntegerField(required=False, allow_null=True)
+    completed_by = serializers.IntegerField(required=False, help_text="May repeat the caller; never another user.")
+    task = serializers.IntegerField(required=False, help_text="May repeat the task; never another.")
+    project = serializers.IntegerField(required=False)
 
 
 class PredictionIn(serializers.Serializer):

@@ -510,7 +510,7 @@ class DraftDetailView(APIView):
 
 class TaskLockView(APIView):
     @extend_schema(
-        request=None, responses={200: schemas.TaskLockOut, **schemas.errors(404, 409)}, summary="Renew your lock on a task"
+        request=None, responses={200: schemas.TaskLockOut, **schemas.errors(404)}, summary="Renew your lock on a task"
     )
     def post(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
