@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import Client
 
-from annotation.models import Annotation
-from tests.e2e.conftest import PASSWORD
+from annotation.models import Annotation, TaskLock
+from tests.e2e.conftest import IMAGES, PASSWORD
 
 PAYLOAD = (
     '<script>window.__xss = "script"; alert("script")</script>'
@@ -171,3 +171,23 @@ def test_labeling_page_of_another_organizations_project_says_not_found(annotator
     page.locator("a", has_text="Back to your projects").click()
     page.wait_for_url(f"{annotator.base_url}/projects/")
     assert annotator.errors == []
+
+
+@pytest.mark.e2e
+def test_an_image_that_points_at_our_own_api_is_not_loaded(annotator, labeling_project, cast):
+    project = labeling_project(IMAGES, [{"image": "/static/e2e/satellite.png"}], title="Planted image")
+    # Data stored before the import check refused such addresses (or written around it): the page
+    # must still not load it, since the image request would carry the annotator's session cookie.
+    planted = f"/%61pi/projects/{project.pk}/next"
+    project.tasks.update(data={"image": planted})
+    requested = []
+    annotator.page.on("request", lambda request: requested.append((request.method, request.resource_type, request.url)))
+    annotator.label(project)
+    assert "Tessera's own API" in annotator.page.locator(".stage .blocked").inner_text()
+    assert annotator.page.locator(".stage img").count() == 0
+    assert not [url for method, kind, url in requested if kind == "image" or "%61pi" in url]
+    # The page took its task with one POST; the one lock is the annotator's own.
+    assert [(m, u.split("/api/")[1]) for m, _, u in requested if u.endswith("/next")] == [
+        ("POST", f"projects/{project.pk}/next")
+    ]
+    assert TaskLock.objects.filter(user=cast.users["annotator"]).count() == 1
