@@ -8,8 +8,9 @@ import os
 
 import pytest
 
-# Skips that CI expects, each with why. A race that needs concurrent writers skips on the SQLite pass;
-# it runs on the PostgreSQL pass, which scripts/test.sh requires in CI.
+# Skips that CI expects, each with why: on the SQLite pass, a race that needs concurrent writers and a
+# worker test that needs a database shared with another process skip; both run on the PostgreSQL
+# pass, which scripts/test.sh requires in CI.
 EXPECTED_ON_SQLITE = (
     "SQLite runs one writer at a time",
     "needs PostgreSQL",

@@ -34,6 +34,14 @@ def test_schema_generates_with_no_warning_and_validates():
     assert out.getvalue().startswith("openapi: 3")
 
 
+def test_the_served_schema_is_the_generated_one(api, openapi):
+    response = api("annotator").get("/api/schema/?format=json")
+    assert response.status_code == 200
+    served = json.loads(response.content)
+    assert served["paths"].keys() == openapi["paths"].keys()
+    assert served["components"]["schemas"]["NextTaskOut"]["properties"]["drafts"]["type"] == "array"
+
+
 def test_operation_ids_are_unique_and_no_operation_is_a_free_form_object(openapi):
     ids = [op["operationId"] for item in openapi["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))

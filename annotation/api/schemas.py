@@ -338,5 +338,5 @@ class SkipIn(serializers.Serializer):
     lead_time = serializers.FloatField(required=False, allow_null=True)
 
 
-# Bodies other than JSON that the import takes.
+# Bodies other than JSON that the import takes: JSON lines, CSV and TSV text.
 CSV_BODY = OpenApiTypes.STR

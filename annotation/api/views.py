@@ -136,7 +136,9 @@ class ProjectImportView(APIView):
         request={
             "application/json": schemas.ImportTaskIn(many=True),
             "multipart/form-data": schemas.ImportFilesIn,
+            "application/x-ndjson": schemas.CSV_BODY,
             "text/csv": schemas.CSV_BODY,
+            "text/tab-separated-values": schemas.CSV_BODY,
         },
         responses={201: schemas.ImportAnswerOut, **schemas.errors(400, 403, 404, 413, 415)},
         parameters=[OpenApiParameter("return_task_ids", bool)],
