@@ -191,3 +191,26 @@ def test_an_image_that_points_at_our_own_api_is_not_loaded(annotator, labeling_p
         ("POST", f"projects/{project.pk}/next")
     ]
     assert TaskLock.objects.filter(user=cast.users["annotator"]).count() == 1
+
+
+@pytest.mark.e2e
+def test_no_spelling_of_an_own_api_address_gets_an_image_loaded(annotator, labeling_project, live_server):
+    spellings = [
+        "/API/projects/1/next",
+        f"//{live_server.url.split('//')[1]}/api/projects/1/next",
+        f"{live_server.url}/static/../api/version",
+        "/x/%2e%2e/api/version",
+        "\\api\\version",
+        "/%2561pi/version",
+    ]
+    images = "".join(f'<Image name="image{i}" value="$image{i}"/>' for i in range(len(spellings)))
+    config = f'<View>{images}<RectangleLabels name="box" toName="image0"><Label value="Car"/></RectangleLabels></View>'
+    project = labeling_project(config, [{f"image{i}": "/static/e2e/satellite.png" for i in range(len(spellings))}])
+    project.tasks.update(data={f"image{i}": url for i, url in enumerate(spellings)})
+    requested = []
+    annotator.page.on("request", lambda request: requested.append((request.resource_type, request.url)))
+    annotator.label(project)
+    blocked = annotator.page.locator(".stage .blocked")
+    assert blocked.count() == len(spellings)
+    assert all("Tessera's own API" in text for text in blocked.all_inner_texts())
+    assert not [url for kind, url in requested if kind == "image"]
