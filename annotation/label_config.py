@@ -15,6 +15,7 @@ from label_studio_sdk.label_interface import LabelInterface
 from label_studio_sdk.label_interface.control_tags import _TAG_TO_CLASS as CONTROL_TAGS
 from label_studio_sdk.label_interface.object_tags import _TAG_TO_CLASS as OBJECT_TAGS
 
+from annotation.media_urls import own_hosts, points_at_own_api
 from tessera.errors import ApplicationError
 
 # Tags that only arrange or decorate the interface, or are children of controls.
@@ -112,6 +113,8 @@ def _parse_cached(config: str) -> LabelSchema:
             code="unknown_tag",
         )
 
+    _refuse_own_api_urls(interface)
+
     objects: dict[str, ObjectSpec] = {}
     for name, obj in interface._objects.items():
         value = obj.value or ""
@@ -146,3 +149,20 @@ def _parse_cached(config: str) -> LabelSchema:
         controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=labels)
 
     return LabelSchema(config=config, interface=interface, controls=controls, objects=objects)
+
+
+def _refuse_own_api_urls(interface: LabelInterface) -> None:
+    """A literal URL in the config (``<Image value="/api/projects/1/next"/>``, any attribute) that points
+    at our own API would make every annotator's browser call it; refuse it by name."""
+    hosts = own_hosts()
+    for element in interface._tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute, value in element.attrib.items():
+            if points_at_own_api(value, own_hosts=hosts):
+                raise ApplicationError(
+                    f'Invalid label config: <{element.tag} {attribute}="{value}"> points at Tessera\'s own API; '
+                    "an image or media address may not.",
+                    field="label_config",
+                    code="own_api_url",
+                )

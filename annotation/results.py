@@ -10,6 +10,7 @@ count one per character.
 import re
 
 from annotation.label_config import TEXT_OBJECT_TAGS, LabelSchema
+from annotation.media_urls import own_hosts, points_at_own_api
 from tessera.errors import ApplicationError
 
 _REGION_INDEX = re.compile(r"^Region (\d+): ")
@@ -134,3 +135,27 @@ def validate_task_data(schema: LabelSchema, data, *, field: str) -> None:
             field=f"{field}.{missing[0]}",
             code="missing_variable",
         )
+    _refuse_own_api_media(schema, data, field=field)
+
+
+# Object tags whose task value the browser loads as a URL.
+MEDIA_OBJECT_TAGS = {"image", "audio", "audioplus", "video", "timeseries", "pdf"}
+
+
+def _refuse_own_api_media(schema: LabelSchema, data: dict, *, field: str) -> None:
+    """An image or media URL in task data that points at our own API (``/api/projects/1/next``) would
+    make each annotator's browser call it when the task is shown: refuse the task."""
+    media = [spec for spec in schema.objects.values() if spec.tag in MEDIA_OBJECT_TAGS]
+    if not media:
+        return
+    hosts = own_hosts()
+    for spec in media:
+        value = data.get(spec.variable)
+        for url in value if isinstance(value, list) else [value]:
+            if points_at_own_api(url, own_hosts=hosts):
+                raise ApplicationError(
+                    f"{spec.variable!r} is the address of Tessera's own API ({url[:100]!r}); an image or media "
+                    "address may not be.",
+                    field=f"{field}.{spec.variable}",
+                    code="own_api_url",
+                )

@@ -155,3 +155,19 @@ def _int(value, *, field: str | None = None) -> int:
 
         raise ApplicationError(f"{field} must be an integer id.", field=field)
     raise NotFound()
+
+
+def task_held(*, project: Project, user) -> Task | None:
+    """The task of ``project`` that ``user`` holds a live lock on and has not answered, or None. A read:
+    the lock is neither renewed nor taken (a session-cookie GET of /next answers with it)."""
+    from django.utils import timezone
+
+    from annotation.models import TaskLock
+
+    task_id = (
+        TaskLock.objects.filter(user=user, task__project=project, expires_at__gt=timezone.now())
+        .exclude(task__annotations__completed_by=user)
+        .values_list("task_id", flat=True)
+        .first()
+    )
+    return None if task_id is None else Task.objects.filter(pk=task_id).first()

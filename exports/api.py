@@ -10,7 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.selectors import project_get
+from exports import api_schemas
 from exports.services import project_export
+from tessera.api.schemas import ErrorOut
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
 
@@ -24,7 +26,12 @@ class ProjectExportView(APIView):
                 "ids", int, many=True, description="Only these tasks (ids=1&ids=2, ids[]=1, ids=1,2)"
             ),
         ],
-        responses={(200, "application/json"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/json"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "text/tab-separated-values"): OpenApiTypes.BINARY,
+            **{status: ErrorOut for status in (400, 403, 404)},
+        },
         summary="Export a project (streamed)",
     )
     def get(self, request: Request, project_id: int):
@@ -52,7 +59,7 @@ class VersionView(APIView):
     edition here: "Community" makes them download from the synchronous export above, where
     "Enterprise" would send them to snapshot endpoints that Tessera does not have."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Server version, in Label Studio's shape")
+    @extend_schema(responses={200: api_schemas.VersionOut}, summary="Server version, in Label Studio's shape")
     def get(self, request: Request) -> Response:
         release = settings.SPECTACULAR_SETTINGS["VERSION"]
         return Response(

@@ -14,6 +14,7 @@ if [ -f scripts/install_browser.sh ]; then
 fi
 
 $BIN/ruff check .
+npm --prefix frontend run --silent typecheck  # tsc --noEmit over the labeling app's TypeScript
 
 pg_up() {
   $BIN/python - "$PG_URL" <<'PY'

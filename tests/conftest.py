@@ -14,6 +14,7 @@ from annotation.services.imports import tasks_import
 from annotation.services.projects import project_create
 from tessera.models import Role
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
+from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 - the hook: in CI a skip fails
 
 SENTIMENT_CONFIG = """<View>
   <Text name="text" value="$text"/>

@@ -3,7 +3,6 @@ caller, skipping with a reason, and the caller's recent annotations (to correct 
 
 from django.conf import settings
 from django.urls import re_path
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import selectors
+from annotation.api import schemas
 from annotation.api.output import annotation_out, task_out
 from annotation.services import labeling
 from tessera.api.base import json_object
 from tessera.errors import ApplicationError
 from tessera.permissions import caller_membership
 
-JSON = OpenApiTypes.OBJECT
 RECENT_LIMIT_MAX = 100
 
 
@@ -38,7 +37,11 @@ def progress_out(progress: labeling.ProjectProgress) -> dict:
 
 
 class LabelingProjectListView(APIView):
-    @extend_schema(responses=JSON, summary="Projects of the active organization with the caller's progress")
+    @extend_schema(
+        responses={200: schemas.ProgressListOut},
+        operation_id="labeling_projects_list",
+        summary="Projects of the active organization with the caller's progress",
+    )
     def get(self, request: Request) -> Response:
         membership = caller_membership(request)
         rows = labeling.project_progress_list(membership=membership, user=request.user)
@@ -47,7 +50,8 @@ class LabelingProjectListView(APIView):
 
 class LabelingProjectView(APIView):
     @extend_schema(
-        responses=JSON, summary="One project for the labeling page: config, instructions, progress"
+        responses={200: schemas.LabelingProjectOut, **schemas.errors(404)},
+        summary="One project for the labeling page: config, instructions, progress",
     )
     def get(self, request: Request, project_id: int) -> Response:
         membership = caller_membership(request)
@@ -71,7 +75,7 @@ class LabelingProjectView(APIView):
 class LabelingRecentView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("limit", int)],
-        responses=JSON,
+        responses={200: schemas.RecentListOut, **schemas.errors(400, 404)},
         summary="The caller's latest annotations in a project, with their tasks",
     )
     def get(self, request: Request, project_id: int) -> Response:
@@ -89,7 +93,11 @@ class LabelingRecentView(APIView):
 
 
 class TaskSkipView(APIView):
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Skip a task with an optional reason")
+    @extend_schema(
+        request=schemas.SkipIn,
+        responses={201: schemas.AnnotationOut, **schemas.errors(400, 404, 409)},
+        summary="Skip a task with an optional reason",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)

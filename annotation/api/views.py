@@ -6,7 +6,6 @@ and hand writes to services.
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import selectors
+from annotation.api import schemas
 from annotation.api.imports import read_import
 from annotation.api.output import (
     annotation_out,
@@ -41,11 +41,14 @@ from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
 
-JSON = OpenApiTypes.OBJECT
-
 
 class ProjectListView(APIView):
-    @extend_schema(responses=JSON, summary="List projects (paged: count, results)")
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: schemas.ProjectPageOut, **schemas.errors(400)},
+        operation_id="projects_list",
+        summary="List projects (paged: count, results)",
+    )
     def get(self, request: Request) -> Response:
         membership = caller_membership(request)
         page, page_size = page_params(request, default_size=100, clamp=True)
@@ -61,7 +64,9 @@ class ProjectListView(APIView):
             }
         )
 
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Create a project")
+    @extend_schema(
+        request=schemas.ProjectIn, responses={201: schemas.ProjectOut, **schemas.errors(400, 403)}, summary="Create a project"
+    )
     def post(self, request: Request) -> Response:
         membership = require_role(request, Role.MANAGER, action="create projects")
         project = project_services.project_create(
@@ -71,12 +76,16 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    @extend_schema(responses=JSON, summary="Get a project")
+    @extend_schema(responses={200: schemas.ProjectOut, **schemas.errors(404)}, summary="Get a project")
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         return Response(project_out(project))
 
-    @extend_schema(request=JSON, responses=JSON, summary="Update a project")
+    @extend_schema(
+        request=schemas.ProjectIn,
+        responses={200: schemas.ProjectOut, **schemas.errors(400, 403, 404)},
+        summary="Update a project (the fields sent)",
+    )
     def patch(self, request: Request, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
@@ -84,9 +93,7 @@ class ProjectDetailView(APIView):
         project = project_services.project_update(project=project, user=request.user, fields=json_object(request))
         return Response(project_out(project))
 
-    put = patch
-
-    @extend_schema(responses={204: None}, summary="Delete a project with its tasks")
+    @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a project with its tasks")
     def delete(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="delete projects")
@@ -102,14 +109,23 @@ def _validate_config_response(request: Request) -> Response:
 
 
 class ConfigValidateView(APIView):
-    @extend_schema(request=JSON, responses=JSON, summary="Check a label config")
+    @extend_schema(
+        request=schemas.ConfigCheckIn,
+        responses={200: schemas.ConfigCheckOut, **schemas.errors(400)},
+        operation_id="projects_validate_config",
+        summary="Check a label config",
+    )
     def post(self, request: Request) -> Response:
         caller_membership(request)
         return _validate_config_response(request)
 
 
 class ProjectValidateView(APIView):
-    @extend_schema(request=JSON, responses=JSON, summary="Check a label config for this project")
+    @extend_schema(
+        request=schemas.ConfigCheckIn,
+        responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 404)},
+        summary="Check a label config for this project",
+    )
     def post(self, request: Request, project_id: int) -> Response:
         selectors.project_get(membership=caller_membership(request), project_id=project_id)
         return _validate_config_response(request)
@@ -117,8 +133,14 @@ class ProjectValidateView(APIView):
 
 class ProjectImportView(APIView):
     @extend_schema(
-        request={"application/json": JSON, "multipart/form-data": JSON, "text/csv": JSON},
-        responses={201: JSON},
+        request={
+            "application/json": schemas.ImportTaskIn(many=True),
+            "multipart/form-data": schemas.ImportFilesIn,
+            "application/x-ndjson": schemas.CSV_BODY,
+            "text/csv": schemas.CSV_BODY,
+            "text/tab-separated-values": schemas.CSV_BODY,
+        },
+        responses={201: schemas.ImportAnswerOut, **schemas.errors(400, 403, 404, 413, 415)},
         parameters=[OpenApiParameter("return_task_ids", bool)],
         summary="Import tasks (JSON, JSONL, CSV, TSV; body or files)",
         description="Small imports answer task_count, annotation_count, prediction_count. Larger ones run "
@@ -143,7 +165,11 @@ class ProjectImportView(APIView):
 
 
 class ProjectPredictionImportView(APIView):
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Import predictions for existing tasks")
+    @extend_schema(
+        request=schemas.PredictionImportIn(many=True),
+        responses={201: schemas.PredictionImportOut, **schemas.errors(400, 403, 404)},
+        summary="Import predictions for existing tasks",
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import predictions")
@@ -152,7 +178,10 @@ class ProjectPredictionImportView(APIView):
 
 
 class ProjectTasksView(APIView):
-    @extend_schema(responses={204: None}, summary="Delete every task of a project (the SDK's delete_all_tasks)")
+    @extend_schema(
+        responses={204: None, **schemas.errors(403, 404)},
+        summary="Delete every task of a project (the SDK's delete_all_tasks)",
+    )
     def delete(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="delete tasks")
@@ -161,31 +190,65 @@ class ProjectTasksView(APIView):
 
 
 class ImportJobView(APIView):
-    @extend_schema(responses=JSON, summary="State and progress of a background import")
+    @extend_schema(
+        responses={200: schemas.ImportJobStateOut, **schemas.errors(404)},
+        summary="State and progress of a background import",
+    )
     def get(self, request: Request, project_id: int, job_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         job = selectors.import_job_get(project=project, job_id=job_id)
         return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
 
 
+def _next_out(task, user) -> dict:
+    task.prediction_list = list(task.predictions.order_by("-score", "-id"))
+    task.annotation_list = []
+    body = task_out(task)
+    drafts = Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
+    body["drafts"] = [draft_out(draft) for draft in drafts]
+    return body
+
+
 class ProjectNextView(APIView):
-    @extend_schema(responses=JSON, summary="Take the next task to label (locks it for the caller)")
+    """Taking a task changes state (it locks the task and lets go of the one held before), so the
+    labeling page takes it with POST. GET stays for Label Studio's clients, which send a token. A GET
+    carried by the session cookie may come from any page the annotator opens, such as an
+    ``<img src="/api/projects/1/next">`` in task data (same origin is allowed for images): it takes and
+    drops nothing, answers the task the caller already holds, and otherwise 409 ``post_required``."""
+
+    @extend_schema(
+        responses={200: schemas.NextTaskOut, **schemas.errors(404, 409)},
+        summary="The next task to label (token: locks it; session cookie: only the task already held)",
+    )
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        task = queue.next_task(project=project, user=request.user)
-        task.prediction_list = list(task.predictions.order_by("-score", "-id"))
-        task.annotation_list = []
-        body = task_out(task)
-        drafts = Draft.objects.filter(task=task, user=request.user, annotation__isnull=True).order_by("-id")[:1]
-        body["drafts"] = [draft_out(draft) for draft in drafts]
-        return Response(body)
+        if request.auth is None:
+            task = selectors.task_held(project=project, user=request.user)
+            if task is None:
+                raise ApplicationError(
+                    "GET does not take tasks for a browser session: POST to /api/projects/{id}/next to take one.",
+                    code="post_required",
+                    status=409,
+                )
+            return Response(_next_out(task, request.user))
+        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+
+    @extend_schema(
+        request=None,
+        responses={200: schemas.NextTaskOut, **schemas.errors(404)},
+        summary="Take the next task to label (locks it for the caller)",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
 
 
 class TaskListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("project", int, required=True), OpenApiParameter("page", int),
                     OpenApiParameter("page_size", int)],
-        responses=JSON,
+        responses={200: schemas.TaskPageOut, **schemas.errors(400, 404)},
+        operation_id="tasks_list",
         summary="List a project's tasks: {tasks, total}",
     )  # fmt: skip
     def get(self, request: Request) -> Response:
@@ -203,7 +266,11 @@ class TaskListView(APIView):
         totals = selectors.task_totals(project=project)
         return Response(task_page_out(tasks, total=project.task_count, **totals))
 
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Create one task")
+    @extend_schema(
+        request=schemas.TaskCreateIn,
+        responses={201: schemas.TaskOut, **schemas.errors(400, 403, 404)},
+        summary="Create one task",
+    )
     def post(self, request: Request) -> Response:
         body = json_object(request)
         project = selectors.project_get(membership=caller_membership(request), project_id=body.get("project"))
@@ -215,12 +282,19 @@ class TaskListView(APIView):
 
 
 class TaskDetailView(APIView):
-    @extend_schema(responses=JSON, summary="Get a task with its annotations and predictions")
+    @extend_schema(
+        responses={200: schemas.TaskOut, **schemas.errors(404)},
+        summary="Get a task with its annotations and predictions",
+    )
     def get(self, request: Request, task_id: int) -> Response:
         task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
         return Response(task_out(task))
 
-    @extend_schema(request=JSON, responses=JSON, summary="Change a task's data or meta")
+    @extend_schema(
+        request=schemas.TaskUpdateIn,
+        responses={200: schemas.TaskOut, **schemas.errors(400, 403, 404)},
+        summary="Change a task's data or meta",
+    )
     def patch(self, request: Request, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
@@ -228,7 +302,7 @@ class TaskDetailView(APIView):
         annotation_services.task_update(task=task, user=request.user, fields=json_object(request))
         return Response(task_out(selectors.task_with_children(membership=membership, task_id=task_id)))
 
-    @extend_schema(responses={204: None}, summary="Delete a task")
+    @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a task")
     def delete(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         require_role(request, Role.MANAGER, action="delete tasks")
@@ -244,12 +318,16 @@ def _prediction_id(body: dict):
 
 
 class TaskAnnotationsView(APIView):
-    @extend_schema(responses=JSON, summary="List a task's annotations")
+    @extend_schema(responses={200: schemas.AnnotationOut(many=True), **schemas.errors(404)}, summary="List a task's annotations")
     def get(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         return Response([annotation_out(a) for a in selectors.annotations_of_task(task=task)])
 
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Submit an annotation (or a skip: was_cancelled)")
+    @extend_schema(
+        request=schemas.AnnotationIn,
+        responses={201: schemas.AnnotationOut, **schemas.errors(400, 403, 404, 409)},
+        summary="Submit an annotation (or a skip: was_cancelled)",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
@@ -269,12 +347,16 @@ class TaskAnnotationsView(APIView):
 
 
 class AnnotationDetailView(APIView):
-    @extend_schema(responses=JSON, summary="Get an annotation")
+    @extend_schema(responses={200: schemas.AnnotationOut, **schemas.errors(404)}, summary="Get an annotation")
     def get(self, request: Request, annotation_id: int) -> Response:
         annotation = selectors.annotation_get(membership=caller_membership(request), annotation_id=annotation_id)
         return Response(annotation_out(annotation))
 
-    @extend_schema(request=JSON, responses=JSON, summary="Update an annotation (your own; managers: any)")
+    @extend_schema(
+        request=schemas.AnnotationIn,
+        responses={200: schemas.AnnotationOut, **schemas.errors(400, 403, 404)},
+        summary="Update an annotation (your own; managers: any)",
+    )
     def patch(self, request: Request, annotation_id: int) -> Response:
         membership = caller_membership(request)
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
@@ -283,9 +365,7 @@ class AnnotationDetailView(APIView):
         )
         return Response(annotation_out(annotation))
 
-    put = patch
-
-    @extend_schema(responses={204: None}, summary="Delete an annotation")
+    @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete an annotation")
     def delete(self, request: Request, annotation_id: int) -> Response:
         membership = caller_membership(request)
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
@@ -302,7 +382,7 @@ class PredictionListView(APIView):
             OpenApiParameter("page", int, description="With page or page_size, one page; else all, streamed"),
             OpenApiParameter("page_size", int),
         ],
-        responses=JSON,
+        responses={200: schemas.PredictionOut(many=True), **schemas.errors(400)},
         summary="List predictions of a task or project",
     )
     def get(self, request: Request):
@@ -323,7 +403,11 @@ class PredictionListView(APIView):
             content_type="application/json",
         )
 
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Create a prediction")
+    @extend_schema(
+        request=schemas.PredictionIn,
+        responses={201: schemas.PredictionOut, **schemas.errors(400, 403, 404)},
+        summary="Create a prediction",
+    )
     def post(self, request: Request) -> Response:
         membership = caller_membership(request)
         body = json_object(request)
@@ -342,12 +426,16 @@ class PredictionListView(APIView):
 
 
 class PredictionDetailView(APIView):
-    @extend_schema(responses=JSON, summary="Get a prediction")
+    @extend_schema(responses={200: schemas.PredictionOut, **schemas.errors(404)}, summary="Get a prediction")
     def get(self, request: Request, prediction_id: int) -> Response:
         prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
         return Response(prediction_out(prediction))
 
-    @extend_schema(request=JSON, responses=JSON, summary="Change a prediction's result, score or model version")
+    @extend_schema(
+        request=schemas.PredictionUpdateIn,
+        responses={200: schemas.PredictionOut, **schemas.errors(400, 403, 404)},
+        summary="Change a prediction's result, score or model version",
+    )
     def patch(self, request: Request, prediction_id: int) -> Response:
         prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
         require_role(request, Role.MANAGER, action="change predictions")
@@ -356,9 +444,7 @@ class PredictionDetailView(APIView):
         )
         return Response(prediction_out(prediction))
 
-    put = patch
-
-    @extend_schema(responses={204: None}, summary="Delete a prediction")
+    @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a prediction")
     def delete(self, request: Request, prediction_id: int) -> Response:
         prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
         require_role(request, Role.MANAGER, action="delete predictions")
@@ -367,13 +453,17 @@ class PredictionDetailView(APIView):
 
 
 class TaskDraftsView(APIView):
-    @extend_schema(responses=JSON, summary="The caller's drafts for a task")
+    @extend_schema(responses={200: schemas.DraftOut(many=True), **schemas.errors(404)}, summary="The caller's drafts for a task")
     def get(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         drafts = Draft.objects.filter(task=task, user=request.user).order_by("-id")
         return Response([draft_out(d) for d in drafts])
 
-    @extend_schema(request=JSON, responses={201: JSON}, summary="Save a draft (created or replaced)")
+    @extend_schema(
+        request=schemas.DraftIn,
+        responses={201: schemas.DraftOut, **schemas.errors(400, 404)},
+        summary="Save a draft (created or replaced)",
+    )
     def post(self, request: Request, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
@@ -398,11 +488,15 @@ class DraftDetailView(APIView):
             raise ApplicationError("Draft not found.", code="not_found", status=404)
         return draft
 
-    @extend_schema(responses=JSON, summary="Get one of your drafts")
+    @extend_schema(responses={200: schemas.DraftOut, **schemas.errors(404)}, summary="Get one of your drafts")
     def get(self, request: Request, draft_id: int) -> Response:
         return Response(draft_out(self._draft(request, draft_id)))
 
-    @extend_schema(request=JSON, responses=JSON, summary="Update one of your drafts")
+    @extend_schema(
+        request=schemas.DraftUpdateIn,
+        responses={200: schemas.DraftOut, **schemas.errors(400, 404)},
+        summary="Update one of your drafts",
+    )
     def patch(self, request: Request, draft_id: int) -> Response:
         draft = self._draft(request, draft_id)
         body = json_object(request)
@@ -412,19 +506,21 @@ class DraftDetailView(APIView):
         )  # fmt: skip
         return Response(draft_out(draft))
 
-    @extend_schema(responses={204: None}, summary="Delete one of your drafts")
+    @extend_schema(responses={204: None, **schemas.errors(404)}, summary="Delete one of your drafts")
     def delete(self, request: Request, draft_id: int) -> Response:
         annotation_services.draft_delete(draft=self._draft(request, draft_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TaskLockView(APIView):
-    @extend_schema(request=None, responses=JSON, summary="Renew your lock on a task")
+    @extend_schema(
+        request=None, responses={200: schemas.TaskLockOut, **schemas.errors(404)}, summary="Renew your lock on a task"
+    )
     def post(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         return Response(lock_out(queue.task_lock_renew(task=task, user=request.user)))
 
-    @extend_schema(responses={204: None}, summary="Release your lock on a task")
+    @extend_schema(responses={204: None, **schemas.errors(404)}, summary="Release your lock on a task")
     def delete(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         queue.task_lock_release(task=task, user=request.user)

@@ -50,7 +50,7 @@ function safeAttribute(node: Element, name: string, value: string): void {
   if (lowered.startsWith("on") || lowered === "style" || lowered === "srcdoc") {
     throw new Error(`refusing to set attribute ${name}`);
   }
-  if ((lowered === "href" || lowered === "src" || lowered === "xlink:href") && !isSafeUrl(value)) {
+  if ((lowered === "href" || lowered === "src" || lowered === "xlink:href") && (!isSafeUrl(value) || pointsAtOwnApi(value))) {
     throw new Error(`refusing URL in ${name}`);
   }
   node.setAttribute(name, value);
@@ -64,6 +64,37 @@ export function isSafeUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a URL would reach our own API: a same-origin path under /api/, however it is spelled
+ * (relative, //host/…, /%61pi/, /API/, dot segments). Loading one with the session cookie is a
+ * request the annotator never meant to make, so task data may not use one as an image or media.
+ */
+export function pointsAtOwnApi(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value, window.location.href);
+  } catch {
+    return false;
+  }
+  if (url.origin !== window.location.origin) return false;
+  // The server decodes the path before routing it: decode as it would (a few rounds, for %2561),
+  // then let the URL parser fold the dot segments and backslashes that decoding revealed.
+  let path = url.pathname;
+  for (let round = 0; round < 3; round++) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      break;
+    }
+    if (decoded === path) break;
+    path = decoded;
+  }
+  const folded = new URL(path.replace(/\\/g, "/").replace(/^\/+/, "/"), window.location.origin).pathname;
+  path = folded.replace(/\/{2,}/g, "/").toLowerCase();
+  return path === "/api" || path.startsWith("/api/");
 }
 
 export function append(node: Node, children: Child[]): void {

@@ -119,7 +119,8 @@ export class LabelingPage {
 
   private async loadNext(): Promise<void> {
     try {
-      const task = await api<Task>("GET", `/api/projects/${this.project.id}/next`);
+      // POST: taking a task changes state, and a session GET of /next takes nothing (see the API docs).
+      const task = await api<Task>("POST", `/api/projects/${this.project.id}/next`);
       const best: Prediction | undefined = task.predictions?.[0];
       this.show(task, { draft: task.drafts?.[0] ?? null, prediction: best ?? null, annotation: null });
       void this.refreshCounts();

@@ -1,11 +1,11 @@
 """The caller and their organizations."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tessera.api import schemas
 from tessera.api.base import json_object
 from tessera.selectors import membership_for, memberships_of
 from tessera.services import user_switch_organization
@@ -24,14 +24,15 @@ def _user_out(user, membership) -> dict:
 
 
 class WhoAmIView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The caller, their active organization and role")
+    @extend_schema(responses={200: schemas.UserOut}, summary="The caller, their active organization and role")
     def get(self, request: Request) -> Response:
         return Response(_user_out(request.user, membership_for(user=request.user)))
 
 
 class OrganizationListView(APIView):
     @extend_schema(
-        responses=OpenApiTypes.OBJECT, summary="Organizations the caller belongs to, with their role"
+        responses={200: schemas.OrganizationOut(many=True)},
+        summary="Organizations the caller belongs to, with their role",
     )
     def get(self, request: Request) -> Response:
         return Response(
@@ -49,7 +50,9 @@ class OrganizationListView(APIView):
 
 class OrganizationSwitchView(APIView):
     @extend_schema(
-        request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Switch the active organization"
+        request=schemas.OrganizationSwitchIn,
+        responses={200: schemas.UserOut, 400: schemas.ErrorOut, 404: schemas.ErrorOut},
+        summary="Switch the active organization",
     )
     def post(self, request: Request) -> Response:
         body = json_object(request)

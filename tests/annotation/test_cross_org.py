@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 ENDPOINTS = [
     ("get", "/api/projects/{project}/", None),
     ("patch", "/api/projects/{project}/", {"title": "Taken"}),
-    ("put", "/api/projects/{project}/", {"title": "Taken"}),
     ("delete", "/api/projects/{project}/", None),
     (
         "post",
@@ -26,6 +25,7 @@ ENDPOINTS = [
     ("get", "/api/projects/{project}/imports/{import_job}/", None),
     ("delete", "/api/projects/{project}/tasks", None),
     ("get", "/api/projects/{project}/next", None),
+    ("post", "/api/projects/{project}/next", {}),
     ("get", "/api/projects/{project}/export?exportType=JSON", None),
     ("get", "/api/projects/{project}/export?exportType=CSV&download_all_tasks=true", None),
     ("get", "/api/tasks/?project={project}", None),
@@ -38,7 +38,6 @@ ENDPOINTS = [
     ("post", "/api/tasks/{task}/annotations/", {"result": [], "was_cancelled": True}),
     ("get", "/api/annotations/{annotation}/", None),
     ("patch", "/api/annotations/{annotation}/", {"result": choice("Neutral")}),
-    ("put", "/api/annotations/{annotation}/", {"result": choice("Neutral")}),
     ("delete", "/api/annotations/{annotation}/", None),
     ("post", "/api/predictions/", {"task": "{task}", "result": choice("Neutral"), "score": 0.9}),
     ("get", "/api/predictions/{prediction}/", None),

@@ -11,7 +11,6 @@ pytestmark = pytest.mark.django_db
 MANAGER_ONLY = [
     ("post", "/api/projects/", {"title": "Mine", "label_config": SENTIMENT_CONFIG}),
     ("patch", "/api/projects/{project}/", {"title": "Renamed"}),
-    ("put", "/api/projects/{project}/", {"maximum_annotations": 3}),
     ("delete", "/api/projects/{project}/", None),
     ("post", "/api/projects/{project}/import", [{"text": "planted"}]),
     ("post", "/api/tasks/", {"project": "{project}", "data": {"text": "planted"}}),

@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import Client
 
-from annotation.models import Annotation
-from tests.e2e.conftest import PASSWORD
+from annotation.models import Annotation, TaskLock
+from tests.e2e.conftest import IMAGES, PASSWORD
 
 PAYLOAD = (
     '<script>window.__xss = "script"; alert("script")</script>'
@@ -171,3 +171,46 @@ def test_labeling_page_of_another_organizations_project_says_not_found(annotator
     page.locator("a", has_text="Back to your projects").click()
     page.wait_for_url(f"{annotator.base_url}/projects/")
     assert annotator.errors == []
+
+
+@pytest.mark.e2e
+def test_an_image_that_points_at_our_own_api_is_not_loaded(annotator, labeling_project, cast):
+    project = labeling_project(IMAGES, [{"image": "/static/e2e/satellite.png"}], title="Planted image")
+    # Data stored before the import check refused such addresses (or written around it): the page
+    # must still not load it, since the image request would carry the annotator's session cookie.
+    planted = f"/%61pi/projects/{project.pk}/next"
+    project.tasks.update(data={"image": planted})
+    requested = []
+    annotator.page.on("request", lambda request: requested.append((request.method, request.resource_type, request.url)))
+    annotator.label(project)
+    assert "Tessera's own API" in annotator.page.locator(".stage .blocked").inner_text()
+    assert annotator.page.locator(".stage img").count() == 0
+    assert not [url for method, kind, url in requested if kind == "image" or "%61pi" in url]
+    # The page took its task with one POST; the one lock is the annotator's own.
+    assert [(m, u.split("/api/")[1]) for m, _, u in requested if u.endswith("/next")] == [
+        ("POST", f"projects/{project.pk}/next")
+    ]
+    assert TaskLock.objects.filter(user=cast.users["annotator"]).count() == 1
+
+
+@pytest.mark.e2e
+def test_no_spelling_of_an_own_api_address_gets_an_image_loaded(annotator, labeling_project, live_server):
+    spellings = [
+        "/API/projects/1/next",
+        f"//{live_server.url.split('//')[1]}/api/projects/1/next",
+        f"{live_server.url}/static/../api/version",
+        "/x/%2e%2e/api/version",
+        "\\api\\version",
+        "/%2561pi/version",
+    ]
+    images = "".join(f'<Image name="image{i}" value="$image{i}"/>' for i in range(len(spellings)))
+    config = f'<View>{images}<RectangleLabels name="box" toName="image0"><Label value="Car"/></RectangleLabels></View>'
+    project = labeling_project(config, [{f"image{i}": "/static/e2e/satellite.png" for i in range(len(spellings))}])
+    project.tasks.update(data={f"image{i}": url for i, url in enumerate(spellings)})
+    requested = []
+    annotator.page.on("request", lambda request: requested.append((request.resource_type, request.url)))
+    annotator.label(project)
+    blocked = annotator.page.locator(".stage .blocked")
+    assert blocked.count() == len(spellings)
+    assert all("Tessera's own API" in text for text in blocked.all_inner_texts())
+    assert not [url for kind, url in requested if kind == "image"]

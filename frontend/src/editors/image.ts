@@ -5,7 +5,7 @@
 // Keyboard: Tab / Shift+Tab select the next / previous shape (and leave the image after the last),
 // arrows move the selected shape, Shift+arrows resize it (Alt for finer steps), Delete removes it.
 
-import { el, isSafeUrl, replaceChildren, svg } from "../dom";
+import { el, isSafeUrl, pointsAtOwnApi, replaceChildren, svg } from "../dom";
 import { regionId } from "../store";
 import type { Region } from "../types";
 import { colourWithAlpha, type EditorContext, type KeyTarget } from "./base";
@@ -20,7 +20,7 @@ const ARROWS: Record<string, Point> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], 
 type Point = [number, number];
 
 export function imageAllowed(source: string, allowedOrigins: string[]): boolean {
-  if (!isSafeUrl(source)) return false;
+  if (!isSafeUrl(source) || pointsAtOwnApi(source)) return false;
   const url = new URL(source, window.location.href);
   return url.origin === window.location.origin || allowedOrigins.includes(url.origin);
 }
@@ -59,9 +59,10 @@ export class ImageView implements KeyTarget {
       this.stage.append(this.image, this.overlay);
     } else {
       const origin = source && isSafeUrl(source) ? new URL(source, window.location.href).origin : "an unsupported address";
-      this.stage.append(
-        el("p", { className: "blocked", text: `Image not shown: it comes from ${origin}, which is not an allowed source.` }),
-      );
+      const why = source && pointsAtOwnApi(source)
+        ? "Image not shown: its address points at Tessera's own API, which an image may not."
+        : `Image not shown: it comes from ${origin}, which is not an allowed source.`;
+      this.stage.append(el("p", { className: "blocked", text: why }));
     }
     this.element = el("section", { className: "object image-object", data: { object: name } }, this.stage, this.list);
     this.overlay.addEventListener("mousedown", (event) => this.down(event));

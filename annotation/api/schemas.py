@@ -1,0 +1,342 @@
+"""Request and response shapes of the annotation app's endpoints, for the OpenAPI schema only.
+
+The views build their answers with the plain dict builders of ``annotation/api/output.py`` and read
+bodies through the services; these serializers only describe those shapes to drf-spectacular. A test
+(``tests/test_openapi_schema.py``) validates real answers against the generated schema, so a change
+to a builder that is not made here too fails it.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from annotation.models import Sampling
+from tessera.api.schemas import ErrorOut
+
+
+def errors(*codes: int) -> dict:
+    """``responses`` entries for the error statuses an endpoint answers, all in the one error shape."""
+    return {code: ErrorOut for code in codes}
+
+
+def _result(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Label Studio's result: a list of regions {from_name, to_name, type, value, …}.",
+        **kwargs,
+    )
+
+
+# ---- responses ----------------------------------------------------------------------------------
+
+
+class UserSimpleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    avatar = serializers.CharField(allow_null=True)
+
+
+class ProjectOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    label_config = serializers.CharField()
+    parsed_label_config = serializers.DictField(help_text="Controls of the config: type, to_name, inputs, labels.")
+    data_variables = serializers.ListField(child=serializers.CharField())
+    expert_instruction = serializers.CharField(allow_blank=True)
+    show_instruction = serializers.BooleanField()
+    show_skip_button = serializers.BooleanField()
+    enable_empty_annotation = serializers.BooleanField()
+    maximum_annotations = serializers.IntegerField(help_text="Overlap: annotations a task needs.")
+    sampling = serializers.CharField()
+    color = serializers.CharField(allow_blank=True)
+    organization = serializers.IntegerField()
+    created_by = UserSimpleOut(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    task_number = serializers.IntegerField()
+    num_tasks_with_annotations = serializers.IntegerField(allow_null=True)
+    is_published = serializers.BooleanField()
+
+
+class ProjectPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.IntegerField(allow_null=True, help_text="The next page number, or null.")
+    previous = serializers.IntegerField(allow_null=True)
+    results = ProjectOut(many=True)
+
+
+class ConfigCheckOut(serializers.Serializer):
+    label_config = serializers.CharField()
+    parsed_label_config = serializers.DictField()
+    data_variables = serializers.ListField(child=serializers.CharField())
+
+
+class AnnotationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.IntegerField()
+    project = serializers.IntegerField()
+    completed_by = serializers.IntegerField(allow_null=True)
+    result = _result()
+    was_cancelled = serializers.BooleanField()
+    skip_reason = serializers.CharField(allow_blank=True)
+    ground_truth = serializers.BooleanField()
+    lead_time = serializers.FloatField(allow_null=True)
+    parent_prediction = serializers.IntegerField(allow_null=True)
+    prediction_changes = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PredictionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.IntegerField()
+    project = serializers.IntegerField()
+    model_version = serializers.CharField(allow_blank=True)
+    result = _result()
+    score = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class DraftOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.IntegerField()
+    user = serializers.IntegerField()
+    annotation = serializers.IntegerField(allow_null=True)
+    result = _result()
+    lead_time = serializers.FloatField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TaskOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    data = serializers.DictField()
+    meta = serializers.DictField()
+    inner_id = serializers.IntegerField()
+    is_labeled = serializers.BooleanField()
+    total_annotations = serializers.IntegerField()
+    cancelled_annotations = serializers.IntegerField()
+    total_predictions = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    annotations = AnnotationOut(many=True, required=False, help_text="On one task, and on task pages.")
+    predictions = PredictionOut(many=True, required=False)
+
+
+class NextTaskOut(TaskOut):
+    drafts = DraftOut(many=True, help_text="The caller's unsubmitted draft of this task, if any.")
+
+
+class TaskPageOut(serializers.Serializer):
+    tasks = TaskOut(many=True)
+    total = serializers.IntegerField()
+    total_annotations = serializers.IntegerField()
+    total_predictions = serializers.IntegerField()
+
+
+class TaskLockOut(serializers.Serializer):
+    task = serializers.IntegerField()
+    user = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class ImportCountsOut(serializers.Serializer):
+    task_count = serializers.IntegerField()
+    annotation_count = serializers.IntegerField()
+    prediction_count = serializers.IntegerField()
+    predictions_count = serializers.IntegerField(help_text="prediction_count again, as the SDK reads it.")
+    duration = serializers.FloatField(help_text="Seconds the import took.")
+    file_upload_ids = serializers.ListField(child=serializers.IntegerField())
+    could_be_tasks_list = serializers.BooleanField()
+    found_formats = serializers.ListField(child=serializers.CharField())
+    data_columns = serializers.ListField(child=serializers.CharField())
+    task_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="With ?return_task_ids=true."
+    )
+
+
+class ImportJobOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    status = serializers.CharField(help_text="created, in_progress, completed or failed.")
+    original_name = serializers.CharField(allow_blank=True)
+    format = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    task_count = serializers.IntegerField()
+    annotation_count = serializers.IntegerField()
+    prediction_count = serializers.IntegerField()
+    error = serializers.CharField(allow_null=True, help_text="Why it failed, as text (Label Studio's shape).")
+    error_detail = serializers.DictField(allow_null=True, help_text="{code, message, field} when failed.")
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImportStartedOut(ImportJobOut):
+    import_ = serializers.IntegerField(help_text="The background import's id: poll /imports/{import}/.")
+
+    def get_fields(self):
+        # "import" is a Python keyword: the answer's key cannot be a class attribute.
+        fields = super().get_fields()
+        fields["import"] = fields.pop("import_")
+        return fields
+
+
+class ImportJobStateOut(ImportJobOut):
+    task_ids = serializers.ListField(child=serializers.IntegerField(), help_text="Once completed.")
+
+
+ImportAnswerOut = PolymorphicProxySerializer(
+    component_name="ImportAnswer",
+    serializers=[ImportCountsOut, ImportStartedOut],
+    resource_type_field_name=None,
+)
+
+
+class PredictionImportOut(serializers.Serializer):
+    created = serializers.IntegerField()
+
+
+# ---- requests -----------------------------------------------------------------------------------
+
+
+class ProjectIn(serializers.Serializer):
+    """Every field optional: a create fills defaults, a PATCH changes only the fields sent."""
+
+    title = serializers.CharField(required=False, max_length=250)
+    description = serializers.CharField(required=False, allow_blank=True)
+    label_config = serializers.CharField(required=False, help_text="Label Studio XML.")
+    expert_instruction = serializers.CharField(required=False, allow_blank=True)
+    show_instruction = serializers.BooleanField(required=False)
+    show_skip_button = serializers.BooleanField(required=False)
+    enable_empty_annotation = serializers.BooleanField(required=False)
+    maximum_annotations = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    sampling = serializers.ChoiceField(choices=Sampling.values, required=False)
+    color = serializers.CharField(required=False, max_length=16, allow_blank=True)
+
+
+class ConfigCheckIn(serializers.Serializer):
+    label_config = serializers.CharField()
+
+
+class ImportTaskIn(serializers.Serializer):
+    """One task: either Label Studio's {data, annotations, predictions, meta}, or its data fields alone."""
+
+    data = serializers.DictField(required=False)
+    annotations = serializers.ListField(child=serializers.DictField(), required=False)
+    predictions = serializers.ListField(child=serializers.DictField(), required=False)
+    meta = serializers.DictField(required=False)
+
+
+class ImportFilesIn(serializers.Serializer):
+    file = serializers.FileField(help_text=".json, .jsonl, .csv or .tsv; several files may be sent.")
+
+
+class PredictionImportIn(serializers.Serializer):
+    task = serializers.IntegerField()
+    result = _result()
+    score = serializers.FloatField(required=False, allow_null=True)
+    model_version = serializers.CharField(required=False, allow_blank=True)
+
+
+class TaskCreateIn(serializers.Serializer):
+    project = serializers.IntegerField()
+    data = serializers.DictField()
+    meta = serializers.DictField(required=False)
+
+
+class TaskUpdateIn(serializers.Serializer):
+    data = serializers.DictField(required=False)
+    meta = serializers.DictField(required=False)
+
+
+class AnnotationIn(serializers.Serializer):
+    result = _result(required=False)
+    was_cancelled = serializers.BooleanField(required=False, help_text="true: a skip.")
+    ground_truth = serializers.BooleanField(required=False)
+    lead_time = serializers.FloatField(required=False, allow_null=True, help_text="Seconds spent labeling.")
+    parent_prediction = serializers.IntegerField(required=False, allow_null=True)
+    completed_by = serializers.IntegerField(required=False, help_text="May repeat the caller; never another user.")
+    task = serializers.IntegerField(required=False, help_text="May repeat the task; never another.")
+    project = serializers.IntegerField(required=False)
+
+
+class PredictionIn(serializers.Serializer):
+    task = serializers.IntegerField()
+    result = _result(required=False)
+    model_version = serializers.CharField(required=False, allow_blank=True)
+    score = serializers.FloatField(required=False, allow_null=True)
+
+
+class PredictionUpdateIn(serializers.Serializer):
+    result = _result(required=False)
+    model_version = serializers.CharField(required=False, allow_blank=True)
+    score = serializers.FloatField(required=False, allow_null=True)
+
+
+class DraftIn(serializers.Serializer):
+    result = _result(required=False)
+    lead_time = serializers.FloatField(required=False, allow_null=True)
+    annotation = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The annotation this draft corrects, if any."
+    )
+
+
+class DraftUpdateIn(serializers.Serializer):
+    result = _result(required=False)
+    lead_time = serializers.FloatField(required=False, allow_null=True)
+
+
+# ---- the labeling page's own endpoints ----------------------------------------------------------
+
+
+class ProgressOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    role = serializers.CharField()
+    total_tasks = serializers.IntegerField()
+    tasks_labeled = serializers.IntegerField()
+    tasks_left_for_me = serializers.IntegerField()
+    done_today = serializers.IntegerField()
+    skipped_today = serializers.IntegerField()
+    overlap = serializers.IntegerField()
+
+
+class ProgressListOut(serializers.Serializer):
+    results = ProgressOut(many=True)
+
+
+class LabelingProjectOut(ProgressOut):
+    label_config = serializers.CharField()
+    expert_instruction = serializers.CharField(allow_blank=True)
+    show_instruction = serializers.BooleanField()
+    show_skip_button = serializers.BooleanField()
+    enable_empty_annotation = serializers.BooleanField()
+    lock_seconds = serializers.IntegerField()
+
+
+class RecentItemOut(serializers.Serializer):
+    annotation = AnnotationOut()
+    task = TaskOut()
+
+
+class RecentListOut(serializers.Serializer):
+    results = RecentItemOut(many=True)
+
+
+class SkipIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=500)
+    lead_time = serializers.FloatField(required=False, allow_null=True)
+
+
+# Bodies other than JSON that the import takes: JSON lines, CSV and TSV text.
+CSV_BODY = OpenApiTypes.STR
