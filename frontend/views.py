@@ -15,7 +15,7 @@ from annotation import selectors
 from frontend.forms import EmailAuthenticationForm
 from tessera.errors import NotFound
 from tessera.models import User
-from tessera.selectors import auth_keys, client_address, membership_for
+from tessera.selectors import auth_keys, client_address, membership_for, printable
 from tessera.services import (
     auth_attempt_release,
     auth_attempt_reserve,
@@ -37,7 +37,7 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        self.account = str(request.POST.get("username", "")).strip().lower()[:254]
+        self.account = printable(str(request.POST.get("username", "")).strip().lower(), limit=254)
         self.address = client_address(request)
         wait = auth_attempt_reserve(account=self.account, address=self.address)
         if wait is not None:

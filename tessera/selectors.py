@@ -89,6 +89,12 @@ def auth_keys(*, account: str = "", address: str) -> list[str]:
     return [f"address:{address}", *([f"account:{account}"] if account else [])]
 
 
+def printable(text: str, *, limit: int) -> str:
+    """Text from a request, fit for a key and an audit row: no NUL or control characters, which
+    PostgreSQL's text and jsonb refuse or logs misread, and at most ``limit`` characters."""
+    return "".join(char for char in text if char.isprintable())[:limit]
+
+
 def client_address(request) -> str:
     """The client's IP address: the peer's, or the one TESSERA_NUM_PROXIES proxies in front of us saw."""
     proxies = settings.TESSERA_NUM_PROXIES
@@ -96,8 +102,8 @@ def client_address(request) -> str:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [part for part in forwarded if part]
         if forwarded:
-            return forwarded[-min(proxies, len(forwarded))][:100]
-    return request.META.get("REMOTE_ADDR", "")[:100]
+            return printable(forwarded[-min(proxies, len(forwarded))], limit=100)
+    return printable(request.META.get("REMOTE_ADDR", ""), limit=100)
 
 
 def api_tokens_of(*, user: User) -> list[ApiToken]:

@@ -126,3 +126,10 @@ def test_client_address_behind_a_proxy_is_the_one_the_proxy_saw(cast, settings):
     assert blocked.get("/api/projects/", HTTP_X_FORWARDED_FOR="203.0.113.50").status_code == 429
     # Another client behind the same proxy is not held back.
     assert blocked.get("/api/projects/", HTTP_X_FORWARDED_FOR="203.0.113.51").status_code == 200
+
+
+def test_a_sign_in_with_control_characters_in_the_account_is_counted_not_a_500(cast):
+    response = sign_in("annotator@acme.test\x00\x1b", "wrong password")
+    assert response.status_code == 200
+    assert AuthFailureCount.objects.filter(key="account:annotator@acme.test").exists()
+    assert AuditEvent.objects.get(action="auth.login_failed").details["account"] == "annotator@acme.test"
