@@ -22,9 +22,14 @@ urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
     re_path(r"^ready/?$", ready, name="ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # The split view serves Swagger UI's start-up code as a file, not an inline script, so the page
-    # runs under the API's CSP (frontend/middleware.py), with its assets from drf-spectacular-sidecar.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up code as a file, not an inline script, and our template
+    # moves its inline style to a file, so the page runs under the API's CSP (frontend/middleware.py),
+    # with its assets from drf-spectacular-sidecar.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="tessera/api_docs.html"),
+        name="api-docs",
+    ),
     path("api/", include("tessera.api.urls")),
     path("api/", include("annotation.api.urls")),
     path("api/", include("exports.api")),

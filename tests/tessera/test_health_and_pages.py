@@ -54,7 +54,7 @@ def test_api_docs_load_swagger_ui_from_our_own_origin_under_a_csp_of_self():
     page = response.content.decode()
     assert "cdn" not in page.lower() and "https://" not in page
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
-    assert "<script>" not in page  # start-up code comes as a file: no inline script
+    assert "<script>" not in page and "<style>" not in page  # no inline script or style
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     script = Client().get("/api/docs/?script=")
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content

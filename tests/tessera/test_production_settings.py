@@ -27,8 +27,10 @@ PRODUCTION_ENV = {
 
 
 def run_manage(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    # Not the test run's own settings: DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' conftest.
+    skipped = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("TESSERA_") and key != "DATABASE_URL"
+        key: value for key, value in os.environ.items() if not key.startswith("TESSERA_") and key not in skipped
     }
     environment.update({"TESSERA_DATA_DIR": str(tmp_path / "data"), **(env or {})})
     return subprocess.run(
