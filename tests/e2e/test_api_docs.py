@@ -2,12 +2,10 @@
 
 import pytest
 
-from tests.e2e.conftest import browser, frontend_built, open_session, static_files  # noqa: F401 - fixtures
-
 pytestmark = pytest.mark.e2e
 
 
-def test_swagger_ui_renders_the_schema_with_nothing_refused_by_the_csp(open_session, cast):  # noqa: F811
+def test_swagger_ui_renders_the_schema_with_nothing_refused_by_the_csp(open_session, cast):
     session = open_session()
     refused: list[str] = []
     requests: list[str] = []
