@@ -1,8 +1,8 @@
 """The caller, their organizations and their API tokens."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,6 +62,29 @@ class OrganizationSwitchView(APIView):
         return Response(_user_out(request.user, membership_for(user=request.user)))
 
 
+# Shapes for the OpenAPI schema; the views build the same dicts by hand.
+_TOKEN_FIELDS = {
+    "id": serializers.IntegerField(),
+    "name": serializers.CharField(),
+    "prefix": serializers.CharField(help_text="First characters of the key, to tell tokens apart."),
+    "created_at": serializers.DateTimeField(),
+    "last_used_at": serializers.DateTimeField(allow_null=True),
+    "expires_at": serializers.DateTimeField(allow_null=True, help_text="Null: never expires."),
+}
+TOKEN_LIST = inline_serializer("ApiTokenInfo", _TOKEN_FIELDS, many=True)
+TOKEN_CREATED = inline_serializer(
+    "ApiTokenCreated", {**_TOKEN_FIELDS, "key": serializers.CharField(help_text="Shown in this answer only.")}
+)
+TOKEN_IN = inline_serializer(
+    "ApiTokenCreate",
+    {
+        "name": serializers.CharField(required=False, max_length=100),
+        "expires_in_days": serializers.IntegerField(required=False, min_value=1, max_value=3650),
+    },
+)
+TOKEN_KEY = inline_serializer("ApiTokenKey", {"token": serializers.CharField()})
+
+
 def _token_out(token: ApiToken) -> dict:
     # Never the key: only its digest is stored, and the key is shown once, when it is made.
     return {
@@ -75,7 +98,7 @@ def _token_out(token: ApiToken) -> dict:
 
 
 class CurrentUserTokenView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The caller's API token (Label Studio's get_token)")
+    @extend_schema(responses=TOKEN_KEY, summary="The caller's API token (Label Studio's get_token)")
     def get(self, request: Request) -> Response:
         # Tokens are stored as SHA-256 digests, so a key cannot be read back. A request signed with a
         # token gets that key, which it already holds; a browser session is told how to make a new one,
@@ -92,7 +115,7 @@ class CurrentUserTokenView(APIView):
 
 class CurrentUserResetTokenView(APIView):
     @extend_schema(
-        request=None, responses=OpenApiTypes.OBJECT, summary="Revoke every token of the caller and make one new"
+        request=None, responses={201: TOKEN_KEY}, summary="Revoke every token of the caller and make one new"
     )
     def post(self, request: Request) -> Response:
         caller_membership(request)
@@ -100,14 +123,14 @@ class CurrentUserResetTokenView(APIView):
 
 
 class TokenListView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The caller's API tokens (never their keys)")
+    @extend_schema(responses=TOKEN_LIST, summary="The caller's API tokens (never their keys)")
     def get(self, request: Request) -> Response:
         caller_membership(request)
         return Response([_token_out(token) for token in api_tokens_of(user=request.user)])
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiTypes.OBJECT},
+        request=TOKEN_IN,
+        responses={201: TOKEN_CREATED},
         summary="Make an API token: optional name and expires_in_days; the key is in this answer only",
     )
     def post(self, request: Request) -> Response:
