@@ -82,12 +82,16 @@ def read_import(request: Request) -> Upload:
     content_type = django_request.META.get("CONTENT_TYPE", "")
     if content_type.startswith("multipart/form-data"):
         limit = _UploadLimit(django_request)
+        # No effect when a browser session's CSRF check already parsed the form: its files are then
+        # checked one by one below, after Django spooled them to disk.
+        django_request.upload_handlers.insert(0, limit)
         try:
-            django_request.upload_handlers.insert(0, limit)
-        except AttributeError:
-            # A browser session's CSRF check already parsed the form; its files are checked one by one below.
-            pass
-        upload = _from_files(django_request)
+            upload = _from_files(django_request)
+        except ApplicationError:
+            # Stopped part-way, the body looks empty or malformed: say why instead.
+            if limit.exceeded:
+                raise _too_large(settings.TESSERA_MAX_UPLOAD_BYTES, at_least=True) from None
+            raise
         if limit.exceeded:
             raise _too_large(settings.TESSERA_MAX_UPLOAD_BYTES, at_least=True)
         return upload

@@ -149,3 +149,24 @@ def test_upload_settings_keep_files_private():
     assert django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440
 
 
+
+
+def test_a_multipart_upload_is_stopped_as_soon_as_it_passes_the_upload_limit(settings):
+    """For bodies that declare no length (chunked), the only bound is counting as the files arrive."""
+    from io import BytesIO
+
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+    from django.http.multipartparser import MultiPartParser
+
+    from annotation.api.imports import _UploadLimit
+
+    settings.TESSERA_MAX_UPLOAD_BYTES = 1000
+    content = b"x" * 300_000  # several of the parser's 64 KB chunks
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\n" + content + b"\r\n--b--\r\n")  # fmt: skip
+    limit = _UploadLimit()
+    meta = {"CONTENT_TYPE": "multipart/form-data; boundary=b", "CONTENT_LENGTH": str(len(body))}
+    _fields, files = MultiPartParser(meta, BytesIO(body), [limit, MemoryFileUploadHandler()]).parse()
+    assert limit.exceeded
+    assert limit.received < len(content)
+    assert "file" not in files
