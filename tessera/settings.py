@@ -6,6 +6,7 @@ broker on the file system, both under ``TESSERA_DATA_DIR``.
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 import dj_database_url
@@ -19,8 +20,10 @@ os.umask(0o077)
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TESSERA_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-# An install made before the umask (or by another tool) is tightened at start-up.
-if DATA_DIR.stat().st_uid == os.getuid():
+# An install made before the umask (or by another tool) is tightened at start-up; never a shared
+# sticky folder such as /tmp pointed at by mistake, which other users need to keep entering.
+_data_dir_stat = DATA_DIR.stat()
+if _data_dir_stat.st_uid == os.getuid() and not _data_dir_stat.st_mode & stat.S_ISVTX:
     DATA_DIR.chmod(0o700)
 
 

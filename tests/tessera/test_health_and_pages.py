@@ -170,3 +170,17 @@ def test_a_multipart_upload_is_stopped_as_soon_as_it_passes_the_upload_limit(set
     assert limit.exceeded
     assert limit.received < len(content)
     assert "file" not in files
+
+
+def test_a_shared_sticky_folder_given_as_data_directory_is_left_open(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TESSERA_")}
+    environment.pop("DATABASE_URL", None)
+    environment["TESSERA_DATA_DIR"] = str(shared)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    assert mode(shared / "secret_key") == 0o600
