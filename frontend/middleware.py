@@ -3,8 +3,10 @@
 The Content-Security-Policy is strict and enforced: scripts and styles only from our own origin (the
 built files under /static/), no inline script, no eval, images only from our origin and the configured
 allow-list. Task data is untrusted; even if some text ever reached the DOM as markup, the browser would
-refuse to run it. The API (/api/) keeps its own headers: its docs page loads Swagger UI, and JSON is
-never rendered as a document.
+refuse to run it. The API's HTML pages (DRF's browsable API, Swagger UI at /api/docs/ with its files
+served from our origin by drf-spectacular-sidecar) get a policy as strict, allowing only data: images
+besides our own (Swagger UI's icons); its other answers (JSON, exports) get one that lets nothing load,
+in case a browser ever renders one as a document.
 """
 
 from collections.abc import Callable
@@ -31,6 +33,12 @@ def content_security_policy() -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+API_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+API_DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
@@ -41,15 +49,18 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        is_html = response.get("Content-Type", "").startswith("text/html")
         if request.path.startswith("/api/"):
-            return response
+            response.setdefault("Content-Security-Policy", API_PAGE_POLICY if is_html else API_DATA_POLICY)
+            if not is_html:
+                return response
         response.setdefault("Content-Security-Policy", self.policy)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.setdefault("X-Content-Type-Options", "nosniff")
         response.setdefault("Referrer-Policy", "same-origin")
-        if response.get("Content-Type", "").startswith("text/html"):
+        if is_html:
             # Pages show a user's work; never keep them in shared caches or the back-forward cache.
             response.setdefault("Cache-Control", "no-store")
         return response

@@ -14,13 +14,58 @@ from django.views.decorators.http import require_GET
 from annotation import selectors
 from frontend.forms import EmailAuthenticationForm
 from tessera.errors import NotFound
-from tessera.selectors import membership_for
+from tessera.models import User
+from tessera.selectors import auth_keys, client_address, membership_for, printable
+from tessera.services import (
+    auth_attempt_release,
+    auth_attempt_reserve,
+    auth_failure_record,
+    auth_throttled_record,
+)
 
 
 class SignInView(auth_views.LoginView):
+    """Django's sign-in, throttled per account and per client address.
+
+    The attempt is counted, and the throttle asked, before the form checks the password: a password
+    check is a PBKDF2 run of tenths of a second, so without it a burst of guesses would hold every web
+    worker. A correct password takes its count back.
+    """
+
     template_name = "frontend/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.account = printable(str(request.POST.get("username", "")).strip().lower(), limit=254)
+        self.address = client_address(request)
+        wait = auth_attempt_reserve(account=self.account, address=self.address)
+        if wait is not None:
+            auth_throttled_record(via="login", account=self.account, address=self.address, retry_after=wait)
+            response = render(
+                request,
+                self.template_name,
+                {"form": self.get_form_class()(request), "throttled": True, "next": self.get_redirect_url()},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        auth_attempt_release(account=self.account, address=self.address)
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        auth_failure_record(
+            keys=auth_keys(account=self.account, address=self.address),
+            via="login",
+            account=self.account,
+            address=self.address,
+            user=User.objects.filter(email__iexact=self.account).first() if self.account else None,
+            count=False,
+        )
+        return super().form_invalid(form)
 
 
 class SignOutView(auth_views.LogoutView):

@@ -72,10 +72,28 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this moment the token no longer authenticates; null: never."
+    )
 
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class AuthFailureCount(models.Model):
+    """Failed sign-ins or token checks for one account or one client address in one fixed time window.
+
+    Kept in the database, so every web worker of an install sees the same counts with no extra service.
+    ``key`` is ``account:<e-mail>`` or ``address:<ip>``; ``window`` is the window's number since the epoch.
+    """
+
+    key = models.CharField(max_length=300)
+    window = models.BigIntegerField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="auth_failure_unique_window")]
 
 
 class AuditEvent(models.Model):

@@ -1,6 +1,13 @@
-"""Reads for organizations and members."""
+"""Reads for organizations, members, tokens, sign-in throttling and readiness."""
 
-from tessera.models import Membership, User
+import math
+import os
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from tessera.models import ApiToken, AuthFailureCount, Membership, User
 
 
 def membership_for(*, user: User) -> Membership | None:
@@ -24,3 +31,80 @@ def membership_for(*, user: User) -> Membership | None:
 
 def memberships_of(*, user: User) -> list[Membership]:
     return list(Membership.objects.select_related("organization").filter(user=user).order_by("organization_id"))
+
+
+def readiness() -> dict[str, bool]:
+    """Whether the database and the Celery broker answer, each with a short timeout."""
+    from django.db import connection
+
+    from tessera.celery import app
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = True
+    except Exception:  # noqa: BLE001 - any failure means "not ready", and the probe must answer, not 500
+        checks["database"] = False
+    try:
+        with app.connection_for_write() as broker:
+            if broker.transport_cls == "filesystem":
+                # A file broker "connects" whatever the disk says; what it needs is its folders.
+                folders = [Path(path) for key, path in broker.transport_options.items() if key.endswith("_folder_in")]
+                checks["broker"] = all(folder.is_dir() and os.access(folder, os.W_OK) for folder in folders)
+            else:
+                broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+                checks["broker"] = True
+    except Exception:  # noqa: BLE001 - as above
+        checks["broker"] = False
+    return checks
+
+
+def auth_failure_window() -> tuple[int, int]:
+    """(number of the current failure-count window, seconds until it ends)."""
+    length = settings.TESSERA_AUTH_FAILURE_WINDOW_SECONDS
+    now = time.time()
+    window = int(now // length)
+    return window, max(1, math.ceil((window + 1) * length - now))
+
+
+def auth_throttle_wait(*, account: str = "", address: str) -> int | None:
+    """Seconds to wait when this account or this address has used up its failures, else None.
+
+    Asked before any password is hashed, so a throttled attempt costs one indexed read.
+    """
+    limits = {f"address:{address}": settings.TESSERA_AUTH_FAILURES_PER_ADDRESS}
+    if account:
+        limits[f"account:{account}"] = settings.TESSERA_AUTH_FAILURES_PER_ACCOUNT
+    window, remaining = auth_failure_window()
+    for key, failures in AuthFailureCount.objects.filter(key__in=list(limits), window=window).values_list(
+        "key", "failures"
+    ):
+        if failures >= limits[key]:
+            return remaining
+    return None
+
+
+def auth_keys(*, account: str = "", address: str) -> list[str]:
+    return [f"address:{address}", *([f"account:{account}"] if account else [])]
+
+
+def printable(text: str, *, limit: int) -> str:
+    """Text from a request, fit for a key and an audit row: no NUL or control characters, which
+    PostgreSQL's text and jsonb refuse or logs misread, and at most ``limit`` characters."""
+    return "".join(char for char in text if char.isprintable())[:limit]
+
+
+def client_address(request) -> str:
+    """The client's IP address: the peer's, or the one TESSERA_NUM_PROXIES proxies in front of us saw."""
+    proxies = settings.TESSERA_NUM_PROXIES
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if forwarded:
+            return printable(forwarded[-min(proxies, len(forwarded))], limit=100)
+    return printable(request.META.get("REMOTE_ADDR", ""), limit=100)
+
+
+def api_tokens_of(*, user: User) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-pk"))

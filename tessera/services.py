@@ -1,14 +1,21 @@
 """Writes for organizations, members and tokens. Each write records an audit event."""
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from tessera.errors import ApplicationError
-from tessera.models import ApiToken, AuditEvent, Membership, Organization, Role, User
+from tessera.errors import ApplicationError, NotFound
+from tessera.models import ApiToken, AuditEvent, AuthFailureCount, Membership, Organization, Role, User
+from tessera.selectors import auth_failure_window, auth_keys
+
+MAX_TOKEN_EXPIRY_DAYS = 3650
 
 
 def audit_record(
@@ -91,10 +98,142 @@ def user_upsert(
 @transaction.atomic
 def api_token_create(*, user: User, name: str = "") -> str:
     """Make a new token for ``user`` and return its key; only its digest is kept."""
-    key = secrets.token_hex(20)
-    token = ApiToken.objects.create(user=user, digest=ApiToken.digest_of(key), prefix=key[:8], name=name)
-    audit_record(actor=user, organization=user.active_organization_id, action="token.create", obj=token)
+    _token, key = api_token_issue(user=user, name=name)
     return key
+
+
+def _expiry(expires_in_days: Any) -> Any:
+    if expires_in_days is None:
+        return None
+    if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int):
+        raise ApplicationError("expires_in_days must be a whole number of days.", field="expires_in_days")
+    if not 1 <= expires_in_days <= MAX_TOKEN_EXPIRY_DAYS:
+        raise ApplicationError(
+            f"expires_in_days must be between 1 and {MAX_TOKEN_EXPIRY_DAYS}.", field="expires_in_days"
+        )
+    return timezone.now() + timedelta(days=expires_in_days)
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, name: Any = "", expires_in_days: Any = None) -> tuple[ApiToken, str]:
+    """Make a token, optionally expiring, and return it with its key: the only time the key is known."""
+    if not isinstance(name, str):
+        raise ApplicationError("name must be text.", field="name")
+    limit = ApiToken._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ApplicationError(f"name may be at most {limit} characters.", field="name")
+    expires_at = _expiry(expires_in_days)
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user, digest=ApiToken.digest_of(key), prefix=key[:8], name=name.strip(), expires_at=expires_at
+    )
+    audit_record(
+        actor=user,
+        organization=user.active_organization_id,
+        action="token.create",
+        obj=token,
+        details={"expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: int) -> None:
+    """Revoke one of the caller's own tokens; someone else's is not found, whatever their organization."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound("Token not found.")
+    audit_record(
+        actor=user,
+        organization=user.active_organization_id,
+        action="token.revoke",
+        obj=token,
+        details={"prefix": token.prefix},
+    )
+    token.delete()
+
+
+@transaction.atomic
+def api_token_reset(*, user: User) -> str:
+    """Label Studio's token reset: a user has one token there, so every token of the user is revoked
+    and one new key comes back."""
+    revoked = list(ApiToken.objects.select_for_update().filter(user=user).values_list("prefix", flat=True))
+    ApiToken.objects.filter(user=user).delete()
+    audit_record(
+        actor=user, organization=user.active_organization_id, action="token.reset", details={"revoked": revoked}
+    )
+    _token, key = api_token_issue(user=user, name="reset")
+    return key
+
+
+def _count_failure(key: str, window: int) -> int:
+    """Add one failure to ``key``'s count in ``window`` and return the new count.
+
+    A conditional UPDATE, with an INSERT for the window's first failure; two first failures at once
+    both try the INSERT, and the loser counts with the UPDATE instead. The UPDATE locks the row until
+    the caller's transaction ends, so concurrent attempts each read a different count.
+    """
+    rows = AuthFailureCount.objects.filter(key=key, window=window)
+    if not rows.update(failures=F("failures") + 1):
+        try:
+            with transaction.atomic():
+                AuthFailureCount.objects.create(key=key, window=window, failures=1)
+        except IntegrityError:
+            rows.update(failures=F("failures") + 1)
+    # Earlier windows no longer decide anything.
+    AuthFailureCount.objects.filter(key=key, window__lt=window).delete()
+    return rows.values_list("failures", flat=True).get()
+
+
+def auth_attempt_reserve(*, account: str, address: str) -> int | None:
+    """Count a sign-in attempt as failed before its password is checked; seconds to wait if over a limit.
+
+    Counting first, under the row lock, is what bounds the password checks of a burst of parallel
+    attempts: each reads a different count, so only the first ``limit`` of them go on to PBKDF2. A
+    correct password takes its count back (``auth_attempt_release``).
+    """
+    window, remaining = auth_failure_window()
+    limits = {f"address:{address}": settings.TESSERA_AUTH_FAILURES_PER_ADDRESS}
+    if account:
+        limits[f"account:{account}"] = settings.TESSERA_AUTH_FAILURES_PER_ACCOUNT
+    with transaction.atomic():
+        over = [key for key, limit in limits.items() if _count_failure(key, window) > limit]
+    return remaining if over else None
+
+
+def auth_attempt_release(*, account: str, address: str) -> None:
+    window, _ = auth_failure_window()
+    AuthFailureCount.objects.filter(
+        key__in=auth_keys(account=account, address=address), window=window, failures__gt=0
+    ).update(failures=F("failures") - 1)
+
+
+def auth_failure_record(
+    *, keys: list[str], via: str, address: str, account: str = "", user: User | None = None, count: bool = True
+) -> None:
+    """Audit one failed sign-in or token check, and count it against each key unless already counted."""
+    window, _ = auth_failure_window()
+    with transaction.atomic():
+        if count:
+            for key in keys:
+                _count_failure(key, window)
+        audit_record(
+            actor=None,
+            organization=user.active_organization_id if user is not None else None,
+            action=f"auth.{via}_failed",
+            object_type="tessera.user" if user is not None else "",
+            object_id=user.pk if user is not None else None,
+            details={"account": account, "address": address},
+        )
+
+
+def auth_throttled_record(*, via: str, address: str, account: str = "", retry_after: int) -> None:
+    audit_record(
+        actor=None,
+        organization=None,
+        action=f"auth.{via}_throttled",
+        details={"account": account, "address": address, "retry_after": retry_after},
+    )
 
 
 @transaction.atomic

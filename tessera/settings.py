@@ -4,16 +4,27 @@ Defaults run a fresh clone with no services: SQLite in WAL mode and a Celery
 broker on the file system, both under ``TESSERA_DATA_DIR``.
 """
 
+import os
 import secrets
+import stat
 from pathlib import Path
 
 import dj_database_url
 
-from tessera.env import env_bool, env_int, env_list, env_str
+from tessera.env import EnvError, env_bool, env_int, env_list, env_str
 
+# The data directory holds the secret key, the SQLite database, uploads and the file broker's
+# messages: nobody but Tessera's own user may read it. The umask makes every file and folder this
+# process creates private (0600/0700), including the ones SQLite, Celery and Django make for us.
+os.umask(0o077)
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TESSERA_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# An install made before the umask (or by another tool) is tightened at start-up; never a shared
+# sticky folder such as /tmp pointed at by mistake, which other users need to keep entering.
+_data_dir_stat = DATA_DIR.stat()
+if _data_dir_stat.st_uid == os.getuid() and not _data_dir_stat.st_mode & stat.S_ISVTX:
+    DATA_DIR.chmod(0o700)
 
 
 def _secret_key() -> str:
@@ -42,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tessera",
     "annotation",
     "exports",
@@ -55,6 +67,7 @@ MIDDLEWARE = [
     "frontend.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tessera.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -93,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    for _suffix in ("", "-wal", "-shm"):
+        _sqlite_file = Path(f"{DATABASES['default']['NAME']}{_suffix}")
+        if _sqlite_file.is_file() and _sqlite_file.stat().st_uid == os.getuid():
+            _sqlite_file.chmod(0o600)
 TEST_DATABASE_NAME = env_str("TESSERA_TEST_DATABASE_NAME", "")
 if TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
@@ -122,9 +139,48 @@ STATICFILES_DIRS = [FRONTEND_DIST_DIR] if FRONTEND_DIST_DIR.exists() else []
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# No script needs the CSRF cookie: the app and the browsable API read the token from the page.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Production behind TLS. Off by default so that a clone runs on http://localhost; `manage.py check
+# --deploy` names each one that a public install must turn on.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("TESSERA_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("TESSERA_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TESSERA_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("TESSERA_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("TESSERA_SSL_REDIRECT", False)
+# Probes call these over plain HTTP from inside the container or the pod.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^ready/?$"]
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """``X-Forwarded-Proto`` or ``X-Forwarded-Proto=https``: the header a TLS-terminating proxy sets.
+
+    Only behind such a proxy, which strips the header from clients: otherwise anyone could claim HTTPS.
+    """
+    raw = env_str("TESSERA_PROXY_SSL_HEADER", "").strip()
+    if not raw:
+        return None
+    name, _, value = raw.partition("=")
+    name = name.strip()
+    if not name or not all(char.isalnum() or char == "-" for char in name):
+        raise EnvError(f"TESSERA_PROXY_SSL_HEADER={raw!r} is not a header name (e.g. X-Forwarded-Proto=https)")
+    return "HTTP_" + name.upper().replace("-", "_"), value.strip() or "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# How many proxies in front of us append to X-Forwarded-For; 0 takes the peer address as the client's.
+TESSERA_NUM_PROXIES = env_int("TESSERA_NUM_PROXIES", 0, minimum=0)
+
+# Failed sign-ins and API tokens: after this many failures in the window, further attempts for that
+# account or from that address answer 429 with Retry-After until the window ends, before any password
+# is hashed, so that a burst of guesses costs a row lookup each instead of a PBKDF2 run.
+TESSERA_AUTH_FAILURES_PER_ACCOUNT = env_int("TESSERA_AUTH_FAILURES_PER_ACCOUNT", 5, minimum=1)
+TESSERA_AUTH_FAILURES_PER_ADDRESS = env_int("TESSERA_AUTH_FAILURES_PER_ADDRESS", 20, minimum=1)
+TESSERA_AUTH_FAILURE_WINDOW_SECONDS = env_int("TESSERA_AUTH_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 
 # Limits: every one is a setting with a default that a small team never hits.
 TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
@@ -140,9 +196,15 @@ TESSERA_IMPORT_DIR = DATA_DIR / "imports"
 # public URL; the labeling page's Content-Security-Policy allows exactly these.
 TESSERA_IMAGE_ALLOWED_ORIGINS = env_list("TESSERA_IMAGE_ALLOWED_ORIGINS", [])
 
-# Request bodies: imports stream to disk above Django's in-memory threshold.
-DATA_UPLOAD_MAX_MEMORY_SIZE = TESSERA_MAX_UPLOAD_BYTES
-FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# Request bodies: every request, signed in or not, is read into memory only up to Django's default
+# 2.5 MB; files in multipart bodies spool to a private folder above the same size. The import endpoint
+# alone takes more, streaming its body to disk up to TESSERA_MAX_UPLOAD_BYTES (annotation/api/imports.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TESSERA_MAX_REQUEST_MEMORY_BYTES", 2_621_440, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 REST_FRAMEWORK = {
@@ -168,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files come from our own origin, so /api/docs/ runs under a CSP of 'self' only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: Redis in production; on the embedded default a broker in files under

@@ -1,16 +1,35 @@
 from django.http import JsonResponse
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from tessera.selectors import readiness
 
 
 def health(request):
+    """Liveness: the process answers. Touches no service, so a slow database never restarts the web server."""
     return JsonResponse({"status": "UP"})
 
 
+def ready(request):
+    """Readiness: the database and the broker answer; 503 naming the one that does not."""
+    checks = readiness()
+    failed = [name for name, ok in checks.items() if not ok]
+    body = {"status": "DOWN" if failed else "UP", "checks": {k: "up" if ok else "down" for k, ok in checks.items()}}
+    return JsonResponse(body, status=503 if failed else 200)
+
+
 urlpatterns = [
-    path("health", health, name="health"),
+    re_path(r"^health/?$", health, name="health"),
+    re_path(r"^ready/?$", ready, name="ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up code as a file, not an inline script, and our template
+    # moves its inline style to a file, so the page runs under the API's CSP (frontend/middleware.py),
+    # with its assets from drf-spectacular-sidecar.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="tessera/api_docs.html"),
+        name="api-docs",
+    ),
     path("api/", include("tessera.api.urls")),
     path("api/", include("annotation.api.urls")),
     path("api/", include("exports.api")),

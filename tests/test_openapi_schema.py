@@ -181,6 +181,18 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     owner("post", "/api/organizations/switch", {"organization": "x"}, expect=400)
     owner("post", "/api/organizations/switch", {"organization": cast.other_org.pk}, expect=404)
 
+    # API tokens: list, make, the current one, reset, revoke.
+    owner("get", "/api/tokens/", expect=200)
+    made = owner("post", "/api/tokens/", {"name": "ci", "expires_in_days": 30}, expect=201)
+    owner("post", "/api/tokens/", {"expires_in_days": "soon"}, expect=400)
+    owner("get", "/api/current-user/token", expect=200)
+    outsider("delete", f"/api/tokens/{made['id']}/", expect=404)
+    owner("delete", f"/api/tokens/{made['id']}/", expect=204)
+    browser = APIClient()
+    browser.force_login(cast.users["owner"])
+    # A session holds no key to show: only a token-signed request gets its own key back.
+    Caller(browser, responses)("get", "/api/current-user/token", expect=409)
+
     # Projects.
     created = manager("post", "/api/projects/", {"title": "Schema", "label_config": SENTIMENT_CONFIG}, expect=201)
     manager("post", "/api/projects/", {"maximum_annotations": 0}, expect=400)
@@ -343,6 +355,8 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("delete", project_url, expect=403)
     outsider("delete", project_url, expect=404)
     manager("delete", project_url, expect=204)
+    # Last: resetting revokes the owner's token used above.
+    owner("post", "/api/current-user/reset-token/", expect=201)
 
     # Every documented answer was seen, but for the submit's conflicts, which need a race or a lock.
     documented = {

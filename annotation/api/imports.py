@@ -1,9 +1,18 @@
-"""Read an import request: a JSON/JSONL/CSV/TSV body or multipart files, within the size limits."""
+"""Read an import request: a JSON/JSONL/CSV/TSV body or multipart files, within the size limits.
 
-from collections.abc import Callable, Iterable
+The body is streamed, never read whole by Django: every other request is held in memory only up to
+DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and an import may be TESSERA_MAX_UPLOAD_BYTES. Up to
+TESSERA_SYNC_IMPORT_MAX_BYTES it is kept in memory and imported at once; above, it spools to a private
+temporary file and runs as a background job.
+"""
+
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParserError
 from rest_framework.request import Request
 
@@ -31,13 +40,33 @@ class Upload:
         return self.parse()
 
 
-def _too_large(size: int) -> ApplicationError:
+def _too_large(size: int, *, at_least: bool = False) -> ApplicationError:
     return ApplicationError(
-        f"The upload is {size} bytes; the limit is {settings.TESSERA_MAX_UPLOAD_BYTES}.",
+        f"The upload is {'more than ' if at_least else ''}{size} bytes; "
+        f"the limit is {settings.TESSERA_MAX_UPLOAD_BYTES}.",
         field="file",
         code="too_large",
         status=413,
     )
+
+
+class _UploadLimit(FileUploadHandler):
+    """Stops a multipart upload as soon as its files pass TESSERA_MAX_UPLOAD_BYTES, whatever it declared."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.TESSERA_MAX_UPLOAD_BYTES:
+            self.exceeded = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
 
 
 def read_import(request: Request) -> Upload:
@@ -52,7 +81,20 @@ def read_import(request: Request) -> Upload:
         raise _too_large(declared)
     content_type = django_request.META.get("CONTENT_TYPE", "")
     if content_type.startswith("multipart/form-data"):
-        return _from_files(django_request)
+        limit = _UploadLimit(django_request)
+        # No effect when a browser session's CSRF check already parsed the form: its files are then
+        # checked one by one below, after Django spooled them to disk.
+        django_request.upload_handlers.insert(0, limit)
+        try:
+            upload = _from_files(django_request)
+        except ApplicationError:
+            # Stopped part-way, the body looks empty or malformed: say why instead.
+            if limit.exceeded:
+                raise _too_large(settings.TESSERA_MAX_UPLOAD_BYTES, at_least=True) from None
+            raise
+        if limit.exceeded:
+            raise _too_large(settings.TESSERA_MAX_UPLOAD_BYTES, at_least=True)
+        return upload
     file_format = format_from_content_type(content_type)
     if file_format is None:
         raise ApplicationError(
@@ -62,8 +104,45 @@ def read_import(request: Request) -> Upload:
             code="unsupported_media_type",
             status=415,
         )
-    body = django_request.body
-    return _upload(body, file_format=file_format, name=f"body.{file_format}")
+    return _from_body(django_request, file_format=file_format)
+
+
+def _from_body(django_request, *, file_format: str) -> Upload:
+    name = f"body.{file_format}"
+    # Handed on to the Upload when large, whose chunks close it once drained.
+    spool = tempfile.SpooledTemporaryFile(
+        max_size=settings.TESSERA_SYNC_IMPORT_MAX_BYTES, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
+    size = 0
+    try:
+        while chunk := django_request.read(READ_CHUNK):
+            size += len(chunk)
+            # Checked as it arrives: a body without Content-Length (chunked) declares nothing.
+            if size > settings.TESSERA_MAX_UPLOAD_BYTES:
+                raise _too_large(settings.TESSERA_MAX_UPLOAD_BYTES, at_least=True)
+            spool.write(chunk)
+        spool.seek(0)
+        if size <= settings.TESSERA_SYNC_IMPORT_MAX_BYTES:
+            raw = spool.read()
+            spool.close()
+            return _upload(raw, file_format=file_format, name=name)
+    except BaseException:
+        spool.close()
+        raise
+    return Upload(
+        file_format=file_format,
+        name=name,
+        size=size,
+        chunks=_drain(spool),
+        background=True,
+        parse=lambda: [],
+    )
+
+
+def _drain(spool: IO[bytes]) -> Iterator[bytes]:
+    with spool:
+        while chunk := spool.read(READ_CHUNK):
+            yield chunk
 
 
 def _upload(raw: bytes, *, file_format: str, name: str) -> Upload:

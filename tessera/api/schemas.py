@@ -39,3 +39,25 @@ class OrganizationOut(serializers.Serializer):
 
 class OrganizationSwitchIn(serializers.Serializer):
     organization = serializers.IntegerField(help_text="Id of an organization the caller belongs to.")
+
+
+class ApiTokenOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    prefix = serializers.CharField(help_text="First characters of the key, to tell tokens apart.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="Null: never expires.")
+
+
+class ApiTokenCreatedOut(ApiTokenOut):
+    key = serializers.CharField(help_text="Shown in this answer only.")
+
+
+class ApiTokenIn(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=100)
+    expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
+
+
+class TokenKeyOut(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,50 @@
+"""Refuse request bodies larger than the endpoint takes, before anything reads them.
+
+Django bounds the bodies it reads itself (forms, ``request.body``) by DATA_UPLOAD_MAX_MEMORY_SIZE, but
+DRF hands its parsers the raw stream, so a JSON body of any size would be read whole into memory by
+any endpoint. Here every request is held to DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default) by its
+declared Content-Length, except the import endpoints, which take up to TESSERA_MAX_UPLOAD_BYTES and
+stream it to disk (annotation/api/imports.py). Bodies with no Content-Length (chunked) are bounded
+where they are read.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+# URL names (annotation/api/urls.py) whose views read large bodies on purpose.
+IMPORT_VIEWS = frozenset({"project-import", "project-import-predictions"})
+# The task import checks the declared length itself, answering with its own field ("file").
+SELF_CHECKING_VIEWS = frozenset({"project-import"})
+
+
+def body_limit_for(url_name: str | None) -> int:
+    if url_name in IMPORT_VIEWS:
+        return settings.TESSERA_MAX_UPLOAD_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+class RequestBodyLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        url_name = request.resolver_match.url_name if request.resolver_match else None
+        if url_name in SELF_CHECKING_VIEWS:
+            return None
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refuse(400, "invalid_header", "The Content-Length header is not a number.")
+        limit = body_limit_for(url_name)
+        if declared > limit:
+            return _refuse(413, "too_large", f"The request body is {declared} bytes; this endpoint takes {limit}.")
+        return None
+
+
+def _refuse(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "field": None}, "detail": message}, status=status)
