@@ -35,3 +35,17 @@ def loads(text: str):
         return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def raw_decode(text: str, index: int = 0):
+    """``(value, end)`` of the JSON value starting at ``text[index]``, with the checks above.
+
+    For readers that split a stream into values (a JSON array read element by element).
+    """
+    try:
+        return _DECODER.raw_decode(text, index)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
