@@ -108,7 +108,9 @@ def _json_records(text: str) -> list:
 
 def _jsonl_records(text: str) -> list:
     records = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n, \r\n or \r only: str.splitlines() would also cut at U+2028 and other
+    # separators that JSON allows raw inside a string.
+    for line_number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
         try:
@@ -352,15 +354,18 @@ class _JsonArrayReader:
                 value, end = strict_json.raw_decode(self.buffer, self.position)
             except json.JSONDecodeError as exc:
                 # Most often the element goes on in the next chunk: read more (doubling, so that a
-                # huge element is not scanned again chunk after chunk) and try again.
-                if self.fill(max(STREAM_READ_CHARS, len(self.buffer))):
+                # huge element is not scanned again chunk after chunk) and try again. Reading moves
+                # the buffer, so an error is only reported from a try made after the end was read.
+                if not self.eof:
+                    self.fill(max(STREAM_READ_CHARS, len(self.buffer)))
                     continue
                 raise self.error(exc.msg, exc.pos) from exc
             except ValueError as exc:
                 raise ApplicationError(f"Malformed JSON: {exc}.", field="file", code="parse_error") from exc
             # A number cut by the chunk's end decodes as a shorter number: only trust an element
-            # that ends before the buffer does.
-            if end == len(self.buffer) and self.fill():
+            # that ends before the buffer does, or one read to the end of the stream.
+            if end == len(self.buffer) and not self.eof:
+                self.fill()
                 continue
             self.position = end
             return value
