@@ -398,6 +398,7 @@ def tasks_import_streamed(
         written = 0
         with gc_paused():
             for position, checked in kept if kept is not None else checked_batches(report=None):
+                lease.check_time()
                 _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
                              job_id=import_job.pk)  # fmt: skip
                 written = position + len(checked.tasks)

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from annotation.models import JobState
+from tessera.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,11 @@ class Lease:
         self.owner = owner
         self.seconds = seconds
         self._renewed = time.monotonic()
+        # The job's own time limit, checked between batches: it holds on every pool (Celery's soft
+        # limit is a signal that the solo and thread pools never send) and fails the job with a
+        # clear error; Celery's limits (settings.py) stay as the backstop.
+        self.time_limit = settings.TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
+        self._deadline = self._renewed + self.time_limit
 
     @classmethod
     def claim(cls, model: type[models.Model], job_id: int) -> "Lease | None":
@@ -71,8 +77,20 @@ class Lease:
     def _mine(self):
         return self.model.objects.filter(pk=self.job_id, state=JobState.IN_PROGRESS, lease_owner=self.owner)
 
+    def check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise ApplicationError(
+                f"The import ran longer than its time limit ({self.time_limit} s) and was stopped; "
+                "nothing was written.",
+                code="time_limit",
+            )
+
     def renew(self, *, force: bool = False) -> None:
-        """Push the lease forward (at most every quarter of its length); LeaseLost if it is gone."""
+        """Push the lease forward (at most every quarter of its length); LeaseLost if it is gone.
+
+        Also where a long job finds that it ran past its time limit (check_time).
+        """
+        self.check_time()
         if not force and time.monotonic() - self._renewed < self.seconds / 4:
             return
         now = timezone.now()

@@ -96,3 +96,23 @@ def test_job_of_a_worker_killed_mid_job_is_reaped_and_completed_by_the_next_work
         assert cursor.fetchone() == (count, count, 1, count)
     project.refresh_from_db()
     assert (project.task_count, project.task_counter) == (count, count)
+
+
+def test_a_job_past_its_soft_time_limit_fails_clearly_and_writes_nothing(
+    start_file_broker_worker, api, make_project
+):
+    project = make_project()
+    worker = start_file_broker_worker(env={"TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS": "1",
+                                           "TESSERA_JOB_TIME_LIMIT_SECONDS": "30"})  # fmt: skip
+    count = 6 * PROGRESS_EVERY_ROWS
+
+    response = post_json(api("manager"), f"/api/projects/{project.pk}/import", _tasks(count))
+
+    job = wait_for(_finished(response.json()["import"]), timeout=JOB_TIMEOUT_SECONDS, what="the import",
+                   worker=worker)  # fmt: skip
+    assert job.state == JobState.FAILED and job.error["code"] == "time_limit", job.error
+    assert "time limit (1 s)" in job.error["message"]
+    assert not Task.objects.filter(project=project).exists()
+    project.refresh_from_db()
+    assert (project.task_count, project.task_counter) == (0, 0)
+    wait_for(lambda: not import_path(job).exists(), timeout=10, what="the upload to go", worker=worker)

@@ -229,3 +229,14 @@ def test_reap_jobs_command_runs_the_reaper_once(make_project, cast, capsys):
     assert f"requeued: 1 [{job.pk}]" in capsys.readouterr().out
     job.refresh_from_db()
     assert job.state == JobState.CREATED
+
+
+def test_beat_runs_the_reaper_every_interval_and_tasks_have_time_limits(settings):
+    from tessera.celery import app
+
+    schedule = app.conf.beat_schedule["reap-import-jobs"]
+    assert schedule["task"] == "annotation.tasks.reap_import_jobs"
+    assert schedule["schedule"] == settings.TESSERA_JOB_REAP_INTERVAL_SECONDS
+    assert 0 < app.conf.task_soft_time_limit < app.conf.task_time_limit
+    reaper = app.tasks["annotation.tasks.reap_import_jobs"]
+    assert 0 < reaper.soft_time_limit < reaper.time_limit <= settings.TESSERA_JOB_REAP_INTERVAL_SECONDS
