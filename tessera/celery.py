@@ -37,6 +37,7 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
 )
+
 REAPER = "annotation.tasks.reap_import_jobs"
 
 

@@ -48,7 +48,9 @@ def _redis_url() -> str:
     configured = os.environ.get("TESSERA_TEST_REDIS_URL")
     if configured:
         return configured
-    number = 8 + zlib.crc32(connection.settings_dict["NAME"].encode()) % 8
+    # SQLite's test database lives in a fresh temporary folder on every run: its checkout names it instead.
+    name = str(REPO_ROOT) if connection.vendor == "sqlite" else connection.settings_dict["NAME"]
+    number = 8 + zlib.crc32(name.encode()) % 8
     return f"redis://127.0.0.1:6379/{number}"
 
 
