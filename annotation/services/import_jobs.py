@@ -188,8 +188,12 @@ def _requeue(job_id: int) -> None:
     try:
         run_import_job.delay(job_id)
     except BrokerUnreachable as exc:
-        # The row stays created; its lease is gone, so the next claim (a later message) takes it.
+        # A created row with no message would wait forever: put it back as a job whose lease ran
+        # out, so that the next reaper run tries again (claims, not these tries, count attempts).
         logger.error("Import job %s could not be queued again: %s", job_id, exc)
+        ImportJob.objects.filter(pk=job_id, state=JobState.CREATED).update(
+            state=JobState.IN_PROGRESS, lease_expires_at=timezone.now()
+        )
 
 
 def _remove_orphaned_uploads(*, now: float) -> list[str]:

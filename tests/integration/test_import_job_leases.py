@@ -240,3 +240,25 @@ def test_beat_runs_the_reaper_every_interval_and_tasks_have_time_limits(settings
     assert 0 < app.conf.task_soft_time_limit < app.conf.task_time_limit
     reaper = app.tasks["annotation.tasks.reap_import_jobs"]
     assert 0 < reaper.soft_time_limit < reaper.time_limit <= settings.TESSERA_JOB_REAP_INTERVAL_SECONDS
+
+
+def test_a_job_the_reaper_cannot_queue_again_is_tried_again_at_the_next_run(
+    make_project, cast, django_capture_on_commit_callbacks
+):
+    job = _job(make_project(), cast.users["manager"], 5)
+    Lease.claim(ImportJob, job.pk)
+    _expire(job)
+
+    # Nothing listens on this port: the broker is down.
+    with publishing_to("redis://127.0.0.1:9/0"), django_capture_on_commit_callbacks(execute=True):
+        first = import_jobs_reap()
+
+    assert first.requeued == [job.pk]
+    job.refresh_from_db()
+    # Not left created with no message on any queue: the next run sees it again.
+    assert job.state == JobState.IN_PROGRESS and job.lease_expires_at <= timezone.now()
+    with publishing_to("memory://"), django_capture_on_commit_callbacks(execute=True):
+        second = import_jobs_reap()
+    assert second.requeued == [job.pk]
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.CREATED, 1)
