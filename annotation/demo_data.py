@@ -7,6 +7,7 @@ data set.
 
 import itertools
 import random
+from collections.abc import Iterator
 
 COMPANIES = [
     "Northwind Bank", "Helios Energy", "Kestrel Motors", "Aster Pharmaceuticals", "Bluefin Logistics",
@@ -56,21 +57,58 @@ INSTRUCTIONS = (
 )
 
 
+def _texts(template: str) -> list[tuple[str, str]]:
+    """Every distinct (text, company) one template makes."""
+    percents = range(2, 20) if "{p}" in template else [0]
+    regions = REGIONS if "{r}" in template else [""]
+    return sorted(
+        {(template.format(c=company, p=percent, r=region), company)
+         for company, percent, region in itertools.product(COMPANIES, percents, regions)}
+    )  # fmt: skip
+
+
+# How many distinct headlines the fragments make; the demo cannot have more tasks than this.
+MAX_HEADLINES = sum(len(_texts(template)) for template in POSITIVE + NEGATIVE + NEUTRAL)
+
+
+def _round_robin(queues: list) -> Iterator:
+    """Items of each iterator in turn; one that runs out drops out."""
+    live = list(queues)
+    while live:
+        for queue in list(live):
+            item = next(queue, None)
+            if item is None:
+                live.remove(queue)
+            else:
+                yield item
+
+
+def _tagged(texts: Iterator, sentiment: str) -> Iterator:
+    for text, company in texts:
+        yield text, company, sentiment
+
+
 def headlines(count: int = 300, *, seed: int = 7) -> list[dict]:
-    """``count`` distinct tasks: {"text", "company"} data with the template's sentiment kept in meta."""
+    """``count`` distinct tasks: {"text", "company"} data with the template's sentiment kept in meta.
+
+    Sentiments take turns, and within one its templates take turns, each giving its distinct
+    headlines in a shuffled order, so the sentiments stay balanced until one has given all it
+    has. (Drawing at random until a new text came up never ended once the count passed the
+    number of headlines that exist.)
+    """
+    if not 0 <= count <= MAX_HEADLINES:
+        raise ValueError(f"the demo makes at most {MAX_HEADLINES} distinct headlines, not {count}")
     rng = random.Random(seed)
-    rows = []
-    seen = set()
-    templates = [(t, "Positive") for t in POSITIVE] + [(t, "Negative") for t in NEGATIVE] + [
-        (t, "Neutral") for t in NEUTRAL
-    ]
-    for template, sentiment in itertools.cycle(templates):
-        if len(rows) == count:
-            break
-        company = rng.choice(COMPANIES)
-        text = template.format(c=company, p=rng.randint(2, 19), r=rng.choice(REGIONS))
-        if text in seen:
-            continue
-        seen.add(text)
-        rows.append({"data": {"text": text, "company": company}, "meta": {"source": "tessera-demo", "template_sentiment": sentiment}})
-    return rows
+    by_sentiment = []
+    for sentiment, templates in (("Positive", POSITIVE), ("Negative", NEGATIVE), ("Neutral", NEUTRAL)):
+        queues = []
+        for template in templates:
+            texts = _texts(template)
+            rng.shuffle(texts)
+            queues.append(iter(texts))
+        by_sentiment.append(_tagged(_round_robin(queues), sentiment))
+    return [
+        {"data": {"text": text, "company": company},
+         "meta": {"source": "tessera-demo", "template_sentiment": sentiment}}
+        for text, company, sentiment in itertools.islice(_round_robin(by_sentiment), count)
+    ]  # fmt: skip

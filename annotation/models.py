@@ -166,6 +166,13 @@ class ImportJob(models.Model):
     prediction_count = models.BigIntegerField(default=0)
     error = models.JSONField(null=True, blank=True, help_text='{"code", "message", "field"} when failed.')
     attempts = models.PositiveIntegerField(default=0)
+    # The lease: a worker owns an in_progress job while lease_expires_at is ahead, and renews it
+    # (heartbeat) as it works; a job whose lease ran out is re-queued or failed by the reaper.
+    lease_owner = models.CharField(
+        max_length=200, blank=True, default="", help_text="Host, process and claim of the worker running it."
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last time its worker said it was alive.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

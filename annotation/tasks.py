@@ -1,9 +1,11 @@
 """Celery entry points for the annotation app: thin adapters that call services with a job row's id."""
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import DatabaseError
 
-from annotation.services.import_jobs import import_job_fail, import_job_run
+from annotation.services.import_jobs import import_job_fail, import_job_run, import_jobs_reap
 
 
 @shared_task(
@@ -17,9 +19,23 @@ from annotation.services.import_jobs import import_job_fail, import_job_run
 def run_import_job(self, job_id: int) -> None:
     try:
         import_job_run(job_id=job_id)
+    except SoftTimeLimitExceeded:
+        # Raised in the middle of the work: the import's transaction rolled back, nothing was written.
+        limit = self.soft_time_limit or settings.TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
+        import_job_fail(
+            job_id=job_id,
+            message=f"The import ran longer than its time limit ({limit} s) and was stopped; nothing was written.",
+            code="time_limit",
+        )
     except Exception as exc:
         if self.request.retries >= self.max_retries or not isinstance(exc, (DatabaseError, OSError)):
             import_job_fail(job_id=job_id, message=f"{type(exc).__name__}: {exc}")
             if not isinstance(exc, (DatabaseError, OSError)):
                 return
         raise
+
+
+@shared_task(name="annotation.tasks.reap_import_jobs", soft_time_limit=50, time_limit=60)
+def reap_import_jobs() -> dict:
+    report = import_jobs_reap()
+    return {"requeued": report.requeued, "failed": report.failed, "removed_uploads": len(report.removed_uploads)}

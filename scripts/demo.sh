@@ -10,7 +10,10 @@ $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py collectstatic --noinput -v0
 $BIN/python manage.py tessera_demo
 
-$BIN/celery -A tessera worker -Q default,prelabel -c 1 --loglevel=INFO >"$TESSERA_DATA_DIR/worker.log" 2>&1 &
+# -B runs beat inside the worker: the reaper re-queues a job whose worker died (the file-system
+# broker never hands its message back) and removes orphaned uploads.
+$BIN/celery -A tessera worker -B -s "$TESSERA_DATA_DIR/celerybeat-schedule" -Q default,prelabel -c 1 --loglevel=INFO \
+  >"$TESSERA_DATA_DIR/worker.log" 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 

@@ -3,12 +3,16 @@
 Reliability settings apply to every task: a task is acknowledged only after it
 ran (``acks_late``) and goes back to the queue when its worker dies mid-run
 (``task_reject_on_worker_lost``); jobs are idempotent, so a second run is safe.
+A job is owned through a lease in its row, not through the broker's visibility
+timeout: the reaper below, run by beat every TESSERA_JOB_REAP_INTERVAL_SECONDS,
+re-queues a job whose worker stopped renewing its lease. Every task has a soft
+and a hard time limit.
 """
 
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signature
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
@@ -33,6 +37,23 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
 )
+
+REAPER = "annotation.tasks.reap_import_jobs"
+
+
+@app.on_after_configure.connect
+def _beat_schedule(sender, **kwargs) -> None:
+    """The beat schedule (``celery -A tessera beat``, or a worker started with ``-B``).
+
+    Set up once the configuration is read, so that Django's settings are loaded by then.
+    The time limits of every task come from settings.py (CELERY_TASK_SOFT_TIME_LIMIT).
+    """
+    from django.conf import settings
+
+    interval = float(settings.TESSERA_JOB_REAP_INTERVAL_SECONDS)
+    # A reaper message older than the next one is worth nothing: it expires instead of piling up
+    # behind a long job on a single worker.
+    sender.add_periodic_task(interval, signature(REAPER, options={"expires": interval}), name="reap-import-jobs")
 
 
 def _ensure_file_broker_folders() -> None:

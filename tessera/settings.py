@@ -251,6 +251,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {"visibility_timeout": env_int("TESSERA_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 )
 CELERY_TASK_ALWAYS_EAGER = env_bool("TESSERA_CELERY_EAGER", False)
+# Jobs are owned through a lease in their row, renewed by the worker as it runs; the reaper
+# (a Celery beat task) re-queues a job whose lease ran out, up to TESSERA_JOB_MAX_ATTEMPTS
+# claims, then fails it, and removes uploads no live job waits on after TESSERA_ORPHAN_UPLOAD_SECONDS.
+TESSERA_JOB_LEASE_SECONDS = env_int("TESSERA_JOB_LEASE_SECONDS", 120, minimum=2)
+TESSERA_JOB_MAX_ATTEMPTS = env_int("TESSERA_JOB_MAX_ATTEMPTS", 3, minimum=1)
+TESSERA_JOB_REAP_INTERVAL_SECONDS = env_int("TESSERA_JOB_REAP_INTERVAL_SECONDS", 60, minimum=1)
+TESSERA_ORPHAN_UPLOAD_SECONDS = env_int("TESSERA_ORPHAN_UPLOAD_SECONDS", 3600, minimum=0)
+# Time limits of a job task: past the soft one the job fails with a clear error, past the hard
+# one its process is killed (and the lease brings the job back to the reaper).
+TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS", 3600, minimum=1)
+TESSERA_JOB_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_TIME_LIMIT_SECONDS", 3900, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
+CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS + 1)
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

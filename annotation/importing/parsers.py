@@ -8,7 +8,9 @@ the row and the reason.
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
 
 from annotation.importing.gc_pause import gc_paused
 from tessera import strict_json
@@ -106,7 +108,9 @@ def _json_records(text: str) -> list:
 
 def _jsonl_records(text: str) -> list:
     records = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n, \r\n or \r only: str.splitlines() would also cut at U+2028 and other
+    # separators that JSON allows raw inside a string.
+    for line_number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
         try:
@@ -181,3 +185,220 @@ def to_task_item(record, index: int) -> TaskItem:
                 f"{name} must be a JSON {'object' if expected is dict else 'array'}.", field=f"{where}.{name}"
             )
     return TaskItem(data=data, meta=meta, annotations=annotations, predictions=predictions)
+
+
+# Streaming: a background import reads its stored upload as a stream, so that the worker's memory
+# depends on the size of a row, not of the file. The records and errors are the ones parse_items gives.
+STREAM_READ_CHARS = 1 << 20
+
+
+def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterator[TaskItem]:
+    """Task items of an upload read from a binary stream, one at a time, in order."""
+    if file_format not in FORMATS:
+        raise ApplicationError(
+            f"Unsupported import format {file_format!r}; use one of {', '.join(FORMATS)}.",
+            field="file",
+            code="unsupported_format",
+        )
+    # newline="" hands CSV its line endings untouched, as csv.reader wants; JSON Lines and JSON
+    # get universal newlines.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="" if file_format in ("csv", "tsv") else None)
+    seen = _Seen()
+    if file_format == "json":
+        records = _json_stream_records(text, seen)
+    elif file_format == "jsonl":
+        records = _jsonl_stream_records(text, seen)
+    else:
+        records = _csv_stream_records(text, seen, delimiter="\t" if file_format == "tsv" else ",")
+    count = 0
+    try:
+        for record in records:
+            if count == max_tasks:
+                raise ApplicationError(
+                    f"The import holds more than {max_tasks} tasks; the limit is {max_tasks} per import.",
+                    field="file",
+                    code="too_many_tasks",
+                )
+            yield to_task_item(record, count)
+            count += 1
+    except UnicodeDecodeError as exc:
+        # The wrapper decodes the chunk it last read, which ends at the stream's position.
+        offset = max(stream.tell() - len(exc.object) + exc.start, 0)
+        raise ApplicationError(
+            f"The import is not UTF-8 text (bad byte near offset {offset}).", field="file", code="bad_encoding"
+        ) from exc
+    finally:
+        text.detach()
+    if not seen.text:
+        raise ApplicationError("The import is empty.", field="file", code="empty")
+    if not count:
+        raise ApplicationError("The import holds no tasks.", field="file", code="empty")
+
+
+class _Seen:
+    """Whether the stream held anything but white space: an empty upload and one with no tasks differ."""
+
+    text = False
+
+
+def _jsonl_stream_records(text: TextIO, seen: _Seen) -> Iterator:
+    for line_number, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        seen.text = True
+        try:
+            yield strict_json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ApplicationError(
+                f"Malformed JSON on line {line_number}: {exc.msg}.", field=f"line {line_number}", code="parse_error"
+            ) from exc
+        except ValueError as exc:
+            raise ApplicationError(
+                f"Malformed JSON on line {line_number}: {exc}.", field=f"line {line_number}", code="parse_error"
+            ) from exc
+
+
+def _csv_stream_records(text: TextIO, seen: _Seen, *, delimiter: str) -> Iterator:
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise ApplicationError("The CSV has no header row.", field="file", code="parse_error") from exc
+    seen.text = True
+    header = [name.strip() for name in header]
+    if not all(header) or len(set(header)) != len(header):
+        raise ApplicationError(
+            "The CSV header must name every column once (empty or repeated column names found).",
+            field="file",
+            code="parse_error",
+        )
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ApplicationError(
+                    f"Line {reader.line_num} has {len(row)} cell{'s' if len(row) != 1 else ''}; "
+                    f"the header has {len(header)}.",
+                    field=f"line {reader.line_num}",
+                    code="parse_error",
+                )
+            yield dict(zip(header, row, strict=True))
+    except csv.Error as exc:
+        raise ApplicationError(
+            f"Malformed CSV at line {reader.line_num}: {exc}.", field="file", code="parse_error"
+        ) from exc
+
+
+class _JsonArrayReader:
+    """Splits a JSON array read from a text stream into its elements, each decoded by strict_json.
+
+    The buffer holds the element being read and what follows it in the last chunk; what was
+    decoded is dropped, so memory is bounded by the largest element plus one chunk.
+    """
+
+    def __init__(self, text: TextIO):
+        self.text = text
+        self.buffer = ""
+        self.position = 0
+        self.eof = False
+        # Lines and the column of the buffer's first character, for error messages about the file.
+        self.line = 1
+        self.column = 1
+
+    def fill(self, at_least: int = STREAM_READ_CHARS) -> bool:
+        if self.eof:
+            return False
+        consumed = self.buffer[: self.position]
+        newlines = consumed.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(consumed) - consumed.rfind("\n")
+        else:
+            self.column += len(consumed)
+        chunk = self.text.read(at_least)
+        self.buffer = self.buffer[self.position :] + chunk
+        self.position = 0
+        if not chunk:
+            self.eof = True
+        return bool(chunk)
+
+    def skip_space(self) -> str:
+        """The next character that is not white space ("" at the end), left in place."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in " \t\r\n":
+                self.position += 1
+            if self.position < len(self.buffer):
+                return self.buffer[self.position]
+            if not self.fill():
+                return ""
+
+    def where(self, position: int) -> tuple[int, int]:
+        before = self.buffer[:position]
+        newlines = before.count("\n")
+        if newlines:
+            return self.line + newlines, position - before.rfind("\n")
+        return self.line, self.column + position
+
+    def error(self, message: str, position: int) -> ApplicationError:
+        line, column = self.where(position)
+        return ApplicationError(
+            f"Malformed JSON at line {line}, column {column}: {message}.", field="file", code="parse_error"
+        )
+
+    def element(self):
+        while True:
+            try:
+                value, end = strict_json.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError as exc:
+                # Most often the element goes on in the next chunk: read more (doubling, so that a
+                # huge element is not scanned again chunk after chunk) and try again. Reading moves
+                # the buffer, so an error is only reported from a try made after the end was read.
+                if not self.eof:
+                    self.fill(max(STREAM_READ_CHARS, len(self.buffer)))
+                    continue
+                raise self.error(exc.msg, exc.pos) from exc
+            except ValueError as exc:
+                raise ApplicationError(f"Malformed JSON: {exc}.", field="file", code="parse_error") from exc
+            # A number cut by the chunk's end decodes as a shorter number: only trust an element
+            # that ends before the buffer does, or one read to the end of the stream.
+            if end == len(self.buffer) and not self.eof:
+                self.fill()
+                continue
+            self.position = end
+            return value
+
+
+def _json_stream_records(text: TextIO, seen: _Seen) -> Iterator:
+    reader = _JsonArrayReader(text)
+    first = reader.skip_space()
+    if not first:
+        return
+    seen.text = True
+    if first == "{":
+        # One task object: read as a whole, as parse_items does.
+        rest = reader.buffer[reader.position :] + text.read()
+        yield _json_records(rest)[0]
+        return
+    if first != "[":
+        raise ApplicationError(
+            "A JSON import must be an array of tasks or one task object.", field="file", code="parse_error"
+        )
+    reader.position += 1
+    if reader.skip_space() == "]":
+        reader.position += 1
+    else:
+        while True:
+            if not reader.skip_space():
+                raise reader.error("Expecting value", reader.position)
+            yield reader.element()
+            separator = reader.skip_space()
+            reader.position += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise reader.error("Expecting ',' delimiter", reader.position - 1)
+    if reader.skip_space():
+        raise reader.error("Extra data", reader.position)

@@ -1,18 +1,21 @@
-"""Background imports: store the upload, make a job row, let a worker claim and run it."""
+"""Background imports: store the upload, make a job row, let a worker claim it through a lease and run it."""
 
+import contextlib
 import logging
+import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from annotation.importing.parsers import parse_items
+from annotation.importing.parsers import iter_items
 from annotation.models import ImportJob, JobState, Project
-from annotation.services.imports import tasks_import
+from annotation.services.imports import tasks_import_streamed
+from annotation.services.leases import Lease, LeaseLost, expired
 from tessera.errors import ApplicationError
 from tessera.models import User
 from tessera.services import audit_record
@@ -73,35 +76,40 @@ def _fail_unqueued(job: ImportJob) -> None:
     import_path(job).unlink(missing_ok=True)
 
 
-def _claim(job_id: int) -> bool:
-    """Atomically move a job to in_progress. A job re-delivered after a lost worker is claimed again."""
-    return bool(
-        ImportJob.objects.filter(pk=job_id, state__in=[JobState.CREATED, JobState.IN_PROGRESS]).update(
-            state=JobState.IN_PROGRESS, attempts=F("attempts") + 1, started_at=timezone.now()
-        )
-    )
-
-
 def import_job_run(*, job_id: int) -> None:
-    if not _claim(job_id):
+    """Claim the job through its lease and run it; a job someone else holds, or that is done, is left alone."""
+    lease = Lease.claim(ImportJob, job_id)
+    if lease is None:
         return
     job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
     path = import_path(job)
     try:
-        items = parse_items(
-            path.read_bytes(), job.file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT
-        )
+        if not path.exists():
+            # Nothing can bring the upload back: retrying would only fail again.
+            raise ApplicationError("The stored upload is gone; send the import again.", field="file", code="upload_missing")
+
+        def open_items():
+            # Large reads, since the parsers take the upload a chunk at a time; closed once read through.
+            with open(path, "rb", buffering=1 << 20) as stream:
+                yield from iter_items(stream, job.file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT)
 
         def progress(rows: int) -> None:
-            ImportJob.objects.filter(pk=job_id).update(rows_done=rows)
+            ImportJob.objects.filter(pk=job_id, lease_owner=lease.owner).update(rows_done=rows)
 
-        tasks_import(project=job.project, user=job.created_by, items=items, import_job=job, progress=progress)
+        tasks_import_streamed(
+            project=job.project, user=job.created_by, open_items=open_items, import_job=job, lease=lease,
+            progress=progress,
+        )  # fmt: skip
     except ApplicationError as error:
-        ImportJob.objects.filter(pk=job_id).update(
-            state=JobState.FAILED,
-            finished_at=timezone.now(),
-            error={"code": error.code, "message": error.message, "field": error.field},
-        )
+        lease.fail({"code": error.code, "message": error.message, "field": error.field})
+    except LeaseLost as lost:
+        # The lease ran out (this worker stalled) and the job went to another worker or the reaper.
+        logger.warning("Import job %s stopped: %s", job_id, lost)
+    except (DatabaseError, OSError):
+        # A transient fault: the task retries, and the retry may claim the job at once.
+        with contextlib.suppress(DatabaseError):
+            lease.release()
+        raise
     finally:
         # No row left means the project was deleted meanwhile: nothing will read the upload again.
         state = ImportJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
@@ -109,13 +117,109 @@ def import_job_run(*, job_id: int) -> None:
             path.unlink(missing_ok=True)
 
 
-def import_job_fail(*, job_id: int, message: str) -> None:
+def import_job_fail(*, job_id: int, message: str, code: str = "server_error") -> None:
     """Mark a job failed after its retries ran out on an unexpected fault, and drop its upload."""
     failed = ImportJob.objects.filter(pk=job_id, state__in=[JobState.CREATED, JobState.IN_PROGRESS]).update(
         state=JobState.FAILED,
         finished_at=timezone.now(),
-        error={"code": "server_error", "message": message, "field": None},
+        lease_expires_at=None,
+        error={"code": code, "message": message, "field": None},
     )
     job = ImportJob.objects.filter(pk=job_id).only("file_name").first()
     if failed and job is not None:
         import_path(job).unlink(missing_ok=True)
+
+
+@dataclass
+class ReapReport:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    removed_uploads: list[str] = field(default_factory=list)
+
+
+def import_jobs_reap() -> ReapReport:
+    """Recover jobs whose worker stopped renewing its lease, and remove uploads no live job waits on.
+
+    Run every TESSERA_JOB_REAP_INTERVAL_SECONDS by Celery beat, and once by ``manage.py
+    tessera_reap_jobs``. A job whose lease ran out goes back to created and is queued again;
+    after TESSERA_JOB_MAX_ATTEMPTS claims it fails, naming why. Each change is a conditional
+    UPDATE on the same condition, so two reapers, or a worker renewing just in time, are safe.
+    """
+    report = ReapReport()
+    now = timezone.now()
+    with transaction.atomic():
+        # Rows being written are locked by their owner (Lease.hold) until its commit: pass over them.
+        candidates = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(expired(now))
+            .order_by("pk")
+            .values_list("pk", "attempts", "file_name")
+        )
+        for job_id, attempts, file_name in candidates:
+            still_expired = ImportJob.objects.filter(expired(now), pk=job_id)
+            if attempts >= settings.TESSERA_JOB_MAX_ATTEMPTS:
+                message = (
+                    f"The import was started {attempts} times and its worker stopped each time before "
+                    "finishing (killed, out of memory, or restarted); it was given up."
+                )
+                if still_expired.update(
+                    state=JobState.FAILED,
+                    finished_at=now,
+                    lease_expires_at=None,
+                    error={"code": "worker_lost", "message": message, "field": None},
+                ):
+                    report.failed.append(job_id)
+                    upload = Path(settings.TESSERA_IMPORT_DIR) / file_name
+                    transaction.on_commit(lambda upload=upload: upload.unlink(missing_ok=True))
+            elif still_expired.update(state=JobState.CREATED, lease_owner="", lease_expires_at=None):
+                report.requeued.append(job_id)
+                transaction.on_commit(lambda job_id=job_id: _requeue(job_id))
+    report.removed_uploads = _remove_orphaned_uploads(now=time.time())
+    for job_id in report.requeued:
+        logger.warning("Import job %s lost its worker; queued again.", job_id)
+    for job_id in report.failed:
+        logger.error("Import job %s lost its worker too many times; failed.", job_id)
+    return report
+
+
+def _requeue(job_id: int) -> None:
+    from annotation.tasks import run_import_job
+
+    try:
+        run_import_job.delay(job_id)
+    except BrokerUnreachable as exc:
+        # A created row with no message would wait forever: put it back as a job whose lease ran
+        # out, so that the next reaper run tries again (claims, not these tries, count attempts).
+        logger.error("Import job %s could not be queued again: %s", job_id, exc)
+        ImportJob.objects.filter(pk=job_id, state=JobState.CREATED).update(
+            state=JobState.IN_PROGRESS, lease_expires_at=timezone.now()
+        )
+
+
+def _remove_orphaned_uploads(*, now: float) -> list[str]:
+    """Uploads older than TESSERA_ORPHAN_UPLOAD_SECONDS that no created or in_progress job names.
+
+    The age keeps a file whose job row is not committed yet (import_job_create writes the file
+    first) out of reach.
+    """
+    directory = Path(settings.TESSERA_IMPORT_DIR)
+    if not directory.is_dir():
+        return []
+    cutoff = now - settings.TESSERA_ORPHAN_UPLOAD_SECONDS
+    old = {}
+    for entry in directory.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_file() and entry.stat().st_mtime <= cutoff:
+                old[entry.name] = entry
+    removed = []
+    for start in range(0, len(old), 1000):
+        names = list(old)[start : start + 1000]
+        live = set(
+            ImportJob.objects.filter(file_name__in=names, state__in=[JobState.CREATED, JobState.IN_PROGRESS])
+            .values_list("file_name", flat=True)
+        )
+        for name in names:
+            if name not in live:
+                old[name].unlink(missing_ok=True)
+                removed.append(name)
+    return removed

@@ -5,10 +5,11 @@ transaction opens, and the writes share one transaction, so a failure at any
 point leaves the project as it was.
 """
 
+import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import c_make_encoder, encode_basestring
 
@@ -23,6 +24,7 @@ from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, JobState, Prediction, Project, Task
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
+from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError
 from tessera.models import Membership, User
@@ -142,18 +144,22 @@ class _CheckedRows:
 
 
 def _check_items(
-    items: list[TaskItem],
+    items: Iterable[TaskItem],
     *,
     schema: LabelSchema,
     project: Project,
     user: User,
     progress: Callable[[int], None] | None,
+    start: int = 0,
+    authors: "_AuthorResolver | None" = None,
+    results: ResultValidator | None = None,
 ) -> _CheckedRows:
-    authors = _AuthorResolver(project, user)
-    results = ResultValidator(schema)
+    # start: the position of the first item in the whole import, when items are one batch of it.
+    authors = authors or _AuthorResolver(project, user)
+    results = results or ResultValidator(schema)
     overlap = project.maximum_annotations
     checked = _CheckedRows(tasks=[], annotations=[], predictions=[])
-    for position, item in enumerate(items):
+    for position, item in enumerate(items, start=start):
         where = f"tasks[{position}]"
         validate_task_data(schema, item.data, field=f"{where}.data")
         total = cancelled = 0
@@ -313,3 +319,155 @@ def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> l
             [project_id, first_inner_id],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# A streamed import checks and writes this many rows at a time.
+STREAM_BATCH_ROWS = 2_000
+# Checked rows of a streamed import are kept for the write (one read of the file) while their JSON
+# text stays under this many characters; a larger upload is read a second time to write it, so
+# that the worker's memory stays bounded whatever the file's size.
+STREAM_KEEP_CHARS = 64 * 1024 * 1024
+
+
+def _batches(items: Iterator[TaskItem]) -> Iterator[list[TaskItem]]:
+    while batch := list(itertools.islice(items, STREAM_BATCH_ROWS)):
+        yield batch
+
+
+def _checked_chars(checked: _CheckedRows) -> int:
+    return (
+        sum(len(row[0]) + len(row[1]) for row in checked.tasks)
+        + sum(len(row[2]) for row in checked.annotations)
+        + sum(len(row[2]) for row in checked.predictions)
+    )
+
+
+def tasks_import_streamed(
+    *,
+    project: Project,
+    user: User,
+    open_items: Callable[[], Iterator[TaskItem]],
+    import_job: ImportJob,
+    lease: Lease,
+    progress: Callable[[int], None] | None = None,
+) -> ImportCounts:
+    """A background import of any size in bounded memory, with the guarantees of tasks_import.
+
+    First every row is read and checked, in batches, renewing the job's lease as it goes; then,
+    in one transaction, the rows are written in batches (from the checked rows kept, or read and
+    checked again when the upload was too large to keep them). A bad row anywhere fails the
+    import before anything is written. ``open_items`` reads the upload from its start each time.
+    """
+    started = time.perf_counter()
+    schema = project_schema(project)
+    authors = _AuthorResolver(project, user)
+    results = ResultValidator(schema)
+
+    def checked_batches(*, report: Callable[[int], None] | None) -> Iterator[tuple[int, _CheckedRows]]:
+        position = 0
+        for batch in _batches(open_items()):
+            checked = _check_items(
+                batch, schema=schema, project=project, user=user, progress=report, start=position,
+                authors=authors, results=results,
+            )  # fmt: skip
+            yield position, checked
+            position += len(batch)
+            lease.renew()
+
+    kept: list[tuple[int, _CheckedRows]] | None = []
+    kept_chars = 0
+    count = 0
+    with gc_paused():
+        for position, checked in checked_batches(report=progress):
+            count = position + len(checked.tasks)
+            if kept is not None:
+                kept_chars += _checked_chars(checked)
+                if kept_chars <= STREAM_KEEP_CHARS:
+                    kept.append((position, checked))
+                else:
+                    kept = None
+    now = timezone.now()
+    with transaction.atomic():
+        # The job's row stays locked until the commit: the reaper (SKIP LOCKED) and a second
+        # delivery wait or pass over it, however long the writes take, so the lease need not
+        # be renewed from inside this transaction.
+        lease.hold()
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        first_inner_id = locked.task_counter + 1
+        annotation_total = annotation_count = prediction_count = 0
+        written = 0
+        with gc_paused():
+            for position, checked in kept if kept is not None else checked_batches(report=None):
+                lease.check_time()
+                _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
+                             job_id=import_job.pk)  # fmt: skip
+                written = position + len(checked.tasks)
+                annotation_total += sum(row[3] for row in checked.tasks)
+                annotation_count += len(checked.annotations)
+                prediction_count += len(checked.predictions)
+        if written != count:
+            # The upload changed between the two reads: nothing of it is kept.
+            raise ApplicationError("The stored upload changed while it was imported.", field="file", code="changed")
+        Project.objects.filter(pk=project.pk).update(
+            task_counter=locked.task_counter + count,
+            task_count=locked.task_count + count,
+            annotation_total=locked.annotation_total + annotation_total,
+            prediction_total=locked.prediction_total + prediction_count,
+        )
+        counts = ImportCounts(task_count=count, annotation_count=annotation_count, prediction_count=prediction_count)
+        lease.complete(
+            rows_done=count,
+            first_inner_id=first_inner_id,
+            task_count=count,
+            annotation_count=annotation_count,
+            prediction_count=prediction_count,
+        )
+        audit_record(
+            actor=user,
+            organization=project.organization_id,
+            action="tasks.import",
+            obj=project,
+            details={**counts.as_dict(), "import_job": import_job.pk},
+        )
+    counts.duration = time.perf_counter() - started
+    return counts
+
+
+def _write_batch(project: Project, checked: _CheckedRows, *, first_inner_id: int, start: int, now, job_id: int) -> None:
+    first = first_inner_id + start
+    bulk_insert(
+        Task._meta.db_table,
+        ("project_id", "data", "meta", "inner_id", "is_labeled", "total_annotations",
+         "cancelled_annotations", "total_predictions", "created_at", "updated_at"),
+        (
+            (project.pk, data, meta, first + offset, is_labeled, total, cancelled, predictions, now, now)
+            for offset, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
+        ),
+    )  # fmt: skip
+    if not checked.annotations and not checked.predictions:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "id" FROM "{Task._meta.db_table}" WHERE "project_id" = %s AND "inner_id" >= %s '
+            'AND "inner_id" < %s ORDER BY "inner_id"',
+            [project.pk, first, first + len(checked.tasks)],
+        )
+        task_ids = [row[0] for row in cursor.fetchall()]
+    bulk_insert(
+        Annotation._meta.db_table,
+        ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
+         "lead_time", "import_job_id", "skip_reason", "created_at", "updated_at"),
+        (
+            (task_ids[position - start], project.pk, author, result, was_cancelled, ground_truth, lead_time, job_id,
+             "", now, now)
+            for position, author, result, was_cancelled, ground_truth, lead_time in checked.annotations
+        ),
+    )  # fmt: skip
+    bulk_insert(
+        Prediction._meta.db_table,
+        ("task_id", "project_id", "model_version", "result", "score", "import_job_id", "created_at", "updated_at"),
+        (
+            (task_ids[position - start], project.pk, model_version, result, score, job_id, now, now)
+            for position, model_version, result, score in checked.predictions
+        ),
+    )

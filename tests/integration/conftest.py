@@ -1,15 +1,21 @@
-"""A real Celery worker for integration tests: a subprocess on the real Redis and the test's PostgreSQL.
+"""A real Celery worker for integration tests: a subprocess on a real broker and the test's database.
 
 The worker reads and writes the same test database as the test (``transactional_db``,
-so that both see committed rows), and the test process publishes to the same Redis
-database, so a job enqueued by an API call in the test runs on the worker.
+so that both see committed rows: PostgreSQL, or SQLite's test database, which is a file),
+and the test process publishes to the same broker, so a job enqueued by an API call in
+the test runs on the worker. Two brokers: Redis (``start_worker``, production's) and
+kombu's file-system transport under the data directory (``start_file_broker_worker``,
+the demo's). In CI (``CI`` set) a missing service fails the test instead of skipping it:
+a green run must mean that a worker ran.
 
 Set ``TESSERA_TEST_REDIS_URL`` to choose the Redis database; by default one of
 databases 8 to 15 is picked from the test database's name, so that two checkouts
 testing at once with different test databases do not take each other's jobs.
 """
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,12 +48,17 @@ def _redis_url() -> str:
     configured = os.environ.get("TESSERA_TEST_REDIS_URL")
     if configured:
         return configured
-    number = 8 + zlib.crc32(connection.settings_dict["NAME"].encode()) % 8
+    # SQLite's test database lives in a fresh temporary folder on every run: its checkout names it instead.
+    name = str(REPO_ROOT) if connection.vendor == "sqlite" else connection.settings_dict["NAME"]
+    number = 8 + zlib.crc32(name.encode()) % 8
     return f"redis://127.0.0.1:6379/{number}"
 
 
 def _database_url() -> str:
     db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        # The test database is a file (tessera/settings.py): the worker opens the same one.
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
     credentials = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
@@ -55,19 +66,21 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
 
 
+def skip_unless_ci(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: in CI a worker test may not skip")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def broker_url(transactional_db) -> str:
-    """The Redis URL the worker and this process share; skips where a worker cannot run."""
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL: a worker process cannot share SQLite's test database (set DATABASE_URL)"
-        )
+    """The Redis URL the worker and this process share; skips where Redis is unreachable (fails in CI)."""
     url = _redis_url()
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
         client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+        skip_unless_ci(f"Redis at {url} is unreachable: {exc}")
     # Messages left by an earlier run name job ids that this fresh test database reuses.
     client.flushdb()
     client.close()
@@ -75,7 +88,7 @@ def broker_url(transactional_db) -> str:
 
 
 @contextmanager
-def publishing_to(url: str) -> Iterator[None]:
+def publishing_to(url: str, transport_options: dict | None = None) -> Iterator[None]:
     """Make this process's Celery app publish to ``url`` instead of the configured broker."""
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_transport_options)
@@ -90,7 +103,7 @@ def publishing_to(url: str) -> Iterator[None]:
 
     drop_connections()
     conf.broker_url = url
-    conf.broker_transport_options = {"visibility_timeout": 3600}
+    conf.broker_transport_options = transport_options or {"visibility_timeout": 3600}
     try:
         yield
     finally:
@@ -101,7 +114,7 @@ def publishing_to(url: str) -> Iterator[None]:
 class Worker:
     """One ``celery -A tessera worker -Q default`` process with a single pool child."""
 
-    def __init__(self, *, broker: str, env: dict[str, str], log_path: Path):
+    def __init__(self, *, broker: str, env: dict[str, str], log_path: Path, beat: bool = False):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         command = [
@@ -109,6 +122,9 @@ class Worker:
             "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if beat:
+            # Beat inside the worker, as the demo runs it: the reaper every TESSERA_JOB_REAP_INTERVAL_SECONDS.
+            command += ["-B", "--schedule", str(log_path.with_suffix(".beat-schedule"))]
         self.process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
@@ -130,6 +146,12 @@ class Worker:
         except FileNotFoundError:
             return []
 
+    def kill(self) -> None:
+        """SIGKILL the worker's whole process group (main process, pool child, beat): a machine that died."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=WORKER_STOP_SECONDS)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
@@ -148,11 +170,8 @@ class Worker:
         self._log.close()
 
 
-@pytest.fixture
-def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[[], Worker]]:
-    """``start_worker()`` starts a real worker on the test database; every one started is stopped at the end."""
-    settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
-    env = {
+def _worker_env(settings) -> dict[str, str]:
+    return {
         "DATABASE_URL": _database_url(),
         "TESSERA_DATA_DIR": str(settings.DATA_DIR),
         "TESSERA_SYNC_IMPORT_MAX_BYTES": str(settings.TESSERA_SYNC_IMPORT_MAX_BYTES),
@@ -160,19 +179,60 @@ def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[[], Worker
         # A short-lived connection per task keeps the test database free to drop at the end.
         "TESSERA_DB_CONN_MAX_AGE": "0",
     }
+
+
+@contextmanager
+def _workers(broker: str, base_env: dict[str, str], log_dir: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(broker=broker_url, env=env, log_path=tmp_path / f"worker-{len(workers)}.log")
+    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+        worker = Worker(broker=broker, env={**base_env, **(env or {})},
+                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat)  # fmt: skip
         workers.append(worker)
         return worker
 
-    with publishing_to(broker_url):
-        try:
-            yield start
-        finally:
-            for worker in workers:
-                worker.stop()
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[..., Worker]]:
+    """``start_worker()`` starts a real worker on Redis and the test database; every one started is stopped.
+
+    ``start_worker(beat=True, env={...})`` runs beat in it too, with settings of its own.
+    """
+    settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
+    with publishing_to(broker_url), _workers(broker_url, _worker_env(settings), tmp_path) as start:
+        yield start
+
+
+FILE_BROKER_URL = "filesystem://"
+
+
+@pytest.fixture
+def start_file_broker_worker(transactional_db, settings, tmp_path) -> Iterator[Callable[..., Worker]]:
+    """As ``start_worker``, on the demo's broker: kombu's file-system transport in the data directory.
+
+    The worker, started with the same TESSERA_DATA_DIR, finds the same folders (tessera/settings.py).
+    """
+    settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
+    broker = Path(settings.DATA_DIR) / "broker"
+    options = {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control"),
+        "store_processed": False,
+    }
+    # Messages left by earlier tests (which publish here by default) name job ids this database reuses.
+    shutil.rmtree(broker, ignore_errors=True)
+    for key in ("data_folder_in", "processed_folder", "control_folder"):
+        Path(options[key]).mkdir(parents=True, exist_ok=True)
+    with publishing_to(FILE_BROKER_URL, options), _workers(FILE_BROKER_URL, _worker_env(settings), tmp_path) as start:
+        yield start
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float, what: str, worker: Worker | None = None):

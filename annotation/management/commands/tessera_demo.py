@@ -3,9 +3,9 @@
 Safe to run again: it reuses what exists and only adds tasks to an empty project.
 """
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from annotation.demo_data import INSTRUCTIONS, LABEL_CONFIG, headlines
+from annotation.demo_data import INSTRUCTIONS, LABEL_CONFIG, MAX_HEADLINES, headlines
 from annotation.importing.parsers import to_task_item
 from annotation.models import Project
 from annotation.services.imports import tasks_import
@@ -23,9 +23,15 @@ class Command(BaseCommand):
     help = "Create the demo organization, user and financial-news sentiment project; print login and token."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tasks", type=int, default=300)
+        parser.add_argument(
+            "--tasks", type=int, default=300, help=f"Tasks of the demo project, 1 to {MAX_HEADLINES} (default 300)."
+        )
 
     def handle(self, *args, tasks: int, **options):
+        if not 1 <= tasks <= MAX_HEADLINES:
+            raise CommandError(
+                f"--tasks must be between 1 and {MAX_HEADLINES}: the demo has {MAX_HEADLINES} distinct headlines."
+            )
         organization = organization_get_or_create(title=DEMO_ORG)
         user, _ = user_upsert(email=DEMO_EMAIL, organization=organization, role=Role.OWNER, password=DEMO_PASSWORD)
         annotator, _ = user_upsert(
