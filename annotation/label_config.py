@@ -12,9 +12,15 @@ import hashlib
 from dataclasses import dataclass, field
 
 from label_studio_sdk.label_interface import LabelInterface
-from label_studio_sdk.label_interface.control_tags import _TAG_TO_CLASS as CONTROL_TAGS
-from label_studio_sdk.label_interface.object_tags import _TAG_TO_CLASS as OBJECT_TAGS
 
+from tessera.adapters.sdk_label_interface import (
+    CONTROL_TAGS,
+    OBJECT_TAGS,
+    interface_controls,
+    interface_element_tags,
+    interface_objects,
+    interface_parse,
+)
 from tessera.errors import ApplicationError
 
 # Tags that only arrange or decorate the interface, or are children of controls.
@@ -22,7 +28,7 @@ LAYOUT_TAGS = {
     "view", "header", "style", "label", "choice", "relation", "filter", "collapse",
     "panel", "channel", "bucket", "shortcut", "item", "multichannel", "markdown", "pdf",
 }  # fmt: skip
-KNOWN_TAGS = set(CONTROL_TAGS) | set(OBJECT_TAGS) | LAYOUT_TAGS | {"relations"}
+KNOWN_TAGS = CONTROL_TAGS | OBJECT_TAGS | LAYOUT_TAGS | {"relations"}
 # Object tags whose spans are character offsets into a string field of the task.
 TEXT_OBJECT_TAGS = {"text", "hypertext"}
 
@@ -97,13 +103,11 @@ def parse_label_config(config: str, *, max_bytes: int) -> LabelSchema:
 @functools.lru_cache(maxsize=256)
 def _parse_cached(config: str) -> LabelSchema:
     try:
-        interface = LabelInterface(config)
-        interface.validate()
+        interface = interface_parse(config)
     except Exception as exc:  # noqa: BLE001 - the SDK raises several unrelated types for bad XML
         raise ApplicationError(f"Invalid label config: {exc}", field="label_config") from exc
 
-    # Comments and processing instructions have a non-string tag in lxml.
-    tags = {element.tag for element in interface._tree.iter() if isinstance(element.tag, str)}
+    tags = interface_element_tags(interface)
     unknown = sorted(tag for tag in tags if tag.lower() not in KNOWN_TAGS)
     if unknown:
         raise ApplicationError(
@@ -113,8 +117,8 @@ def _parse_cached(config: str) -> LabelSchema:
         )
 
     objects: dict[str, ObjectSpec] = {}
-    for name, obj in interface._objects.items():
-        value = obj.value or ""
+    for obj in interface_objects(interface):
+        name, value = obj.name, obj.value
         if not value.startswith("$") or len(value) < 2:
             raise ApplicationError(
                 f'Invalid label config: <{obj.tag} name="{name}"> has value="{value}"; it must name a task '
@@ -132,8 +136,8 @@ def _parse_cached(config: str) -> LabelSchema:
         )
 
     controls: dict[str, ControlSpec] = {}
-    for name, control in interface._controls.items():
-        to_names = tuple(control.to_name or ())
+    for control in interface_controls(interface):
+        name, to_names = control.name, control.to_names
         for target in to_names:
             if target not in objects:
                 raise ApplicationError(
@@ -142,7 +146,6 @@ def _parse_cached(config: str) -> LabelSchema:
                     field="label_config",
                     code="bad_to_name",
                 )
-        labels = tuple(interface._labels.get(name, {}).keys())
-        controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=labels)
+        controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=control.labels)
 
     return LabelSchema(config=config, interface=interface, controls=controls, objects=objects)

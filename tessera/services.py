@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from tessera import validation
 from tessera.errors import ApplicationError
 from tessera.models import ApiToken, AuditEvent, Membership, Organization, Role, User
 
@@ -101,6 +102,7 @@ def api_token_create(*, user: User, name: str = "") -> str:
 def user_switch_organization(*, user: User, organization_id: int) -> Organization:
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
         raise ApplicationError("organization must be an organization id.", field="organization")
+    organization_id = validation.object_id(organization_id, field="organization")
     membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
     if membership is None:
         raise ApplicationError("Organization not found.", field="organization", code="not_found", status=404)

@@ -36,6 +36,7 @@ from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
+from tessera import validation
 from tessera.api.base import json_object, page_params
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
@@ -240,7 +241,7 @@ def _prediction_id(body: dict):
     value = body.get("parent_prediction")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ApplicationError("parent_prediction must be a prediction id.", field="parent_prediction")
-    return value
+    return None if value is None else validation.object_id(value, field="parent_prediction")
 
 
 class TaskAnnotationsView(APIView):
@@ -251,7 +252,8 @@ class TaskAnnotationsView(APIView):
 
     @extend_schema(request=JSON, responses={201: JSON}, summary="Submit an annotation (or a skip: was_cancelled)")
     def post(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)
         annotation = annotation_services.annotation_create(
             task=task,
@@ -262,6 +264,7 @@ class TaskAnnotationsView(APIView):
             lead_time=body.get("lead_time"),
             parent_prediction_id=_prediction_id(body),
             claimed=body,
+            membership=membership,
         )
         return Response(annotation_out(annotation), status=status.HTTP_201_CREATED)
 
