@@ -46,10 +46,17 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def printable(text: str) -> str:
+    """``text`` with NUL and lone surrogates written as \\u escapes, for an error message or field name:
+    a key holding one must not make the error response itself unencodable."""
+    return _BAD_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def _text_error(value: str, *, field: str | None) -> ApplicationError | None:
     found = _BAD_CHARACTER.search(value)
     if found is None:
         return None
+    field = printable(field) if field else field
     if found.group() == "\x00":
         return ApplicationError(NUL_MESSAGE, field=field, code="nul_character")
     return ApplicationError(SURROGATE_MESSAGE, field=field, code="surrogate_character")
