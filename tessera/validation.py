@@ -249,6 +249,23 @@ def integer(value, *, field: str, low: int = INT64_MIN, high: int = INT64_MAX) -
     return value
 
 
+def query_integer(value, *, field: str, low: int = 1, high: int = INT64_MAX) -> int:
+    """An integer query parameter (page, page_size, limit): ASCII digits only, within [low, high].
+
+    int() would also read "+1", "1_000", " 1 " and Arabic-Indic digits, and spend quadratic time on
+    thousands of digits before its own limit refuses them.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number_value = value
+    elif isinstance(value, str) and len(value) <= 20 and _DIGITS.fullmatch(value):
+        number_value = int(value)
+    else:
+        number_value = None
+    if number_value is None or not low <= number_value <= high:
+        raise ApplicationError(f"{field} must be an integer from {low} to {high}.", field=field)
+    return number_value
+
+
 def object_id(value, *, field: str | None = None) -> int:
     """An id as a JSON integer or a string of ASCII digits, within the database's signed 64 bits.
 

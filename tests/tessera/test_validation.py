@@ -25,7 +25,8 @@ def test_lone_surrogates_and_nul_are_refused_in_values_and_keys_naming_the_path(
     error = refusal(validation.check_json, {"a": [1, {"b": "x\ud800"}]}, field="result")
     assert (error.code, error.field) == ("surrogate_character", "result.a[1].b")
     error = refusal(validation.check_json, {"ok": {"k\udfff": 1}})
-    assert (error.code, error.field) == ("surrogate_character", "ok.k\udfff")
+    # The field names the key with an escape: the error response itself must stay encodable.
+    assert (error.code, error.field) == ("surrogate_character", "ok.k\\udfff")
     error = refusal(validation.check_json, ["fine", "a\x00b"], field="data")
     assert (error.code, error.field) == ("nul_character", "data[1]")
 
@@ -98,3 +99,14 @@ def test_flags_are_true_or_false_with_an_optional_default_for_none():
     assert validation.flag(None, field="f", default=False) is False
     assert refusal(validation.flag, None, field="f").field == "f"
     assert refusal(validation.flag, 1, field="f").field == "f"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "+1", " 1", "1_000", "1.0", "١٢", "9" * 21, "", None, True, 2**63])
+def test_query_integers_are_ascii_digits_within_bounds(value):
+    assert refusal(validation.query_integer, value, field="page").field == "page"
+
+
+def test_query_integers_pass_as_integers():
+    assert validation.query_integer("12", field="page") == 12
+    assert validation.query_integer(7, field="limit", high=100) == 7
+    assert refusal(validation.query_integer, "101", field="limit", high=100).field == "limit"
