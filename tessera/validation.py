@@ -44,6 +44,8 @@ _DIGITS = re.compile(r"-?[0-9]+")
 # encoder with ensure_ascii=False, is a character of its own.
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# An integer of 309 digits or more (at least 1e308) somewhere in JSON text, or digits in a string.
+_LONG_DIGITS = re.compile("[0-9]{309}")
 
 
 def printable(text: str) -> str:
@@ -177,6 +179,20 @@ def check_json(document, *, field: str | None = None, max_depth: int = MAX_JSON_
     """
     if not _json_ok(document, max_depth):
         _raise_json_error(document, field=field, max_depth=max_depth)
+
+
+def check_encoded_json(encoded: str, value, *, field: str, max_depth: int = MAX_JSON_DEPTH) -> str:
+    """check_json for ``value`` already encoded as ``encoded`` (ensure_ascii=False), at C speed: scans of
+    the text, and the walk only when one trips, to decide and name the path. Brackets or digits inside
+    strings only cause a walk, never a false refusal."""
+    if (
+        ("\\u0000" in encoded and _NUL_ESCAPE.search(encoded))
+        or (not encoded.isascii() and _SURROGATE.search(encoded))
+        or encoded.count("[") + encoded.count("{") > max_depth
+        or _LONG_DIGITS.search(encoded)
+    ):
+        check_json(value, field=field, max_depth=max_depth)
+    return encoded
 
 
 def check_json_text(encoded: str, *, field: str) -> str:

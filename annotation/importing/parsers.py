@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from annotation.importing.gc_pause import gc_paused
-from tessera import strict_json, validation
+from tessera import strict_json
 from tessera.errors import ApplicationError
 
 FORMATS = ("json", "jsonl", "csv", "tsv")
@@ -165,8 +165,6 @@ def to_task_item(record, index: int) -> TaskItem:
     where = f"tasks[{index}]"
     if not isinstance(record, dict):
         raise ApplicationError(f"Each task must be a JSON object, got {type(record).__name__}.", field=where)
-    # Depth, text and integer range, before anything walks the record recursively (encoders, result checks).
-    validation.check_json(record, field=where if "data" in record else f"{where}.data")
     if "data" not in record:
         return TaskItem(data=record)
     data = record["data"]

@@ -50,13 +50,19 @@ class ImportCounts:
 _encode = compact_encoder()
 
 
-def _no_nul(text: str, *, field: str) -> str:
-    # Encoded text is checked with a regex (tessera.validation): cheaper than a second walk per value.
-    return validation.check_json_text(text, field=field)
-
-
 def _json_text(value, *, field: str) -> str:
-    return _no_nul(_encode(value), field=field)
+    """A value's compact JSON text, checked by tessera.validation's rules (text, depth, integers).
+
+    The checks scan the text the import needs anyway, at C speed; a walk of the value runs only when
+    a scan trips, so that a million tasks are not walked twice.
+    """
+    try:
+        text = _encode(value)
+    except RecursionError:
+        # Deeper than the interpreter's stack allows the C encoder: the walk names it (too_deep).
+        validation.check_json(value, field=field)
+        raise
+    return validation.check_encoded_json(text, value, field=field)
 
 
 class _AuthorResolver:
@@ -112,7 +118,7 @@ def _check_items(
             if not isinstance(annotation, dict):
                 raise ApplicationError("Each annotation must be a JSON object.", field=field)
             result = annotation.get("result", [])
-            result_text = _encode(result)
+            result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
             was_cancelled = validation.flag(
                 annotation.get("was_cancelled"), field=f"{field}.was_cancelled", default=False
@@ -121,7 +127,7 @@ def _check_items(
                 (
                     position,
                     authors.resolve(annotation.get("completed_by"), field=f"{field}.completed_by"),
-                    _no_nul(result_text, field=f"{field}.result"),
+                    result_text,
                     was_cancelled,
                     validation.flag(annotation.get("ground_truth"), field=f"{field}.ground_truth", default=False),
                     validation.lead_time(annotation.get("lead_time"), field=f"{field}.lead_time"),
@@ -134,13 +140,13 @@ def _check_items(
             if not isinstance(prediction, dict):
                 raise ApplicationError("Each prediction must be a JSON object.", field=field)
             result = prediction.get("result", [])
-            result_text = _encode(result)
+            result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
             checked.predictions.append(
                 (
                     position,
                     clean_model_version(prediction.get("model_version"), field=f"{field}.model_version"),
-                    _no_nul(result_text, field=f"{field}.result"),
+                    result_text,
                     clean_score(prediction.get("score"), field=f"{field}.score"),
                 )
             )

@@ -45,7 +45,7 @@ def test_a_lone_surrogate_is_refused_in_every_kind_of_text_field(world, api, sna
         ("post", f"/api/tasks/{ids['free_task']}/skip", '{"reason": ' + SURROGATE + "}", "reason"),
         ("post", "/api/predictions/", '{"task": ' + str(ids["task"]) + ', "result": [], "model_version": ' + SURROGATE + "}",
          "model_version"),
-        ("post", f"/api/projects/{ids['project']}/import", "[{" + SURROGATE + ": 1}]", "tasks[0].data.bad \\ud800 text"),
+        ("post", f"/api/projects/{ids['project']}/import", "[{\"text\": \"x\", " + SURROGATE + ": 1}]", "tasks[0].data.bad \\ud800 text"),
         ("post", f"/api/tasks/{ids['task']}/drafts", '{"result": [], "x": ' + SURROGATE + "}", "x"),
     ]  # fmt: skip
     for method, url, text, field in cases:

@@ -110,3 +110,18 @@ def test_query_integers_pass_as_integers():
     assert validation.query_integer("12", field="page") == 12
     assert validation.query_integer(7, field="limit", high=100) == 7
     assert refusal(validation.query_integer, "101", field="limit", high=100).field == "limit"
+
+
+def test_encoded_json_is_walked_only_when_a_scan_trips_and_never_refused_for_look_alikes_in_strings():
+    import json
+
+    look_alikes = {"text": "[" * 150 + "9" * 400 + "\\u0000"}
+    encoded = json.dumps(look_alikes, ensure_ascii=False)
+    assert validation.check_encoded_json(encoded, look_alikes, field="data") == encoded
+    deep = nested(150)
+    error = refusal(validation.check_encoded_json, json.dumps(deep), deep, field="data")
+    assert (error.code, error.field) == ("too_deep", "data" + "[0]" * 100)
+    big = {"n": 10**400}
+    assert refusal(validation.check_encoded_json, json.dumps(big), big, field="data").field == "data.n"
+    bad = {"k": "a\ud800"}
+    assert refusal(validation.check_encoded_json, json.dumps(bad, ensure_ascii=False), bad, field="d").field == "d.k"
