@@ -97,7 +97,7 @@ WRITES = [
     ("annotator", "post", "/api/tasks/{free_task}/skip", {"reason": "chunked"}, 201,
      lambda world, r: _newest(Annotation).skip_reason == "chunked"),
     ("owner", "post", "/api/organizations/switch", {"organization": "{org}"}, 200,
-     lambda world, r: r.json()["id"] == world["org"].pk),
+     lambda world, r: r.json()["active_organization"] == world["org"].pk),
     # No DELETE reads its body; one sent chunked is read off the wire and the delete still happens.
     ("annotator", "delete", "/api/drafts/{draft}/", {"ignored": True}, 204,
      lambda world, r: not Draft.objects.filter(pk=world["draft"].pk).exists()),
