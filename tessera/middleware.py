@@ -7,13 +7,15 @@ decodes the chunks itself says so with ``wsgi.input_terminated`` (gunicorn, mod_
 ``wsgi.input`` then ends where the body ends, and this middleware reads it whole, spooled to disk past
 FILE_UPLOAD_MAX_MEMORY_SIZE and bounded by the largest body any endpoint accepts, and gives Django
 the length. A server that does not (Django's runserver) hands over the raw chunk framing, which
-nothing can read safely: the request is refused with 411 Length Required.
+nothing can read safely: the request is refused with 411 Length Required. Under ASGI the server has
+received the whole body already; Django is given its length.
 """
 
 import tempfile
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -40,6 +42,9 @@ class ChunkedBodyMiddleware:
         meta = request.META
         if "chunked" not in meta.get("HTTP_TRANSFER_ENCODING", "").lower() or meta.get("CONTENT_LENGTH"):
             return self.get_response(request)
+        if isinstance(request, ASGIRequest):
+            refusal = self._measure_asgi_body(request)
+            return refusal if refusal is not None else self.get_response(request)
         body = self._read_whole_body(request)
         if isinstance(body, HttpResponse):
             return body
@@ -47,6 +52,20 @@ class ChunkedBodyMiddleware:
         # Closed with the response, when the server is done with it (a streamed response reads on).
         response._resource_closers.append(body.close)
         return response
+
+    def _measure_asgi_body(self, request: ASGIRequest) -> HttpResponse | None:
+        """An ASGI server has already received the whole body into a file; Django only lacks its length
+        (without one, its multipart parser reads nothing)."""
+        stream = request._stream
+        stream.seek(0, 2)
+        size = stream.tell()
+        stream.seek(0)
+        if size > max_body_bytes():
+            return _error(
+                413, "too_large", f"The request body is larger than the server accepts ({max_body_bytes()} bytes)."
+            )
+        request.META["CONTENT_LENGTH"] = str(size)
+        return None
 
     def _read_whole_body(self, request: HttpRequest):
         """The body, spooled and handed to the request, or the response that refuses it."""

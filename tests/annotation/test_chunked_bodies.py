@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -267,3 +268,37 @@ def test_gunicorn_chunked_bodies_are_stored_as_sent(gunicorn, cast, make_project
     )
     assert status == 201, payload
     assert project.tasks.count() == 3
+
+
+@pytest.mark.django_db
+def test_under_asgi_a_chunked_multipart_body_gets_its_length(settings):
+    """An ASGI server hands Django the whole body but no length; the multipart parser would read nothing."""
+    from django.test import AsyncRequestFactory
+
+    from tessera.middleware import ChunkedBodyMiddleware
+
+    boundary = "b0undary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nread\r\n--{boundary}--\r\n').encode()
+    request = AsyncRequestFactory().generic(
+        "POST", "/api/anything", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+        headers={"Transfer-Encoding": "chunked"},
+    )  # fmt: skip
+    request.META.pop("CONTENT_LENGTH", None)
+    # What Django's ASGIHandler reads the body into (the factory's stand-in cannot seek).
+    request._stream = tempfile.SpooledTemporaryFile()
+    request._stream.write(body)
+    request._stream.seek(0)
+    seen = {}
+
+    def view(request):
+        from django.http import HttpResponse
+
+        seen["note"] = request.POST.get("note")
+        return HttpResponse()
+
+    ChunkedBodyMiddleware(view)(request)
+    assert seen == {"note": "read"}
+    settings.TESSERA_MAX_UPLOAD_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    request._stream.seek(0)
+    request.META.pop("CONTENT_LENGTH", None)
+    assert ChunkedBodyMiddleware(view)(request).status_code == 413
