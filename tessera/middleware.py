@@ -5,12 +5,13 @@ Content-Length: it would see an empty body, so an annotation would be stored wit
 project created with default fields and a PATCH answered 200 having changed nothing. A server that
 decodes the chunks itself says so with ``wsgi.input_terminated`` (gunicorn, mod_wsgi, uWSGI): its
 ``wsgi.input`` then ends where the body ends, and this middleware reads it whole, spooled to disk past
-FILE_UPLOAD_MAX_MEMORY_SIZE and bounded by the largest body any endpoint accepts, and gives Django
+FILE_UPLOAD_MAX_MEMORY_SIZE and bounded by the largest body the endpoint accepts, and gives Django
 the length. A server that does not (Django's runserver) hands over the raw chunk framing, which
 nothing can read safely: the request is refused with 411 Length Required. Under ASGI the server has
 received the whole body already; Django is given its length.
 """
 
+import re
 import tempfile
 from collections.abc import Callable
 
@@ -28,10 +29,16 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
-def max_body_bytes() -> int:
-    """The largest body any endpoint reads: an import's upload, or Django's own limit if larger.
-    Django still applies DATA_UPLOAD_MAX_MEMORY_SIZE to every other body once the length is known."""
-    return max(settings.TESSERA_MAX_UPLOAD_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+# Imports take uploads up to TESSERA_MAX_UPLOAD_BYTES; every other body is bounded by Django's own limit.
+_UPLOAD_PATHS = re.compile(r"^/api/projects/[0-9]+/import(?:/predictions)?/?$")
+
+
+def max_body_bytes(path: str) -> int:
+    """The largest body the endpoint at ``path`` reads, so that a chunked body is read no further than
+    that (the body is read before authentication, as Django reads none until a view asks)."""
+    if _UPLOAD_PATHS.match(path) or settings.DATA_UPLOAD_MAX_MEMORY_SIZE is None:
+        return max(settings.TESSERA_MAX_UPLOAD_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 class ChunkedBodyMiddleware:
@@ -60,10 +67,9 @@ class ChunkedBodyMiddleware:
         stream.seek(0, 2)
         size = stream.tell()
         stream.seek(0)
-        if size > max_body_bytes():
-            return _error(
-                413, "too_large", f"The request body is larger than the server accepts ({max_body_bytes()} bytes)."
-            )
+        limit = max_body_bytes(request.path_info)
+        if size > limit:
+            return _error(413, "too_large", f"The request body is larger than the server accepts ({limit} bytes).")
         request.META["CONTENT_LENGTH"] = str(size)
         return None
 
@@ -76,7 +82,7 @@ class ChunkedBodyMiddleware:
                 "length_required",
                 "This server cannot read a chunked request body: send a Content-Length header.",
             )
-        limit = max_body_bytes()
+        limit = max_body_bytes(request.path_info)
         source = meta["wsgi.input"]
         body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
         size = 0

@@ -302,3 +302,30 @@ def test_under_asgi_a_chunked_multipart_body_gets_its_length(settings):
     request._stream.seek(0)
     request.META.pop("CONTENT_LENGTH", None)
     assert ChunkedBodyMiddleware(view)(request).status_code == 413
+
+
+class _EndlessBody(io.RawIOBase):
+    """A client that keeps sending: counts what the server reads."""
+
+    def __init__(self):
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        size = 65536 if size is None or size < 0 else size
+        self.read_bytes += size
+        return b"x" * size
+
+
+@pytest.mark.django_db
+def test_a_chunked_body_is_read_no_further_than_the_endpoint_accepts(world, api, settings):
+    """Bodies are read before authentication: an endless one must stop at the endpoint's limit."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    settings.TESSERA_MAX_UPLOAD_BYTES = 1_000_000
+    for path, limit in (("/api/projects/", 100_000), (f"/api/projects/{world['project'].pk}/import", 1_000_000)):
+        body = _EndlessBody()
+        response = api(None).generic(
+            "POST", path, content_type="application/json",
+            **{"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": body, "wsgi.input_terminated": True},
+        )  # fmt: skip
+        assert response.status_code == 413
+        assert limit < body.read_bytes <= limit + 65536
