@@ -73,7 +73,7 @@ class ChunkedBodyMiddleware:
         request.META["CONTENT_LENGTH"] = str(size)
         return None
 
-    def _read_whole_body(self, request: HttpRequest):
+    def _read_whole_body(self, request: HttpRequest) -> "tempfile.SpooledTemporaryFile[bytes] | HttpResponse":
         """The body, spooled and handed to the request, or the response that refuses it."""
         meta = request.META
         if not meta.get("wsgi.input_terminated") or "wsgi.input" not in meta:
