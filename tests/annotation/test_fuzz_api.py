@@ -161,6 +161,8 @@ WRITES = [
     ("delete", "/api/annotations/{annotation}/", {}),
     ("delete", "/api/predictions/{prediction}/", {}),
     ("delete", "/api/tasks/{task}/", {}),
+    ("delete", "/api/projects/{project}/tasks", {}),
+    ("delete", "/api/projects/{project}/", {}),
     ("post", "/api/organizations/switch", {"organization": "{org}"}),
 ]  # fmt: skip
 
@@ -232,6 +234,10 @@ def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(fuzz_world, api, in_savepoi
     role = request.draw(st.sampled_from(ROLES))
     content_type, raw = request.draw(requests_for(fill_ids(template, fuzz_world)))
     url = fill_ids(path, fuzz_world)
+    # Writes read query parameters too (return_task_ids on imports).
+    pairs = request.draw(st.lists(st.tuples(st.sampled_from(["return_task_ids", "x"]), query_values), max_size=2))
+    if pairs:
+        url += "?" + "&".join(f"{name}={value}" for name, value in pairs)
     response = in_savepoint(lambda: api(role).generic(method.upper(), url, data=raw, content_type=content_type))
     assert_not_a_server_error(response, f"{role} {method} {url} {content_type} {raw[:200]!r}")
 
@@ -247,3 +253,28 @@ def test_no_query_string_gets_a_5xx(fuzz_world, api, in_savepoint, path, names, 
     url = fill_ids(path, fuzz_world) + "?" + "&".join(f"{quote_from_bytes(name.encode())}={value}" for name, value in pairs)
     response = in_savepoint(lambda: api(role).get(url))
     assert_not_a_server_error(response, f"{role} GET {url}")
+
+
+def test_every_api_endpoint_is_fuzzed():
+    """A new view, or a new method on one, must join WRITES or QUERIES above."""
+    from django.urls import URLPattern, URLResolver, get_resolver, resolve
+    from rest_framework.views import APIView
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "view_class"):
+                yield pattern.callback.view_class
+
+    ids = {name: 1 for name in ("project", "task", "free_task", "annotation", "prediction", "draft", "import_job")}
+    fuzzed = {(resolve(fill_ids(path, ids)).func.view_class, method) for method, path, _ in WRITES}
+    fuzzed |= {(resolve(fill_ids(path, ids)).func.view_class, "get") for path, _ in QUERIES}
+    api_views = {view for view in views(get_resolver().url_patterns) if issubclass(view, APIView)}
+    missing = sorted(
+        f"{view.__module__}.{view.__name__}.{method}"
+        for view in api_views
+        for method in ("post", "patch", "put", "delete")
+        if hasattr(view, method) and (view, method) not in fuzzed
+    )
+    assert missing == []
