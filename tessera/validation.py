@@ -72,19 +72,6 @@ def check_text(value: str, *, field: str | None) -> str:
     return value
 
 
-def text(value, *, field: str, max_chars: int | None = None, allow_none: bool = True) -> str:
-    """A text field: a string (None reads as "" when allowed) of at most ``max_chars``, checked as above."""
-    if value is None and allow_none:
-        return ""
-    if not isinstance(value, str):
-        raise ApplicationError(f"{field} must be a string.", field=field)
-    if max_chars is not None and len(value) > max_chars:
-        raise ApplicationError(
-            f"{field} is {len(value)} characters; the limit is {max_chars}.", field=field, code="too_long"
-        )
-    return check_text(value, field=field)
-
-
 def _path(parts: tuple) -> str | None:
     """("result", 0, "value") as ``result[0].value``; None for the top of the document."""
     rendered = ""
@@ -195,16 +182,6 @@ def check_encoded_json(encoded: str, value, *, field: str, max_depth: int = MAX_
     return encoded
 
 
-def check_json_text(encoded: str, *, field: str) -> str:
-    """The same text rules on JSON already encoded with ensure_ascii=False, where a regex over the whole
-    text is cheaper than a walk (imports encode every value anyway)."""
-    if "\\u0000" in encoded and _NUL_ESCAPE.search(encoded):
-        raise ApplicationError(NUL_MESSAGE, field=field, code="nul_character")
-    if not encoded.isascii() and _SURROGATE.search(encoded):
-        raise ApplicationError(SURROGATE_MESSAGE, field=field, code="surrogate_character")
-    return encoded
-
-
 def number(
     value, *, field: str, low: float | None = None, high: float | None = None, message: str | None = None
 ) -> float | None:
@@ -255,13 +232,6 @@ def flag(value, *, field: str, default: bool | None = None) -> bool:
         return default
     if not isinstance(value, bool):
         raise ApplicationError("must be true or false.", field=field)
-    return value
-
-
-def integer(value, *, field: str, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
-    """A JSON integer (not true/false, not 1.0) within [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ApplicationError(f"{field} must be an integer from {low} to {high}.", field=field)
     return value
 
 
