@@ -12,10 +12,17 @@ import hashlib
 from dataclasses import dataclass, field
 
 from label_studio_sdk.label_interface import LabelInterface
-from label_studio_sdk.label_interface.control_tags import _TAG_TO_CLASS as CONTROL_TAGS
-from label_studio_sdk.label_interface.object_tags import _TAG_TO_CLASS as OBJECT_TAGS
 
 from annotation.media_urls import own_hosts, points_at_own_api
+from tessera.adapters.sdk_label_interface import (
+    CONTROL_TAGS,
+    OBJECT_TAGS,
+    interface_controls,
+    interface_element_attributes,
+    interface_element_tags,
+    interface_objects,
+    interface_parse,
+)
 from tessera.errors import ApplicationError
 
 # Tags that only arrange or decorate the interface, or are children of controls.
@@ -23,7 +30,7 @@ LAYOUT_TAGS = {
     "view", "header", "style", "label", "choice", "relation", "filter", "collapse",
     "panel", "channel", "bucket", "shortcut", "item", "multichannel", "markdown", "pdf",
 }  # fmt: skip
-KNOWN_TAGS = set(CONTROL_TAGS) | set(OBJECT_TAGS) | LAYOUT_TAGS | {"relations"}
+KNOWN_TAGS = CONTROL_TAGS | OBJECT_TAGS | LAYOUT_TAGS | {"relations"}
 # Object tags whose spans are character offsets into a string field of the task.
 TEXT_OBJECT_TAGS = {"text", "hypertext"}
 
@@ -98,13 +105,11 @@ def parse_label_config(config: str, *, max_bytes: int) -> LabelSchema:
 @functools.lru_cache(maxsize=256)
 def _parse_cached(config: str) -> LabelSchema:
     try:
-        interface = LabelInterface(config)
-        interface.validate()
+        interface = interface_parse(config)
     except Exception as exc:  # noqa: BLE001 - the SDK raises several unrelated types for bad XML
         raise ApplicationError(f"Invalid label config: {exc}", field="label_config") from exc
 
-    # Comments and processing instructions have a non-string tag in lxml.
-    tags = {element.tag for element in interface._tree.iter() if isinstance(element.tag, str)}
+    tags = interface_element_tags(interface)
     unknown = sorted(tag for tag in tags if tag.lower() not in KNOWN_TAGS)
     if unknown:
         raise ApplicationError(
@@ -116,8 +121,8 @@ def _parse_cached(config: str) -> LabelSchema:
     _refuse_own_api_urls(interface)
 
     objects: dict[str, ObjectSpec] = {}
-    for name, obj in interface._objects.items():
-        value = obj.value or ""
+    for obj in interface_objects(interface):
+        name, value = obj.name, obj.value
         if not value.startswith("$") or len(value) < 2:
             raise ApplicationError(
                 f'Invalid label config: <{obj.tag} name="{name}"> has value="{value}"; it must name a task '
@@ -135,8 +140,8 @@ def _parse_cached(config: str) -> LabelSchema:
         )
 
     controls: dict[str, ControlSpec] = {}
-    for name, control in interface._controls.items():
-        to_names = tuple(control.to_name or ())
+    for control in interface_controls(interface):
+        name, to_names = control.name, control.to_names
         for target in to_names:
             if target not in objects:
                 raise ApplicationError(
@@ -145,8 +150,7 @@ def _parse_cached(config: str) -> LabelSchema:
                     field="label_config",
                     code="bad_to_name",
                 )
-        labels = tuple(interface._labels.get(name, {}).keys())
-        controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=labels)
+        controls[name] = ControlSpec(name=name, type=control.tag, to_names=to_names, labels=control.labels)
 
     return LabelSchema(config=config, interface=interface, controls=controls, objects=objects)
 
@@ -155,14 +159,11 @@ def _refuse_own_api_urls(interface: LabelInterface) -> None:
     """A literal URL in the config (``<Image value="/api/projects/1/next"/>``, any attribute) that points
     at our own API would make every annotator's browser call it; refuse it by name."""
     hosts = own_hosts()
-    for element in interface._tree.iter():
-        if not isinstance(element.tag, str):
-            continue
-        for attribute, value in element.attrib.items():
-            if points_at_own_api(value, own_hosts=hosts):
-                raise ApplicationError(
-                    f'Invalid label config: <{element.tag} {attribute}="{value}"> points at Tessera\'s own API; '
-                    "an image or media address may not.",
-                    field="label_config",
-                    code="own_api_url",
-                )
+    for tag, attribute, value in interface_element_attributes(interface):
+        if points_at_own_api(value, own_hosts=hosts):
+            raise ApplicationError(
+                f'Invalid label config: <{tag} {attribute}="{value}"> points at Tessera\'s own API; '
+                "an image or media address may not.",
+                field="label_config",
+                code="own_api_url",
+            )

@@ -4,15 +4,12 @@ An object of another organization is reported as missing (404), never as
 forbidden, so that ids reveal nothing across organizations.
 """
 
-import re
-
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task
+from tessera import validation
 from tessera.errors import NotFound
 from tessera.models import Membership
-
-_DIGITS = re.compile(r"-?[0-9]+")
 
 
 def project_list(*, membership: Membership) -> QuerySet[Project]:
@@ -144,17 +141,8 @@ def import_job_get(*, project: Project, job_id) -> ImportJob:
 
 
 def _int(value, *, field: str | None = None) -> int:
-    """An id as a JSON integer or a string of digits. Python's int() would also read true as 1 and
-    1.9 as 1, so that a body naming no object would reach one."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value)
-    if field:
-        from tessera.errors import ApplicationError
-
-        raise ApplicationError(f"{field} must be an integer id.", field=field)
-    raise NotFound()
+    """An id (see tessera.validation.object_id): a bad one in a path is a 404, in a parameter a 400."""
+    return validation.object_id(value, field=field)
 
 
 def task_held(*, project: Project, user) -> Task | None:

@@ -7,6 +7,7 @@ from annotation.models import Project
 from exports.formats import FORMATS
 from exports.formats.rows import ExportContext
 from exports.selectors import export_chunks, export_data_keys
+from tessera import validation
 from tessera.errors import ApplicationError
 from tessera.models import User
 from tessera.services import audit_record
@@ -30,12 +31,9 @@ def _task_ids(values: list[str]) -> list[int] | None:
         for part in str(value).split(","):
             if not part.strip():
                 continue
-            try:
-                task_id = int(part)
-            except ValueError:
-                raise ApplicationError(f"{part!r} is not a task id.", field="ids") from None
             # Beyond the database's 64-bit ids the query itself would fail mid-stream.
-            if not 0 < task_id < 2**63:
+            task_id = validation.object_id(part, field="ids")
+            if task_id < 1:
                 raise ApplicationError(f"{part!r} is not a task id.", field="ids")
             ids.append(task_id)
     if len(ids) > MAX_EXPORT_IDS:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 
 # URL names (annotation/api/urls.py) whose views read large bodies on purpose.
 IMPORT_VIEWS = frozenset({"project-import", "project-import-predictions"})
@@ -20,9 +21,18 @@ SELF_CHECKING_VIEWS = frozenset({"project-import"})
 
 
 def body_limit_for(url_name: str | None) -> int:
-    if url_name in IMPORT_VIEWS:
-        return settings.TESSERA_MAX_UPLOAD_BYTES
+    if url_name in IMPORT_VIEWS or settings.DATA_UPLOAD_MAX_MEMORY_SIZE is None:
+        return max(settings.TESSERA_MAX_UPLOAD_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def body_limit_for_path(path: str) -> int:
+    """The same limit for a request not yet routed (a chunked body is read before URL resolution)."""
+    try:
+        url_name = resolve(path).url_name
+    except Resolver404:
+        url_name = None
+    return body_limit_for(url_name)
 
 
 class RequestBodyLimitMiddleware:
@@ -39,12 +49,13 @@ class RequestBodyLimitMiddleware:
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _refuse(400, "invalid_header", "The Content-Length header is not a number.")
+            return error_response(400, "invalid_header", "The Content-Length header is not a number.")
         limit = body_limit_for(url_name)
         if declared > limit:
-            return _refuse(413, "too_large", f"The request body is {declared} bytes; this endpoint takes {limit}.")
+            return error_response(413, "too_large", f"The request body is {declared} bytes; this endpoint takes {limit}.")
         return None
 
 
-def _refuse(status: int, code: str, message: str) -> JsonResponse:
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    """The API's one error shape, for refusals made before DRF sees the request."""
     return JsonResponse({"error": {"code": code, "message": message, "field": None}, "detail": message}, status=status)

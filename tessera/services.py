@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tessera import validation
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import ApiToken, AuditEvent, AuthFailureCount, Membership, Organization, Role, User
 from tessera.selectors import auth_failure_window, auth_keys
@@ -240,6 +241,7 @@ def auth_throttled_record(*, via: str, address: str, account: str = "", retry_af
 def user_switch_organization(*, user: User, organization_id: int) -> Organization:
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
         raise ApplicationError("organization must be an organization id.", field="organization")
+    organization_id = validation.object_id(organization_id, field="organization")
     membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
     if membership is None:
         raise ApplicationError("Organization not found.", field="organization", code="not_found", status=404)

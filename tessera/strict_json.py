@@ -3,7 +3,8 @@
 Python's decoder accepts ``NaN`` and ``Infinity``, reads ``1e400`` as infinity, and
 raises RecursionError on deep nesting. None of those values can be stored (PostgreSQL's
 jsonb and SQLite's JSON checks refuse them) or exported as JSON, so each becomes a
-ValueError here, which callers turn into a 400.
+ValueError here, which callers turn into a 400. What a decoded document may hold
+(depth, text, integer range) is checked by ``tessera.validation.check_json``.
 """
 
 import json

@@ -13,8 +13,8 @@ from annotation import selectors
 from annotation.api import schemas
 from annotation.api.output import annotation_out, task_out
 from annotation.services import labeling
+from tessera import validation
 from tessera.api.base import json_object
-from tessera.errors import ApplicationError
 from tessera.permissions import caller_membership
 
 RECENT_LIMIT_MAX = 100
@@ -80,12 +80,7 @@ class LabelingRecentView(APIView):
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        try:
-            limit = int(request.query_params.get("limit", 20))
-        except ValueError:
-            raise ApplicationError("limit must be an integer.", field="limit") from None
-        if not 1 <= limit <= RECENT_LIMIT_MAX:
-            raise ApplicationError(f"limit must be between 1 and {RECENT_LIMIT_MAX}.", field="limit")
+        limit = validation.query_integer(request.query_params.get("limit", 20), field="limit", high=RECENT_LIMIT_MAX)
         rows = labeling.annotations_recent(project=project, user=request.user, limit=limit)
         return Response(
             {"results": [{"annotation": annotation_out(a), "task": task_out(a.task)} for a in rows]}

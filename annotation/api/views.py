@@ -36,6 +36,7 @@ from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
+from tessera import validation
 from tessera.api.base import json_object, page_params
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
@@ -314,7 +315,7 @@ def _prediction_id(body: dict):
     value = body.get("parent_prediction")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ApplicationError("parent_prediction must be a prediction id.", field="parent_prediction")
-    return value
+    return None if value is None else validation.object_id(value, field="parent_prediction")
 
 
 class TaskAnnotationsView(APIView):

@@ -5,7 +5,6 @@ row shared, then the task row for update, then whatever is counted, read fresh u
 """
 
 import json
-import math
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,23 +17,16 @@ from annotation.results import validate_result
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold, project_totals_add, task_hold
 from annotation.services.projects import project_schema
+from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
 from tessera.selectors import membership_for
 from tessera.services import audit_record
 
 
-def _contains_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
-
-
 def _check_size(result, *, field: str) -> None:
+    # Depth first: json.dumps below recurses once per level.
+    validation.check_json(result, field=field)
     # Bytes as stored (UTF-8): Japanese text takes three per character.
     size = len(json.dumps(result, ensure_ascii=False).encode())
     if size > settings.TESSERA_MAX_RESULT_BYTES:
@@ -43,8 +35,6 @@ def _check_size(result, *, field: str) -> None:
             field=field,
             code="too_large",
         )
-    if _contains_nul(result):
-        raise ApplicationError("Text may not contain the NUL character.", field=field, code="nul_character")
 
 
 def _check_result(task: Task, result) -> None:
@@ -73,17 +63,20 @@ def _may_edit(annotation: Annotation, *, user: User, membership: Membership) -> 
 
 
 def _number(value, *, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ApplicationError("must be a non-negative number of seconds.", field=field)
-    return float(value)
+    return validation.lead_time(value, field=field)
 
 
 def _flag(value, *, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ApplicationError("must be true or false.", field=field)
-    return value
+    return validation.flag(value, field=field)
+
+
+def _may_set_ground_truth(membership: Membership | None, value: bool, *, current: bool = False) -> None:
+    """Ground truth marks the answer others are measured against: changing it is a manager's call.
+    ``membership`` None is a trusted caller (an import, a management command)."""
+    if value != current and membership is not None and membership.rank < ROLE_RANK[Role.MANAGER]:
+        raise PermissionDenied(
+            "Only managers and above may set ground_truth.", field="ground_truth", code="permission_denied"
+        )
 
 
 def _refuse_reassignment(claimed: dict, current: dict) -> None:
@@ -158,7 +151,8 @@ def annotation_create(
     claimed: dict | None = None,
     membership: Membership | None = None,
 ) -> Annotation:
-    """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch.
+    """``claimed`` holds what the client said about completed_by, task and project, to refuse a mismatch;
+    ``membership`` is the caller's, for the rules that depend on the role.
 
     Annotators and reviewers are refused (409) a second answer, a task at its overlap and a task held
     by others; managers and above may add annotations to any task, as Label Studio allows, so that
@@ -169,6 +163,7 @@ def annotation_create(
     )
     was_cancelled = _flag(was_cancelled, field="was_cancelled")
     ground_truth = _flag(ground_truth, field="ground_truth")
+    _may_set_ground_truth(membership, ground_truth)
     lead_time = _number(lead_time, field="lead_time")
     if result is None:
         result = []
@@ -251,7 +246,9 @@ def annotation_update(
     if "was_cancelled" in fields:
         annotation.was_cancelled = _flag(fields["was_cancelled"], field="was_cancelled")
     if "ground_truth" in fields:
-        annotation.ground_truth = _flag(fields["ground_truth"], field="ground_truth")
+        ground_truth = _flag(fields["ground_truth"], field="ground_truth")
+        _may_set_ground_truth(membership, ground_truth, current=annotation.ground_truth)
+        annotation.ground_truth = ground_truth
     if "lead_time" in fields:
         annotation.lead_time = _number(fields["lead_time"], field="lead_time")
     # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.

@@ -6,12 +6,9 @@ point leaves the project as it was.
 """
 
 import itertools
-import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from json.encoder import c_make_encoder, encode_basestring
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,6 +23,8 @@ from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
+from tessera import validation
+from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError
 from tessera.models import Membership, User
 from tessera.services import audit_record
@@ -50,47 +49,22 @@ class ImportCounts:
         }
 
 
-def _compact_encoder() -> Callable[[object], str]:
-    """Compact JSON text, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it.
-
-    json.dumps sets up a new encoder on every call, and even a kept JSONEncoder builds its C
-    encoder anew in each encode(): 2 to 4 µs of a 1 µs job, on two or three values per task.
-    Building the C encoder once makes encoding the data and results of a million tasks take
-    a second less. Values come from parsed JSON, so they cannot hold cycles and need no
-    circular-reference markers.
-    """
-    fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    if c_make_encoder is None:
-        return fallback
-
-    def default(value):
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    encode_chunks = c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, True)
-
-    def encode(value) -> str:
-        return "".join(encode_chunks(value, 0))
-
-    return encode
-
-
-_encode = _compact_encoder()
-
-
-# A NUL is encoded \u0000 after an even number of backslashes; after an odd number, the text held a
-# backslash followed by "u0000", which is fine.
-_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-
-
-def _no_nul(text: str, *, field: str) -> str:
-    # PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend alike.
-    if "\\u0000" in text and _NUL_ESCAPE.search(text):
-        raise ApplicationError("Text may not contain the NUL character (\\u0000).", field=field, code="nul_character")
-    return text
+_encode = compact_encoder()
 
 
 def _json_text(value, *, field: str) -> str:
-    return _no_nul(_encode(value), field=field)
+    """A value's compact JSON text, checked by tessera.validation's rules (text, depth, integers).
+
+    The checks scan the text the import needs anyway, at C speed; a walk of the value runs only when
+    a scan trips, so that a million tasks are not walked twice.
+    """
+    try:
+        text = _encode(value)
+    except RecursionError:
+        # Deeper than the interpreter's stack allows the C encoder: the walk names it (too_deep).
+        validation.check_json(value, field=field)
+        raise
+    return validation.check_encoded_json(text, value, field=field)
 
 
 class _AuthorResolver:
@@ -116,24 +90,6 @@ class _AuthorResolver:
         raise ApplicationError(
             f"completed_by {value!r} is not a member of this organization.", field=field, code="unknown_user"
         )
-
-
-def _number_or_none(value, *, field: str, low: float | None = None, high: float | None = None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ApplicationError("must be a number.", field=field)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ApplicationError(f"must be between {low} and {high}.", field=field)
-    return float(value)
-
-
-def _bool(value, *, field: str) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ApplicationError("must be true or false.", field=field)
-    return value
 
 
 @dataclass
@@ -168,17 +124,19 @@ def _check_items(
             if not isinstance(annotation, dict):
                 raise ApplicationError("Each annotation must be a JSON object.", field=field)
             result = annotation.get("result", [])
-            result_text = _encode(result)
+            result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
-            was_cancelled = _bool(annotation.get("was_cancelled"), field=f"{field}.was_cancelled")
+            was_cancelled = validation.flag(
+                annotation.get("was_cancelled"), field=f"{field}.was_cancelled", default=False
+            )
             checked.annotations.append(
                 (
                     position,
                     authors.resolve(annotation.get("completed_by"), field=f"{field}.completed_by"),
-                    _no_nul(result_text, field=f"{field}.result"),
+                    result_text,
                     was_cancelled,
-                    _bool(annotation.get("ground_truth"), field=f"{field}.ground_truth"),
-                    _number_or_none(annotation.get("lead_time"), field=f"{field}.lead_time", low=0),
+                    validation.flag(annotation.get("ground_truth"), field=f"{field}.ground_truth", default=False),
+                    validation.lead_time(annotation.get("lead_time"), field=f"{field}.lead_time"),
                 )
             )
             cancelled += was_cancelled
@@ -188,13 +146,13 @@ def _check_items(
             if not isinstance(prediction, dict):
                 raise ApplicationError("Each prediction must be a JSON object.", field=field)
             result = prediction.get("result", [])
-            result_text = _encode(result)
+            result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
             checked.predictions.append(
                 (
                     position,
                     clean_model_version(prediction.get("model_version"), field=f"{field}.model_version"),
-                    _no_nul(result_text, field=f"{field}.result"),
+                    result_text,
                     clean_score(prediction.get("score"), field=f"{field}.score"),
                 )
             )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Project, Task
 from annotation.services.annotations import annotation_create
+from tessera import validation
 from tessera.errors import ApplicationError
 from tessera.models import Membership, User
 
@@ -100,10 +101,7 @@ def annotation_skip(
             field="reason",
             code="too_long",
         )
-    if "\x00" in reason:
-        raise ApplicationError(
-            "Text may not contain the NUL character.", field="reason", code="nul_character"
-        )
+    validation.check_text(reason, field="reason")
     annotation = annotation_create(
         task=task, user=user, result=[], was_cancelled=True, lead_time=lead_time, membership=membership
     )

@@ -19,6 +19,7 @@ from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold, project_totals_add
 from annotation.services.imports import _json_text
 from annotation.services.projects import project_schema
+from tessera import validation
 from tessera.errors import ApplicationError
 from tessera.models import User
 from tessera.services import audit_record
@@ -28,7 +29,8 @@ IDS_PER_QUERY = 5000
 
 
 def _task_id(value, *, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    # Within 64 bits too: SQLite cannot take a larger integer as a query parameter.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= validation.INT64_MAX:
         raise ApplicationError(
             "must be a task id.", field=field, code="required" if value is None else "invalid"
         )

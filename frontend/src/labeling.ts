@@ -215,7 +215,9 @@ export class LabelingPage {
   // ---- submit, skip, correct -------------------------------------------------------------------
 
   private leadTime(): number {
-    return Math.round((this.priorLeadTime + (performance.now() - this.startedAt) / 1000) * 1000) / 1000;
+    // The server takes at most a day (86,400 s); a tab left open longer still submits.
+    const seconds = Math.round((this.priorLeadTime + (performance.now() - this.startedAt) / 1000) * 1000) / 1000;
+    return Math.min(seconds, 86400);
   }
 
   async submit(): Promise<void> {

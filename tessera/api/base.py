@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework.request import Request
 
+from tessera import validation
 from tessera.errors import ApplicationError
 
 MAX_OFFSET = 2**62
@@ -26,11 +27,9 @@ def page_params(request: Request, *, default_size: int = 100, clamp: bool = Fals
     for name, default in (("page", 1), ("page_size", default_size)):
         raw = request.query_params.get(name, default)
         try:
-            values[name] = int(raw)
-        except (TypeError, ValueError):
+            values[name] = validation.query_integer(raw, field=name)
+        except ApplicationError:
             raise ApplicationError(f"{name} must be a positive integer.", field=name) from None
-        if values[name] < 1:
-            raise ApplicationError(f"{name} must be a positive integer.", field=name)
     limit = settings.TESSERA_PAGE_SIZE_MAX
     if values["page_size"] > limit and clamp:
         values["page_size"] = limit

@@ -1,4 +1,5 @@
-"""Request body parsers."""
+"""Request body parsers: each refuses, once and before any view runs, what tessera.validation says the
+database and the API cannot hold, so that no such value fails deep inside a write with a 500."""
 
 import codecs
 
@@ -6,53 +7,22 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from tessera import strict_json
-from tessera.errors import ApplicationError
+from tessera import strict_json, validation
 
 
-def _nul_path(value, path: str = "") -> str | None:
-    """Where the first NUL character hides in a decoded JSON document (``""`` for the top), or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if "\x00" in key:
-                return child
-            found = _nul_path(item, child)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _refuse_nul(document) -> None:
-    path = _nul_path(document)
-    if path is not None:
-        raise ApplicationError(
-            "Text may not contain the NUL character (\\u0000).", field=path or None, code="nul_character"
-        )
-
-
-def _refuse_nul_in_fields(fields) -> None:
+def _check_fields(fields) -> None:
     """A form's fields, each a list of values: the error names the field."""
     for name, values in fields.lists():
-        if "\x00" in name or any("\x00" in value for value in values if isinstance(value, str)):
-            raise ApplicationError(
-                "Text may not contain the NUL character (\\u0000).", field=name, code="nul_character"
-            )
+        validation.check_text(name, field=name)
+        for value in values:
+            if isinstance(value, str):
+                validation.check_text(value, field=name)
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing what the database cannot store, once, rather than failing deep
-    inside a write: NaN, Infinity and numbers too large for a float (see tessera.strict_json), nesting
-    too deep for Python's decoder (RecursionError, which DRF does not catch), and U+0000 anywhere,
-    which PostgreSQL's text and jsonb columns cannot hold.
-    """
+    """DRF's JSON parser, strict as the database's JSON columns (NaN, Infinity and numbers too large for
+    a float refused, see tessera.strict_json), then checked by tessera.validation: nesting depth, NUL and
+    lone surrogates anywhere (keys too), integers of more than 308 digits."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
@@ -60,23 +30,23 @@ class JSONParser(parsers.JSONParser):
             document = strict_json.load(codecs.getreader(encoding)(stream))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        _refuse_nul(document)
+        validation.check_json(document)
         return document
 
 
 class FormParser(parsers.FormParser):
-    """Form bodies, with the same refusal of U+0000 as JSON bodies."""
+    """Form bodies, with the same text checks as JSON bodies."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type=media_type, parser_context=parser_context)
-        _refuse_nul_in_fields(data)
+        _check_fields(data)
         return data
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    """Multipart bodies, with the same refusal of U+0000 in their fields as JSON bodies."""
+    """Multipart bodies, with the same text checks in their fields as JSON bodies."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type=media_type, parser_context=parser_context)
-        _refuse_nul_in_fields(parsed.data)
+        _check_fields(parsed.data)
         return parsed

@@ -419,8 +419,8 @@ def test_completed_by_naming_a_non_member_is_refused(project, upload, refused, c
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ([{"text": "a\u0000b"}], "tasks[0].data"),
-        ([{"data": {"text": "a"}, "meta": {"note": "\u0000"}}], "tasks[0].meta"),
+        ([{"text": "a\u0000b"}], "tasks[0].data.text"),
+        ([{"data": {"text": "a"}, "meta": {"note": "\u0000"}}], "tasks[0].meta.note"),
         ([{"data": {"text": "a"}, "annotations": [{"result": [], "lead_time": 1, "x": 1,
           "completed_by": None}], "predictions": [{"result": [], "model_version": "v\u0000"}]}],
          "tasks[0].predictions[0].model_version"),
@@ -434,7 +434,7 @@ def test_nul_character_is_refused_wherever_it_hides(project, upload, refused, bo
 def test_nul_character_in_a_csv_cell_is_refused(project, upload, refused):
     with refused() as check:
         check(
-            upload(project, b"text\na\x00b\n", "text/csv"), 400, "tasks[0].data", "NUL", code="nul_character"
+            upload(project, b"text\na\x00b\n", "text/csv"), 400, "tasks[0].data.text", "NUL", code="nul_character"
         )
 
 
