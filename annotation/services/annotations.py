@@ -5,14 +5,13 @@ import math
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Value, When
-from django.utils import timezone
+from django.db.models import F
 
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services.checks import clean_model_version, clean_score
-from annotation.services.counters import project_totals_add
+from annotation.services.counters import project_totals_add, task_annotation_counters_add
 from annotation.services.projects import project_schema
 from tessera.errors import ApplicationError, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -51,14 +50,8 @@ def _counter_update(
     task_id: int, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
 ) -> None:
     """Adjust counters with one UPDATE; is_labeled compares the new total with the overlap."""
-    project_totals_add(project_id, annotations=total_delta)
-    Task.objects.filter(pk=task_id).update(
-        total_annotations=F("total_annotations") + total_delta,
-        cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
-        is_labeled=Case(
-            When(total_annotations__gte=overlap - total_delta, then=Value(True)), default=Value(False)
-        ),
-        updated_at=timezone.now(),
+    task_annotation_counters_add(
+        task_id, project_id=project_id, overlap=overlap, total_delta=total_delta, cancelled_delta=cancelled_delta
     )
 
 
@@ -341,7 +334,8 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
 def task_delete(*, task: Task, user: User) -> None:
     task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
     project_totals_add(
-        task.project_id, tasks=-1, annotations=-task.total_annotations, predictions=-task.total_predictions
-    )
+        task.project_id, tasks=-1, annotations=-task.total_annotations, predictions=-task.total_predictions,
+        labeled_tasks=-int(task.is_labeled), annotated_tasks=-int(task.total_annotations > 0),
+    )  # fmt: skip
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
     task.delete()

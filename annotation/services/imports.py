@@ -2,7 +2,9 @@
 
 Nothing is written unless every row passes: checking happens before the
 transaction opens, and the writes share one transaction, so a failure at any
-point leaves the project as it was.
+point leaves the project as it was (less the inner_id range it reserved).
+The range is reserved in a short transaction of its own, so the write phase
+does not hold the project's row: submits in the project do not wait for it.
 """
 
 import json
@@ -14,6 +16,7 @@ from json.encoder import c_make_encoder, encode_basestring
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotation.bulk import bulk_insert
@@ -24,7 +27,7 @@ from annotation.models import Annotation, ImportJob, JobState, Prediction, Proje
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.projects import project_schema
-from tessera.errors import ApplicationError
+from tessera.errors import ApplicationError, NotFound
 from tessera.models import Membership, User
 from tessera.services import audit_record
 
@@ -227,11 +230,19 @@ def tasks_import(
         checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
     now = timezone.now()
     job_id = import_job.pk if import_job else None
+    count = len(checked.tasks)
+    if import_job is not None and not _still_ours(import_job, lock=False):
+        # A second delivery of a finished job: nothing to write, and no inner_id range to waste.
+        return ImportCounts(duration=time.perf_counter() - started)
+    first_inner_id = _reserve_inner_ids(project.pk, count)
+    labeled = sum(1 for row in checked.tasks if row[2])
+    annotated = sum(1 for row in checked.tasks if row[3])
     with transaction.atomic():
-        if import_job is not None and not _still_ours(import_job):
+        if import_job is not None and not _still_ours(import_job, lock=True):
             return ImportCounts(duration=time.perf_counter() - started)
-        locked = Project.objects.select_for_update().get(pk=project.pk)
-        first_inner_id = locked.task_counter + 1
+        # The rows are written without the project's row lock: submits, /next and other imports of
+        # the project go on meanwhile. Only the totals at the end touch the project row, for the
+        # moment between that UPDATE and the commit.
         bulk_insert(
             Task._meta.db_table,
             ("project_id", "data", "meta", "inner_id", "is_labeled", "total_annotations",
@@ -241,7 +252,7 @@ def tasks_import(
                 for position, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
             ),
         )  # fmt: skip
-        task_ids = _task_ids_by_position(project.pk, first_inner_id, len(checked.tasks))
+        task_ids = _task_ids_by_position(project.pk, first_inner_id, count)
         bulk_insert(
             Annotation._meta.db_table,
             ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
@@ -259,13 +270,6 @@ def tasks_import(
                 (task_ids[position], project.pk, model_version, result, score, job_id, now, now)
                 for position, model_version, result, score in checked.predictions
             ),
-        )
-        count = len(checked.tasks)
-        Project.objects.filter(pk=project.pk).update(
-            task_counter=locked.task_counter + count,
-            task_count=locked.task_count + count,
-            annotation_total=locked.annotation_total + sum(row[3] for row in checked.tasks),
-            prediction_total=locked.prediction_total + len(checked.predictions),
         )
         counts = ImportCounts(
             task_count=count,
@@ -293,23 +297,54 @@ def tasks_import(
             obj=project,
             details={**counts.as_dict(), "import_job": job_id},
         )
+        # Last statement before the commit: the project's row lock is held for one round trip.
+        # The layout version moves because tasks appear above a range another import may still hold.
+        Project.objects.filter(pk=project.pk).update(
+            task_count=F("task_count") + count,
+            annotation_total=F("annotation_total") + sum(row[3] for row in checked.tasks),
+            prediction_total=F("prediction_total") + len(checked.predictions),
+            labeled_task_count=F("labeled_task_count") + labeled,
+            annotated_task_count=F("annotated_task_count") + annotated,
+            task_layout_version=F("task_layout_version") + 1,
+        )
     counts.duration = time.perf_counter() - started
     return counts
 
 
-def _still_ours(import_job: ImportJob) -> bool:
-    """Lock the job row; a second delivery of the same job finds it completed and writes nothing."""
-    state = ImportJob.objects.select_for_update().filter(pk=import_job.pk).values_list("state", flat=True).first()
-    return state == JobState.IN_PROGRESS
+def _still_ours(import_job: ImportJob, *, lock: bool) -> bool:
+    """Whether the job still waits for its rows. Locked, in the write transaction: a second delivery of
+    the same job waits for the first to commit, then finds it completed and writes nothing."""
+    jobs = ImportJob.objects.filter(pk=import_job.pk)
+    if lock:
+        jobs = jobs.select_for_update()
+    return jobs.values_list("state", flat=True).first() == JobState.IN_PROGRESS
+
+
+_RESERVE_SQL = 'UPDATE "{project}" SET "task_counter" = "task_counter" + %s WHERE "id" = %s RETURNING "task_counter"'
+
+
+def _reserve_inner_ids(project_id: int, count: int) -> int:
+    """Take the next ``count`` inner ids in a transaction of their own and return the first.
+
+    The project's row is locked only for this one UPDATE, not for the import's write phase. An import
+    that fails afterwards leaves its range unused: a gap in inner_id, which task pages allow for.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL.format(project=Project._meta.db_table), [count, project_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Project not found.")
+    return row[0] - count + 1
 
 
 def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> list[int]:
     if not count:
         return []
     with connection.cursor() as cursor:
+        # Bounded above as well: another import may have written the range after ours meanwhile.
         cursor.execute(
             f'SELECT "id" FROM "{Task._meta.db_table}" WHERE "project_id" = %s AND "inner_id" >= %s '
-            'ORDER BY "inner_id"',
-            [project_id, first_inner_id],
+            'AND "inner_id" < %s ORDER BY "inner_id"',
+            [project_id, first_inner_id, first_inner_id + count],
         )
         return [row[0] for row in cursor.fetchall()]
