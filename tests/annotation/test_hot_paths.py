@@ -121,3 +121,28 @@ def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_pro
     with django_assert_num_queries(6):
         body = client.get(url).json()
     assert body["tasks_left_for_me"] == 0
+
+
+def test_next_with_overlap_starts_past_the_callers_answers_and_never_loses_a_task(api, cast, make_project):
+    from django.core.cache import cache
+
+    from annotation.services.queue import _scan_hint_key
+
+    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(101)], maximum_annotations=3)
+    annotator = cast.users["annotator"]
+    tasks = list(Task.objects.filter(project=project).order_by("inner_id"))
+    for task in tasks[:100]:
+        annotation_create(task=task, user=annotator, result=choice("Positive"))
+    client = api("annotator")
+    assert client.get(f"/api/projects/{project.pk}/next").json()["inner_id"] == 101
+    # The hundred open tasks this annotator answered are not walked again on the next call.
+    assert cache.get(_scan_hint_key(project, annotator)) == 101
+    annotation_create(task=tasks[100], user=annotator, result=choice("Positive"))
+    # An answer deleted behind the hint: the scan from the hint finds nothing, and the one from the
+    # first task finds it before the queue answers 404.
+    annotation_delete(
+        annotation=Annotation.objects.get(task=tasks[4], completed_by=annotator),
+        user=cast.users["owner"],
+        membership=Membership.objects.get(user=cast.users["owner"], organization=cast.org),
+    )
+    assert client.get(f"/api/projects/{project.pk}/next").json()["inner_id"] == 5
