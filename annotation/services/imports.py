@@ -153,7 +153,7 @@ def _check_items(
     progress: Callable[[int], None] | None,
 ) -> _CheckedRows:
     authors = _AuthorResolver(project, user)
-    results = ResultValidator(schema)
+    results = ResultValidator(schema, encode=_encode)
     overlap = project.maximum_annotations
     checked = _CheckedRows(tasks=[], annotations=[], predictions=[])
     for position, item in enumerate(items):
