@@ -231,14 +231,17 @@ def tasks_import(
     now = timezone.now()
     job_id = import_job.pk if import_job else None
     count = len(checked.tasks)
-    if import_job is not None and not _still_ours(import_job, lock=False):
-        # A second delivery of a finished job: nothing to write, and no inner_id range to waste.
-        return ImportCounts(duration=time.perf_counter() - started)
-    first_inner_id = _reserve_inner_ids(project.pk, count)
+    if import_job is None:
+        first_inner_id = _reserve_inner_ids(project.pk, count)
+    else:
+        first_inner_id = _reserve_for_job(import_job, project.pk, count)
+        if first_inner_id is None:
+            # A second delivery of a finished job: nothing to write.
+            return ImportCounts(duration=time.perf_counter() - started)
     labeled = sum(1 for row in checked.tasks if row[2])
     annotated = sum(1 for row in checked.tasks if row[3])
     with transaction.atomic():
-        if import_job is not None and not _still_ours(import_job, lock=True):
+        if import_job is not None and not _still_ours(import_job):
             return ImportCounts(duration=time.perf_counter() - started)
         # The rows are written without the project's row lock: submits, /next and other imports of
         # the project go on meanwhile. Only the totals at the end touch the project row, for the
@@ -311,13 +314,31 @@ def tasks_import(
     return counts
 
 
-def _still_ours(import_job: ImportJob, *, lock: bool) -> bool:
-    """Whether the job still waits for its rows. Locked, in the write transaction: a second delivery of
-    the same job waits for the first to commit, then finds it completed and writes nothing."""
-    jobs = ImportJob.objects.filter(pk=import_job.pk)
-    if lock:
-        jobs = jobs.select_for_update()
-    return jobs.values_list("state", flat=True).first() == JobState.IN_PROGRESS
+def _still_ours(import_job: ImportJob) -> bool:
+    """Lock the job row; a second delivery of the same job waits for the first to commit, then finds it
+    completed and writes nothing."""
+    state = ImportJob.objects.select_for_update().filter(pk=import_job.pk).values_list("state", flat=True).first()
+    return state == JobState.IN_PROGRESS
+
+
+def _reserve_for_job(import_job: ImportJob, project_id: int, count: int) -> int | None:
+    """The job's inner_id range: reserved once and kept on the job row, so that a second delivery, or a
+    retry after a failed write phase (whose rows rolled back), writes into the same range instead of
+    leaving a gap. None if the job is no longer in progress."""
+    with transaction.atomic():
+        row = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=import_job.pk)
+            .values_list("state", "first_inner_id")
+            .first()
+        )
+        if row is None or row[0] != JobState.IN_PROGRESS:
+            return None
+        if row[1] is not None:
+            return row[1]
+        first_inner_id = _reserve_inner_ids(project_id, count)
+        ImportJob.objects.filter(pk=import_job.pk).update(first_inner_id=first_inner_id)
+        return first_inner_id
 
 
 _RESERVE_SQL = 'UPDATE "{project}" SET "task_counter" = "task_counter" + %s WHERE "id" = %s RETURNING "task_counter"'
