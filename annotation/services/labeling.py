@@ -40,18 +40,18 @@ def _start_of_today() -> datetime:
 
 
 def project_progress_list(
-    *, membership: Membership, user: User, project_ids: list[int] | None = None
+    *, membership: Membership, user: User, projects: list[Project] | None = None
 ) -> list[ProjectProgress]:
-    """Progress of every project of the caller's organization, in three queries whatever their number.
+    """Progress of every project of the caller's organization (or of ``projects``), in three queries whatever
+    their number.
 
     Nothing here scans a project's tasks: totals come from the counters on the project row, and the
     caller's share from their own annotations (the annotation_project_author index), so the call the
     labeling page makes after every submit costs the same at a thousand tasks or a million.
     """
-    projects = Project.objects.filter(organization_id=membership.organization_id).order_by("-id")
-    if project_ids is not None:
-        projects = projects.filter(pk__in=project_ids)
-    projects = list(projects)
+    if projects is None:
+        projects = list(Project.objects.filter(organization_id=membership.organization_id).order_by("-id"))
+    # Projects handed in were read by the caller through a scoped selector, with their counters.
     ids = [project.pk for project in projects]
     # Tasks still open under the overlap that the caller has not answered: what /next can still hand them
     # (less tasks momentarily locked by others, which would make the figure flicker). That is the open

@@ -117,8 +117,8 @@ def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_pro
     client = api("annotator")
     url = f"/api/labeling/projects/{project.pk}"
     client.get(url)
-    # token, membership, project (scoped), projects of the call, the caller's open answers, today's counts
-    with django_assert_num_queries(6):
+    # token, membership, project (scoped), the caller's open answers in it, their counts of today
+    with django_assert_num_queries(5):
         body = client.get(url).json()
     assert body["tasks_left_for_me"] == 0
 
