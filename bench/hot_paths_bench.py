@@ -334,6 +334,9 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
                 client.json("DELETE", f"/api/tasks/{body['tasks'][50 % len(body['tasks'])]['id']}/", expect=204)
             remaining = total - min(args.deletes, pages)
             page_count = -(-remaining // 100)
+            # The first page after the last delete reads where the gaps lie (one pass over the index).
+            _, first_page = client.json("GET", f"/api/tasks/?project={project}&page={page_count}&page_size=100")
+            result["first_task_page_after_last_delete_ms"] = round(first_page * 1000, 2)
             result["project_list"] = p50_p95(
                 timed_gets(client, ("/api/projects/" for _ in iter(int, 1)), args.samples)
             )
@@ -424,6 +427,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
         "background_import_tasks_per_s": result["background_import"]["tasks_per_s"],
         "project_list_p50_ms": result["project_list"]["p50_ms"],
         "task_page_after_deletes_p50_ms": result["task_page_after_deletes"]["p50_ms"],
+        "first_task_page_after_last_delete_ms": result["first_task_page_after_last_delete_ms"],
         "idle_p50_ms": idle_p50,
         "six_annotators_p50_ms": {
             name: result["six_annotators_overlap_3"][name]["p50_ms"] for name in ("next", "submit", "progress")
