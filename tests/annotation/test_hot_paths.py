@@ -109,20 +109,6 @@ def test_progress_with_overlap_counts_what_next_can_still_hand_the_caller(api, c
     assert (body["tasks_left_for_me"], body["tasks_labeled"]) == (2, 3)
 
 
-@pytest.mark.parametrize("size", [3, 30])
-def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_project, django_assert_num_queries, size):
-    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(size)], maximum_annotations=3)
-    for task in Task.objects.filter(project=project):
-        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
-    client = api("annotator")
-    url = f"/api/labeling/projects/{project.pk}"
-    client.get(url)
-    # token, membership, project (scoped), the caller's open answers in it, their counts of today
-    with django_assert_num_queries(5):
-        body = client.get(url).json()
-    assert body["tasks_left_for_me"] == 0
-
-
 def test_next_with_overlap_starts_past_the_callers_answers_and_never_loses_a_task(api, cast, make_project):
     from django.core.cache import cache
 

@@ -38,6 +38,11 @@ SUBMIT_QUERIES = 12
 NEXT_QUERIES = 14 if connection.vendor == "postgresql" else 13
 
 
+# token, membership, project (scoped); the caller's open answers in it, their counts of today: none of
+# them reads the project's tasks
+PROGRESS_QUERIES = 5
+
+
 def _warm(client, url: str) -> None:
     assert client.get(url).status_code in (200, 404)
 
@@ -145,3 +150,16 @@ def test_next_costs_a_fixed_number_of_queries_however_many_tasks_are_done(
             ).status_code
             == 201
         )
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_project, django_assert_num_queries, size):
+    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(size)], maximum_annotations=3)
+    for task in Task.objects.filter(project=project):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+    client = api("annotator")
+    url = f"/api/labeling/projects/{project.pk}"
+    client.get(url)
+    with django_assert_num_queries(PROGRESS_QUERIES):
+        body = client.get(url).json()
+    assert body["tasks_left_for_me"] == 0
