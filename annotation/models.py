@@ -33,6 +33,13 @@ class Project(models.Model):
     task_count = models.BigIntegerField(default=0)
     annotation_total = models.BigIntegerField(default=0, help_text="Submitted (not skipped) annotations.")
     prediction_total = models.BigIntegerField(default=0)
+    labeled_task_count = models.BigIntegerField(
+        default=0, help_text="Tasks with as many submitted annotations as the overlap asks (is_labeled)."
+    )
+    annotated_task_count = models.BigIntegerField(default=0, help_text="Tasks with a submitted annotation.")
+    # Raised whenever tasks are deleted or an import commits, the only changes that move a task's
+    # position; cached page boundaries are keyed by it.
+    task_layout_version = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,7 @@ Unicode code points (Python string indexes), so Japanese and other CJK text
 count one per character.
 """
 
+import json
 import re
 
 from annotation.label_config import TEXT_OBJECT_TAGS, LabelSchema
@@ -94,33 +95,86 @@ def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, fiel
             )
 
 
+# Region fields that name a region; renamed by order of first appearance in a result's shape, so that
+# regions sharing an id (split format) or relations pointing at them keep their structure.
+_ID_FIELDS = ("id", "from_id", "to_id", "parentID")
+
+
+def result_shape(result) -> list | None:
+    """The result as the SDK's region checks see it: region ids renamed in order of appearance, span
+    offsets and span text replaced by a placeholder of the same type. None if it is not a list of
+    objects (checked in full, with the SDK's own message).
+
+    The SDK checks a span's ``start``, ``end`` and ``text`` by type alone (``Union[float, int, str]``;
+    whether the span lies inside the task's text is ours, checked per task), and a region id only
+    against the result's other ids. So two results of one shape pass or fail together: labeled
+    imports as Label Studio exports them, where every region carries its own random id and every
+    span its own offsets, are checked once per shape instead of once per task.
+    """
+    if not isinstance(result, list):
+        return None
+    names: dict = {}
+    shape = []
+    for region in result:
+        if not isinstance(region, dict):
+            return None
+        region = dict(region)
+        for key in _ID_FIELDS:
+            name = region.get(key)
+            if type(name) is str:
+                region[key] = f"#{names.setdefault(name, len(names))}"
+            elif type(name) is int:
+                region[key] = names.setdefault(name, len(names))
+        value = region.get("value")
+        if isinstance(value, dict) and ("start" in value or "text" in value):
+            value = dict(value)
+            for key in ("start", "end"):
+                if type(value.get(key)) is int:
+                    value[key] = 0
+            if type(value.get("text")) is str:
+                value["text"] = ""
+            region["value"] = value
+        shape.append(region)
+    return shape
+
+
 class ResultValidator:
     """Validates many results against one schema, as an import does, remembering results already passed.
 
     The SDK's region checks cost about 10 µs a region and depend on nothing but the
     result itself (sibling regions included) and the schema, so a result whose JSON
     text is one already checked, as the same choice on thousands of tasks is, skips
-    them. The JSON text is the key because equal text means an equal result (1 and
-    1.0, or true and 1, encode differently). Span offsets depend on each task's
-    text, so they are checked every time.
+    them; so does one whose shape (``result_shape``) is one already checked, as
+    results with their own region ids and span offsets are. JSON text is the key
+    because equal text means an equal result (1 and 1.0, or true and 1, encode
+    differently). Span offsets depend on each task's text, so they are checked every time.
     """
 
     MAX_REMEMBERED = 4096
     MAX_KEY_CHARS = 4096
 
-    def __init__(self, schema: LabelSchema):
+    def __init__(self, schema: LabelSchema, encode=None):
         self.schema = schema
         self.passed: set[str] = set()
+        self.encode = encode or (lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def _remember(self, key: str) -> None:
+        if len(key) <= self.MAX_KEY_CHARS:
+            # Results all different in shape would only fill the set: start over.
+            if len(self.passed) >= self.MAX_REMEMBERED:
+                self.passed.clear()
+            self.passed.add(key)
 
     def validate(self, result, data: dict, *, field: str, text: str) -> None:
         """``text`` is the result's JSON encoding, which the caller needs anyway to store it."""
         if text not in self.passed:
-            validate_result_regions(self.schema, result, field=field)
-            if len(text) <= self.MAX_KEY_CHARS:
-                # Results all different (spans at varying offsets) would only fill the set: start over.
-                if len(self.passed) >= self.MAX_REMEMBERED:
-                    self.passed.clear()
-                self.passed.add(text)
+            shape = result_shape(result)
+            shape_key = None if shape is None else "shape:" + self.encode(shape)
+            if shape_key is None or shape_key not in self.passed:
+                validate_result_regions(self.schema, result, field=field)
+                if shape_key is not None:
+                    self._remember(shape_key)
+            self._remember(text)
         validate_result_spans(self.schema, result, data, field=field)
 
 

@@ -1,4 +1,4 @@
-"""Read a project's tasks for export in chunks, streamed from a server-side cursor on PostgreSQL.
+"""Read a project's tasks for export in chunks, each a short keyset read of its own.
 
 Memory stays flat however large the project: one chunk of tasks with their
 annotations and predictions is in memory at a time, fetched in three queries.
@@ -11,7 +11,7 @@ each ``IN``) cost more than the database's side did.
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import connection
 
 from annotation.models import Annotation, Prediction, Project, Task
 from exports.formats.rows import ExportAnnotation, ExportPrediction, ExportTask
@@ -24,7 +24,8 @@ _ISO_MEMO_MAX = 10_000
 _TASKS_SQL = """
 SELECT "id", "inner_id", CAST("data" AS TEXT), CAST("meta" AS TEXT), "total_annotations",
        "cancelled_annotations", "total_predictions", "created_at", "updated_at"
-FROM "{task}" WHERE "project_id" = %s {only_annotated} {only_ids} ORDER BY "inner_id"
+FROM "{task}" WHERE "project_id" = %s AND "inner_id" > %s {only_annotated} {only_ids}
+ORDER BY "inner_id" LIMIT %s
 """
 _ANNOTATIONS_SQL = """
 SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "was_cancelled", "ground_truth",
@@ -63,20 +64,31 @@ def export_chunks(
         task=Task._meta.db_table, only_annotated=annotated if only_annotated else "", only_ids=only_ids
     )
     iso = _IsoTimes()
-    # Inside a transaction the server-side cursor streams rows as they are fetched; in
-    # autocommit PostgreSQL would have to materialise the whole result first (WITH HOLD).
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [project.pk, *(task_ids or [])])
-        while rows := cursor.fetchmany(CHUNK_TASKS):
-            chunk = [
-                ExportTask(
-                    id=row[0], inner_id=row[1], data_json=row[2], meta_json=row[3], total_annotations=row[4],
-                    cancelled_annotations=row[5], total_predictions=row[6], created_at=iso(row[7]),
-                    updated_at=iso(row[8]),
-                )
-                for row in rows
-            ]  # fmt: skip
-            yield _with_children(chunk, iso)
+    # Keyset pages of the project's (project_id, inner_id) index, each read in its own short
+    # statement with no transaction around the download. A transaction would hold for as long as the
+    # slowest client reads: on SQLite, where transactions begin IMMEDIATE, it held the write lock and
+    # every write of every organization failed with "database is locked"; on PostgreSQL it held back
+    # vacuum for the whole project. The export is therefore not one snapshot: a task added or deleted
+    # while it streams may or may not be in it, as in Label Studio's own export.
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [project.pk, after, *(task_ids or []), CHUNK_TASKS])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        after = rows[-1][1]
+        chunk = [
+            ExportTask(
+                id=row[0], inner_id=row[1], data_json=row[2], meta_json=row[3], total_annotations=row[4],
+                cancelled_annotations=row[5], total_predictions=row[6], created_at=iso(row[7]),
+                updated_at=iso(row[8]),
+            )
+            for row in rows
+        ]  # fmt: skip
+        yield _with_children(chunk, iso)
+        if len(rows) < CHUNK_TASKS:
+            return
 
 
 def _tasks_condition(ids: list[int]) -> tuple[str, list[int]]:

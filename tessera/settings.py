@@ -189,6 +189,14 @@ TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024
 TESSERA_MAX_TASKS_PER_IMPORT = env_int("TESSERA_MAX_TASKS_PER_IMPORT", 2_000_000, minimum=1)
 TESSERA_MAX_LABEL_CONFIG_BYTES = env_int("TESSERA_MAX_LABEL_CONFIG_BYTES", 256 * 1024, minimum=64)
 TESSERA_MAX_RESULT_BYTES = env_int("TESSERA_MAX_RESULT_BYTES", 1024 * 1024, minimum=64)
+# Label configs are checked against these before label-studio-sdk parses them (its cost grows faster
+# than the element count), and parsed configs are cached up to an estimated size in bytes per process.
+TESSERA_LABEL_CONFIG_MAX_ELEMENTS = env_int("TESSERA_LABEL_CONFIG_MAX_ELEMENTS", 2000, minimum=2)
+TESSERA_LABEL_CONFIG_MAX_ATTRIBUTES = env_int("TESSERA_LABEL_CONFIG_MAX_ATTRIBUTES", 10_000, minimum=2)
+TESSERA_LABEL_CONFIG_MAX_DEPTH = env_int("TESSERA_LABEL_CONFIG_MAX_DEPTH", 32, minimum=2)
+TESSERA_LABEL_CONFIG_CACHE_BYTES = env_int("TESSERA_LABEL_CONFIG_CACHE_BYTES", 64 * 1024 * 1024, minimum=0)
+# Checks of a label config (POST /api/projects/validate/) per user, in DRF's rate syntax.
+TESSERA_LABEL_CONFIG_VALIDATE_RATE = env_str("TESSERA_LABEL_CONFIG_VALIDATE_RATE", "60/min")
 # Imports larger than this many bytes run as a background job answering {"import": id}.
 TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
@@ -224,6 +232,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {"label_config_validate": TESSERA_LABEL_CONFIG_VALIDATE_RATE},
+}
+
+# A cache shared by the processes of one installation (throttle counts, task page boundaries):
+# files under the data directory by default, Redis when TESSERA_CACHE_URL names one.
+TESSERA_CACHE_URL = env_str("TESSERA_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TESSERA_CACHE_URL}
+        if TESSERA_CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+    )
 }
 
 SPECTACULAR_SETTINGS = {

@@ -61,6 +61,14 @@ class Cast:
         self.tokens[key] = api_token_create(user=user)
 
 
+@pytest.fixture(autouse=True)
+def _empty_shared_cache():
+    """Throttle counts live in the shared cache and user ids repeat across tests on SQLite."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return Cast()

@@ -56,9 +56,7 @@ class LabelingProjectView(APIView):
     def get(self, request: Request, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
-        (progress,) = labeling.project_progress_list(
-            membership=membership, user=request.user, project_ids=[project.pk]
-        )
+        (progress,) = labeling.project_progress_list(membership=membership, user=request.user, projects=[project])
         return Response(
             progress_out(progress)
             | {

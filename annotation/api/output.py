@@ -65,7 +65,7 @@ def project_out(project: Project) -> dict:
         "created_at": _time(project.created_at),
         "updated_at": _time(project.updated_at),
         "task_number": project.task_count,
-        "num_tasks_with_annotations": getattr(project, "num_tasks_with_annotations", None),
+        "num_tasks_with_annotations": project.annotated_task_count,
         "is_published": True,
     }
 

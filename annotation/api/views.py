@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from annotation import selectors
@@ -109,7 +110,16 @@ def _validate_config_response(request: Request) -> Response:
     return Response({"label_config": config, "parsed_label_config": schema.summary(), "data_variables": list(schema.variables)})
 
 
+class LabelConfigValidateThrottle(UserRateThrottle):
+    """Checking a config costs real CPU (see annotation/label_config.py) and any member may ask:
+    a per-user rate, counted in the shared cache so that every worker process sees the same count."""
+
+    scope = "label_config_validate"
+
+
 class ConfigValidateView(APIView):
+    throttle_classes = [LabelConfigValidateThrottle]
+
     @extend_schema(
         request=schemas.ConfigCheckIn,
         responses={200: schemas.ConfigCheckOut, **schemas.errors(400)},
@@ -122,6 +132,8 @@ class ConfigValidateView(APIView):
 
 
 class ProjectValidateView(APIView):
+    throttle_classes = [LabelConfigValidateThrottle]
+
     @extend_schema(
         request=schemas.ConfigCheckIn,
         responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 404)},

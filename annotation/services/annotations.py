@@ -8,14 +8,19 @@ import json
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services.checks import clean_model_version, clean_score
-from annotation.services.counters import project_hold, project_totals_add, task_hold
+from annotation.services.counters import (
+    project_hold,
+    project_totals_add,
+    task_annotation_counters_add,
+    task_hold,
+)
 from annotation.services.projects import project_schema
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -43,17 +48,12 @@ def _check_result(task: Task, result) -> None:
 
 
 def _counter_update(
-    task_id: int, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+    locked: Task, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
 ) -> None:
-    """Adjust counters with one UPDATE; is_labeled compares the new total with the overlap."""
-    project_totals_add(project_id, annotations=total_delta)
-    Task.objects.filter(pk=task_id).update(
-        total_annotations=F("total_annotations") + total_delta,
-        cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
-        is_labeled=Case(
-            When(total_annotations__gte=overlap - total_delta, then=Value(True)), default=Value(False)
-        ),
-        updated_at=timezone.now(),
+    """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
+    the new total with the overlap); ``locked`` is the task as task_hold read it."""
+    task_annotation_counters_add(
+        locked, project_id=project_id, overlap=overlap, total_delta=total_delta, cancelled_delta=cancelled_delta
     )
 
 
@@ -197,7 +197,7 @@ def annotation_create(
         prediction_changes=changes,
     )
     _counter_update(
-        task.pk,
+        locked,
         project_id=task.project_id,
         overlap=overlap,
         total_delta=0 if was_cancelled else 1,
@@ -271,7 +271,7 @@ def annotation_update(
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1
         _counter_update(
-            task.pk,
+            locked_task,
             project_id=task.project_id,
             overlap=overlap,
             total_delta=delta,
@@ -293,7 +293,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     _may_edit(annotation, user=user, membership=membership)
     task = annotation.task
     overlap = project_hold(annotation.project_id)
-    task_hold(annotation.task_id, message="Annotation not found.")
+    locked = task_hold(annotation.task_id, message="Annotation not found.")
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
     was_cancelled = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
@@ -306,7 +306,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     if not deleted.get(Annotation._meta.label):
         raise NotFound("Annotation not found.")
     _counter_update(
-        task.pk,
+        locked,
         project_id=task.project_id,
         overlap=overlap,
         total_delta=0 if was_cancelled else -1,
@@ -455,5 +455,10 @@ def task_delete(*, task: Task, user: User) -> None:
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
     _, deleted = locked.delete()
     project_totals_add(
-        task.project_id, tasks=-1, annotations=-submitted, predictions=-deleted.get(Prediction._meta.label, 0)
+        task.project_id,
+        tasks=-1,
+        annotations=-submitted,
+        predictions=-deleted.get(Prediction._meta.label, 0),
+        labeled_tasks=-int(locked.is_labeled),
+        annotated_tasks=-int(locked.total_annotations > 0),
     )

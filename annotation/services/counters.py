@@ -27,21 +27,64 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from annotation.models import Annotation, Prediction, Project, Task
 from tessera.errors import NotFound
 
 
-def project_totals_add(project_id: int, *, tasks: int = 0, annotations: int = 0, predictions: int = 0) -> None:
+def project_totals_add(
+    project_id: int,
+    *,
+    tasks: int = 0,
+    annotations: int = 0,
+    predictions: int = 0,
+    labeled_tasks: int = 0,
+    annotated_tasks: int = 0,
+) -> None:
     changes = {}
     if tasks:
         changes["task_count"] = F("task_count") + tasks
+    if tasks < 0:
+        # A deleted task shifts the position of every later one: cached page boundaries
+        # (annotation/selectors.py) are keyed by this version and go stale with it.
+        changes["task_layout_version"] = F("task_layout_version") + 1
     if annotations:
         changes["annotation_total"] = F("annotation_total") + annotations
     if predictions:
         changes["prediction_total"] = F("prediction_total") + predictions
+    if labeled_tasks:
+        changes["labeled_task_count"] = F("labeled_task_count") + labeled_tasks
+    if annotated_tasks:
+        changes["annotated_task_count"] = F("annotated_task_count") + annotated_tasks
     if changes:
         Project.objects.filter(pk=project_id).update(**changes)
+
+
+def task_annotation_counters_add(
+    task: Task, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+) -> None:
+    """Change a task's annotation counters and the project's totals that depend on them.
+
+    ``task`` is the row as ``task_hold`` read it under its lock (step 2 of the rule), so its total is
+    exact: whether the change crosses the overlap or leaves zero is known before writing, and the
+    project's totals, labeled and annotated task counts included (the project list and the progress
+    call read them), change in one UPDATE, last (step 3).
+    """
+    old_total = task.total_annotations
+    new_total = old_total + total_delta
+    Task.objects.filter(pk=task.pk).update(
+        total_annotations=F("total_annotations") + total_delta,
+        cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
+        is_labeled=new_total >= overlap,
+        updated_at=timezone.now(),
+    )
+    project_totals_add(
+        project_id,
+        annotations=total_delta,
+        labeled_tasks=int(new_total >= overlap) - int(old_total >= overlap),
+        annotated_tasks=int(new_total > 0) - int(old_total > 0),
+    )
 
 
 def project_hold(project_id: int) -> int:
@@ -74,7 +117,9 @@ def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
 # ---- recount ------------------------------------------------------------------------------------
 
 TASK_COUNTERS = ("total_annotations", "cancelled_annotations", "total_predictions", "is_labeled")
-PROJECT_COUNTERS = ("task_count", "annotation_total", "prediction_total", "task_counter")
+PROJECT_COUNTERS = (
+    "task_count", "annotation_total", "prediction_total", "task_counter", "labeled_task_count", "annotated_task_count",
+)
 EXAMPLES_KEPT = 50
 
 
@@ -124,10 +169,17 @@ ORDER BY t."id"
 
 _PROJECT_RECOUNT_SQL = """
 SELECT p."id", p."task_count", p."annotation_total", p."prediction_total", p."task_counter",
-       COALESCE(t."n", 0), COALESCE(a."n", 0), COALESCE(pr."n", 0), COALESCE(t."last_inner_id", 0)
+       p."labeled_task_count", p."annotated_task_count",
+       COALESCE(t."n", 0), COALESCE(a."n", 0), COALESCE(pr."n", 0), COALESCE(t."last_inner_id", 0),
+       COALESCE(t."labeled", 0), COALESCE(t."annotated", 0)
 FROM "{project}" p
 LEFT JOIN (
-    SELECT "project_id", COUNT(*) AS "n", MAX("inner_id") AS "last_inner_id" FROM "{task}" GROUP BY "project_id"
+    -- Labeled and annotated tasks are counted from the tasks' own counters, which the task check
+    -- above verifies (and a fix sets first).
+    SELECT "project_id", COUNT(*) AS "n", MAX("inner_id") AS "last_inner_id",
+           SUM(CASE WHEN "is_labeled" THEN 1 ELSE 0 END) AS "labeled",
+           SUM(CASE WHEN "total_annotations" > 0 THEN 1 ELSE 0 END) AS "annotated"
+    FROM "{task}" GROUP BY "project_id"
 ) t ON t."project_id" = p."id"
 LEFT JOIN (
     SELECT "project_id", COUNT(*) AS "n" FROM "{annotation}" WHERE NOT "was_cancelled" GROUP BY "project_id"
@@ -138,6 +190,8 @@ WHERE p."task_count" <> COALESCE(t."n", 0)
    OR p."annotation_total" <> COALESCE(a."n", 0)
    OR p."prediction_total" <> COALESCE(pr."n", 0)
    OR p."task_counter" < COALESCE(t."last_inner_id", 0)
+   OR p."labeled_task_count" <> COALESCE(t."labeled", 0)
+   OR p."annotated_task_count" <> COALESCE(t."annotated", 0)
 ORDER BY p."id"
 """
 
@@ -162,7 +216,13 @@ UPDATE "{project}" SET
     ),
     "prediction_total" = (SELECT COUNT(*) FROM "{prediction}" pr WHERE pr."project_id" = "{project}"."id"),
     "task_counter" = MAX("task_counter",
-        COALESCE((SELECT MAX(t."inner_id") FROM "{task}" t WHERE t."project_id" = "{project}"."id"), 0))
+        COALESCE((SELECT MAX(t."inner_id") FROM "{task}" t WHERE t."project_id" = "{project}"."id"), 0)),
+    "labeled_task_count" = (
+        SELECT COUNT(*) FROM "{task}" t WHERE t."project_id" = "{project}"."id" AND t."is_labeled"
+    ),
+    "annotated_task_count" = (
+        SELECT COUNT(*) FROM "{task}" t WHERE t."project_id" = "{project}"."id" AND t."total_annotations" > 0
+    )
 WHERE "id" IN ({ids})
 """
 
@@ -206,7 +266,8 @@ def counters_check(*, fix: bool = False) -> CounterReport:
                             )
         cursor.execute(_PROJECT_RECOUNT_SQL.format(**_tables()))
         for project_id, *stored_and_counted in cursor.fetchall():
-            stored, counted = stored_and_counted[:4], stored_and_counted[4:]
+            size = len(PROJECT_COUNTERS)
+            stored, counted = stored_and_counted[:size], stored_and_counted[size:]
             wrong_projects.append(project_id)
             for name, old, new in zip(PROJECT_COUNTERS, stored, counted, strict=True):
                 if old < new if name == "task_counter" else old != new:

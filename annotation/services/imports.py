@@ -2,7 +2,9 @@
 
 Nothing is written unless every row passes: checking happens before the
 transaction opens, and the writes share one transaction, so a failure at any
-point leaves the project as it was.
+point leaves the project as it was (less the inner_id range it reserved).
+The range is reserved in a short transaction of its own, so the write phase
+does not hold the project's row: submits in the project do not wait for it.
 """
 
 import itertools
@@ -12,20 +14,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotation.bulk import bulk_insert
 from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
-from annotation.models import Annotation, ImportJob, JobState, Prediction, Project, Task
+from annotation.models import Annotation, ImportJob, Prediction, Project, Task
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
+from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
-from tessera.errors import ApplicationError
+from tessera.errors import ApplicationError, NotFound
 from tessera.models import Membership, User
 from tessera.services import audit_record
 
@@ -112,7 +116,7 @@ def _check_items(
 ) -> _CheckedRows:
     # start: the position of the first item in the whole import, when items are one batch of it.
     authors = authors or _AuthorResolver(project, user)
-    results = results or ResultValidator(schema)
+    results = results or ResultValidator(schema, encode=_encode)
     overlap = project.maximum_annotations
     checked = _CheckedRows(tasks=[], annotations=[], predictions=[])
     for position, item in enumerate(items, start=start):
@@ -176,7 +180,6 @@ def tasks_import(
     project: Project,
     user: User,
     items: list[TaskItem],
-    import_job: ImportJob | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportCounts:
     started = time.perf_counter()
@@ -187,94 +190,108 @@ def tasks_import(
             code="too_many_tasks",
         )
     schema = project_schema(project)
+    # The collector stays paused through the writes as well: reading back 50,000 task ids allocates
+    # enough tuples to set off a full collection over every parsed item still alive (0.9 s a batch).
     with gc_paused():
         checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
+        return _write(project=project, user=user, checked=checked, started=started)
+
+
+def _write(*, project: Project, user: User, checked: _CheckedRows, started: float) -> ImportCounts:
+    """A synchronous import's one transaction (background jobs write with tasks_import_streamed)."""
     now = timezone.now()
-    job_id = import_job.pk if import_job else None
+    count = len(checked.tasks)
+    first_inner_id = _reserve_inner_ids(project.pk, count)
+    labeled = sum(1 for row in checked.tasks if row[2])
+    annotated = sum(1 for row in checked.tasks if row[3])
     with transaction.atomic():
-        if import_job is not None and not _still_ours(import_job):
-            return ImportCounts(duration=time.perf_counter() - started)
-        locked = Project.objects.select_for_update().get(pk=project.pk)
-        first_inner_id = locked.task_counter + 1
-        bulk_insert(
-            Task._meta.db_table,
-            ("project_id", "data", "meta", "inner_id", "is_labeled", "total_annotations",
-             "cancelled_annotations", "total_predictions", "created_at", "updated_at"),
-            (
-                (project.pk, data, meta, first_inner_id + position, is_labeled, total, cancelled, predictions, now, now)
-                for position, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
-            ),
-        )  # fmt: skip
-        task_ids = _task_ids_by_position(project.pk, first_inner_id, len(checked.tasks))
-        bulk_insert(
-            Annotation._meta.db_table,
-            ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
-             "lead_time", "import_job_id", "skip_reason", "created_at", "updated_at"),
-            (
-                (task_ids[position], project.pk, author, result, was_cancelled, ground_truth, lead_time, job_id, "",
-                 now, now)
-                for position, author, result, was_cancelled, ground_truth, lead_time in checked.annotations
-            ),
-        )  # fmt: skip
-        bulk_insert(
-            Prediction._meta.db_table,
-            ("task_id", "project_id", "model_version", "result", "score", "import_job_id", "created_at", "updated_at"),
-            (
-                (task_ids[position], project.pk, model_version, result, score, job_id, now, now)
-                for position, model_version, result, score in checked.predictions
-            ),
-        )
-        count = len(checked.tasks)
-        Project.objects.filter(pk=project.pk).update(
-            task_counter=locked.task_counter + count,
-            task_count=locked.task_count + count,
-            annotation_total=locked.annotation_total + sum(row[3] for row in checked.tasks),
-            prediction_total=locked.prediction_total + len(checked.predictions),
-        )
+        # The rows are written without the project's row lock: submits, /next and other imports of
+        # the project go on meanwhile. Only the totals at the end touch the project row, for the
+        # moment between that UPDATE and the commit. project_hold's shared lock makes a project
+        # delete wait for the import (or the import find the project gone, 404), not fail its commit.
+        project_hold(project.pk)
+        task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
+                                want_ids=True)  # fmt: skip
         counts = ImportCounts(
             task_count=count,
             annotation_count=len(checked.annotations),
             prediction_count=len(checked.predictions),
             task_ids=task_ids,
         )
-        if import_job is not None:
-            # Completing the job in the same transaction as the rows makes a re-run
-            # after a crash a no-op instead of a second copy of the tasks.
-            ImportJob.objects.filter(pk=import_job.pk).update(
-                state=JobState.COMPLETED,
-                rows_done=count,
-                first_inner_id=first_inner_id,
-                finished_at=timezone.now(),
-                error=None,
-                task_count=counts.task_count,
-                annotation_count=counts.annotation_count,
-                prediction_count=counts.prediction_count,
-            )
         audit_record(
             actor=user,
             organization=project.organization_id,
             action="tasks.import",
             obj=project,
-            details={**counts.as_dict(), "import_job": job_id},
+            details={**counts.as_dict(), "import_job": None},
+        )
+        _project_totals_after_import(
+            project.pk,
+            tasks=count,
+            annotations=sum(row[3] for row in checked.tasks),
+            predictions=len(checked.predictions),
+            labeled=labeled,
+            annotated=annotated,
         )
     counts.duration = time.perf_counter() - started
     return counts
 
 
-def _still_ours(import_job: ImportJob) -> bool:
-    """Lock the job row; a second delivery of the same job finds it completed and writes nothing."""
-    state = ImportJob.objects.select_for_update().filter(pk=import_job.pk).values_list("state", flat=True).first()
-    return state == JobState.IN_PROGRESS
+def _project_totals_after_import(
+    project_id: int, *, tasks: int, annotations: int, predictions: int, labeled: int, annotated: int
+) -> None:
+    """Last statement before an import's commit, so the project's row lock is held for one round trip.
+    Increments, not values read earlier: submits and other imports change the same totals meanwhile.
+    The layout version moves because tasks appear above a range another import may still hold."""
+    Project.objects.filter(pk=project_id).update(
+        task_count=F("task_count") + tasks,
+        annotation_total=F("annotation_total") + annotations,
+        prediction_total=F("prediction_total") + predictions,
+        labeled_task_count=F("labeled_task_count") + labeled,
+        annotated_task_count=F("annotated_task_count") + annotated,
+        task_layout_version=F("task_layout_version") + 1,
+    )
+
+
+def _reserve_for_job(lease: Lease, project_id: int, count: int) -> int:
+    """The job's inner_id range: reserved once, in a short transaction of its own while the job is still
+    this worker's (LeaseLost otherwise), and kept on the job row, so that a retry after a failed write
+    phase (whose rows rolled back) writes into the same range instead of leaving a gap."""
+    with transaction.atomic():
+        lease.hold()
+        first_inner_id = ImportJob.objects.filter(pk=lease.job_id).values_list("first_inner_id", flat=True).get()
+        if first_inner_id is None:
+            first_inner_id = _reserve_inner_ids(project_id, count)
+            ImportJob.objects.filter(pk=lease.job_id).update(first_inner_id=first_inner_id)
+        return first_inner_id
+
+
+_RESERVE_SQL = 'UPDATE "{project}" SET "task_counter" = "task_counter" + %s WHERE "id" = %s RETURNING "task_counter"'
+
+
+def _reserve_inner_ids(project_id: int, count: int) -> int:
+    """Take the next ``count`` inner ids in a transaction of their own and return the first.
+
+    The project's row is locked only for this one UPDATE, not for the import's write phase. An import
+    that fails afterwards leaves its range unused: a gap in inner_id, which task pages allow for.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL.format(project=Project._meta.db_table), [count, project_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Project not found.")
+    return row[0] - count + 1
 
 
 def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> list[int]:
     if not count:
         return []
     with connection.cursor() as cursor:
+        # Bounded above as well: another import may have written the range after ours meanwhile.
         cursor.execute(
             f'SELECT "id" FROM "{Task._meta.db_table}" WHERE "project_id" = %s AND "inner_id" >= %s '
-            'ORDER BY "inner_id"',
-            [project_id, first_inner_id],
+            'AND "inner_id" < %s ORDER BY "inner_id"',
+            [project_id, first_inner_id, first_inner_id + count],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -319,7 +336,7 @@ def tasks_import_streamed(
     started = time.perf_counter()
     schema = project_schema(project)
     authors = _AuthorResolver(project, user)
-    results = ResultValidator(schema)
+    results = ResultValidator(schema, encode=_encode)
 
     def checked_batches(*, report: Callable[[int], None] | None) -> Iterator[tuple[int, _CheckedRows]]:
         position = 0
@@ -344,15 +361,17 @@ def tasks_import_streamed(
                     kept.append((position, checked))
                 else:
                     kept = None
+    # The inner_id range is reserved in a short transaction of its own and kept on the job row, so the
+    # project's row is not held through the write phase, and a retry writes into the same range.
+    first_inner_id = _reserve_for_job(lease, project.pk, count)
     now = timezone.now()
     with transaction.atomic():
         # The job's row stays locked until the commit: the reaper (SKIP LOCKED) and a second
         # delivery wait or pass over it, however long the writes take, so the lease need not
         # be renewed from inside this transaction.
         lease.hold()
-        locked = Project.objects.select_for_update().get(pk=project.pk)
-        first_inner_id = locked.task_counter + 1
-        annotation_total = annotation_count = prediction_count = 0
+        project_hold(project.pk)
+        annotation_total = annotation_count = prediction_count = labeled = annotated = 0
         written = 0
         with gc_paused():
             for position, checked in kept if kept is not None else checked_batches(report=None):
@@ -361,16 +380,20 @@ def tasks_import_streamed(
                              job_id=import_job.pk)  # fmt: skip
                 written = position + len(checked.tasks)
                 annotation_total += sum(row[3] for row in checked.tasks)
+                labeled += sum(1 for row in checked.tasks if row[2])
+                annotated += sum(1 for row in checked.tasks if row[3])
                 annotation_count += len(checked.annotations)
                 prediction_count += len(checked.predictions)
         if written != count:
             # The upload changed between the two reads: nothing of it is kept.
             raise ApplicationError("The stored upload changed while it was imported.", field="file", code="changed")
-        Project.objects.filter(pk=project.pk).update(
-            task_counter=locked.task_counter + count,
-            task_count=locked.task_count + count,
-            annotation_total=locked.annotation_total + annotation_total,
-            prediction_total=locked.prediction_total + prediction_count,
+        _project_totals_after_import(
+            project.pk,
+            tasks=count,
+            annotations=annotation_total,
+            predictions=prediction_count,
+            labeled=labeled,
+            annotated=annotated,
         )
         counts = ImportCounts(task_count=count, annotation_count=annotation_count, prediction_count=prediction_count)
         lease.complete(
@@ -391,7 +414,18 @@ def tasks_import_streamed(
     return counts
 
 
-def _write_batch(project: Project, checked: _CheckedRows, *, first_inner_id: int, start: int, now, job_id: int) -> None:
+def _write_batch(
+    project: Project,
+    checked: _CheckedRows,
+    *,
+    first_inner_id: int,
+    start: int,
+    now,
+    job_id: int | None,
+    want_ids: bool = False,
+) -> list[int]:
+    """Write one batch of checked rows at its place in the import's inner_id range; the task ids, when
+    asked for or needed for the batch's annotations and predictions."""
     first = first_inner_id + start
     bulk_insert(
         Task._meta.db_table,
@@ -402,15 +436,9 @@ def _write_batch(project: Project, checked: _CheckedRows, *, first_inner_id: int
             for offset, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
         ),
     )  # fmt: skip
-    if not checked.annotations and not checked.predictions:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT "id" FROM "{Task._meta.db_table}" WHERE "project_id" = %s AND "inner_id" >= %s '
-            'AND "inner_id" < %s ORDER BY "inner_id"',
-            [project.pk, first, first + len(checked.tasks)],
-        )
-        task_ids = [row[0] for row in cursor.fetchall()]
+    if not checked.annotations and not checked.predictions and not want_ids:
+        return []
+    task_ids = _task_ids_by_position(project.pk, first, len(checked.tasks))
     bulk_insert(
         Annotation._meta.db_table,
         ("task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth",
@@ -429,3 +457,4 @@ def _write_batch(project: Project, checked: _CheckedRows, *, first_inner_id: int
             for position, model_version, result, score in checked.predictions
         ),
     )
+    return task_ids

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField as BooleanOutput
-from django.db.models import ExpressionWrapper, Q
+from django.db.models import ExpressionWrapper, F, Q
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock
@@ -169,6 +169,10 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
                 Q(total_annotations__gte=project.maximum_annotations), output_field=BooleanOutput()
             )
         )
+        # The overlap decides is_labeled, so the labeled count is counted again (rare, under the row lock).
+        Project.objects.filter(pk=project.pk).update(
+            labeled_task_count=Task.objects.filter(project=project, is_labeled=True).count()
+        )
     audit_record(
         actor=user,
         organization=project.organization_id,
@@ -231,7 +235,10 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
-    Project.objects.filter(pk=project.pk).update(task_count=0, annotation_total=0, prediction_total=0)
+    Project.objects.filter(pk=project.pk).update(
+        task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,
+        task_layout_version=F("task_layout_version") + 1,
+    )  # fmt: skip
     audit_record(
         actor=user, organization=project.organization_id, action="project.tasks_delete", obj=project,
         details={"task_count": count},

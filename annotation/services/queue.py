@@ -10,6 +10,7 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,12 +20,22 @@ from tessera.errors import NotFound
 from tessera.models import User
 
 _CANDIDATE_SQL = """
-SELECT t."id" FROM "{task}" t
+SELECT t."id", t."inner_id" FROM "{task}" t
 WHERE t."project_id" = %s AND t."is_labeled" = %s AND t."inner_id" >= %s
   AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
   AND t."total_annotations" + (
       SELECT COUNT(*) FROM "{lock}" l WHERE l."task_id" = t."id" AND l."user_id" <> %s AND l."expires_at" > %s
   ) < %s
+ORDER BY t."inner_id"
+LIMIT 1
+"""
+
+
+# The first open task the caller has not answered, ignoring locks: where their next scan may start.
+_FIRST_UNANSWERED_SQL = """
+SELECT t."inner_id" FROM "{task}" t
+WHERE t."project_id" = %s AND t."is_labeled" = %s AND t."inner_id" >= %s AND t."inner_id" <= %s
+  AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
 ORDER BY t."inner_id"
 LIMIT 1
 """
@@ -49,7 +60,8 @@ def _sql(template: str) -> str:
     return template.format(**tables)
 
 
-def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> int | None:
+def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> tuple[int, int] | None:
+    """(id, inner_id) of the first task from ``start_inner_id`` that still needs this caller."""
     overlap = project.maximum_annotations
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -57,7 +69,7 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> int
                 _sql(_CANDIDATE_SQL), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
             )
             row = cursor.fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
     # The candidate query reads locks and annotations as of its start. A caller who took a task and
     # committed while this query ran releases the row lock before we reach the row, so SKIP LOCKED
     # does not skip it, yet this query's snapshot misses their TaskLock. Once we hold the row lock,
@@ -75,7 +87,7 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> int
                 return None
             cursor.execute(_sql(_STILL_OPEN_SQL), [row[0], False, user.pk, user.pk, now, overlap])
             if cursor.fetchone() is not None:
-                return row[0]
+                return row[0], row[1]
             passed_over.append(row[0])
 
 
@@ -128,19 +140,60 @@ def _lock(task_id: int, user: User, *, now) -> None:
     )
 
 
+# Below this many inner ids between a scan's start and its find, the walk is cheap: nothing is stored.
+SCAN_HINT_MIN_DISTANCE = 64
+
+
+def _scan_hint_key(project: Project, user: User) -> str:
+    return f"next-scan-start:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
+
+
+def _scan_start(project: Project, user: User) -> int:
+    """Where the sequential scan for this caller begins: 1, or past the open tasks they have answered.
+
+    With overlap, open tasks the caller already answered stay in the unlabeled index until others
+    answer them too; an annotator ahead of the rest made every /next walk all of them (a NOT EXISTS
+    probe each), so the call grew with their own work. The hint says "every open task before this
+    inner id was answered by this caller" when it was stored. Only a deleted annotation or a raised
+    overlap can make that untrue, so it lives for one lock period; and a scan that finds nothing
+    after it starts again from 1 before answering 404, so no task is ever lost to it.
+    """
+    return cache.get(_scan_hint_key(project, user)) or 1
+
+
+def _remember_scan_start(project: Project, user: User, *, scanned_from: int, found_inner_id: int) -> None:
+    if found_inner_id - scanned_from < SCAN_HINT_MIN_DISTANCE:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql(_FIRST_UNANSWERED_SQL), [project.pk, False, scanned_from, found_inner_id, user.pk]
+        )
+        row = cursor.fetchone()
+    # Tasks locked by others are open and unanswered, so the hint stops at the first of them.
+    hint = row[0] if row else found_inner_id
+    cache.set(_scan_hint_key(project, user), hint, timeout=settings.TESSERA_TASK_LOCK_SECONDS)
+
+
 @transaction.atomic
 def next_task(*, project: Project, user: User) -> Task:
     now = timezone.now()
     task_id = _held_task(project, user, now=now) or _drafted_task(project, user, now=now)
     if task_id is None:
-        start = 1
-        if project.sampling == Sampling.UNIFORM and project.task_counter > 1:
+        sequential = project.sampling != Sampling.UNIFORM
+        start = _scan_start(project, user) if sequential else 1
+        if not sequential and project.task_counter > 1:
             # A random starting point over the inner_id range, then wrap to the beginning:
             # uniform enough for sampling, and it reads one index range instead of sorting by random().
             start = random.randint(1, project.task_counter)
-        task_id = _candidate(project, user, start_inner_id=start, now=now)
-        if task_id is None and start > 1:
-            task_id = _candidate(project, user, start_inner_id=1, now=now)
+        found = _candidate(project, user, start_inner_id=start, now=now)
+        if found is None and start > 1:
+            # Nothing after the starting point: look from the first task before answering 404.
+            start = 1
+            found = _candidate(project, user, start_inner_id=1, now=now)
+        if found is not None:
+            task_id = found[0]
+            if sequential:
+                _remember_scan_start(project, user, scanned_from=start, found_inner_id=found[1])
     if task_id is None:
         raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
     _lock(task_id, user, now=now)

@@ -29,13 +29,18 @@ PROJECT_LIST_QUERIES = 4
 PREDICTION_LIST_QUERIES = 3
 # token, membership, task with project; in the transaction: project row shared (with its overlap),
 # task row locked, the caller's earlier answer and the task's live locks (one statement), annotation
-# insert, project totals, task counters, draft delete, lock delete, audit event; the transaction's
+# insert, task counters, project totals (labeled and annotated task counts with them), draft delete, lock delete, audit event; the transaction's
 # two statements (savepoint/release here)
 SUBMIT_QUERIES = 14
 # token, membership, project; in the transaction: held lock, drafted tasks, candidate (FOR UPDATE
 # SKIP LOCKED), its re-check under the row lock (PostgreSQL only), release of other locks, lock
 # upsert, task; the transaction's two statements; then the task's predictions and the caller's draft
 NEXT_QUERIES = 14 if connection.vendor == "postgresql" else 13
+
+
+# token, membership, project (scoped); the caller's open answers in it, their counts of today: none of
+# them reads the project's tasks
+PROGRESS_QUERIES = 5
 
 
 def _warm(client, url: str) -> None:
@@ -74,18 +79,22 @@ def test_a_later_page_costs_the_same_queries_as_the_first(api, cast, make_projec
     assert [task["inner_id"] for task in response.json()["tasks"]] == [11, 12]
 
 
-def test_task_page_after_a_delete_pages_by_offset_at_the_same_cost(
+def test_task_page_after_a_delete_costs_one_gap_read_then_the_same_queries(
     api, cast, make_project, django_assert_num_queries
 ):
     project = _project_with_tasks(make_project, cast, 6)
     client = api("manager")
     second = Task.objects.get(project=project, inner_id=2)
     assert client.delete(f"/api/tasks/{second.pk}/").status_code == 204
-    with django_assert_num_queries(TASK_PAGE_QUERIES):
+    # The first page after the delete reads where the gaps lie, once; later pages reuse that.
+    with django_assert_num_queries(TASK_PAGE_QUERIES + 1):
         response = client.get(f"/api/tasks/?project={project.pk}&page=1&page_size=3")
     body = response.json()
     # With a gap in inner_id, position still decides the page: tasks 1, 3 and 4.
     assert [task["inner_id"] for task in body["tasks"]] == [1, 3, 4] and body["total"] == 5
+    with django_assert_num_queries(TASK_PAGE_QUERIES):
+        response = client.get(f"/api/tasks/?project={project.pk}&page=2&page_size=3")
+    assert [task["inner_id"] for task in response.json()["tasks"]] == [5, 6]
 
 
 @pytest.mark.parametrize("projects", [1, 8])
@@ -141,3 +150,16 @@ def test_next_costs_a_fixed_number_of_queries_however_many_tasks_are_done(
             ).status_code
             == 201
         )
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_project, django_assert_num_queries, size):
+    project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(size)], maximum_annotations=3)
+    for task in Task.objects.filter(project=project):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+    client = api("annotator")
+    url = f"/api/labeling/projects/{project.pk}"
+    client.get(url)
+    with django_assert_num_queries(PROGRESS_QUERIES):
+        body = client.get(url).json()
+    assert body["tasks_left_for_me"] == 0

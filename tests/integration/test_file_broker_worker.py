@@ -114,5 +114,7 @@ def test_a_job_past_its_soft_time_limit_fails_clearly_and_writes_nothing(
     assert "time limit (1 s)" in job.error["message"]
     assert not Task.objects.filter(project=project).exists()
     project.refresh_from_db()
-    assert (project.task_count, project.task_counter) == (0, 0)
+    # The job may have reserved its inner_id range before the limit struck: a gap, which task pages
+    # allow for, and no task counted.
+    assert project.task_count == 0 and project.task_counter in (0, count)
     wait_for(lambda: not import_path(job).exists(), timeout=10, what="the upload to go", worker=worker)
