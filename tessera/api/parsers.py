@@ -73,5 +73,5 @@ def json_body_within(request: Request, *, limit: int):
                 f"The request body is larger than this endpoint takes ({limit} bytes).", code="too_large", status=413
             )
     if not received:
-        raise ParseError("JSON parse error - the body is empty.")
+        return {}  # as DRF hands a view an empty body: the endpoint's own check names what it wanted
     return JSONParser().parse(io.BytesIO(received), parser_context=request.parser_context)
