@@ -14,11 +14,11 @@ const DRAFT_DELAY_MS = 800;
 
 // 409 codes of a submit or skip (annotation/services/annotations.py) after which the task is no longer
 // the annotator's to answer: the page keeps their work in a draft, says why, and moves on.
-const NOT_YOURS_TO_ANSWER: Record<string, MessageKey> = {
-  task_locked: "taskTaken",
-  overlap_reached: "taskFull",
-  already_answered: "alreadyAnswered",
-};
+const NOT_YOURS_TO_ANSWER = new Map<string, MessageKey>([
+  ["task_locked", "taskTaken"],
+  ["overlap_reached", "taskFull"],
+  ["already_answered", "alreadyAnswered"],
+]);
 
 const SHORTCUTS: [string, string][] = [
   ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); a key the project sets on an option (listed on top when there is one) wins over them"],
@@ -291,8 +291,9 @@ export class LabelingPage {
 
   /** A refused write: say why, and keep the work (on screen and in the draft). */
   private async rejected(error: unknown, what: string): Promise<void> {
-    if (error instanceof ApiError && error.status === 409 && error.code in NOT_YOURS_TO_ANSWER) {
-      await this.moveOn(NOT_YOURS_TO_ANSWER[error.code]);
+    const lost = error instanceof ApiError && error.status === 409 ? NOT_YOURS_TO_ANSWER.get(error.code) : undefined;
+    if (lost) {
+      await this.moveOn(lost);
       return;
     }
     const where = error instanceof ApiError && error.field ? ` (${error.field})` : "";
@@ -356,7 +357,7 @@ export class LabelingPage {
     const annotation = options.annotation !== undefined ? options.annotation : (this.editing?.id ?? null);
     const body = { result: this.store.result, lead_time: this.leadTime(), annotation };
     try {
-      await api("POST", `/api/tasks/${task.id}/drafts`, body, options);
+      await api("POST", `/api/tasks/${task.id}/drafts`, body, { keepalive: options.keepalive });
       if (this.task === task) this.dirty = false;
       document.body.dataset.draftSaved = String(Date.now());
       return true;
