@@ -7,7 +7,10 @@ tasks by keyboard: a number key picks the sentiment, Enter submits.
 
 The time is measured in the page with the User Timing API: the app marks ``tessera:submit`` when the
 submit key is handled and ``tessera:ready`` once the next task is rendered and focused (the POST of the
-annotation and the GET of /next both lie in between). It also reports the JavaScript and CSS the
+annotation and the POST of /next, which takes the task and its lock, both lie in between; the page's
+progress call, a GET of /api/labeling/projects/{id}/, follows once the task is shown). The page takes
+tasks with POST only (a session GET of /next takes nothing): the script counts the /next requests by
+method, reports them, and stops if the page sent any GET. It also reports the JavaScript and CSS the
 labeling page loads (bytes as served, and gzip-compressed for reference).
 
 Prints one JSON line. Every request goes to 127.0.0.1; the loop is bounded by --tasks.
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +97,14 @@ def measure(url: str, project_id: int, tasks: int) -> dict:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1100, "height": 760}).new_page()
+        next_path = f"/api/projects/{project_id}/next"
+        next_requests: dict[str, int] = {}
+
+        def count_next(request) -> None:
+            if urllib.parse.urlsplit(request.url).path == next_path:
+                next_requests[request.method] = next_requests.get(request.method, 0) + 1
+
+        page.on("request", count_next)
         page.goto(f"{url}/login/")
         page.fill("#id_username", ANNOTATOR)
         page.fill("#id_password", PASSWORD)
@@ -126,7 +138,10 @@ def measure(url: str, project_id: int, tasks: int) -> dict:
             if step >= WARM_UP:
                 timings.append(elapsed)
         browser.close()
-    return {"timings": timings, "assets": assets}
+    # One /next per task shown: the first one and one after each submit, all POSTs.
+    if set(next_requests) != {"POST"} or next_requests["POST"] < WARM_UP + tasks + 1:
+        raise SystemExit(f"the page did not take its tasks with POST /next: {next_requests}")
+    return {"timings": timings, "assets": assets, "next_requests": next_requests}
 
 
 def asset_sizes(static_root: Path, assets: list[dict]) -> dict:
@@ -192,6 +207,7 @@ def main() -> None:
                     "benchmark": "browser_submit_latency",
                     "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                     "tasks_measured": len(timings),
+                    "next_requests": result["next_requests"],
                     "submit_to_ready_ms": {
                         "p50": round(statistics.median(timings), 1),
                         "p95": round(percentile(timings, 0.95), 1),

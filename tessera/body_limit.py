@@ -3,9 +3,10 @@
 Django bounds the bodies it reads itself (forms, ``request.body``) by DATA_UPLOAD_MAX_MEMORY_SIZE, but
 DRF hands its parsers the raw stream, so a JSON body of any size would be read whole into memory by
 any endpoint. Here every request is held to DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default) by its
-declared Content-Length, except the import endpoints, which take up to TESSERA_MAX_UPLOAD_BYTES and
-stream it to disk (annotation/api/imports.py). Bodies with no Content-Length (chunked) are bounded
-where they are read.
+declared Content-Length, except the task import, which takes up to TESSERA_MAX_UPLOAD_BYTES and
+streams it to disk (annotation/api/imports.py), and the prediction import, which DRF parses in memory
+and so takes only up to TESSERA_MAX_PREDICTION_IMPORT_BYTES. Bodies with no Content-Length (chunked)
+are bounded, by the same limit, where they are read (tessera/middleware.py).
 """
 
 from collections.abc import Callable
@@ -15,12 +16,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
 # URL names (annotation/api/urls.py) whose views read large bodies on purpose.
-IMPORT_VIEWS = frozenset({"project-import", "project-import-predictions"})
+IMPORT_VIEWS = frozenset({"project-import"})
+# The prediction import is parsed whole in memory (a JSON array of predictions): a bound of its own.
+PREDICTION_IMPORT_VIEWS = frozenset({"project-import-predictions"})
 # The task import checks the declared length itself, answering with its own field ("file").
 SELF_CHECKING_VIEWS = frozenset({"project-import"})
 
 
 def body_limit_for(url_name: str | None) -> int:
+    if url_name in PREDICTION_IMPORT_VIEWS:
+        return settings.TESSERA_MAX_PREDICTION_IMPORT_BYTES
     if url_name in IMPORT_VIEWS or settings.DATA_UPLOAD_MAX_MEMORY_SIZE is None:
         return max(settings.TESSERA_MAX_UPLOAD_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE

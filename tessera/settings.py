@@ -186,6 +186,9 @@ TESSERA_AUTH_FAILURE_WINDOW_SECONDS = env_int("TESSERA_AUTH_FAILURE_WINDOW_SECON
 
 # Limits: every one is a setting with a default that a small team never hits.
 TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
+# The prediction import is parsed in memory (managers only), so it has a bound of its own, far below
+# the task import's, which streams to disk.
+TESSERA_MAX_PREDICTION_IMPORT_BYTES = env_int("TESSERA_MAX_PREDICTION_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1)
 TESSERA_MAX_TASKS_PER_IMPORT = env_int("TESSERA_MAX_TASKS_PER_IMPORT", 2_000_000, minimum=1)
 TESSERA_MAX_LABEL_CONFIG_BYTES = env_int("TESSERA_MAX_LABEL_CONFIG_BYTES", 256 * 1024, minimum=64)
 TESSERA_MAX_RESULT_BYTES = env_int("TESSERA_MAX_RESULT_BYTES", 1024 * 1024, minimum=64)

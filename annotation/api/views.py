@@ -39,6 +39,7 @@ from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from tessera import validation
 from tessera.api.base import json_object, page_params
+from tessera.api.parsers import json_body_within
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
@@ -186,7 +187,9 @@ class ProjectPredictionImportView(APIView):
     def post(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import predictions")
-        created = predictions_import(project=project, user=request.user, items=request.data)
+        # Parsed whole in memory: bounded by a limit of its own (tessera/body_limit.py checks the declared length).
+        items = json_body_within(request, limit=settings.TESSERA_MAX_PREDICTION_IMPORT_BYTES)
+        created = predictions_import(project=project, user=request.user, items=items)
         return Response({"created": created}, status=status.HTTP_201_CREATED)
 
 

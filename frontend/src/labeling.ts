@@ -6,10 +6,19 @@ import { ApiError, api } from "./api";
 import { type ConfigNode, parseConfig } from "./config";
 import { el, replaceChildren } from "./dom";
 import { Editor } from "./editor";
+import { type Localized, type MessageKey, message } from "./i18n";
 import { RegionSelection, ResultStore } from "./store";
 import type { Annotation, AppSettings, Draft, LabelingProject, Prediction, Region, Task } from "./types";
 
 const DRAFT_DELAY_MS = 800;
+
+// 409 codes of a submit or skip (annotation/services/annotations.py) after which the task is no longer
+// the annotator's to answer: the page keeps their work in a draft, says why, and moves on.
+const NOT_YOURS_TO_ANSWER = new Map<string, MessageKey>([
+  ["task_locked", "taskTaken"],
+  ["overlap_reached", "taskFull"],
+  ["already_answered", "alreadyAnswered"],
+]);
 
 const SHORTCUTS: [string, string][] = [
   ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); a key the project sets on an option (listed on top when there is one) wins over them"],
@@ -117,7 +126,8 @@ export class LabelingPage {
 
   // ---- the queue -------------------------------------------------------------------------------
 
-  private async loadNext(): Promise<void> {
+  /** Take the next task and show it (or the end of the queue); a failure is said on screen and returned. */
+  private async loadNext(): Promise<{ failed: string | null }> {
     try {
       // POST: taking a task changes state, and a session GET of /next takes nothing (see the API docs).
       const task = await api<Task>("POST", `/api/projects/${this.project.id}/next`);
@@ -127,10 +137,12 @@ export class LabelingPage {
     } catch (error) {
       if (error instanceof ApiError && error.code === "no_more_tasks") {
         this.showDone();
-        return;
+      } else {
+        this.say(messageOf(error), "error");
+        return { failed: messageOf(error) };
       }
-      this.say(messageOf(error), "error");
     }
+    return { failed: null };
   }
 
   private show(task: Task, start: { draft: Draft | null; prediction: Prediction | null; annotation: Annotation | null }): void {
@@ -201,6 +213,7 @@ export class LabelingPage {
     this.renderCounter();
     this.taskInfo.textContent = "";
     this.banner.hidden = true;
+    this.say("");
     const back = el("a", { className: "button primary", attrs: { href: "/projects/" }, text: "Back to projects" });
     replaceChildren(
       this.canvas,
@@ -278,6 +291,11 @@ export class LabelingPage {
 
   /** A refused write: say why, and keep the work (on screen and in the draft). */
   private async rejected(error: unknown, what: string): Promise<void> {
+    const lost = error instanceof ApiError && error.status === 409 ? NOT_YOURS_TO_ANSWER.get(error.code) : undefined;
+    if (lost) {
+      await this.moveOn(lost);
+      return;
+    }
     const where = error instanceof ApiError && error.field ? ` (${error.field})` : "";
     let message = `${what}: ${messageOf(error)}${where}`;
     if (error instanceof ApiError && error.status === 404 && error.code !== "no_more_tasks") {
@@ -291,6 +309,40 @@ export class LabelingPage {
     this.say(message, "error");
   }
 
+  /**
+   * The task is no longer the annotator's to answer (someone else holds it, it has all its annotations,
+   * or they answered it already, say in another tab): keep the work in a draft, go on to the next task
+   * and say why there, in plain words. A draft for a task they answered is attached to that answer,
+   * so opening it from "Earlier" (E) shows this work as a correction of it.
+   */
+  private async moveOn(reason: MessageKey): Promise<void> {
+    const task = this.task;
+    if (!task) return;
+    let attachTo = this.editing?.id ?? null;
+    if (reason === "alreadyAnswered" && attachTo === null) attachTo = await this.ownAnnotationId(task);
+    this.dirty = true;
+    const kept = await this.saveDraft({ annotation: attachTo });
+    this.taskLost = true;
+    // Let go of the task first: /next hands back a task the caller still holds, even a full one.
+    await api("DELETE", `/api/tasks/${task.id}/lock`).catch(() => undefined);
+    const { failed } = await this.loadNext();
+    const keys: MessageKey[] = [reason];
+    if (kept) keys.push("draftKept");
+    if (!failed && this.task) keys.push("nextTask");
+    const notice: Localized = message(...keys);
+    // After show(), which clears the notice; a failed /next keeps its own reason after ours.
+    this.say(failed ? `${notice.text} ${failed}` : notice.text, "error", notice.lang);
+  }
+
+  private async ownAnnotationId(task: Task): Promise<number | null> {
+    try {
+      const annotations = await api<Annotation[]>("GET", `/api/tasks/${task.id}/annotations/`);
+      return annotations.find((annotation) => annotation.completed_by === this.settings.user.id)?.id ?? null;
+    } catch {
+      return null; // the draft is then kept with the task instead
+    }
+  }
+
   // ---- drafts and the lock ---------------------------------------------------------------------
 
   private changed(): void {
@@ -299,12 +351,13 @@ export class LabelingPage {
     this.draftTimer = window.setTimeout(() => void this.saveDraft(), DRAFT_DELAY_MS);
   }
 
-  private async saveDraft(options: { keepalive?: boolean } = {}): Promise<boolean> {
+  private async saveDraft(options: { keepalive?: boolean; annotation?: number | null } = {}): Promise<boolean> {
     if (!this.task || !this.dirty || this.taskLost) return false;
     const task = this.task;
-    const body = { result: this.store.result, lead_time: this.leadTime(), annotation: this.editing?.id ?? null };
+    const annotation = options.annotation !== undefined ? options.annotation : (this.editing?.id ?? null);
+    const body = { result: this.store.result, lead_time: this.leadTime(), annotation };
     try {
-      await api("POST", `/api/tasks/${task.id}/drafts`, body, options);
+      await api("POST", `/api/tasks/${task.id}/drafts`, body, { keepalive: options.keepalive });
       if (this.task === task) this.dirty = false;
       document.body.dataset.draftSaved = String(Date.now());
       return true;
@@ -608,8 +661,11 @@ export class LabelingPage {
     this.show(row.task, { draft, prediction: null, annotation: row.annotation });
   }
 
-  private say(message: string, kind: "info" | "error" = "info"): void {
+  private say(message: string, kind: "info" | "error" = "info", lang?: string): void {
     this.notice.textContent = message;
+    // Messages without a language are the page's older English ones: the document's lang applies.
+    if (lang) this.notice.lang = lang;
+    else this.notice.removeAttribute("lang");
     this.notice.className = kind === "error" ? "notice error" : "notice";
     this.notice.setAttribute("role", kind === "error" ? "alert" : "status");
   }

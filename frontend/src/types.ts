@@ -30,6 +30,7 @@ export interface Draft {
 export interface Annotation {
   id: number;
   task: number;
+  completed_by: number | null;
   result: Region[];
   was_cancelled: boolean;
   skip_reason?: string;

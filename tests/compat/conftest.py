@@ -11,6 +11,8 @@ from django.db import connections
 from label_studio_sdk.client import LabelStudio
 from pydantic import BaseModel
 
+from tests.compat.sdk_http import sdk_client, sdk_request
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
@@ -33,17 +35,16 @@ def live_server_closes_its_connections():
 @pytest.fixture
 def sdk(cast, live_server) -> Iterator[Callable[[str], LabelStudio]]:
     """``sdk("manager")`` is the SDK's own client sending that member's legacy token."""
-    clients: list[LabelStudio] = []
+    connections_to_close = []
 
     def client_for(key: str) -> LabelStudio:
-        # max_retries=0: a 5xx must fail the test at once, not be retried into a pass.
-        client = LabelStudio(base_url=live_server.url, api_key=cast.tokens[key], max_retries=0, timeout=30)
-        clients.append(client)
+        client, http = sdk_client(live_server.url, cast.tokens[key])
+        connections_to_close.append(http)
         return client
 
     yield client_for
-    for client in clients:
-        client._client_wrapper.httpx_client.httpx_client.close()
+    for http in connections_to_close:
+        http.close()
 
 
 # The SDK's types come from Label Studio Enterprise's schema, where a project always carries
@@ -56,7 +57,7 @@ def raw_get(client: LabelStudio, path: str, **params) -> dict | list:
 
     For list calls: the SDK's pagers hand back only the parsed page, not the body.
     """
-    response = client._client_wrapper.httpx_client.request(path, method="GET", params=params)
+    response = sdk_request(client, path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
 

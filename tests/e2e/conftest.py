@@ -253,8 +253,8 @@ class Session:
 def open_session(browser, live_server, static_files):
     contexts = []
 
-    def make(email: str | None = None) -> Session:
-        context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
+    def make(email: str | None = None, locale: str = "en-US") -> Session:
+        context = browser.new_context(viewport={"width": 1100, "height": 760}, locale=locale)
         contexts.append(context)
         session = Session(context, live_server.url)
         if email:

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from label_studio_sdk.client import LabelStudio
 from rest_framework.test import APIClient
 
 from tessera.models import ApiToken, AuditEvent
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
+from tests.compat.sdk_http import sdk_client
 
 pytestmark = pytest.mark.django_db
 
@@ -135,12 +135,12 @@ def test_reset_token_revokes_every_token_of_the_caller_and_answers_a_new_one(api
 @pytest.mark.compat
 @pytest.mark.django_db(transaction=True)
 def test_label_studio_sdk_get_and_reset_token(cast, live_server):
-    client = LabelStudio(base_url=live_server.url, api_key=cast.tokens["reviewer"], max_retries=0, timeout=30)
+    client, http = sdk_client(live_server.url, cast.tokens["reviewer"])
     try:
         assert client.users.get_token().token == cast.tokens["reviewer"]
         new_key = client.users.reset_token().token
     finally:
-        client._client_wrapper.httpx_client.httpx_client.close()
+        http.close()
     assert new_key and new_key != cast.tokens["reviewer"]
     assert with_key(cast.tokens["reviewer"]).get("/api/projects/").status_code == 401
     assert with_key(new_key).get("/api/projects/").status_code == 200
