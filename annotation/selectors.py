@@ -195,17 +195,26 @@ def _int(value, *, field: str | None = None) -> int:
     return validation.object_id(value, field=field)
 
 
-def task_held(*, project: Project, user) -> Task | None:
-    """The task of ``project`` that ``user`` holds a live lock on and has not answered, or None. A read:
-    the lock is neither renewed nor taken (a session-cookie GET of /next answers with it)."""
+def task_held_id(*, project: Project, user, now=None) -> int | None:
+    """The id of the task of ``project`` that ``user`` holds a live lock on, has not answered, and that
+    still needs an answer (a task others filled while the caller held it is not handed back: its
+    submit would only be refused), or None."""
     from django.utils import timezone
 
     from annotation.models import TaskLock
 
-    task_id = (
-        TaskLock.objects.filter(user=user, task__project=project, expires_at__gt=timezone.now())
+    return (
+        TaskLock.objects.filter(
+            user=user, task__project=project, task__is_labeled=False, expires_at__gt=now or timezone.now()
+        )
         .exclude(task__annotations__completed_by=user)
         .values_list("task_id", flat=True)
         .first()
     )
+
+
+def task_held(*, project: Project, user) -> Task | None:
+    """The task ``task_held_id`` names. A read: the lock is neither renewed nor taken (a session-cookie
+    GET of /next answers with it)."""
+    task_id = task_held_id(project=project, user=user)
     return None if task_id is None else Task.objects.filter(pk=task_id).first()

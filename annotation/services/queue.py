@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Project, Sampling, Task, TaskLock
+from annotation.selectors import task_held_id
 from annotation.services.counters import project_hold
 from tessera.errors import NotFound
 from tessera.models import User
@@ -93,12 +94,7 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> tup
 
 def _held_task(project: Project, user: User, *, now) -> int | None:
     """A task this user already holds and has not finished, so a reload resumes it."""
-    return (
-        TaskLock.objects.filter(user=user, task__project=project, expires_at__gt=now)
-        .exclude(task__annotations__completed_by=user)
-        .values_list("task_id", flat=True)
-        .first()
-    )
+    return task_held_id(project=project, user=user, now=now)
 
 
 DRAFTS_TO_TRY = 3

@@ -83,6 +83,15 @@ def test_a_repeat_call_returns_the_held_task(api, five_tasks):
     assert TaskLock.objects.count() == 1
 
 
+def test_a_held_task_that_others_filled_meanwhile_is_not_handed_back(api, five_tasks, cast):
+    held = take(api, "annotator", five_tasks).json()["id"]
+    # A manager may add answers to any task; here they fill the one the annotator holds.
+    assert submit(api, "manager", held).status_code == 201
+    again = take(api, "annotator", five_tasks)
+    assert again.status_code == 200
+    assert again.json()["id"] != held
+
+
 def test_the_held_task_comes_back_with_the_callers_draft(api, five_tasks):
     first = take(api, "annotator", five_tasks).json()["id"]
     post_json(api("annotator"), f"/api/tasks/{first}/drafts", {"result": choice("Neutral")})
