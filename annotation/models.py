@@ -56,6 +56,11 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not fields: a read that loads the task's children in order sets these (a Prefetch's to_attr, or
+    # selectors.task_with_children), and the task's output includes them only when they are set.
+    annotation_list: list["Annotation"]
+    prediction_list: list["Prediction"]
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "inner_id"], name="task_unique_inner_id")]
         indexes = [

@@ -50,7 +50,8 @@ def _pairwise_as_sdk_reads(schema: LabelSchema, result: list) -> list:
         return result
     adjusted = []
     for region in result:
-        control = schema.controls.get(region.get("from_name")) if isinstance(region, dict) else None
+        name = region.get("from_name") if isinstance(region, dict) else None
+        control = schema.controls.get(name) if isinstance(name, str) else None
         if control is not None and control.tag == "pairwise" and region.get("to_name") == control.name:
             region = {**region, "to_name": control.to_names[0] if control.to_names else control.name}
         adjusted.append(region)

@@ -171,6 +171,7 @@ def main() -> None:
         wall = time.perf_counter() - submitted
         for pid in children(worker.pid):
             child_peak = max(child_peak, peak_kib(pid))
+        assert job.finished_at is not None and job.started_at is not None  # set by the claim and by the end
         job_seconds = (job.finished_at - job.started_at).total_seconds()
         print(json.dumps({
             "bench": "import_memory",

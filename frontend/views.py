@@ -15,6 +15,7 @@ from annotation import selectors
 from frontend.forms import EmailAuthenticationForm
 from tessera.errors import NotFound
 from tessera.models import User
+from tessera.request_types import AuthenticatedHttpRequest
 from tessera.selectors import auth_keys, client_address, membership_for, printable
 from tessera.services import (
     auth_attempt_release,
@@ -72,7 +73,7 @@ class SignOutView(auth_views.LogoutView):
     next_page = "frontend:login"
 
 
-def _app_page(request: HttpRequest, *, page: str, project_id: int | None = None) -> HttpResponse:
+def _app_page(request: AuthenticatedHttpRequest, *, page: str, project_id: int | None = None) -> HttpResponse:
     settings_for_app = {
         "page": page,
         "project": project_id,
@@ -90,14 +91,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @ensure_csrf_cookie
-def projects(request: HttpRequest) -> HttpResponse:
+def projects(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _app_page(request, page="projects")
 
 
 @require_GET
 @login_required
 @ensure_csrf_cookie
-def label(request: HttpRequest, project_id: int) -> HttpResponse:
+def label(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     # Scoped as the API scopes it: a project of another organization (or of none the caller belongs
     # to) does not exist for this caller, so the page says so instead of loading an app that can only
     # fail. The answer is the same for a missing project, so ids of other organizations leak nothing.

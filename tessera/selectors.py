@@ -15,9 +15,8 @@ def membership_for(*, user: User) -> Membership | None:
 
     Cached on the user object for the request, since every permission check asks.
     """
-    cached = getattr(user, "_tessera_membership", False)
-    if cached is not False:
-        return cached
+    if hasattr(user, "_tessera_membership"):
+        return user._tessera_membership
     membership = None
     if user.is_authenticated and user.active_organization_id is not None:
         membership = (
@@ -27,6 +26,12 @@ def membership_for(*, user: User) -> Membership | None:
         )
     user._tessera_membership = membership
     return membership
+
+
+def membership_forget(*, user: User) -> None:
+    """Drop the membership cached by membership_for, after the active organization changed."""
+    if hasattr(user, "_tessera_membership"):
+        del user._tessera_membership
 
 
 def memberships_of(*, user: User) -> list[Membership]:
@@ -50,7 +55,7 @@ def readiness() -> dict[str, bool]:
         with app.connection_for_write() as broker:
             if broker.transport_cls == "filesystem":
                 # A file broker "connects" whatever the disk says; what it needs is its folders.
-                folders = [Path(path) for key, path in broker.transport_options.items() if key.endswith("_folder_in")]
+                folders = [Path(path) for key, path in (broker.transport_options or {}).items() if key.endswith("_folder_in")]
                 checks["broker"] = all(folder.is_dir() and os.access(folder, os.W_OK) for folder in folders)
             else:
                 broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)

@@ -4,6 +4,10 @@ The views build their answers with the plain dict builders of ``annotation/api/o
 bodies through the services; these serializers only describe those shapes to drf-spectacular. A test
 (``tests/test_openapi_schema.py``) validates real answers against the generated schema, so a change
 to a builder that is not made here too fails it.
+
+Fields named ``data`` carry ``# type: ignore[assignment]``: the API's field is called ``data`` (Label
+Studio's name), which shadows ``Serializer.data``; harmless here, since these serializers are never
+bound to an instance or request body, and the type checker is right to flag it anywhere else.
 """
 
 from drf_spectacular.types import OpenApiTypes
@@ -116,7 +120,7 @@ class DraftOut(serializers.Serializer):
 class TaskOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
     meta = serializers.DictField()
     inner_id = serializers.IntegerField()
     is_labeled = serializers.BooleanField()
@@ -230,7 +234,7 @@ class ConfigCheckIn(serializers.Serializer):
 class ImportTaskIn(serializers.Serializer):
     """One task: either Label Studio's {data, annotations, predictions, meta}, or its data fields alone."""
 
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
     annotations = serializers.ListField(child=serializers.DictField(), required=False)
     predictions = serializers.ListField(child=serializers.DictField(), required=False)
     meta = serializers.DictField(required=False)
@@ -249,12 +253,12 @@ class PredictionImportIn(serializers.Serializer):
 
 class TaskCreateIn(serializers.Serializer):
     project = serializers.IntegerField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
     meta = serializers.DictField(required=False)
 
 
 class TaskUpdateIn(serializers.Serializer):
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
     meta = serializers.DictField(required=False)
 
 

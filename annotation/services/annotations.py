@@ -229,11 +229,12 @@ def annotation_update(
     overlap = project_hold(annotation.project_id)
     locked_task = task_hold(annotation.task_id, message="Annotation not found.")
     # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
-    annotation = (
+    locked = (
         Annotation.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=annotation.pk)
     ).first()
-    if annotation is None:
+    if locked is None:
         raise NotFound("Annotation not found.")
+    annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
     if "result" in fields:
@@ -342,11 +343,12 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
             raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
     project_hold(prediction.project_id)
     task_hold(prediction.task_id, message="Prediction not found.")
-    prediction = (
+    locked = (
         Prediction.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=prediction.pk)
     ).first()
-    if prediction is None:
+    if locked is None:
         raise NotFound("Prediction not found.")
+    prediction = locked
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
         _check_result(prediction.task, result)

@@ -48,10 +48,10 @@ def project_progress_list(
     *, membership: Membership, user: User, project_ids: list[int] | None = None
 ) -> list[ProjectProgress]:
     """Progress of every project of the caller's organization, in four queries whatever their number."""
-    projects = Project.objects.filter(organization_id=membership.organization_id).order_by("-id")
+    queryset = Project.objects.filter(organization_id=membership.organization_id).order_by("-id")
     if project_ids is not None:
-        projects = projects.filter(pk__in=project_ids)
-    projects = list(projects)
+        queryset = queryset.filter(pk__in=project_ids)
+    projects = list(queryset)
     ids = [project.pk for project in projects]
     mine = Annotation.objects.filter(task=OuterRef("pk"), completed_by=user)
     # Tasks still open under the overlap that the caller has not answered: what /next can still hand them

@@ -9,7 +9,9 @@ that the result equals json.dumps(ensure_ascii=False, separators=(",", ":")).
 
 import json
 from collections.abc import Callable
-from json.encoder import c_make_encoder, encode_basestring
+
+# typeshed leaves out c_make_encoder, being private (None where the C accelerator is missing).
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 
 
 def compact_encoder() -> Callable[[object], str]:
