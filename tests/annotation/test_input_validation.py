@@ -220,3 +220,12 @@ def test_an_annotator_may_not_clear_ground_truth_a_manager_set(world, api, snaps
     response = patch_json(api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": False})
     assert_refused(response, 403, "permission_denied", "ground_truth")
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("data", [None, "text", ["text"], 1], ids=["missing", "string", "list", "number"])
+def test_creating_a_task_without_a_data_object_names_the_data_field(world, api, snapshot, data):
+    before = snapshot()
+    body = {"project": world["project"].pk, **({} if data is None else {"data": data})}
+
+    assert_refused(post_json(api("manager"), "/api/tasks/", body), 400, code="invalid_data", field="data")
+    assert snapshot() == before
