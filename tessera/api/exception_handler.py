@@ -62,7 +62,8 @@ def handle_exception(exc, context):
     if isinstance(exc, exceptions.APIException):
         response = drf_exception_handler(exc, context)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
         body = error_response(status_code=exc.status_code, code=code, message=str(detail))
         if response is not None:
             for header, value in response.items():
