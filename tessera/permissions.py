@@ -1,6 +1,5 @@
 """Role checks. Scoping to the organization happens in selectors; here we decide what a role may do."""
 
-
 from tessera.errors import PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role
 from tessera.request_types import AuthenticatedRequest
