@@ -42,7 +42,7 @@ REAPER = "annotation.tasks.reap_import_jobs"
 
 
 @app.on_after_configure.connect
-def _beat_schedule(sender, **kwargs) -> None:
+def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     """The beat schedule (``celery -A tessera beat``, or a worker started with ``-B``).
 
     Set up once the configuration is read, so that Django's settings are loaded by then.

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from tessera.models import ApiToken, AuthFailureCount, Membership, User
 
@@ -100,7 +101,7 @@ def printable(text: str, *, limit: int) -> str:
     return "".join(char for char in text if char.isprintable())[:limit]
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The client's IP address: the peer's, or the one TESSERA_NUM_PROXIES proxies in front of us saw."""
     proxies = settings.TESSERA_NUM_PROXIES
     if proxies:

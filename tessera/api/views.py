@@ -8,14 +8,14 @@ from rest_framework.views import APIView
 from tessera.api import schemas
 from tessera.api.base import json_object
 from tessera.errors import ApplicationError
-from tessera.models import ApiToken
+from tessera.models import ApiToken, Membership, User
 from tessera.permissions import caller_membership
 from tessera.request_types import AuthenticatedRequest
 from tessera.selectors import api_tokens_of, membership_for, membership_forget, memberships_of
 from tessera.services import api_token_issue, api_token_reset, api_token_revoke, user_switch_organization
 
 
-def _user_out(user, membership) -> dict:
+def _user_out(user: User, membership: Membership | None) -> dict:
     return {
         "id": user.pk,
         "email": user.email,
