@@ -3,9 +3,12 @@
 The app itself talks to the REST API with the session cookie and the CSRF token from the page.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -36,8 +39,11 @@ class SignInView(auth_views.LoginView):
     template_name = "frontend/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+    # Set by post() for form_valid and form_invalid, which Django calls without the request.
+    account: str
+    address: str
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.account = printable(str(request.POST.get("username", "")).strip().lower(), limit=254)
         self.address = client_address(request)
         wait = auth_attempt_reserve(account=self.account, address=self.address)
@@ -53,11 +59,11 @@ class SignInView(auth_views.LoginView):
             return response
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         auth_attempt_release(account=self.account, address=self.address)
         return super().form_valid(form)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         auth_failure_record(
             keys=auth_keys(account=self.account, address=self.address),
             via="login",
