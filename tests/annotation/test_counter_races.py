@@ -198,9 +198,9 @@ def test_an_update_racing_a_delete_of_the_same_annotation_keeps_exact_counters(m
             partial(
                 annotation_update, annotation=skipped, user=annotator, membership=membership(annotator),
                 fields={"was_cancelled": False, "result": choice("Positive")},
-            ),  # fmt: skip
+            ),
             partial(annotation_delete, annotation=skipped, user=manager, membership=membership(manager)),
-        )
+        )  # fmt: skip
         assert "ok" in codes(outcomes) and set(codes(outcomes)) <= {"ok", "not_found"}
         assert not Annotation.objects.filter(pk=skipped.pk).exists()
         task.refresh_from_db()
