@@ -16,3 +16,4 @@ test: install
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/mypy

@@ -92,7 +92,7 @@ def config_digest(config: str) -> str:
     return hashlib.sha256(config.encode()).hexdigest()
 
 
-def parse_label_config(config: str, *, max_bytes: int) -> LabelSchema:
+def parse_label_config(config: object, *, max_bytes: int) -> LabelSchema:
     """Parse and validate ``config``; raise ApplicationError(field="label_config") saying what is wrong."""
     if not isinstance(config, str) or not config.strip():
         raise ApplicationError("The label config is empty.", field="label_config", code="required")

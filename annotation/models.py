@@ -11,11 +11,15 @@ class Sampling(models.TextChoices):
 
 
 class Project(models.Model):
-    organization = models.ForeignKey("tessera.Organization", on_delete=models.CASCADE, related_name="projects")
+    organization = models.ForeignKey(
+        "tessera.Organization", on_delete=models.CASCADE, related_name="projects"
+    )
     title = models.CharField(max_length=250)
     description = models.TextField(blank=True, default="")
     label_config = models.TextField(help_text="Label Studio XML label config.")
-    parsed_label_config = models.JSONField(default=dict, help_text="Controls and objects read from the config.")
+    parsed_label_config = models.JSONField(
+        default=dict, help_text="Controls and objects read from the config."
+    )
     data_variables = models.JSONField(default=list, help_text="Task data keys the config reads.")
     expert_instruction = models.TextField(blank=True, default="", help_text="Instructions for annotators.")
     show_instruction = models.BooleanField(default=False)
@@ -40,7 +44,9 @@ class Project(models.Model):
     # Raised whenever tasks are deleted or an import commits, the only changes that move a task's
     # position; cached page boundaries are keyed by it.
     task_layout_version = models.BigIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,6 +69,11 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not fields: a read that loads the task's children in order sets these (a Prefetch's to_attr, or
+    # selectors.task_with_children), and the task's output includes them only when they are set.
+    annotation_list: list["Annotation"]
+    prediction_list: list["Prediction"]
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "inner_id"], name="task_unique_inner_id")]
         indexes = [
@@ -82,7 +93,10 @@ class Annotation(models.Model):
     result = models.JSONField(default=list)
     was_cancelled = models.BooleanField(default=False, help_text="Skipped by the annotator.")
     skip_reason = models.CharField(
-        max_length=500, blank=True, default="", help_text="Why the annotator skipped the task (was_cancelled)."
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Why the annotator skipped the task (was_cancelled).",
     )
     ground_truth = models.BooleanField(default=False)
     lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent labeling.")
@@ -94,7 +108,9 @@ class Annotation(models.Model):
         blank=True,
         help_text='Against parent_prediction: {"accepted", "kept", "removed", "added"} region counts.',
     )
-    import_job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,7 +126,9 @@ class Draft(models.Model):
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="drafts")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    annotation = models.ForeignKey(Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts")
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
     result = models.JSONField(default=list)
     lead_time = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,7 +144,9 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=200, blank=True, default="")
     result = models.JSONField(default=list)
     score = models.FloatField(null=True, blank=True)
-    import_job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -158,7 +178,9 @@ class ImportJob(models.Model):
     """A background import: the uploaded file waits under the data directory until a worker claims the row."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.CREATED, db_index=True)
     file_name = models.CharField(max_length=255, help_text="Stored upload, relative to the import directory.")
     original_name = models.CharField(max_length=255, blank=True, default="")
@@ -166,7 +188,9 @@ class ImportJob(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     rows_done = models.BigIntegerField(default=0, help_text="Rows parsed and checked so far.")
     first_inner_id = models.BigIntegerField(
-        null=True, blank=True, help_text="inner_id of the first task written; its tasks are the next task_count."
+        null=True,
+        blank=True,
+        help_text="inner_id of the first task written; its tasks are the next task_count.",
     )
     task_count = models.BigIntegerField(default=0)
     annotation_count = models.BigIntegerField(default=0)
@@ -179,7 +203,9 @@ class ImportJob(models.Model):
         max_length=200, blank=True, default="", help_text="Host, process and claim of the worker running it."
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last time its worker said it was alive.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time its worker said it was alive."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,9 @@ import json
 def _region_key(region: dict) -> str:
     # A region is the same when what it says is the same; ids and scores are bookkeeping.
     return json.dumps(
-        {k: region.get(k) for k in ("from_name", "to_name", "type", "value")}, sort_keys=True, ensure_ascii=False
+        {k: region.get(k) for k in ("from_name", "to_name", "type", "value")},
+        sort_keys=True,
+        ensure_ascii=False,
     )
 
 

@@ -31,7 +31,9 @@ def validate_result_regions(schema: LabelSchema, result, *, field: str) -> None:
     base = f"{field}.result" if field else "result"
     if not isinstance(result, list):
         raise ApplicationError("result must be a list of regions.", field=base, code="invalid_result")
-    errors = schema.interface.validate_prediction({"result": _pairwise_as_sdk_reads(schema, result)}, return_errors=True)
+    errors = schema.interface.validate_prediction(
+        {"result": _pairwise_as_sdk_reads(schema, result)}, return_errors=True
+    )
     if not errors:
         errors = _pairwise_errors(schema, result)
     if errors:
@@ -51,7 +53,8 @@ def _pairwise_as_sdk_reads(schema: LabelSchema, result: list) -> list:
         return result
     adjusted = []
     for region in result:
-        control = schema.controls.get(region.get("from_name")) if isinstance(region, dict) else None
+        name = region.get("from_name") if isinstance(region, dict) else None
+        control = schema.controls.get(name) if isinstance(name, str) else None
         if control is not None and control.tag == "pairwise" and region.get("to_name") == control.name:
             region = {**region, "to_name": control.to_names[0] if control.to_names else control.name}
         adjusted.append(region)

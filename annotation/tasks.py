@@ -38,4 +38,8 @@ def run_import_job(self, job_id: int) -> None:
 @shared_task(name="annotation.tasks.reap_import_jobs", soft_time_limit=50, time_limit=60)
 def reap_import_jobs() -> dict:
     report = import_jobs_reap()
-    return {"requeued": report.requeued, "failed": report.failed, "removed_uploads": len(report.removed_uploads)}
+    return {
+        "requeued": report.requeued,
+        "failed": report.failed,
+        "removed_uploads": len(report.removed_uploads),
+    }

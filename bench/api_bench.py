@@ -36,7 +36,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -574,7 +573,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             "worker_class": "gthread",
             "threads": args.threads,
             "database": "postgresql",
-        },  # fmt: skip
+        },
         "import_mode": f"synchronous (TESSERA_SYNC_IMPORT_MAX_BYTES raised), {args.batch} tasks per request",
         "labeled_kind": args.labeled_kind,
         "import_unlabeled_tasks_per_s": result["import_unlabeled"]["tasks_per_s"],
@@ -619,4 +618,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

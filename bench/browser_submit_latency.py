@@ -33,13 +33,13 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from api_bench import database_create, database_drop  # bench/ is the script's folder on sys.path
 
@@ -145,7 +145,13 @@ def measure(url: str, project_id: int, tasks: int) -> dict:
 
 
 def asset_sizes(static_root: Path, assets: list[dict]) -> dict:
-    sizes = {"js_bytes": 0, "js_gzip_bytes": 0, "css_bytes": 0, "css_gzip_bytes": 0, "files": []}
+    sizes: dict[str, Any] = {
+        "js_bytes": 0,
+        "js_gzip_bytes": 0,
+        "css_bytes": 0,
+        "css_gzip_bytes": 0,
+        "files": [],
+    }
     for asset in assets:
         path = static_root / asset["name"].removeprefix("/static/")
         raw = path.read_bytes()
@@ -179,7 +185,10 @@ def main() -> None:
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "collectstatic", "--noinput", "-v0")
         demo = manage(env, "tessera_demo", "--tasks", str(options.tasks + WARM_UP + 20))
-        project_id = int(re.search(r"\(id (\d+),", demo).group(1))
+        named = re.search(r"\(id (\d+),", demo)
+        if named is None:
+            raise SystemExit(f"tessera_demo did not name its project:\n{demo}")
+        project_id = int(named.group(1))
         log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
         server = subprocess.Popen(
             [
@@ -235,4 +244,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -64,7 +64,9 @@ OVERLAP = 3
 
 def region_id(rng: random.Random) -> str:
     """Label Studio's region ids: ten random characters."""
-    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") for _ in range(10))
+    return "".join(
+        rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") for _ in range(10)
+    )
 
 
 def labeled_with_ids_batch(first: int, count: int, kind: str, rng: random.Random) -> bytes:
@@ -212,7 +214,8 @@ def concurrent_annotators(port: int, tokens: list[str], project_id: int, rounds:
     start_at = time.time() + 3
     with context.Pool(len(tokens)) as pool:
         runs = [
-            pool.apply_async(_annotator_process, (port, token, project_id, rounds, start_at)) for token in tokens
+            pool.apply_async(_annotator_process, (port, token, project_id, rounds, start_at))
+            for token in tokens
         ]
         timings = [run.get(timeout=api_bench.REQUEST_TIMEOUT_S) for run in runs]
     seconds = time.time() - start_at
@@ -325,18 +328,24 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             client = Client(server.port, tokens["owner"])
             project = api_bench.create_project(client, "Annotated with overlap 3", SENTIMENT_CONFIG)
             client.json("PATCH", f"/api/projects/{project}/", {"maximum_annotations": OVERLAP})
-            result["background_import"] = background_import(client, project, total, timeout_s=args.job_timeout)
+            result["background_import"] = background_import(
+                client, project, total, timeout_s=args.job_timeout
+            )
             api_bench.database_analyze(args.database_url)
 
             # Deletions spread over the project: every later page's position moves.
             pages = -(-total // 100)
             for page in sorted(rng.sample(range(1, pages + 1), min(args.deletes, pages))):
                 body, _ = client.json("GET", f"/api/tasks/?project={project}&page={page}&page_size=100")
-                client.json("DELETE", f"/api/tasks/{body['tasks'][50 % len(body['tasks'])]['id']}/", expect=204)
+                client.json(
+                    "DELETE", f"/api/tasks/{body['tasks'][50 % len(body['tasks'])]['id']}/", expect=204
+                )
             remaining = total - min(args.deletes, pages)
             page_count = -(-remaining // 100)
             # The first page after the last delete reads where the gaps lie (one pass over the index).
-            _, first_page = client.json("GET", f"/api/tasks/?project={project}&page={page_count}&page_size=100")
+            _, first_page = client.json(
+                "GET", f"/api/tasks/?project={project}&page={page_count}&page_size=100"
+            )
             result["first_task_page_after_last_delete_ms"] = round(first_page * 1000, 2)
             result["project_list"] = p50_p95(
                 timed_gets(client, ("/api/projects/" for _ in iter(int, 1)), args.samples)
@@ -407,7 +416,11 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
 
     def ratio(key: str) -> dict:
         return {
-            name: (round(result[key][name]["p50_ms"] / idle_p50[name], 2) if result[key][name]["p50_ms"] else None)
+            name: (
+                round(result[key][name]["p50_ms"] / idle_p50[name], 2)
+                if result[key][name]["p50_ms"]
+                else None
+            )
             for name in idle_p50
         }
 
@@ -420,10 +433,16 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             "system": sys.platform,
             "load_avg_1m_start_end": [load_at_start, api_bench.load_average()],
         },
-        "server": {"gunicorn_workers": args.workers, "threads": args.threads, "database": "postgresql",
-                   "celery_worker": "1 process, file-system broker",
-                   "sync_import_max_bytes": int(environment["TESSERA_SYNC_IMPORT_MAX_BYTES"])},  # fmt: skip
-        "import_labeled_choices_with_ids_tasks_per_s": result["import_labeled_choices_with_ids"]["tasks_per_s"],
+        "server": {
+            "gunicorn_workers": args.workers,
+            "threads": args.threads,
+            "database": "postgresql",
+            "celery_worker": "1 process, file-system broker",
+            "sync_import_max_bytes": int(environment["TESSERA_SYNC_IMPORT_MAX_BYTES"]),
+        },  # fmt: skip
+        "import_labeled_choices_with_ids_tasks_per_s": result["import_labeled_choices_with_ids"][
+            "tasks_per_s"
+        ],
         "import_labeled_ner_with_ids_tasks_per_s": result["import_labeled_ner_with_ids"]["tasks_per_s"],
         "background_import_tasks_per_s": result["background_import"]["tasks_per_s"],
         "project_list_p50_ms": result["project_list"]["p50_ms"],
@@ -431,7 +450,8 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
         "first_task_page_after_last_delete_ms": result["first_task_page_after_last_delete_ms"],
         "idle_p50_ms": idle_p50,
         "six_annotators_p50_ms": {
-            name: result["six_annotators_overlap_3"][name]["p50_ms"] for name in ("next", "submit", "progress")
+            name: result["six_annotators_overlap_3"][name]["p50_ms"]
+            for name in ("next", "submit", "progress")
         },
         "during_import_vs_idle_p50": ratio("one_annotator_during_import"),
         "during_slow_export_vs_idle_p50": ratio("one_annotator_during_slow_export"),
@@ -442,13 +462,19 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--batch", type=int, default=50_000, help="tasks per synchronous labeled import request")
+    parser.add_argument(
+        "--batch", type=int, default=50_000, help="tasks per synchronous labeled import request"
+    )
     parser.add_argument("--samples", type=int, default=200, help="timed requests per latency figure")
     parser.add_argument("--deletes", type=int, default=20, help="tasks deleted before timing pages")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--export-seconds", type=float, default=30.0, help="how long the slow export runs at most")
-    parser.add_argument("--job-timeout", type=float, default=900.0, help="seconds a background import may take")
+    parser.add_argument(
+        "--export-seconds", type=float, default=30.0, help="how long the slow export runs at most"
+    )
+    parser.add_argument(
+        "--job-timeout", type=float, default=900.0, help="seconds a background import may take"
+    )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_hot")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -460,4 +486,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

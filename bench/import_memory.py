@@ -92,7 +92,9 @@ def children(pid: int) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--row-bytes", type=int, default=900)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -166,11 +168,14 @@ def main() -> None:
             if job.state in (JobState.COMPLETED, JobState.FAILED):
                 break
             if time.perf_counter() - submitted > args.timeout or worker.poll() is not None:
-                raise SystemExit(f"the job did not finish: {job.state}\n{(data_dir / 'worker.log').read_text()}")
+                raise SystemExit(
+                    f"the job did not finish: {job.state}\n{(data_dir / 'worker.log').read_text()}"
+                )
             time.sleep(0.5)
         wall = time.perf_counter() - submitted
         for pid in children(worker.pid):
             child_peak = max(child_peak, peak_kib(pid))
+        assert job.finished_at is not None and job.started_at is not None  # set by the claim and by the end
         job_seconds = (job.finished_at - job.started_at).total_seconds()
         print(json.dumps({
             "bench": "import_memory",

@@ -42,7 +42,16 @@ CONFIG = (
     '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>'
 )
 SUBMIT = json.dumps(
-    {"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]}
+    {
+        "result": [
+            {
+                "from_name": "sentiment",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": ["Positive"]},
+            }
+        ]
+    }
 )
 
 
@@ -50,7 +59,9 @@ def timed(client: Client, method: str, path: str, **options):
     started = time.perf_counter()
     response = getattr(client, method)(path, **options)
     if response.status_code >= 400:
-        raise RuntimeError(f"{method.upper()} {path} answered {response.status_code}: {response.content[:300]!r}")
+        raise RuntimeError(
+            f"{method.upper()} {path} answered {response.status_code}: {response.content[:300]!r}"
+        )
     return time.perf_counter() - started, response
 
 
@@ -60,12 +71,16 @@ def main() -> None:
         raise SystemExit("Run without DATABASE_URL: this measures the default SQLite database.")
     call_command("migrate", verbosity=0)
     organization = organization_get_or_create(title="Bench")
-    owner, _ = user_upsert(email="owner@bench.test", organization=organization, role="owner", password="x" * 12)
+    owner, _ = user_upsert(
+        email="owner@bench.test", organization=organization, role="owner", password="x" * 12
+    )
     annotator, _ = user_upsert(
         email="annotator@bench.test", organization=organization, role="annotator", password="x" * 12
     )
     project = project_create(
-        organization=organization, user=owner, fields={"title": "P", "label_config": CONFIG, "maximum_annotations": 3}
+        organization=organization,
+        user=owner,
+        fields={"title": "P", "label_config": CONFIG, "maximum_annotations": 3},
     )
     started = time.perf_counter()
     for first in range(0, total, 50_000):
@@ -77,7 +92,9 @@ def main() -> None:
     manager = Client(HTTP_AUTHORIZATION=f"Token {api_token_create(user=owner)}")
     labeler = Client(HTTP_AUTHORIZATION=f"Token {api_token_create(user=annotator)}")
     rng = random.Random(1)
-    timings: dict[str, list[float]] = {name: [] for name in ("project_list", "page_after_deletes", "next", "submit", "progress")}
+    timings: dict[str, list[float]] = {
+        name: [] for name in ("project_list", "page_after_deletes", "next", "submit", "progress")
+    }
     for _ in range(105):
         timings["project_list"].append(timed(manager, "get", "/api/projects/")[0])
         page = rng.randint(1, (total - 3) // 100)
@@ -88,10 +105,18 @@ def main() -> None:
         timings["next"].append(seconds)
         task_id = response.json()["id"]
         timings["submit"].append(
-            timed(labeler, "post", f"/api/tasks/{task_id}/annotations/", data=SUBMIT, content_type="application/json")[0]
+            timed(
+                labeler,
+                "post",
+                f"/api/tasks/{task_id}/annotations/",
+                data=SUBMIT,
+                content_type="application/json",
+            )[0]
         )
         timings["progress"].append(timed(labeler, "get", f"/api/labeling/projects/{project.pk}")[0])
-    p50 = {f"{name}_p50_ms": round(statistics.median(values[5:]) * 1000, 2) for name, values in timings.items()}
+    p50 = {
+        f"{name}_p50_ms": round(statistics.median(values[5:]) * 1000, 2) for name, values in timings.items()
+    }
     print(json.dumps({
         "bench": "sqlite_hot_paths", "tasks": total, "load_avg_1m": round(os.getloadavg()[0], 2),
         "import_tasks_per_s": round(total / import_seconds), **p50,

@@ -5,7 +5,6 @@ from django.http import StreamingHttpResponse
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +14,7 @@ from exports.services import project_export
 from tessera.api.schemas import ErrorOut
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
+from tessera.request_types import AuthenticatedRequest
 
 
 class ProjectExportView(APIView):
@@ -34,7 +34,7 @@ class ProjectExportView(APIView):
         },
         summary="Export a project (streamed)",
     )
-    def get(self, request: Request, project_id: int):
+    def get(self, request: AuthenticatedRequest, project_id: int):
         project = project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.REVIEWER, action="export projects")
         stream = project_export(
@@ -60,7 +60,7 @@ class VersionView(APIView):
     "Enterprise" would send them to snapshot endpoints that Tessera does not have."""
 
     @extend_schema(responses={200: api_schemas.VersionOut}, summary="Server version, in Label Studio's shape")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         release = settings.SPECTACULAR_SETTINGS["VERSION"]
         return Response(
             {

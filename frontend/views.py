@@ -3,9 +3,12 @@
 The app itself talks to the REST API with the session cookie and the CSRF token from the page.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -15,6 +18,7 @@ from annotation import selectors
 from frontend.forms import EmailAuthenticationForm
 from tessera.errors import NotFound
 from tessera.models import User
+from tessera.request_types import AuthenticatedHttpRequest
 from tessera.selectors import auth_keys, client_address, membership_for, printable
 from tessera.services import (
     auth_attempt_release,
@@ -35,8 +39,11 @@ class SignInView(auth_views.LoginView):
     template_name = "frontend/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+    # Set by post() for form_valid and form_invalid, which Django calls without the request.
+    account: str
+    address: str
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.account = printable(str(request.POST.get("username", "")).strip().lower(), limit=254)
         self.address = client_address(request)
         wait = auth_attempt_reserve(account=self.account, address=self.address)
@@ -52,11 +59,11 @@ class SignInView(auth_views.LoginView):
             return response
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         auth_attempt_release(account=self.account, address=self.address)
         return super().form_valid(form)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         auth_failure_record(
             keys=auth_keys(account=self.account, address=self.address),
             via="login",
@@ -72,7 +79,7 @@ class SignOutView(auth_views.LogoutView):
     next_page = "frontend:login"
 
 
-def _app_page(request: HttpRequest, *, page: str, project_id: int | None = None) -> HttpResponse:
+def _app_page(request: AuthenticatedHttpRequest, *, page: str, project_id: int | None = None) -> HttpResponse:
     settings_for_app = {
         "page": page,
         "project": project_id,
@@ -90,14 +97,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @ensure_csrf_cookie
-def projects(request: HttpRequest) -> HttpResponse:
+def projects(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _app_page(request, page="projects")
 
 
 @require_GET
 @login_required
 @ensure_csrf_cookie
-def label(request: HttpRequest, project_id: int) -> HttpResponse:
+def label(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     # Scoped as the API scopes it: a project of another organization (or of none the caller belongs
     # to) does not exist for this caller, so the page says so instead of loading an app that can only
     # fail. The answer is the same for a missing project, so ids of other organizations leak nothing.

@@ -14,6 +14,7 @@ if [ -f scripts/install_browser.sh ]; then
 fi
 
 $BIN/ruff check .
+$BIN/mypy  # type check: files, plugins and per-module rules in pyproject.toml's [tool.mypy]
 npm --prefix frontend run --silent typecheck  # tsc --noEmit over the labeling app's TypeScript
 
 echo "== manage.py check --deploy with production settings"

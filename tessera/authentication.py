@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db.models import Subquery
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
-from tessera.models import ApiToken, AuthFailureCount
+from tessera.models import ApiToken, AuthFailureCount, User
 from tessera.selectors import auth_failure_window, auth_keys, auth_throttle_wait, client_address
 from tessera.services import auth_failure_record, auth_throttled_record
 
@@ -20,7 +21,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=10)
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keywords = ("token", "bearer")
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower().decode(errors="replace") not in self.keywords:
             return None
@@ -65,7 +66,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         auth_throttled_record(via="token", address=address, retry_after=wait)
         raise exceptions.Throttled(wait=wait, detail="Too many failed token checks; try again later.")
 
-    def _refuse(self, address: str, message: str, user=None) -> NoReturn:
+    def _refuse(self, address: str, message: str, user: User | None = None) -> NoReturn:
         """401, counted against the address; 429 instead once the address has used up its failures."""
         wait = auth_throttle_wait(address=address)
         if wait is not None:
@@ -79,5 +80,5 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         )
         raise exceptions.AuthenticationFailed(message)
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return "Token"

@@ -47,7 +47,13 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[object, ...],
+        view_kwargs: dict[str, object],
+    ) -> HttpResponse | None:
         url_name = request.resolver_match.url_name if request.resolver_match else None
         if url_name in SELF_CHECKING_VIEWS:
             return None
@@ -57,10 +63,14 @@ class RequestBodyLimitMiddleware:
             return error_response(400, "invalid_header", "The Content-Length header is not a number.")
         limit = body_limit_for(url_name)
         if declared > limit:
-            return error_response(413, "too_large", f"The request body is {declared} bytes; this endpoint takes {limit}.")
+            return error_response(
+                413, "too_large", f"The request body is {declared} bytes; this endpoint takes {limit}."
+            )
         return None
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
     """The API's one error shape, for refusals made before DRF sees the request."""
-    return JsonResponse({"error": {"code": code, "message": message, "field": None}, "detail": message}, status=status)
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "field": None}, "detail": message}, status=status
+    )

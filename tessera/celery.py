@@ -42,7 +42,7 @@ REAPER = "annotation.tasks.reap_import_jobs"
 
 
 @app.on_after_configure.connect
-def _beat_schedule(sender, **kwargs) -> None:
+def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     """The beat schedule (``celery -A tessera beat``, or a worker started with ``-B``).
 
     Set up once the configuration is read, so that Django's settings are loaded by then.
@@ -53,7 +53,9 @@ def _beat_schedule(sender, **kwargs) -> None:
     interval = float(settings.TESSERA_JOB_REAP_INTERVAL_SECONDS)
     # A reaper message older than the next one is worth nothing: it expires instead of piling up
     # behind a long job on a single worker.
-    sender.add_periodic_task(interval, signature(REAPER, options={"expires": interval}), name="reap-import-jobs")
+    sender.add_periodic_task(
+        interval, signature(REAPER, options={"expires": interval}), name="reap-import-jobs"
+    )
 
 
 def _ensure_file_broker_folders() -> None:

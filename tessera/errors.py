@@ -8,7 +8,9 @@ for clients written against Label Studio, which read that key).
 class ApplicationError(Exception):
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid", status: int | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str = "invalid", status: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.field = field

@@ -40,7 +40,8 @@ class ChunkedBodyMiddleware:
             return body
         response = self.get_response(request)
         # Closed with the response, when the server is done with it (a streamed response reads on).
-        response._resource_closers.append(body.close)
+        # (_resource_closers is Django's private list that django-stubs leaves out.)
+        response._resource_closers.append(body.close)  # type: ignore[attr-defined]
         return response
 
     def _measure_asgi_body(self, request: ASGIRequest) -> HttpResponse | None:
@@ -52,7 +53,9 @@ class ChunkedBodyMiddleware:
         stream.seek(0)
         limit = body_limit_for_path(request.path_info)
         if size > limit:
-            return error_response(413, "too_large", f"The request body is larger than the server accepts ({limit} bytes).")
+            return error_response(
+                413, "too_large", f"The request body is larger than the server accepts ({limit} bytes)."
+            )
         request.META["CONTENT_LENGTH"] = str(size)
         return None
 
@@ -81,6 +84,8 @@ class ChunkedBodyMiddleware:
         # From here Django reads the body as if it had come with a Content-Length: its size limits,
         # form and multipart parsing all apply unchanged. The file closes with the request.
         meta["CONTENT_LENGTH"] = str(size)
-        request._stream = LimitedStream(body, size)
-        request._read_started = False
+        # django-stubs types these private attributes narrower than Django uses them (WSGIRequest sets
+        # _stream to a LimitedStream over any binary file itself) or leaves them out (_read_started).
+        request._stream = LimitedStream(body, size)  # type: ignore[assignment,arg-type]
+        request._read_started = False  # type: ignore[attr-defined]
         return body

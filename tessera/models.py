@@ -1,9 +1,18 @@
 """Organizations, members with roles, API tokens and the audit log."""
 
 import hashlib
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+
+
+def max_length_of(model: type[models.Model], field_name: str) -> int:
+    """The ``max_length`` of a model's text field, for a clear 400 before the database refuses a value."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.CharField) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not a text field with a max_length.")
+    return field.max_length
 
 
 class Role(models.TextChoices):
@@ -18,8 +27,8 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4, Role.OWNER: 5}
 
 
-class TesseraUserManager(UserManager):
-    def get_by_natural_key(self, username):
+class TesseraUserManager(UserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=username)
 
 
@@ -38,7 +47,11 @@ class User(AbstractUser):
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]
-    objects = TesseraUserManager()
+    objects: ClassVar[TesseraUserManager] = TesseraUserManager()
+
+    # Not a field: tessera.selectors.membership_for caches the membership of the active organization
+    # here for the rest of the request, since every permission check asks for it.
+    _tessera_membership: "Membership | None"
 
 
 class Organization(models.Model):
@@ -56,7 +69,9 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user")
+        ]
 
     @property
     def rank(self) -> int:

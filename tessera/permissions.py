@@ -1,13 +1,12 @@
 """Role checks. Scoping to the organization happens in selectors; here we decide what a role may do."""
 
-from rest_framework.request import Request
-
 from tessera.errors import PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role
+from tessera.request_types import AuthenticatedRequest
 from tessera.selectors import membership_for
 
 
-def caller_membership(request: Request) -> Membership:
+def caller_membership(request: AuthenticatedRequest) -> Membership:
     """The caller's membership of their active organization; a user with none may do nothing."""
     membership = membership_for(user=request.user)
     if membership is None:
@@ -15,7 +14,7 @@ def caller_membership(request: Request) -> Membership:
     return membership
 
 
-def require_role(request: Request, minimum: Role, *, action: str) -> Membership:
+def require_role(request: AuthenticatedRequest, minimum: Role, *, action: str) -> Membership:
     membership = caller_membership(request)
     if membership.rank < ROLE_RANK[minimum]:
         raise PermissionDenied(

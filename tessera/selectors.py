@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from tessera.models import ApiToken, AuthFailureCount, Membership, User
 
@@ -15,9 +16,8 @@ def membership_for(*, user: User) -> Membership | None:
 
     Cached on the user object for the request, since every permission check asks.
     """
-    cached = getattr(user, "_tessera_membership", False)
-    if cached is not False:
-        return cached
+    if hasattr(user, "_tessera_membership"):
+        return user._tessera_membership
     membership = None
     if user.is_authenticated and user.active_organization_id is not None:
         membership = (
@@ -29,8 +29,16 @@ def membership_for(*, user: User) -> Membership | None:
     return membership
 
 
+def membership_forget(*, user: User) -> None:
+    """Drop the membership cached by membership_for, after the active organization changed."""
+    if hasattr(user, "_tessera_membership"):
+        del user._tessera_membership
+
+
 def memberships_of(*, user: User) -> list[Membership]:
-    return list(Membership.objects.select_related("organization").filter(user=user).order_by("organization_id"))
+    return list(
+        Membership.objects.select_related("organization").filter(user=user).order_by("organization_id")
+    )
 
 
 def readiness() -> dict[str, bool]:
@@ -50,7 +58,11 @@ def readiness() -> dict[str, bool]:
         with app.connection_for_write() as broker:
             if broker.transport_cls == "filesystem":
                 # A file broker "connects" whatever the disk says; what it needs is its folders.
-                folders = [Path(path) for key, path in broker.transport_options.items() if key.endswith("_folder_in")]
+                folders = [
+                    Path(path)
+                    for key, path in (broker.transport_options or {}).items()
+                    if key.endswith("_folder_in")
+                ]
                 checks["broker"] = all(folder.is_dir() and os.access(folder, os.W_OK) for folder in folders)
             else:
                 broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
@@ -95,7 +107,7 @@ def printable(text: str, *, limit: int) -> str:
     return "".join(char for char in text if char.isprintable())[:limit]
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The client's IP address: the peer's, or the one TESSERA_NUM_PROXIES proxies in front of us saw."""
     proxies = settings.TESSERA_NUM_PROXIES
     if proxies:

@@ -13,7 +13,16 @@ from django.utils import timezone
 
 from tessera import validation
 from tessera.errors import ApplicationError, NotFound
-from tessera.models import ApiToken, AuditEvent, AuthFailureCount, Membership, Organization, Role, User
+from tessera.models import (
+    ApiToken,
+    AuditEvent,
+    AuthFailureCount,
+    Membership,
+    Organization,
+    Role,
+    User,
+    max_length_of,
+)
 from tessera.selectors import auth_failure_window, auth_keys
 
 MAX_TOKEN_EXPIRY_DAYS = 3650
@@ -48,7 +57,7 @@ def organization_get_or_create(*, title: str) -> Organization:
     title = title.strip()
     if not title:
         raise ApplicationError("Organization name must not be empty.", field="org", code="required")
-    limit = Organization._meta.get_field("title").max_length
+    limit = max_length_of(Organization, "title")
     if len(title) > limit:
         raise ApplicationError(f"Organization name may be at most {limit} characters.", field="org")
     organization, created = Organization.objects.get_or_create(title=title)
@@ -70,12 +79,12 @@ def user_upsert(
     except ValidationError:
         raise ApplicationError(f"{email!r} is not an e-mail address.", field="email") from None
     # username mirrors the e-mail address, so the shorter of the two columns bounds both.
-    limit = min(User._meta.get_field(name).max_length for name in ("email", "username"))
+    limit = min(max_length_of(User, name) for name in ("email", "username"))
     if len(email) > limit:
         raise ApplicationError(f"The e-mail address may be at most {limit} characters.", field="email")
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
-    if created:
+    if user is None:
         user = User(email=email, username=email)
         user.set_unusable_password()
     if password:
@@ -120,7 +129,7 @@ def api_token_issue(*, user: User, name: Any = "", expires_in_days: Any = None) 
     """Make a token, optionally expiring, and return it with its key: the only time the key is known."""
     if not isinstance(name, str):
         raise ApplicationError("name must be text.", field="name")
-    limit = ApiToken._meta.get_field("name").max_length
+    limit = max_length_of(ApiToken, "name")
     if len(name) > limit:
         raise ApplicationError(f"name may be at most {limit} characters.", field="name")
     expires_at = _expiry(expires_in_days)
@@ -161,7 +170,10 @@ def api_token_reset(*, user: User) -> str:
     revoked = list(ApiToken.objects.select_for_update().filter(user=user).values_list("prefix", flat=True))
     ApiToken.objects.filter(user=user).delete()
     audit_record(
-        actor=user, organization=user.active_organization_id, action="token.reset", details={"revoked": revoked}
+        actor=user,
+        organization=user.active_organization_id,
+        action="token.reset",
+        details={"revoked": revoked},
     )
     _token, key = api_token_issue(user=user, name="reset")
     return key
@@ -210,7 +222,13 @@ def auth_attempt_release(*, account: str, address: str) -> None:
 
 
 def auth_failure_record(
-    *, keys: list[str], via: str, address: str, account: str = "", user: User | None = None, count: bool = True
+    *,
+    keys: list[str],
+    via: str,
+    address: str,
+    account: str = "",
+    user: User | None = None,
+    count: bool = True,
 ) -> None:
     """Audit one failed sign-in or token check, and count it against each key unless already counted."""
     window, _ = auth_failure_window()
@@ -238,7 +256,8 @@ def auth_throttled_record(*, via: str, address: str, account: str = "", retry_af
 
 
 @transaction.atomic
-def user_switch_organization(*, user: User, organization_id: int) -> Organization:
+def user_switch_organization(*, user: User, organization_id: object) -> Organization:
+    """Make one of the user's organizations the active one; ``organization_id`` as the request sent it."""
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
         raise ApplicationError("organization must be an organization id.", field="organization")
     organization_id = validation.object_id(organization_id, field="organization")

@@ -98,7 +98,9 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tessera.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("TESSERA_DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("TESSERA_DB_CONN_MAX_AGE", 60))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the busy timeout makes
     # a writer wait for the lock instead of failing at once with "database is locked".
@@ -169,7 +171,9 @@ def _proxy_ssl_header() -> tuple[str, str] | None:
     name, _, value = raw.partition("=")
     name = name.strip()
     if not name or not all(char.isalnum() or char == "-" for char in name):
-        raise EnvError(f"TESSERA_PROXY_SSL_HEADER={raw!r} is not a header name (e.g. X-Forwarded-Proto=https)")
+        raise EnvError(
+            f"TESSERA_PROXY_SSL_HEADER={raw!r} is not a header name (e.g. X-Forwarded-Proto=https)"
+        )
     return "HTTP_" + name.upper().replace("-", "_"), value.strip() or "https"
 
 
@@ -188,7 +192,9 @@ TESSERA_AUTH_FAILURE_WINDOW_SECONDS = env_int("TESSERA_AUTH_FAILURE_WINDOW_SECON
 TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
 # The prediction import is parsed in memory (managers only), so it has a bound of its own, far below
 # the task import's, which streams to disk.
-TESSERA_MAX_PREDICTION_IMPORT_BYTES = env_int("TESSERA_MAX_PREDICTION_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1)
+TESSERA_MAX_PREDICTION_IMPORT_BYTES = env_int(
+    "TESSERA_MAX_PREDICTION_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1
+)
 TESSERA_MAX_TASKS_PER_IMPORT = env_int("TESSERA_MAX_TASKS_PER_IMPORT", 2_000_000, minimum=1)
 TESSERA_MAX_LABEL_CONFIG_BYTES = env_int("TESSERA_MAX_LABEL_CONFIG_BYTES", 256 * 1024, minimum=64)
 TESSERA_MAX_RESULT_BYTES = env_int("TESSERA_MAX_RESULT_BYTES", 1024 * 1024, minimum=64)
@@ -245,7 +251,10 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TESSERA_CACHE_URL}
         if TESSERA_CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
-        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
     )
 }
 

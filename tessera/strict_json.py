@@ -9,9 +9,13 @@ ValueError here, which callers turn into a 400. What a decoded document may hold
 
 import json
 import math
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -27,7 +31,7 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def load(stream):
+def load(stream: "SupportsRead[str | bytes]") -> Any:
     """``json.load`` with the checks above."""
     try:
         return json.load(stream, parse_constant=_reject_constant, parse_float=_finite_float)
@@ -35,7 +39,7 @@ def load(stream):
         raise ValueError("nested too deeply") from None
 
 
-def loads(text: str):
+def loads(text: str | bytes) -> Any:
     """``json.loads`` with the checks above."""
     try:
         if isinstance(text, str) and not text.startswith("\ufeff"):
@@ -45,7 +49,7 @@ def loads(text: str):
         raise ValueError("nested too deeply") from None
 
 
-def raw_decode(text: str, index: int = 0):
+def raw_decode(text: str, index: int = 0) -> tuple[Any, int]:
     """``(value, end)`` of the JSON value starting at ``text[index]``, with the checks above.
 
     For readers that split a stream into values (a JSON array read element by element).

@@ -1,20 +1,23 @@
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tessera.selectors import readiness
 
 
-def health(request):
+def health(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Touches no service, so a slow database never restarts the web server."""
     return JsonResponse({"status": "UP"})
 
 
-def ready(request):
+def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: the database and the broker answer; 503 naming the one that does not."""
     checks = readiness()
     failed = [name for name, ok in checks.items() if not ok]
-    body = {"status": "DOWN" if failed else "UP", "checks": {k: "up" if ok else "down" for k, ok in checks.items()}}
+    body = {
+        "status": "DOWN" if failed else "UP",
+        "checks": {k: "up" if ok else "down" for k, ok in checks.items()},
+    }
     return JsonResponse(body, status=503 if failed else 200)
 
 
@@ -43,21 +46,21 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
-def bad_request(request, exception=None):
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # Django answers here for a request it refuses before any view runs (a body too large, too many fields).
     return _error(400, "bad_request", "Bad request.")
 
 
-def permission_denied(request, exception=None):
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # CSRF failures of browser sessions on non-API views, and Django's own PermissionDenied.
     return _error(403, "permission_denied", str(exception) if exception else "Forbidden.")
 
 
-def api_not_found(request, exception=None):
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return _error(404, "not_found", "Not found.")
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"error": {"code": "server_error", "message": "Internal server error.", "field": None},
          "detail": "Internal server error."},

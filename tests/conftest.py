@@ -5,6 +5,7 @@ and that the outsider sees 404s.
 """
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from rest_framework.test import APIClient
@@ -15,6 +16,10 @@ from annotation.services.projects import project_create
 from tessera.models import Role
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
 from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 - the hook: in CI a skip fails
+
+if TYPE_CHECKING:
+    # The test client's answer as django-stubs and the DRF stubs type it (json(), status_code, content).
+    from rest_framework.response import _MonkeyPatchedResponse as ClientResponse
 
 SENTIMENT_CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -92,7 +97,9 @@ def make_project(cast):
     def make(config: str = SENTIMENT_CONFIG, *, org=None, tasks=None, **fields):
         owner = cast.users["owner"] if org is None else cast.users["outsider"]
         project = project_create(
-            organization=org or cast.org, user=owner, fields={"title": "Sentiment", "label_config": config, **fields}
+            organization=org or cast.org,
+            user=owner,
+            fields={"title": "Sentiment", "label_config": config, **fields},
         )
         if tasks:
             items = [to_task_item(task, index) for index, task in enumerate(tasks)]
@@ -103,9 +110,9 @@ def make_project(cast):
     return make
 
 
-def post_json(client: APIClient, url: str, body) -> object:
+def post_json(client: APIClient, url: str, body) -> "ClientResponse":
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
-def patch_json(client: APIClient, url: str, body) -> object:
+def patch_json(client: APIClient, url: str, body) -> "ClientResponse":
     return client.patch(url, data=json.dumps(body), content_type="application/json")

@@ -47,4 +47,3 @@ def test_outside_ci_a_skip_stays_a_skip(pytester, monkeypatch):
     result = pytester.runpytest_inprocess("-p", "tests.ci_skips", "-p", "no:django", "-p", "no:cacheprovider")
     assert result.parseoutcomes().get("skipped") == 3
     assert result.ret == 0
-

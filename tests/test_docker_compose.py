@@ -10,7 +10,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-REQUIRED = {"POSTGRES_PASSWORD": "pw", "TESSERA_SECRET_KEY": "k" * 50, "TESSERA_ALLOWED_HOSTS": "tessera.example.com"}
+REQUIRED = {
+    "POSTGRES_PASSWORD": "pw",
+    "TESSERA_SECRET_KEY": "k" * 50,
+    "TESSERA_ALLOWED_HOSTS": "tessera.example.com",
+}
 # In CI a missing docker-compose must fail the run (.ci/run installs Debian's package), not skip.
 needs_compose = pytest.mark.skipif(
     shutil.which("docker-compose") is None and os.environ.get("CI") != "true",
@@ -37,7 +41,9 @@ def compose_config(env: dict) -> subprocess.CompletedProcess:
 
 def test_compose_file_has_database_broker_web_beat_and_a_worker_per_queue():
     stack = services()
-    assert {"postgres", "redis", "web", "beat", "worker-default", "worker-prelabel", "worker-gpu"} <= set(stack)
+    assert {"postgres", "redis", "web", "beat", "worker-default", "worker-prelabel", "worker-gpu"} <= set(
+        stack
+    )
     assert "gunicorn" in stack["web"]["command"]
     for queue in ("default", "prelabel", "gpu"):
         command = stack[f"worker-{queue}"]["command"]

@@ -53,7 +53,9 @@ def _fill(apps) -> dict:
         for _ in range(annotations):
             Annotation.objects.create(task=task, project=labeled, completed_by=user, result=[], lead_time=1.5)
         for index in range(predictions):
-            Prediction.objects.create(task=task, project=labeled, result=[], score=0.5, model_version=f"v{index}")
+            Prediction.objects.create(
+                task=task, project=labeled, result=[], score=0.5, model_version=f"v{index}"
+            )
     ImportJob.objects.create(project=labeled, created_by=user, file_name="done.json", file_format="json",
                              state="completed", task_count=3, attempts=1)  # fmt: skip
     # Claimed by a worker of the old release when the upgrade stopped it: no lease at all.
@@ -74,7 +76,9 @@ def test_upgrade_from_a_released_state_keeps_the_data_and_fills_the_counters(mig
 
     Project = new_state.apps.get_model("annotation", "Project")
     ImportJob = new_state.apps.get_model("annotation", "ImportJob")
-    projects = {p.title: (p.task_count, p.annotation_total, p.prediction_total) for p in Project.objects.all()}
+    projects = {
+        p.title: (p.task_count, p.annotation_total, p.prediction_total) for p in Project.objects.all()
+    }
     if released < "0004":
         # 0004 filled the totals from the tasks.
         assert projects == {"Labeled": (3, 3, 3), "Empty": (0, 0, 0), "Also empty": (0, 0, 0)}
@@ -84,7 +88,9 @@ def test_upgrade_from_a_released_state_keeps_the_data_and_fills_the_counters(mig
     assert new_state.apps.get_model("annotation", "Task").objects.count() == expected["tasks"]
     assert new_state.apps.get_model("annotation", "Annotation").objects.count() == expected["annotations"]
     assert new_state.apps.get_model("annotation", "Prediction").objects.count() == expected["predictions"]
-    jobs = {j.file_name: (j.state, j.attempts, j.lease_owner, j.lease_expires_at) for j in ImportJob.objects.all()}
+    jobs = {
+        j.file_name: (j.state, j.attempts, j.lease_owner, j.lease_expires_at) for j in ImportJob.objects.all()
+    }
     # The job left in progress has no lease: the reaper takes it as expired (annotation/services/leases.py).
     assert jobs == {"done.json": ("completed", 1, "", None), "stuck.json": ("in_progress", 1, "", None)}
 

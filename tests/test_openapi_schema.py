@@ -62,7 +62,9 @@ def test_put_is_not_offered_patch_changes_what_is_sent(openapi, api, make_projec
     assert not [path for path, item in openapi["paths"].items() if "put" in item]
     project = make_project(tasks=[{"text": "one"}])
     for url in (f"/api/projects/{project.pk}/", "/api/annotations/1/", "/api/predictions/1/"):
-        response = api("owner").put(url, data=json.dumps({"title": "Replaced"}), content_type="application/json")
+        response = api("owner").put(
+            url, data=json.dumps({"title": "Replaced"}), content_type="application/json"
+        )
         assert response.status_code == 405
     assert Project.objects.get(pk=project.pk).title == "Sentiment"
 
@@ -148,7 +150,10 @@ class Caller:
     def __call__(self, method: str, url: str, body=None, *, expect: int, content_type="application/json"):
         kwargs = {}
         if body is not None:
-            kwargs = {"data": body if isinstance(body, (bytes, str)) else json.dumps(body), "content_type": content_type}
+            kwargs = {
+                "data": body if isinstance(body, (bytes, str)) else json.dumps(body),
+                "content_type": content_type,
+            }
         response = getattr(self.client, method)(url, **kwargs)
         # A stream is read once, here, so that the check and the caller both see the body.
         content = b"".join(response.streaming_content) if response.streaming else response.content
@@ -194,7 +199,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     Caller(browser, responses)("get", "/api/current-user/token", expect=409)
 
     # Projects.
-    created = manager("post", "/api/projects/", {"title": "Schema", "label_config": SENTIMENT_CONFIG}, expect=201)
+    created = manager(
+        "post", "/api/projects/", {"title": "Schema", "label_config": SENTIMENT_CONFIG}, expect=201
+    )
     manager("post", "/api/projects/", {"maximum_annotations": 0}, expect=400)
     annotator("post", "/api/projects/", {"title": "No"}, expect=403)
     project_url = f"/api/projects/{created['id']}/"
@@ -246,7 +253,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     owner("get", f"/api/tasks/?project={created['id']}", expect=200)
     owner("get", "/api/tasks/", expect=400)
     outsider("get", f"/api/tasks/?project={created['id']}", expect=404)
-    new_task = manager("post", "/api/tasks/", {"project": created["id"], "data": {"text": "one more"}}, expect=201)
+    new_task = manager(
+        "post", "/api/tasks/", {"project": created["id"], "data": {"text": "one more"}}, expect=201
+    )
     manager("post", "/api/tasks/", {"project": created["id"], "data": {"other": 1}}, expect=400)
     annotator("post", "/api/tasks/", {"project": created["id"], "data": {"text": "no"}}, expect=403)
     outsider("post", "/api/tasks/", {"project": created["id"], "data": {"text": "no"}}, expect=404)
@@ -288,7 +297,10 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
 
     annotations_url = f"/api/tasks/{second}/annotations/"
     annotation = annotator(
-        "post", annotations_url, {"result": choice("Negative"), "lead_time": 3.5, "parent_prediction": None}, expect=201
+        "post",
+        annotations_url,
+        {"result": choice("Negative"), "lead_time": 3.5, "parent_prediction": None},
+        expect=201,
     )
     annotator("post", annotations_url, {"result": [{"from_name": "nope"}]}, expect=400)
     annotator("post", annotations_url, {"result": choice("Negative"), "completed_by": cast.users["owner"].pk},

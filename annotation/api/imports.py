@@ -82,9 +82,11 @@ def read_import(request: Request) -> Upload:
     content_type = django_request.META.get("CONTENT_TYPE", "")
     if content_type.startswith("multipart/form-data"):
         limit = _UploadLimit(django_request)
-        # No effect when a browser session's CSRF check already parsed the form: its files are then
-        # checked one by one below, after Django spooled them to disk.
-        django_request.upload_handlers.insert(0, limit)
+        # No effect when a browser session's CSRF check already parsed the form (Django then holds the
+        # handlers in an ImmutableList): its files are checked one by one below, after Django spooled
+        # them to disk.
+        if isinstance(django_request.upload_handlers, list):
+            django_request.upload_handlers.insert(0, limit)
         try:
             upload = _from_files(django_request)
         except ApplicationError:
@@ -111,7 +113,7 @@ def _from_body(django_request, *, file_format: str) -> Upload:
     name = f"body.{file_format}"
     # Handed on to the Upload when large, whose chunks close it once drained.
     spool = tempfile.SpooledTemporaryFile(
-        max_size=settings.TESSERA_SYNC_IMPORT_MAX_BYTES, dir=settings.FILE_UPLOAD_TEMP_DIR
+        max_size=settings.TESSERA_SYNC_IMPORT_MAX_BYTES, dir=str(settings.FILE_UPLOAD_TEMP_DIR)
     )
     size = 0
     try:

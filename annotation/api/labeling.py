@@ -5,7 +5,6 @@ from django.conf import settings
 from django.urls import re_path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +15,7 @@ from annotation.services import labeling
 from tessera import validation
 from tessera.api.base import json_object
 from tessera.permissions import caller_membership
+from tessera.request_types import AuthenticatedRequest
 
 RECENT_LIMIT_MAX = 100
 
@@ -42,7 +42,7 @@ class LabelingProjectListView(APIView):
         operation_id="labeling_projects_list",
         summary="Projects of the active organization with the caller's progress",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         membership = caller_membership(request)
         rows = labeling.project_progress_list(membership=membership, user=request.user)
         return Response({"results": [progress_out(row) for row in rows]})
@@ -53,10 +53,12 @@ class LabelingProjectView(APIView):
         responses={200: schemas.LabelingProjectOut, **schemas.errors(404)},
         summary="One project for the labeling page: config, instructions, progress",
     )
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
-        (progress,) = labeling.project_progress_list(membership=membership, user=request.user, projects=[project])
+        (progress,) = labeling.project_progress_list(
+            membership=membership, user=request.user, projects=[project]
+        )
         return Response(
             progress_out(progress)
             | {
@@ -76,9 +78,11 @@ class LabelingRecentView(APIView):
         responses={200: schemas.RecentListOut, **schemas.errors(400, 404)},
         summary="The caller's latest annotations in a project, with their tasks",
     )
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        limit = validation.query_integer(request.query_params.get("limit", 20), field="limit", high=RECENT_LIMIT_MAX)
+        limit = validation.query_integer(
+            request.query_params.get("limit", 20), field="limit", high=RECENT_LIMIT_MAX
+        )
         rows = labeling.annotations_recent(project=project, user=request.user, limit=limit)
         return Response(
             {"results": [{"annotation": annotation_out(a), "task": task_out(a.task)} for a in rows]}
@@ -91,7 +95,7 @@ class TaskSkipView(APIView):
         responses={201: schemas.AnnotationOut, **schemas.errors(400, 404, 409)},
         summary="Skip a task with an optional reason",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)

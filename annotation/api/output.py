@@ -3,14 +3,17 @@ annotations renders in well under a millisecond, where nested DRF serializers co
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task, TaskLock
 from annotation.services.imports import ImportCounts
 from tessera.models import User
 
+Row = TypeVar("Row")
+
 
 def json_array_chunks(
-    rows: Iterable, render: Callable[[object], dict], *, per_chunk: int = 500
+    rows: Iterable[Row], render: Callable[[Row], dict], *, per_chunk: int = 500
 ) -> Iterator[bytes]:
     """A JSON array of ``render(row)`` written a few hundred rows at a time, so a list of any
     length streams in flat memory."""

@@ -4,6 +4,10 @@ The views build their answers with the plain dict builders of ``annotation/api/o
 bodies through the services; these serializers only describe those shapes to drf-spectacular. A test
 (``tests/test_openapi_schema.py``) validates real answers against the generated schema, so a change
 to a builder that is not made here too fails it.
+
+Fields named ``data`` carry ``# type: ignore[assignment]``: the API's field is called ``data`` (Label
+Studio's name), which shadows ``Serializer.data``; harmless here, since these serializers are never
+bound to an instance or request body, and the type checker is right to flag it anywhere else.
 """
 
 from drf_spectacular.types import OpenApiTypes
@@ -44,7 +48,9 @@ class ProjectOut(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     label_config = serializers.CharField()
-    parsed_label_config = serializers.DictField(help_text="Controls of the config: type, to_name, inputs, labels.")
+    parsed_label_config = serializers.DictField(
+        help_text="Controls of the config: type, to_name, inputs, labels."
+    )
     data_variables = serializers.ListField(child=serializers.CharField())
     expert_instruction = serializers.CharField(allow_blank=True)
     show_instruction = serializers.BooleanField()
@@ -116,7 +122,7 @@ class DraftOut(serializers.Serializer):
 class TaskOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
     meta = serializers.DictField()
     inner_id = serializers.IntegerField()
     is_labeled = serializers.BooleanField()
@@ -230,7 +236,7 @@ class ConfigCheckIn(serializers.Serializer):
 class ImportTaskIn(serializers.Serializer):
     """One task: either Label Studio's {data, annotations, predictions, meta}, or its data fields alone."""
 
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
     annotations = serializers.ListField(child=serializers.DictField(), required=False)
     predictions = serializers.ListField(child=serializers.DictField(), required=False)
     meta = serializers.DictField(required=False)
@@ -249,12 +255,12 @@ class PredictionImportIn(serializers.Serializer):
 
 class TaskCreateIn(serializers.Serializer):
     project = serializers.IntegerField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
     meta = serializers.DictField(required=False)
 
 
 class TaskUpdateIn(serializers.Serializer):
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
     meta = serializers.DictField(required=False)
 
 
@@ -264,7 +270,9 @@ class AnnotationIn(serializers.Serializer):
     ground_truth = serializers.BooleanField(required=False)
     lead_time = serializers.FloatField(required=False, allow_null=True, help_text="Seconds spent labeling.")
     parent_prediction = serializers.IntegerField(required=False, allow_null=True)
-    completed_by = serializers.IntegerField(required=False, help_text="May repeat the caller; never another user.")
+    completed_by = serializers.IntegerField(
+        required=False, help_text="May repeat the caller; never another user."
+    )
     task = serializers.IntegerField(required=False, help_text="May repeat the task; never another.")
     project = serializers.IntegerField(required=False)
 

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
@@ -43,6 +42,7 @@ from tessera.api.parsers import json_body_within
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
+from tessera.request_types import AuthenticatedRequest
 
 
 class ProjectListView(APIView):
@@ -52,7 +52,7 @@ class ProjectListView(APIView):
         operation_id="projects_list",
         summary="List projects (paged: count, results)",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         membership = caller_membership(request)
         page, page_size = page_params(request, default_size=100, clamp=True)
         projects = selectors.project_list(membership=membership)
@@ -68,9 +68,11 @@ class ProjectListView(APIView):
         )
 
     @extend_schema(
-        request=schemas.ProjectIn, responses={201: schemas.ProjectOut, **schemas.errors(400, 403)}, summary="Create a project"
+        request=schemas.ProjectIn,
+        responses={201: schemas.ProjectOut, **schemas.errors(400, 403)},
+        summary="Create a project",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         membership = require_role(request, Role.MANAGER, action="create projects")
         project = project_services.project_create(
             organization=membership.organization, user=request.user, fields=json_object(request)
@@ -80,7 +82,7 @@ class ProjectListView(APIView):
 
 class ProjectDetailView(APIView):
     @extend_schema(responses={200: schemas.ProjectOut, **schemas.errors(404)}, summary="Get a project")
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         return Response(project_out(project))
 
@@ -89,26 +91,36 @@ class ProjectDetailView(APIView):
         responses={200: schemas.ProjectOut, **schemas.errors(400, 403, 404)},
         summary="Update a project (the fields sent)",
     )
-    def patch(self, request: Request, project_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
         require_role(request, Role.MANAGER, action="change projects")
-        project = project_services.project_update(project=project, user=request.user, fields=json_object(request))
+        project = project_services.project_update(
+            project=project, user=request.user, fields=json_object(request)
+        )
         return Response(project_out(project))
 
-    @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a project with its tasks")
-    def delete(self, request: Request, project_id: int) -> Response:
+    @extend_schema(
+        responses={204: None, **schemas.errors(403, 404)}, summary="Delete a project with its tasks"
+    )
+    def delete(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="delete projects")
         project_services.project_delete(project=project, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _validate_config_response(request: Request) -> Response:
+def _validate_config_response(request: AuthenticatedRequest) -> Response:
     body = json_object(request)
     config = body.get("label_config")
     schema = parse_label_config(config, max_bytes=settings.TESSERA_MAX_LABEL_CONFIG_BYTES)
-    return Response({"label_config": config, "parsed_label_config": schema.summary(), "data_variables": list(schema.variables)})
+    return Response(
+        {
+            "label_config": config,
+            "parsed_label_config": schema.summary(),
+            "data_variables": list(schema.variables),
+        }
+    )
 
 
 class LabelConfigValidateThrottle(UserRateThrottle):
@@ -127,7 +139,7 @@ class ConfigValidateView(APIView):
         operation_id="projects_validate_config",
         summary="Check a label config",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         caller_membership(request)
         return _validate_config_response(request)
 
@@ -140,7 +152,7 @@ class ProjectValidateView(APIView):
         responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 404)},
         summary="Check a label config for this project",
     )
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         selectors.project_get(membership=caller_membership(request), project_id=project_id)
         return _validate_config_response(request)
 
@@ -158,9 +170,9 @@ class ProjectImportView(APIView):
         parameters=[OpenApiParameter("return_task_ids", bool)],
         summary="Import tasks (JSON, JSONL, CSV, TSV; body or files)",
         description="Small imports answer task_count, annotation_count, prediction_count. Larger ones run "
-        "as a background job and answer {\"import\": id}; poll /api/projects/{id}/imports/{import}/.",
+        'as a background job and answer {"import": id}; poll /api/projects/{id}/imports/{import}/.',
     )
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import tasks")
         upload = read_import(request)
@@ -184,7 +196,7 @@ class ProjectPredictionImportView(APIView):
         responses={201: schemas.PredictionImportOut, **schemas.errors(400, 403, 404)},
         summary="Import predictions for existing tasks",
     )
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import predictions")
         # Parsed whole in memory: bounded by a limit of its own (tessera/body_limit.py checks the declared length).
@@ -198,7 +210,7 @@ class ProjectTasksView(APIView):
         responses={204: None, **schemas.errors(403, 404)},
         summary="Delete every task of a project (the SDK's delete_all_tasks)",
     )
-    def delete(self, request: Request, project_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="delete tasks")
         project_services.project_tasks_delete(project=project, user=request.user)
@@ -210,7 +222,7 @@ class ImportJobView(APIView):
         responses={200: schemas.ImportJobStateOut, **schemas.errors(404)},
         summary="State and progress of a background import",
     )
-    def get(self, request: Request, project_id: int, job_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int, job_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         job = selectors.import_job_get(project=project, job_id=job_id)
         return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
@@ -236,7 +248,7 @@ class ProjectNextView(APIView):
         responses={200: schemas.NextTaskOut, **schemas.errors(404, 409)},
         summary="The next task to label (token: locks it; session cookie: only the task already held)",
     )
-    def get(self, request: Request, project_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         if request.auth is None:
             task = selectors.task_held(project=project, user=request.user)
@@ -254,7 +266,7 @@ class ProjectNextView(APIView):
         responses={200: schemas.NextTaskOut, **schemas.errors(404)},
         summary="Take the next task to label (locks it for the caller)",
     )
-    def post(self, request: Request, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
 
@@ -267,7 +279,7 @@ class TaskListView(APIView):
         operation_id="tasks_list",
         summary="List a project's tasks: {tasks, total}",
     )  # fmt: skip
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         membership = caller_membership(request)
         project_id = request.query_params.get("project")
         if project_id is None:
@@ -287,12 +299,16 @@ class TaskListView(APIView):
         responses={201: schemas.TaskOut, **schemas.errors(400, 403, 404)},
         summary="Create one task",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         body = json_object(request)
         project = selectors.project_get(membership=caller_membership(request), project_id=body.get("project"))
         require_role(request, Role.MANAGER, action="create tasks")
-        item = TaskItem(data=body.get("data"), meta=body.get("meta") or {})
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ApplicationError("data must be a JSON object.", field="data", code="invalid_data")
+        item = TaskItem(data=data, meta=body.get("meta") or {})
         counts = tasks_import(project=project, user=request.user, items=[item])
+        assert counts.task_ids is not None  # a synchronous import returns the ids of the tasks it wrote
         task = selectors.task_with_children(membership=caller_membership(request), task_id=counts.task_ids[0])
         return Response(task_out(task), status=status.HTTP_201_CREATED)
 
@@ -302,7 +318,7 @@ class TaskDetailView(APIView):
         responses={200: schemas.TaskOut, **schemas.errors(404)},
         summary="Get a task with its annotations and predictions",
     )
-    def get(self, request: Request, task_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
         return Response(task_out(task))
 
@@ -311,7 +327,7 @@ class TaskDetailView(APIView):
         responses={200: schemas.TaskOut, **schemas.errors(400, 403, 404)},
         summary="Change a task's data or meta",
     )
-    def patch(self, request: Request, task_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
         require_role(request, Role.MANAGER, action="change tasks")
@@ -319,7 +335,7 @@ class TaskDetailView(APIView):
         return Response(task_out(selectors.task_with_children(membership=membership, task_id=task_id)))
 
     @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a task")
-    def delete(self, request: Request, task_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         require_role(request, Role.MANAGER, action="delete tasks")
         annotation_services.task_delete(task=task, user=request.user)
@@ -334,8 +350,11 @@ def _prediction_id(body: dict):
 
 
 class TaskAnnotationsView(APIView):
-    @extend_schema(responses={200: schemas.AnnotationOut(many=True), **schemas.errors(404)}, summary="List a task's annotations")
-    def get(self, request: Request, task_id: int) -> Response:
+    @extend_schema(
+        responses={200: schemas.AnnotationOut(many=True), **schemas.errors(404)},
+        summary="List a task's annotations",
+    )
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         return Response([annotation_out(a) for a in selectors.annotations_of_task(task=task)])
 
@@ -344,7 +363,7 @@ class TaskAnnotationsView(APIView):
         responses={201: schemas.AnnotationOut, **schemas.errors(400, 403, 404, 409)},
         summary="Submit an annotation (or a skip: was_cancelled)",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)
@@ -364,8 +383,10 @@ class TaskAnnotationsView(APIView):
 
 class AnnotationDetailView(APIView):
     @extend_schema(responses={200: schemas.AnnotationOut, **schemas.errors(404)}, summary="Get an annotation")
-    def get(self, request: Request, annotation_id: int) -> Response:
-        annotation = selectors.annotation_get(membership=caller_membership(request), annotation_id=annotation_id)
+    def get(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
+        annotation = selectors.annotation_get(
+            membership=caller_membership(request), annotation_id=annotation_id
+        )
         return Response(annotation_out(annotation))
 
     @extend_schema(
@@ -373,7 +394,7 @@ class AnnotationDetailView(APIView):
         responses={200: schemas.AnnotationOut, **schemas.errors(400, 403, 404)},
         summary="Update an annotation (your own; managers: any)",
     )
-    def patch(self, request: Request, annotation_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
         membership = caller_membership(request)
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
         annotation = annotation_services.annotation_update(
@@ -382,7 +403,7 @@ class AnnotationDetailView(APIView):
         return Response(annotation_out(annotation))
 
     @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete an annotation")
-    def delete(self, request: Request, annotation_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
         membership = caller_membership(request)
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
         annotation_services.annotation_delete(annotation=annotation, user=request.user, membership=membership)
@@ -401,7 +422,7 @@ class PredictionListView(APIView):
         responses={200: schemas.PredictionOut(many=True), **schemas.errors(400)},
         summary="List predictions of a task or project",
     )
-    def get(self, request: Request):
+    def get(self, request: AuthenticatedRequest):
         params = request.query_params
         predictions = selectors.prediction_list(
             membership=caller_membership(request),
@@ -424,7 +445,7 @@ class PredictionListView(APIView):
         responses={201: schemas.PredictionOut, **schemas.errors(400, 403, 404)},
         summary="Create a prediction",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         membership = caller_membership(request)
         body = json_object(request)
         if body.get("task") is None:
@@ -443,8 +464,10 @@ class PredictionListView(APIView):
 
 class PredictionDetailView(APIView):
     @extend_schema(responses={200: schemas.PredictionOut, **schemas.errors(404)}, summary="Get a prediction")
-    def get(self, request: Request, prediction_id: int) -> Response:
-        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+    def get(self, request: AuthenticatedRequest, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(
+            membership=caller_membership(request), prediction_id=prediction_id
+        )
         return Response(prediction_out(prediction))
 
     @extend_schema(
@@ -452,8 +475,10 @@ class PredictionDetailView(APIView):
         responses={200: schemas.PredictionOut, **schemas.errors(400, 403, 404)},
         summary="Change a prediction's result, score or model version",
     )
-    def patch(self, request: Request, prediction_id: int) -> Response:
-        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+    def patch(self, request: AuthenticatedRequest, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(
+            membership=caller_membership(request), prediction_id=prediction_id
+        )
         require_role(request, Role.MANAGER, action="change predictions")
         prediction = annotation_services.prediction_update(
             prediction=prediction, user=request.user, fields=json_object(request)
@@ -461,16 +486,21 @@ class PredictionDetailView(APIView):
         return Response(prediction_out(prediction))
 
     @extend_schema(responses={204: None, **schemas.errors(403, 404)}, summary="Delete a prediction")
-    def delete(self, request: Request, prediction_id: int) -> Response:
-        prediction = selectors.prediction_get(membership=caller_membership(request), prediction_id=prediction_id)
+    def delete(self, request: AuthenticatedRequest, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get(
+            membership=caller_membership(request), prediction_id=prediction_id
+        )
         require_role(request, Role.MANAGER, action="delete predictions")
         annotation_services.prediction_delete(prediction=prediction, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TaskDraftsView(APIView):
-    @extend_schema(responses={200: schemas.DraftOut(many=True), **schemas.errors(404)}, summary="The caller's drafts for a task")
-    def get(self, request: Request, task_id: int) -> Response:
+    @extend_schema(
+        responses={200: schemas.DraftOut(many=True), **schemas.errors(404)},
+        summary="The caller's drafts for a task",
+    )
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         drafts = Draft.objects.filter(task=task, user=request.user).order_by("-id")
         return Response([draft_out(d) for d in drafts])
@@ -480,7 +510,7 @@ class TaskDraftsView(APIView):
         responses={201: schemas.DraftOut, **schemas.errors(400, 404)},
         summary="Save a draft (created or replaced)",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
         body = json_object(request)
@@ -497,7 +527,7 @@ class TaskDraftsView(APIView):
 
 
 class DraftDetailView(APIView):
-    def _draft(self, request: Request, draft_id: int) -> Draft:
+    def _draft(self, request: AuthenticatedRequest, draft_id: int) -> Draft:
         draft = selectors.draft_get(membership=caller_membership(request), draft_id=draft_id)
         if draft.user_id != request.user.pk:
             # Another member's draft is private: as good as missing.
@@ -505,7 +535,7 @@ class DraftDetailView(APIView):
         return draft
 
     @extend_schema(responses={200: schemas.DraftOut, **schemas.errors(404)}, summary="Get one of your drafts")
-    def get(self, request: Request, draft_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, draft_id: int) -> Response:
         return Response(draft_out(self._draft(request, draft_id)))
 
     @extend_schema(
@@ -513,7 +543,7 @@ class DraftDetailView(APIView):
         responses={200: schemas.DraftOut, **schemas.errors(400, 404)},
         summary="Update one of your drafts",
     )
-    def patch(self, request: Request, draft_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, draft_id: int) -> Response:
         draft = self._draft(request, draft_id)
         body = json_object(request)
         draft = annotation_services.draft_save(
@@ -523,23 +553,23 @@ class DraftDetailView(APIView):
         return Response(draft_out(draft))
 
     @extend_schema(responses={204: None, **schemas.errors(404)}, summary="Delete one of your drafts")
-    def delete(self, request: Request, draft_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, draft_id: int) -> Response:
         annotation_services.draft_delete(draft=self._draft(request, draft_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TaskLockView(APIView):
     @extend_schema(
-        request=None, responses={200: schemas.TaskLockOut, **schemas.errors(404)}, summary="Renew your lock on a task"
+        request=None,
+        responses={200: schemas.TaskLockOut, **schemas.errors(404)},
+        summary="Renew your lock on a task",
     )
-    def post(self, request: Request, task_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         return Response(lock_out(queue.task_lock_renew(task=task, user=request.user)))
 
     @extend_schema(responses={204: None, **schemas.errors(404)}, summary="Release your lock on a task")
-    def delete(self, request: Request, task_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, task_id: int) -> Response:
         task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
         queue.task_lock_release(task=task, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-

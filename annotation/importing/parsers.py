@@ -202,7 +202,9 @@ def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterato
         )
     # newline="" hands CSV its line endings untouched, as csv.reader wants; JSON Lines and JSON
     # get universal newlines.
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="" if file_format in ("csv", "tsv") else None)
+    text = io.TextIOWrapper(
+        stream, encoding="utf-8-sig", newline="" if file_format in ("csv", "tsv") else None
+    )
     seen = _Seen()
     if file_format == "json":
         records = _json_stream_records(text, seen)
@@ -225,7 +227,9 @@ def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterato
         # The wrapper decodes the chunk it last read, which ends at the stream's position.
         offset = max(stream.tell() - len(exc.object) + exc.start, 0)
         raise ApplicationError(
-            f"The import is not UTF-8 text (bad byte near offset {offset}).", field="file", code="bad_encoding"
+            f"The import is not UTF-8 text (bad byte near offset {offset}).",
+            field="file",
+            code="bad_encoding",
         ) from exc
     finally:
         text.detach()
@@ -250,11 +254,15 @@ def _jsonl_stream_records(text: TextIO, seen: _Seen) -> Iterator:
             yield strict_json.loads(line)
         except json.JSONDecodeError as exc:
             raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc.msg}.", field=f"line {line_number}", code="parse_error"
+                f"Malformed JSON on line {line_number}: {exc.msg}.",
+                field=f"line {line_number}",
+                code="parse_error",
             ) from exc
         except ValueError as exc:
             raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc}.", field=f"line {line_number}", code="parse_error"
+                f"Malformed JSON on line {line_number}: {exc}.",
+                field=f"line {line_number}",
+                code="parse_error",
             ) from exc
 
 

@@ -53,7 +53,11 @@ def _counter_update(
     """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
     the new total with the overlap); ``locked`` is the task as task_hold read it."""
     task_annotation_counters_add(
-        locked, project_id=project_id, overlap=overlap, total_delta=total_delta, cancelled_delta=cancelled_delta
+        locked,
+        project_id=project_id,
+        overlap=overlap,
+        total_delta=total_delta,
+        cancelled_delta=cancelled_delta,
     )
 
 
@@ -96,7 +100,9 @@ def _rank(task: Task, user: User, membership: Membership | None) -> int:
     if membership is None:
         membership = membership_for(user=user)
     if membership is None or membership.organization_id != task.project.organization_id:
-        membership = Membership.objects.filter(user=user, organization_id=task.project.organization_id).first()
+        membership = Membership.objects.filter(
+            user=user, organization_id=task.project.organization_id
+        ).first()
     return membership.rank if membership is not None else 0
 
 
@@ -229,11 +235,14 @@ def annotation_update(
     overlap = project_hold(annotation.project_id)
     locked_task = task_hold(annotation.task_id, message="Annotation not found.")
     # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
-    annotation = (
-        Annotation.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=annotation.pk)
+    locked = (
+        Annotation.objects.select_for_update(of=("self",))
+        .select_related("task__project")
+        .filter(pk=annotation.pk)
     ).first()
-    if annotation is None:
+    if locked is None:
         raise NotFound("Annotation not found.")
+    annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
     if "result" in fields:
@@ -296,7 +305,9 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     locked = task_hold(annotation.task_id, message="Annotation not found.")
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
-    was_cancelled = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
+    was_cancelled = (
+        Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
+    )
     if was_cancelled is None:
         raise NotFound("Annotation not found.")
     audit_record(
@@ -342,11 +353,14 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
             raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
     project_hold(prediction.project_id)
     task_hold(prediction.task_id, message="Prediction not found.")
-    prediction = (
-        Prediction.objects.select_for_update(of=("self",)).select_related("task__project").filter(pk=prediction.pk)
+    locked = (
+        Prediction.objects.select_for_update(of=("self",))
+        .select_related("task__project")
+        .filter(pk=prediction.pk)
     ).first()
-    if prediction is None:
+    if locked is None:
         raise NotFound("Prediction not found.")
+    prediction = locked
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
         _check_result(prediction.task, result)

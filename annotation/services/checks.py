@@ -11,7 +11,9 @@ def clean_model_version(value, *, field: str) -> str:
     """A model version: text of at most 200 characters without NUL or lone surrogates; None is ""."""
     value = value or ""
     if not isinstance(value, str) or len(value) > MODEL_VERSION_MAX_CHARS:
-        raise ApplicationError(f"must be a string of at most {MODEL_VERSION_MAX_CHARS} characters.", field=field)
+        raise ApplicationError(
+            f"must be a string of at most {MODEL_VERSION_MAX_CHARS} characters.", field=field
+        )
     return validation.check_text(value, field=field)
 
 

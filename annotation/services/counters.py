@@ -93,7 +93,8 @@ def project_hold(project_id: int) -> int:
     suffix = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT "maximum_annotations" FROM "{Project._meta.db_table}" WHERE "id" = %s{suffix}', [project_id]
+            f'SELECT "maximum_annotations" FROM "{Project._meta.db_table}" WHERE "id" = %s{suffix}',
+            [project_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -118,7 +119,12 @@ def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
 
 TASK_COUNTERS = ("total_annotations", "cancelled_annotations", "total_predictions", "is_labeled")
 PROJECT_COUNTERS = (
-    "task_count", "annotation_total", "prediction_total", "task_counter", "labeled_task_count", "annotated_task_count",
+    "task_count",
+    "annotation_total",
+    "prediction_total",
+    "task_counter",
+    "labeled_task_count",
+    "annotated_task_count",
 )
 EXAMPLES_KEPT = 50
 
@@ -237,9 +243,7 @@ def _fix(template: str, ids: list[int]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(ids), IDS_PER_FIX):
             chunk = ids[start : start + IDS_PER_FIX]
-            cursor.execute(
-                sql.format(**_tables(), ids=", ".join(["%s"] * len(chunk))), chunk
-            )
+            cursor.execute(sql.format(**_tables(), ids=", ".join(["%s"] * len(chunk))), chunk)
 
 
 def counters_check(*, fix: bool = False) -> CounterReport:

@@ -5,6 +5,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -29,7 +30,9 @@ def import_path(job: ImportJob) -> Path:
 
 
 @transaction.atomic
-def import_job_create(*, project: Project, user: User, chunks, file_format: str, original_name: str) -> ImportJob:
+def import_job_create(
+    *, project: Project, user: User, chunks, file_format: str, original_name: str
+) -> ImportJob:
     directory = Path(settings.TESSERA_IMPORT_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     stored_name = f"{uuid.uuid4().hex}.{file_format}"
@@ -86,18 +89,29 @@ def import_job_run(*, job_id: int) -> None:
     try:
         if not path.exists():
             # Nothing can bring the upload back: retrying would only fail again.
-            raise ApplicationError("The stored upload is gone; send the import again.", field="file", code="upload_missing")
+            raise ApplicationError(
+                "The stored upload is gone; send the import again.", field="file", code="upload_missing"
+            )
+        if job.created_by is None:
+            # The account that sent the upload was deleted before the job ran (the foreign key is SET_NULL):
+            # imported annotations without a completed_by would have no one to belong to.
+            raise ApplicationError(
+                "The user who sent this import no longer exists; send it again.", code="creator_deleted"
+            )
+        creator = job.created_by
 
         def open_items():
             # Large reads, since the parsers take the upload a chunk at a time; closed once read through.
             with open(path, "rb", buffering=1 << 20) as stream:
-                yield from iter_items(stream, job.file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT)
+                yield from iter_items(
+                    stream, job.file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT
+                )
 
         def progress(rows: int) -> None:
             ImportJob.objects.filter(pk=job_id, lease_owner=lease.owner).update(rows_done=rows)
 
         tasks_import_streamed(
-            project=job.project, user=job.created_by, open_items=open_items, import_job=job, lease=lease,
+            project=job.project, user=creator, open_items=open_items, import_job=job, lease=lease,
             progress=progress,
         )  # fmt: skip
     except ApplicationError as error:
@@ -170,10 +184,10 @@ def import_jobs_reap() -> ReapReport:
                 ):
                     report.failed.append(job_id)
                     upload = Path(settings.TESSERA_IMPORT_DIR) / file_name
-                    transaction.on_commit(lambda upload=upload: upload.unlink(missing_ok=True))
+                    transaction.on_commit(partial(upload.unlink, missing_ok=True))
             elif still_expired.update(state=JobState.CREATED, lease_owner="", lease_expires_at=None):
                 report.requeued.append(job_id)
-                transaction.on_commit(lambda job_id=job_id: _requeue(job_id))
+                transaction.on_commit(partial(_requeue, job_id))
     report.removed_uploads = _remove_orphaned_uploads(now=time.time())
     for job_id in report.requeued:
         logger.warning("Import job %s lost its worker; queued again.", job_id)
@@ -215,8 +229,9 @@ def _remove_orphaned_uploads(*, now: float) -> list[str]:
     for start in range(0, len(old), 1000):
         names = list(old)[start : start + 1000]
         live = set(
-            ImportJob.objects.filter(file_name__in=names, state__in=[JobState.CREATED, JobState.IN_PROGRESS])
-            .values_list("file_name", flat=True)
+            ImportJob.objects.filter(
+                file_name__in=names, state__in=[JobState.CREATED, JobState.IN_PROGRESS]
+            ).values_list("file_name", flat=True)
         )
         for name in names:
             if name not in live:

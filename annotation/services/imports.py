@@ -99,7 +99,9 @@ class _AuthorResolver:
 @dataclass
 class _CheckedRows:
     tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions)
-    annotations: list[tuple]  # (task position, author id, result_text, was_cancelled, ground_truth, lead_time)
+    annotations: list[
+        tuple
+    ]  # (task position, author id, result_text, was_cancelled, ground_truth, lead_time)
     predictions: list[tuple]  # (task position, model_version, result_text, score)
 
 
@@ -139,7 +141,9 @@ def _check_items(
                     authors.resolve(annotation.get("completed_by"), field=f"{field}.completed_by"),
                     result_text,
                     was_cancelled,
-                    validation.flag(annotation.get("ground_truth"), field=f"{field}.ground_truth", default=False),
+                    validation.flag(
+                        annotation.get("ground_truth"), field=f"{field}.ground_truth", default=False
+                    ),
                     validation.lead_time(annotation.get("lead_time"), field=f"{field}.lead_time"),
                 )
             )
@@ -259,14 +263,18 @@ def _reserve_for_job(lease: Lease, project_id: int, count: int) -> int:
     phase (whose rows rolled back) writes into the same range instead of leaving a gap."""
     with transaction.atomic():
         lease.hold()
-        first_inner_id = ImportJob.objects.filter(pk=lease.job_id).values_list("first_inner_id", flat=True).get()
+        first_inner_id = (
+            ImportJob.objects.filter(pk=lease.job_id).values_list("first_inner_id", flat=True).get()
+        )
         if first_inner_id is None:
             first_inner_id = _reserve_inner_ids(project_id, count)
             ImportJob.objects.filter(pk=lease.job_id).update(first_inner_id=first_inner_id)
         return first_inner_id
 
 
-_RESERVE_SQL = 'UPDATE "{project}" SET "task_counter" = "task_counter" + %s WHERE "id" = %s RETURNING "task_counter"'
+_RESERVE_SQL = (
+    'UPDATE "{project}" SET "task_counter" = "task_counter" + %s WHERE "id" = %s RETURNING "task_counter"'
+)
 
 
 def _reserve_inner_ids(project_id: int, count: int) -> int:
@@ -386,7 +394,9 @@ def tasks_import_streamed(
                 prediction_count += len(checked.predictions)
         if written != count:
             # The upload changed between the two reads: nothing of it is kept.
-            raise ApplicationError("The stored upload changed while it was imported.", field="file", code="changed")
+            raise ApplicationError(
+                "The stored upload changed while it was imported.", field="file", code="changed"
+            )
         _project_totals_after_import(
             project.pk,
             tasks=count,
@@ -395,7 +405,9 @@ def tasks_import_streamed(
             labeled=labeled,
             annotated=annotated,
         )
-        counts = ImportCounts(task_count=count, annotation_count=annotation_count, prediction_count=prediction_count)
+        counts = ImportCounts(
+            task_count=count, annotation_count=annotation_count, prediction_count=prediction_count
+        )
         lease.complete(
             rows_done=count,
             first_inner_id=first_inner_id,
@@ -451,7 +463,16 @@ def _write_batch(
     )  # fmt: skip
     bulk_insert(
         Prediction._meta.db_table,
-        ("task_id", "project_id", "model_version", "result", "score", "import_job_id", "created_at", "updated_at"),
+        (
+            "task_id",
+            "project_id",
+            "model_version",
+            "result",
+            "score",
+            "import_job_id",
+            "created_at",
+            "updated_at",
+        ),
         (
             (task_ids[position - start], project.pk, model_version, result, score, job_id, now, now)
             for position, model_version, result, score in checked.predictions

@@ -61,7 +61,7 @@ class Lease:
         owner = lease_owner_name()
         now = timezone.now()
         claimed = (
-            model.objects.filter(pk=job_id, attempts__lt=settings.TESSERA_JOB_MAX_ATTEMPTS)
+            model._default_manager.filter(pk=job_id, attempts__lt=settings.TESSERA_JOB_MAX_ATTEMPTS)
             .filter(Q(state=JobState.CREATED) | expired(now))
             .update(
                 state=JobState.IN_PROGRESS,
@@ -75,7 +75,9 @@ class Lease:
         return cls(model, job_id, owner, seconds) if claimed else None
 
     def _mine(self):
-        return self.model.objects.filter(pk=self.job_id, state=JobState.IN_PROGRESS, lease_owner=self.owner)
+        return self.model._default_manager.filter(
+            pk=self.job_id, state=JobState.IN_PROGRESS, lease_owner=self.owner
+        )
 
     def check_time(self) -> None:
         if time.monotonic() > self._deadline:
@@ -116,7 +118,9 @@ class Lease:
 
     def fail(self, error: dict) -> bool:
         return bool(
-            self._mine().update(state=JobState.FAILED, finished_at=timezone.now(), error=error, lease_expires_at=None)
+            self._mine().update(
+                state=JobState.FAILED, finished_at=timezone.now(), error=error, lease_expires_at=None
+            )
         )
 
     def release(self) -> None:

@@ -58,7 +58,8 @@ def _tasks_hold(project: Project, task_ids: set[int]) -> set[int]:
     return held
 
 
-def predictions_import(*, project: Project, user: User, items: list) -> int:
+def predictions_import(*, project: Project, user: User, items: object) -> int:
+    """Import predictions for existing tasks; ``items`` is the request body as sent, checked here."""
     if not isinstance(items, list) or not items:
         raise ApplicationError(
             "Send a non-empty JSON array of predictions.", field="predictions", code="invalid_body"

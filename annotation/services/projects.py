@@ -10,7 +10,7 @@ from django.db.models import ExpressionWrapper, F, Q
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock
 from tessera.errors import ApplicationError, NotFound
-from tessera.models import Organization, User
+from tessera.models import Organization, User, max_length_of
 from tessera.services import audit_record
 
 DEFAULT_LABEL_CONFIG = "<View></View>"
@@ -50,10 +50,12 @@ def _clean(fields: dict) -> dict:
         if not cleaned["title"] or len(cleaned["title"]) > 250:
             raise ApplicationError("title must be 1 to 250 characters.", field="title")
     if "maximum_annotations" in cleaned and not 1 <= cleaned["maximum_annotations"] <= 100:
-        raise ApplicationError("maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations")
+        raise ApplicationError(
+            "maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations"
+        )
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
         raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
-    if "color" in cleaned and len(cleaned["color"]) > Project._meta.get_field("color").max_length:
+    if "color" in cleaned and len(cleaned["color"]) > max_length_of(Project, "color"):
         raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
     return cleaned
 
@@ -114,6 +116,8 @@ def _refuse_orphaned_results(project: Project, *, previous_config: str) -> None:
         for result in _results_of(model, project):
             for region in result if isinstance(result, list) else []:
                 name = region.get("from_name") if isinstance(region, dict) else None
+                if not isinstance(name, str):
+                    continue
                 noun = model._meta.verbose_name_plural
                 if name in dropped_controls:
                     raise ApplicationError(
@@ -189,6 +193,11 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction)
 
 
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 def _delete_rows(model, project: Project) -> int:
     rows = model.objects.filter(project=project) if hasattr(model, "project") else None
     if rows is None:
@@ -221,7 +230,7 @@ def project_delete(*, project: Project, user: User) -> None:
     for model in (*TASK_CHILDREN, ImportJob, Task):
         _delete_rows(model, project)
     project.delete()
-    transaction.on_commit(lambda: [path.unlink(missing_ok=True) for path in uploads])
+    transaction.on_commit(lambda: _unlink_all(uploads))
 
 
 @transaction.atomic

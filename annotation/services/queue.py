@@ -104,7 +104,9 @@ def _drafted_task(project: Project, user: User, *, now) -> int | None:
     """A task with the user's unsubmitted draft that still needs them, so a reload after the lock was
     let go (the page releases it on leave) brings back the work in progress, even on random sampling."""
     drafted = (
-        Draft.objects.filter(user=user, task__project=project, annotation__isnull=True, task__is_labeled=False)
+        Draft.objects.filter(
+            user=user, task__project=project, annotation__isnull=True, task__is_labeled=False
+        )
         .order_by("-updated_at")
         .values_list("task_id", flat=True)[:DRAFTS_TO_TRY]
     )
@@ -113,7 +115,9 @@ def _drafted_task(project: Project, user: User, *, now) -> int | None:
         for task_id in drafted:
             if connection.vendor == "postgresql":
                 # Hold the row as _candidate does, so a concurrent caller cannot take it meanwhile.
-                cursor.execute(f'SELECT 1 FROM "{Task._meta.db_table}" WHERE "id" = %s FOR UPDATE SKIP LOCKED', [task_id])
+                cursor.execute(
+                    f'SELECT 1 FROM "{Task._meta.db_table}" WHERE "id" = %s FOR UPDATE SKIP LOCKED', [task_id]
+                )
                 if cursor.fetchone() is None:
                     continue
             cursor.execute(_sql(_STILL_OPEN_SQL), [task_id, False, user.pk, user.pk, now, overlap])
@@ -196,7 +200,9 @@ def next_task(*, project: Project, user: User) -> Task:
     return Task.objects.get(pk=task_id)
 
 
-LOCK_LOST_MESSAGE = "You do not hold this task: your lock expired and another annotator took it, or you never had it."
+LOCK_LOST_MESSAGE = (
+    "You do not hold this task: your lock expired and another annotator took it, or you never had it."
+)
 
 
 @transaction.atomic
@@ -213,7 +219,12 @@ def task_lock_renew(*, task: Task, user: User) -> TaskLock:
     # renew and a /next of another annotator that both see the lapsed lock cannot both win the
     # last place, and a project delete waits for the renew instead of deadlocking with it.
     overlap = project_hold(task.project_id)
-    row = Task.objects.select_for_update().filter(pk=task.pk).values_list("total_annotations", flat=True).first()
+    row = (
+        Task.objects.select_for_update()
+        .filter(pk=task.pk)
+        .values_list("total_annotations", flat=True)
+        .first()
+    )
     if row is None:
         raise NotFound("Task not found.")
     lock = TaskLock.objects.select_for_update().filter(task=task, user=user).first()

@@ -9,7 +9,10 @@ that the result equals json.dumps(ensure_ascii=False, separators=(",", ":")).
 
 import json
 from collections.abc import Callable
-from json.encoder import c_make_encoder, encode_basestring
+
+# typeshed leaves out c_make_encoder, being private (None where the C accelerator is missing).
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import NoReturn
 
 
 def compact_encoder() -> Callable[[object], str]:
@@ -22,13 +25,13 @@ def compact_encoder() -> Callable[[object], str]:
     if c_make_encoder is None:
         return fallback
 
-    def default(value):
+    def default(value: object) -> NoReturn:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan)
     encode_chunks = c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, True)
 
-    def encode(value) -> str:
+    def encode(value: object) -> str:
         return "".join(encode_chunks(value, 0))
 
     return encode

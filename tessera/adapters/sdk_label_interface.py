@@ -56,7 +56,8 @@ def interface_element_attributes(interface: LabelInterface) -> list[tuple[str, s
 
 def interface_objects(interface: LabelInterface) -> list[ParsedObject]:
     return [
-        ParsedObject(name=name, tag=obj.tag, value=obj.value or "") for name, obj in interface._objects.items()
+        ParsedObject(name=name, tag=obj.tag, value=obj.value or "")
+        for name, obj in interface._objects.items()
     ]
 
 

@@ -4,6 +4,7 @@
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -24,7 +25,7 @@ def error_response(*, status_code: int, code: str, message: str, field: str | No
     )
 
 
-def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, str]:
+def _first_validation_error(detail: object, path: str = "") -> tuple[str | None, str, str]:
     """Walk DRF's nested error detail down to the first leaf: (field path, message, code)."""
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -41,7 +42,7 @@ def _first_validation_error(detail, path: str = "") -> tuple[str | None, str, st
     return (path or None), str(detail), getattr(detail, "code", "invalid")
 
 
-def handle_exception(exc, context):
+def handle_exception(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         return error_response(status_code=exc.status, code=exc.code, message=exc.message, field=exc.field)
     if isinstance(exc, Http404):
@@ -62,7 +63,8 @@ def handle_exception(exc, context):
     if isinstance(exc, exceptions.APIException):
         response = drf_exception_handler(exc, context)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
         body = error_response(status_code=exc.status_code, code=code, message=str(detail))
         if response is not None:
             for header, value in response.items():

@@ -3,8 +3,11 @@ database and the API cannot hold, so that no such value fails deep inside a writ
 
 import codecs
 import io
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
+from django.utils.datastructures import MultiValueDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
@@ -15,7 +18,7 @@ from tessera.errors import ApplicationError
 READ_CHUNK = 1024 * 1024
 
 
-def _check_fields(fields) -> None:
+def _check_fields(fields: MultiValueDict[str, Any]) -> None:
     """A form's fields, each a list of values: the error names the field."""
     for name, values in fields.lists():
         validation.check_text(name, field=name)
@@ -29,7 +32,9 @@ class JSONParser(parsers.JSONParser):
     a float refused, see tessera.strict_json), then checked by tessera.validation: nesting depth, NUL and
     lone surrogates anywhere (keys too), integers of more than 308 digits."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             document = strict_json.load(codecs.getreader(encoding)(stream))
@@ -42,7 +47,9 @@ class JSONParser(parsers.JSONParser):
 class FormParser(parsers.FormParser):
     """Form bodies, with the same text checks as JSON bodies."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         data = super().parse(stream, media_type=media_type, parser_context=parser_context)
         _check_fields(data)
         return data
@@ -51,13 +58,15 @@ class FormParser(parsers.FormParser):
 class MultiPartParser(parsers.MultiPartParser):
     """Multipart bodies, with the same text checks in their fields as JSON bodies."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         parsed = super().parse(stream, media_type=media_type, parser_context=parser_context)
         _check_fields(parsed.data)
         return parsed
 
 
-def json_body_within(request: Request, *, limit: int):
+def json_body_within(request: Request, *, limit: int) -> Any:
     """The request's JSON body, for an endpoint that takes more than DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads
     a JSON body through ``request.body``, which Django stops there): read in chunks and counted as it
     arrives, 413 as soon as it passes ``limit`` whatever the length it declared, then parsed and checked
@@ -70,7 +79,9 @@ def json_body_within(request: Request, *, limit: int):
         received += chunk
         if len(received) > limit:
             raise ApplicationError(
-                f"The request body is larger than this endpoint takes ({limit} bytes).", code="too_large", status=413
+                f"The request body is larger than this endpoint takes ({limit} bytes).",
+                code="too_large",
+                status=413,
             )
     if not received:
         return {}  # as DRF hands a view an empty body: the endpoint's own check names what it wanted

@@ -6,7 +6,9 @@ urlpatterns = [
     re_path(r"^current-user/whoami/?$", views.WhoAmIView.as_view(), name="whoami"),
     re_path(r"^current-user/token/?$", views.CurrentUserTokenView.as_view(), name="current-user-token"),
     re_path(
-        r"^current-user/reset-token/?$", views.CurrentUserResetTokenView.as_view(), name="current-user-reset-token"
+        r"^current-user/reset-token/?$",
+        views.CurrentUserResetTokenView.as_view(),
+        name="current-user-reset-token",
     ),
     re_path(r"^tokens/?$", views.TokenListView.as_view(), name="token-list"),
     re_path(r"^tokens/(?P<token_id>[0-9]{1,18})/?$", views.TokenDetailView.as_view(), name="token-detail"),

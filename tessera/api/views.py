@@ -2,20 +2,20 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tessera.api import schemas
 from tessera.api.base import json_object
 from tessera.errors import ApplicationError
-from tessera.models import ApiToken
+from tessera.models import ApiToken, Membership, User
 from tessera.permissions import caller_membership
-from tessera.selectors import api_tokens_of, membership_for, memberships_of
+from tessera.request_types import AuthenticatedRequest
+from tessera.selectors import api_tokens_of, membership_for, membership_forget, memberships_of
 from tessera.services import api_token_issue, api_token_reset, api_token_revoke, user_switch_organization
 
 
-def _user_out(user, membership) -> dict:
+def _user_out(user: User, membership: Membership | None) -> dict:
     return {
         "id": user.pk,
         "email": user.email,
@@ -29,7 +29,7 @@ def _user_out(user, membership) -> dict:
 
 class WhoAmIView(APIView):
     @extend_schema(responses={200: schemas.UserOut}, summary="The caller, their active organization and role")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(_user_out(request.user, membership_for(user=request.user)))
 
 
@@ -38,7 +38,7 @@ class OrganizationListView(APIView):
         responses={200: schemas.OrganizationOut(many=True)},
         summary="Organizations the caller belongs to, with their role",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(
             [
                 {
@@ -58,10 +58,10 @@ class OrganizationSwitchView(APIView):
         responses={200: schemas.UserOut, 400: schemas.ErrorOut, 404: schemas.ErrorOut},
         summary="Switch the active organization",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         body = json_object(request)
         user_switch_organization(user=request.user, organization_id=body.get("organization"))
-        request.user._tessera_membership = False
+        membership_forget(user=request.user)
         return Response(_user_out(request.user, membership_for(user=request.user)))
 
 
@@ -82,7 +82,7 @@ class CurrentUserTokenView(APIView):
         responses={200: schemas.TokenKeyOut, 409: schemas.ErrorOut},
         summary="The caller's API token (Label Studio's get_token)",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         # Tokens are stored as SHA-256 digests, so a key cannot be read back. A request signed with a
         # token gets that key, which it already holds; a browser session is told how to make a new one,
         # since a GET must not change state.
@@ -98,16 +98,20 @@ class CurrentUserTokenView(APIView):
 
 class CurrentUserResetTokenView(APIView):
     @extend_schema(
-        request=None, responses={201: schemas.TokenKeyOut}, summary="Revoke every token of the caller and make one new"
+        request=None,
+        responses={201: schemas.TokenKeyOut},
+        summary="Revoke every token of the caller and make one new",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         caller_membership(request)
         return Response({"token": api_token_reset(user=request.user)}, status=status.HTTP_201_CREATED)
 
 
 class TokenListView(APIView):
-    @extend_schema(responses={200: schemas.ApiTokenOut(many=True)}, summary="The caller's API tokens (never their keys)")
-    def get(self, request: Request) -> Response:
+    @extend_schema(
+        responses={200: schemas.ApiTokenOut(many=True)}, summary="The caller's API tokens (never their keys)"
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
         caller_membership(request)
         return Response([_token_out(token) for token in api_tokens_of(user=request.user)])
 
@@ -116,7 +120,7 @@ class TokenListView(APIView):
         responses={201: schemas.ApiTokenCreatedOut, 400: schemas.ErrorOut},
         summary="Make an API token: optional name and expires_in_days; the key is in this answer only",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         caller_membership(request)
         body = json_object(request)
         unknown = set(body) - {"name", "expires_in_days"}
@@ -129,8 +133,10 @@ class TokenListView(APIView):
 
 
 class TokenDetailView(APIView):
-    @extend_schema(responses={204: None, 404: schemas.ErrorOut}, summary="Revoke one of the caller's API tokens")
-    def delete(self, request: Request, token_id: str) -> Response:
+    @extend_schema(
+        responses={204: None, 404: schemas.ErrorOut}, summary="Revoke one of the caller's API tokens"
+    )
+    def delete(self, request: AuthenticatedRequest, token_id: str) -> Response:
         caller_membership(request)
         api_token_revoke(user=request.user, token_id=int(token_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

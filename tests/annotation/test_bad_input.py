@@ -1,6 +1,7 @@
 """A sweep of malformed bodies and ids over every endpoint: each answers a 4xx in the JSON error shape, never a 500."""
 
 import random
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.annotation.test_cross_org import ENDPOINTS
 pytestmark = pytest.mark.django_db
 
 HUGE = 10**30  # beyond any database integer
-BAD_BODIES = [
+BAD_BODIES: list[Any] = [
     [1],
     "text",
     None,

@@ -41,7 +41,9 @@ def test_every_wrong_counter_is_reported_and_the_command_fails(project):
     Task.objects.filter(pk=first.pk).update(total_annotations=5, cancelled_annotations=0)
     Task.objects.filter(pk=second.pk).update(total_predictions=0, is_labeled=False)
     Task.objects.filter(pk=third.pk).update(is_labeled=True)
-    Project.objects.filter(pk=project.pk).update(task_count=7, annotation_total=0, prediction_total=3, task_counter=1)
+    Project.objects.filter(pk=project.pk).update(
+        task_count=7, annotation_total=0, prediction_total=3, task_counter=1
+    )
     out = StringIO()
     with pytest.raises(CommandError, match="9 counters differ"):
         call_command("tessera_check_counters", stdout=out)

@@ -35,7 +35,9 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def send_chunked(client, method: str, path: str, body: bytes, content_type="application/json", terminated=True):
+def send_chunked(
+    client, method: str, path: str, body: bytes, content_type="application/json", terminated=True
+):
     """What a WSGI server that decodes chunks (gunicorn) hands Django for a chunked request."""
     extra = {
         "CONTENT_LENGTH": "",
@@ -131,7 +133,10 @@ def test_a_chunked_csv_import_and_a_chunked_multipart_import_are_read(world, api
         api("owner"), "post", path, multipart, content_type=f"multipart/form-data; boundary={boundary}"
     )
     assert response.status_code == 201, response.content
-    assert [task.data for task in Task.objects.order_by("-pk")[:2]] == [{"text": "from a file"}, {"text": "from csv"}]
+    assert [task.data for task in Task.objects.order_by("-pk")[:2]] == [
+        {"text": "from a file"},
+        {"text": "from csv"},
+    ]
 
 
 @pytest.mark.django_db
@@ -232,7 +237,11 @@ def _chunked_request(port: int, method: str, path: str, body: bytes, token: str,
         method,
         path,
         body=iter(pieces),
-        headers={"Authorization": f"Token {token}", "Content-Type": content_type, "Transfer-Encoding": "chunked"},
+        headers={
+            "Authorization": f"Token {token}",
+            "Content-Type": content_type,
+            "Transfer-Encoding": "chunked",
+        },
         encode_chunked=True,
     )
     response = connection_.getresponse()
@@ -275,7 +284,9 @@ def test_under_asgi_a_chunked_multipart_body_gets_its_length(settings):
     from tessera.middleware import ChunkedBodyMiddleware
 
     boundary = "b0undary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nread\r\n--{boundary}--\r\n').encode()
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nread\r\n--{boundary}--\r\n'
+    ).encode()
     request = AsyncRequestFactory().generic(
         "POST", "/api/anything", data=body, content_type=f"multipart/form-data; boundary={boundary}",
         headers={"Transfer-Encoding": "chunked"},
@@ -318,7 +329,10 @@ def test_a_chunked_body_is_read_no_further_than_the_endpoint_accepts(world, api,
     """Bodies are read before authentication: an endless one must stop at the endpoint's limit."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
     settings.TESSERA_MAX_UPLOAD_BYTES = 1_000_000
-    for path, limit in (("/api/projects/", 100_000), (f"/api/projects/{world['project'].pk}/import", 1_000_000)):
+    for path, limit in (
+        ("/api/projects/", 100_000),
+        (f"/api/projects/{world['project'].pk}/import", 1_000_000),
+    ):
         body = _EndlessBody()
         response = api(None).generic(
             "POST", path, content_type="application/json",

@@ -91,7 +91,9 @@ def annotators(cast):
     """Six annotators of Acme."""
     users = [cast.users["annotator"], cast.users["annotator2"]]
     for number in range(3, 7):
-        user, _ = user_upsert(email=f"annotator{number}@acme.test", organization=cast.org, role=Role.ANNOTATOR)
+        user, _ = user_upsert(
+            email=f"annotator{number}@acme.test", organization=cast.org, role=Role.ANNOTATOR
+        )
         users.append(user)
     return users
 
@@ -128,7 +130,9 @@ def test_ten_concurrent_submits_through_the_api_answer_one_201_and_nine_409s(mak
 def test_six_annotators_at_once_on_an_overlap_3_task_make_three_annotations(make_project, annotators):
     for _ in range(ROUNDS):
         task = fresh_task(make_project, maximum_annotations=3)
-        calls = [partial(annotation_create, task=task, user=user, result=choice("Neutral")) for user in annotators]
+        calls = [
+            partial(annotation_create, task=task, user=user, result=choice("Neutral")) for user in annotators
+        ]
         outcomes = race(*calls)
         assert codes(outcomes) == ["ok"] * 3 + ["overlap_reached"] * 3
         assert_not_over_annotated(task.project)
@@ -144,7 +148,8 @@ def test_two_deletes_of_one_annotation_subtract_once_and_the_second_is_a_404(mak
         task = fresh_task(make_project)
         annotation = annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
         outcomes = race(
-            *[partial(annotation_delete, annotation=annotation, user=manager, membership=membership(manager))] * 2
+            *[partial(annotation_delete, annotation=annotation, user=manager, membership=membership(manager))]
+            * 2
         )
         assert codes(outcomes) == ["not_found", "ok"]
         task.refresh_from_db()
@@ -198,9 +203,9 @@ def test_an_update_racing_a_delete_of_the_same_annotation_keeps_exact_counters(m
             partial(
                 annotation_update, annotation=skipped, user=annotator, membership=membership(annotator),
                 fields={"was_cancelled": False, "result": choice("Positive")},
-            ),  # fmt: skip
+            ),
             partial(annotation_delete, annotation=skipped, user=manager, membership=membership(manager)),
-        )
+        )  # fmt: skip
         assert "ok" in codes(outcomes) and set(codes(outcomes)) <= {"ok", "not_found"}
         assert not Annotation.objects.filter(pk=skipped.pk).exists()
         task.refresh_from_db()
@@ -215,8 +220,15 @@ def test_a_task_edit_racing_submits_keeps_their_counts(make_project, annotators,
     for _ in range(ROUNDS):
         task = fresh_task(make_project, maximum_annotations=3)
         stale = Task.objects.get(pk=task.pk)  # read before the submits, as the edit's view reads it
-        calls = [partial(annotation_create, task=task, user=user, result=choice("Neutral")) for user in annotators[:3]]
-        calls.append(partial(task_update, task=stale, user=cast.users["manager"], fields={"data": {"text": "Rates fell."}}))
+        calls = [
+            partial(annotation_create, task=task, user=user, result=choice("Neutral"))
+            for user in annotators[:3]
+        ]
+        calls.append(
+            partial(
+                task_update, task=stale, user=cast.users["manager"], fields={"data": {"text": "Rates fell."}}
+            )
+        )
         assert codes(race(*calls)) == ["ok"] * 4
         task.refresh_from_db()
         assert (task.data, task.total_annotations, task.is_labeled) == ({"text": "Rates fell."}, 3, True)
@@ -224,10 +236,16 @@ def test_a_task_edit_racing_submits_keeps_their_counts(make_project, annotators,
 
 
 def test_an_import_racing_submits_keeps_exact_counters(make_project, annotators, cast):
-    items = [to_task_item({"data": {"text": f"t{i}"}, "annotations": [{"result": choice("Positive")}]}, i) for i in range(50)]
+    items = [
+        to_task_item({"data": {"text": f"t{i}"}, "annotations": [{"result": choice("Positive")}]}, i)
+        for i in range(50)
+    ]
     for _ in range(ROUNDS):
         task = fresh_task(make_project, maximum_annotations=2)
-        calls = [partial(annotation_create, task=task, user=user, result=choice("Neutral")) for user in annotators[:3]]
+        calls = [
+            partial(annotation_create, task=task, user=user, result=choice("Neutral"))
+            for user in annotators[:3]
+        ]
         calls.append(partial(tasks_import, project=task.project, user=cast.users["manager"], items=items))
         assert codes(race(*calls)) == ["ok"] * 3 + ["overlap_reached"]
         assert Task.objects.filter(project=task.project).count() == 51
@@ -250,7 +268,9 @@ def test_a_prediction_import_racing_a_task_delete_writes_all_or_nothing(make_pro
         assert_counters_exact()
 
 
-def test_an_overlap_change_racing_submits_leaves_every_task_labeled_by_the_new_overlap(make_project, annotators, cast):
+def test_an_overlap_change_racing_submits_leaves_every_task_labeled_by_the_new_overlap(
+    make_project, annotators, cast
+):
     for _ in range(ROUNDS):
         project = make_project(tasks=[{"text": f"t{i}"} for i in range(3)], maximum_annotations=3)
         tasks = list(project.tasks.order_by("inner_id"))
@@ -258,7 +278,11 @@ def test_an_overlap_change_racing_submits_leaves_every_task_labeled_by_the_new_o
             partial(annotation_create, task=task, user=user, result=choice("Neutral"))
             for user, task in zip(annotators, tasks * 2, strict=False)
         ]
-        calls.append(partial(project_update, project=project, user=cast.users["owner"], fields={"maximum_annotations": 1}))
+        calls.append(
+            partial(
+                project_update, project=project, user=cast.users["owner"], fields={"maximum_annotations": 1}
+            )
+        )
         assert set(codes(race(*calls))) <= {"ok", "overlap_reached"}
         assert_counters_exact()
 

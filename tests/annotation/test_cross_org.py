@@ -1,6 +1,8 @@
 """Another organization's members get 404 for every object of this one, whatever their role,
 and nothing changes in the database."""
 
+from typing import Any
+
 import pytest
 
 from tessera.models import Role
@@ -11,7 +13,7 @@ from tests.conftest import choice
 pytestmark = pytest.mark.django_db
 
 # (method, path, body): the path is formatted with the world's ids.
-ENDPOINTS = [
+ENDPOINTS: list[tuple[str, str, Any]] = [
     ("get", "/api/projects/{project}/", None),
     ("patch", "/api/projects/{project}/", {"title": "Taken"}),
     ("delete", "/api/projects/{project}/", None),

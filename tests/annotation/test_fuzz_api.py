@@ -30,7 +30,11 @@ FUZZ_SETTINGS = settings(
     deadline=None,
     derandomize=True,
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 ROLES = ["owner", "manager", "reviewer", "annotator"]
@@ -62,8 +66,10 @@ numbers = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), numbers, texts)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | texts, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | texts, children, max_size=4)
+    ),
     max_leaves=16,
 )
 
@@ -75,7 +81,9 @@ def _nest(levels: int, kind: str):
     return value
 
 
-deep_values = st.builds(_nest, st.sampled_from([99, 100, 101, 317, 500, 940, 2000]), st.sampled_from(["list", "dict"]))
+deep_values = st.builds(
+    _nest, st.sampled_from([99, 100, 101, 317, 500, 940, 2000]), st.sampled_from(["list", "dict"])
+)
 # The values that broke endpoints before, drawn often: Hypothesis picks each branch of one_of alike.
 NASTY = ["\ud800", "a\udfff", "a\x00b", 10**400, -(10**400), 2**63, 2**64, 1e308, -1, 86401, "9" * 400, [], {}, None,
          True, "", [None], {"": None}]  # fmt: skip
@@ -233,15 +241,21 @@ def _read_stream(response):
 @pytest.mark.parametrize(("method", "path", "template"), WRITES, ids=[f"{m} {p}" for m, p, _ in WRITES])
 @FUZZ_SETTINGS
 @given(request=st.data())
-def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(fuzz_world, api, in_savepoint, method, path, template, request):
+def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(
+    fuzz_world, api, in_savepoint, method, path, template, request
+):
     role = request.draw(st.sampled_from(ROLES))
     content_type, raw = request.draw(requests_for(fill_ids(template, fuzz_world)))
     url = fill_ids(path, fuzz_world)
     # Writes read query parameters too (return_task_ids on imports).
-    pairs = request.draw(st.lists(st.tuples(st.sampled_from(["return_task_ids", "x"]), query_values), max_size=2))
+    pairs = request.draw(
+        st.lists(st.tuples(st.sampled_from(["return_task_ids", "x"]), query_values), max_size=2)
+    )
     if pairs:
         url += "?" + "&".join(f"{name}={value}" for name, value in pairs)
-    response = in_savepoint(lambda: api(role).generic(method.upper(), url, data=raw, content_type=content_type))
+    response = in_savepoint(
+        lambda: api(role).generic(method.upper(), url, data=raw, content_type=content_type)
+    )
     assert_not_a_server_error(response, f"{role} {method} {url} {content_type} {raw[:200]!r}")
 
 
@@ -253,7 +267,11 @@ def test_no_query_string_gets_a_5xx(fuzz_world, api, in_savepoint, path, names, 
     pairs = request.draw(
         st.lists(st.tuples(st.sampled_from([*names, "x"]), query_values), min_size=1, max_size=4)
     )
-    url = fill_ids(path, fuzz_world) + "?" + "&".join(f"{quote_from_bytes(name.encode())}={value}" for name, value in pairs)
+    url = (
+        fill_ids(path, fuzz_world)
+        + "?"
+        + "&".join(f"{quote_from_bytes(name.encode())}={value}" for name, value in pairs)
+    )
     response = in_savepoint(lambda: api(role).get(url))
     assert_not_a_server_error(response, f"{role} GET {url}")
 
@@ -270,7 +288,19 @@ def test_every_api_endpoint_is_fuzzed():
             elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "view_class"):
                 yield pattern.callback.view_class
 
-    ids = {name: 1 for name in ("project", "task", "free_task", "annotation", "prediction", "draft", "import_job", "token")}
+    ids = {
+        name: 1
+        for name in (
+            "project",
+            "task",
+            "free_task",
+            "annotation",
+            "prediction",
+            "draft",
+            "import_job",
+            "token",
+        )
+    }
     fuzzed = {(resolve(fill_ids(path, ids)).func.view_class, method) for method, path, _ in WRITES}
     fuzzed |= {(resolve(fill_ids(path, ids)).func.view_class, "get") for path, _ in QUERIES}
     api_views = {view for view in views(get_resolver().url_patterns) if issubclass(view, APIView)}

@@ -57,7 +57,11 @@ def test_a_failed_import_leaves_a_gap_that_pages_allow_for(api, cast, make_proje
     assert (project.task_counter, project.task_count) == (6, 6)
     # A range reserved by an import that then fails in its write phase stays unused.
     Project.objects.filter(pk=project.pk).update(task_counter=10)
-    tasks_import(project=project, user=cast.users["owner"], items=[to_task_item({"text": f"x{i}"}, i) for i in range(3)])
+    tasks_import(
+        project=project,
+        user=cast.users["owner"],
+        items=[to_task_item({"text": f"x{i}"}, i) for i in range(3)],
+    )
     assert _inner_ids_by_offset(project) == [1, 2, 3, 4, 5, 6, 11, 12, 13]
     assert _paged_inner_ids(api("manager"), project, 2) == [1, 2, 3, 4, 5, 6, 11, 12, 13]
 
@@ -103,7 +107,10 @@ def test_progress_with_overlap_counts_what_next_can_still_hand_the_caller(api, c
     annotation_create(task=tasks[3], user=others[0], result=choice("Negative"))  # open for me
     body = api("annotator").get(f"/api/labeling/projects/{project.pk}").json()
     assert (body["tasks_left_for_me"], body["tasks_labeled"], body["total_tasks"]) == (3, 1, 6)
-    assert patch_json(api("manager"), f"/api/projects/{project.pk}/", {"maximum_annotations": 1}).status_code == 200
+    assert (
+        patch_json(api("manager"), f"/api/projects/{project.pk}/", {"maximum_annotations": 1}).status_code
+        == 200
+    )
     body = api("annotator").get(f"/api/labeling/projects/{project.pk}").json()
     # Now tasks 1, 2 and 4 are labeled; the skipped task 3 is open but answered by me.
     assert (body["tasks_left_for_me"], body["tasks_labeled"]) == (2, 3)

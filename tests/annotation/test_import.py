@@ -434,7 +434,11 @@ def test_nul_character_is_refused_wherever_it_hides(project, upload, refused, bo
 def test_nul_character_in_a_csv_cell_is_refused(project, upload, refused):
     with refused() as check:
         check(
-            upload(project, b"text\na\x00b\n", "text/csv"), 400, "tasks[0].data.text", "NUL", code="nul_character"
+            upload(project, b"text\na\x00b\n", "text/csv"),
+            400,
+            "tasks[0].data.text",
+            "NUL",
+            code="nul_character",
         )
 
 

@@ -28,7 +28,9 @@ def test_a_submit_goes_on_while_an_import_writes(cast, make_project):
         try:
             with transaction.atomic():
                 now = timezone.now()
-                Task.objects.create(project_id=project.pk, data={"text": "blocker"}, inner_id=3, created_at=now)
+                Task.objects.create(
+                    project_id=project.pk, data={"text": "blocker"}, inner_id=3, created_at=now
+                )
                 blocker_ready.set()
                 release_blocker.wait(10)
                 transaction.set_rollback(True)

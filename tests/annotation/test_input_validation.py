@@ -1,7 +1,6 @@
 """Input that used to reach a 500: lone surrogates, deep nesting, huge numbers, ids beyond 64 bits, and
 an annotator marking ground truth. Each answers a 4xx naming the field, and nothing is written."""
 
-
 import pytest
 
 from annotation.models import Annotation
@@ -18,7 +17,12 @@ def raw_post(client, url: str, text: str, method: str = "post"):
 
 
 def nested_result(levels: int) -> str:
-    return '{"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": ' + "[" * levels + "]" * levels + "}]}"
+    return (
+        '{"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": '
+        + "[" * levels
+        + "]" * levels
+        + "}]}"
+    )
 
 
 def assert_refused(response, status: int, code: str | None = None, field: str | None = None) -> dict:
@@ -56,7 +60,9 @@ def test_a_lone_surrogate_in_an_import_file_is_refused_naming_the_task(world, ap
     before = snapshot()
     upload = b'[{"text": "fine"}, {"text": "bad \\udc00"}]'
     response = api("owner").post(
-        f"/api/projects/{world['project'].pk}/import", data={"file": _file("tasks.json", upload)}, format="multipart"
+        f"/api/projects/{world['project'].pk}/import",
+        data={"file": _file("tasks.json", upload)},
+        format="multipart",
     )
     assert_refused(response, 400, "surrogate_character", "tasks[1].data.text")
     assert snapshot() == before
@@ -89,9 +95,11 @@ def test_deeply_nested_task_data_in_an_import_is_refused(world, api, snapshot, l
     response = raw_post(api("owner"), f"/api/projects/{world['project'].pk}/import", body)
     # Python's own decoder may give up first, under a request's frames: a parse error, still a 400.
     assert assert_refused(response, 400)["code"] in ("too_deep", "parse_error")
-    lines = ('{"text": "x", "deep": ' + "{\"a\": " * levels + "1" + "}" * levels + "}").encode()
+    lines = ('{"text": "x", "deep": ' + '{"a": ' * levels + "1" + "}" * levels + "}").encode()
     response = api("owner").post(
-        f"/api/projects/{world['project'].pk}/import", data={"file": _file("tasks.jsonl", lines)}, format="multipart"
+        f"/api/projects/{world['project'].pk}/import",
+        data={"file": _file("tasks.jsonl", lines)},
+        format="multipart",
     )
     assert assert_refused(response, 400)["code"] in ("too_deep", "parse_error")
     assert snapshot() == before
@@ -114,7 +122,9 @@ def test_deeply_nested_task_data_in_an_import_is_refused(world, api, snapshot, l
          "tasks[0].predictions[0].score"),
     ],
 )  # fmt: skip
-def test_numbers_of_hundreds_of_digits_or_beyond_their_bounds_are_refused(world, api, snapshot, url_key, method, body, field):
+def test_numbers_of_hundreds_of_digits_or_beyond_their_bounds_are_refused(
+    world, api, snapshot, url_key, method, body, field
+):
     before = snapshot()
     ids = {name: obj.pk for name, obj in world.items()}
     url = {
@@ -133,7 +143,9 @@ def test_numbers_of_hundreds_of_digits_or_beyond_their_bounds_are_refused(world,
 
 def test_a_lead_time_of_a_day_is_accepted(world, api):
     response = post_json(
-        api("annotator"), f"/api/tasks/{world['free_task'].pk}/annotations/", {"result": choice("Neutral"), "lead_time": 86400}
+        api("annotator"),
+        f"/api/tasks/{world['free_task'].pk}/annotations/",
+        {"result": choice("Neutral"), "lead_time": 86400},
     )
     assert response.status_code == 201, response.content
     assert response.json()["lead_time"] == 86400
@@ -160,7 +172,9 @@ def test_query_and_body_ids_beyond_64_bits_answer_4xx(world, api, snapshot):
     assert response.status_code == 404
     response = owner.get(f"/api/projects/{world['project'].pk}/export?ids={HUGE_ID}")
     assert_refused(response, 400, field="ids")
-    assert_refused(post_json(owner, "/api/organizations/switch", {"organization": HUGE_ID}), 400, field="organization")
+    assert_refused(
+        post_json(owner, "/api/organizations/switch", {"organization": HUGE_ID}), 400, field="organization"
+    )
     response = post_json(owner, f"/api/tasks/{world['free_task'].pk}/annotations/",
                          {"result": choice("Neutral"), "parent_prediction": HUGE_ID})  # fmt: skip
     assert_refused(response, 400, field="parent_prediction")
@@ -177,7 +191,9 @@ def test_query_and_body_ids_beyond_64_bits_answer_4xx(world, api, snapshot):
 def test_annotators_and_reviewers_may_not_set_ground_truth_on_create(world, api, snapshot, role):
     before = snapshot()
     response = post_json(
-        api(role), f"/api/tasks/{world['free_task'].pk}/annotations/", {"result": choice("Neutral"), "ground_truth": True}
+        api(role),
+        f"/api/tasks/{world['free_task'].pk}/annotations/",
+        {"result": choice("Neutral"), "ground_truth": True},
     )
     assert_refused(response, 403, "permission_denied", "ground_truth")
     assert snapshot() == before
@@ -185,18 +201,24 @@ def test_annotators_and_reviewers_may_not_set_ground_truth_on_create(world, api,
 
 def test_an_annotator_may_not_set_ground_truth_on_their_own_annotation(world, api, snapshot):
     before = snapshot()
-    response = patch_json(api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": True})
+    response = patch_json(
+        api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": True}
+    )
     assert_refused(response, 403, "permission_denied", "ground_truth")
     assert snapshot() == before
 
 
 def test_an_annotator_may_repeat_ground_truth_false_and_edit_as_before(world, api):
     response = patch_json(
-        api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": False, "result": choice("Neutral")}
+        api("annotator"),
+        f"/api/annotations/{world['annotation'].pk}/",
+        {"ground_truth": False, "result": choice("Neutral")},
     )
     assert response.status_code == 200, response.content
     response = post_json(
-        api("annotator"), f"/api/tasks/{world['free_task'].pk}/annotations/", {"result": choice("Neutral"), "ground_truth": False}
+        api("annotator"),
+        f"/api/tasks/{world['free_task'].pk}/annotations/",
+        {"result": choice("Neutral"), "ground_truth": False},
     )
     assert response.status_code == 201, response.content
 
@@ -204,7 +226,9 @@ def test_an_annotator_may_repeat_ground_truth_false_and_edit_as_before(world, ap
 @pytest.mark.parametrize("role", ["manager", "admin", "owner"])
 def test_managers_and_above_set_and_clear_ground_truth(world, api, role):
     response = post_json(
-        api(role), f"/api/tasks/{world['free_task'].pk}/annotations/", {"result": choice("Neutral"), "ground_truth": True}
+        api(role),
+        f"/api/tasks/{world['free_task'].pk}/annotations/",
+        {"result": choice("Neutral"), "ground_truth": True},
     )
     assert response.status_code == 201, response.content
     assert Annotation.objects.get(pk=response.json()["id"]).ground_truth is True
@@ -215,8 +239,24 @@ def test_managers_and_above_set_and_clear_ground_truth(world, api, role):
 
 
 def test_an_annotator_may_not_clear_ground_truth_a_manager_set(world, api, snapshot):
-    assert patch_json(api("manager"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": True}).status_code == 200
+    assert (
+        patch_json(
+            api("manager"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": True}
+        ).status_code
+        == 200
+    )
     before = snapshot()
-    response = patch_json(api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": False})
+    response = patch_json(
+        api("annotator"), f"/api/annotations/{world['annotation'].pk}/", {"ground_truth": False}
+    )
     assert_refused(response, 403, "permission_denied", "ground_truth")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("data", [None, "text", ["text"], 1], ids=["missing", "string", "list", "number"])
+def test_creating_a_task_without_a_data_object_names_the_data_field(world, api, snapshot, data):
+    before = snapshot()
+    body = {"project": world["project"].pk, **({} if data is None else {"data": data})}
+
+    assert_refused(post_json(api("manager"), "/api/tasks/", body), 400, code="invalid_data", field="data")
     assert snapshot() == before

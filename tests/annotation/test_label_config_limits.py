@@ -31,7 +31,10 @@ def test_a_256_kb_config_with_thousands_of_attributes_is_refused_fast():
     ("config", "limit"),
     [
         (_config(2500), "elements; the limit is 2000"),
-        ("<View>" * 40 + '<Text name="t" value="$t"/>' + "</View>" * 40, "levels of nesting; the limit is 32"),
+        (
+            "<View>" * 40 + '<Text name="t" value="$t"/>' + "</View>" * 40,
+            "levels of nesting; the limit is 32",
+        ),
     ],
 )
 def test_configs_beyond_the_limits_are_refused_naming_the_limit(config, limit):

@@ -71,7 +71,8 @@ def test_with_a_wildcard_host_every_host_is_ours():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "tag", ['<Image name="image" value="/%61pi/projects/1/next"/>', '<Audio name="audio" value="/api/version"/>']
+    "tag",
+    ['<Image name="image" value="/%61pi/projects/1/next"/>', '<Audio name="audio" value="/api/version"/>'],
 )
 def test_a_label_config_with_a_literal_own_api_address_is_refused(api, tag):
     config = f'<View>{tag}<Text name="text" value="$text"/></View>'
@@ -103,7 +104,9 @@ def test_an_image_list_and_a_task_edit_are_checked_too(api, make_project):
     response = patch_json(api("manager"), url, {"data": {"image": "//testserver/API/tasks/1/lock/"}})
     assert response.status_code == 400 and response.json()["error"]["code"] == "own_api_url"
     response = post_json(
-        api("manager"), "/api/tasks/", {"project": project.pk, "data": {"image": ["/ok.png", "/%61pi/version"]}}
+        api("manager"),
+        "/api/tasks/",
+        {"project": project.pk, "data": {"image": ["/ok.png", "/%61pi/version"]}},
     )
     assert response.status_code == 400 and response.json()["error"]["field"].endswith("data.image")
     task.refresh_from_db()
@@ -116,5 +119,7 @@ def test_a_text_task_may_mention_an_api_path(api, make_project):
     # Text is shown as text, never loaded: only media addresses are checked.
     project = make_project()
     body = json.dumps([{"text": "/api/projects/1/next"}])
-    response = api("manager").post(f"/api/projects/{project.pk}/import", data=body, content_type="application/json")
+    response = api("manager").post(
+        f"/api/projects/{project.pk}/import", data=body, content_type="application/json"
+    )
     assert response.status_code == 201

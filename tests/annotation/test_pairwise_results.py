@@ -28,4 +28,6 @@ def test_pairwise_pick_must_name_left_or_right(selected):
 
 def test_pairwise_to_name_must_still_be_the_control_or_one_of_its_objects():
     with pytest.raises(ApplicationError):
-        validate_result(parse_label_config(CONFIG, max_bytes=10_000), pick("elsewhere", "left"), DATA, field="")
+        validate_result(
+            parse_label_config(CONFIG, max_bytes=10_000), pick("elsewhere", "left"), DATA, field=""
+        )

@@ -57,7 +57,10 @@ def streamed(raw: str | bytes, file_format: str, *, max_tasks: int = MAX):
 
 def outcome(read, raw, file_format, **kwargs):
     try:
-        return [(item.data, item.meta, item.annotations, item.predictions) for item in read(raw, file_format, **kwargs)]
+        return [
+            (item.data, item.meta, item.annotations, item.predictions)
+            for item in read(raw, file_format, **kwargs)
+        ]
     except ApplicationError as error:
         return (error.code, error.field, error.message)
 
@@ -88,7 +91,9 @@ def test_more_tasks_than_the_limit_are_refused_while_reading():
         streamed("\n".join(json.dumps({"text": str(i)}) for i in range(11)), "jsonl", max_tasks=10)
     assert (caught.value.code, caught.value.field) == ("too_many_tasks", "file")
     assert "limit is 10" in caught.value.message
-    assert len(streamed("\n".join(json.dumps({"text": str(i)}) for i in range(10)), "jsonl", max_tasks=10)) == 10
+    assert (
+        len(streamed("\n".join(json.dumps({"text": str(i)}) for i in range(10)), "jsonl", max_tasks=10)) == 10
+    )
 
 
 def test_items_come_one_at_a_time_before_the_end_is_read():

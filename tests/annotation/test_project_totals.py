@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def assert_totals_agree(project: Project) -> None:
     project.refresh_from_db()
-    sums = Task.objects.filter(project=project).aggregate(a=Sum("total_annotations"), p=Sum("total_predictions"))
+    sums = Task.objects.filter(project=project).aggregate(
+        a=Sum("total_annotations"), p=Sum("total_predictions")
+    )
     assert project.task_count == Task.objects.filter(project=project).count()
     assert project.annotation_total == (sums["a"] or 0)
     assert project.prediction_total == (sums["p"] or 0)
@@ -34,7 +36,9 @@ def test_totals_follow_imports_submits_skips_deletes_and_predictions(api, make_p
     manager = api("manager")
     second, third = Task.objects.filter(project=project).order_by("inner_id")[1:]
 
-    submitted = post_json(api("annotator"), f"/api/tasks/{second.pk}/annotations/", {"result": choice("Neutral")})
+    submitted = post_json(
+        api("annotator"), f"/api/tasks/{second.pk}/annotations/", {"result": choice("Neutral")}
+    )
     skipped = post_json(api("annotator2"), f"/api/tasks/{second.pk}/annotations/", {"was_cancelled": True})
     assert submitted.status_code == skipped.status_code == 201
     assert_totals_agree(project)
@@ -55,7 +59,9 @@ def test_totals_follow_imports_submits_skips_deletes_and_predictions(api, make_p
     assert_totals_agree(project)
     listed = manager.get(f"/api/tasks/?project={project.pk}").json()
     assert (listed["total"], listed["total_annotations"], listed["total_predictions"]) == (
-        project.task_count, project.annotation_total, project.prediction_total
+        project.task_count,
+        project.annotation_total,
+        project.prediction_total,
     )
     assert manager.delete(f"/api/projects/{project.pk}/tasks/").status_code in (200, 204)
     assert_totals_agree(project)
@@ -67,7 +73,9 @@ def test_completed_background_import_lists_the_ids_of_its_tasks(api, make_projec
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 10
     project = make_project(tasks=[{"text": "already here"}])
     with django_capture_on_commit_callbacks(execute=False):
-        response = post_json(api("manager"), f"/api/projects/{project.pk}/import", [{"text": "x"}, {"text": "y"}])
+        response = post_json(
+            api("manager"), f"/api/projects/{project.pk}/import", [{"text": "x"}, {"text": "y"}]
+        )
     assert response.status_code == 201
     job_id = response.json()["import"]
     import_job_run(job_id=job_id)

@@ -153,7 +153,9 @@ def test_next_costs_a_fixed_number_of_queries_however_many_tasks_are_done(
 
 
 @pytest.mark.parametrize("size", [3, 30])
-def test_progress_costs_the_same_queries_at_any_project_size(api, cast, make_project, django_assert_num_queries, size):
+def test_progress_costs_the_same_queries_at_any_project_size(
+    api, cast, make_project, django_assert_num_queries, size
+):
     project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(size)], maximum_annotations=3)
     for task in Task.objects.filter(project=project):
         annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))

@@ -71,7 +71,11 @@ def test_a_reviewer_answers_once_too(api, task):
 
 def test_the_answer_is_changed_with_a_patch(api, task):
     skipped = skip(api, "annotator", task).json()["id"]
-    response = patch_json(api("annotator"), f"/api/annotations/{skipped}/", {"was_cancelled": False, "result": choice("Positive")})
+    response = patch_json(
+        api("annotator"),
+        f"/api/annotations/{skipped}/",
+        {"was_cancelled": False, "result": choice("Positive")},
+    )
     assert response.status_code == 200
     assert counters(task) == (1, 0, False)
 
@@ -91,7 +95,11 @@ def test_turning_a_skip_into_an_answer_on_a_full_task_is_refused(api, task):
     skipped = skip(api, "reviewer", task).json()["id"]
     assert submit(api, "annotator", task).status_code == 201
     assert submit(api, "annotator2", task).status_code == 201
-    response = patch_json(api("reviewer"), f"/api/annotations/{skipped}/", {"was_cancelled": False, "result": choice("Positive")})
+    response = patch_json(
+        api("reviewer"),
+        f"/api/annotations/{skipped}/",
+        {"was_cancelled": False, "result": choice("Positive")},
+    )
     refused(response, "overlap_reached")
     assert Annotation.objects.get(pk=skipped).was_cancelled
     assert counters(task) == (2, 1, True)
@@ -199,7 +207,9 @@ def test_after_submitting_the_lock_cannot_be_renewed(api, make_project):
 def test_a_second_delete_of_an_annotation_prediction_or_task_is_a_404_and_subtracts_nothing(api, task):
     manager = api("manager")
     annotation = submit(api, "annotator", task).json()["id"]
-    prediction = post_json(manager, "/api/predictions/", {"task": task.pk, "result": choice("Negative")}).json()["id"]
+    prediction = post_json(
+        manager, "/api/predictions/", {"task": task.pk, "result": choice("Negative")}
+    ).json()["id"]
     for path in (f"/api/annotations/{annotation}/", f"/api/predictions/{prediction}/"):
         assert manager.delete(path).status_code == 204
         assert manager.delete(path).status_code == 404
@@ -209,7 +219,11 @@ def test_a_second_delete_of_an_annotation_prediction_or_task_is_a_404_and_subtra
     assert manager.delete(f"/api/tasks/{task.pk}/").status_code == 204
     assert manager.delete(f"/api/tasks/{task.pk}/").status_code == 404
     task.project.refresh_from_db()
-    assert (task.project.task_count, task.project.annotation_total, task.project.prediction_total) == (0, 0, 0)
+    assert (task.project.task_count, task.project.annotation_total, task.project.prediction_total) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_a_task_edit_from_a_stale_read_keeps_the_counters_of_submits_since(api, task, cast):

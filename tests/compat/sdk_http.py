@@ -12,7 +12,9 @@ import httpx
 from label_studio_sdk.client import LabelStudio
 
 
-def sdk_client(base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None) -> tuple[LabelStudio, httpx.Client]:
+def sdk_client(
+    base_url: str, api_key: str, *, transport: httpx.BaseTransport | None = None
+) -> tuple[LabelStudio, httpx.Client]:
     """The SDK's client and the HTTP client it sends through (close it when done).
 
     max_retries=0: a 5xx must fail a test at once, not be retried into a pass.
@@ -21,6 +23,8 @@ def sdk_client(base_url: str, api_key: str, *, transport: httpx.BaseTransport | 
     return LabelStudio(base_url=base_url, api_key=api_key, max_retries=0, timeout=30, httpx_client=http), http
 
 
-def sdk_request(client: LabelStudio, path: str, *, method: str = "GET", params: dict | None = None) -> httpx.Response:
+def sdk_request(
+    client: LabelStudio, path: str, *, method: str = "GET", params: dict | None = None
+) -> httpx.Response:
     """``path`` (relative to the base URL, as the SDK writes it: "api/tasks/") sent as the SDK sends its calls."""
     return client._client_wrapper.httpx_client.request(path, method=method, params=params)

@@ -23,12 +23,14 @@ def test_a_raw_request_goes_out_as_the_sdks_own_calls_do():
         http.close()
     assert response.status_code == 200 and response.json() == {"release": "1.0"}
     own, raw = sent
-    assert own.url.copy_with(query=None) == raw.url.copy_with(query=None) == "http://tessera.test/api/version/"
+    assert (
+        own.url.copy_with(query=None) == raw.url.copy_with(query=None) == "http://tessera.test/api/version/"
+    )
     assert raw.url.params["probe"] == "1"
     assert raw.headers["Authorization"] == "Token key-123"
-    assert {k: v for k, v in raw.headers.items() if k.lower().startswith(("x-", "authorization", "user-agent"))} == {
-        k: v for k, v in own.headers.items() if k.lower().startswith(("x-", "authorization", "user-agent"))
-    }
+    assert {
+        k: v for k, v in raw.headers.items() if k.lower().startswith(("x-", "authorization", "user-agent"))
+    } == {k: v for k, v in own.headers.items() if k.lower().startswith(("x-", "authorization", "user-agent"))}
     # The HTTP client passed in is the one the SDK sends through, so closing it closes the SDK's.
     assert http.is_closed
 

@@ -10,7 +10,8 @@ def test_swagger_ui_renders_the_schema_with_nothing_refused_by_the_csp(open_sess
     refused: list[str] = []
     requests: list[str] = []
     session.page.on(
-        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
     )
     session.page.on("request", lambda request: requests.append(request.url))
     session.page.goto(f"{session.base_url}/api/docs/")

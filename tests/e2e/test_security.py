@@ -181,7 +181,9 @@ def test_an_image_that_points_at_our_own_api_is_not_loaded(annotator, labeling_p
     planted = f"/%61pi/projects/{project.pk}/next"
     project.tasks.update(data={"image": planted})
     requested = []
-    annotator.page.on("request", lambda request: requested.append((request.method, request.resource_type, request.url)))
+    annotator.page.on(
+        "request", lambda request: requested.append((request.method, request.resource_type, request.url))
+    )
     annotator.label(project)
     assert "Tessera's own API" in annotator.page.locator(".stage .blocked").inner_text()
     assert annotator.page.locator(".stage img").count() == 0
@@ -205,7 +207,9 @@ def test_no_spelling_of_an_own_api_address_gets_an_image_loaded(annotator, label
     ]
     images = "".join(f'<Image name="image{i}" value="$image{i}"/>' for i in range(len(spellings)))
     config = f'<View>{images}<RectangleLabels name="box" toName="image0"><Label value="Car"/></RectangleLabels></View>'
-    project = labeling_project(config, [{f"image{i}": "/static/e2e/satellite.png" for i in range(len(spellings))}])
+    project = labeling_project(
+        config, [{f"image{i}": "/static/e2e/satellite.png" for i in range(len(spellings))}]
+    )
     project.tasks.update(data={f"image{i}": url for i, url in enumerate(spellings)})
     requested = []
     annotator.page.on("request", lambda request: requested.append((request.resource_type, request.url)))

@@ -16,7 +16,10 @@ from tests.e2e.conftest import SENTIMENT
 
 pytestmark = pytest.mark.e2e
 
-NEWS = [{"text": "Profit rose 12% on strong card spending."}, {"text": "The meeting is scheduled for Tuesday."}]
+NEWS = [
+    {"text": "Profit rose 12% on strong card spending."},
+    {"text": "The meeting is scheduled for Tuesday."},
+]
 
 
 def notice(session) -> str:
@@ -36,7 +39,9 @@ def assert_plain_words(text: str) -> None:
     assert "{" not in text and "/api/" not in text and "409" not in text, text
 
 
-def test_a_task_filled_by_others_meanwhile_is_left_with_the_work_in_a_draft(annotator, labeling_project, cast):
+def test_a_task_filled_by_others_meanwhile_is_left_with_the_work_in_a_draft(
+    annotator, labeling_project, cast
+):
     project = labeling_project(SENTIMENT, NEWS, title="Overlap reached", maximum_annotations=2)
     annotator.label(project)
     held = annotator.task_id()
@@ -82,7 +87,9 @@ def test_a_task_another_annotator_took_is_left_with_the_work_in_a_draft(annotato
     assert_plain_words(text)
     assert annotator.task_id() not in (None, held)
     assert not Annotation.objects.filter(task_id=held).exists()
-    assert Draft.objects.get(task_id=held, user=cast.users["annotator"]).result[0]["value"] == {"choices": ["Neutral"]}
+    assert Draft.objects.get(task_id=held, user=cast.users["annotator"]).result[0]["value"] == {
+        "choices": ["Neutral"]
+    }
     # The counter did not count the refused answer.
     assert annotator.page.locator("[data-count=done] b").inner_text() == "0"
 
@@ -107,12 +114,16 @@ def test_the_refusal_is_said_in_japanese_to_a_browser_that_prefers_it(open_sessi
     annotator.screenshot("refused-task-locked-ja")
 
 
-def test_a_task_answered_in_another_tab_moves_on_and_keeps_this_answer_for_a_correction(annotator, labeling_project, cast):
+def test_a_task_answered_in_another_tab_moves_on_and_keeps_this_answer_for_a_correction(
+    annotator, labeling_project, cast
+):
     project = labeling_project(SENTIMENT, NEWS, title="Already answered", maximum_annotations=2)
     annotator.label(project)
     held = annotator.task_id()
     # The same annotator answers the task from another tab, then submits a different answer here.
-    earlier = annotation_create(task=project.tasks.get(pk=held), user=cast.users["annotator"], result=choice("Negative"))
+    earlier = annotation_create(
+        task=project.tasks.get(pk=held), user=cast.users["annotator"], result=choice("Negative")
+    )
     annotator.press("1")
     submit_refused(annotator)
     text = notice(annotator)

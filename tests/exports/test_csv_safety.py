@@ -45,7 +45,7 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_quote(
 
 @pytest.mark.parametrize("export_type", ["CSV", "TSV"])
 def test_a_bare_carriage_return_inside_a_cell_never_splits_the_row(api, make_project, cast, export_type):
-    attack = "harmless\r=HYPERLINK(\"http://evil.test\")"
+    attack = 'harmless\r=HYPERLINK("http://evil.test")'
     project = make_project(tasks=[{"text": attack}, {"text": "second\nrow"}])
     for task in project.tasks.all():
         annotation_create(task=task, user=cast.users["annotator"], result=choice("Negative"))

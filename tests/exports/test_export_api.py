@@ -281,9 +281,15 @@ def test_each_export_is_recorded_in_the_audit_log(api, make_project, cast):
     from tessera.models import AuditEvent
 
     project = make_project(tasks=[{"text": "a"}])
-    response = api("reviewer").get(f"/api/projects/{project.pk}/export?exportType=CSV&download_all_tasks=true")
+    response = api("reviewer").get(
+        f"/api/projects/{project.pk}/export?exportType=CSV&download_all_tasks=true"
+    )
     assert response.status_code == 200
     b"".join(response.streaming_content)
     event = AuditEvent.objects.get(action="project.export")
-    assert (event.actor, event.object_id, event.organization_id) == (cast.users["reviewer"], project.pk, cast.org.pk)
+    assert (event.actor, event.object_id, event.organization_id) == (
+        cast.users["reviewer"],
+        project.pk,
+        cast.org.pk,
+    )
     assert event.details == {"export_type": "CSV", "download_all_tasks": True, "task_ids": None}

@@ -15,7 +15,9 @@ def test_a_write_succeeds_while_an_export_is_half_read(api, cast, make_project, 
     monkeypatch.setattr(export_selectors, "CHUNK_TASKS", 3)
     project = make_project(tasks=[{"text": f"Headline {i}"} for i in range(12)])
     other = make_project(tasks=[{"text": "Elsewhere"}])
-    response = api("manager").get(f"/api/projects/{project.pk}/export?exportType=JSON&download_all_tasks=true")
+    response = api("manager").get(
+        f"/api/projects/{project.pk}/export?exportType=JSON&download_all_tasks=true"
+    )
     assert response.status_code == 200
     stream = iter(response.streaming_content)
     head = b"".join(next(stream) for _ in range(4))

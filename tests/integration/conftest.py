@@ -97,18 +97,18 @@ def publishing_to(url: str, transport_options: dict | None = None) -> Iterator[N
         # The app caches a connection pool for the broker it first used, and kombu keeps
         # pools in a registry keyed by URL; clearing both (as after a fork) makes the next
         # publish connect afresh to whatever broker the app names then.
+        # (Private attributes, which celery-types leaves out.)
         kombu.pools.reset()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        celery_app._pool = None  # type: ignore[attr-defined]
+        celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
     drop_connections()
-    conf.broker_url = url
-    conf.broker_transport_options = transport_options or {"visibility_timeout": 3600}
+    conf.update(broker_url=url, broker_transport_options=transport_options or {"visibility_timeout": 3600})
     try:
         yield
     finally:
         drop_connections()
-        conf.broker_url, conf.broker_transport_options = saved
+        conf.update(broker_url=saved[0], broker_transport_options=saved[1])
 
 
 class Worker:
@@ -220,7 +220,7 @@ def start_file_broker_worker(transactional_db, settings, tmp_path) -> Iterator[C
     """
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
     broker = Path(settings.DATA_DIR) / "broker"
-    options = {
+    options: dict[str, str | bool] = {
         "data_folder_in": str(broker / "queue"),
         "data_folder_out": str(broker / "queue"),
         "processed_folder": str(broker / "processed"),
@@ -230,8 +230,11 @@ def start_file_broker_worker(transactional_db, settings, tmp_path) -> Iterator[C
     # Messages left by earlier tests (which publish here by default) name job ids this database reuses.
     shutil.rmtree(broker, ignore_errors=True)
     for key in ("data_folder_in", "processed_folder", "control_folder"):
-        Path(options[key]).mkdir(parents=True, exist_ok=True)
-    with publishing_to(FILE_BROKER_URL, options), _workers(FILE_BROKER_URL, _worker_env(settings), tmp_path) as start:
+        Path(str(options[key])).mkdir(parents=True, exist_ok=True)
+    with (
+        publishing_to(FILE_BROKER_URL, options),
+        _workers(FILE_BROKER_URL, _worker_env(settings), tmp_path) as start,
+    ):
         yield start
 
 

@@ -25,7 +25,9 @@ FAST_REAPER = {"TESSERA_JOB_LEASE_SECONDS": "3", "TESSERA_JOB_REAP_INTERVAL_SECO
 
 
 def _tasks(count: int) -> list[dict]:
-    return [{"data": {"text": f"Headline number {i}: the market moved."}, "meta": {"n": i}} for i in range(count)]
+    return [
+        {"data": {"text": f"Headline number {i}: the market moved."}, "meta": {"n": i}} for i in range(count)
+    ]
 
 
 def _finished(job_id: int):

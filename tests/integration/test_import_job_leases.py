@@ -193,7 +193,11 @@ def test_reaper_leaves_live_leases_and_finished_jobs_alone(make_project, cast):
 
     assert (report.requeued, report.failed) == ([], [])
     states = dict(ImportJob.objects.values_list("pk", "state"))
-    assert states == {running.pk: JobState.IN_PROGRESS, done.pk: JobState.COMPLETED, waiting.pk: JobState.CREATED}
+    assert states == {
+        running.pk: JobState.IN_PROGRESS,
+        done.pk: JobState.COMPLETED,
+        waiting.pk: JobState.CREATED,
+    }
 
 
 def test_reaper_removes_old_uploads_that_no_live_job_waits_on(make_project, cast, settings):

@@ -154,3 +154,18 @@ def test_import_when_the_queue_is_unreachable_answers_503_and_leaves_no_waiting_
     assert job.state == JobState.FAILED and job.error["code"] == "queue_unavailable"
     assert not import_path(job).exists()
     assert not Task.objects.filter(project=project).exists()
+
+
+@pytest.mark.django_db
+def test_job_whose_sender_was_deleted_fails_with_a_clear_error(make_project, cast):
+    project = make_project()
+    job = _job(project, cast.users["manager"], 5)
+    # The foreign key is SET_NULL: deleting the account leaves the job without its sender.
+    ImportJob.objects.filter(pk=job.pk).update(created_by=None)
+
+    import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.error["code"]) == (JobState.FAILED, "creator_deleted")
+    assert not Task.objects.filter(project=project).exists()
+    assert not import_path(job).exists()

@@ -59,7 +59,9 @@ def test_labeled_rows_across_batches_land_on_their_tasks(tiny_batches, make_proj
     ), job.error  # fmt: skip
     assert job.first_inner_id == 1 and job.lease_expires_at is None
     tasks = list(Task.objects.filter(project=project).order_by("inner_id"))
-    assert [(t.inner_id, t.data, t.meta) for t in tasks] == [(i + 1, r["data"], r["meta"]) for i, r in enumerate(rows)]
+    assert [(t.inner_id, t.data, t.meta) for t in tasks] == [
+        (i + 1, r["data"], r["meta"]) for i, r in enumerate(rows)
+    ]
     annotations = {a.task.data["text"]: (a.result, a.lead_time, a.import_job_id)
                    for a in Annotation.objects.filter(project=project).select_related("task")}  # fmt: skip
     assert annotations == {
@@ -112,6 +114,6 @@ def test_a_second_import_continues_the_inner_ids(tiny_batches, make_project, cas
     second = _run(project, cast.users["manager"], json.dumps(_labeled(12)).encode(), "json")
 
     assert (first.first_inner_id, second.first_inner_id) == (1, 11)
-    assert list(Task.objects.filter(project=project).order_by("inner_id").values_list("inner_id", flat=True)) == list(
-        range(1, 23)
-    )
+    assert list(
+        Task.objects.filter(project=project).order_by("inner_id").values_list("inner_id", flat=True)
+    ) == list(range(1, 23))

@@ -111,7 +111,9 @@ def test_job_left_in_progress_by_a_lost_worker_is_claimed_and_completed_by_a_new
 def test_worker_killed_mid_job_gets_the_job_back_and_writes_the_tasks_once(start_worker, api, make_project):
     project = make_project()
     # Short lease and reaper interval, so that the lost job comes back within seconds.
-    worker = start_worker(beat=True, env={"TESSERA_JOB_LEASE_SECONDS": "3", "TESSERA_JOB_REAP_INTERVAL_SECONDS": "1"})
+    worker = start_worker(
+        beat=True, env={"TESSERA_JOB_LEASE_SECONDS": "3", "TESSERA_JOB_REAP_INTERVAL_SECONDS": "1"}
+    )
     # Large enough that checking the rows takes a while after the first progress report,
     # so the kill lands before anything is written.
     tasks = _tasks(TASKS_TO_KILL)
@@ -147,4 +149,3 @@ def test_worker_killed_mid_job_gets_the_job_back_and_writes_the_tasks_once(start
             [project.pk],
         )
         assert cursor.fetchone() == (TASKS_TO_KILL, 1, TASKS_TO_KILL)
-

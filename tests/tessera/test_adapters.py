@@ -22,7 +22,11 @@ def test_private_internals_are_reached_from_the_adapters_only():
     offenders = []
     for directory in SOURCE_DIRS:
         for path in (REPO_ROOT / directory).rglob("*.py"):
-            if "node_modules" in path.parts or path.parent.name == "adapters" and path.parent.parent.name == "tessera":
+            if (
+                "node_modules" in path.parts
+                or path.parent.name == "adapters"
+                and path.parent.parent.name == "tessera"
+            ):
                 continue
             for number, line in enumerate(path.read_text().splitlines(), start=1):
                 if PRIVATE_NAMES.search(line) and not line.lstrip().startswith("#"):
@@ -35,8 +39,22 @@ def test_private_internals_are_reached_from_the_adapters_only():
 VALUES = [
     {},
     [],
-    {"text": "日本語のテキスト", "n": 1, "f": 0.1, "big": 10**30, "neg": -2.5e-10, "none": None, "t": True, "f2": False},
-    [{"from_name": "label", "value": {"start": 0, "end": 5, "labels": ["ORG"], "text": 'quote " and \\ and \n'}}],
+    {
+        "text": "日本語のテキスト",
+        "n": 1,
+        "f": 0.1,
+        "big": 10**30,
+        "neg": -2.5e-10,
+        "none": None,
+        "t": True,
+        "f2": False,
+    },
+    [
+        {
+            "from_name": "label",
+            "value": {"start": 0, "end": 5, "labels": ["ORG"], "text": 'quote " and \\ and \n'},
+        }
+    ],
     {"nested": [[[{"a": [1, 2, {"b": "\u2028\u0007"}]}]]]},
     "plain string",
     1e300,
@@ -81,7 +99,9 @@ def test_the_tag_registries_hold_label_studios_tags_in_lower_case():
         sdk_label_interface.CONTROL_TAGS
     )
     assert {"text", "hypertext", "image", "paragraphs", "audio"} <= sdk_label_interface.OBJECT_TAGS
-    assert all(tag == tag.lower() for tag in sdk_label_interface.CONTROL_TAGS | sdk_label_interface.OBJECT_TAGS)
+    assert all(
+        tag == tag.lower() for tag in sdk_label_interface.CONTROL_TAGS | sdk_label_interface.OBJECT_TAGS
+    )
 
 
 def test_a_parsed_config_gives_its_tags_objects_and_controls_as_written():

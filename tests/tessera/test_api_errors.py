@@ -71,7 +71,9 @@ def test_a_task_page_over_the_size_limit_answers_400(api, make_project):
     assert error["field"] == "page_size"
 
 
-def test_projects_asked_for_with_a_huge_page_size_get_the_largest_page_instead_of_a_400(api, make_project, settings):
+def test_projects_asked_for_with_a_huge_page_size_get_the_largest_page_instead_of_a_400(
+    api, make_project, settings
+):
     # Label Studio's legacy Client.list_projects() asks for page_size=10000000.
     settings.TESSERA_PAGE_SIZE_MAX = 2
     for _ in range(3):

@@ -113,7 +113,9 @@ def test_token_guessing_from_one_address_answers_429_with_retry_after(cast):
     assert AuditEvent.objects.filter(action="auth.token_failed").count() == 6
     assert AuditEvent.objects.filter(action="auth.token_throttled").count() == 1
     # The same valid token from another address works.
-    assert token_client(cast.tokens["manager"], address="198.51.100.9").get("/api/projects/").status_code == 200
+    assert (
+        token_client(cast.tokens["manager"], address="198.51.100.9").get("/api/projects/").status_code == 200
+    )
 
 
 def test_client_address_behind_a_proxy_is_the_one_the_proxy_saw(cast, settings):

@@ -149,8 +149,6 @@ def test_upload_settings_keep_files_private():
     assert django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440
 
 
-
-
 def test_a_multipart_upload_is_stopped_as_soon_as_it_passes_the_upload_limit(settings):
     """For bodies that declare no length (chunked), the only bound is counting as the files arrive."""
     from io import BytesIO

@@ -30,11 +30,18 @@ def run_manage(tmp_path, *args: str, env: dict | None = None) -> subprocess.Comp
     # Not the test run's own settings: DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' conftest.
     skipped = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("TESSERA_") and key not in skipped
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TESSERA_") and key not in skipped
     }
     environment.update({"TESSERA_DATA_DIR": str(tmp_path / "data"), **(env or {})})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -31,7 +31,9 @@ def test_token_list_shows_the_callers_tokens_without_their_keys(api, cast):
     assert response.status_code == 200
     tokens = response.json()
     assert len(tokens) == 2
-    assert all(set(token) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at"} for token in tokens)
+    assert all(
+        set(token) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at"} for token in tokens
+    )
     assert tokens[0]["name"] == "notebook"
     assert cast.tokens["annotator"] not in response.content.decode()
     assert cast.tokens["annotator"][:8] in {token["prefix"] for token in tokens}
@@ -65,7 +67,9 @@ def test_bad_token_requests_answer_400_and_make_nothing(api, cast, body):
 def test_an_expired_token_no_longer_authenticates(api, cast):
     key = post(api("annotator"), "/api/tokens/", {"expires_in_days": 1}).json()["key"]
     assert with_key(key).get("/api/projects/").status_code == 200
-    ApiToken.objects.filter(digest=ApiToken.digest_of(key)).update(expires_at=timezone.now() - timedelta(seconds=1))
+    ApiToken.objects.filter(digest=ApiToken.digest_of(key)).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     response = with_key(key).get("/api/projects/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"

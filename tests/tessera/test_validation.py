@@ -60,7 +60,9 @@ def test_integers_of_hundreds_of_digits_and_non_finite_floats_are_refused_in_doc
     validation.check_json({"n": 10**307, "big_id": 10**29})
 
 
-@pytest.mark.parametrize("value", [10**400, 1e308, 86400.5, -1, -0.5, float("inf"), float("nan"), True, "3", [], {}])
+@pytest.mark.parametrize(
+    "value", [10**400, 1e308, 86400.5, -1, -0.5, float("inf"), float("nan"), True, "3", [], {}]
+)
 def test_lead_time_is_a_number_of_seconds_from_zero_to_a_day(value):
     assert refusal(validation.lead_time, value).field == "lead_time"
 
@@ -76,7 +78,9 @@ def test_score_is_finite_and_between_zero_and_one(value):
     assert refusal(validation.score, value, field="score").field == "score"
 
 
-@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, "9223372036854775808", "1" * 400, True, 1.0, "1.0", "١٢", " ", None])
+@pytest.mark.parametrize(
+    "value", [2**63, -(2**63) - 1, "9223372036854775808", "1" * 400, True, 1.0, "1.0", "١٢", " ", None]
+)
 def test_ids_outside_64_bits_or_not_integers_name_no_object(value):
     with pytest.raises(NotFound):
         validation.object_id(value)
@@ -104,7 +108,9 @@ def test_flags_are_true_or_false_with_an_optional_default_for_none():
     assert refusal(validation.flag, 1, field="f").field == "f"
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "+1", " 1", "1_000", "1.0", "١٢", "9" * 21, "", None, True, 2**63])
+@pytest.mark.parametrize(
+    "value", ["0", "-1", "+1", " 1", "1_000", "1.0", "١٢", "9" * 21, "", None, True, 2**63]
+)
 def test_query_integers_are_ascii_digits_within_bounds(value):
     assert refusal(validation.query_integer, value, field="page").field == "page"
 
@@ -127,4 +133,7 @@ def test_encoded_json_is_walked_only_when_a_scan_trips_and_never_refused_for_loo
     big = {"n": 10**400}
     assert refusal(validation.check_encoded_json, json.dumps(big), big, field="data").field == "data.n"
     bad = {"k": "a\ud800"}
-    assert refusal(validation.check_encoded_json, json.dumps(bad, ensure_ascii=False), bad, field="d").field == "d.k"
+    assert (
+        refusal(validation.check_encoded_json, json.dumps(bad, ensure_ascii=False), bad, field="d").field
+        == "d.k"
+    )

@@ -24,7 +24,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--tasks", type=int, default=300, help=f"Tasks of the demo project, 1 to {MAX_HEADLINES} (default 300)."
+            "--tasks",
+            type=int,
+            default=300,
+            help=f"Tasks of the demo project, 1 to {MAX_HEADLINES} (default 300).",
         )
 
     def handle(self, *args, tasks: int, **options):
@@ -33,9 +36,14 @@ class Command(BaseCommand):
                 f"--tasks must be between 1 and {MAX_HEADLINES}: the demo has {MAX_HEADLINES} distinct headlines."
             )
         organization = organization_get_or_create(title=DEMO_ORG)
-        user, _ = user_upsert(email=DEMO_EMAIL, organization=organization, role=Role.OWNER, password=DEMO_PASSWORD)
+        user, _ = user_upsert(
+            email=DEMO_EMAIL, organization=organization, role=Role.OWNER, password=DEMO_PASSWORD
+        )
         annotator, _ = user_upsert(
-            email="annotator@tessera.local", organization=organization, role=Role.ANNOTATOR, password=DEMO_PASSWORD
+            email="annotator@tessera.local",
+            organization=organization,
+            role=Role.ANNOTATOR,
+            password=DEMO_PASSWORD,
         )
         project = Project.objects.filter(organization=organization, title=DEMO_PROJECT).first()
         if project is None:
@@ -53,6 +61,8 @@ class Command(BaseCommand):
             items = [to_task_item(row, index) for index, row in enumerate(headlines(tasks))]
             tasks_import(project=project, user=user, items=items)
         token = api_token_create(user=user, name="demo")
-        self.stdout.write(f"login: {DEMO_EMAIL} / {DEMO_PASSWORD} (annotator: annotator@tessera.local / {DEMO_PASSWORD})")
+        self.stdout.write(
+            f"login: {DEMO_EMAIL} / {DEMO_PASSWORD} (annotator: annotator@tessera.local / {DEMO_PASSWORD})"
+        )
         self.stdout.write(f"project: {project.title} (id {project.pk}, {project.tasks.count()} tasks)")
         self.stdout.write(f"api token: {token}")

@@ -1,6 +1,6 @@
 """Create or update a user and their role in an organization; optionally print a new API token."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from tessera.errors import ApplicationError
@@ -11,14 +11,23 @@ from tessera.services import api_token_create, organization_get_or_create, user_
 class Command(BaseCommand):
     help = "Create or update a user, make them a member of an organization with a role, print an API token."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("--org", required=True, help="Organization name (created if missing).")
         parser.add_argument("--role", default=Role.ANNOTATOR, choices=Role.values)
         parser.add_argument("--password", help="Set the password used to sign in to the browser app.")
         parser.add_argument("--token", action="store_true", help="Make a new API token and print it.")
 
-    def handle(self, *args, email, org, role, password, token, **options):
+    def handle(
+        self,
+        *args: object,
+        email: str,
+        org: str,
+        role: str,
+        password: str | None,
+        token: bool,
+        **options: object,
+    ) -> None:
         try:
             # One transaction: a refused e-mail must not leave a new, empty organization behind.
             with transaction.atomic():
