@@ -39,7 +39,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -102,16 +101,8 @@ class Worker:
         )  # fmt: skip
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=15)
+        # A worker finishing a job may take longer to stop than a web server.
+        api_bench.stop_process_group(self.process, timeout=20)
         self.log.close()
 
 

@@ -107,61 +107,14 @@ def _json_records(text: str) -> list:
 
 
 def _jsonl_records(text: str) -> list:
-    records = []
-    # Lines end at \n, \r\n or \r only: str.splitlines() would also cut at U+2028 and other
-    # separators that JSON allows raw inside a string.
-    for line_number, line in enumerate(io.StringIO(text, newline=None), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(strict_json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc.msg}.",
-                field=f"line {line_number}",
-                code="parse_error",
-            ) from exc
-        except ValueError as exc:
-            raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc}.",
-                field=f"line {line_number}",
-                code="parse_error",
-            ) from exc
-    return records
+    # Lines end at \n, \r\n or \r only (universal newlines): str.splitlines() would also cut at
+    # U+2028 and other separators that JSON allows raw inside a string.
+    return list(_jsonl_stream_records(io.StringIO(text, newline=None), _Seen()))
 
 
 def _csv_records(text: str, *, delimiter: str) -> list:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise ApplicationError("The CSV has no header row.", field="file", code="parse_error") from exc
-    header = [name.strip() for name in header]
-    if not all(header) or len(set(header)) != len(header):
-        raise ApplicationError(
-            "The CSV header must name every column once (empty or repeated column names found).",
-            field="file",
-            code="parse_error",
-        )
-    records = []
-    try:
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                # Named by the file's line, as JSON Lines errors are, so that an editor finds it.
-                raise ApplicationError(
-                    f"Line {reader.line_num} has {len(row)} cell{'s' if len(row) != 1 else ''}; "
-                    f"the header has {len(header)}.",
-                    field=f"line {reader.line_num}",
-                    code="parse_error",
-                )
-            records.append(dict(zip(header, row, strict=True)))
-    except csv.Error as exc:
-        raise ApplicationError(
-            f"Malformed CSV at line {reader.line_num}: {exc}.", field="file", code="parse_error"
-        ) from exc
-    return records
+    # The text is not blank (parse_items checked), so the reader finds a header row.
+    return list(_csv_stream_records(io.StringIO(text, newline=""), _Seen(), delimiter=delimiter))
 
 
 def to_task_item(record, index: int) -> TaskItem:
@@ -287,6 +240,7 @@ def _csv_stream_records(text: TextIO, seen: _Seen, *, delimiter: str) -> Iterato
             if not row:
                 continue
             if len(row) != len(header):
+                # Named by the file's line, as JSON Lines errors are, so that an editor finds it.
                 raise ApplicationError(
                     f"Line {reader.line_num} has {len(row)} cell{'s' if len(row) != 1 else ''}; "
                     f"the header has {len(header)}.",
