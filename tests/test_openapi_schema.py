@@ -18,6 +18,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from annotation.api.views import LabelConfigValidateThrottle
 from annotation.models import ImportJob, Project
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
 
@@ -174,7 +175,7 @@ def call(api, responses):
 # ---- every endpoint, through its documented answers ------------------------------------------------
 
 
-def test_every_answer_matches_the_schema(call, responses, cast, make_project, settings):
+def test_every_answer_matches_the_schema(call, responses, cast, make_project, settings, monkeypatch):
     owner, manager, annotator = call("owner"), call("manager"), call("annotator")
     outsider = call("outsider")
 
@@ -218,6 +219,14 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("post", f"{project_url}validate/", {"label_config": SENTIMENT_CONFIG}, expect=200)
     annotator("post", f"{project_url}validate/", {"label_config": ""}, expect=400)
     outsider("post", f"{project_url}validate/", {"label_config": SENTIMENT_CONFIG}, expect=404)
+    # Checks are throttled per user: past the rate, 429 in the one error shape, on both paths.
+    monkeypatch.setattr(LabelConfigValidateThrottle, "THROTTLE_RATES", {"label_config_validate": "2/min"})
+    reviewer = call("reviewer")
+    for _ in range(2):
+        reviewer("post", "/api/projects/validate/", {"label_config": SENTIMENT_CONFIG}, expect=200)
+    reviewer("post", "/api/projects/validate/", {"label_config": SENTIMENT_CONFIG}, expect=429)
+    reviewer("post", f"{project_url}validate/", {"label_config": SENTIMENT_CONFIG}, expect=429)
+    monkeypatch.undo()
 
     # Import: a synchronous answer, a background one, and the job's state.
     tasks = [

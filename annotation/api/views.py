@@ -135,7 +135,7 @@ class ConfigValidateView(APIView):
 
     @extend_schema(
         request=schemas.ConfigCheckIn,
-        responses={200: schemas.ConfigCheckOut, **schemas.errors(400)},
+        responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 429)},
         operation_id="projects_validate_config",
         summary="Check a label config",
     )
@@ -149,7 +149,7 @@ class ProjectValidateView(APIView):
 
     @extend_schema(
         request=schemas.ConfigCheckIn,
-        responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 404)},
+        responses={200: schemas.ConfigCheckOut, **schemas.errors(400, 404, 429)},
         summary="Check a label config for this project",
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
