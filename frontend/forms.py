@@ -8,3 +8,10 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class PreferencesForm(forms.Form):
+    """The user menu's choices; an empty value means "follow the browser"."""
+
+    language = forms.ChoiceField(choices=[("", ""), ("en", "English"), ("ja", "日本語")], required=False)
+    theme = forms.ChoiceField(choices=[("", ""), ("light", "light"), ("dark", "dark")], required=False)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 
 def content_security_policy() -> str:
@@ -64,3 +65,22 @@ class SecurityHeadersMiddleware:
             # Pages show a user's work; never keep them in shared caches or the back-forward cache.
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+class UserLanguageMiddleware:
+    """Speak the signed-in user's chosen language (User.language) on their requests.
+
+    Runs after Django's LocaleMiddleware, which has already picked one from the language cookie or
+    Accept-Language (falling back to English on anything it does not know); a user's own choice wins.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        return self.get_response(request)

@@ -11,13 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from annotation import selectors
-from frontend.forms import EmailAuthenticationForm
+from frontend.forms import EmailAuthenticationForm, PreferencesForm
 from tessera.errors import NotFound
-from tessera.models import User
+from tessera.models import ROLE_RANK, Membership, Role, User
 from tessera.request_types import AuthenticatedHttpRequest
 from tessera.selectors import auth_keys, client_address, membership_for, printable
 from tessera.services import (
@@ -79,14 +82,96 @@ class SignOutView(auth_views.LogoutView):
     next_page = "frontend:login"
 
 
-def _app_page(request: AuthenticatedHttpRequest, *, page: str, project_id: int | None = None) -> HttpResponse:
+# The manager's pages of a project (issue 8), each a tab of the project, and the minimum role that
+# sees it. The app (frontend/src/router.ts) renders them; this table decides which URLs exist, so an
+# unknown tab is the styled 404 page and a tab above the caller's role is the styled 403 page.
+PROJECT_TABS: dict[str, Role] = {
+    "data": Role.REVIEWER,
+    "import": Role.MANAGER,
+    "settings": Role.MANAGER,
+    "members": Role.REVIEWER,
+    "export": Role.REVIEWER,
+}
+# Pages outside a project: the minimum role of the active organization.
+APP_PAGES: dict[str, Role] = {
+    "projects": Role.ANNOTATOR,
+    "new-project": Role.MANAGER,
+    "members": Role.MANAGER,
+    "account": Role.ANNOTATOR,
+}
+
+
+def _app_page(
+    request: AuthenticatedHttpRequest, *, page: str, project_id: int | None = None, tab: str | None = None
+) -> HttpResponse:
+    membership = membership_for(user=request.user)
     settings_for_app = {
         "page": page,
         "project": project_id,
+        "tab": tab,
         "user": {"id": request.user.pk, "email": request.user.email},
+        "role": membership.role if membership else None,
+        "organization": (
+            {"id": membership.organization_id, "title": membership.organization.title} if membership else None
+        ),
         "imageOrigins": list(settings.TESSERA_IMAGE_ALLOWED_ORIGINS),
     }
-    return render(request, "frontend/app.html", {"page": page, "app_settings": settings_for_app})
+    return render(
+        request,
+        "frontend/app.html",
+        {"page": page, "app_settings": settings_for_app, **_chrome(request, membership)},
+    )
+
+
+def _chrome(request: HttpRequest, membership: Membership | None) -> dict[str, Any]:
+    """What the top bar of every signed-in page shows: the caller's role and preferences."""
+    rank = membership.rank if membership else 0
+    user = request.user
+    return {
+        "membership": membership,
+        # The switcher asks the API for the organizations only when there is a choice to make.
+        "organization_count": Membership.objects.filter(user=user).count() if user.is_authenticated else 0,
+        "can_manage": rank >= ROLE_RANK[Role.MANAGER],
+        "languages": settings.LANGUAGES,
+        "themes": [("", _("System")), ("light", _("Light")), ("dark", _("Dark"))],
+    }
+
+
+def _refused(request: HttpRequest, *, status: int, title: str, message: str) -> HttpResponse:
+    membership = membership_for(user=request.user) if request.user.is_authenticated else None
+    context = {"title": title, "message": message, **_chrome(request, membership)}
+    return render(request, "frontend/error_page.html", context, status=status)
+
+
+def not_found_page(request: HttpRequest) -> HttpResponse:
+    return _refused(
+        request,
+        status=404,
+        title=_("Page not found"),
+        message=_("There is no page at this address. It may have moved, or the link may be mistyped."),
+    )
+
+
+def _project_not_found(request: HttpRequest, project_id: int) -> HttpResponse:
+    return _refused(
+        request,
+        status=404,
+        title=_("Project not found"),
+        message=_(
+            "There is no project #%(id)s in your organization. It may have been deleted, or it belongs to an "
+            "organization you are not a member of (or not switched to)."
+        )
+        % {"id": project_id},
+    )
+
+
+def _role_too_low(request: HttpRequest) -> HttpResponse:
+    return _refused(
+        request,
+        status=403,
+        title=_("Not available to your role"),
+        message=_("This page is for project managers. Ask a manager of your organization if you need it."),
+    )
 
 
 @require_GET
@@ -104,7 +189,14 @@ def projects(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @ensure_csrf_cookie
-def label(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+def app_page(request: AuthenticatedHttpRequest, page: str) -> HttpResponse:
+    membership = membership_for(user=request.user)
+    if (membership.rank if membership else 0) < ROLE_RANK[APP_PAGES[page]]:
+        return _role_too_low(request)
+    return _app_page(request, page=page)
+
+
+def _scoped_project(request: AuthenticatedHttpRequest, project_id: int) -> Membership | None:
     # Scoped as the API scopes it: a project of another organization (or of none the caller belongs
     # to) does not exist for this caller, so the page says so instead of loading an app that can only
     # fail. The answer is the same for a missing project, so ids of other organizations leak nothing.
@@ -114,5 +206,72 @@ def label(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
             raise NotFound("Project not found.")
         selectors.project_get(membership=membership, project_id=project_id)
     except NotFound:
-        return render(request, "frontend/project_not_found.html", {"project_id": project_id}, status=404)
+        return None
+    return membership
+
+
+@require_GET
+@login_required
+@ensure_csrf_cookie
+def label(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    if _scoped_project(request, project_id) is None:
+        return _project_not_found(request, project_id)
     return _app_page(request, page="label", project_id=project_id)
+
+
+@require_GET
+@login_required
+def project_home(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    membership = _scoped_project(request, project_id)
+    if membership is None:
+        return _project_not_found(request, project_id)
+    tab = "data" if membership.rank >= ROLE_RANK[PROJECT_TABS["data"]] else "label"
+    return redirect(f"/projects/{project_id}/{tab}/")
+
+
+@require_GET
+@login_required
+@ensure_csrf_cookie
+def project_tab(request: AuthenticatedHttpRequest, project_id: int, tab: str) -> HttpResponse:
+    if tab not in PROJECT_TABS:
+        return not_found_page(request)
+    membership = _scoped_project(request, project_id)
+    if membership is None:
+        return _project_not_found(request, project_id)
+    if membership.rank < ROLE_RANK[PROJECT_TABS[tab]]:
+        return _role_too_low(request)
+    return _app_page(request, page="project", project_id=project_id, tab=tab)
+
+
+@require_POST
+@login_required
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user menu's language and theme: kept on the user, so they follow them to every browser."""
+    form = PreferencesForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "/projects/"
+    if not form.is_valid():
+        return redirect(back)
+    changed = [name for name in ("language", "theme") if name in request.POST]
+    for name in changed:
+        setattr(request.user, name, form.cleaned_data[name])
+    if changed:
+        request.user.save(update_fields=changed)
+    response = redirect(back)
+    if "language" in changed:
+        if request.user.language:
+            translation.activate(request.user.language)
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                request.user.language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite="Lax",
+            )
+        else:
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response

@@ -44,6 +44,14 @@ class User(AbstractUser):
         related_name="+",
         help_text="The organization whose objects the API shows this user.",
     )
+    # The browser app's preferences, set from the user menu. Empty means "follow the browser":
+    # its Accept-Language for the language, prefers-color-scheme for the theme.
+    language = models.CharField(
+        max_length=8, blank=True, default="", choices=[("en", "English"), ("ja", "日本語")]
+    )
+    theme = models.CharField(
+        max_length=8, blank=True, default="", choices=[("light", "Light"), ("dark", "Dark")]
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["username"]

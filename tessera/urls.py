@@ -1,4 +1,4 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -56,8 +56,13 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _error(403, "permission_denied", str(exception) if exception else "Forbidden.")
 
 
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _error(404, "not_found", "Not found.")
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # The API answers JSON; a browser anywhere else gets the app's styled page, never raw JSON.
+    if request.path.startswith("/api/"):
+        return _error(404, "not_found", "Not found.")
+    from frontend.views import not_found_page
+
+    return not_found_page(request)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
@@ -70,5 +75,5 @@ def server_error(request: HttpRequest) -> JsonResponse:
 
 handler400 = bad_request
 handler403 = permission_denied
-handler404 = api_not_found
+handler404 = not_found
 handler500 = server_error

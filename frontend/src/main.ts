@@ -1,6 +1,8 @@
+import "./theme.css";
 import "./styles.css";
+import { startChrome } from "./chrome";
 import { LabelingPage } from "./labeling";
-import { projectsPage } from "./projects";
+import { Router } from "./router";
 import type { AppSettings } from "./types";
 
 function settings(): AppSettings | null {
@@ -8,9 +10,10 @@ function settings(): AppSettings | null {
   return holder?.textContent ? (JSON.parse(holder.textContent) as AppSettings) : null;
 }
 
+startChrome();
 const appSettings = settings();
 const root = document.getElementById("app");
 if (appSettings && root) {
   if (appSettings.page === "label") void new LabelingPage(root, appSettings).start();
-  else void projectsPage(root, document.getElementById("org-switcher"));
+  else new Router(root, appSettings).start();
 }

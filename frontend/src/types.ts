@@ -79,8 +79,45 @@ export interface Organization {
 }
 
 export interface AppSettings {
-  page: "projects" | "label";
+  /** "label" is the labeling page; every other page is a route of frontend/src/router.ts. */
+  page: "projects" | "label" | "project" | "new-project" | "members" | "account";
   project: number | null;
+  /** The project's tab, for page "project". */
+  tab: string | null;
   user: { id: number; email: string };
+  /** The caller's role in the active organization, null without one. */
+  role: Role | null;
+  organization: { id: number; title: string } | null;
   imageOrigins: string[];
+}
+
+/** `GET /api/projects/{id}/`, Label Studio's project shape as the manager's pages read it. */
+export interface ProjectDetail {
+  id: number;
+  title: string;
+  description: string;
+  label_config: string;
+  data_variables: string[];
+  expert_instruction: string;
+  show_instruction: boolean;
+  show_skip_button: boolean;
+  enable_empty_annotation: boolean;
+  maximum_annotations: number;
+  sampling: string;
+  color: string;
+  organization: number;
+  created_at: string | null;
+  updated_at: string | null;
+  task_number: number;
+  num_tasks_with_annotations: number;
+  [key: string]: unknown;
+}
+
+export type Role = "owner" | "admin" | "manager" | "reviewer" | "annotator";
+
+const ROLE_RANK: Record<Role, number> = { annotator: 1, reviewer: 2, manager: 3, admin: 4, owner: 5 };
+
+/** Whether a role is at least another (owner > admin > manager > reviewer > annotator). */
+export function roleAtLeast(role: string | null | undefined, minimum: Role): boolean {
+  return role ? (ROLE_RANK[role as Role] ?? 0) >= ROLE_RANK[minimum] : false;
 }
