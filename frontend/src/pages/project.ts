@@ -28,6 +28,7 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "data", minimum: "reviewer", load: () => import("./data_table") },
 ];
 
 const t = catalogue(
