@@ -30,6 +30,11 @@ class Project(models.Model):
     )
     sampling = models.CharField(max_length=32, choices=Sampling.choices, default=Sampling.SEQUENTIAL)
     color = models.CharField(max_length=16, blank=True, default="#FFFFFF")
+    members_only = models.BooleanField(
+        default=False,
+        help_text="Only the project's members (ProjectMember) may label or review it; managers and "
+        "above always may.",
+    )
     # The last task inner_id handed out; imports take the next range under a row lock.
     task_counter = models.BigIntegerField(default=0)
     # Kept by the services (annotation/services/counters.py), so that paging a million tasks
@@ -55,6 +60,24 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ProjectMember(models.Model):
+    """Who may label or review a project that restricts membership (``Project.members_only``)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not a field: annotation.selectors.project_members sets the member's organization role here.
+    org_role: str
+
+    class Meta:
+        # Also the index of /next's one membership check: (project_id, user_id).
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_unique_user")]
 
 
 class Task(models.Model):

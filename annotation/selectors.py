@@ -8,9 +8,9 @@ import bisect
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task
+from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task
 from tessera import validation
 from tessera.errors import NotFound
 from tessera.models import Membership
@@ -218,3 +218,17 @@ def task_held(*, project: Project, user) -> Task | None:
     GET of /next answers with it)."""
     task_id = task_held_id(project=project, user=user)
     return None if task_id is None else Task.objects.filter(pk=task_id).first()
+
+
+def project_members(*, project: Project) -> QuerySet[ProjectMember]:
+    """A project's members who are active in its organization, with their organization role
+    (``org_role``), in one query; members deactivated in the organization are left out."""
+    active = Membership.objects.filter(
+        organization_id=project.organization_id, user_id=OuterRef("user_id"), is_active=True
+    )
+    return (
+        ProjectMember.objects.filter(Exists(active), project=project)
+        .select_related("user")
+        .annotate(org_role=Subquery(active.values("role")[:1]))
+        .order_by("pk")
+    )

@@ -93,7 +93,7 @@ def user_upsert(
         user.active_organization = organization
     user.save()
     membership, _ = Membership.objects.update_or_create(
-        organization=organization, user=user, defaults={"role": role}
+        organization=organization, user=user, defaults={"role": role, "is_active": True}
     )
     audit_record(
         actor=None,
@@ -261,7 +261,7 @@ def user_switch_organization(*, user: User, organization_id: object) -> Organiza
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
         raise ApplicationError("organization must be an organization id.", field="organization")
     organization_id = validation.object_id(organization_id, field="organization")
-    membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
+    membership = Membership.objects.filter(user=user, organization_id=organization_id, is_active=True).first()
     if membership is None:
         raise ApplicationError("Organization not found.", field="organization", code="not_found", status=404)
     user.active_organization_id = organization_id

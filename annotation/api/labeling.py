@@ -12,6 +12,7 @@ from annotation import selectors
 from annotation.api import schemas
 from annotation.api.output import annotation_out, task_out
 from annotation.services import labeling
+from annotation.services.project_members import project_member_required
 from tessera import validation
 from tessera.api.base import json_object
 from tessera.permissions import caller_membership
@@ -50,12 +51,13 @@ class LabelingProjectListView(APIView):
 
 class LabelingProjectView(APIView):
     @extend_schema(
-        responses={200: schemas.LabelingProjectOut, **schemas.errors(404)},
+        responses={200: schemas.LabelingProjectOut, **schemas.errors(403, 404)},
         summary="One project for the labeling page: config, instructions, progress",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
         (progress,) = labeling.project_progress_list(
             membership=membership, user=request.user, projects=[project]
         )
@@ -92,7 +94,7 @@ class LabelingRecentView(APIView):
 class TaskSkipView(APIView):
     @extend_schema(
         request=schemas.SkipIn,
-        responses={201: schemas.AnnotationOut, **schemas.errors(400, 404, 409)},
+        responses={201: schemas.AnnotationOut, **schemas.errors(400, 403, 404, 409)},
         summary="Skip a task with an optional reason",
     )
     def post(self, request: AuthenticatedRequest, task_id: int) -> Response:

@@ -15,7 +15,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from annotation.models import Sampling
-from tessera.api.schemas import ErrorOut
+from tessera.api.schemas import ErrorOut, UserSimpleOut
 
 
 def errors(*codes: int) -> dict:
@@ -34,15 +34,6 @@ def _result(**kwargs) -> serializers.ListField:
 # ---- responses ----------------------------------------------------------------------------------
 
 
-class UserSimpleOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    email = serializers.CharField()
-    first_name = serializers.CharField(allow_blank=True)
-    last_name = serializers.CharField(allow_blank=True)
-    avatar = serializers.CharField(allow_null=True)
-
-
 class ProjectOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -59,6 +50,9 @@ class ProjectOut(serializers.Serializer):
     maximum_annotations = serializers.IntegerField(help_text="Overlap: annotations a task needs.")
     sampling = serializers.CharField()
     color = serializers.CharField(allow_blank=True)
+    members_only = serializers.BooleanField(
+        help_text="Tessera's own: only the project's members may label or review it (managers and above always)."
+    )
     organization = serializers.IntegerField()
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -227,6 +221,9 @@ class ProjectIn(serializers.Serializer):
     maximum_annotations = serializers.IntegerField(required=False, min_value=1, max_value=100)
     sampling = serializers.ChoiceField(choices=Sampling.values, required=False)
     color = serializers.CharField(required=False, max_length=16, allow_blank=True)
+    members_only = serializers.BooleanField(
+        required=False, help_text="Only the project's members may label or review it (Tessera's own)."
+    )
 
 
 class ConfigCheckIn(serializers.Serializer):
@@ -348,3 +345,21 @@ class SkipIn(serializers.Serializer):
 
 # Bodies other than JSON that the import takes: JSON lines, CSV and TSV text.
 CSV_BODY = OpenApiTypes.STR
+
+
+# ---- project members ------------------------------------------------------------------------------
+
+
+class ProjectMemberOut(serializers.Serializer):
+    user = UserSimpleOut()
+    role = serializers.CharField(help_text="The member's role in the organization.")
+    added_at = serializers.DateTimeField()
+
+
+class ProjectMemberIn(serializers.Serializer):
+    user = serializers.IntegerField(required=False, help_text="Id of an active member of the organization.")
+    email = serializers.EmailField(required=False, help_text="Or their e-mail address.")
+
+
+class ProjectMemberRemoveIn(serializers.Serializer):
+    user = serializers.IntegerField(help_text="Id of the project member to remove.")

@@ -36,6 +36,7 @@ from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
+from annotation.services.project_members import project_member_required
 from tessera import validation
 from tessera.api.base import json_object, page_params
 from tessera.api.parsers import json_body_within
@@ -245,11 +246,13 @@ class ProjectNextView(APIView):
     drops nothing, answers the task the caller already holds, and otherwise 409 ``post_required``."""
 
     @extend_schema(
-        responses={200: schemas.NextTaskOut, **schemas.errors(404, 409)},
+        responses={200: schemas.NextTaskOut, **schemas.errors(403, 404, 409)},
         summary="The next task to label (token: locks it; session cookie: only the task already held)",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
         if request.auth is None:
             task = selectors.task_held(project=project, user=request.user)
             if task is None:
@@ -263,11 +266,13 @@ class ProjectNextView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: schemas.NextTaskOut, **schemas.errors(404)},
+        responses={200: schemas.NextTaskOut, **schemas.errors(403, 404)},
         summary="Take the next task to label (locks it for the caller)",
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
         return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
 
 

@@ -21,6 +21,7 @@ from annotation.services.counters import (
     task_annotation_counters_add,
     task_hold,
 )
+from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -101,7 +102,7 @@ def _rank(task: Task, user: User, membership: Membership | None) -> int:
         membership = membership_for(user=user)
     if membership is None or membership.organization_id != task.project.organization_id:
         membership = Membership.objects.filter(
-            user=user, organization_id=task.project.organization_id
+            user=user, organization_id=task.project.organization_id, is_active=True
         ).first()
     return membership.rank if membership is not None else 0
 
@@ -178,9 +179,11 @@ def annotation_create(
         raise ApplicationError(
             "This project does not accept empty annotations.", field="result", code="empty"
         )
+    rank = _rank(task, user, membership)
+    project_member_required(project=task.project, user=user, rank=rank)
     overlap = project_hold(task.project_id)
     locked = task_hold(task.pk)
-    if _rank(task, user, membership) < ROLE_RANK[Role.MANAGER]:
+    if rank < ROLE_RANK[Role.MANAGER]:
         _refuse_second_answer(locked, user=user, overlap=overlap, skipping=was_cancelled)
     changes = None
     if parent_prediction_id is not None:

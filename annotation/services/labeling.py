@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from annotation.models import Annotation, Project, Task
+from annotation.models import Annotation, Project, ProjectMember, Task
 from annotation.services.annotations import annotation_create
 from tessera import validation
 from tessera.errors import ApplicationError
-from tessera.models import Membership, User
+from tessera.models import ROLE_RANK, Membership, Role, User
 
 SKIP_REASON_MAX_CHARS = 500
 
@@ -51,7 +51,14 @@ def project_progress_list(
     labeling page makes after every submit costs the same at a thousand tasks or a million.
     """
     if projects is None:
-        projects = list(Project.objects.filter(organization_id=membership.organization_id).order_by("-id"))
+        visible = Project.objects.filter(organization_id=membership.organization_id)
+        if membership.rank < ROLE_RANK[Role.MANAGER]:
+            # Members-only projects show only to their members, in the same query.
+            visible = visible.filter(
+                Q(members_only=False)
+                | Exists(ProjectMember.objects.filter(project_id=OuterRef("pk"), user_id=user.pk))
+            )
+        projects = list(visible.order_by("-id"))
     # Projects handed in were read by the caller through a scoped selector, with their counters.
     ids = [project.pk for project in projects]
     # Tasks still open under the overlap that the caller has not answered: what /next can still hand them

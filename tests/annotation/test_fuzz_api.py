@@ -18,7 +18,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tessera.models import ApiToken
+from tessera.invitations import invitation_create
+from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 
@@ -42,7 +43,7 @@ FIELD_NAMES = [
     "result", "task", "project", "data", "meta", "score", "model_version", "lead_time", "was_cancelled",
     "ground_truth", "parent_prediction", "annotation", "completed_by", "title", "label_config", "description",
     "expert_instruction", "maximum_annotations", "sampling", "color", "show_skip_button", "reason",
-    "organization", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
+    "organization", "email", "role", "send_email", "user", "members_only", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
     "predictions", "annotations",
 ]  # fmt: skip
 
@@ -174,6 +175,14 @@ WRITES = [
     ("delete", "/api/projects/{project}/tasks", {}),
     ("delete", "/api/projects/{project}/", {}),
     ("post", "/api/organizations/switch", {"organization": "{org}"}),
+    ("post", "/api/organizations/{org}/memberships/", {"email": "annotator2@acme.test", "role": "reviewer"}),
+    ("patch", "/api/organizations/{org}/memberships/{member}/", {"role": "reviewer"}),
+    ("delete", "/api/organizations/{org}/memberships/{member}/", {}),
+    ("post", "/api/organizations/{org}/invites/", {"email": "new@acme.test", "role": "annotator", "send_email": True}),
+    ("delete", "/api/organizations/{org}/invites/{invite}/", {}),
+    ("post", "/api/projects/{project}/members/", {"user": "{member}", "email": "annotator@acme.test"}),
+    ("delete", "/api/projects/{project}/members/", {"user": "{member}"}),
+    ("delete", "/api/projects/{project}/members/{member}/", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -186,6 +195,9 @@ QUERIES = [
     ("/api/projects/{project}/next", ["page"]),
     ("/api/labeling/projects", ["page"]),
     ("/api/projects/{project}/imports/{import_job}/", ["page"]),
+    ("/api/organizations/{org}/memberships/", ["role", "search", "include_inactive", "page", "page_size"]),
+    ("/api/organizations/{org}/invites/", ["state", "page", "page_size"]),
+    ("/api/projects/{project}/members/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -209,6 +221,9 @@ def fuzz_world(world, cast):
     ids = {name: obj.pk for name, obj in world.items()}
     ids["org"] = cast.org.pk
     ids["token"] = ApiToken.objects.filter(user=cast.users["owner"]).values_list("pk", flat=True).first()
+    ids["member"] = cast.users["annotator"].pk
+    owner = Membership.objects.get(user=cast.users["owner"], organization=cast.org)
+    ids["invite"] = invitation_create(actor=owner, email="invited@acme.test")[0].pk
     return ids
 
 
@@ -299,6 +314,9 @@ def test_every_api_endpoint_is_fuzzed():
             "draft",
             "import_job",
             "token",
+            "org",
+            "member",
+            "invite",
         )
     }
     fuzzed = {(resolve(fill_ids(path, ids)).func.view_class, method) for method, path, _ in WRITES}
