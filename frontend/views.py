@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
@@ -92,6 +93,13 @@ def _app_page(request: AuthenticatedHttpRequest, *, page: str, project_id: int |
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("frontend:projects")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and tools ask for /favicon.ico whatever the pages link: send them to the SVG icon that
+    the built frontend ships (frontend/public/favicon.svg), so they get an icon and not a 404."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

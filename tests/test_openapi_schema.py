@@ -353,6 +353,12 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=5", expect=200)
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=0", expect=400)
     outsider("get", f"/api/labeling/projects/{created['id']}/recent", expect=404)
+    # The page's queue: the annotator gets back the task it already holds (taken above).
+    assert (
+        annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=200)["task"]["id"]
+        == taken["id"]
+    )
+    outsider("post", f"/api/labeling/projects/{created['id']}/next", expect=404)
 
     # The export (its bodies are files; tests/exports compares them with Label Studio's converter).
     call("reviewer")("get", f"{project_url}export?exportType=CSV", expect=200)

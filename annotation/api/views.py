@@ -228,7 +228,8 @@ class ImportJobView(APIView):
         return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
 
 
-def _next_out(task, user) -> dict:
+def next_task_out(task, user) -> dict:
+    """A task as the queue hands it out: with its predictions (best first) and the caller's draft."""
     task.prediction_list = list(task.predictions.order_by("-score", "-id"))
     task.annotation_list = []
     body = task_out(task)
@@ -258,8 +259,8 @@ class ProjectNextView(APIView):
                     code="post_required",
                     status=409,
                 )
-            return Response(_next_out(task, request.user))
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+            return Response(next_task_out(task, request.user))
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
     @extend_schema(
         request=None,
@@ -268,7 +269,7 @@ class ProjectNextView(APIView):
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
 
 class TaskListView(APIView):

@@ -202,9 +202,16 @@ class Session:
         self.page = context.new_page()
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        # What the browser logs as an error: failed requests (a 404), CSP refusals, console.error calls.
+        self.console_errors: list[str] = []
         self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", self._console)
         self.page.set_default_timeout(10_000)
+
+    def _console(self, entry) -> None:
+        if entry.type == "error":
+            self.console_errors.append(f"{entry.text} at {entry.location.get('url')}")
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
