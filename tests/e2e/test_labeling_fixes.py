@@ -154,6 +154,19 @@ def test_required_messages_name_the_controls_by_their_heading(
     assert session.page.locator(".control.choices").get_attribute("aria-label") == "Tone of the text"
 
 
+def test_a_configs_own_required_message_is_used_as_written(annotator, labeling_project):
+    config = HEADED.replace('required="true"/>', 'required="true" requiredMessage="Say how sure you are."/>')
+    config = config.replace(
+        'name="sentiment_v2" toName="text" required="true"',
+        'name="sentiment_v2" toName="text" required="true" requiredMessage="Pick a tone first."',
+    )
+    project = labeling_project(config, NEWS, title="Own messages")
+    annotator.label(project)
+    annotator.press("Control+Enter")
+    assert annotator.page.locator(".notice.error").inner_text() == "Pick a tone first. Say how sure you are."
+    assert not Annotation.objects.filter(project=project).exists()
+
+
 def help_keys(session) -> set[str]:
     session.press("?")
     keys = session.page.eval_on_selector_all("tr[data-key]", "rows => rows.map(row => row.dataset.key)")
