@@ -354,6 +354,12 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=5", expect=200)
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=0", expect=400)
     outsider("get", f"/api/labeling/projects/{created['id']}/recent", expect=404)
+    # The page's queue: the annotator gets back the task it already holds (taken above).
+    assert (
+        annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=200)["task"]["id"]
+        == taken["id"]
+    )
+    outsider("post", f"/api/labeling/projects/{created['id']}/next", expect=404)
 
     # Members of the organization: list, add, reactivate, change role, deactivate.
     admin, reviewer = call("admin"), call("reviewer")
@@ -406,6 +412,7 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("post", f"{project_url}next", expect=403)
     annotator("get", f"{project_url}next", expect=403)
     annotator("get", f"/api/labeling/projects/{created['id']}/", expect=403)
+    annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=403)
     annotator("post", f"/api/tasks/{first}/skip/", {}, expect=403)
     manager("post", members_of_project, {"user": annotator_id}, expect=201)
     manager("post", members_of_project, {"email": "annotator@acme.test"}, expect=200)

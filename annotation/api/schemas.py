@@ -133,6 +133,12 @@ class NextTaskOut(TaskOut):
     drafts = DraftOut(many=True, help_text="The caller's unsubmitted draft of this task, if any.")
 
 
+class LabelingNextOut(serializers.Serializer):
+    task = NextTaskOut(
+        allow_null=True, help_text="The task now locked for the caller; null when none is left."
+    )
+
+
 class TaskPageOut(serializers.Serializer):
     tasks = TaskOut(many=True)
     total = serializers.IntegerField()

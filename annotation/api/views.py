@@ -229,7 +229,8 @@ class ImportJobView(APIView):
         return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
 
 
-def _next_out(task, user) -> dict:
+def next_task_out(task, user) -> dict:
+    """A task as the queue hands it out: with its predictions (best first) and the caller's draft."""
     task.prediction_list = list(task.predictions.order_by("-score", "-id"))
     task.annotation_list = []
     body = task_out(task)
@@ -261,8 +262,8 @@ class ProjectNextView(APIView):
                     code="post_required",
                     status=409,
                 )
-            return Response(_next_out(task, request.user))
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+            return Response(next_task_out(task, request.user))
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
     @extend_schema(
         request=None,
@@ -273,7 +274,7 @@ class ProjectNextView(APIView):
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
         project_member_required(project=project, user=request.user, rank=membership.rank)
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
 
 class TaskListView(APIView):

@@ -177,7 +177,7 @@ def annotation_create(
     _check_result(task, result)
     if not was_cancelled and not result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty"
+            "This project does not accept empty annotations.", field="result", code="empty_annotation"
         )
     rank = _rank(task, user, membership)
     project_member_required(project=task.project, user=user, rank=rank)
@@ -266,7 +266,7 @@ def annotation_update(
     # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.
     if not annotation.was_cancelled and not annotation.result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty"
+            "This project does not accept empty annotations.", field="result", code="empty_annotation"
         )
     if (
         was_cancelled_before

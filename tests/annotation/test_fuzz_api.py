@@ -166,6 +166,7 @@ WRITES = [
     ("delete", "/api/tasks/{free_task}/lock", {}),
     ("delete", "/api/drafts/{draft}/", {}),
     ("post", "/api/projects/{project}/next", {}),
+    ("post", "/api/labeling/projects/{project}/next", {}),
     ("post", "/api/tokens/", {"name": "fuzzed", "expires_in_days": 30}),
     ("delete", "/api/tokens/{token}/", {}),
     ("post", "/api/current-user/reset-token/", {}),
