@@ -141,24 +141,9 @@ def _caller_on_task(task: Task, *, user: User) -> _CallerOnTask:
     """Run with the task row locked (``task_hold``), so that the statement sees every answer, lock and
     draft committed before (drafts and locks of a task are written under that lock too)."""
     now = db_datetime(timezone.now())
+    pair = [task.pk, user.pk]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _ANSWER_RULES_SQL,
-            [
-                task.pk,
-                user.pk,
-                task.pk,
-                user.pk,
-                now,
-                task.pk,
-                user.pk,
-                now,
-                task.pk,
-                user.pk,
-                task.pk,
-                user.pk,
-            ],
-        )
+        cursor.execute(_ANSWER_RULES_SQL, [*pair, *pair, now, *pair, now, *pair, *pair])
         return _CallerOnTask(*cursor.fetchone())
 
 

@@ -6,6 +6,7 @@ neither waits for the other. SQLite serialises writers (transactions open
 with BEGIN IMMEDIATE), which gives the same guarantee on the demo.
 """
 
+import functools
 import random
 from datetime import timedelta
 
@@ -90,6 +91,7 @@ ON CONFLICT ("task_id", "user_id") DO UPDATE SET "expires_at" = excluded."expire
 """
 
 
+@functools.cache
 def _sql(template: str) -> str:
     tables = {
         "task": Task._meta.db_table,
