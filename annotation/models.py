@@ -96,6 +96,8 @@ class Task(models.Model):
     # selectors.task_with_children), and the task's output includes them only when they are set.
     annotation_list: list["Annotation"]
     prediction_list: list["Prediction"]
+    # Set by /next (annotation.services.queue.next_task): the caller's draft of the task, 0 or 1.
+    draft_list: list["Draft"]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "inner_id"], name="task_unique_inner_id")]

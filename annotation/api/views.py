@@ -231,11 +231,15 @@ class ImportJobView(APIView):
 
 def next_task_out(task, user) -> dict:
     """A task as the queue hands it out: with its predictions (best first) and the caller's draft."""
-    task.prediction_list = list(task.predictions.order_by("-score", "-id"))
+    # The task's counter says when it has no predictions to read (most handed out have none).
+    task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     body = task_out(task)
-    drafts = Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
-    body["drafts"] = [draft_out(draft) for draft in drafts]
+    if not hasattr(task, "draft_list"):
+        task.draft_list = list(
+            Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
+        )
+    body["drafts"] = [draft_out(draft) for draft in task.draft_list]
     return body
 
 
