@@ -51,3 +51,9 @@ def test_a_shape_checked_once_still_fails_for_a_bad_label_and_a_span_outside_the
         far = [_span("far", 0, 40, "ORG", text)]
         validator.validate(far, {"text": text}, field="t", text=str(far))
     assert outside.value.code == "span_out_of_range"
+    for start, end in ((True, 4), (0, 4.0), (3, 2)):
+        with pytest.raises(ApplicationError) as refused:
+            odd = [_span("odd", 0, 4, "ORG", text)]
+            odd[0]["value"].update(start=start, end=end)
+            validator.validate(odd, {"text": text}, field="t", text=str(odd))
+        assert refused.value.field.startswith("t.result[0]")
