@@ -461,7 +461,12 @@ def test_bad_prediction_fields_are_refused_naming_the_field(project, upload, ref
     ("annotation", "field"),
     [({"result": [], "lead_time": -1}, "lead_time"), ({"result": [], "lead_time": "slow"}, "lead_time"),
      ({"result": [], "was_cancelled": "yes"}, "was_cancelled"), ({"result": [], "ground_truth": 1}, "ground_truth"),
-     ({"result": {"choices": ["Positive"]}}, "result")],
+     ({"result": {"choices": ["Positive"]}}, "result"), ({"result": [], "lead_time": 86400.5}, "lead_time"),
+     ({"result": [], "lead_time": True}, "lead_time"), ({"result": [], "completed_by": 10**9}, "completed_by"),
+     # Several faults in one annotation: the first in the order the fields are checked is named.
+     ({"result": [], "was_cancelled": "yes", "ground_truth": 1, "lead_time": -1}, "was_cancelled"),
+     ({"result": [], "completed_by": "nobody@x.test", "ground_truth": 1}, "completed_by"),
+     ({"result": [], "ground_truth": 1, "lead_time": -1}, "ground_truth")],
 )  # fmt: skip
 def test_bad_annotation_fields_are_refused_naming_the_field(project, upload, refused, annotation, field):
     with refused() as check:
@@ -575,6 +580,33 @@ def test_multipart_body_without_a_boundary_is_refused(project, api, refused):
             f"/api/projects/{project.pk}/import", data=body, content_type="multipart/form-data"
         )
         check(response, 400, "file", "multipart", code="parse_error")
+
+
+def test_tabs_newlines_and_backslashes_are_stored_as_sent(ner_project, upload):
+    # Each would mean something else in COPY's text format if a row were formatted without escaping.
+    text = 'Acme\tCorp\nsaid "C:\\dir"\r\nok \\N'
+    body = [
+        {
+            "data": {"text": text, "note": "a\\tb\\"},
+            "meta": {"path": "C:\\x\ty"},
+            "annotations": [
+                {"result": [span(0, 4, "ORG", "Acme")], "ground_truth": True, "lead_time": 7},
+                {"result": [span(5, 9, "ORG", text[5:9]), span(len(text) - 2, len(text), "PER", "\\N")],
+                 "lead_time": None},
+            ],
+        }
+    ]  # fmt: skip
+    assert upload(ner_project, body).status_code == 201
+    task = Task.objects.get(project=ner_project)
+    assert (task.data, task.meta) == (body[0]["data"], body[0]["meta"])
+    first, second = task.annotations.order_by("id")
+    assert (first.result, first.ground_truth, first.lead_time) == ([span(0, 4, "ORG", "Acme")], True, 7.0)
+    assert (second.result, second.ground_truth, second.lead_time) == (
+        body[0]["annotations"][1]["result"],
+        False,
+        None,
+    )
+    assert (task.total_annotations, task.cancelled_annotations, task.is_labeled) == (2, 0, True)
 
 
 def test_a_backslash_before_u0000_in_text_is_not_a_nul(project, upload):
