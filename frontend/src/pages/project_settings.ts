@@ -332,7 +332,8 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
     saveButton.disabled = true;
     status.textContent = t("saving");
     try {
-      await api<ProjectDetail>("PATCH", `/api/projects/${project.id}/`, changed);
+      // The answer is the saved project: the next save compares with it.
+      project = await api<ProjectDetail>("PATCH", `/api/projects/${project.id}/`, changed);
     } catch (error) {
       const field = error instanceof ApiError ? (error.field as FieldName | null) : null;
       status.className = "notice error";
@@ -347,7 +348,11 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
     } finally {
       saveButton.disabled = false;
     }
-    project = await ctx.refreshProject();
+    try {
+      await ctx.refreshProject(); // the header shows the new title
+    } catch {
+      // Saved all the same: the header catches up on the next load.
+    }
     configStatus.textContent = "";
     status.textContent = t("saved");
     status.dataset.saved = String(Date.now());
