@@ -135,3 +135,21 @@ def test_cancel_stops_a_download_in_flight(open_session, labeling_project, cast)
     assert page.locator(".export-form .notice").inner_text() == "The export was cancelled."
     assert not cancel.is_visible()
     assert reviewer.errors == []
+
+
+def test_export_in_japanese_on_a_phone(open_session, labeling_project, cast):
+    project = labeling_project(SENTIMENT, NEWS, title="電話で")
+    reviewer = open_session(cast.users["reviewer"].email, locale="ja-JP")
+    page = reviewer.page
+    page.set_viewport_size({"width": 390, "height": 800})
+    open_export(reviewer, project)
+    assert page.locator(".export-form legend").all_inner_texts() == ["形式", "対象タスク"]
+    assert page.get_by_label("ラベル付け済みのタスクのみ（0 件）").is_checked()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    with page.expect_download():
+        page.get_by_role("button", name="ダウンロード").click()
+    page.locator("form.export-form[data-state=done]").wait_for()
+    status = page.locator(".export-form .notice").inner_text()
+    assert status.startswith(f"project-{project.pk}-JSON.json を保存しました") and "0 行" in status
+    assert status.endswith("この条件でエクスポートするタスクはありません。")
+    assert reviewer.errors == []
