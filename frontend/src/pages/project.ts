@@ -28,6 +28,8 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "settings", minimum: "manager", load: () => import("./project_settings") },
+  { key: "export", minimum: "reviewer", load: () => import("./project_export") },
 ];
 
 const t = catalogue(
