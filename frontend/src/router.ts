@@ -38,6 +38,7 @@ function route(path: string, load: () => Promise<{ default: Page }>): Route {
 const ROUTES: Route[] = [
   route("/projects/", () => import("./pages/projects_list")),
   route("/projects/:project/:tab/", () => import("./pages/project")),
+  route("/members/", () => import("./pages/members")),
 ];
 
 const t = catalogue(

@@ -28,6 +28,7 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "members", minimum: "reviewer", load: () => import("./project_members") },
 ];
 
 const t = catalogue(
