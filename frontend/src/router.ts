@@ -39,6 +39,7 @@ const ROUTES: Route[] = [
   route("/projects/", () => import("./pages/projects_list")),
   route("/projects/:project/:tab/", () => import("./pages/project")),
   route("/account/", () => import("./pages/account")),
+  route("/members/", () => import("./pages/members")),
 ];
 
 const t = catalogue(

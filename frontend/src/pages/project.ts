@@ -29,6 +29,7 @@ interface Tab {
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
+  { key: "members", minimum: "reviewer", load: () => import("./project_members") },
   { key: "export", minimum: "reviewer", load: () => import("./project_export") },
 ];
 
