@@ -3,6 +3,8 @@ page's own editor, the server's check beside the line it concerns, create, impor
 
 import json
 import re
+import time
+from pathlib import Path
 
 import pytest
 
@@ -10,11 +12,8 @@ from annotation.models import Project, Task
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATES = json.loads(
-    (
-        __import__("pathlib").Path(__file__).resolve().parents[2] / "frontend/src/templates/gallery.json"
-    ).read_text(encoding="utf-8")
-)["templates"]
+GALLERY = Path(__file__).resolve().parents[2] / "frontend" / "src" / "templates" / "gallery.json"
+TEMPLATES = json.loads(GALLERY.read_text(encoding="utf-8"))["templates"]
 
 TASKS_JSONL = "\n".join(
     json.dumps({"text": text}, ensure_ascii=False)
@@ -42,13 +41,13 @@ def palette_labels(page) -> list[str]:
 
 def run_wizard(session, cast, *, strings: dict) -> Project:
     page = session.page
-    validations: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            validations.append(request.post_data or "") if "/api/projects/validate" in request.url else None
-        ),
-    )
+    validations: list[tuple[float, str]] = []
+
+    def record(request) -> None:
+        if "/api/projects/validate" in request.url:
+            validations.append((time.monotonic(), request.post_data or ""))
+
+    page.on("request", record)
     page.locator("a", has_text=strings["new_project"]).first.click()
     page.wait_for_url("**/projects/new/")
     page.locator("h1", has_text=strings["new_project"]).wait_for()
@@ -142,9 +141,11 @@ def run_wizard(session, cast, *, strings: dict) -> Project:
     assert len(palette_labels(page)) == 5
 
     # Checks went out debounced, one per resting text, never for the same text twice in a row.
-    sent = [json.loads(body)["label_config"] for body in validations]
+    sent = [json.loads(body)["label_config"] for _, body in validations]
     assert all(a != b for a, b in zip(sent, sent[1:], strict=False))
     assert len(sent) <= 12
+    gaps = [b - a for (a, _), (b, _) in zip(validations, validations[1:], strict=False)]
+    assert min(gaps) >= 0.55, gaps
 
     # Back and forward keep what was entered.
     page.go_back()
@@ -289,3 +290,28 @@ def test_lower_roles_cannot_open_the_wizard(open_session, cast):
     response = session.page.goto(f"{session.base_url}/projects/new/")
     assert response is not None and response.status == 403
     assert session.page.locator("a", has_text="New project").count() == 0
+
+
+def test_manager_duplicates_the_config_of_another_project(open_session, cast, labeling_project, make_project):
+    source = labeling_project(
+        TEMPLATES[0]["config"], [{"text": "来期の見通しは明るい。"}], title="Source project"
+    )
+    make_project(org=cast.other_org)  # another organization's project is never offered
+    session = open_session(cast.users["manager"].email)
+    page = session.page
+    page.goto(f"{session.base_url}/projects/new/")
+    page.locator("#project-title").wait_for()
+    page.fill("#project-title", "Copy")
+    page.keyboard.press("Enter")
+    select = page.locator("#copy-project")
+    select.wait_for()
+    assert select.locator("option").all_inner_texts()[1:] == ["Source project"]
+    select.select_option(label="Source project")
+    page.locator(".copy-config button").click()
+    page.locator(".copy-config", has_text="is copied").wait_for()
+    page.locator("[data-action=next]").click()
+    wait_valid(page)
+    assert xml_text(page) == source.label_config
+    # The preview draws the copied project's first task.
+    assert page.locator(".preview-card .text-body").inner_text().strip() == "来期の見通しは明るい。"
+    assert session.errors == []

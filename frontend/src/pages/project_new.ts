@@ -209,7 +209,8 @@ export default async function newProject(ctx: PageContext): Promise<void | (() =
   else if (step === "labels") leave = renderLabels(body, go, ctx);
   else if (step === "import") leave = renderImport(body, go, ctx);
   else renderMembers(body);
-  body.querySelector<HTMLElement>("h2")?.focus({ preventScroll: true });
+  // Focus where the step starts: the title field, else the step's heading (read out on arrival).
+  (body.querySelector<HTMLElement>("#project-title") ?? body.querySelector<HTMLElement>("h2"))?.focus({ preventScroll: true });
   return leave;
 }
 

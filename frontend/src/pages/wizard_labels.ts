@@ -137,22 +137,18 @@ export class ConfigEditor {
     this.element = el(
       "div",
       { className: "config-editor" },
-      el(
-        "div",
-        { className: "config-edit" },
-        el("section", { className: "card labels-card", attrs: { "aria-labelledby": "labels-heading" } },
-          el("h2", { attrs: { id: "labels-heading" }, text: t("labels") }),
-          el("p", { className: "hint", text: t("labelsHint") }),
-          this.form,
-          this.announcer,
-        ),
-        el("section", { className: "card xml-card", attrs: { "aria-labelledby": "xml-heading" } },
-          el("h2", { attrs: { id: "xml-heading" }, text: t("xml") }),
-          el("p", { className: "hint", attrs: { id: "xml-hint" }, text: t("xmlHint") }),
-          el("label", { className: "visually-hidden", attrs: { for: "xml-config" }, text: t("xmlLabel") }),
-          el("div", { className: "xml-editor" }, this.gutter, this.textarea, this.notes),
-          this.status,
-        ),
+      el("section", { className: "card labels-card", attrs: { "aria-labelledby": "labels-heading" } },
+        el("h2", { attrs: { id: "labels-heading" }, text: t("labels") }),
+        el("p", { className: "hint", text: t("labelsHint") }),
+        this.form,
+        this.announcer,
+      ),
+      el("section", { className: "card xml-card", attrs: { "aria-labelledby": "xml-heading" } },
+        el("h2", { attrs: { id: "xml-heading" }, text: t("xml") }),
+        el("p", { className: "hint", attrs: { id: "xml-hint" }, text: t("xmlHint") }),
+        el("label", { className: "visually-hidden", attrs: { for: "xml-config" }, text: t("xmlLabel") }),
+        el("div", { className: "xml-editor" }, this.gutter, this.textarea, this.notes),
+        this.status,
       ),
       el("section", { className: "card preview-card", attrs: { "aria-labelledby": "preview-heading" } },
         el("h2", { attrs: { id: "preview-heading" }, text: t("preview") }),
@@ -233,7 +229,12 @@ export class ConfigEditor {
       numbers.push(el("span", { className: this.error?.line === line ? "has-error" : "", data: { line }, text: String(line) }));
     }
     replaceChildren(this.gutter, ...numbers);
-    this.notesInner.style.height = `${this.gutter.scrollHeight}px`;
+    // Tall enough for the whole config (within reason): the notes sit beside lines, not below a scroll.
+    this.textarea.rows = Math.min(Math.max(count + 1, 8), 30);
+    // The notes scroll with the text: as tall as its lines (not as the row, which would feed back).
+    const style = getComputedStyle(this.textarea);
+    const lineHeight = Number.parseFloat(style.lineHeight) || 20;
+    this.notesInner.style.height = `${count * lineHeight + 2 * (Number.parseFloat(style.paddingTop) || 0)}px`;
     this.syncScroll();
   }
 
