@@ -17,6 +17,7 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParserError
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
 from annotation.importing.parsers import (
@@ -31,6 +32,21 @@ from tessera import strict_json
 from tessera.errors import ApplicationError
 
 READ_CHUNK = 1024 * 1024
+
+
+class UnreadBody(BaseParser):
+    """The import's parser for every body but multipart: it reads nothing.
+
+    A browser session's request goes through DRF's CSRF check, which reads ``request.POST`` and so has
+    DRF parse the body: a CSV or TSV body would be refused as an unsupported media type, and a JSON one
+    read whole and consumed before read_import streams it. The body is left to read_import; multipart
+    bodies still go through the MultiPartParser, which hands Django's request the files it parsed.
+    """
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict:
+        return {}
 
 
 @dataclass

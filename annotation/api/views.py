@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import schemas
-from annotation.api.imports import read_import
+from annotation.api.imports import UnreadBody, read_import
 from annotation.api.output import (
     annotation_out,
     draft_out,
@@ -38,7 +38,7 @@ from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from tessera import validation
 from tessera.api.base import json_object, page_params
-from tessera.api.parsers import json_body_within
+from tessera.api.parsers import MultiPartParser, json_body_within
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
@@ -158,6 +158,8 @@ class ProjectValidateView(APIView):
 
 
 class ProjectImportView(APIView):
+    parser_classes = [MultiPartParser, UnreadBody]
+
     @extend_schema(
         request={
             "application/json": schemas.ImportTaskIn(many=True),

@@ -765,3 +765,33 @@ def test_a_background_import_whose_column_map_collides_fails_and_writes_nothing(
     assert job.state == "failed"
     assert (job.error["field"], job.error["code"]) == ("column_map", "column_conflict")
     assert not Task.objects.filter(project=project).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"text\nFrom a form\n", "text/csv"), (b'[{"text": "From a form"}]', "application/json"),
+     (b'{"text": "From a form"}\n', "application/x-ndjson"), (b"text\nFrom a form\n", "text/tab-separated-values")],
+)  # fmt: skip
+def test_a_browser_session_imports_a_body_of_every_format(project, cast, body, content_type):
+    from django.middleware.csrf import _get_new_csrf_string
+    from rest_framework.test import APIClient
+
+    # The session's CSRF check reads the form: it must not refuse these bodies or consume them.
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["manager"])
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    response = client.post(f"/api/projects/{project.pk}/import", data=body, content_type=content_type,
+                           HTTP_X_CSRFTOKEN=token)  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert texts(project) == ["From a form"]
+
+
+def test_a_browser_session_without_the_csrf_token_cannot_import(project, cast):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["manager"])
+    response = client.post(f"/api/projects/{project.pk}/import", data=b"text\nx\n", content_type="text/csv")
+    assert response.status_code == 403
+    assert not project.tasks.exists()

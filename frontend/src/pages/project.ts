@@ -28,6 +28,7 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "import", minimum: "manager", load: () => import("./project_import") },
 ];
 
 const t = catalogue(
