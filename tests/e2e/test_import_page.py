@@ -66,8 +66,8 @@ def test_manager_imports_a_mapped_csv_of_2000_rows_and_a_jsonl_file_at_once(mana
 def test_a_large_file_runs_as_a_background_job_whose_progress_the_page_follows(
     manager,
     project,
-    start_worker,
-    settings,  # noqa: F811 - the fixture imported above
+    start_worker,  # noqa: F811 - the fixture imported above
+    settings,
 ):
     worker = start_worker()  # lowers TESSERA_SYNC_IMPORT_MAX_BYTES to 1 KB for the app and the worker
     page = manager.page
@@ -140,8 +140,10 @@ def test_a_wrong_type_or_a_file_too_large_is_refused_with_a_clear_message(
     assert not manager.errors
 
 
-def test_pasted_csv_is_detected_mapped_and_imported(manager, project):
+def test_pasted_csv_is_detected_mapped_and_imported_on_a_phone_in_dark(manager, project):
     page = manager.page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.emulate_media(color_scheme="dark")
     _open(manager, project)
     page.click(".import-paste summary")
     page.fill("#import-paste", "sentence\tlang\nRates held\ten\n金利据え置き\tja\n")
@@ -152,6 +154,11 @@ def test_pasted_csv_is_detected_mapped_and_imported(manager, project):
     assert page.locator("#import-start").is_enabled()
     page.select_option("#import-map-text", "sentence")
     assert "金利据え置き" in page.locator(".import-file tbody").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.drop-zone')).backgroundColor")
+        == "rgb(27, 32, 41)"
+    )
     page.click("#import-start")
     page.wait_for_selector("#import-done")
     texts = list(Task.objects.filter(project=project).order_by("inner_id").values_list("data", flat=True))
