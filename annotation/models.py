@@ -210,6 +210,9 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255, help_text="Stored upload, relative to the import directory.")
     original_name = models.CharField(max_length=255, blank=True, default="")
     file_format = models.CharField(max_length=8)
+    column_map = models.JSONField(
+        null=True, blank=True, help_text="File column -> task data key, applied as the upload is read."
+    )
     size_bytes = models.BigIntegerField(default=0)
     rows_done = models.BigIntegerField(default=0, help_text="Rows parsed and checked so far.")
     first_inner_id = models.BigIntegerField(

@@ -125,6 +125,12 @@ def _app_page(
             {"id": membership.organization_id, "title": membership.organization.title} if membership else None
         ),
         "imageOrigins": list(settings.TESSERA_IMAGE_ALLOWED_ORIGINS),
+        # The import page checks files against these before it uploads them.
+        "importLimits": {
+            "maxUploadBytes": settings.TESSERA_MAX_UPLOAD_BYTES,
+            "syncImportMaxBytes": settings.TESSERA_SYNC_IMPORT_MAX_BYTES,
+            "maxTasksPerImport": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+        },
     }
     return render(
         request,

@@ -239,11 +239,15 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     imported = manager("post", f"{project_url}import?return_task_ids=true", tasks, expect=201)
     task_ids = imported["task_ids"]
     manager("post", f"{project_url}import", [{"nope": 1}], expect=400)
+    manager("post", f"{project_url}import?column_map=%7B%22headline%22%3A%22text%22%7D", [{"headline": "Up"}],
+            expect=201)  # fmt: skip
+    manager("post", f"{project_url}import?column_map=%7B%22headline%22%3A%22nope%22%7D", tasks, expect=400)
     manager("post", f"{project_url}import", "text", content_type="text/plain", expect=415)
     annotator("post", f"{project_url}import", tasks, expect=403)
     outsider("post", f"{project_url}import", tasks, expect=404)
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 10
-    started = manager("post", f"{project_url}import", [{"text": "later"}], expect=201)
+    started = manager("post", f"{project_url}import?column_map=%7B%22line%22%3A%22text%22%7D",
+                      [{"line": "later"}], expect=201)  # fmt: skip
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024 * 1024
     assert ImportJob.objects.filter(pk=started["import"]).exists()
     manager("get", f"{project_url}imports/{started['import']}/", expect=200)

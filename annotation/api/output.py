@@ -166,6 +166,7 @@ def import_job_out(job: ImportJob) -> dict:
         "status": job.state,
         "original_name": job.original_name,
         "format": job.file_format,
+        "column_map": job.column_map,
         "size_bytes": job.size_bytes,
         "rows_done": job.rows_done,
         "task_count": job.task_count,

@@ -173,6 +173,9 @@ class ImportJobOut(serializers.Serializer):
     status = serializers.CharField(help_text="created, in_progress, completed or failed.")
     original_name = serializers.CharField(allow_blank=True)
     format = serializers.CharField()
+    column_map = serializers.DictField(
+        child=serializers.CharField(), allow_null=True, help_text="File column -> task data key, if sent."
+    )
     size_bytes = serializers.IntegerField()
     rows_done = serializers.IntegerField()
     task_count = serializers.IntegerField()
@@ -247,6 +250,9 @@ class ImportTaskIn(serializers.Serializer):
 
 class ImportFilesIn(serializers.Serializer):
     file = serializers.FileField(help_text=".json, .jsonl, .csv or .tsv; several files may be sent.")
+    column_map = serializers.CharField(
+        required=False, help_text='JSON object of file column -> task data key, e.g. {"sentence": "text"}.'
+    )
 
 
 class PredictionImportIn(serializers.Serializer):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import schemas
-from annotation.api.imports import read_import
+from annotation.api.imports import UnreadBody, read_import
 from annotation.api.output import (
     annotation_out,
     draft_out,
@@ -39,7 +39,7 @@ from annotation.services.prediction_import import predictions_import
 from annotation.services.project_members import project_member_required
 from tessera import validation
 from tessera.api.base import json_object, page_params
-from tessera.api.parsers import json_body_within
+from tessera.api.parsers import MultiPartParser, json_body_within
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
@@ -159,6 +159,8 @@ class ProjectValidateView(APIView):
 
 
 class ProjectImportView(APIView):
+    parser_classes = [MultiPartParser, UnreadBody]
+
     @extend_schema(
         request={
             "application/json": schemas.ImportTaskIn(many=True),
@@ -168,7 +170,17 @@ class ProjectImportView(APIView):
             "text/tab-separated-values": schemas.CSV_BODY,
         },
         responses={201: schemas.ImportAnswerOut, **schemas.errors(400, 403, 404, 413, 415)},
-        parameters=[OpenApiParameter("return_task_ids", bool)],
+        parameters=[
+            OpenApiParameter("return_task_ids", bool),
+            OpenApiParameter(
+                "column_map",
+                str,
+                description="A JSON object of file column -> task data key (one of the config's $variables), "
+                'e.g. {"sentence": "text"}: the columns of CSV/TSV files and the data keys of JSON/JSONL tasks '
+                "are renamed as they are read; names a file lacks are left alone. Two columns onto one key, or a "
+                "key the config does not read, answer 400 naming column_map. Also accepted as a multipart field.",
+            ),
+        ],
         summary="Import tasks (JSON, JSONL, CSV, TSV; body or files)",
         description="Small imports answer task_count, annotation_count, prediction_count. Larger ones run "
         'as a background job and answer {"import": id}; poll /api/projects/{id}/imports/{import}/.',
@@ -176,7 +188,7 @@ class ProjectImportView(APIView):
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import tasks")
-        upload = read_import(request)
+        upload = read_import(request, variables=list(project.data_variables))
         if upload.background:
             job = import_job_create(
                 project=project,
@@ -184,6 +196,7 @@ class ProjectImportView(APIView):
                 chunks=upload.chunks,
                 file_format=upload.file_format,
                 original_name=upload.name,
+                column_map=upload.column_map,
             )
             return Response({"import": job.pk, **import_job_out(job)}, status=status.HTTP_201_CREATED)
         counts = tasks_import(project=project, user=request.user, items=upload.items())

@@ -265,7 +265,7 @@ def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(
     url = fill_ids(path, fuzz_world)
     # Writes read query parameters too (return_task_ids on imports).
     pairs = request.draw(
-        st.lists(st.tuples(st.sampled_from(["return_task_ids", "x"]), query_values), max_size=2)
+        st.lists(st.tuples(st.sampled_from(["return_task_ids", "column_map", "x"]), query_values), max_size=2)
     )
     if pairs:
         url += "?" + "&".join(f"{name}={value}" for name, value in pairs)
