@@ -11,6 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from label_studio_sdk.label_interface import LabelInterface
@@ -36,6 +37,8 @@ LAYOUT_TAGS = {
 KNOWN_TAGS = CONTROL_TAGS | OBJECT_TAGS | LAYOUT_TAGS | {"relations"}
 # Object tags whose spans are character offsets into a string field of the task.
 TEXT_OBJECT_TAGS = {"text", "hypertext"}
+# Object tags whose task value the browser loads as a URL.
+MEDIA_OBJECT_TAGS = {"image", "audio", "audioplus", "video", "timeseries", "pdf"}
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,23 @@ class LabelSchema:
     controls: dict[str, ControlSpec]
     objects: dict[str, ObjectSpec]
 
-    @property
+    # Cached: imports read these once a task. A schema is frozen, and cached_property writes the
+    # instance's __dict__ directly, which frozen allows.
+    @cached_property
     def variables(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(spec.variable for spec in self.objects.values()))
+
+    @cached_property
+    def text_variables(self) -> dict[str, str]:
+        """The task data key of each object whose spans are character offsets, by the object's name."""
+        return {name: spec.variable for name, spec in self.objects.items() if spec.tag in TEXT_OBJECT_TAGS}
+
+    @cached_property
+    def media_variables(self) -> tuple[str, ...]:
+        """The task data keys that objects load as URLs (images, audio, video…)."""
+        return tuple(
+            dict.fromkeys(spec.variable for spec in self.objects.values() if spec.tag in MEDIA_OBJECT_TAGS)
+        )
 
     def summary(self) -> dict:
         """Label Studio's ``parsed_label_config`` shape, which the SDK and our frontend read."""

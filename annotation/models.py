@@ -30,6 +30,11 @@ class Project(models.Model):
     )
     sampling = models.CharField(max_length=32, choices=Sampling.choices, default=Sampling.SEQUENTIAL)
     color = models.CharField(max_length=16, blank=True, default="#FFFFFF")
+    members_only = models.BooleanField(
+        default=False,
+        help_text="Only the project's members (ProjectMember) may label or review it; managers and "
+        "above always may.",
+    )
     # The last task inner_id handed out; imports take the next range under a row lock.
     task_counter = models.BigIntegerField(default=0)
     # Kept by the services (annotation/services/counters.py), so that paging a million tasks
@@ -57,6 +62,24 @@ class Project(models.Model):
         return self.title
 
 
+class ProjectMember(models.Model):
+    """Who may label or review a project that restricts membership (``Project.members_only``)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not a field: annotation.selectors.project_members sets the member's organization role here.
+    org_role: str
+
+    class Meta:
+        # Also the index of /next's one membership check: (project_id, user_id).
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_unique_user")]
+
+
 class Task(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     data = models.JSONField(help_text="The task's data, read by the label config's $variables.")
@@ -73,6 +96,8 @@ class Task(models.Model):
     # selectors.task_with_children), and the task's output includes them only when they are set.
     annotation_list: list["Annotation"]
     prediction_list: list["Prediction"]
+    # Set by /next (annotation.services.queue.next_task): the caller's draft of the task, 0 or 1.
+    draft_list: list["Draft"]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "inner_id"], name="task_unique_inner_id")]
@@ -185,6 +210,9 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255, help_text="Stored upload, relative to the import directory.")
     original_name = models.CharField(max_length=255, blank=True, default="")
     file_format = models.CharField(max_length=8)
+    column_map = models.JSONField(
+        null=True, blank=True, help_text="File column -> task data key, applied as the upload is read."
+    )
     size_bytes = models.BigIntegerField(default=0)
     rows_done = models.BigIntegerField(default=0, help_text="Rows parsed and checked so far.")
     first_inner_id = models.BigIntegerField(

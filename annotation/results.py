@@ -8,9 +8,10 @@ count one per character.
 """
 
 import json
+import marshal
 import re
 
-from annotation.label_config import TEXT_OBJECT_TAGS, LabelSchema
+from annotation.label_config import LabelSchema
 from annotation.media_urls import own_hosts, points_at_own_api
 from tessera.errors import ApplicationError
 
@@ -75,27 +76,27 @@ def _pairwise_errors(schema: LabelSchema, result: list) -> list[str]:
 
 def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, field: str) -> None:
     """Span offsets must lie inside the task's text; call after ``validate_result_regions``."""
-    base = f"{field}.result" if field else "result"
+    text_variables = schema.text_variables
     for index, region in enumerate(result):
         value = region.get("value")
         if not isinstance(value, dict) or "start" not in value or "end" not in value:
             continue
-        target = schema.objects.get(region.get("to_name"))
-        if target is None or target.tag not in TEXT_OBJECT_TAGS:
+        variable = text_variables.get(region.get("to_name"))
+        if variable is None:
             continue
-        text = data.get(target.variable)
-        start, end = value["start"], value["end"]
+        text = data.get(variable)
         if not isinstance(text, str):
             continue
-        # bool is an int to Python; true/false as offsets are a client's mistake, not 1 and 0.
-        offsets_are_ints = all(isinstance(o, int) and not isinstance(o, bool) for o in (start, end))
-        if not offsets_are_ints or not 0 <= start < end <= len(text):
-            raise ApplicationError(
-                f"Span [{start}, {end}) is outside the text of {target.variable!r} "
-                f"({len(text)} characters) or empty.",
-                field=f"{base}[{index}].value",
-                code="span_out_of_range",
-            )
+        start, end = value["start"], value["end"]
+        # Exact types: bool is an int to Python, and true/false as offsets are a client's mistake,
+        # not 1 and 0. Offsets are code points, Python's string indexes: len() is the text's length.
+        if type(start) is int and type(end) is int and 0 <= start < end <= len(text):
+            continue
+        raise ApplicationError(
+            f"Span [{start}, {end}) is outside the text of {variable!r} ({len(text)} characters) or empty.",
+            field=f"{field}.result[{index}].value" if field else f"result[{index}].value",
+            code="span_out_of_range",
+        )
 
 
 # Region fields that name a region; renamed by order of first appearance in a result's shape, so that
@@ -121,24 +122,33 @@ def result_shape(result) -> list | None:
     for region in result:
         if not isinstance(region, dict):
             return None
-        region = dict(region)
+        region = region.copy()
         for key in _ID_FIELDS:
-            name = region.get(key)
-            if type(name) is str:
-                region[key] = f"#{names.setdefault(name, len(names))}"
-            elif type(name) is int:
-                region[key] = names.setdefault(name, len(names))
+            if key in region:
+                name = region[key]
+                if type(name) is str:
+                    region[key] = f"#{names.setdefault(name, len(names))}"
+                elif type(name) is int:
+                    region[key] = names.setdefault(name, len(names))
         value = region.get("value")
         if isinstance(value, dict) and ("start" in value or "text" in value):
-            value = dict(value)
-            for key in ("start", "end"):
-                if type(value.get(key)) is int:
-                    value[key] = 0
+            value = value.copy()
+            if type(value.get("start")) is int:
+                value["start"] = 0
+            if type(value.get("end")) is int:
+                value["end"] = 0
             if type(value.get("text")) is str:
                 value["text"] = ""
             region["value"] = value
         shape.append(region)
     return shape
+
+
+def shape_key(shape: list) -> bytes:
+    """A result shape as bytes that only an equal shape has (``marshal``'s version 2 writes the type of
+    every value, so 1, 1.0 and true differ, and keeps no references between objects, so equal values
+    give equal bytes), about a third cheaper to make than its JSON text."""
+    return marshal.dumps(shape, 2)
 
 
 class ResultValidator:
@@ -159,25 +169,26 @@ class ResultValidator:
     def __init__(self, schema: LabelSchema, encode=None):
         self.schema = schema
         self.passed: set[str] = set()
+        self.shapes_passed: set[bytes] = set()
         self.encode = encode or (lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
-    def _remember(self, key: str) -> None:
+    def _remember(self, passed: set, key) -> None:
         if len(key) <= self.MAX_KEY_CHARS:
             # Results all different in shape would only fill the set: start over.
-            if len(self.passed) >= self.MAX_REMEMBERED:
-                self.passed.clear()
-            self.passed.add(key)
+            if len(passed) >= self.MAX_REMEMBERED:
+                passed.clear()
+            passed.add(key)
 
     def validate(self, result, data: dict, *, field: str, text: str) -> None:
         """``text`` is the result's JSON encoding, which the caller needs anyway to store it."""
         if text not in self.passed:
             shape = result_shape(result)
-            shape_key = None if shape is None else "shape:" + self.encode(shape)
-            if shape_key is None or shape_key not in self.passed:
+            key = None if shape is None else shape_key(shape)
+            if key is None or key not in self.shapes_passed:
                 validate_result_regions(self.schema, result, field=field)
-                if shape_key is not None:
-                    self._remember(shape_key)
-            self._remember(text)
+                if key is not None:
+                    self._remember(self.shapes_passed, key)
+            self._remember(self.passed, text)
         validate_result_spans(self.schema, result, data, field=field)
 
 
@@ -195,24 +206,20 @@ def validate_task_data(schema: LabelSchema, data, *, field: str) -> None:
     _refuse_own_api_media(schema, data, field=field)
 
 
-# Object tags whose task value the browser loads as a URL.
-MEDIA_OBJECT_TAGS = {"image", "audio", "audioplus", "video", "timeseries", "pdf"}
-
-
 def _refuse_own_api_media(schema: LabelSchema, data: dict, *, field: str) -> None:
     """An image or media URL in task data that points at our own API (``/api/projects/1/next``) would
     make each annotator's browser call it when the task is shown: refuse the task."""
-    media = [spec for spec in schema.objects.values() if spec.tag in MEDIA_OBJECT_TAGS]
+    media = schema.media_variables
     if not media:
         return
     hosts = own_hosts()
-    for spec in media:
-        value = data.get(spec.variable)
+    for variable in media:
+        value = data.get(variable)
         for url in value if isinstance(value, list) else [value]:
             if points_at_own_api(url, own_hosts=hosts):
                 raise ApplicationError(
-                    f"{spec.variable!r} is the address of Tessera's own API ({url[:100]!r}); an image or media "
+                    f"{variable!r} is the address of Tessera's own API ({url[:100]!r}); an image or media "
                     "address may not be.",
-                    field=f"{field}.{spec.variable}",
+                    field=f"{field}.{variable}",
                     code="own_api_url",
                 )

@@ -314,6 +314,16 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
                 lambda first, count: labeled_with_ids_batch(first, count, "ner", rng),
             )  # fmt: skip
             client.close()
+        if args.labeled_imports_only:
+            return {
+                "bench": "hot_paths",
+                "tasks": total,
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "machine": {"cpus": os.cpu_count(), "load_avg_1m_start_end": [load_at_start, api_bench.load_average()]},
+                "import_labeled_choices_with_ids_tasks_per_s": result["import_labeled_choices_with_ids"]["tasks_per_s"],
+                "import_labeled_ner_with_ids_tasks_per_s": result["import_labeled_ner_with_ids"]["tasks_per_s"],
+                "details": result,
+            }  # fmt: skip
         worker = Worker(environment, data_dir / "worker.log")
         with api_bench.benchmark_server(args, environment, log_path) as server:
             client = Client(server.port, tokens["owner"])
@@ -468,6 +478,9 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_hot")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--labeled-imports-only", action="store_true", help="phase A alone: the two labeled imports"
+    )
     args = parser.parse_args()
     if any(size < 1000 for size in args.tasks):
         parser.error("--tasks must be at least 1000")

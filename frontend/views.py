@@ -6,23 +6,33 @@ The app itself talks to the REST API with the session cookie and the CSRF token 
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation import selectors
 from frontend.forms import EmailAuthenticationForm, PreferencesForm
-from tessera.errors import NotFound
+from tessera.errors import ApplicationError, NotFound
+from tessera.invitations import InvitationClosed, invitation_accept_existing, invitation_accept_new_user
 from tessera.models import ROLE_RANK, Membership, Role, User
 from tessera.request_types import AuthenticatedHttpRequest
-from tessera.selectors import auth_keys, client_address, membership_for, printable
+from tessera.selectors import (
+    auth_keys,
+    client_address,
+    invitation_by_token,
+    invitation_state,
+    membership_for,
+    printable,
+)
 from tessera.services import (
     auth_attempt_release,
     auth_attempt_reserve,
@@ -115,6 +125,12 @@ def _app_page(
             {"id": membership.organization_id, "title": membership.organization.title} if membership else None
         ),
         "imageOrigins": list(settings.TESSERA_IMAGE_ALLOWED_ORIGINS),
+        # The import page checks files against these before it uploads them.
+        "importLimits": {
+            "maxUploadBytes": settings.TESSERA_MAX_UPLOAD_BYTES,
+            "syncImportMaxBytes": settings.TESSERA_SYNC_IMPORT_MAX_BYTES,
+            "maxTasksPerImport": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+        },
     }
     return render(
         request,
@@ -130,7 +146,9 @@ def _chrome(request: HttpRequest, membership: Membership | None) -> dict[str, An
     return {
         "membership": membership,
         # The switcher asks the API for the organizations only when there is a choice to make.
-        "organization_count": Membership.objects.filter(user=user).count() if user.is_authenticated else 0,
+        "organization_count": Membership.objects.filter(user=user, is_active=True).count()
+        if user.is_authenticated
+        else 0,
         "can_manage": rank >= ROLE_RANK[Role.MANAGER],
         "languages": settings.LANGUAGES,
         "themes": [("", _("System")), ("light", _("Light")), ("dark", _("Dark"))],
@@ -177,6 +195,13 @@ def _role_too_low(request: HttpRequest) -> HttpResponse:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("frontend:projects")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and tools ask for /favicon.ico whatever the pages link: send them to the SVG icon that
+    the built frontend ships (frontend/public/favicon.svg), so they get an icon and not a 404."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET
@@ -243,8 +268,8 @@ def project_tab(request: AuthenticatedHttpRequest, project_id: int, tab: str) ->
     return _app_page(request, page="project", project_id=project_id, tab=tab)
 
 
-@require_POST
 @login_required
+@require_POST
 def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user menu's language and theme: kept on the user, so they follow them to every browser."""
     form = PreferencesForm(request.POST)
@@ -275,3 +300,70 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
     return response
+
+
+def _invite_closed(request: HttpRequest, state: str) -> HttpResponse:
+    """Unknown links answer 404; used, revoked and expired ones 410. Nothing is created."""
+    return render(
+        request, "frontend/invite_closed.html", {"state": state}, status=404 if state == "unknown" else 410
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@ensure_csrf_cookie
+def invite(request: HttpRequest, token: str) -> HttpResponse:
+    """Accept an invitation: a new address makes its account here, an existing account signs in first.
+
+    The state is read again under the invitation's row lock when the form is sent (tessera.invitations),
+    so a link used meanwhile creates nothing.
+    """
+    invitation = invitation_by_token(token=token)
+    if invitation is None:
+        return _invite_closed(request, "unknown")
+    state = invitation_state(invitation)
+    if state != "pending":
+        return _invite_closed(request, state)
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    signed_in = request.user if request.user.is_authenticated else None
+    if existing is None:
+        mode = "new"
+    elif signed_in is None:
+        mode = "sign_in"
+    elif signed_in.pk == existing.pk:
+        mode = "join"
+    else:
+        mode = "wrong_account"
+    context: dict[str, Any] = {
+        "mode": mode,
+        "organization": invitation.organization.title,
+        "role": invitation.get_role_display(),
+        "email": invitation.email,
+        "errors": {},
+        "values": {},
+    }
+    status = 200
+    if request.method == "POST" and mode in ("new", "join"):
+        try:
+            if mode == "new":
+                values = {name: str(request.POST.get(name, "")) for name in ("first_name", "last_name")}
+                context["values"] = values
+                password = str(request.POST.get("password", ""))
+                if password != request.POST.get("password2", ""):
+                    raise ApplicationError(_("The two passwords differ."), field="password2")
+                user = invitation_accept_new_user(token=token, password=password, **values)
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            else:
+                assert signed_in is not None  # mode "join" means the invited account is signed in
+                invitation_accept_existing(token=token, user=signed_in)
+        except InvitationClosed as exc:
+            return _invite_closed(request, exc.code)
+        except NotFound:
+            return _invite_closed(request, "unknown")
+        except ApplicationError as exc:
+            context["errors"] = {exc.field or "form": exc.message}
+            status = exc.status
+        else:
+            return redirect("frontend:projects")
+    elif request.method == "POST":
+        status = 403
+    return render(request, "frontend/invite.html", context, status=status)

@@ -74,6 +74,11 @@ class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="False once deactivated: the row and the member's work stay, their access to the "
+        "organization stops.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +107,32 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization, by a single-use link that expires.
+
+    Only a SHA-256 digest of the link's token is stored, as for API tokens: the link is shown once,
+    to the admin who makes it (and sent by e-mail).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(help_text="Who the invitation is for; the account made or joined has it.")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"], name="invitation_org_recent")]
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AuthFailureCount(models.Model):

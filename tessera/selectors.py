@@ -3,12 +3,17 @@
 import math
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from tessera.models import ApiToken, AuthFailureCount, Membership, User
+from tessera import validation
+from tessera.errors import ApplicationError, NotFound
+from tessera.models import ApiToken, AuthFailureCount, Invitation, Membership, Role, User
 
 
 def membership_for(*, user: User) -> Membership | None:
@@ -22,7 +27,7 @@ def membership_for(*, user: User) -> Membership | None:
     if user.is_authenticated and user.active_organization_id is not None:
         membership = (
             Membership.objects.select_related("organization")
-            .filter(user=user, organization_id=user.active_organization_id)
+            .filter(user=user, organization_id=user.active_organization_id, is_active=True)
             .first()
         )
     user._tessera_membership = membership
@@ -37,7 +42,9 @@ def membership_forget(*, user: User) -> None:
 
 def memberships_of(*, user: User) -> list[Membership]:
     return list(
-        Membership.objects.select_related("organization").filter(user=user).order_by("organization_id")
+        Membership.objects.select_related("organization")
+        .filter(user=user, is_active=True)
+        .order_by("organization_id")
     )
 
 
@@ -120,3 +127,125 @@ def client_address(request: HttpRequest) -> str:
 
 def api_tokens_of(*, user: User) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-pk"))
+
+
+def membership_in(*, user: User, organization_id: object) -> Membership:
+    """The caller's active membership of the organization a path names; 404 when they have none, so
+    that an organization's id tells an outsider nothing."""
+    try:
+        organization_id = validation.object_id(organization_id, field="organization")
+    except ApplicationError:
+        raise NotFound("Organization not found.") from None
+    membership = (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization_id=organization_id, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise NotFound("Organization not found.")
+    membership.user = user
+    return membership
+
+
+def _flag(raw: str | None, *, field: str) -> bool:
+    if raw is None or raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ApplicationError(f"{field} must be true or false.", field=field)
+
+
+SEARCH_MAX_CHARS = 200
+
+
+def membership_list(
+    *,
+    organization_id: int,
+    role: str | None = None,
+    search: str | None = None,
+    include_inactive: str | None = None,
+) -> QuerySet[Membership]:
+    """Members of an organization with their users, oldest first; filters as the query string sent them."""
+    rows = Membership.objects.select_related("user").filter(organization_id=organization_id)
+    if not _flag(include_inactive, field="include_inactive"):
+        rows = rows.filter(is_active=True)
+    if role:
+        if role not in Role.values:
+            raise ApplicationError(f"role must be one of: {', '.join(Role.values)}.", field="role")
+        rows = rows.filter(role=role)
+    if search:
+        search = search.strip()
+        if len(search) > SEARCH_MAX_CHARS:
+            raise ApplicationError(f"search may be at most {SEARCH_MAX_CHARS} characters.", field="search")
+        validation.check_text(search, field="search")
+        rows = rows.filter(
+            Q(user__email__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    return rows.order_by("pk")
+
+
+def membership_get(*, organization_id: int, user_id: object) -> Membership:
+    try:
+        user_id = validation.object_id(user_id, field="user")
+    except ApplicationError:
+        raise NotFound("Member not found.") from None
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(organization_id=organization_id, user_id=user_id)
+        .first()
+    )
+    if membership is None:
+        raise NotFound("Member not found.")
+    return membership
+
+
+INVITATION_STATES = ("pending", "accepted", "revoked", "expired", "all")
+
+
+def invitation_list(*, organization_id: int, state: str | None = None) -> QuerySet[Invitation]:
+    """An organization's invitations, newest first: the pending ones unless ``state`` says otherwise."""
+    state = state or "pending"
+    if state not in INVITATION_STATES:
+        raise ApplicationError(f"state must be one of: {', '.join(INVITATION_STATES)}.", field="state")
+    rows = Invitation.objects.select_related("invited_by").filter(organization_id=organization_id)
+    now = timezone.now()
+    if state == "pending":
+        rows = rows.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+    elif state == "accepted":
+        rows = rows.filter(accepted_at__isnull=False)
+    elif state == "revoked":
+        rows = rows.filter(revoked_at__isnull=False)
+    elif state == "expired":
+        rows = rows.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now)
+    return rows.order_by("-created_at", "-pk")
+
+
+def invitation_get(*, organization_id: int, invitation_id: object) -> Invitation:
+    try:
+        invitation_id = validation.object_id(invitation_id, field="invitation")
+    except ApplicationError:
+        raise NotFound("Invitation not found.") from None
+    invitation = Invitation.objects.filter(organization_id=organization_id, pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    return invitation
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(digest=Invitation.digest_of(token))
+        .first()
+    )
+
+
+def invitation_state(invitation: Invitation, *, now: datetime | None = None) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= (now or timezone.now()):
+        return "expired"
+    return "pending"

@@ -221,6 +221,18 @@ TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 102
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
 TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
 TESSERA_IMPORT_DIR = DATA_DIR / "imports"
+# Invitations: how long a link stays valid, the address links are made with (else the request's
+# own host), and the mail they go out by (Django's console backend prints them to the log).
+TESSERA_INVITE_TTL_HOURS = env_int("TESSERA_INVITE_TTL_HOURS", 168, minimum=1)
+TESSERA_PUBLIC_URL = env_str("TESSERA_PUBLIC_URL", "").rstrip("/")
+EMAIL_BACKEND = env_str("TESSERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("TESSERA_EMAIL_FROM", "tessera@localhost")
+EMAIL_HOST = env_str("TESSERA_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("TESSERA_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("TESSERA_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("TESSERA_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("TESSERA_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("TESSERA_EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
 # Origins (scheme://host[:port]) besides our own that task images may load from, e.g. a bucket's
 # public URL; the labeling page's Content-Security-Policy allows exactly these.
 TESSERA_IMAGE_ALLOWED_ORIGINS = env_list("TESSERA_IMAGE_ALLOWED_ORIGINS", [])

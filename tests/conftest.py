@@ -66,6 +66,26 @@ class Cast:
         self.tokens[key] = api_token_create(user=user)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Pages are tested in Japanese too: compile the catalogue when it is missing or older than its source
+    (scripts/install.sh does this on set-up; a checkout edited since would test stale translations)."""
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    root = Path(__file__).resolve().parent.parent
+    for po in (root / "locale").glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command(
+                "compilemessages",
+                locale=[po.parent.parent.name],
+                ignore_patterns=[".venv", "frontend/node_modules"],
+                verbosity=0,
+            )
+
+
 @pytest.fixture(autouse=True)
 def _empty_shared_cache():
     """Throttle counts live in the shared cache and user ids repeat across tests on SQLite."""

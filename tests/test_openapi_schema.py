@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from annotation.api.views import LabelConfigValidateThrottle
 from annotation.models import ImportJob, Project
+from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
 
 pytestmark = pytest.mark.django_db
@@ -238,11 +239,15 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     imported = manager("post", f"{project_url}import?return_task_ids=true", tasks, expect=201)
     task_ids = imported["task_ids"]
     manager("post", f"{project_url}import", [{"nope": 1}], expect=400)
+    manager("post", f"{project_url}import?column_map=%7B%22headline%22%3A%22text%22%7D", [{"headline": "Up"}],
+            expect=201)  # fmt: skip
+    manager("post", f"{project_url}import?column_map=%7B%22headline%22%3A%22nope%22%7D", tasks, expect=400)
     manager("post", f"{project_url}import", "text", content_type="text/plain", expect=415)
     annotator("post", f"{project_url}import", tasks, expect=403)
     outsider("post", f"{project_url}import", tasks, expect=404)
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 10
-    started = manager("post", f"{project_url}import", [{"text": "later"}], expect=201)
+    started = manager("post", f"{project_url}import?column_map=%7B%22line%22%3A%22text%22%7D",
+                      [{"line": "later"}], expect=201)  # fmt: skip
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024 * 1024
     assert ImportJob.objects.filter(pk=started["import"]).exists()
     manager("get", f"{project_url}imports/{started['import']}/", expect=200)
@@ -353,6 +358,84 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=5", expect=200)
     annotator("get", f"/api/labeling/projects/{created['id']}/recent?limit=0", expect=400)
     outsider("get", f"/api/labeling/projects/{created['id']}/recent", expect=404)
+    # The page's queue: the annotator gets back the task it already holds (taken above).
+    assert (
+        annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=200)["task"]["id"]
+        == taken["id"]
+    )
+    outsider("post", f"/api/labeling/projects/{created['id']}/next", expect=404)
+
+    # Members of the organization: list, add, reactivate, change role, deactivate.
+    admin, reviewer = call("admin"), call("reviewer")
+    newcomer, _ = user_upsert(email="new@other.test", organization=cast.other_org, role="annotator")
+    org_url = f"/api/organizations/{cast.org.pk}"
+    members_url = f"{org_url}/memberships/"
+    member_url = f"{members_url}{newcomer.pk}/"
+    owner_url = f"{members_url}{cast.users['owner'].pk}/"
+    manager("get", f"{members_url}?role=annotator&search=acme&include_inactive=true", expect=200)
+    manager("get", f"{members_url}?role=boss", expect=400)
+    annotator("get", members_url, expect=403)
+    outsider("get", members_url, expect=404)
+    admin("post", members_url, {"email": "new@other.test", "role": "annotator"}, expect=201)
+    admin("post", members_url, {"email": "new@other.test"}, expect=409)
+    admin("post", members_url, {"email": "nobody@acme.test"}, expect=400)
+    manager("post", members_url, {"email": "new@other.test"}, expect=403)
+    outsider("post", members_url, {"email": "new@other.test"}, expect=404)
+    admin("patch", member_url, {"role": "reviewer"}, expect=200)
+    admin("patch", member_url, {"role": "boss"}, expect=400)
+    admin("patch", owner_url, {"role": "admin"}, expect=403)
+    owner("patch", owner_url, {"role": "admin"}, expect=409)
+    outsider("patch", member_url, {"role": "annotator"}, expect=404)
+    manager("delete", member_url, expect=403)
+    outsider("delete", member_url, expect=404)
+    owner("delete", owner_url, expect=409)
+    admin("delete", member_url, expect=204)
+    admin("post", members_url, {"email": "new@other.test", "role": "annotator"}, expect=200)
+
+    # Invitations: make (the link once), list, revoke.
+    invites_url = f"{org_url}/invites/"
+    invited = admin("post", invites_url, {"email": "invitee@acme.test", "send_email": False}, expect=201)
+    admin("post", invites_url, {"email": "not an address"}, expect=400)
+    admin("post", invites_url, {"email": "annotator@acme.test"}, expect=409)
+    manager("post", invites_url, {"email": "invitee@acme.test"}, expect=403)
+    outsider("post", invites_url, {"email": "invitee@acme.test"}, expect=404)
+    manager("get", invites_url, expect=200)
+    manager("get", f"{invites_url}?state=all&page=1", expect=200)
+    manager("get", f"{invites_url}?state=later", expect=400)
+    annotator("get", invites_url, expect=403)
+    outsider("get", invites_url, expect=404)
+    outsider("delete", f"{invites_url}{invited['id']}/", expect=404)
+    manager("delete", f"{invites_url}{invited['id']}/", expect=403)
+    admin("delete", f"{invites_url}{invited['id']}/", expect=204)
+    admin("delete", f"{invites_url}{invited['id']}/", expect=409)
+
+    # Project members, and what a members-only project refuses to others.
+    members_of_project = f"{project_url}members/"
+    annotator_id = cast.users["annotator"].pk
+    manager("patch", project_url, {"members_only": True}, expect=200)
+    annotator("post", f"{project_url}next", expect=403)
+    annotator("get", f"{project_url}next", expect=403)
+    annotator("get", f"/api/labeling/projects/{created['id']}/", expect=403)
+    annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=403)
+    annotator("post", f"/api/tasks/{first}/skip/", {}, expect=403)
+    manager("post", members_of_project, {"user": annotator_id}, expect=201)
+    manager("post", members_of_project, {"email": "annotator@acme.test"}, expect=200)
+    manager("post", members_of_project, {"user": cast.users["outsider"].pk}, expect=400)
+    annotator("post", members_of_project, {"user": annotator_id}, expect=403)
+    outsider("post", members_of_project, {"user": annotator_id}, expect=404)
+    reviewer("get", members_of_project, expect=200)
+    annotator("get", members_of_project, expect=403)
+    outsider("get", members_of_project, expect=404)
+    manager("delete", members_of_project, {"user": "x"}, expect=400)
+    annotator("delete", members_of_project, {"user": annotator_id}, expect=403)
+    outsider("delete", members_of_project, {"user": annotator_id}, expect=404)
+    manager("delete", members_of_project, {"user": annotator_id}, expect=204)
+    manager("post", members_of_project, {"user": annotator_id}, expect=201)
+    annotator("delete", f"{members_of_project}{annotator_id}/", expect=403)
+    outsider("delete", f"{members_of_project}{annotator_id}/", expect=404)
+    manager("delete", f"{members_of_project}{annotator_id}/", expect=204)
+    manager("delete", f"{members_of_project}{annotator_id}/", expect=404)
+    manager("patch", project_url, {"members_only": False}, expect=200)
 
     # The export (its bodies are files; tests/exports compares them with Label Studio's converter).
     call("reviewer")("get", f"{project_url}export?exportType=CSV", expect=200)

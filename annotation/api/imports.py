@@ -3,9 +3,12 @@
 The body is streamed, never read whole by Django: every other request is held in memory only up to
 DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and an import may be TESSERA_MAX_UPLOAD_BYTES. Up to
 TESSERA_SYNC_IMPORT_MAX_BYTES it is kept in memory and imported at once; above, it spools to a private
-temporary file and runs as a background job.
+temporary file and runs as a background job. An optional ``column_map`` (a JSON object of file column ->
+task data key, as the ``column_map`` query parameter or multipart field) renames columns as the upload is
+parsed, here or in the background job.
 """
 
+import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -14,17 +17,36 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParserError
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
 from annotation.importing.parsers import (
+    ColumnMap,
     TaskItem,
+    clean_column_map,
     format_from_content_type,
     format_from_filename,
     parse_items,
 )
+from tessera import strict_json
 from tessera.errors import ApplicationError
 
 READ_CHUNK = 1024 * 1024
+
+
+class UnreadBody(BaseParser):
+    """The import's parser for every body but multipart: it reads nothing.
+
+    A browser session's request goes through DRF's CSRF check, which reads ``request.POST`` and so has
+    DRF parse the body: a CSV or TSV body would be refused as an unsupported media type, and a JSON one
+    read whole and consumed before read_import streams it. The body is left to read_import; multipart
+    bodies still go through the MultiPartParser, which hands Django's request the files it parsed.
+    """
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict:
+        return {}
 
 
 @dataclass
@@ -35,6 +57,7 @@ class Upload:
     chunks: Iterable[bytes]
     background: bool
     parse: Callable[[], list[TaskItem]]
+    column_map: dict[str, str] | None = None
 
     def items(self) -> list[TaskItem]:
         return self.parse()
@@ -69,8 +92,22 @@ class _UploadLimit(FileUploadHandler):
         return None
 
 
-def read_import(request: Request) -> Upload:
+def _column_map_value(text: str | None, *, variables: list[str]) -> dict[str, str] | None:
+    if text is None:
+        return None
+    try:
+        value = strict_json.loads(text)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise ApplicationError(f"column_map is not valid JSON: {exc}.", field="column_map") from exc
+    return clean_column_map(value, variables=variables)
+
+
+def read_import(request: Request, *, variables: list[str]) -> Upload:
+    """The upload, and its column map checked against ``variables`` (the config's data keys)."""
     django_request = request._request
+    query_map = request.query_params.get("column_map")
+    # Checked before the body is read: a bad map need not wait for a large upload.
+    column_map = _column_map_value(query_map, variables=variables)
     try:
         declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -88,7 +125,20 @@ def read_import(request: Request) -> Upload:
         if isinstance(django_request.upload_handlers, list):
             django_request.upload_handlers.insert(0, limit)
         try:
-            upload = _from_files(django_request)
+            try:
+                form_map = django_request.POST.get("column_map")
+            except MultiPartParserError as exc:
+                raise ApplicationError(
+                    f"Malformed multipart body: {exc}", field="file", code="parse_error"
+                ) from exc
+            if form_map is not None:
+                if query_map is not None:
+                    raise ApplicationError(
+                        "Send column_map once: as a query parameter or as a form field, not both.",
+                        field="column_map",
+                    )
+                column_map = _column_map_value(form_map, variables=variables)
+            upload = _from_files(django_request, column_map=column_map)
         except ApplicationError:
             # Stopped part-way, the body looks empty or malformed: say why instead.
             if limit.exceeded:
@@ -106,10 +156,10 @@ def read_import(request: Request) -> Upload:
             code="unsupported_media_type",
             status=415,
         )
-    return _from_body(django_request, file_format=file_format)
+    return _from_body(django_request, file_format=file_format, column_map=column_map)
 
 
-def _from_body(django_request, *, file_format: str) -> Upload:
+def _from_body(django_request, *, file_format: str, column_map: ColumnMap | None) -> Upload:
     name = f"body.{file_format}"
     # Handed on to the Upload when large, whose chunks close it once drained.
     spool = tempfile.SpooledTemporaryFile(
@@ -127,7 +177,7 @@ def _from_body(django_request, *, file_format: str) -> Upload:
         if size <= settings.TESSERA_SYNC_IMPORT_MAX_BYTES:
             raw = spool.read()
             spool.close()
-            return _upload(raw, file_format=file_format, name=name)
+            return _upload(raw, file_format=file_format, name=name, column_map=column_map)
     except BaseException:
         spool.close()
         raise
@@ -138,6 +188,7 @@ def _from_body(django_request, *, file_format: str) -> Upload:
         chunks=_drain(spool),
         background=True,
         parse=lambda: [],
+        column_map=dict(column_map) if column_map else None,
     )
 
 
@@ -147,7 +198,7 @@ def _drain(spool: IO[bytes]) -> Iterator[bytes]:
             yield chunk
 
 
-def _upload(raw: bytes, *, file_format: str, name: str) -> Upload:
+def _upload(raw: bytes, *, file_format: str, name: str, column_map: ColumnMap | None) -> Upload:
     size = len(raw)
     if size > settings.TESSERA_MAX_UPLOAD_BYTES:
         raise _too_large(size)
@@ -159,11 +210,14 @@ def _upload(raw: bytes, *, file_format: str, name: str) -> Upload:
         size=size,
         chunks=(raw[i : i + READ_CHUNK] for i in range(0, size, READ_CHUNK)),
         background=size > settings.TESSERA_SYNC_IMPORT_MAX_BYTES,
-        parse=lambda: parse_items(raw, file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT),
+        parse=lambda: parse_items(
+            raw, file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT, column_map=column_map
+        ),
+        column_map=dict(column_map) if column_map else None,
     )
 
 
-def _from_files(django_request) -> Upload:
+def _from_files(django_request, *, column_map: ColumnMap | None) -> Upload:
     try:
         files = [f for values in django_request.FILES.lists() for f in values[1]]
     except MultiPartParserError as exc:
@@ -192,8 +246,9 @@ def _from_files(django_request) -> Upload:
                 chunks=upload.chunks(READ_CHUNK),
                 background=True,
                 parse=lambda: [],
+                column_map=dict(column_map) if column_map else None,
             )
-        return _upload(upload.read(), file_format=file_format, name=upload.name)
+        return _upload(upload.read(), file_format=file_format, name=upload.name, column_map=column_map)
     total = sum(upload.size for upload, _ in uploads)
     if total > settings.TESSERA_SYNC_IMPORT_MAX_BYTES:
         raise ApplicationError(
@@ -201,12 +256,22 @@ def _from_files(django_request) -> Upload:
             field="file",
             code="too_large",
         )
-    contents = [(upload.read(), file_format) for upload, file_format in uploads]
+    contents = [(upload.read(), file_format, upload.name) for upload, file_format in uploads]
 
     def parse() -> list[TaskItem]:
         items: list[TaskItem] = []
-        for raw, file_format in contents:
-            items.extend(parse_items(raw, file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT))
+        for raw, file_format, name in contents:
+            try:
+                parsed = parse_items(
+                    raw, file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT, column_map=column_map
+                )
+            except ApplicationError as error:
+                # Several files: say which one, as its lines and rows are counted from its own start.
+                error.message = f"{name}: {error.message}"
+                error.args = (error.message,)
+                raise
+            # The checks after parsing name a task by its position across the files, in the order sent.
+            items.extend(parsed)
         return items
 
     return Upload(

@@ -1,5 +1,6 @@
 """Endpoints of the annotator's browser app that Label Studio's API lacks: per-project progress for the
-caller, skipping with a reason, and the caller's recent annotations (to correct an earlier answer)."""
+caller, the next task with an empty queue as an answer rather than an error, skipping with a reason, and
+the caller's recent annotations (to correct an earlier answer)."""
 
 from django.conf import settings
 from django.urls import re_path
@@ -11,9 +12,12 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import schemas
 from annotation.api.output import annotation_out, task_out
-from annotation.services import labeling
+from annotation.api.views import next_task_out
+from annotation.services import labeling, queue
+from annotation.services.project_members import project_member_required
 from tessera import validation
 from tessera.api.base import json_object
+from tessera.errors import NotFound
 from tessera.permissions import caller_membership
 from tessera.request_types import AuthenticatedRequest
 
@@ -50,12 +54,13 @@ class LabelingProjectListView(APIView):
 
 class LabelingProjectView(APIView):
     @extend_schema(
-        responses={200: schemas.LabelingProjectOut, **schemas.errors(404)},
+        responses={200: schemas.LabelingProjectOut, **schemas.errors(403, 404)},
         summary="One project for the labeling page: config, instructions, progress",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         membership = caller_membership(request)
         project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
         (progress,) = labeling.project_progress_list(
             membership=membership, user=request.user, projects=[project]
         )
@@ -89,10 +94,33 @@ class LabelingRecentView(APIView):
         )
 
 
+class LabelingNextView(APIView):
+    """The labeling page's queue. Label Studio's ``/api/projects/{id}/next`` answers an empty queue with
+    404, which a browser logs as a failed request on every visit to a finished project; here the end of
+    the queue is an ordinary answer, ``{"task": null}``."""
+
+    @extend_schema(
+        request=None,
+        responses={200: schemas.LabelingNextOut, **schemas.errors(403, 404)},
+        summary="Take the next task to label (locks it), or null at the end of the caller's queue",
+    )
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
+        try:
+            task = queue.next_task(project=project, user=request.user)
+        except NotFound as error:
+            if error.code != "no_more_tasks":
+                raise
+            return Response({"task": None})
+        return Response({"task": next_task_out(task, request.user)})
+
+
 class TaskSkipView(APIView):
     @extend_schema(
         request=schemas.SkipIn,
-        responses={201: schemas.AnnotationOut, **schemas.errors(400, 404, 409)},
+        responses={201: schemas.AnnotationOut, **schemas.errors(400, 403, 404, 409)},
         summary="Skip a task with an optional reason",
     )
     def post(self, request: AuthenticatedRequest, task_id: int) -> Response:
@@ -115,6 +143,9 @@ urlpatterns = [
         r"^labeling/projects/(?P<project_id>\d+)/recent/?$",
         LabelingRecentView.as_view(),
         name="labeling-recent",
+    ),
+    re_path(
+        r"^labeling/projects/(?P<project_id>\d+)/next/?$", LabelingNextView.as_view(), name="labeling-next"
     ),
     re_path(r"^tasks/(?P<task_id>\d+)/skip/?$", TaskSkipView.as_view(), name="task-skip"),
 ]

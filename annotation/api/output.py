@@ -5,9 +5,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task, TaskLock
+from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task, TaskLock
 from annotation.services.imports import ImportCounts
-from tessera.models import User
+from tessera.api.output import time_out as _time
+from tessera.api.output import user_simple_out
 
 Row = TypeVar("Row")
 
@@ -30,24 +31,6 @@ def json_array_chunks(
     yield b"]"
 
 
-def _time(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def user_simple_out(user: User | None) -> dict | None:
-    """Label Studio's UserSimple: the SDK parses ``created_by`` of a project into it (``username`` required)."""
-    if user is None:
-        return None
-    return {
-        "id": user.pk,
-        "username": user.username or user.email,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "avatar": None,
-    }
-
-
 def project_out(project: Project) -> dict:
     return {
         "id": project.pk,
@@ -63,6 +46,7 @@ def project_out(project: Project) -> dict:
         "maximum_annotations": project.maximum_annotations,
         "sampling": project.sampling,
         "color": project.color,
+        "members_only": project.members_only,
         "organization": project.organization_id,
         "created_by": user_simple_out(project.created_by),
         "created_at": _time(project.created_at),
@@ -182,6 +166,7 @@ def import_job_out(job: ImportJob) -> dict:
         "status": job.state,
         "original_name": job.original_name,
         "format": job.file_format,
+        "column_map": job.column_map,
         "size_bytes": job.size_bytes,
         "rows_done": job.rows_done,
         "task_count": job.task_count,
@@ -194,3 +179,7 @@ def import_job_out(job: ImportJob) -> dict:
         "started_at": _time(job.started_at),
         "finished_at": _time(job.finished_at),
     }
+
+
+def project_member_out(member: ProjectMember, *, role: str) -> dict:
+    return {"user": user_simple_out(member.user), "role": role, "added_at": _time(member.created_at)}

@@ -15,7 +15,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from annotation.models import Sampling
-from tessera.api.schemas import ErrorOut
+from tessera.api.schemas import ErrorOut, UserSimpleOut
 
 
 def errors(*codes: int) -> dict:
@@ -34,15 +34,6 @@ def _result(**kwargs) -> serializers.ListField:
 # ---- responses ----------------------------------------------------------------------------------
 
 
-class UserSimpleOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    email = serializers.CharField()
-    first_name = serializers.CharField(allow_blank=True)
-    last_name = serializers.CharField(allow_blank=True)
-    avatar = serializers.CharField(allow_null=True)
-
-
 class ProjectOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -59,6 +50,9 @@ class ProjectOut(serializers.Serializer):
     maximum_annotations = serializers.IntegerField(help_text="Overlap: annotations a task needs.")
     sampling = serializers.CharField()
     color = serializers.CharField(allow_blank=True)
+    members_only = serializers.BooleanField(
+        help_text="Tessera's own: only the project's members may label or review it (managers and above always)."
+    )
     organization = serializers.IntegerField()
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -139,6 +133,12 @@ class NextTaskOut(TaskOut):
     drafts = DraftOut(many=True, help_text="The caller's unsubmitted draft of this task, if any.")
 
 
+class LabelingNextOut(serializers.Serializer):
+    task = NextTaskOut(
+        allow_null=True, help_text="The task now locked for the caller; null when none is left."
+    )
+
+
 class TaskPageOut(serializers.Serializer):
     tasks = TaskOut(many=True)
     total = serializers.IntegerField()
@@ -173,6 +173,9 @@ class ImportJobOut(serializers.Serializer):
     status = serializers.CharField(help_text="created, in_progress, completed or failed.")
     original_name = serializers.CharField(allow_blank=True)
     format = serializers.CharField()
+    column_map = serializers.DictField(
+        child=serializers.CharField(), allow_null=True, help_text="File column -> task data key, if sent."
+    )
     size_bytes = serializers.IntegerField()
     rows_done = serializers.IntegerField()
     task_count = serializers.IntegerField()
@@ -227,6 +230,9 @@ class ProjectIn(serializers.Serializer):
     maximum_annotations = serializers.IntegerField(required=False, min_value=1, max_value=100)
     sampling = serializers.ChoiceField(choices=Sampling.values, required=False)
     color = serializers.CharField(required=False, max_length=16, allow_blank=True)
+    members_only = serializers.BooleanField(
+        required=False, help_text="Only the project's members may label or review it (Tessera's own)."
+    )
 
 
 class ConfigCheckIn(serializers.Serializer):
@@ -244,6 +250,9 @@ class ImportTaskIn(serializers.Serializer):
 
 class ImportFilesIn(serializers.Serializer):
     file = serializers.FileField(help_text=".json, .jsonl, .csv or .tsv; several files may be sent.")
+    column_map = serializers.CharField(
+        required=False, help_text='JSON object of file column -> task data key, e.g. {"sentence": "text"}.'
+    )
 
 
 class PredictionImportIn(serializers.Serializer):
@@ -348,3 +357,21 @@ class SkipIn(serializers.Serializer):
 
 # Bodies other than JSON that the import takes: JSON lines, CSV and TSV text.
 CSV_BODY = OpenApiTypes.STR
+
+
+# ---- project members ------------------------------------------------------------------------------
+
+
+class ProjectMemberOut(serializers.Serializer):
+    user = UserSimpleOut()
+    role = serializers.CharField(help_text="The member's role in the organization.")
+    added_at = serializers.DateTimeField()
+
+
+class ProjectMemberIn(serializers.Serializer):
+    user = serializers.IntegerField(required=False, help_text="Id of an active member of the organization.")
+    email = serializers.EmailField(required=False, help_text="Or their e-mail address.")
+
+
+class ProjectMemberRemoveIn(serializers.Serializer):
+    user = serializers.IntegerField(help_text="Id of the project member to remove.")

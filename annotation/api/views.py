@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import schemas
-from annotation.api.imports import read_import
+from annotation.api.imports import UnreadBody, read_import
 from annotation.api.output import (
     annotation_out,
     draft_out,
@@ -36,9 +36,10 @@ from annotation.services import queue
 from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
+from annotation.services.project_members import project_member_required
 from tessera import validation
 from tessera.api.base import json_object, page_params
-from tessera.api.parsers import json_body_within
+from tessera.api.parsers import MultiPartParser, json_body_within
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Role
 from tessera.permissions import caller_membership, require_role
@@ -158,6 +159,8 @@ class ProjectValidateView(APIView):
 
 
 class ProjectImportView(APIView):
+    parser_classes = [MultiPartParser, UnreadBody]
+
     @extend_schema(
         request={
             "application/json": schemas.ImportTaskIn(many=True),
@@ -167,7 +170,17 @@ class ProjectImportView(APIView):
             "text/tab-separated-values": schemas.CSV_BODY,
         },
         responses={201: schemas.ImportAnswerOut, **schemas.errors(400, 403, 404, 413, 415)},
-        parameters=[OpenApiParameter("return_task_ids", bool)],
+        parameters=[
+            OpenApiParameter("return_task_ids", bool),
+            OpenApiParameter(
+                "column_map",
+                str,
+                description="A JSON object of file column -> task data key (one of the config's $variables), "
+                'e.g. {"sentence": "text"}: the columns of CSV/TSV files and the data keys of JSON/JSONL tasks '
+                "are renamed as they are read; names a file lacks are left alone. Two columns onto one key, or a "
+                "key the config does not read, answer 400 naming column_map. Also accepted as a multipart field.",
+            ),
+        ],
         summary="Import tasks (JSON, JSONL, CSV, TSV; body or files)",
         description="Small imports answer task_count, annotation_count, prediction_count. Larger ones run "
         'as a background job and answer {"import": id}; poll /api/projects/{id}/imports/{import}/.',
@@ -175,7 +188,7 @@ class ProjectImportView(APIView):
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.MANAGER, action="import tasks")
-        upload = read_import(request)
+        upload = read_import(request, variables=list(project.data_variables))
         if upload.background:
             job = import_job_create(
                 project=project,
@@ -183,6 +196,7 @@ class ProjectImportView(APIView):
                 chunks=upload.chunks,
                 file_format=upload.file_format,
                 original_name=upload.name,
+                column_map=upload.column_map,
             )
             return Response({"import": job.pk, **import_job_out(job)}, status=status.HTTP_201_CREATED)
         counts = tasks_import(project=project, user=request.user, items=upload.items())
@@ -228,12 +242,17 @@ class ImportJobView(APIView):
         return Response({**import_job_out(job), "task_ids": selectors.import_job_task_ids(job=job)})
 
 
-def _next_out(task, user) -> dict:
-    task.prediction_list = list(task.predictions.order_by("-score", "-id"))
+def next_task_out(task, user) -> dict:
+    """A task as the queue hands it out: with its predictions (best first) and the caller's draft."""
+    # The task's counter says when it has no predictions to read (most handed out have none).
+    task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     body = task_out(task)
-    drafts = Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
-    body["drafts"] = [draft_out(draft) for draft in drafts]
+    if not hasattr(task, "draft_list"):
+        task.draft_list = list(
+            Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
+        )
+    body["drafts"] = [draft_out(draft) for draft in task.draft_list]
     return body
 
 
@@ -245,11 +264,13 @@ class ProjectNextView(APIView):
     drops nothing, answers the task the caller already holds, and otherwise 409 ``post_required``."""
 
     @extend_schema(
-        responses={200: schemas.NextTaskOut, **schemas.errors(404, 409)},
+        responses={200: schemas.NextTaskOut, **schemas.errors(403, 404, 409)},
         summary="The next task to label (token: locks it; session cookie: only the task already held)",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
         if request.auth is None:
             task = selectors.task_held(project=project, user=request.user)
             if task is None:
@@ -258,17 +279,19 @@ class ProjectNextView(APIView):
                     code="post_required",
                     status=409,
                 )
-            return Response(_next_out(task, request.user))
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+            return Response(next_task_out(task, request.user))
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
     @extend_schema(
         request=None,
-        responses={200: schemas.NextTaskOut, **schemas.errors(404)},
+        responses={200: schemas.NextTaskOut, **schemas.errors(403, 404)},
         summary="Take the next task to label (locks it for the caller)",
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
-        return Response(_next_out(queue.next_task(project=project, user=request.user), request.user))
+        membership = caller_membership(request)
+        project = selectors.project_get(membership=membership, project_id=project_id)
+        project_member_required(project=project, user=request.user, rank=membership.rank)
+        return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
 
 class TaskListView(APIView):

@@ -2,13 +2,15 @@
 
 Formats: a JSON array (or one JSON object), JSON Lines, CSV and TSV. Each item
 becomes a ``TaskItem``; a row that is not one gets an ApplicationError naming
-the row and the reason.
+the row and the reason. A column map (file column -> task data key, checked by
+``clean_column_map``) renames the data keys as they are read: a CSV's header once,
+each JSON task's data keys one by one.
 """
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
@@ -31,6 +33,9 @@ _CONTENT_TYPES = {
 _EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 
 
+ColumnMap = Mapping[str, str]
+
+
 @dataclass
 class TaskItem:
     data: dict
@@ -51,7 +56,57 @@ def format_from_content_type(content_type: str) -> str | None:
     return _CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
 
 
-def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskItem]:
+def clean_column_map(value, *, variables: list[str]) -> dict[str, str] | None:
+    """A column map as sent (decoded JSON), checked: an object of file column -> one of the config's
+    ``$variables``, no two columns onto one variable. An empty map is None (nothing to rename)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ApplicationError(
+            "column_map must be a JSON object of file column -> task data key.", field="column_map"
+        )
+    known = ", ".join(f"${name}" for name in variables) or "no variables"
+    targets: dict[str, str] = {}
+    for source, target in value.items():
+        if not isinstance(target, str) or not source.strip() or not target:
+            raise ApplicationError(
+                "column_map must map non-empty column names to task data keys (text).", field="column_map"
+            )
+        if target not in variables:
+            raise ApplicationError(
+                f"column_map maps {source!r} to {target!r}, which the label config does not read "
+                f"(it reads {known}).",
+                field="column_map",
+                code="unknown_target",
+            )
+        if target in targets:
+            raise ApplicationError(
+                f"column_map maps both {targets[target]!r} and {source!r} to {target!r}.",
+                field="column_map",
+                code="duplicate_target",
+            )
+        targets[target] = source
+    renames = {source.strip(): target for source, target in value.items() if source.strip() != target}
+    return renames or None
+
+
+def _renamed(data: dict, column_map: ColumnMap, *, index: int) -> dict:
+    renamed = {}
+    for key, item in data.items():
+        name = column_map.get(key, key)
+        if name in renamed:
+            raise ApplicationError(
+                f"column_map renames a field to {name!r}, which this task already has.",
+                field=f"tasks[{index}].data",
+                code="column_conflict",
+            )
+        renamed[name] = item
+    return renamed
+
+
+def parse_items(
+    raw: bytes, file_format: str, *, max_tasks: int, column_map: ColumnMap | None = None
+) -> list[TaskItem]:
     if file_format not in FORMATS:
         raise ApplicationError(
             f"Unsupported import format {file_format!r}; use one of {', '.join(FORMATS)}.",
@@ -74,7 +129,10 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
         elif file_format == "jsonl":
             records = _jsonl_records(text)
         else:
-            records = _csv_records(text, delimiter="\t" if file_format == "tsv" else ",")
+            records = _csv_records(
+                text, delimiter="\t" if file_format == "tsv" else ",", column_map=column_map
+            )
+            column_map = None  # the header is renamed already
         if not records:
             raise ApplicationError("The import holds no tasks.", field="file", code="empty")
         if len(records) > max_tasks:
@@ -83,7 +141,7 @@ def parse_items(raw: bytes, file_format: str, *, max_tasks: int) -> list[TaskIte
                 field="file",
                 code="too_many_tasks",
             )
-        return [to_task_item(record, index) for index, record in enumerate(records)]
+        return [to_task_item(record, index, column_map) for index, record in enumerate(records)]
 
 
 def _json_records(text: str) -> list:
@@ -112,21 +170,27 @@ def _jsonl_records(text: str) -> list:
     return list(_jsonl_stream_records(io.StringIO(text, newline=None), _Seen()))
 
 
-def _csv_records(text: str, *, delimiter: str) -> list:
+def _csv_records(text: str, *, delimiter: str, column_map: ColumnMap | None) -> list:
     # The text is not blank (parse_items checked), so the reader finds a header row.
-    return list(_csv_stream_records(io.StringIO(text, newline=""), _Seen(), delimiter=delimiter))
+    return list(
+        _csv_stream_records(
+            io.StringIO(text, newline=""), _Seen(), delimiter=delimiter, column_map=column_map
+        )
+    )
 
 
-def to_task_item(record, index: int) -> TaskItem:
+def to_task_item(record, index: int, column_map: ColumnMap | None = None) -> TaskItem:
     """Label Studio's task shapes: ``{"data": {...}, "annotations", "predictions", "meta"}`` or a bare data object."""
     where = f"tasks[{index}]"
     if not isinstance(record, dict):
         raise ApplicationError(f"Each task must be a JSON object, got {type(record).__name__}.", field=where)
     if "data" not in record:
-        return TaskItem(data=record)
+        return TaskItem(data=_renamed(record, column_map, index=index) if column_map else record)
     data = record["data"]
     if not isinstance(data, dict):
         raise ApplicationError("data must be a JSON object.", field=f"{where}.data")
+    if column_map:
+        data = _renamed(data, column_map, index=index)
     # null reads as empty; an empty value of the wrong type ([] for meta) is refused like a full one.
     meta = {} if record.get("meta") is None else record["meta"]
     annotations = [] if record.get("annotations") is None else record["annotations"]
@@ -145,7 +209,9 @@ def to_task_item(record, index: int) -> TaskItem:
 STREAM_READ_CHARS = 1 << 20
 
 
-def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterator[TaskItem]:
+def iter_items(
+    stream: BinaryIO, file_format: str, *, max_tasks: int, column_map: ColumnMap | None = None
+) -> Iterator[TaskItem]:
     """Task items of an upload read from a binary stream, one at a time, in order."""
     if file_format not in FORMATS:
         raise ApplicationError(
@@ -164,7 +230,10 @@ def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterato
     elif file_format == "jsonl":
         records = _jsonl_stream_records(text, seen)
     else:
-        records = _csv_stream_records(text, seen, delimiter="\t" if file_format == "tsv" else ",")
+        records = _csv_stream_records(
+            text, seen, delimiter="\t" if file_format == "tsv" else ",", column_map=column_map
+        )
+        column_map = None  # the header is renamed already
     count = 0
     try:
         for record in records:
@@ -174,7 +243,7 @@ def iter_items(stream: BinaryIO, file_format: str, *, max_tasks: int) -> Iterato
                     field="file",
                     code="too_many_tasks",
                 )
-            yield to_task_item(record, count)
+            yield to_task_item(record, count, column_map)
             count += 1
     except UnicodeDecodeError as exc:
         # The wrapper decodes the chunk it last read, which ends at the stream's position.
@@ -219,7 +288,9 @@ def _jsonl_stream_records(text: TextIO, seen: _Seen) -> Iterator:
             ) from exc
 
 
-def _csv_stream_records(text: TextIO, seen: _Seen, *, delimiter: str) -> Iterator:
+def _csv_stream_records(
+    text: TextIO, seen: _Seen, *, delimiter: str, column_map: ColumnMap | None = None
+) -> Iterator:
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
@@ -235,6 +306,16 @@ def _csv_stream_records(text: TextIO, seen: _Seen, *, delimiter: str) -> Iterato
             field="file",
             code="parse_error",
         )
+    if column_map:
+        renamed = [column_map.get(name, name) for name in header]
+        if len(set(renamed)) != len(renamed):
+            taken = next(name for name in renamed if renamed.count(name) > 1)
+            raise ApplicationError(
+                f"column_map renames a column to {taken!r}, which the file already has as a column.",
+                field="column_map",
+                code="column_conflict",
+            )
+        header = renamed
     try:
         for row in reader:
             if not row:

@@ -31,7 +31,13 @@ def import_path(job: ImportJob) -> Path:
 
 @transaction.atomic
 def import_job_create(
-    *, project: Project, user: User, chunks, file_format: str, original_name: str
+    *,
+    project: Project,
+    user: User,
+    chunks,
+    file_format: str,
+    original_name: str,
+    column_map: dict[str, str] | None = None,
 ) -> ImportJob:
     directory = Path(settings.TESSERA_IMPORT_DIR)
     directory.mkdir(parents=True, exist_ok=True)
@@ -47,6 +53,7 @@ def import_job_create(
         file_name=stored_name,
         original_name=original_name[:255],
         file_format=file_format,
+        column_map=column_map,
         size_bytes=size,
     )
     audit_record(actor=user, organization=project.organization_id, action="import_job.create", obj=job)
@@ -104,7 +111,10 @@ def import_job_run(*, job_id: int) -> None:
             # Large reads, since the parsers take the upload a chunk at a time; closed once read through.
             with open(path, "rb", buffering=1 << 20) as stream:
                 yield from iter_items(
-                    stream, job.file_format, max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT
+                    stream,
+                    job.file_format,
+                    max_tasks=settings.TESSERA_MAX_TASKS_PER_IMPORT,
+                    column_map=job.column_map,
                 )
 
         def progress(rows: int) -> None:

@@ -8,17 +8,30 @@ write path; the reason is stored on the same row in the same transaction.
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from annotation.models import Annotation, Project, Task
+from annotation.models import Annotation, Project, ProjectMember, Task
 from annotation.services.annotations import annotation_create
 from tessera import validation
 from tessera.errors import ApplicationError
-from tessera.models import Membership, User
+from tessera.models import ROLE_RANK, Membership, Role, User
+from tessera.rows import db_datetime
 
 SKIP_REASON_MAX_CHARS = 500
+
+# Per project: the open tasks the caller has answered or skipped, and their answers and skips since
+# the start of today. Through the caller's own annotations (the annotation_project_author index).
+_CALLER_SHARE_SQL = f"""
+SELECT a."project_id",
+  COUNT(DISTINCT CASE WHEN t."is_labeled" = %s THEN a."task_id" END),
+  SUM(CASE WHEN a."created_at" >= %s AND NOT a."was_cancelled" THEN 1 ELSE 0 END),
+  SUM(CASE WHEN a."created_at" >= %s AND a."was_cancelled" THEN 1 ELSE 0 END)
+FROM "{Annotation._meta.db_table}" a JOIN "{Task._meta.db_table}" t ON t."id" = a."task_id"
+WHERE a."completed_by_id" = %s AND a."project_id" IN ({{ids}})
+GROUP BY a."project_id"
+"""
 
 
 @dataclass(frozen=True)
@@ -51,28 +64,33 @@ def project_progress_list(
     labeling page makes after every submit costs the same at a thousand tasks or a million.
     """
     if projects is None:
-        projects = list(Project.objects.filter(organization_id=membership.organization_id).order_by("-id"))
+        visible = Project.objects.filter(organization_id=membership.organization_id)
+        if membership.rank < ROLE_RANK[Role.MANAGER]:
+            # Members-only projects show only to their members, in the same query.
+            visible = visible.filter(
+                Q(members_only=False)
+                | Exists(ProjectMember.objects.filter(project_id=OuterRef("pk"), user_id=user.pk))
+            )
+        projects = list(visible.order_by("-id"))
     # Projects handed in were read by the caller through a scoped selector, with their counters.
     ids = [project.pk for project in projects]
     # Tasks still open under the overlap that the caller has not answered: what /next can still hand them
     # (less tasks momentarily locked by others, which would make the figure flicker). That is the open
-    # tasks less those of them the caller has answered (or skipped).
-    answered_open = {
-        row["project_id"]: row["n"]
-        for row in Annotation.objects.filter(project_id__in=ids, completed_by=user, task__is_labeled=False)
-        .values("project_id")
-        .annotate(n=Count("task_id", distinct=True))
-    }
-    today = {
-        row["project_id"]: row
-        for row in Annotation.objects.filter(
-            project_id__in=ids, completed_by=user, created_at__gte=_start_of_today()
-        )
-        .values("project_id")
-        .annotate(
-            done=Count("id", filter=Q(was_cancelled=False)), skipped=Count("id", filter=Q(was_cancelled=True))
-        )
-    }
+    # tasks less those of them the caller has answered (or skipped). With them, the caller's answers and
+    # skips of today: one statement, written out (the labeling page asks after every submit; see
+    # tessera/rows.py).
+    answered_open: dict[int, int] = {}
+    today: dict[int, tuple[int, int]] = {}
+    if ids:
+        start = db_datetime(_start_of_today())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CALLER_SHARE_SQL.format(ids=", ".join(["%s"] * len(ids))),
+                [False, start, start, user.pk, *ids],
+            )
+            for project_id, open_answered, done, skipped in cursor.fetchall():
+                answered_open[project_id] = open_answered
+                today[project_id] = (done or 0, skipped or 0)
     return [
         ProjectProgress(
             project=project,
@@ -81,8 +99,8 @@ def project_progress_list(
                 0, project.task_count - project.labeled_task_count - answered_open.get(project.pk, 0)
             ),
             tasks_labeled=project.labeled_task_count,
-            done_today=today.get(project.pk, {}).get("done", 0),
-            skipped_today=today.get(project.pk, {}).get("skipped", 0),
+            done_today=today.get(project.pk, (0, 0))[0],
+            skipped_today=today.get(project.pk, (0, 0))[1],
         )
         for project in projects
     ]

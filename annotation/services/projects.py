@@ -25,6 +25,7 @@ EDITABLE_FIELDS = {
     "maximum_annotations": int,
     "sampling": str,
     "color": str,
+    "members_only": bool,
 }
 
 
@@ -163,6 +164,7 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
     overlap_changed = (
         "maximum_annotations" in cleaned and cleaned["maximum_annotations"] != project.maximum_annotations
     )
+    members_only_changed = "members_only" in cleaned and cleaned["members_only"] != project.members_only
     for name, value in cleaned.items():
         setattr(project, name, value)
     project.save()
@@ -182,7 +184,10 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         organization=project.organization_id,
         action="project.update",
         obj=project,
-        details={"fields": sorted(set(cleaned) | ({"label_config"} if label_config is not None else set()))},
+        details={
+            "fields": sorted(set(cleaned) | ({"label_config"} if label_config is not None else set())),
+            **({"members_only": project.members_only} if members_only_changed else {}),
+        },
     )
     return project
 

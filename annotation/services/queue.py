@@ -6,6 +6,7 @@ neither waits for the other. SQLite serialises writers (transactions open
 with BEGIN IMMEDIATE), which gives the same guarantee on the demo.
 """
 
+import functools
 import random
 from datetime import timedelta
 
@@ -15,13 +16,39 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Project, Sampling, Task, TaskLock
-from annotation.selectors import task_held_id
+from annotation.selectors import TASK_ROWS
 from annotation.services.counters import project_hold
 from tessera.errors import NotFound
 from tessera.models import User
+from tessera.rows import db_datetime
+
+# The statements of /next are written out rather than built with the ORM: every annotator runs them
+# after every answer, and building them cost more CPU than running them (see tessera/rows.py).
+
+# What the caller holds and has drafted, in one statement: the task of this project they hold a live
+# lock on, have not answered and that still needs an answer (a reload resumes it; a task others
+# filled meanwhile is not handed back, its submit would only be refused); their latest drafted open
+# tasks of this project; and the tasks they hold a lock on anywhere (at most two: whether one other
+# than the task handed out is left to let go of).
+_HELD_DRAFTED_LOCKED_SQL = """
+SELECT 'held', h."task_id" FROM (
+  SELECT l."task_id" FROM "{lock}" l JOIN "{task}" t ON t."id" = l."task_id"
+  WHERE l."user_id" = %s AND t."project_id" = %s AND t."is_labeled" = %s AND l."expires_at" > %s
+    AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = l."task_id" AND a."completed_by_id" = %s)
+  ORDER BY l."id" LIMIT 1
+) h
+UNION ALL
+SELECT 'drafted', d."task_id" FROM (
+  SELECT d."task_id" FROM "{draft}" d JOIN "{task}" t ON t."id" = d."task_id"
+  WHERE d."user_id" = %s AND t."project_id" = %s AND d."annotation_id" IS NULL AND t."is_labeled" = %s
+  ORDER BY d."updated_at" DESC LIMIT %s
+) d
+UNION ALL
+SELECT 'locked', k."task_id" FROM (SELECT l."task_id" FROM "{lock}" l WHERE l."user_id" = %s LIMIT 2) k
+"""
 
 _CANDIDATE_SQL = """
-SELECT t."id", t."inner_id" FROM "{task}" t
+SELECT {task_columns} FROM "{task}" t
 WHERE t."project_id" = %s AND t."is_labeled" = %s AND t."inner_id" >= %s
   AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
   AND t."total_annotations" + (
@@ -52,17 +79,33 @@ WHERE t."id" = %s AND t."is_labeled" = %s
 """
 
 
+_TASK_SQL = """SELECT {task_columns} FROM "{task}" t WHERE t."id" = %s"""
+
+_RELEASE_OTHERS_SQL = """DELETE FROM "{lock}" WHERE "user_id" = %s AND "task_id" <> %s"""
+
+# One INSERT … ON CONFLICT DO UPDATE where update_or_create takes a savepoint, a SELECT and an
+# UPDATE or INSERT (both databases know the clause).
+_LOCK_UPSERT_SQL = """
+INSERT INTO "{lock}" ("task_id", "user_id", "expires_at") VALUES (%s, %s, %s)
+ON CONFLICT ("task_id", "user_id") DO UPDATE SET "expires_at" = excluded."expires_at"
+"""
+
+
+@functools.cache
 def _sql(template: str) -> str:
     tables = {
         "task": Task._meta.db_table,
         "annotation": Annotation._meta.db_table,
         "lock": TaskLock._meta.db_table,
+        "draft": Draft._meta.db_table,
+        "task_columns": TASK_ROWS.columns("t"),
     }
     return template.format(**tables)
 
 
-def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> tuple[int, int] | None:
-    """(id, inner_id) of the first task from ``start_inner_id`` that still needs this caller."""
+def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Task | None:
+    """The first task from ``start_inner_id`` that still needs this caller (on PostgreSQL locked
+    for update, so the row read is the one committed last and stays so until this transaction ends)."""
     overlap = project.maximum_annotations
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -70,7 +113,7 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> tup
                 _sql(_CANDIDATE_SQL), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
             )
             row = cursor.fetchone()
-        return (row[0], row[1]) if row else None
+        return TASK_ROWS.build(row) if row else None
     # The candidate query reads locks and annotations as of its start. A caller who took a task and
     # committed while this query ran releases the row lock before we reach the row, so SKIP LOCKED
     # does not skip it, yet this query's snapshot misses their TaskLock. Once we hold the row lock,
@@ -86,30 +129,40 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> tup
             row = cursor.fetchone()
             if row is None:
                 return None
-            cursor.execute(_sql(_STILL_OPEN_SQL), [row[0], False, user.pk, user.pk, now, overlap])
+            task = TASK_ROWS.build(row)
+            cursor.execute(_sql(_STILL_OPEN_SQL), [task.pk, False, user.pk, user.pk, now, overlap])
             if cursor.fetchone() is not None:
-                return row[0], row[1]
-            passed_over.append(row[0])
-
-
-def _held_task(project: Project, user: User, *, now) -> int | None:
-    """A task this user already holds and has not finished, so a reload resumes it."""
-    return task_held_id(project=project, user=user, now=now)
+                return task
+            passed_over.append(task.pk)
 
 
 DRAFTS_TO_TRY = 3
 
 
-def _drafted_task(project: Project, user: User, *, now) -> int | None:
+def _held_drafted_locked(project: Project, user: User, *, now) -> tuple[int | None, list[int], list[int]]:
+    """(the task the caller holds in this project, their latest drafted open tasks, the tasks they hold
+    a lock on anywhere, at most two): see _HELD_DRAFTED_LOCKED_SQL."""
+    held = None
+    drafted: list[int] = []
+    locked: list[int] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql(_HELD_DRAFTED_LOCKED_SQL),
+            [user.pk, project.pk, False, now, user.pk, user.pk, project.pk, False, DRAFTS_TO_TRY, user.pk],
+        )
+        for kind, task_id in cursor.fetchall():
+            if kind == "held":
+                held = task_id
+            elif kind == "drafted":
+                drafted.append(task_id)
+            else:
+                locked.append(task_id)
+    return held, drafted, locked
+
+
+def _drafted_task(project: Project, user: User, drafted: list[int], *, now) -> int | None:
     """A task with the user's unsubmitted draft that still needs them, so a reload after the lock was
     let go (the page releases it on leave) brings back the work in progress, even on random sampling."""
-    drafted = (
-        Draft.objects.filter(
-            user=user, task__project=project, annotation__isnull=True, task__is_labeled=False
-        )
-        .order_by("-updated_at")
-        .values_list("task_id", flat=True)[:DRAFTS_TO_TRY]
-    )
     overlap = project.maximum_annotations
     with connection.cursor() as cursor:
         for task_id in drafted:
@@ -126,18 +179,15 @@ def _drafted_task(project: Project, user: User, *, now) -> int | None:
     return None
 
 
-def _lock(task_id: int, user: User, *, now) -> None:
+def _lock(task_id: int, user: User, *, now, locked: list[int]) -> None:
+    """Lock ``task_id`` for the caller; ``locked`` is what they held when this transaction began."""
     expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
-    # An annotator holds one task at a time; taking a new one lets go of the old.
-    TaskLock.objects.filter(user=user).exclude(task_id=task_id).delete()
-    # One INSERT … ON CONFLICT DO UPDATE where update_or_create takes a savepoint, a SELECT
-    # and an UPDATE or INSERT: four round trips on every /next.
-    TaskLock.objects.bulk_create(
-        [TaskLock(task_id=task_id, user=user, expires_at=expires_at)],
-        update_conflicts=True,
-        unique_fields=["task", "user"],
-        update_fields=["expires_at"],
-    )
+    with connection.cursor() as cursor:
+        # An annotator holds one task at a time; taking a new one lets go of the old (after a submit,
+        # which ends the hold, there is none, and no DELETE to run).
+        if any(other != task_id for other in locked):
+            cursor.execute(_sql(_RELEASE_OTHERS_SQL), [user.pk, task_id])
+        cursor.execute(_sql(_LOCK_UPSERT_SQL), [task_id, user.pk, db_datetime(expires_at)])
 
 
 # Below this many inner ids between a scan's start and its find, the walk is cheap: nothing is stored.
@@ -174,10 +224,23 @@ def _remember_scan_start(project: Project, user: User, *, scanned_from: int, fou
     cache.set(_scan_hint_key(project, user), hint, timeout=settings.TESSERA_TASK_LOCK_SECONDS)
 
 
+def _draft_list(task: Task, user: User, *, drafted: list[int]) -> list[Draft]:
+    """The caller's draft of the task handed out, as a list of at most one. ``drafted`` lists their
+    latest drafted open tasks (this task is open): when it is shorter than it may be and lacks this
+    task, the caller has no draft of it, and nothing needs reading."""
+    if task.pk not in drafted and len(drafted) < DRAFTS_TO_TRY:
+        return []
+    return list(Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1])
+
+
 @transaction.atomic
 def next_task(*, project: Project, user: User) -> Task:
+    """The task to hand the caller, locked for them, with ``draft_list``: their draft of it (0 or 1)."""
     now = timezone.now()
-    task_id = _held_task(project, user, now=now) or _drafted_task(project, user, now=now)
+    at = db_datetime(now)
+    held, drafted, locked = _held_drafted_locked(project, user, now=at)
+    task = None
+    task_id = held or _drafted_task(project, user, drafted, now=at)
     if task_id is None:
         sequential = project.sampling != Sampling.UNIFORM
         start = _scan_start(project, user) if sequential else 1
@@ -185,19 +248,22 @@ def next_task(*, project: Project, user: User) -> Task:
             # A random starting point over the inner_id range, then wrap to the beginning:
             # uniform enough for sampling, and it reads one index range instead of sorting by random().
             start = random.randint(1, project.task_counter)
-        found = _candidate(project, user, start_inner_id=start, now=now)
-        if found is None and start > 1:
+        task = _candidate(project, user, start_inner_id=start, now=at)
+        if task is None and start > 1:
             # Nothing after the starting point: look from the first task before answering 404.
             start = 1
-            found = _candidate(project, user, start_inner_id=1, now=now)
-        if found is not None:
-            task_id = found[0]
-            if sequential:
-                _remember_scan_start(project, user, scanned_from=start, found_inner_id=found[1])
-    if task_id is None:
-        raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
-    _lock(task_id, user, now=now)
-    return Task.objects.get(pk=task_id)
+            task = _candidate(project, user, start_inner_id=1, now=at)
+        if task is None:
+            raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
+        if sequential:
+            _remember_scan_start(project, user, scanned_from=start, found_inner_id=task.inner_id)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(_TASK_SQL), [task_id])
+            task = TASK_ROWS.build(cursor.fetchone())
+    _lock(task.pk, user, now=now, locked=locked)
+    task.draft_list = _draft_list(task, user, drafted=drafted)
+    return task
 
 
 LOCK_LOST_MESSAGE = (

@@ -38,6 +38,25 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached. Check your connection; your work is kept.");
   }
+  return answer<T>(response);
+}
+
+/**
+ * A multipart request (files). The browser sets the content type with its boundary. The session's CSRF
+ * check (DRF's SessionAuthentication) parses the body of a browser's request, so a browser sends
+ * imports as files: a raw JSON Lines or CSV body has no parser there and would be refused.
+ */
+export async function sendForm<T>(method: string, path: string, form: FormData): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }, credentials: "same-origin", body: form });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection; your work is kept.");
+  }
+  return answer<T>(response);
+}
+
+async function answer<T>(response: Response): Promise<T> {
   if (response.status === 204) return null as T;
   const text = await response.text();
   let payload: unknown = null;

@@ -2,10 +2,11 @@
 //
 // Supported: View, Header; Text and HyperText (shown as text, never as markup), Image, Paragraphs;
 // Choices, Labels, TextArea, Rating, RectangleLabels, PolygonLabels, ParagraphLabels, Pairwise;
-// per-region Choices, Rating and TextArea; per-option hotkeys. Any other tag or variant is named in a
-// notice, so an annotator never submits a result that silently misses a part of the config.
+// per-region Choices, Rating and TextArea; per-option hotkeys. Any other tag or variant is listed in
+// ``unsupported``: the page names it and refuses to submit, so an annotator never submits a result that
+// silently misses a part of the config.
 
-import { type ConfigNode, CONTROL_TAGS, hotkeyOf, OBJECT_TAGS, resolve, showHotkey, toNames, walk } from "./config";
+import { type ConfigNode, CONTROL_TAGS, hotkeyOf, OBJECT_TAGS, options, resolve, showHotkey, toNames, walk } from "./config";
 import { el } from "./dom";
 import type { EditorContext, KeyTarget } from "./editors/base";
 import { ChoicesControl, PairwiseControl, RatingControl, TextAreaControl } from "./editors/controls";
@@ -38,7 +39,7 @@ export class Editor {
   /** Per-region controls, by the objects they answer for: Enter on a selected region goes to them. */
   private readonly perRegion: { element: HTMLElement; focus: () => void; toNames: string[] }[] = [];
   /** Controls marked required="true" (as in Label Studio): the page refuses to submit without them. */
-  private readonly required: { name: string; focus: () => void; perRegion: boolean }[] = [];
+  private readonly required: { name: string; label: string; message: string | null; focus: () => void; perRegion: boolean }[] = [];
 
   constructor(
     config: ConfigNode,
@@ -55,14 +56,6 @@ export class Editor {
     for (const view of this.objects.values()) {
       if (hasPalettes(view)) this.targets.unshift(view);
     }
-    if (this.unsupported.length) {
-      this.element.prepend(
-        el("p", {
-          className: "notice error",
-          text: `This project's config uses ${this.unsupported.join(", ")}, which this labeling page does not support yet.`,
-        }),
-      );
-    }
   }
 
   private objectView(node: ConfigNode): ObjectView {
@@ -74,11 +67,20 @@ export class Editor {
   }
 
   private render(node: ConfigNode): HTMLElement | null {
+    // The Header just above a control is its visible heading (renderNode forgets it once used).
+    const heading = this.lastHeading;
     const element = this.renderNode(node);
     if (CONTROL_TAGS.has(node.tag) && node.attrs.required === "true") {
       const view = this.objects.get(toNames(node)[0] ?? "");
       const target = element ?? view?.focusTarget ?? null;
-      this.required.push({ name: node.attrs.name ?? "", focus: () => target?.focus(), perRegion: node.attrs.perRegion === "true" });
+      this.required.push({
+        name: node.attrs.name ?? "",
+        label: visibleLabel(node, heading),
+        // Label Studio's own attribute for the refusal's wording, when the config sets one.
+        message: node.attrs.requiredMessage?.trim() || null,
+        focus: () => target?.focus(),
+        perRegion: node.attrs.perRegion === "true",
+      });
     }
     return element;
   }
@@ -101,6 +103,8 @@ export class Editor {
       return el("h3", { className: "header", text: this.lastHeading });
     }
     if (OBJECT_TAGS.has(node.tag)) {
+      // A Header followed by the text it titles is that text's heading, not the next control's.
+      this.lastHeading = null;
       if (this.paired.has(node.attrs.name ?? "")) return null; // shown inside its Pairwise
       const view = this.objects.get(node.attrs.name ?? "");
       return view ? view.element : null;
@@ -126,7 +130,7 @@ export class Editor {
       // Label Studio's perItem answers per item of a multi-item object (an Image with valueList),
       // which this page does not show.
       if (node.attrs.perItem === "true") this.unsupported.push("per-item Choices (perItem)");
-      const control = new ChoicesControl(node, this.context);
+      const control = new ChoicesControl(node, this.context, visibleLabel(node, this.lastHeading));
       control.choices.forEach((choice, index) => this.addHotkey(choice.hotkey, () => control.pick(index), `${control.answer.name}: ${choice.value}`));
       this.targets.push(control);
       this.notePerRegion(control.answer.perRegion, control.element, () => control.element.focus(), node);
@@ -134,14 +138,14 @@ export class Editor {
       return control.element;
     }
     if (node.tag === "rating") {
-      const control = new RatingControl(node, this.context, this.lastHeading);
+      const control = new RatingControl(node, this.context, this.lastHeading, visibleLabel(node, this.lastHeading));
       this.targets.push(control);
       this.notePerRegion(control.answer.perRegion, control.element, () => control.element.focus(), node);
       this.lastHeading = null;
       return control.element;
     }
     if (node.tag === "textarea") {
-      const control = new TextAreaControl(node, this.context, this.lastHeading);
+      const control = new TextAreaControl(node, this.context, this.lastHeading, visibleLabel(node, this.lastHeading));
       this.textAreas.push(control);
       this.notePerRegion(control.answer.perRegion, control.element, () => control.input.focus(), node);
       this.lastHeading = null;
@@ -178,8 +182,11 @@ export class Editor {
     return true;
   }
 
-  /** Required controls that have no answer yet; the first one takes focus. */
-  missingRequired(): string[] {
+  /**
+   * Required controls that have no answer yet, by their visible heading (and the config's own message
+   * for them, if it has one); the first one takes focus.
+   */
+  missingRequired(): { label: string; message: string | null }[] {
     const unanswered = (name: string) => {
       const regions = this.context.store.result;
       const answered = new Set(regions.filter((region) => region.from_name === name).map((region) => region.id));
@@ -191,7 +198,7 @@ export class Editor {
       control.perRegion ? unanswered(control.name) : this.context.store.of(control.name).length === 0,
     );
     missing[0]?.focus();
-    return missing.map((control) => control.name);
+    return missing.map(({ label, message }) => ({ label, message }));
   }
 
   /** Where focus goes when a task opens: the first thing the annotator acts on. */
@@ -244,6 +251,58 @@ export class Editor {
     view.focusTarget.focus();
     return true;
   }
+}
+
+/**
+ * What the annotator sees as a control's name: the Header just above it, else its own caption (hint,
+ * placeholder), else its options ("Positive / Negative"); the config's internal name only when it
+ * shows nothing else.
+ */
+export function visibleLabel(control: ConfigNode, heading: string | null): string {
+  if (heading?.trim()) return heading.trim();
+  const caption = (control.attrs.hint ?? control.attrs.placeholder ?? "").trim();
+  if (caption) return caption;
+  const values = options(control).map((option) => option.value).filter(Boolean);
+  if (values.length) return values.length > 4 ? `${values.slice(0, 4).join(" / ")} / …` : values.join(" / ");
+  return control.attrs.name ?? "";
+}
+
+/** Which families of keys a config's task uses: the help lists those and no others. */
+export interface KeyFeatures {
+  numbers: boolean;
+  spans: boolean;
+  shapes: boolean;
+  polygons: boolean;
+  turns: boolean;
+  pairwise: boolean;
+  perRegion: boolean;
+  textBoxes: boolean;
+}
+
+export function keyFeatures(config: ConfigNode): KeyFeatures {
+  const features: KeyFeatures = {
+    numbers: false, spans: false, shapes: false, polygons: false, turns: false, pairwise: false, perRegion: false, textBoxes: false,
+  };
+  const objectTags = new Map<string, string>();
+  walk(config, (node) => {
+    if (OBJECT_TAGS.has(node.tag) && node.attrs.name) objectTags.set(node.attrs.name, node.tag);
+  });
+  walk(config, (node) => {
+    const labelsObject = PALETTE_TAGS[node.tag] !== undefined && toNames(node).some((name) => objectTags.has(name));
+    if (labelsObject) {
+      features.numbers = true;
+      const tags = toNames(node).map((name) => objectTags.get(name));
+      if (node.tag === "labels" && tags.some((tag) => tag === "text" || tag === "hypertext")) features.spans = true;
+      if (node.tag === "rectanglelabels" || node.tag === "polygonlabels") features.shapes = true;
+      if (node.tag === "polygonlabels") features.polygons = true;
+      if (node.tag === "paragraphlabels") features.turns = true;
+    }
+    if (node.tag === "choices" || node.tag === "rating") features.numbers = true;
+    if (node.tag === "pairwise") features.pairwise = features.numbers = true;
+    if (node.tag === "textarea") features.textBoxes = true;
+    if (CONTROL_TAGS.has(node.tag) && node.attrs.perRegion === "true") features.perRegion = true;
+  });
+  return features;
 }
 
 function hasPalettes(view: ObjectView): boolean {

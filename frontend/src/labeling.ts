@@ -1,12 +1,14 @@
 // The labeling page: the queue (/next), submit, skip with a reason, correcting an earlier annotation,
 // the task lock kept alive while the page is open, drafts saved as the annotator works, pre-labels,
-// and the keyboard map. Everything that reaches the screen from a task goes through dom.ts as text.
+// and the keyboard map. Everything that reaches the screen from a task goes through dom.ts as text; the
+// project's instructions are Markdown, built into DOM from its tokens (markdown.ts), never as HTML.
 
 import { ApiError, api } from "./api";
 import { type ConfigNode, parseConfig } from "./config";
 import { el, replaceChildren } from "./dom";
-import { Editor } from "./editor";
-import { type Localized, type MessageKey, message } from "./i18n";
+import { Editor, keyFeatures } from "./editor";
+import { type Localized, type MessageKey, message, pageLanguage, quoteList, text } from "./i18n";
+import { renderMarkdown } from "./markdown";
 import { RegionSelection, ResultStore } from "./store";
 import type { Annotation, AppSettings, Draft, LabelingProject, Prediction, Region, Task } from "./types";
 
@@ -20,25 +22,11 @@ const NOT_YOURS_TO_ANSWER = new Map<string, MessageKey>([
   ["already_answered", "alreadyAnswered"],
 ]);
 
-const SHORTCUTS: [string, string][] = [
-  ["1 – 9", "pick a choice, a label or a rating in the focused part (Tab moves between parts); a key the project sets on an option (listed on top when there is one) wins over them"],
-  ["← → Shift+← →", "move and select in the text; Home / End jump"],
-  ["← →  or  1 2", "pairwise: the left / right response is better"],
-  ["↑ ↓", "previous / next turn of a conversation"],
-  ["Tab  Shift+Tab", "image: select the next / previous shape (after the last, on to the next part)"],
-  ["← ↑ → ↓", "image: move the selected shape (Alt: finer)"],
-  ["Shift+← ↑ → ↓", "image: resize the selected shape (right / down grow, left / up shrink)"],
-  ["Enter", "on a selected span, shape or labeled turn: go to the controls that answer for it (Esc comes back)"],
-  ["Ctrl+Enter  or  Enter", "submit (Enter outside text boxes)"],
-  ["S", "skip, with a reason"],
-  ["Ctrl+Z  or  U", "undo"],
-  ["Delete  Backspace", "remove the selected span or shape (and the answers attached to it)"],
-  ["C", "clear the whole answer (or the model's suggestion)"],
-  ["E", "your earlier annotations: open one to correct it"],
-  ["I", "instructions"],
-  ["?", "this help"],
-  ["Esc", "close a panel; cancel a selection; leave an earlier annotation"],
-];
+/** A row of the help: the keys as shown, and what they do (a message key, so it exists in every language). */
+type Shortcut = [string, MessageKey];
+
+/** Elements a dialog's Tab cycles through (those hidden or disabled are skipped). */
+const FOCUSABLE = 'a[href], button:not([disabled]), textarea:not([disabled]), input:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 interface Recent {
   annotation: Annotation;
@@ -59,7 +47,14 @@ export class LabelingPage {
   private busy = false;
   private taskLost = false;
   private draftTimer: number | undefined;
-  private overlay: { element: HTMLElement; onKey?: (event: KeyboardEvent) => boolean; restore: Element | null } | null = null;
+  private overlay: {
+    element: HTMLElement;
+    panel: HTMLElement;
+    onKey?: (event: KeyboardEvent) => boolean;
+    restore: Element | null;
+    /** What the dialog made inert (the rest of the page), to give back on close. */
+    inert: HTMLElement[];
+  } | null = null;
   private readySeq = 0;
 
   private readonly heading = el("h1", { className: "project-title" });
@@ -97,7 +92,7 @@ export class LabelingPage {
     const toolbar = el(
       "div",
       { className: "toolbar" },
-      el("button", { attrs: { type: "button" }, on: { click: () => this.openInstructions() } }, "Instructions ", el("kbd", { text: "I" })),
+      this.hasInstructions() ? el("button", { attrs: { type: "button" }, on: { click: () => this.openInstructions() } }, "Instructions ", el("kbd", { text: "I" })) : null,
       el("button", { attrs: { type: "button" }, on: { click: () => void this.openRecent() } }, "Earlier ", el("kbd", { text: "E" })),
       el("button", { attrs: { type: "button" }, on: { click: () => this.openHelp() } }, "Keys ", el("kbd", { text: "?" })),
       el("button", { attrs: { type: "button" }, on: { click: () => this.undo() } }, "Undo ", el("kbd", { text: "U" })),
@@ -121,7 +116,11 @@ export class LabelingPage {
     const every = Math.max(3, Math.min(this.project.lock_seconds / 3, 120)) * 1000;
     window.setInterval(() => void this.renewLock(), every);
     await this.loadNext();
-    if (this.project.show_instruction && this.project.expert_instruction.trim()) this.openInstructions();
+    if (this.project.show_instruction && this.hasInstructions()) this.openInstructions();
+  }
+
+  private hasInstructions(): boolean {
+    return this.project.expert_instruction.trim() !== "";
   }
 
   // ---- the queue -------------------------------------------------------------------------------
@@ -129,18 +128,19 @@ export class LabelingPage {
   /** Take the next task and show it (or the end of the queue); a failure is said on screen and returned. */
   private async loadNext(): Promise<{ failed: string | null }> {
     try {
-      // POST: taking a task changes state, and a session GET of /next takes nothing (see the API docs).
-      const task = await api<Task>("POST", `/api/projects/${this.project.id}/next`);
+      // POST: taking a task changes state. The page's own queue endpoint answers the end of the queue
+      // with {"task": null}, not Label Studio's 404, which the browser would log as a failed request.
+      const { task } = await api<{ task: Task | null }>("POST", `/api/labeling/projects/${this.project.id}/next`);
+      if (task === null) {
+        this.showDone();
+        return { failed: null };
+      }
       const best: Prediction | undefined = task.predictions?.[0];
       this.show(task, { draft: task.drafts?.[0] ?? null, prediction: best ?? null, annotation: null });
       void this.refreshCounts();
     } catch (error) {
-      if (error instanceof ApiError && error.code === "no_more_tasks") {
-        this.showDone();
-      } else {
-        this.say(messageOf(error), "error");
-        return { failed: messageOf(error) };
-      }
+      this.say(messageOf(error), "error");
+      return { failed: messageOf(error) };
     }
     return { failed: null };
   }
@@ -168,9 +168,14 @@ export class LabelingPage {
     replaceChildren(this.canvas, this.editor.element);
     this.taskInfo.textContent = `Task #${task.inner_id ?? task.id}`;
     this.renderBanner(start);
-    replaceChildren(this.submitButton, this.editing ? "Save changes " : "Submit ", el("kbd", { text: "Ctrl+Enter" }));
+    replaceChildren(this.submitButton, `${text(this.editing ? "saveChanges" : "submit")} `, el("kbd", { text: "Ctrl+Enter" }));
+    this.submitButton.lang = pageLanguage();
     this.skipButton.disabled = this.editing !== null;
+    // A task starts with no message: whatever was said about the previous one goes.
     this.say("");
+    // A part of the config this page cannot show would be missing from the answer: no submitting.
+    this.submitButton.disabled = this.editor.unsupported.length > 0;
+    if (this.editor.unsupported.length) this.sayUnsupported();
     this.editor.focusFirst();
     if (!this.root.contains(document.activeElement)) this.root.focus();
     // Ready for input: the benchmark measures from the "tessera:submit" mark to this one.
@@ -233,13 +238,38 @@ export class LabelingPage {
     return Math.min(seconds, 86400);
   }
 
-  async submit(): Promise<void> {
-    if (!this.task || this.busy || this.overlay) return;
+  private sayUnsupported(): void {
+    this.say(text("unsupportedConfig", { tags: this.editor?.unsupported.join(", ") ?? "" }), "error", pageLanguage());
+  }
+
+  /** Why the answer on screen cannot be sent as it is, said on screen; false when it can. */
+  private refuseAsItIs(): boolean {
+    if (this.editor?.unsupported.length) {
+      this.sayUnsupported();
+      return true;
+    }
     const missing = this.editor?.missingRequired() ?? [];
     if (missing.length) {
-      this.say(`Answer ${missing.join(", ")} before submitting: ${missing.length > 1 ? "they are" : "it is"} required.`, "error");
-      return;
+      const own = missing.map((control) => control.message).filter((wording): wording is string => wording !== null);
+      const wording =
+        own.length === missing.length
+          ? own.join(" ")
+          : text(missing.length > 1 ? "requiredMany" : "requiredOne", { names: quoteList(missing.map((control) => control.label)) });
+      this.say(wording, "error", own.length === missing.length ? undefined : pageLanguage());
+      return true;
     }
+    // The server refuses it too (400 empty_annotation); said here before anything is sent.
+    if (!this.store.result.length && !this.project.enable_empty_annotation) {
+      const skippable = this.project.show_skip_button && !this.editing;
+      this.say(skippable ? message("emptyRefused", "emptyOrSkip").text : text("emptyRefused"), "error", pageLanguage());
+      return true;
+    }
+    return false;
+  }
+
+  async submit(): Promise<void> {
+    if (!this.task || this.busy || this.overlay) return;
+    if (this.refuseAsItIs()) return;
     performance.mark("tessera:submit");
     this.busy = true;
     window.clearTimeout(this.draftTimer);
@@ -252,7 +282,12 @@ export class LabelingPage {
           ...(this.editing.was_cancelled ? { was_cancelled: false } : {}),
         });
         this.dirty = false;
-        this.say("Your correction is saved.");
+        const corrected = task.inner_id ?? task.id;
+        // The queue's next task comes after it; the message is said there, once it is on screen.
+        const { failed } = await this.loadNext();
+        if (!failed) this.say(text("correctionSaved", { task: corrected }), "info", pageLanguage());
+        document.body.dataset.corrected = String(Date.now());
+        return;
       } else {
         await api("POST", `/api/tasks/${task.id}/annotations/`, {
           result: this.store.result,
@@ -362,6 +397,8 @@ export class LabelingPage {
       document.body.dataset.draftSaved = String(Date.now());
       return true;
     } catch (error) {
+      // A draft of a task the page has left since speaks no more: its task and its messages are gone.
+      if (this.task !== task) return false;
       if (error instanceof ApiError && error.status === 404) {
         this.taskLost = true;
         this.say("This task no longer exists (it was deleted). Your answer stays on screen; press N for the next task.", "error");
@@ -427,7 +464,9 @@ export class LabelingPage {
 
   private onKey(event: KeyboardEvent): void {
     if (this.overlay) {
-      if (event.key === "Escape") {
+      if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
+        this.trapTab(event, this.overlay.panel);
+      } else if (event.key === "Escape") {
         this.closeOverlay();
         event.preventDefault();
       } else if (this.overlay.onKey?.(event)) {
@@ -525,52 +564,121 @@ export class LabelingPage {
 
   // ---- panels ----------------------------------------------------------------------------------
 
-  private openOverlay(title: string, body: HTMLElement, onKey?: (event: KeyboardEvent) => boolean, focus?: HTMLElement): void {
+  private openOverlay(title: string, body: HTMLElement, onKey?: (event: KeyboardEvent) => boolean, focus?: HTMLElement, lang?: string): void {
     this.closeOverlay();
     const panel = el(
       "div",
       { className: "overlay-panel", attrs: { role: "dialog", "aria-modal": "true", "aria-label": title, tabindex: "-1" } },
-      el("div", { className: "overlay-head" }, el("h2", { text: title }), el("button", { attrs: { type: "button", "aria-label": "Close" }, text: "Esc", on: { click: () => this.closeOverlay() } })),
+      el(
+        "div",
+        { className: "overlay-head" },
+        el("h2", { text: title, attrs: { lang: pageLanguage() } }),
+        el("button", { className: "overlay-close", attrs: { type: "button", "aria-label": text("close"), lang: pageLanguage() }, text: "Esc", on: { click: () => this.closeOverlay() } }),
+      ),
       body,
     );
+    // The title is the page's; the body is the page's too (help) or the project's (instructions).
+    if (lang) body.lang = lang;
     const backdrop = el("div", { className: "overlay" }, panel);
     backdrop.addEventListener("mousedown", (event) => {
       if (event.target === backdrop) this.closeOverlay();
     });
-    this.overlay = { element: backdrop, onKey, restore: document.activeElement };
+    // A modal dialog: the rest of the page takes neither focus nor clicks while it is open (Tab is
+    // kept inside it by trapTab), and focus goes back where it was when it closes.
+    const inert = Array.from(document.body.children).filter((node): node is HTMLElement => node instanceof HTMLElement && !node.inert);
+    for (const node of inert) node.inert = true;
+    this.overlay = { element: backdrop, panel, onKey, restore: document.activeElement, inert };
     document.body.append(backdrop);
     (focus ?? panel).focus();
   }
 
   private closeOverlay(): void {
     if (!this.overlay) return;
-    const { element, restore } = this.overlay;
+    const { element, restore, inert } = this.overlay;
     this.overlay = null;
     element.remove();
+    for (const node of inert) node.inert = false;
     if (restore instanceof HTMLElement && document.contains(restore) && restore !== document.body) restore.focus();
     else this.editor?.focusFirst();
   }
 
-  private openHelp(): void {
-    const row = ([keys, what]: [string, string]) => el("tr", {}, el("th", {}, el("kbd", { text: keys })), el("td", { text: what }));
+  /** Tab and Shift+Tab in a dialog go round its own buttons and fields, never out of it. */
+  private trapTab(event: KeyboardEvent, panel: HTMLElement): void {
+    event.preventDefault();
+    const stops = Array.from(panel.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((node) => node.getClientRects().length > 0);
+    if (!stops.length) {
+      panel.focus();
+      return;
+    }
+    const at = stops.indexOf(document.activeElement as HTMLElement);
+    const step = event.shiftKey ? -1 : 1;
+    const next = at === -1 ? (event.shiftKey ? stops.length - 1 : 0) : (at + step + stops.length) % stops.length;
+    stops[next].focus();
+  }
+
+  /** The keys that work for this project's config and settings, and only those. */
+  private shortcuts(): { project: [string, string][]; page: Shortcut[]; panels: Shortcut[] } {
+    const features = keyFeatures(this.config);
     const own = this.editor?.hotkeyList() ?? [];
+    const skip = this.project.show_skip_button;
+    const page: Shortcut[] = [];
+    if (features.numbers) page.push(["1 – 9", own.length ? "keyNumbersHotkeys" : "keyNumbers"]);
+    page.push(["Tab  Shift+Tab", "keyTab"]);
+    if (features.spans) {
+      page.push(["← →  Shift+← →  Home  End", "keyTextMove"], ["Delete  Backspace", "keySpanDelete"], ["Esc", "keyTextEscape"]);
+    }
+    if (features.pairwise) page.push(["← →  1  2", "keyPairwise"]);
+    if (features.turns) page.push(["↑ ↓  K  J", "keyTurns"], ["Delete  Backspace", "keyTurnDelete"]);
+    if (features.shapes) {
+      page.push(
+        ["Tab  Shift+Tab", "keyShapeCycle"],
+        ["← ↑ → ↓", "keyShapeMove"],
+        ["Shift+← ↑ → ↓", "keyShapeResize"],
+        ["Delete  Backspace", "keyShapeDelete"],
+      );
+    }
+    if (features.polygons) page.push(["Enter", "keyPolygonClose"]);
+    if (features.perRegion) page.push(["Enter", "keyPerRegion"]);
+    if (features.textBoxes) page.push(["Esc", "keyTextBox"]);
+    page.push(["Ctrl+Enter  Enter", "keySubmit"]);
+    if (skip) page.push(["S", "keySkip"]);
+    page.push(["Ctrl+Z  U", "keyUndo"], ["C", "keyClear"], ["E", "keyEarlier"]);
+    if (this.hasInstructions()) page.push(["I", "keyInstructions"]);
+    page.push(["?", "keyHelp"], ["Esc", "keyEscape"], ["N", "keyNext"]);
+    const panels: Shortcut[] = [["Tab  Shift+Tab", "keyTabPanel"], ["↑ ↓", "keyEarlierList"]];
+    if (skip) panels.push(["Alt+1 – 4", "keySkipPresets"]);
+    return { project: own, page, panels };
+  }
+
+  private openHelp(): void {
+    const row = (keys: string, what: string, key?: MessageKey) =>
+      el("tr", { data: key ? { key } : {} }, el("th", {}, el("kbd", { text: keys })), el("td", { text: what }));
+    const table = (rows: HTMLElement[], className = "shortcuts") => el("table", { className }, el("tbody", {}, ...rows));
+    const { project, page, panels } = this.shortcuts();
     this.openOverlay(
-      "Keyboard shortcuts",
+      text("keysTitle"),
       el(
         "div",
         {},
-        own.length ? el("h3", { text: "This project's keys" }) : null,
-        own.length ? el("table", { className: "shortcuts project-keys" }, el("tbody", {}, ...own.map(row))) : null,
-        own.length ? el("h3", { text: "Everywhere" }) : null,
-        el("table", { className: "shortcuts" }, el("tbody", {}, ...SHORTCUTS.map(row))),
+        project.length ? el("h3", { text: text("projectKeys") }) : null,
+        // The project's own labels are in its own language, whatever the page's.
+        project.length ? table(project.map(([keys, what]) => row(keys, what)), "shortcuts project-keys") : null,
+        el("h3", { text: text("pageKeys") }),
+        table(page.map(([keys, key]) => row(keys, text(key), key)), "shortcuts page-keys"),
+        el("h3", { text: text("dialogKeys") }),
+        table(panels.map(([keys, key]) => row(keys, text(key), key)), "shortcuts panel-keys"),
       ),
+      undefined,
+      undefined,
+      pageLanguage(),
     );
   }
 
   private openInstructions(): void {
-    const text = this.project.expert_instruction.trim() || "This project has no instructions.";
-    // Instructions are shown as text: markup written into them is displayed, not interpreted.
-    this.openOverlay("Instructions", el("div", { className: "instructions", text }));
+    const markdown = this.project.expert_instruction.trim();
+    // Markdown built into DOM from its tokens: markup written into it is displayed, never interpreted.
+    const body = markdown ? el("div", { className: "instructions" }, ...renderMarkdown(markdown)) : el("div", { className: "instructions", text: text("noInstructions") });
+    this.openOverlay(text("instructionsTitle"), body, undefined, undefined, markdown ? undefined : pageLanguage());
   }
 
   private openSkip(): void {
@@ -581,7 +689,7 @@ export class LabelingPage {
       el("button", { attrs: { type: "button" }, on: { click: () => { reason.value = preset; reason.focus(); } } }, el("kbd", { text: `Alt+${index + 1}` }), ` ${preset}`),
     );
     this.openOverlay(
-      "Skip this task",
+      text("skipTitle"),
       el("div", { className: "skip" }, reason, el("div", { className: "presets" }, ...presets), confirm),
       (event) => {
         if (event.key === "Enter" && !event.shiftKey) {
@@ -633,7 +741,7 @@ export class LabelingPage {
     const list = el("ol", { className: "recent" }, ...items);
     const buttons = () => Array.from(list.querySelectorAll("button"));
     this.openOverlay(
-      "Your earlier annotations",
+      text("earlierTitle"),
       list,
       (event) => {
         const all = buttons();

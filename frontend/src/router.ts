@@ -37,7 +37,10 @@ function route(path: string, load: () => Promise<{ default: Page }>): Route {
 // frontend/views.py) decides which of these a role may open.
 const ROUTES: Route[] = [
   route("/projects/", () => import("./pages/projects_list")),
+  route("/projects/new/", () => import("./pages/project_new")),
   route("/projects/:project/:tab/", () => import("./pages/project")),
+  route("/account/", () => import("./pages/account")),
+  route("/members/", () => import("./pages/members")),
 ];
 
 const t = catalogue(

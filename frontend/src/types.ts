@@ -89,6 +89,8 @@ export interface AppSettings {
   role: Role | null;
   organization: { id: number; title: string } | null;
   imageOrigins: string[];
+  /** What the import page checks files against before it uploads them (the server's settings). */
+  importLimits: { maxUploadBytes: number; syncImportMaxBytes: number; maxTasksPerImport: number };
 }
 
 /** `GET /api/projects/{id}/`, Label Studio's project shape as the manager's pages read it. */

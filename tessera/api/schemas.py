@@ -61,3 +61,70 @@ class ApiTokenIn(serializers.Serializer):
 
 class TokenKeyOut(serializers.Serializer):
     token = serializers.CharField()
+
+
+class UserSimpleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    avatar = serializers.CharField(allow_null=True)
+
+
+ROLE_HELP = "owner, admin, manager, reviewer or annotator."
+
+
+class MembershipOut(serializers.Serializer):
+    user = UserSimpleOut()
+    role = serializers.CharField(help_text=ROLE_HELP)
+    is_active = serializers.BooleanField(
+        help_text="False: deactivated (their work stays, their access stopped)."
+    )
+    created_at = serializers.DateTimeField()
+
+
+class MembershipPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.IntegerField(allow_null=True, help_text="The next page number, or null.")
+    previous = serializers.IntegerField(allow_null=True)
+    results = MembershipOut(many=True)
+
+
+class MembershipIn(serializers.Serializer):
+    email = serializers.EmailField(help_text="An existing account's e-mail address; else send an invitation.")
+    role = serializers.CharField(required=False, help_text=f"Default annotator; {ROLE_HELP}")
+
+
+class MembershipRoleIn(serializers.Serializer):
+    role = serializers.CharField(help_text=ROLE_HELP)
+
+
+class InvitationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    state = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    invited_by = UserSimpleOut(allow_null=True)
+
+
+class InvitationCreatedOut(InvitationOut):
+    url = serializers.CharField(help_text="The absolute accept link: shown in this answer only.")
+    email_sent = serializers.BooleanField(help_text="Whether the link went out by e-mail.")
+
+
+class InvitationPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.IntegerField(allow_null=True)
+    previous = serializers.IntegerField(allow_null=True)
+    results = InvitationOut(many=True)
+
+
+class InvitationIn(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.CharField(required=False, help_text=f"Default annotator; {ROLE_HELP}")
+    send_email = serializers.BooleanField(required=False, default=True)

@@ -153,7 +153,7 @@ def test_empty_annotation_is_refused_when_the_project_forbids_it_but_a_skip_is_n
     task = make_project(tasks=[{"text": "a"}], enable_empty_annotation=False).tasks.get()
     response = submit(api, "annotator", task, result=[])
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "empty"
+    assert response.json()["error"]["code"] == "empty_annotation"
     assert submit(api, "annotator", task, result=[], was_cancelled=True).status_code == 201
 
 
@@ -164,7 +164,7 @@ def test_an_update_cannot_empty_an_annotation_when_the_project_forbids_it(api, m
     before = snapshot()
     for annotation_id, body in ((submitted, {"result": []}), (skipped, {"was_cancelled": False})):
         response = patch_json(api("manager"), f"/api/annotations/{annotation_id}/", body)
-        assert (response.status_code, response.json()["error"]["code"]) == (400, "empty")
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "empty_annotation")
     assert snapshot() == before
 
 

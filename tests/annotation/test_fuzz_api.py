@@ -18,7 +18,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tessera.models import ApiToken
+from tessera.invitations import invitation_create
+from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 
@@ -42,7 +43,7 @@ FIELD_NAMES = [
     "result", "task", "project", "data", "meta", "score", "model_version", "lead_time", "was_cancelled",
     "ground_truth", "parent_prediction", "annotation", "completed_by", "title", "label_config", "description",
     "expert_instruction", "maximum_annotations", "sampling", "color", "show_skip_button", "reason",
-    "organization", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
+    "organization", "email", "role", "send_email", "user", "members_only", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
     "predictions", "annotations",
 ]  # fmt: skip
 
@@ -165,6 +166,7 @@ WRITES = [
     ("delete", "/api/tasks/{free_task}/lock", {}),
     ("delete", "/api/drafts/{draft}/", {}),
     ("post", "/api/projects/{project}/next", {}),
+    ("post", "/api/labeling/projects/{project}/next", {}),
     ("post", "/api/tokens/", {"name": "fuzzed", "expires_in_days": 30}),
     ("delete", "/api/tokens/{token}/", {}),
     ("post", "/api/current-user/reset-token/", {}),
@@ -174,6 +176,14 @@ WRITES = [
     ("delete", "/api/projects/{project}/tasks", {}),
     ("delete", "/api/projects/{project}/", {}),
     ("post", "/api/organizations/switch", {"organization": "{org}"}),
+    ("post", "/api/organizations/{org}/memberships/", {"email": "annotator2@acme.test", "role": "reviewer"}),
+    ("patch", "/api/organizations/{org}/memberships/{member}/", {"role": "reviewer"}),
+    ("delete", "/api/organizations/{org}/memberships/{member}/", {}),
+    ("post", "/api/organizations/{org}/invites/", {"email": "new@acme.test", "role": "annotator", "send_email": True}),
+    ("delete", "/api/organizations/{org}/invites/{invite}/", {}),
+    ("post", "/api/projects/{project}/members/", {"user": "{member}", "email": "annotator@acme.test"}),
+    ("delete", "/api/projects/{project}/members/", {"user": "{member}"}),
+    ("delete", "/api/projects/{project}/members/{member}/", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -186,6 +196,9 @@ QUERIES = [
     ("/api/projects/{project}/next", ["page"]),
     ("/api/labeling/projects", ["page"]),
     ("/api/projects/{project}/imports/{import_job}/", ["page"]),
+    ("/api/organizations/{org}/memberships/", ["role", "search", "include_inactive", "page", "page_size"]),
+    ("/api/organizations/{org}/invites/", ["state", "page", "page_size"]),
+    ("/api/projects/{project}/members/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -209,6 +222,9 @@ def fuzz_world(world, cast):
     ids = {name: obj.pk for name, obj in world.items()}
     ids["org"] = cast.org.pk
     ids["token"] = ApiToken.objects.filter(user=cast.users["owner"]).values_list("pk", flat=True).first()
+    ids["member"] = cast.users["annotator"].pk
+    owner = Membership.objects.get(user=cast.users["owner"], organization=cast.org)
+    ids["invite"] = invitation_create(actor=owner, email="invited@acme.test")[0].pk
     return ids
 
 
@@ -249,7 +265,7 @@ def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(
     url = fill_ids(path, fuzz_world)
     # Writes read query parameters too (return_task_ids on imports).
     pairs = request.draw(
-        st.lists(st.tuples(st.sampled_from(["return_task_ids", "x"]), query_values), max_size=2)
+        st.lists(st.tuples(st.sampled_from(["return_task_ids", "column_map", "x"]), query_values), max_size=2)
     )
     if pairs:
         url += "?" + "&".join(f"{name}={value}" for name, value in pairs)
@@ -299,6 +315,9 @@ def test_every_api_endpoint_is_fuzzed():
             "draft",
             "import_job",
             "token",
+            "org",
+            "member",
+            "invite",
         )
     }
     fuzzed = {(resolve(fill_ids(path, ids)).func.view_class, method) for method, path, _ in WRITES}

@@ -51,3 +51,24 @@ def test_an_error_inside_the_pause_still_restores_the_collector():
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_the_collector_does_not_scan_what_was_made_during_the_pause_when_it_comes_back():
+    # Left in the youngest generation, a parsed import's objects would all be scanned by the first
+    # allocation after the pause (their count is far past the threshold), then again one generation up.
+    collections: list[int] = []
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    try:
+        with gc_paused():
+            kept = [[index] for index in range(50 * gc.get_threshold()[0])]
+            gc.callbacks.append(record)  # no collection runs while paused
+        after = [[index] for index in range(gc.get_threshold()[0] // 2)]
+    finally:
+        gc.callbacks.remove(record)
+    assert gc.isenabled()
+    assert collections == []
+    assert len(kept) > len(after)

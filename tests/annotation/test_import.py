@@ -461,7 +461,12 @@ def test_bad_prediction_fields_are_refused_naming_the_field(project, upload, ref
     ("annotation", "field"),
     [({"result": [], "lead_time": -1}, "lead_time"), ({"result": [], "lead_time": "slow"}, "lead_time"),
      ({"result": [], "was_cancelled": "yes"}, "was_cancelled"), ({"result": [], "ground_truth": 1}, "ground_truth"),
-     ({"result": {"choices": ["Positive"]}}, "result")],
+     ({"result": {"choices": ["Positive"]}}, "result"), ({"result": [], "lead_time": 86400.5}, "lead_time"),
+     ({"result": [], "lead_time": True}, "lead_time"), ({"result": [], "completed_by": 10**9}, "completed_by"),
+     # Several faults in one annotation: the first in the order the fields are checked is named.
+     ({"result": [], "was_cancelled": "yes", "ground_truth": 1, "lead_time": -1}, "was_cancelled"),
+     ({"result": [], "completed_by": "nobody@x.test", "ground_truth": 1}, "completed_by"),
+     ({"result": [], "ground_truth": 1, "lead_time": -1}, "ground_truth")],
 )  # fmt: skip
 def test_bad_annotation_fields_are_refused_naming_the_field(project, upload, refused, annotation, field):
     with refused() as check:
@@ -577,6 +582,33 @@ def test_multipart_body_without_a_boundary_is_refused(project, api, refused):
         check(response, 400, "file", "multipart", code="parse_error")
 
 
+def test_tabs_newlines_and_backslashes_are_stored_as_sent(ner_project, upload):
+    # Each would mean something else in COPY's text format if a row were formatted without escaping.
+    text = 'Acme\tCorp\nsaid "C:\\dir"\r\nok \\N'
+    body = [
+        {
+            "data": {"text": text, "note": "a\\tb\\"},
+            "meta": {"path": "C:\\x\ty"},
+            "annotations": [
+                {"result": [span(0, 4, "ORG", "Acme")], "ground_truth": True, "lead_time": 7},
+                {"result": [span(5, 9, "ORG", text[5:9]), span(len(text) - 2, len(text), "PER", "\\N")],
+                 "lead_time": None},
+            ],
+        }
+    ]  # fmt: skip
+    assert upload(ner_project, body).status_code == 201
+    task = Task.objects.get(project=ner_project)
+    assert (task.data, task.meta) == (body[0]["data"], body[0]["meta"])
+    first, second = task.annotations.order_by("id")
+    assert (first.result, first.ground_truth, first.lead_time) == ([span(0, 4, "ORG", "Acme")], True, 7.0)
+    assert (second.result, second.ground_truth, second.lead_time) == (
+        body[0]["annotations"][1]["result"],
+        False,
+        None,
+    )
+    assert (task.total_annotations, task.cancelled_annotations, task.is_labeled) == (2, 0, True)
+
+
 def test_a_backslash_before_u0000_in_text_is_not_a_nul(project, upload):
     response = upload(project, [{"text": "C:\\u0000dir", "meta": "\\\\\\u0000"}])
     assert response.status_code == 201
@@ -607,3 +639,191 @@ def test_a_json_export_imports_into_another_project_as_it_was(world, api, make_p
     )
     assert copied_tasks[0].predictions.get().score == world["prediction"].score
     assert [t.is_labeled for t in copied_tasks] == [t.is_labeled for t in source_tasks]
+
+
+# --- column_map: file columns renamed to the config's $variables ------------------------------------------------
+
+SENTENCE_MAP = "?column_map=" + json.dumps({"sentence": "text"})
+
+
+def test_csv_columns_are_renamed_by_the_column_map(project, upload):
+    response = upload(project, "sentence,source\nShares rose,wire\n", "text/csv", query=SENTENCE_MAP)
+    assert response.status_code == 201, response.content
+    assert [task.data for task in project.tasks.all()] == [{"text": "Shares rose", "source": "wire"}]
+
+
+def test_tsv_columns_are_renamed_by_the_column_map(project, upload):
+    response = upload(project, "sentence\tsource\nShares fell\twire\n", "text/tab-separated-values",
+                      query=SENTENCE_MAP)  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert texts(project) == ["Shares fell"]
+
+
+def test_json_lines_data_keys_are_renamed_by_the_column_map(project, upload):
+    body = '{"sentence": "a"}\n{"data": {"sentence": "b"}, "meta": {"n": 2}}\n'
+    assert upload(project, body, "application/x-ndjson", query=SENTENCE_MAP).status_code == 201
+    assert texts(project) == ["a", "b"]
+
+
+def test_json_tasks_are_renamed_by_the_column_map_and_their_annotations_kept(project, upload):
+    body = [
+        {"data": {"sentence": "Up"}, "annotations": [{"result": choice("Positive")}]},
+        {"sentence": "Down"},
+    ]
+    assert upload(project, body, query=SENTENCE_MAP).status_code == 201
+    assert texts(project) == ["Up", "Down"]
+    assert Annotation.objects.filter(task__project=project).count() == 1
+
+
+def test_a_column_map_as_a_form_field_applies_to_every_file_that_has_the_column(project, api):
+    files = {
+        "file0": SimpleUploadedFile("sentences.csv", b"sentence\nOne\nTwo\n"),
+        "file1": SimpleUploadedFile("texts.jsonl", b'{"text": "Three"}\n'),
+        "column_map": json.dumps({"sentence": "text"}),
+    }
+    response = api("manager").post(f"/api/projects/{project.pk}/import", data=files, format="multipart")
+    assert response.status_code == 201, response.content
+    assert texts(project) == ["One", "Two", "Three"]
+
+
+def test_an_identity_or_empty_column_map_changes_nothing(project, upload):
+    for column_map in ({}, {"text": "text"}):
+        query = "?column_map=" + json.dumps(column_map)
+        assert upload(project, "text\nSame\n", "text/csv", query=query).status_code == 201
+    assert texts(project) == ["Same", "Same"]
+
+
+@pytest.mark.parametrize(
+    ("column_map", "code", "words"),
+    [
+        ({"sentence": "title"}, "unknown_target", ["'title'", "$text"]),
+        ({"sentence": "text", "headline": "text"}, "duplicate_target", ["'sentence'", "'headline'"]),
+        (["sentence", "text"], "invalid", ["JSON object"]),
+        ({"sentence": 3}, "invalid", ["non-empty"]),
+        ({" ": "text"}, "invalid", ["non-empty"]),
+    ],
+)
+def test_a_bad_column_map_is_refused_naming_column_map(project, upload, refused, column_map, code, words):
+    query = "?column_map=" + json.dumps(column_map)
+    with refused() as check:
+        check(upload(project, "sentence\nx\n", "text/csv", query=query), 400, "column_map", *words, code=code)
+
+
+def test_a_column_map_that_is_not_json_is_refused(project, upload, refused):
+    with refused() as check:
+        check(upload(project, "sentence\nx\n", "text/csv", query="?column_map={sentence"), 400, "column_map",
+              "not valid JSON")  # fmt: skip
+
+
+def test_a_column_map_sent_twice_is_refused(project, api, refused):
+    body = {
+        "file": SimpleUploadedFile("a.csv", b"sentence\nx\n"),
+        "column_map": json.dumps({"sentence": "text"}),
+    }
+    with refused() as check:
+        response = api("manager").post(
+            f"/api/projects/{project.pk}/import{SENTENCE_MAP}", data=body, format="multipart"
+        )
+        check(response, 400, "column_map", "once")
+
+
+def test_a_csv_column_renamed_onto_another_column_is_refused(project, upload, refused):
+    with refused() as check:
+        response = upload(project, "sentence,text\na,b\n", "text/csv", query=SENTENCE_MAP)
+        check(response, 400, "column_map", "'text'", code="column_conflict")
+
+
+def test_a_json_task_renamed_onto_a_key_it_has_is_refused_naming_the_task(project, upload, refused):
+    body = [{"sentence": "a"}, {"sentence": "b", "text": "c"}]
+    with refused() as check:
+        check(
+            upload(project, body, query=SENTENCE_MAP), 400, "tasks[1].data", "'text'", code="column_conflict"
+        )
+
+
+def test_an_error_in_one_of_several_files_names_the_file(project, upload_files, refused):
+    with refused() as check:
+        response = upload_files(
+            project, ("good.csv", b"text\nfine\n"), ("bad.jsonl", b'{"text": "ok"}\n{oops\n')
+        )
+        check(response, 400, "line 2", "bad.jsonl: ", "line 2")
+
+
+def test_a_background_import_keeps_its_column_map_and_applies_it(
+    project, upload, api, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from annotation.services.import_jobs import import_job_run
+
+    settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 10
+    settings.TESSERA_IMPORT_DIR = tmp_path
+    body = "sentence\n" + "".join(f"row {i}\n" for i in range(30))
+    with django_capture_on_commit_callbacks(execute=False):
+        response = upload(project, body, "text/csv", query=SENTENCE_MAP)
+    assert response.status_code == 201, response.content
+    assert response.json()["column_map"] == {"sentence": "text"}
+    job = ImportJob.objects.get(pk=response.json()["import"])
+    assert job.column_map == {"sentence": "text"}
+
+    import_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.state, job.task_count) == ("completed", 30)
+    assert texts(project) == [f"row {i}" for i in range(30)]
+
+
+def test_a_background_json_lines_import_applies_its_column_map_to_each_task(
+    project, cast, settings, tmp_path
+):
+    from annotation.services.import_jobs import import_job_create, import_job_run
+
+    settings.TESSERA_IMPORT_DIR = tmp_path
+    body = b"".join(b'{"sentence": "line %d"}\n' % i for i in range(5))
+    job = import_job_create(project=project, user=cast.users["manager"], chunks=[body], file_format="jsonl",
+                            original_name="lines.jsonl", column_map={"sentence": "text"})  # fmt: skip
+    import_job_run(job_id=job.pk)
+    assert texts(project) == [f"line {i}" for i in range(5)]
+
+
+def test_a_background_import_whose_column_map_collides_fails_and_writes_nothing(
+    project, cast, settings, tmp_path
+):
+    from annotation.services.import_jobs import import_job_create, import_job_run
+
+    settings.TESSERA_IMPORT_DIR = tmp_path
+    job = import_job_create(project=project, user=cast.users["manager"], chunks=[b"sentence,text\na,b\n"],
+                            file_format="csv", original_name="x.csv", column_map={"sentence": "text"})  # fmt: skip
+    import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert (job.error["field"], job.error["code"]) == ("column_map", "column_conflict")
+    assert not Task.objects.filter(project=project).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"text\nFrom a form\n", "text/csv"), (b'[{"text": "From a form"}]', "application/json"),
+     (b'{"text": "From a form"}\n', "application/x-ndjson"), (b"text\nFrom a form\n", "text/tab-separated-values")],
+)  # fmt: skip
+def test_a_browser_session_imports_a_body_of_every_format(project, cast, body, content_type):
+    from django.middleware.csrf import _get_new_csrf_string
+    from rest_framework.test import APIClient
+
+    # The session's CSRF check reads the form: it must not refuse these bodies or consume them.
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["manager"])
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    response = client.post(f"/api/projects/{project.pk}/import", data=body, content_type=content_type,
+                           HTTP_X_CSRFTOKEN=token)  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert texts(project) == ["From a form"]
+
+
+def test_a_browser_session_without_the_csrf_token_cannot_import(project, cast):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.users["manager"])
+    response = client.post(f"/api/projects/{project.pk}/import", data=b"text\nx\n", content_type="text/csv")
+    assert response.status_code == 403
+    assert not project.tasks.exists()

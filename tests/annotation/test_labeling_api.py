@@ -1,5 +1,5 @@
-"""The labeling app's own endpoints (annotation/api/labeling.py): progress per project, skip with a
-reason, the caller's recent annotations."""
+"""The labeling app's own endpoints (annotation/api/labeling.py): progress per project, the page's queue,
+skip with a reason, the caller's recent annotations."""
 
 import pytest
 
@@ -55,6 +55,29 @@ def test_labeling_project_has_config_and_lock_time(api, make_project, settings):
     body = api("annotator").get(f"/api/labeling/projects/{project.pk}/").json()
     assert body["label_config"] == project.label_config
     assert body["expert_instruction"] == "Be kind." and body["lock_seconds"] == 120
+
+
+def test_the_pages_queue_locks_a_task_and_answers_null_at_the_end(api, cast, make_project):
+    project = make_project(tasks=tasks(1))
+    url = f"/api/labeling/projects/{project.pk}/next"
+    response = post_json(api("annotator"), url, {})
+    assert response.status_code == 200
+    body = response.json()
+    task = project.tasks.get()
+    assert body["task"]["id"] == task.pk and body["task"]["drafts"] == []
+    assert TaskLock.objects.get(task=task).user == cast.users["annotator"]
+    annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+    # The end of the queue is an answer, not an error (Label Studio's /next answers 404 here).
+    response = post_json(api("annotator"), url, {})
+    assert (response.status_code, response.json()) == (200, {"task": None})
+
+
+def test_the_pages_queue_of_another_organization_is_not_found(api, make_project):
+    project = make_project(tasks=tasks(1))
+    response = post_json(api("outsider"), f"/api/labeling/projects/{project.pk}/next", {})
+    assert response.status_code == 404
+    assert not TaskLock.objects.exists()
+    assert post_json(api("annotator"), "/api/labeling/projects/999999/next", {}).status_code == 404
 
 
 def test_skip_stores_the_reason_and_releases_the_task(api, cast, make_project):

@@ -14,33 +14,36 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import Task
+from annotation.models import Draft, Task, TaskLock
 from annotation.services.annotations import annotation_create, prediction_create
 from tests.conftest import choice, post_json
 
 pytestmark = pytest.mark.django_db
 
-# token with its user, caller's membership, project (with its running totals), page of tasks,
-# their annotations, their predictions
-TASK_PAGE_QUERIES = 6
-# token, membership, count, page of projects (with created_by)
-PROJECT_LIST_QUERIES = 4
-# token, membership, predictions (one page, or all of them streamed from one cursor)
-PREDICTION_LIST_QUERIES = 3
-# token, membership, task with project; in the transaction: project row shared (with its overlap),
-# task row locked, the caller's earlier answer and the task's live locks (one statement), annotation
-# insert, task counters, project totals (labeled and annotated task counts with them), draft delete, lock delete, audit event; the transaction's
-# two statements (savepoint/release here)
-SUBMIT_QUERIES = 14
-# token, membership, project; in the transaction: held lock, drafted tasks, candidate (FOR UPDATE
-# SKIP LOCKED), its re-check under the row lock (PostgreSQL only), release of other locks, lock
-# upsert, task; the transaction's two statements; then the task's predictions and the caller's draft
-NEXT_QUERIES = 14 if connection.vendor == "postgresql" else 13
+# token with its user and the caller's membership (one statement), project (with its running totals),
+# page of tasks, their annotations, their predictions
+TASK_PAGE_QUERIES = 5
+# token with membership, count, page of projects (with created_by)
+PROJECT_LIST_QUERIES = 3
+# token with membership, predictions (one page, or all of them streamed from one cursor)
+PREDICTION_LIST_QUERIES = 2
+# token with membership, task with project; in the transaction: project row shared (with its overlap),
+# task row locked, the caller's earlier answer, the task's live locks and the caller's lock and draft
+# (one statement), annotation insert, task counters, project totals (labeled and annotated task counts
+# with them), audit event; the transaction's two statements (savepoint/release here). With no lock or
+# draft of the caller on the task (as here) nothing is deleted; each of them present adds its DELETE.
+SUBMIT_QUERIES = 11
+# token with membership, project; in the transaction: the caller's held lock, drafted tasks and locks
+# (one statement), candidate with its row (FOR UPDATE SKIP LOCKED), its re-check under the row lock
+# (PostgreSQL only), lock upsert; the transaction's two statements. The caller's other lock is let go
+# only when there is one; the task's predictions are read only when its counter says it has some, and
+# the caller's draft only when their drafted tasks include it.
+NEXT_QUERIES = 8 if connection.vendor == "postgresql" else 7
 
 
-# token, membership, project (scoped); the caller's open answers in it, their counts of today: none of
-# them reads the project's tasks
-PROGRESS_QUERIES = 5
+# token with membership, project (scoped); the caller's open answers in it and their counts of today
+# (one statement): none of them reads the project's tasks
+PROGRESS_QUERIES = 3
 
 
 def _warm(client, url: str) -> None:
@@ -133,6 +136,21 @@ def test_submit_costs_a_fixed_number_of_queries(api, make_project, django_assert
     with django_assert_num_queries(SUBMIT_QUERIES):
         response = post_json(client, f"/api/tasks/{task.pk}/annotations/", {"result": choice("Positive")})
     assert response.status_code == 201
+
+
+def test_a_submit_that_ends_the_callers_lock_and_draft_adds_one_delete_for_each(
+    api, make_project, django_assert_num_queries
+):
+    project = make_project(tasks=[{"text": "Rates rise."}, {"text": "Rates fall."}])
+    client = api("annotator")
+    task = client.get(f"/api/projects/{project.pk}/next").json()
+    assert (
+        post_json(client, f"/api/tasks/{task['id']}/drafts", {"result": choice("Neutral")}).status_code == 201
+    )
+    with django_assert_num_queries(SUBMIT_QUERIES + 2):
+        response = post_json(client, f"/api/tasks/{task['id']}/annotations/", {"result": choice("Positive")})
+    assert response.status_code == 201
+    assert not Draft.objects.exists() and not TaskLock.objects.exists()
 
 
 def test_next_costs_a_fixed_number_of_queries_however_many_tasks_are_done(

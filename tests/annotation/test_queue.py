@@ -251,3 +251,61 @@ def test_a_drafted_task_that_someone_else_finished_is_not_brought_back(api, make
     api("annotator").delete(f"/api/tasks/{first}/lock")
     assert submit(api, "annotator2", first).status_code == 201
     assert take(api, "annotator", project).json()["id"] != first
+
+
+def test_taking_a_task_in_another_project_lets_go_of_the_one_held(api, make_project):
+    first_project = make_project(tasks=[{"text": "a"}])
+    second_project = make_project(tasks=[{"text": "b"}])
+    held = take(api, "annotator", first_project).json()["id"]
+    taken = take(api, "annotator", second_project).json()["id"]
+    assert list(TaskLock.objects.values_list("task_id", flat=True)) == [taken]
+    assert take(api, "annotator2", first_project).json()["id"] == held
+
+
+def test_an_expired_lock_of_the_caller_is_let_go_when_they_take_another_task(api, five_tasks, cast):
+    first = take(api, "annotator", five_tasks).json()["id"]
+    TaskLock.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert take(api, "annotator2", five_tasks).json()["id"] == first
+    second = take(api, "annotator", five_tasks).json()["id"]
+    assert second != first
+    locks = dict(TaskLock.objects.values_list("user__email", "task_id"))
+    assert locks == {cast.users["annotator"].email: second, cast.users["annotator2"].email: first}
+
+
+def test_next_hands_out_the_tasks_predictions_best_first_and_none_for_a_task_without(api, cast, five_tasks):
+    from annotation.services.annotations import prediction_create
+
+    first = five_tasks.tasks.get(inner_id=1)
+    for label, score in (("Negative", 0.2), ("Positive", 0.9)):
+        prediction_create(
+            task=first, user=cast.users["owner"], result=choice(label), model_version="v1", score=score
+        )
+    body = take(api, "annotator", five_tasks).json()
+    assert (body["id"], body["total_predictions"]) == (first.pk, 2)
+    assert [p["score"] for p in body["predictions"]] == [0.9, 0.2]
+    submit(api, "annotator", first.pk)
+    body = take(api, "annotator", five_tasks).json()
+    assert (body["inner_id"], body["predictions"]) == (2, [])
+
+
+def test_a_draft_older_than_the_callers_latest_drafted_tasks_still_comes_back_with_its_task(
+    api, cast, make_project
+):
+    from annotation.models import Draft
+    from annotation.services.annotations import draft_save
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(1, 6)])
+    tasks = list(project.tasks.order_by("inner_id"))
+    annotator = cast.users["annotator"]
+    for task in tasks[:4]:
+        draft_save(task=task, user=annotator, result=choice("Neutral"))
+    Draft.objects.filter(task=tasks[0]).update(updated_at=timezone.now() - timedelta(hours=1))
+    # Others hold the caller's three latest drafted tasks: /next passes over them to the first task,
+    # whose draft is older than those three.
+    for task, role in zip(tasks[1:4], ("annotator2", "reviewer", "manager"), strict=True):
+        TaskLock.objects.create(
+            task=task, user=cast.users[role], expires_at=timezone.now() + timedelta(minutes=5)
+        )
+    body = take(api, "annotator", project).json()
+    assert body["id"] == tasks[0].pk
+    assert [d["result"] for d in body["drafts"]] == [choice("Neutral")]

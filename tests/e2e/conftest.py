@@ -8,6 +8,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 
@@ -202,9 +203,16 @@ class Session:
         self.page = context.new_page()
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        # What the browser logs as an error: failed requests (a 404), CSP refusals, console.error calls.
+        self.console_errors: list[str] = []
         self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", self._console)
         self.page.set_default_timeout(10_000)
+
+    def _console(self, entry) -> None:
+        if entry.type == "error":
+            self.console_errors.append(f"{entry.text} at {entry.location.get('url')}")
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
@@ -264,6 +272,27 @@ def open_session(browser, live_server, static_files):
     yield make
     for context in contexts:
         context.close()
+    _wait_for_server_requests()
+
+
+def _wait_for_server_requests(timeout: float = 10.0) -> None:
+    """Let requests the closed pages left in flight (a draft saved 0.8 s after a key, a lock released
+    on pagehide) finish before the test database is flushed: on PostgreSQL the flush's TRUNCATE and a
+    request's transaction can deadlock, and PostgreSQL then cancels the flush."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state NOT IN ('idle')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -257,7 +257,8 @@ def test_required_control_blocks_submit_until_answered(annotator, labeling_proje
     annotator.press("Tab")  # away from the rating, into the comment box
     annotator.page.keyboard.type("Vague.")
     annotator.press("Control+Enter")
-    assert "Answer factuality before submitting" in notice(annotator)
+    # The control is named by its visible heading, not by its name in the config.
+    assert "Answer “Factuality” before submitting" in notice(annotator)
     assert not Annotation.objects.filter(project=project).exists()
     annotator.press("2")  # focus went back to the required rating
     annotator.submit()

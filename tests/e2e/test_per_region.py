@@ -161,8 +161,9 @@ def test_per_item_choices_are_named_as_unsupported(annotator, labeling_project):
     config = TURNS.replace('perRegion="true"', 'perItem="true"')
     project = labeling_project(config, [{"dialogue": [{"author": "a", "text": "hi"}]}], title="Per item")
     annotator.label(project)
-    notice = annotator.page.locator(".editor > .notice.error").inner_text()
-    assert "per-item Choices (perItem)" in notice and "does not support" in notice
+    notice = annotator.page.locator(".notice.error").inner_text()
+    assert "per-item Choices (perItem)" in notice and "cannot show" in notice
+    assert annotator.page.locator(".toolbar button.primary").is_disabled()
 
 
 def test_required_per_region_choices_need_an_answer_on_every_span(annotator, labeling_project):
@@ -177,7 +178,8 @@ def test_required_per_region_choices_need_an_answer_on_every_span(annotator, lab
     annotator.press("Control+Enter")
     error = page.locator(".notice.error")
     error.wait_for()
-    assert "Answer certainty before submitting" in error.inner_text()
+    # No Header above it: its options are what the annotator sees of it.
+    assert "Answer “Sure / Unsure” before submitting" in error.inner_text()
     assert not Annotation.objects.filter(project=project).exists()
     assert focused_control(page) == "certainty"  # the refusal sent focus to the control
     annotator.press("2")

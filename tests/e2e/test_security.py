@@ -190,7 +190,7 @@ def test_an_image_that_points_at_our_own_api_is_not_loaded(annotator, labeling_p
     assert not [url for method, kind, url in requested if kind == "image" or "%61pi" in url]
     # The page took its task with one POST; the one lock is the annotator's own.
     assert [(m, u.split("/api/")[1]) for m, _, u in requested if u.endswith("/next")] == [
-        ("POST", f"projects/{project.pk}/next")
+        ("POST", f"labeling/projects/{project.pk}/next")
     ]
     assert TaskLock.objects.filter(user=cast.users["annotator"]).count() == 1
 

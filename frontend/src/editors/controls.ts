@@ -4,6 +4,7 @@
 
 import { type ConfigNode, type Option, options, showHotkey, toNames } from "../config";
 import { el, replaceChildren } from "../dom";
+import { text } from "../i18n";
 import { geometryOf, regionId } from "../store";
 import type { Region } from "../types";
 import type { EditorContext, KeyTarget } from "./base";
@@ -108,12 +109,14 @@ abstract class GroupControl implements KeyTarget {
     protected readonly control: ConfigNode,
     protected readonly context: EditorContext,
     className: string,
+    /** What the annotator sees as this control's name (its heading): messages use it, never ``name``. */
+    protected readonly label: string,
   ) {
     this.answer = new Answer(control, context);
     this.name = this.answer.name;
     this.element = el("div", {
       className: `control ${className}`,
-      attrs: { tabindex: "0", role: "group", "aria-label": this.name },
+      attrs: { tabindex: "0", role: "group", "aria-label": label },
       data: { control: this.name },
     });
     if (this.answer.perRegion) this.element.classList.add("per-region");
@@ -135,7 +138,7 @@ abstract class GroupControl implements KeyTarget {
 
   protected opening(): boolean {
     if (this.answer.open) return true;
-    this.context.notify(`${this.name} answers for a region: select a span, a shape or a labeled turn first.`, "error");
+    this.context.notify(text("regionFirst", { name: this.label }), "error");
     return false;
   }
 }
@@ -145,8 +148,8 @@ export class ChoicesControl extends GroupControl {
   private readonly multiple: boolean;
   private readonly buttons: HTMLButtonElement[];
 
-  constructor(control: ConfigNode, context: EditorContext) {
-    super(control, context, "choices");
+  constructor(control: ConfigNode, context: EditorContext, label: string) {
+    super(control, context, "choices", label);
     this.choices = options(control);
     this.multiple = control.attrs.choice === "multiple";
     this.element.setAttribute("role", this.multiple ? "group" : "radiogroup");
@@ -204,8 +207,8 @@ export class RatingControl extends GroupControl {
   private readonly maximum: number;
   private readonly buttons: HTMLButtonElement[];
 
-  constructor(control: ConfigNode, context: EditorContext, heading: string | null) {
-    super(control, context, "rating");
+  constructor(control: ConfigNode, context: EditorContext, heading: string | null, label: string) {
+    super(control, context, "rating", label);
     const configured = Number.parseInt(control.attrs.maxRating ?? "5", 10);
     this.maximum = Number.isFinite(configured) && configured > 0 && configured <= 10 ? configured : 5;
     this.buttons = Array.from({ length: this.maximum }, (_, index) =>
@@ -222,7 +225,7 @@ export class RatingControl extends GroupControl {
     );
     this.element.setAttribute("role", "radiogroup");
     // A Header just above already names the axis; otherwise the control's name does.
-    if (heading) this.element.setAttribute("aria-label", heading);
+    if (!heading) this.element.setAttribute("aria-label", this.name);
     replaceChildren(
       this.element,
       heading ? null : el("div", { className: "control-caption", text: this.name }),
@@ -257,7 +260,7 @@ export class TextAreaControl implements KeyTarget {
   private readonly name: string;
   private readonly regionCaption = el("div", { className: "region-caption" });
 
-  constructor(control: ConfigNode, context: EditorContext, heading: string | null) {
+  constructor(control: ConfigNode, context: EditorContext, heading: string | null, label: string) {
     this.answer = new Answer(control, context);
     this.name = this.answer.name;
     const rows = Number.parseInt(control.attrs.rows ?? "4", 10);
@@ -266,7 +269,7 @@ export class TextAreaControl implements KeyTarget {
       attrs: {
         rows: String(Number.isFinite(rows) && rows > 0 && rows < 40 ? rows : 4),
         placeholder: control.attrs.placeholder ?? "",
-        "aria-label": heading ?? control.attrs.placeholder ?? this.name,
+        "aria-label": heading ?? label,
         spellcheck: "true",
       },
       data: { control: this.name },

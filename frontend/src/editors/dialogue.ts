@@ -3,6 +3,7 @@
 // selected: start and end are the turn's index (as strings), startOffset 0, endOffset its length in
 // code points.
 
+import { textColourOn } from "../colour";
 import { el, replaceChildren } from "../dom";
 import { regionId } from "../store";
 import type { Region } from "../types";
@@ -154,6 +155,7 @@ export class ParagraphsView implements KeyTarget {
         const colour = palette?.labels.find((candidate) => candidate.value === label)?.colour ?? "#888";
         const badge = el("span", { className: "badge", text: label });
         badge.style.backgroundColor = colour;
+        badge.style.color = textColourOn(colour);
         return badge;
       });
       const row = el(

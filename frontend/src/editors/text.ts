@@ -2,6 +2,7 @@
 // Offsets are code points (see unicode.ts). Selection works with the mouse (native selection, read
 // back into code points) and with the keyboard (our own caret: arrows, Shift+arrows, Home/End).
 
+import { textColourOn } from "../colour";
 import { el, replaceChildren } from "../dom";
 import { regionId } from "../store";
 import type { Region } from "../types";
@@ -348,6 +349,7 @@ export class TextView implements KeyTarget {
         if (span.end === end) {
           const badge = el("sup", { className: "badge", text: span.label, attrs: { "aria-hidden": "true" }, data: { at: end } });
           badge.style.backgroundColor = span.colour;
+          badge.style.color = textColourOn(span.colour);
           nodes.push(badge);
         }
       }

@@ -28,6 +28,10 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "import", minimum: "manager", load: () => import("./project_import") },
+  { key: "settings", minimum: "manager", load: () => import("./project_settings") },
+  { key: "members", minimum: "reviewer", load: () => import("./project_members") },
+  { key: "export", minimum: "reviewer", load: () => import("./project_export") },
   { key: "data", minimum: "reviewer", load: () => import("./data_table") },
 ];
 
