@@ -5,15 +5,19 @@ forbidden, so that ids reveal nothing across organizations.
 """
 
 import bisect
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Task
+from annotation.task_filters import Limits, TaskQuery
+from annotation.task_query import order_sql, where_sql
 from tessera import validation
 from tessera.errors import NotFound
-from tessera.models import Membership
+from tessera.models import AuditEvent, Membership
 
 
 def project_list(*, membership: Membership) -> QuerySet[Project]:
@@ -114,6 +118,106 @@ def _first_inner_id_at(project: Project, position: int) -> int | None:
     tasks_before, skipped = gaps
     passed = bisect.bisect_left(tasks_before, position)
     return position + (skipped[passed - 1] if passed else 0)
+
+
+def task_query_limits() -> Limits:
+    return Limits(
+        max_items=settings.TESSERA_TASK_FILTER_MAX_ITEMS, max_ids=settings.TESSERA_TASK_SELECTION_MAX_IDS
+    )
+
+
+def task_query_where(*, project: Project, query: TaskQuery, alias: str = "t") -> tuple[str, list]:
+    """The SQL condition for ``query``'s tasks of ``project`` (see annotation/task_query.py)."""
+    where, params = where_sql(
+        query,
+        vendor=connection.vendor,
+        adapt_datetime=connection.ops.adapt_datetimefield_value,
+        controls=tuple(project.parsed_label_config or {}),
+        alias=alias,
+    )
+    return f'{alias}."project_id" = %s AND {where}', [project.pk, *params]
+
+
+def _with_children(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    return tasks.prefetch_related(
+        Prefetch("annotations", queryset=Annotation.objects.order_by("id"), to_attr="annotation_list"),
+        Prefetch("predictions", queryset=Prediction.objects.order_by("id"), to_attr="prediction_list"),
+    )
+
+
+def task_page_filtered(*, project: Project, query: TaskQuery, offset: int, limit: int) -> list[Task]:
+    """One page of the tasks ``query`` selects, in its order: the ids in one statement (an index walk
+    or a bitmap of the GIN indexes, whichever PostgreSQL finds cheaper), then the tasks with their
+    annotations and predictions in three more."""
+    where, params = task_query_where(project=project, query=query)
+    sql = (
+        f'SELECT t."id" FROM "{Task._meta.db_table}" t WHERE {where} '
+        f"ORDER BY {order_sql(query.ordering)} LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    by_id = {task.pk: task for task in _with_children(Task.objects.filter(pk__in=ids))}
+    return [by_id[task_id] for task_id in ids if task_id in by_id]
+
+
+@dataclass(frozen=True)
+class FilteredTotals:
+    """Tasks, submitted annotations and predictions that a filter selects, counted up to ``cap`` tasks:
+    ``exact`` is false when more match, and the figures are then those of the first ``cap``."""
+
+    tasks: int
+    annotations: int
+    predictions: int
+    exact: bool
+
+
+def task_filtered_totals(*, project: Project, query: TaskQuery, cap: int) -> FilteredTotals:
+    """One bounded statement: it stops after ``cap + 1`` matches, so a filter that keeps most of a
+    million tasks costs as much as one that keeps ``cap`` of them, not a scan of the project."""
+    where, params = task_query_where(project=project, query=query)
+    sql = (
+        'SELECT COUNT(*), COALESCE(SUM(s."total_annotations"), 0), COALESCE(SUM(s."total_predictions"), 0) '
+        f'FROM (SELECT t."total_annotations", t."total_predictions" FROM "{Task._meta.db_table}" t '
+        f"WHERE {where} LIMIT %s) s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, cap + 1])
+        count, annotations, predictions = cursor.fetchone()
+    if count > cap:
+        return FilteredTotals(
+            tasks=cap, annotations=int(annotations), predictions=int(predictions), exact=False
+        )
+    return FilteredTotals(tasks=count, annotations=int(annotations), predictions=int(predictions), exact=True)
+
+
+def task_ids_selected(*, project: Project, query: TaskQuery) -> list[int]:
+    """Every task id ``query`` selects, in id order (a bulk action's rows, read once before it writes)."""
+    where, params = task_query_where(project=project, query=query)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT t."id" FROM "{Task._meta.db_table}" t WHERE {where} ORDER BY t."id"', params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def task_history(*, task: Task, membership: Membership, only_actor=None) -> list[AuditEvent]:
+    """Audit events of the task, of its annotations and of its predictions, oldest first. With
+    ``only_actor`` (an annotator reading their own), the events on that user's annotations alone."""
+    annotations = Annotation.objects.filter(task=task)
+    if only_actor is not None:
+        annotations = annotations.filter(completed_by=only_actor)
+    annotation_ids = list(annotations.values_list("id", flat=True))
+    objects = Q(object_type=Annotation._meta.label_lower, object_id__in=annotation_ids)
+    if only_actor is None:
+        prediction_ids = list(Prediction.objects.filter(task=task).values_list("id", flat=True))
+        objects |= Q(object_type=Task._meta.label_lower, object_id=task.pk)
+        objects |= Q(object_type=Prediction._meta.label_lower, object_id__in=prediction_ids)
+    return list(
+        AuditEvent.objects.filter(objects, organization_id=membership.organization_id)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
 
 
 def task_totals(*, project: Project) -> dict[str, int]:

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import Annotation, Prediction, Project, Task
+from annotation.result_labels import labels_document, result_labels, task_labels
 from tessera.errors import NotFound
 
 
@@ -62,22 +63,31 @@ def project_totals_add(
 
 
 def task_annotation_counters_add(
-    task: Task, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+    task: Task,
+    *,
+    project_id: int,
+    overlap: int,
+    total_delta: int,
+    cancelled_delta: int,
+    labels: dict | None = None,
 ) -> None:
     """Change a task's annotation counters and the project's totals that depend on them.
 
     ``task`` is the row as ``task_hold`` read it under its lock (step 2 of the rule), so its total is
     exact: whether the change crosses the overlap or leaves zero is known before writing, and the
     project's totals, labeled and annotated task counts included (the project list and the progress
-    call read them), change in one UPDATE, last (step 3).
+    call read them), change in one UPDATE, last (step 3). ``labels``, when given, is the task's new
+    label set (``task_labels_after``), written in the same UPDATE.
     """
     old_total = task.total_annotations
     new_total = old_total + total_delta
+    changes = {} if labels is None else {"labels": labels}
     Task.objects.filter(pk=task.pk).update(
         total_annotations=F("total_annotations") + total_delta,
         cancelled_annotations=F("cancelled_annotations") + cancelled_delta,
         is_labeled=new_total >= overlap,
         updated_at=timezone.now(),
+        **changes,
     )
     project_totals_add(
         project_id,
@@ -85,6 +95,27 @@ def task_annotation_counters_add(
         labeled_tasks=int(new_total >= overlap) - int(old_total >= overlap),
         annotated_tasks=int(new_total > 0) - int(old_total > 0),
     )
+
+
+def task_labels_after(task: Task, *, added=None, recount: bool = False) -> dict:
+    """The task's ``labels`` after a change of its annotations, under its row lock (step 2).
+
+    A new submitted result only adds labels: its own are merged into the set read under the lock.
+    An edit, a delete or a skip can remove some, which only a read of the task's submitted
+    annotations can tell (``recount``; a handful of rows, in a fresh statement after the lock).
+    """
+    if recount:
+        results = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).values_list(
+            "result", flat=True
+        )
+        return task_labels(results)
+    found = {control: set(labels) for control, labels in (task.labels or {}).items()}
+    return labels_document(result_labels(added, found))
+
+
+def task_labels_set(task_id: int, labels: dict) -> None:
+    """Write a task's label set alone (an edit that changed a result but no counter)."""
+    Task.objects.filter(pk=task_id).update(labels=labels)
 
 
 def project_hold(project_id: int) -> int:
@@ -106,7 +137,14 @@ def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
     """Step 2 of the locking rule: the task row, locked and read fresh; 404 when it is gone."""
     task = (
         Task.objects.select_for_update()
-        .only("project_id", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled")
+        .only(
+            "project_id",
+            "total_annotations",
+            "cancelled_annotations",
+            "total_predictions",
+            "is_labeled",
+            "labels",
+        )
         .filter(pk=task_id)
         .first()
     )

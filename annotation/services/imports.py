@@ -22,6 +22,7 @@ from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task
+from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
@@ -98,7 +99,7 @@ class _AuthorResolver:
 
 @dataclass
 class _CheckedRows:
-    tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions)
+    tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions, labels_text)
     annotations: list[
         tuple
     ]  # (task position, author id, result_text, was_cancelled, ground_truth, lead_time)
@@ -125,6 +126,7 @@ def _check_items(
         where = f"tasks[{position}]"
         validate_task_data(schema, item.data, field=f"{where}.data")
         total = cancelled = 0
+        labels: dict[str, set[str]] = {}
         for index, annotation in enumerate(item.annotations):
             field = f"{where}.annotations[{index}]"
             if not isinstance(annotation, dict):
@@ -149,6 +151,8 @@ def _check_items(
             )
             cancelled += was_cancelled
             total += not was_cancelled
+            if not was_cancelled:
+                result_labels(result, labels)
         for index, prediction in enumerate(item.predictions):
             field = f"{where}.predictions[{index}]"
             if not isinstance(prediction, dict):
@@ -172,6 +176,8 @@ def _check_items(
                 total,
                 cancelled,
                 len(item.predictions),
+                # Task.labels, as the annotation services keep it (most imports carry none).
+                _encode(labels_document(labels)) if labels else "{}",
             )
         )
         if progress is not None and position and position % PROGRESS_EVERY_ROWS == 0:
@@ -442,10 +448,10 @@ def _write_batch(
     bulk_insert(
         Task._meta.db_table,
         ("project_id", "data", "meta", "inner_id", "is_labeled", "total_annotations",
-         "cancelled_annotations", "total_predictions", "created_at", "updated_at"),
+         "cancelled_annotations", "total_predictions", "labels", "created_at", "updated_at"),
         (
-            (project.pk, data, meta, first + offset, is_labeled, total, cancelled, predictions, now, now)
-            for offset, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
+            (project.pk, data, meta, first + offset, is_labeled, total, cancelled, predictions, labels, now, now)
+            for offset, (data, meta, is_labeled, total, cancelled, predictions, labels) in enumerate(checked.tasks)
         ),
     )  # fmt: skip
     if not checked.annotations and not checked.predictions and not want_ids:
