@@ -7,41 +7,39 @@ A task keeps the union over its submitted annotations in ``Task.labels`` (``{"<c
 
 from collections.abc import Iterable
 
-# A region's value names its chosen options under "choices", "labels" or a "<kind>labels" key
-# (rectanglelabels, polygonlabels, paragraphlabels, hypertextlabels, ...), as Label Studio writes them.
-_EXTRA_KEYS = frozenset({"choices", "taxonomy"})
 
-
-def _option_lists(value: dict) -> Iterable[list]:
-    for key, options in value.items():
-        if isinstance(options, list) and (key in _EXTRA_KEYS or key.endswith("labels")):
-            yield options
-
-
-def _strings(options: list) -> Iterable[str]:
-    for option in options:
-        if isinstance(option, str):
-            yield option
-        elif isinstance(option, list):
-            # Taxonomy paths are lists of strings; each level counts as present.
-            yield from (part for part in option if isinstance(part, str))
+def _is_option_key(key: str) -> bool:
+    # A region's value names its chosen options under "choices", "labels" or a "<kind>labels" key
+    # (rectanglelabels, polygonlabels, paragraphlabels, hypertextlabels, ...), as Label Studio writes
+    # them; "taxonomy" holds paths (lists of strings), each level of which counts as present.
+    return key == "choices" or key.endswith("labels") or key == "taxonomy"
 
 
 def result_labels(result, into: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
-    """Add the options chosen in one result (a list of regions) to ``into``, keyed by control name."""
+    """Add the options chosen in one result (a list of regions) to ``into``, keyed by control name.
+
+    Plain loops and exact type checks: an import runs this on every annotation it writes.
+    """
     found: dict[str, set[str]] = {} if into is None else into
-    if not isinstance(result, list):
+    if type(result) is not list:
         return found
     for region in result:
-        if not isinstance(region, dict):
+        if type(region) is not dict:
             continue
-        control, value = region.get("from_name"), region.get("value")
-        if not isinstance(control, str) or not isinstance(value, dict):
+        value = region.get("value")
+        control = region.get("from_name")
+        if type(value) is not dict or type(control) is not str:
             continue
-        for options in _option_lists(value):
-            labels = set(_strings(options))
-            if labels:
-                found.setdefault(control, set()).update(labels)
+        for key, options in value.items():
+            if type(options) is not list or not _is_option_key(key):
+                continue
+            for option in options:
+                if type(option) is str:
+                    found.setdefault(control, set()).add(option)
+                elif type(option) is list:
+                    for part in option:
+                        if type(part) is str:
+                            found.setdefault(control, set()).add(part)
     return found
 
 

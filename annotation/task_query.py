@@ -37,8 +37,11 @@ def _json_escapes(term: str) -> bool:
 
 
 class _Compiler:
-    def __init__(self, *, vendor: str, adapt_datetime, controls: tuple[str, ...], alias: str):
+    def __init__(
+        self, *, vendor: str, adapt_datetime, controls: tuple[str, ...], alias: str, prefilter: bool = True
+    ):
         self.postgres = vendor == "postgresql"
+        self.prefilter = prefilter
         self.adapt_datetime = adapt_datetime
         self.controls = controls
         self.t = alias
@@ -172,7 +175,7 @@ class _Compiler:
     def _contains(self, key: str, term: str) -> str:
         # Parameters are added in the order they appear in the text: the prefilter first.
         prefilter = ""
-        if self.postgres and not _json_escapes(term):
+        if self.postgres and self.prefilter and not _json_escapes(term):
             # The trigram index answers this one; the exact check after it keeps only the field's matches.
             prefilter = f'{self.t}."data"::text ILIKE {self.param(_like(term))} AND '
         exact = self.ilike(self.data_field(key), _like(term))
@@ -203,11 +206,35 @@ class _Compiler:
         return listed if operator == "in_list" else f"NOT COALESCE({listed}, FALSE)"
 
 
+def prefilter_patterns(query: TaskQuery) -> list[str]:
+    """The ILIKE patterns the trigram index would answer for ``query`` on PostgreSQL: the text terms
+    every matching task must hold (items AND-ed at the top, or a lone item, and their children)."""
+    if query.conjunction != "and" and len(query.conditions) > 1:
+        return []
+    patterns = []
+    for condition in query.conditions:
+        for part in (condition, *condition.children):
+            if part.kind != "data" or part.operator not in ("contains", "search"):
+                continue
+            terms = part.value if part.operator == "search" else (part.value,)
+            patterns += [_like(term) for term in terms if not _json_escapes(term)]
+    return patterns
+
+
 def where_sql(
-    query: TaskQuery, *, vendor: str, adapt_datetime, controls: tuple[str, ...], alias: str = "t"
+    query: TaskQuery,
+    *,
+    vendor: str,
+    adapt_datetime,
+    controls: tuple[str, ...],
+    alias: str = "t",
+    prefilter: bool = True,
 ) -> tuple[str, list]:
-    """The query's filter and selection as one SQL condition on ``alias`` (TRUE when it has none)."""
-    compiler = _Compiler(vendor=vendor, adapt_datetime=adapt_datetime, controls=controls, alias=alias)
+    """The query's filter and selection as one SQL condition on ``alias`` (TRUE when it has none).
+    ``prefilter`` false leaves out the trigram prefilter of text conditions (see selectors)."""
+    compiler = _Compiler(
+        vendor=vendor, adapt_datetime=adapt_datetime, controls=controls, alias=alias, prefilter=prefilter
+    )
     parts = []
     if query.conditions:
         joined = f" {query.conjunction.upper()} ".join(f"({compiler.condition(c)})" for c in query.conditions)

@@ -91,7 +91,8 @@ def project_export(
             "export_type": export_type.upper(),
             "download_all_tasks": download_all_tasks,
             "task_ids": len(task_ids) if task_ids else None,
-            "filtered": query is not None,
+            # An export of the data table's current filter says so (the filter itself is in the request).
+            **({"filtered": True} if query is not None else {}),
         },
     )
     return ExportStream(
