@@ -89,6 +89,11 @@ class Task(models.Model):
     total_annotations = models.PositiveIntegerField(default=0)
     cancelled_annotations = models.PositiveIntegerField(default=0)
     total_predictions = models.PositiveIntegerField(default=0)
+    labels = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Labels and choices in the submitted annotations, per control: {"<control>": ["<label>"]}.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,6 +111,10 @@ class Task(models.Model):
             models.Index(
                 fields=["project", "inner_id"], name="task_queue_unlabeled", condition=Q(is_labeled=False)
             ),
+            # The data table's pages sorted by annotation count (either direction, id breaking ties).
+            # PostgreSQL also has two GIN indexes made by migration 0007 (not declarable on SQLite):
+            # task_labels_gin on labels (jsonb_path_ops) and task_data_trgm on data::text (pg_trgm).
+            models.Index(fields=["project", "total_annotations", "id"], name="task_project_annotations"),
         ]
 
 

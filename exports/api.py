@@ -8,7 +8,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.selectors import project_get
+from annotation.api.schemas import TASK_FILTERS_DESCRIPTION
+from annotation.selectors import project_get, task_query_limits
+from annotation.task_filters import parse_query_params
 from exports import api_schemas
 from exports.services import project_export
 from tessera.api.schemas import ErrorOut
@@ -25,6 +27,12 @@ class ProjectExportView(APIView):
             OpenApiParameter(
                 "ids", int, many=True, description="Only these tasks (ids=1&ids=2, ids[]=1, ids=1,2)"
             ),
+            OpenApiParameter(
+                "filters",
+                str,
+                description="Only the tasks this data table filter matches (export the current filter); "
+                "the shape of GET /api/tasks/'s filters. " + TASK_FILTERS_DESCRIPTION,
+            ),
         ],
         responses={
             (200, "application/json"): OpenApiTypes.BINARY,
@@ -37,6 +45,14 @@ class ProjectExportView(APIView):
     def get(self, request: AuthenticatedRequest, project_id: int):
         project = project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.REVIEWER, action="export projects")
+        query = None
+        if request.query_params.get("filters") is not None:
+            # Only the filters: ordering does not apply (exports go in inner_id order) and the selection
+            # travels as ids, as before.
+            parsed = parse_query_params(
+                {"filters": request.query_params["filters"]}, limits=task_query_limits()
+            )
+            query = parsed if parsed.narrows else None
         stream = project_export(
             project=project,
             user=request.user,
@@ -46,6 +62,7 @@ class ProjectExportView(APIView):
             download_all_tasks=request.query_params.get("download_all_tasks", "false").lower()
             in ("1", "true"),
             ids=request.query_params.getlist("ids") + request.query_params.getlist("ids[]"),
+            query=query,
         )
         response = StreamingHttpResponse(
             (chunk.encode() for chunk in stream.chunks), content_type=stream.content_type

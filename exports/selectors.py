@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from annotation.models import Annotation, Prediction, Project, Task
+from annotation.selectors import task_query_where
+from annotation.task_filters import TaskQuery
 from exports.formats.rows import ExportAnnotation, ExportPrediction, ExportTask
 
 CHUNK_TASKS = 2000
@@ -22,10 +24,10 @@ CHUNK_TASKS = 2000
 _ISO_MEMO_MAX = 10_000
 
 _TASKS_SQL = """
-SELECT "id", "inner_id", CAST("data" AS TEXT), CAST("meta" AS TEXT), "total_annotations",
-       "cancelled_annotations", "total_predictions", "created_at", "updated_at"
-FROM "{task}" WHERE "project_id" = %s AND "inner_id" > %s {only_annotated} {only_ids}
-ORDER BY "inner_id" LIMIT %s
+SELECT t."id", t."inner_id", CAST(t."data" AS TEXT), CAST(t."meta" AS TEXT), t."total_annotations",
+       t."cancelled_annotations", t."total_predictions", t."created_at", t."updated_at"
+FROM "{task}" t WHERE {filtered} AND t."inner_id" > %s {only_annotated} {only_ids}
+ORDER BY t."inner_id" LIMIT %s
 """
 _ANNOTATIONS_SQL = """
 SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "was_cancelled", "ground_truth",
@@ -55,13 +57,28 @@ class _IsoTimes:
         return text
 
 
+def _filtered(project: Project, query: TaskQuery | None) -> tuple[str, list]:
+    """The project's tasks, narrowed by the data table's filter when there is one."""
+    if query is None:
+        return 't."project_id" = %s', [project.pk]
+    return task_query_where(project=project, query=query)
+
+
 def export_chunks(
-    *, project: Project, only_annotated: bool, task_ids: list[int] | None = None
+    *,
+    project: Project,
+    only_annotated: bool,
+    task_ids: list[int] | None = None,
+    query: TaskQuery | None = None,
 ) -> Iterator[list[ExportTask]]:
-    annotated = 'AND ("total_annotations" > 0 OR "cancelled_annotations" > 0)'
-    only_ids = f'AND "id" IN ({", ".join(["%s"] * len(task_ids))})' if task_ids else ""
+    annotated = 'AND (t."total_annotations" > 0 OR t."cancelled_annotations" > 0)'
+    only_ids = f'AND t."id" IN ({", ".join(["%s"] * len(task_ids))})' if task_ids else ""
+    filtered, filter_params = _filtered(project, query)
     sql = _TASKS_SQL.format(
-        task=Task._meta.db_table, only_annotated=annotated if only_annotated else "", only_ids=only_ids
+        task=Task._meta.db_table,
+        filtered=filtered,
+        only_annotated=annotated if only_annotated else "",
+        only_ids=only_ids,
     )
     iso = _IsoTimes()
     # Keyset pages of the project's (project_id, inner_id) index, each read in its own short
@@ -73,7 +90,7 @@ def export_chunks(
     after = 0
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [project.pk, after, *(task_ids or []), CHUNK_TASKS])
+            cursor.execute(sql, [*filter_params, after, *(task_ids or []), CHUNK_TASKS])
             rows = cursor.fetchall()
         if not rows:
             return
@@ -133,14 +150,19 @@ def _with_children(chunk: list[ExportTask], iso: _IsoTimes) -> list[ExportTask]:
 
 
 def export_data_keys(
-    *, project: Project, only_annotated: bool, task_ids: list[int] | None = None
+    *,
+    project: Project,
+    only_annotated: bool,
+    task_ids: list[int] | None = None,
+    query: TaskQuery | None = None,
 ) -> tuple[str, ...]:
     """Every top-level key of the exported tasks' data, sorted: a table needs its columns before its
     first row, and tasks of one project may carry fields beyond the ones the label config reads.
 
     One pass over the tasks' data inside the database, with the same filters as ``export_chunks``.
     """
-    conditions = ['t."project_id" = %s']
+    filtered, filter_params = _filtered(project, query)
+    conditions = [filtered]
     if only_annotated:
         conditions.append('(t."total_annotations" > 0 OR t."cancelled_annotations" > 0)')
     if task_ids:
@@ -151,5 +173,5 @@ def export_data_keys(
     else:
         sql = f'SELECT DISTINCT j."key" FROM "{Task._meta.db_table}" t, json_each(t."data") j WHERE {where}'
     with connection.cursor() as cursor:
-        cursor.execute(sql, [project.pk, *(task_ids or [])])
+        cursor.execute(sql, [*filter_params, *(task_ids or [])])
         return tuple(sorted(row[0] for row in cursor.fetchall()))

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from annotation.models import Project
+from annotation.task_filters import TaskQuery
 from exports.formats import FORMATS
 from exports.formats.rows import ExportContext
 from exports.selectors import export_chunks, export_data_keys
@@ -48,7 +49,9 @@ def project_export(
     export_type: str,
     download_all_tasks: bool,
     ids: list[str] | None = None,
+    query: TaskQuery | None = None,
 ) -> ExportStream:
+    """``query``: the data table's filter (export the current filter); ``ids``: a selection of tasks."""
     writer = FORMATS.get(export_type.upper())
     if writer is None:
         raise ApplicationError(
@@ -60,7 +63,9 @@ def project_export(
     # Tables name their columns up front: read every data key first (Label Studio reads the whole export).
     table = export_type.upper() in ("CSV", "TSV")
     data_keys = (
-        export_data_keys(project=project, only_annotated=not download_all_tasks, task_ids=task_ids)
+        export_data_keys(
+            project=project, only_annotated=not download_all_tasks, task_ids=task_ids, query=query
+        )
         if table
         else ()
     )
@@ -73,7 +78,9 @@ def project_export(
     )
     extension = "tsv" if export_type.upper() == "TSV" else writer.EXTENSION
     content_type = "text/tab-separated-values" if export_type.upper() == "TSV" else writer.CONTENT_TYPE
-    chunks = export_chunks(project=project, only_annotated=not download_all_tasks, task_ids=task_ids)
+    chunks = export_chunks(
+        project=project, only_annotated=not download_all_tasks, task_ids=task_ids, query=query
+    )
     # Exports are how data leaves Tessera: each one is on the record, like a write.
     audit_record(
         actor=user,
@@ -84,6 +91,8 @@ def project_export(
             "export_type": export_type.upper(),
             "download_all_tasks": download_all_tasks,
             "task_ids": len(task_ids) if task_ids else None,
+            # An export of the data table's current filter says so (the filter itself is in the request).
+            **({"filtered": True} if query is not None else {}),
         },
     )
     return ExportStream(

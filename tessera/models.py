@@ -162,4 +162,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_org_recent")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_recent"),
+            # A task's history (GET /api/tasks/{id}/history/) reads the events of one object at a time.
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]

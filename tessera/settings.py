@@ -220,6 +220,13 @@ TESSERA_LABEL_CONFIG_VALIDATE_RATE = env_str("TESSERA_LABEL_CONFIG_VALIDATE_RATE
 TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
 TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
+# A filtered task page counts its matches up to this many (one bounded scan); past it the answer says
+# total_exact: false. Unfiltered pages read the project's counters and are always exact.
+TESSERA_TASK_FILTER_COUNT_CAP = env_int("TESSERA_TASK_FILTER_COUNT_CAP", 1_000, minimum=1)
+# The most task ids one selection (selectedItems included/excluded) or filter value list may name.
+TESSERA_TASK_SELECTION_MAX_IDS = env_int("TESSERA_TASK_SELECTION_MAX_IDS", 10_000, minimum=1)
+# The most items (conditions, child conditions included) one filter may hold.
+TESSERA_TASK_FILTER_MAX_ITEMS = env_int("TESSERA_TASK_FILTER_MAX_ITEMS", 50, minimum=1)
 TESSERA_IMPORT_DIR = DATA_DIR / "imports"
 # Invitations: how long a link stays valid, the address links are made with (else the request's
 # own host), and the mail they go out by (Django's console backend prints them to the log).

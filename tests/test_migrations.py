@@ -100,3 +100,41 @@ def test_every_migration_runs_on_an_empty_database_and_back(migrator):
     migrator.apply_initial_migration([("tessera", "0001_initial"), ("annotation", "0002_initial")])
     migrator.apply_tested_migration(_newest_migrations())
     migrator.apply_tested_migration([("annotation", "0002_initial")])
+
+
+def test_0009_fills_task_labels_from_the_annotations_left_by_the_previous_release(migrator, monkeypatch):
+    """Batches of one task, so that the batching is crossed; skipped annotations add no label. (The
+    first target is tessera's 0001: the migrator applies every migration planned before its last target.)"""
+    labels_migration = importlib.import_module("annotation.migrations.0009_task_search_and_labels")
+    monkeypatch.setattr(labels_migration, "BATCH_TASKS", 1)
+    old_state = migrator.apply_initial_migration(
+        [("tessera", "0001_initial"), ("annotation", "0006_project_labeled_annotated_counts")]
+    )
+    apps = old_state.apps
+    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
+    user = apps.get_model("tessera", "User").objects.create(email="owner@upgrade.test", password="!")
+    Project, Task = apps.get_model("annotation", "Project"), apps.get_model("annotation", "Task")
+    Annotation = apps.get_model("annotation", "Annotation")
+    project = Project.objects.create(
+        organization=organization, title="P", label_config="<View/>", task_counter=3
+    )
+    tasks = [Task.objects.create(project=project, data={"text": f"t{i}"}, inner_id=i) for i in (1, 2, 3)]
+
+    def region(control: str, key: str, values: list[str]) -> dict:
+        return {"from_name": control, "to_name": "text", "type": key, "value": {key: values}}
+
+    Annotation.objects.create(task=tasks[0], project=project, completed_by=user,
+                              result=[region("sentiment", "choices", ["Positive"])])  # fmt: skip
+    Annotation.objects.create(task=tasks[0], project=project, completed_by=user,
+                              result=[region("label", "labels", ["ORG", "PER"]), region("sentiment", "choices", ["Neutral"])])  # fmt: skip
+    Annotation.objects.create(task=tasks[1], project=project, completed_by=user, was_cancelled=True,
+                              result=[region("sentiment", "choices", ["Negative"])])  # fmt: skip
+    new_state = migrator.apply_tested_migration(_newest_migrations())
+
+    labels = dict(new_state.apps.get_model("annotation", "Task").objects.values_list("inner_id", "labels"))
+    assert labels == {1: {"label": ["ORG", "PER"], "sentiment": ["Neutral", "Positive"]}, 2: {}, 3: {}}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'annotation_task'")
+            names = {row[0] for row in cursor.fetchall()}
+        assert {"task_labels_gin", "task_data_trgm", "task_project_annotations"} <= names

@@ -10,6 +10,7 @@ not document fails too.
 import json
 import re
 from io import StringIO
+from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -442,6 +443,32 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     call("reviewer")("get", f"{project_url}export?exportType=XML", expect=400)
     annotator("get", f"{project_url}export", expect=403)
     outsider("get", f"{project_url}export", expect=404)
+
+    # The data table: filters and ordering, bulk actions on a selection, a task's history.
+    labeled_filter = quote(json.dumps({"conjunction": "and", "items": [
+        {"filter": "filter:tasks:data.text", "operator": "search", "type": "String", "value": "Shares"}]}))  # fmt: skip
+    owner(
+        "get",
+        f"/api/tasks/?project={created['id']}&filters={labeled_filter}&ordering=-total_annotations",
+        expect=200,
+    )
+    owner("get", f"/api/tasks/?project={created['id']}&ordering=-total_annotations", expect=200)
+    owner("get", f"/api/tasks/?project={created['id']}&filters=%7B", expect=400)
+    call("reviewer")("get", f"{project_url}export?exportType=JSON&filters={labeled_filter}", expect=200)
+    selection = {"selectedItems": {"all": False, "included": [new_task["id"]]}}
+    actions_url = f"{project_url}tasks/actions/"
+    manager("post", actions_url, {"action": "delete_predictions", **selection}, expect=200)
+    manager("post", actions_url, {"action": "archive", **selection}, expect=400)
+    annotator("post", actions_url, {"action": "delete_predictions", **selection}, expect=403)
+    outsider("post", actions_url, {"action": "delete_predictions", **selection}, expect=404)
+    dm_url = f"/api/dm/actions?id=delete_tasks_predictions&project={created['id']}"
+    manager("post", dm_url, selection, expect=200)
+    manager("post", dm_url, {"selectedItems": "all"}, expect=400)
+    annotator("post", dm_url, selection, expect=403)
+    outsider("post", dm_url, selection, expect=404)
+    call("reviewer")("get", f"/api/tasks/{first}/history/", expect=200)
+    annotator("get", f"/api/tasks/{first}/history/", expect=403)
+    outsider("get", f"/api/tasks/{first}/history/", expect=404)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

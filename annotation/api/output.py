@@ -9,6 +9,7 @@ from annotation.models import Annotation, Draft, ImportJob, Prediction, Project,
 from annotation.services.imports import ImportCounts
 from tessera.api.output import time_out as _time
 from tessera.api.output import user_simple_out
+from tessera.models import AuditEvent
 
 Row = TypeVar("Row")
 
@@ -109,13 +110,29 @@ def task_out(task: Task) -> dict:
     return body
 
 
-def task_page_out(tasks: list[Task], *, total: int, total_annotations: int, total_predictions: int) -> dict:
-    """Label Studio's task page; the SDK's PaginatedRoleBasedTaskList requires all four keys."""
+def task_page_out(
+    tasks: list[Task], *, total: int, total_annotations: int, total_predictions: int, total_exact: bool = True
+) -> dict:
+    """Label Studio's task page; the SDK's PaginatedRoleBasedTaskList requires the first four keys
+    (and keeps any other)."""
     return {
         "tasks": [task_out(task) for task in tasks],
         "total": total,
         "total_annotations": total_annotations,
         "total_predictions": total_predictions,
+        "total_exact": total_exact,
+    }
+
+
+def history_event_out(event: AuditEvent) -> dict:
+    return {
+        "id": event.pk,
+        "action": event.action,
+        "actor": user_simple_out(event.actor),
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "details": event.details,
+        "created_at": _time(event.created_at),
     }
 
 

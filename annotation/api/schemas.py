@@ -141,9 +141,73 @@ class LabelingNextOut(serializers.Serializer):
 
 class TaskPageOut(serializers.Serializer):
     tasks = TaskOut(many=True)
-    total = serializers.IntegerField()
-    total_annotations = serializers.IntegerField()
-    total_predictions = serializers.IntegerField()
+    total = serializers.IntegerField(
+        help_text="Tasks that match. With filters or a selection, counted up to TESSERA_TASK_FILTER_COUNT_CAP "
+        "(total_exact false past it)."
+    )
+    total_annotations = serializers.IntegerField(help_text="Submitted annotations of the tasks counted.")
+    total_predictions = serializers.IntegerField(help_text="Predictions of the tasks counted.")
+    total_exact = serializers.BooleanField(
+        help_text="False when more tasks match than the count's cap: total is then a lower bound."
+    )
+
+
+TASK_FILTERS_DESCRIPTION = """Label Studio's data manager filter, as JSON:
+`{"conjunction": "and" | "or", "items": [{"filter": "filter:tasks:<column>", "operator": "<op>", "type": "<Type>",
+"value": <value>, "child_filters": [<item>]}]}` (`filters:tasks:` is accepted too; child filters are AND-ed with
+their item, one level deep).
+
+Columns and operators:
+- `id`, `inner_id`, `total_annotations`, `cancelled_annotations`, `total_predictions` (integers):
+  equal, not_equal, less, greater, less_or_equal, greater_or_equal; in / not_in with `{"min", "max"}`;
+  in_list / not_in_list with a list.
+- `predictions_score` (the task's best prediction score): the comparisons, in / not_in.
+- `created_at`, `updated_at` (ISO 8601): less, greater, less_or_equal, greater_or_equal, in / not_in.
+- `data.<field>`: contains, not_contains (case-insensitive substring), search (every whitespace-separated
+  term is in the field; works for Japanese, no word segmentation needed), equal, not_equal, empty (true/false),
+  in_list / not_in_list.
+- `state`: equal, not_equal, in_list, not_in_list with `unlabeled`, `labeled` (as many submitted annotations as
+  the overlap asks) or `skipped` (only skipped annotations).
+- `annotators` (or `completed_by`): contains, not_contains, equal, not_equal with a user id; in / in_list,
+  not_in / not_in_list with a list of user ids (annotations submitted or skipped).
+- `labels` or `labels:<control>`: contains, not_contains, equal, not_equal with a label or choice value; in_list /
+  not_in_list with a list; empty (true/false). Present in any submitted annotation.
+- `predictions_model_versions`: equal, not_equal, contains, not_contains, in_list, not_in_list.
+
+Malformed JSON, an unknown column or operator, or a value of the wrong type answers 400 naming the item
+(`filters.items[2].operator`)."""
+
+
+class TaskActionIn(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["delete_tasks", "delete_annotations", "delete_predictions", "delete_tasks_annotations",
+                 "delete_tasks_predictions"],
+        required=False,
+        help_text="Required here; on /api/dm/actions the action is the id query parameter.",
+    )  # fmt: skip
+    selectedItems = serializers.DictField(
+        help_text='{"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}'
+    )
+    filters = serializers.DictField(required=False, allow_null=True, help_text=TASK_FILTERS_DESCRIPTION)
+    ordering = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Read, not used."
+    )
+
+
+class TaskActionOut(serializers.Serializer):
+    processed = serializers.IntegerField(help_text="Tasks the action processed.")
+
+
+class TaskHistoryEventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField(help_text="task.update, annotation.create, annotation.update, …")
+    actor = UserSimpleOut(allow_null=True)
+    object_type = serializers.CharField(
+        help_text="annotation.task, annotation.annotation or annotation.prediction"
+    )
+    object_id = serializers.IntegerField(allow_null=True)
+    details = serializers.DictField()
+    created_at = serializers.DateTimeField()
 
 
 class TaskLockOut(serializers.Serializer):

@@ -29,7 +29,14 @@ urlpatterns = [
         views.ProjectPredictionImportView.as_view(),
         name="project-import-predictions",
     ),
+    re_path(
+        r"^projects/(?P<project_id>\d+)/tasks/actions/?$",
+        views.ProjectTaskActionsView.as_view(),
+        name="project-task-actions",
+    ),
+    re_path(r"^dm/actions/?$", views.DataManagerActionsView.as_view(), name="dm-actions"),
     re_path(r"^tasks/?$", views.TaskListView.as_view(), name="task-list"),
+    re_path(r"^tasks/(?P<task_id>\d+)/history/?$", views.TaskHistoryView.as_view(), name="task-history"),
     re_path(r"^tasks/(?P<task_id>\d+)/?$", views.TaskDetailView.as_view(), name="task-detail"),
     re_path(
         r"^tasks/(?P<task_id>\d+)/annotations/?$",

@@ -18,6 +18,7 @@ from annotation.api.imports import UnreadBody, read_import
 from annotation.api.output import (
     annotation_out,
     draft_out,
+    history_event_out,
     import_counts_out,
     import_job_out,
     json_array_chunks,
@@ -37,11 +38,13 @@ from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from annotation.services.project_members import project_member_required
+from annotation.services.task_actions import task_action_run
+from annotation.task_filters import TaskQuery, parse_action_body, parse_query_params
 from tessera import validation
 from tessera.api.base import json_object, page_params
 from tessera.api.parsers import MultiPartParser, json_body_within
-from tessera.errors import ApplicationError, NotFound
-from tessera.models import Role
+from tessera.errors import ApplicationError, NotFound, PermissionDenied
+from tessera.models import ROLE_RANK, Role
 from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 
@@ -294,13 +297,40 @@ class ProjectNextView(APIView):
         return Response(next_task_out(queue.next_task(project=project, user=request.user), request.user))
 
 
+TASK_QUERY_PARAMETERS = [
+    OpenApiParameter("filters", str, description=schemas.TASK_FILTERS_DESCRIPTION),
+    OpenApiParameter(
+        "ordering",
+        str,
+        description="One column to sort by, a leading - for descending: id, inner_id, total_annotations, "
+        "cancelled_annotations, total_predictions, predictions_score, created_at, updated_at. Plain "
+        '(-total_annotations) or as Label Studio sends it (["tasks:-total_annotations"]). Default: inner_id.',
+    ),
+    OpenApiParameter(
+        "selectedItems",
+        str,
+        description='JSON: {"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}, applied with the filters.',
+    ),
+    OpenApiParameter(
+        "query",
+        str,
+        description='Label Studio\'s form (label-studio-sdk tasks.list(query=…)): JSON {"filters": …, "ordering": [...], '
+        '"selectedItems": …}. The separate parameters win over its keys.',
+    ),
+]
+
+
+def _task_query(request: AuthenticatedRequest) -> TaskQuery:
+    return parse_query_params(request.query_params, limits=selectors.task_query_limits())
+
+
 class TaskListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("project", int, required=True), OpenApiParameter("page", int),
-                    OpenApiParameter("page_size", int)],
+                    OpenApiParameter("page_size", int), *TASK_QUERY_PARAMETERS],
         responses={200: schemas.TaskPageOut, **schemas.errors(400, 404)},
         operation_id="tasks_list",
-        summary="List a project's tasks: {tasks, total}",
+        summary="List a project's tasks, filtered and sorted: {tasks, total}",
     )  # fmt: skip
     def get(self, request: AuthenticatedRequest) -> Response:
         membership = caller_membership(request)
@@ -309,13 +339,43 @@ class TaskListView(APIView):
             raise ApplicationError("project is required.", field="project", code="required")
         project = selectors.project_get(membership=membership, project_id=project_id)
         page, page_size = page_params(request, default_size=100)
-        if page > 1 and (page - 1) * page_size >= project.task_count:
+        query = _task_query(request)
+        offset = (page - 1) * page_size
+        if query.narrows:
+            # Label Studio counts every match; here the count stops at a cap, so that a filter keeping
+            # most of a million tasks does not make each page a scan of the project.
+            walk = selectors.task_text_filter_walks(
+                project=project, query=query, rows_wanted=offset + page_size
+            )
+            filtered = selectors.task_filtered_totals(
+                project=project, query=query, cap=settings.TESSERA_TASK_FILTER_COUNT_CAP, walk=walk
+            )
+            tasks = selectors.task_page_filtered(
+                project=project, query=query, offset=offset, limit=page_size, walk=walk
+            )
+            if page > 1 and not tasks:
+                raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
+            return Response(
+                task_page_out(
+                    tasks, total=filtered.tasks, total_annotations=filtered.annotations,
+                    total_predictions=filtered.predictions, total_exact=filtered.exact,
+                )
+            )  # fmt: skip
+        if page > 1 and offset >= project.task_count:
             # Label Studio answers 404 past the last page, and the SDK's legacy Client.get_tasks
             # pages until it sees one: an empty 200 would keep it asking forever.
             raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
-        tasks = selectors.task_page(project=project, offset=(page - 1) * page_size, limit=page_size)
+        if query.ordering is None:
+            tasks = selectors.task_page(project=project, offset=offset, limit=page_size)
+        else:
+            tasks = selectors.task_page_filtered(project=project, query=query, offset=offset, limit=page_size)
         totals = selectors.task_totals(project=project)
-        return Response(task_page_out(tasks, total=project.task_count, **totals))
+        return Response(
+            task_page_out(
+                tasks, total=project.task_count, total_annotations=totals["total_annotations"],
+                total_predictions=totals["total_predictions"],
+            )
+        )  # fmt: skip
 
     @extend_schema(
         request=schemas.TaskCreateIn,
@@ -334,6 +394,74 @@ class TaskListView(APIView):
         assert counts.task_ids is not None  # a synchronous import returns the ids of the tasks it wrote
         task = selectors.task_with_children(membership=caller_membership(request), task_id=counts.task_ids[0])
         return Response(task_out(task), status=status.HTTP_201_CREATED)
+
+
+class ProjectTaskActionsView(APIView):
+    @extend_schema(
+        request=schemas.TaskActionIn,
+        responses={200: schemas.TaskActionOut, **schemas.errors(400, 403, 404)},
+        summary="Run a bulk action (delete tasks, annotations or predictions) on a selection of tasks",
+        description="The selection is selectedItems within the tasks that filters match, as on the task list.",
+    )
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
+        project = selectors.project_get(membership=caller_membership(request), project_id=project_id)
+        require_role(request, Role.MANAGER, action="run bulk actions on tasks")
+        body = json_object(request)
+        query = parse_action_body(body, limits=selectors.task_query_limits())
+        processed = task_action_run(
+            project=project, user=request.user, action=body.get("action"), query=query
+        )
+        return Response({"processed": processed})
+
+
+class DataManagerActionsView(APIView):
+    """Label Studio's path for the same actions, as label-studio-sdk's ``actions.create`` calls it."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", str, required=True, description="The action: delete_tasks, "
+                    "delete_tasks_annotations, delete_tasks_predictions (or delete_annotations, delete_predictions)"),
+                    OpenApiParameter("project", int, required=True)],
+        request=schemas.TaskActionIn,
+        responses={200: schemas.TaskActionOut, **schemas.errors(400, 403, 404)},
+        operation_id="dm_actions_create",
+        summary="Run a bulk action on a selection of tasks (Label Studio's data manager path)",
+    )  # fmt: skip
+    def post(self, request: AuthenticatedRequest) -> Response:
+        membership = caller_membership(request)
+        project_id = request.query_params.get("project")
+        if project_id is None:
+            raise ApplicationError("project is required.", field="project", code="required")
+        project = selectors.project_get(
+            membership=membership, project_id=validation.object_id(project_id, field="project")
+        )
+        require_role(request, Role.MANAGER, action="run bulk actions on tasks")
+        action = request.query_params.get("id")
+        if action is None:
+            raise ApplicationError("id (the action) is required.", field="id", code="required")
+        query = parse_action_body(json_object(request), limits=selectors.task_query_limits())
+        processed = task_action_run(project=project, user=request.user, action=action, query=query)
+        return Response({"processed": processed})
+
+
+class TaskHistoryView(APIView):
+    @extend_schema(
+        responses={200: schemas.TaskHistoryEventOut(many=True), **schemas.errors(403, 404)},
+        summary="The task's history: audit events of the task, its annotations and predictions, oldest first",
+        description="Reviewers and above see every event; an annotator sees the events of their own "
+        "annotations of the task, and 403 on a task they have not annotated.",
+    )
+    def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        only_actor = None
+        if membership.rank < ROLE_RANK[Role.REVIEWER]:
+            if not task.annotations.filter(completed_by=request.user).exists():
+                raise PermissionDenied(
+                    "Annotators see the history of tasks they annotated only.", code="role_too_low"
+                )
+            only_actor = request.user
+        events = selectors.task_history(task=task, membership=membership, only_actor=only_actor)
+        return Response([history_event_out(event) for event in events])
 
 
 class TaskDetailView(APIView):

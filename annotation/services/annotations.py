@@ -21,6 +21,8 @@ from annotation.services.counters import (
     project_totals_add,
     task_annotation_counters_add,
     task_hold,
+    task_labels_after,
+    task_labels_set,
 )
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
@@ -51,16 +53,24 @@ def _check_result(task: Task, result) -> None:
 
 
 def _counter_update(
-    locked: Task, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+    locked: Task,
+    *,
+    project_id: int,
+    overlap: int,
+    total_delta: int,
+    cancelled_delta: int,
+    labels: dict | None = None,
 ) -> None:
     """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
-    the new total with the overlap); ``locked`` is the task as task_hold read it."""
+    the new total with the overlap), and its label set when given; ``locked`` is the task as
+    task_hold read it."""
     task_annotation_counters_add(
         locked,
         project_id=project_id,
         overlap=overlap,
         total_delta=total_delta,
         cancelled_delta=cancelled_delta,
+        labels=labels,
     )
 
 
@@ -245,6 +255,7 @@ def annotation_create(
         overlap=overlap,
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
+        labels=None if was_cancelled else task_labels_after(locked, added=result),
     )
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
@@ -318,6 +329,8 @@ def annotation_update(
             code="overlap_reached",
         )
     annotation.save()
+    labels_changed = "result" in fields or annotation.was_cancelled != was_cancelled_before
+    labels = task_labels_after(locked_task, recount=True) if labels_changed else None
     if annotation.was_cancelled != was_cancelled_before:
         delta = 1 if was_cancelled_before else -1
         _counter_update(
@@ -326,7 +339,10 @@ def annotation_update(
             overlap=overlap,
             total_delta=delta,
             cancelled_delta=-delta,
+            labels=labels,
         )
+    elif labels is not None and labels != locked_task.labels:
+        task_labels_set(locked_task.pk, labels)
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
         actor=user,
@@ -363,6 +379,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         overlap=overlap,
         total_delta=0 if was_cancelled else -1,
         cancelled_delta=-1 if was_cancelled else 0,
+        labels=None if was_cancelled else task_labels_after(locked, recount=True),
     )
 
 

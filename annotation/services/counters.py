@@ -29,13 +29,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import Annotation, Prediction, Project, Task
+from annotation.result_labels import labels_document, result_labels, task_labels
 from tessera.errors import NotFound
 from tessera.rows import ModelRows, db_datetime
 
 # Every submit, skip and delete runs the statements below: written out, since building them with the
 # ORM cost more CPU than running them (see tessera/rows.py).
 _HELD_TASK_ROWS = ModelRows(
-    Task, ["project_id", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled"]
+    Task,
+    ["project_id", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled", "labels"],
 )
 _TASK_HOLD_SQL = f'SELECT {_HELD_TASK_ROWS.columns("t")} FROM "{Task._meta.db_table}" t WHERE t."id" = %s'
 _TASK_COUNTERS_SQL = f"""
@@ -43,6 +45,13 @@ UPDATE "{Task._meta.db_table}" SET "total_annotations" = "total_annotations" + %
   "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s
 WHERE "id" = %s
 """
+# The same with the task's label set (the data table's label filter reads it), when the change moved it.
+_TASK_COUNTERS_AND_LABELS_SQL = f"""
+UPDATE "{Task._meta.db_table}" SET "total_annotations" = "total_annotations" + %s,
+  "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s, "labels" = %s
+WHERE "id" = %s
+"""
+_LABELS_FIELD = Task._meta.get_field("labels")
 
 
 def project_totals_add(
@@ -80,28 +89,63 @@ def project_totals_add(
 
 
 def task_annotation_counters_add(
-    task: Task, *, project_id: int, overlap: int, total_delta: int, cancelled_delta: int
+    task: Task,
+    *,
+    project_id: int,
+    overlap: int,
+    total_delta: int,
+    cancelled_delta: int,
+    labels: dict | None = None,
 ) -> None:
     """Change a task's annotation counters and the project's totals that depend on them.
 
     ``task`` is the row as ``task_hold`` read it under its lock (step 2 of the rule), so its total is
     exact: whether the change crosses the overlap or leaves zero is known before writing, and the
     project's totals, labeled and annotated task counts included (the project list and the progress
-    call read them), change in one UPDATE, last (step 3).
+    call read them), change in one UPDATE, last (step 3). ``labels``, when given, is the task's new
+    label set (``task_labels_after``), written in the same UPDATE.
     """
     old_total = task.total_annotations
     new_total = old_total + total_delta
+    now = db_datetime(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(
-            _TASK_COUNTERS_SQL,
-            [total_delta, cancelled_delta, new_total >= overlap, db_datetime(timezone.now()), task.pk],
-        )
+        if labels is None:
+            cursor.execute(
+                _TASK_COUNTERS_SQL, [total_delta, cancelled_delta, new_total >= overlap, now, task.pk]
+            )
+        else:
+            stored = _LABELS_FIELD.get_db_prep_value(labels, connection, prepared=False)
+            cursor.execute(
+                _TASK_COUNTERS_AND_LABELS_SQL,
+                [total_delta, cancelled_delta, new_total >= overlap, now, stored, task.pk],
+            )
     project_totals_add(
         project_id,
         annotations=total_delta,
         labeled_tasks=int(new_total >= overlap) - int(old_total >= overlap),
         annotated_tasks=int(new_total > 0) - int(old_total > 0),
     )
+
+
+def task_labels_after(task: Task, *, added=None, recount: bool = False) -> dict:
+    """The task's ``labels`` after a change of its annotations, under its row lock (step 2).
+
+    A new submitted result only adds labels: its own are merged into the set read under the lock.
+    An edit, a delete or a skip can remove some, which only a read of the task's submitted
+    annotations can tell (``recount``; a handful of rows, in a fresh statement after the lock).
+    """
+    if recount:
+        results = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).values_list(
+            "result", flat=True
+        )
+        return task_labels(results)
+    found = {control: set(labels) for control, labels in (task.labels or {}).items()}
+    return labels_document(result_labels(added, found))
+
+
+def task_labels_set(task_id: int, labels: dict) -> None:
+    """Write a task's label set alone (an edit that changed a result but no counter)."""
+    Task.objects.filter(pk=task_id).update(labels=labels)
 
 
 def project_hold(project_id: int) -> int:

@@ -22,6 +22,7 @@ from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task
+from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
@@ -98,7 +99,7 @@ class _AuthorResolver:
 
 @dataclass
 class _CheckedRows:
-    tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions)
+    tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions, labels_text)
     annotations: list[
         tuple
     ]  # (task position, author id, result_text, was_cancelled, ground_truth, lead_time)
@@ -129,6 +130,7 @@ def _check_items(
         total = cancelled = 0
         # The common values of each field take a fast path; anything else goes through the full check,
         # which names the field: field names are built only then (a few f-strings a row add up).
+        labels: dict[str, set[str]] = {}
         for index, annotation in enumerate(item.annotations):
             field = f"{where}.annotations[{index}]"
             if not isinstance(annotation, dict):
@@ -156,6 +158,8 @@ def _check_items(
             )
             cancelled += was_cancelled
             total += not was_cancelled
+            if not was_cancelled:
+                result_labels(result, labels)
         for index, prediction in enumerate(item.predictions):
             field = f"{where}.predictions[{index}]"
             if not isinstance(prediction, dict):
@@ -179,6 +183,8 @@ def _check_items(
                 total,
                 cancelled,
                 len(item.predictions),
+                # Task.labels, as the annotation services keep it (most imports carry none).
+                _encode(labels_document(labels)) if labels else "{}",
             )
         )
         if progress is not None and position and position % PROGRESS_EVERY_ROWS == 0:
@@ -449,10 +455,10 @@ def _write_batch(
     bulk_insert(
         Task._meta.db_table,
         ("data", "meta", "inner_id", "is_labeled", "total_annotations", "cancelled_annotations",
-         "total_predictions"),
+         "total_predictions", "labels"),
         (
-            (data, meta, first + offset, is_labeled, total, cancelled, predictions)
-            for offset, (data, meta, is_labeled, total, cancelled, predictions) in enumerate(checked.tasks)
+            (data, meta, first + offset, is_labeled, total, cancelled, predictions, labels)
+            for offset, (data, meta, is_labeled, total, cancelled, predictions, labels) in enumerate(checked.tasks)
         ),
         constants={"project_id": project.pk, "created_at": now, "updated_at": now},
         copy_line=_task_copy_line,
@@ -486,8 +492,11 @@ def _write_batch(
 # COPY lines of the two tables a labeled import fills, one f-string a row: formatting value by value
 # (a call and a type test each) cost about as much as the rest of the write phase's Python.
 def _task_copy_line(row: tuple) -> str:
-    data, meta, inner_id, is_labeled, total, cancelled, predictions = row
-    return f"{copy_text(data)}\t{copy_text(meta)}\t{inner_id}\t{COPY_BOOL[is_labeled]}\t{total}\t{cancelled}\t{predictions}"
+    data, meta, inner_id, is_labeled, total, cancelled, predictions, labels = row
+    return (
+        f"{copy_text(data)}\t{copy_text(meta)}\t{inner_id}\t{COPY_BOOL[is_labeled]}\t{total}\t{cancelled}"
+        f"\t{predictions}\t{copy_text(labels)}"
+    )
 
 
 def _annotation_copy_line(row: tuple) -> str:

@@ -170,6 +170,12 @@ WRITES = [
     ("post", "/api/tokens/", {"name": "fuzzed", "expires_in_days": 30}),
     ("delete", "/api/tokens/{token}/", {}),
     ("post", "/api/current-user/reset-token/", {}),
+    ("post", "/api/projects/{project}/tasks/actions/", {"action": "delete_predictions", "selectedItems": {
+        "all": False, "included": ["{task}"]}, "filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:data.text", "operator": "search", "type": "String", "value": "x"}]}}),
+    ("post", "/api/dm/actions?id=delete_tasks_annotations&project={project}", {"selectedItems": {
+        "all": True, "excluded": ["{task}"]}, "filters": {"conjunction": "or", "items": [
+        {"filter": "filter:tasks:labels", "operator": "contains", "type": "String", "value": "Positive"}]}}),
     ("delete", "/api/annotations/{annotation}/", {}),
     ("delete", "/api/predictions/{prediction}/", {}),
     ("delete", "/api/tasks/{task}/", {}),
@@ -189,9 +195,14 @@ WRITES = [
 # Every query parameter, on the endpoints that read one.
 QUERIES = [
     ("/api/projects/", ["page", "page_size"]),
-    ("/api/tasks/", ["project", "page", "page_size"]),
+    ("/api/tasks/", ["project", "page", "page_size", "filters", "ordering", "query", "selectedItems"]),
+    ("/api/tasks/?project={project}", ["filters", "ordering", "query", "selectedItems", "page"]),
+    ("/api/tasks/{task}/history/", ["page"]),
     ("/api/predictions/", ["task", "project", "task__project", "page", "page_size"]),
-    ("/api/projects/{project}/export", ["exportType", "export_type", "download_all_tasks", "ids", "ids[]"]),
+    (
+        "/api/projects/{project}/export",
+        ["exportType", "export_type", "download_all_tasks", "ids", "ids[]", "filters"],
+    ),
     ("/api/labeling/projects/{project}/recent", ["limit"]),
     ("/api/projects/{project}/next", ["page"]),
     ("/api/labeling/projects", ["page"]),
@@ -268,7 +279,7 @@ def test_no_body_sent_to_a_write_endpoint_gets_a_5xx(
         st.lists(st.tuples(st.sampled_from(["return_task_ids", "column_map", "x"]), query_values), max_size=2)
     )
     if pairs:
-        url += "?" + "&".join(f"{name}={value}" for name, value in pairs)
+        url += ("&" if "?" in url else "?") + "&".join(f"{name}={value}" for name, value in pairs)
     response = in_savepoint(
         lambda: api(role).generic(method.upper(), url, data=raw, content_type=content_type)
     )
@@ -285,7 +296,7 @@ def test_no_query_string_gets_a_5xx(fuzz_world, api, in_savepoint, path, names, 
     )
     url = (
         fill_ids(path, fuzz_world)
-        + "?"
+        + ("&" if "?" in path else "?")
         + "&".join(f"{quote_from_bytes(name.encode())}={value}" for name, value in pairs)
     )
     response = in_savepoint(lambda: api(role).get(url))
@@ -320,8 +331,10 @@ def test_every_api_endpoint_is_fuzzed():
             "invite",
         )
     }
-    fuzzed = {(resolve(fill_ids(path, ids)).func.view_class, method) for method, path, _ in WRITES}
-    fuzzed |= {(resolve(fill_ids(path, ids)).func.view_class, "get") for path, _ in QUERIES}
+    fuzzed = {
+        (resolve(fill_ids(path, ids).split("?")[0]).func.view_class, method) for method, path, _ in WRITES
+    }
+    fuzzed |= {(resolve(fill_ids(path, ids).split("?")[0]).func.view_class, "get") for path, _ in QUERIES}
     api_views = {view for view in views(get_resolver().url_patterns) if issubclass(view, APIView)}
     missing = sorted(
         f"{view.__module__}.{view.__name__}.{method}"

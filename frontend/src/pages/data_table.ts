@@ -180,10 +180,41 @@ interface TaskRow {
   total_predictions: number;
   created_at: string | null;
   updated_at: string | null;
+  annotations?: { completed_by: number | null; was_cancelled: boolean; result: { value?: Record<string, unknown> }[] }[];
+  predictions?: { model_version: string; score: number | null }[];
+  // Derived from the page's annotations and predictions (rowFacts).
   annotators?: number[];
   labels?: string[];
   predictions_model_versions?: string[];
   predictions_score?: number | null;
+}
+
+const LABEL_KEYS = ["choices", "labels", "rectanglelabels", "polygonlabels", "paragraphlabels", "taxonomy"];
+
+/** Who answered, the labels present, and the predictions' versions and best score, from the row's
+ * annotations and predictions (the task page carries them, as Label Studio's does). */
+function rowFacts(row: TaskRow): TaskRow {
+  const annotators = new Set<number>();
+  const labels = new Set<string>();
+  for (const annotation of row.annotations ?? []) {
+    if (annotation.was_cancelled) continue;
+    if (annotation.completed_by !== null) annotators.add(annotation.completed_by);
+    for (const region of annotation.result ?? []) {
+      for (const key of LABEL_KEYS) {
+        const values = region.value?.[key];
+        if (Array.isArray(values)) for (const value of values) if (typeof value === "string") labels.add(value);
+      }
+    }
+  }
+  const predictions = row.predictions ?? [];
+  const scores = predictions.map((prediction) => prediction.score).filter((score): score is number => typeof score === "number");
+  return {
+    ...row,
+    annotators: [...annotators],
+    labels: [...labels].sort(),
+    predictions_model_versions: [...new Set(predictions.map((prediction) => prediction.model_version).filter(Boolean))],
+    predictions_score: scores.length ? Math.max(...scores) : null,
+  };
 }
 
 interface TaskPage {
@@ -650,7 +681,7 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
         },
       }),
       el("span", { className: "spacer" }),
-      el("a", { className: "button", attrs: { href: exportHref, download: "" }, text: t("exportSelection") }),
+      exportHref ? el("a", { className: "button", attrs: { href: exportHref, download: "" }, text: t("exportSelection") }) : null,
       ...(manager
         ? ACTIONS.map(({ action, label }) =>
             el("button", { className: action === "delete_tasks" ? "danger" : "", attrs: { type: "button" }, text: t(label), on: { click: () => void runAction(action, t(label)) } }),
@@ -659,12 +690,19 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
     );
   }
 
-  function exportLink(): string {
+  /** The download of the selection; null when it cannot be put as one export request (tasks picked
+   * out of an "any of" filter). */
+  function exportLink(): string | null {
     const params = new URLSearchParams({ exportType: "JSON", download_all_tasks: "true" });
     if (allMatching) {
       const filters = toFilterJson(query.rows, query.conjunction);
-      if (filters) params.set("filters", JSON.stringify(filters));
-      if (selected.size) params.set("selectedItems", JSON.stringify(selectedItems()));
+      if (selected.size) {
+        if (filters && filters.conjunction === "or" && filters.items.length > 1) return null;
+        const excluded = { filter: "filter:tasks:id", operator: "not_in_list", type: "Number", value: [...selected] };
+        params.set("filters", JSON.stringify({ conjunction: "and", items: [...(filters?.items ?? []), excluded] }));
+      } else if (filters) {
+        params.set("filters", JSON.stringify(filters));
+      }
     } else {
       params.set("ids", [...selected].join(","));
     }
@@ -732,14 +770,14 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
   async function load(showBusy = true): Promise<void> {
     const ticket = ++loading;
     if (showBusy) tableWrap.setAttribute("aria-busy", "true");
-    const params = new URLSearchParams({ project: String(project.id), page: String(query.page), page_size: String(pageSize), fields: "table" });
+    const params = new URLSearchParams({ project: String(project.id), page: String(query.page), page_size: String(pageSize) });
     const filters = toFilterJson(query.rows, query.conjunction);
     if (filters) params.set("filters", JSON.stringify(filters));
     if (query.ordering) params.set("ordering", query.ordering);
     try {
       const answer = await api<TaskPage>("GET", `/api/tasks/?${params.toString()}`);
       if (ticket !== loading) return;
-      rows = answer.tasks;
+      rows = answer.tasks.map(rowFacts);
       total = answer.total;
       totalExact = answer.total_exact !== false;
       status.classList.remove("error");

@@ -28,11 +28,11 @@ interface Tab {
 // One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
+  { key: "data", minimum: "reviewer", load: () => import("./data_table") },
   { key: "import", minimum: "manager", load: () => import("./project_import") },
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
   { key: "members", minimum: "reviewer", load: () => import("./project_members") },
   { key: "export", minimum: "reviewer", load: () => import("./project_export") },
-  { key: "data", minimum: "reviewer", load: () => import("./data_table") },
 ];
 
 const t = catalogue(
