@@ -21,6 +21,13 @@ PAGES = [
     ("projects", "/projects/", ".project-card"),
     ("data", "/projects/{project}/data/", "table.tasks"),
     ("label", "/projects/{project}/label/", "body[data-ready]"),
+    ("new-project", "/projects/new/", ".tab-body, main#app form, main#app h1"),
+    ("import", "/projects/{project}/import/", ".tab-body > *"),
+    ("settings", "/projects/{project}/settings/", ".tab-body form, .tab-body > *"),
+    ("project-members", "/projects/{project}/members/", ".tab-body > *"),
+    ("export", "/projects/{project}/export/", ".tab-body > *"),
+    ("members", "/members/", "main#app table, main#app > *"),
+    ("account", "/account/", "main#app > *"),
     ("not-found", "/no/such/page/", "main.not-found h1"),
 ]
 

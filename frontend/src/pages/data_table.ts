@@ -10,6 +10,8 @@ import { catalogue, formatDateTime, formatNumber } from "../locale";
 import { roleAtLeast } from "../types";
 import type { ProjectContext } from "./project";
 import { columnKind, type FilterRow, OPERATORS, readQuery, rowValue, type TableQuery, toFilterJson, writeQuery } from "./task_filters";
+import { saveBlob } from "../download";
+import { dispositionName } from "./project_export";
 import { openTaskView } from "./task_view";
 import "./data_table.css";
 
@@ -43,6 +45,9 @@ const t = catalogue(
     deleteAnnotations: "Delete annotations",
     deletePredictions: "Delete predictions",
     exportSelection: "Export selection",
+    exporting: "Exporting the selection…",
+    exported: "The export is downloaded.",
+    exportFailed: "The export failed: {reason}",
     confirmAction: "{action}: this changes {n} tasks and cannot be undone.",
     confirmActionAll: "{action}: this changes every task that matches the filter and cannot be undone.",
     confirm: "Confirm",
@@ -119,6 +124,9 @@ const t = catalogue(
     deleteAnnotations: "アノテーションを削除",
     deletePredictions: "予測を削除",
     exportSelection: "選択をエクスポート",
+    exporting: "選択したタスクをエクスポートしています…",
+    exported: "エクスポートをダウンロードしました。",
+    exportFailed: "エクスポートに失敗しました: {reason}",
     confirmAction: "{action}: {n} 件のタスクが変更されます。元に戻せません。",
     confirmActionAll: "{action}: フィルターに一致するすべてのタスクが変更されます。元に戻せません。",
     confirm: "実行",
@@ -681,7 +689,7 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
         },
       }),
       el("span", { className: "spacer" }),
-      exportHref ? el("a", { className: "button", attrs: { href: exportHref, download: "" }, text: t("exportSelection") }) : null,
+      exportHref ? el("button", { attrs: { type: "button" }, text: t("exportSelection"), on: { click: () => void exportSelection(exportHref) } }) : null,
       ...(manager
         ? ACTIONS.map(({ action, label }) =>
             el("button", { className: action === "delete_tasks" ? "danger" : "", attrs: { type: "button" }, text: t(label), on: { click: () => void runAction(action, t(label)) } }),
@@ -707,6 +715,23 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
       params.set("ids", [...selected].join(","));
     }
     return `/api/projects/${project.id}/export?${params.toString()}`;
+  }
+
+  async function exportSelection(href: string): Promise<void> {
+    status.classList.remove("error");
+    status.textContent = t("exporting");
+    try {
+      const response = await fetch(href, { credentials: "same-origin" });
+      if (!response.ok) {
+        const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+        throw new Error(body?.error?.message ?? `${response.status}`);
+      }
+      saveBlob(await response.blob(), dispositionName(response.headers.get("Content-Disposition")) ?? `project-${project.id}.json`);
+      status.textContent = t("exported");
+    } catch (error) {
+      status.classList.add("error");
+      status.textContent = t("exportFailed", { reason: (error as Error).message });
+    }
   }
 
   async function runAction(action: string, label: string): Promise<void> {
@@ -781,7 +806,7 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
       total = answer.total;
       totalExact = answer.total_exact !== false;
       status.classList.remove("error");
-      if (!status.textContent?.startsWith(t("done", { n: "" }).slice(0, 4))) status.textContent = "";
+      if (status.classList.contains("error")) status.textContent = "";
     } catch (error) {
       if (ticket !== loading) return;
       if (error instanceof ApiError && error.status === 404 && query.page > 1) {
