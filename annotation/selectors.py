@@ -171,23 +171,40 @@ def _with_children(tasks: QuerySet[Task]) -> QuerySet[Task]:
 # A walk of the sorted index checks each row's field alone; a trigram bitmap rechecks each candidate's
 # whole data as text as well, about four times the work per row.
 WALK_ROW_COST_RATIO = 4
+# The capped count scans instead of building the trigram bitmap for a word in one task in 8 or more.
+COUNT_WALK_SHARE = 8
 
 
-def task_text_filter_walks(*, project: Project, query: TaskQuery, rows_wanted: int) -> bool:
-    """Whether a text filter's page is cheaper by walking the page's sort order than by the trigram index.
+@dataclass(frozen=True)
+class TextFilterPlan:
+    """How a page and its count read a text filter: walking the sort order (``True``) or through the
+    trigram index. See ``task_text_filter_plan``."""
+
+    page_walks: bool = False
+    count_walks: bool = False
+
+
+def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: int) -> TextFilterPlan:
+    """Whether a text filter's page and count are cheaper walking the tasks than through the trigram index.
 
     PostgreSQL estimates the trigram condition well from the index's statistics, but not the exact
     check on the field that follows it, so it multiplies the two into a few rows and always takes the
     trigram bitmap: for a common word that rechecks every match (25,000 rows, 450 ms, at 100k tasks)
-    to sort them for one page. Here the trigram condition's own estimate ``E`` decides: walking the
-    sorted index reads about ``rows_wanted * tasks / E`` rows to fill the page, the bitmap rechecks
-    ``E``. One EXPLAIN (planning only, about a millisecond) when the query has a text condition.
+    to sort them for one page. Here the trigram condition's own estimate ``E`` decides (one EXPLAIN,
+    planning only, about a millisecond, when the query has a text condition):
+
+    * the page: walking the sorted index reads about ``rows_wanted * tasks / E`` rows, each checked on
+      its field; the bitmap rechecks ``E`` candidates, each on the whole data as text and the field
+      (``WALK_ROW_COST_RATIO`` times the work);
+    * the count (up to the cap): a scan meets the cap after about ``cap * tasks / E`` rows, the bitmap
+      after ``cap`` rechecks but only once the bitmap of all ``E`` matches is built: the scan wins only
+      for a word in one task in ``COUNT_WALK_SHARE`` or more.
     """
     if connection.vendor != "postgresql" or not project.task_count:
-        return False
+        return TextFilterPlan()
     patterns = prefilter_patterns(query)
     if not patterns:
-        return False
+        return TextFilterPlan()
     conditions = " AND ".join(['t."data"::text ILIKE %s'] * len(patterns))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -198,7 +215,14 @@ def task_text_filter_walks(*, project: Project, query: TaskQuery, rows_wanted: i
     if isinstance(plan, str):
         plan = json.loads(plan)
     estimated = float(plan[0]["Plan"]["Plan Rows"])
-    return estimated * estimated * WALK_ROW_COST_RATIO > rows_wanted * project.task_count
+    return TextFilterPlan(
+        page_walks=estimated * estimated * WALK_ROW_COST_RATIO > rows_wanted * project.task_count,
+        count_walks=estimated * COUNT_WALK_SHARE >= project.task_count,
+    )
+
+
+def task_text_filter_walks(*, project: Project, query: TaskQuery, rows_wanted: int) -> bool:
+    return task_text_filter_plan(project=project, query=query, rows_wanted=rows_wanted).page_walks
 
 
 def task_page_filtered(

@@ -232,7 +232,7 @@ def _user_id(args: argparse.Namespace, email: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=100_000, help="tasks in the project")
-    parser.add_argument("--batch", type=int, default=20_000, help="tasks per import request")
+    parser.add_argument("--batch", type=int, default=10_000, help="tasks per import request")
     parser.add_argument("--samples", type=int, default=200, help="timed requests per figure")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")

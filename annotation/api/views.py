@@ -344,14 +344,17 @@ class TaskListView(APIView):
         if query.narrows:
             # Label Studio counts every match; here the count stops at a cap, so that a filter keeping
             # most of a million tasks does not make each page a scan of the project.
-            walk = selectors.task_text_filter_walks(
+            plan = selectors.task_text_filter_plan(
                 project=project, query=query, rows_wanted=offset + page_size
             )
             filtered = selectors.task_filtered_totals(
-                project=project, query=query, cap=settings.TESSERA_TASK_FILTER_COUNT_CAP, walk=walk
+                project=project,
+                query=query,
+                cap=settings.TESSERA_TASK_FILTER_COUNT_CAP,
+                walk=plan.count_walks,
             )
             tasks = selectors.task_page_filtered(
-                project=project, query=query, offset=offset, limit=page_size, walk=walk
+                project=project, query=query, offset=offset, limit=page_size, walk=plan.page_walks
             )
             if page > 1 and not tasks:
                 raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
