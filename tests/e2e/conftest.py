@@ -283,14 +283,19 @@ def _wait_for_server_requests(timeout: float = 10.0) -> None:
 
     if connection.vendor != "postgresql":
         return
+    # A closed page's last requests (keepalive fetches on pagehide) may reach the server a little after
+    # the close: wait until nothing has run for a while, not just for this instant.
     deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND state NOT IN ('idle')"
             )
-            if cursor.fetchone()[0] == 0:
+            if cursor.fetchone()[0]:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.4:
                 return
             time.sleep(0.05)
 
