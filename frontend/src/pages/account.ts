@@ -8,6 +8,7 @@ import { el, replaceChildren } from "../dom";
 import { catalogue, formatDateTime } from "../locale";
 import type { PageContext } from "../router";
 import { confirmAction } from "./confirm";
+import { dataTable } from "./tables";
 
 const t = catalogue(
   {
@@ -192,15 +193,10 @@ export default async function accountPage(ctx: PageContext): Promise<void> {
     });
     replaceChildren(
       tokensBody,
-      el(
-        "div",
-        { className: "table-wrap" },
-        el(
-          "table",
-          { className: "data" },
-          el("thead", {}, el("tr", {}, ...(["tokenName", "tokenPrefix", "created", "lastUsed", "expires", "actions"] as const).map((key) => el("th", { attrs: { scope: "col" }, text: t(key) })))),
-          el("tbody", {}, ...rows),
-        ),
+      dataTable(
+        "data",
+        (["tokenName", "tokenPrefix", "created", "lastUsed", "expires", "actions"] as const).map((key) => t(key)),
+        el("tbody", {}, ...rows),
       ),
     );
   }

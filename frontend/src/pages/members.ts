@@ -12,6 +12,7 @@ import { roleAtLeast, type Role } from "../types";
 import { confirmAction } from "./confirm";
 import { displayName, grantableRoles, refusal, roleName, ROLES, type UserSimple } from "./member_roles";
 import { invitationsSection } from "./members_invites";
+import { dataTable } from "./tables";
 
 export interface MembershipRow {
   user: UserSimple;
@@ -230,28 +231,10 @@ class MembersPage {
     const body = el("tbody", {}, ...answer.results.map((row) => this.row(row)));
     replaceChildren(
       this.list,
-      el(
-        "div",
-        { className: "table-wrap" },
-        el(
-          "table",
-          { className: "data members-table" },
-          el(
-            "thead",
-            {},
-            el(
-              "tr",
-              {},
-              el("th", { attrs: { scope: "col" }, text: t("name") }),
-              el("th", { attrs: { scope: "col" }, text: t("email") }),
-              el("th", { attrs: { scope: "col" }, text: t("role") }),
-              el("th", { attrs: { scope: "col" }, text: t("status") }),
-              el("th", { attrs: { scope: "col" }, text: t("joined") }),
-              this.admin ? el("th", { attrs: { scope: "col" }, text: t("actions") }) : null,
-            ),
-          ),
-          body,
-        ),
+      dataTable(
+        "data members-table",
+        [t("name"), t("email"), t("role"), t("status"), t("joined"), this.admin && t("actions")],
+        body,
       ),
       this.pager(answer),
     );

@@ -7,7 +7,7 @@
 import "./project_export.css";
 import { ApiError } from "../api";
 import { el, replaceChildren } from "../dom";
-import { catalogue, formatNumber } from "../locale";
+import { catalogue, formatBytes, formatNumber } from "../locale";
 import { saveBlob } from "../download";
 import type { ProjectContext } from "./project";
 
@@ -79,17 +79,6 @@ export function selectedIds(search: string): number[] {
   return [...new Set(ids)];
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
-}
 
 /**
  * Counts the rows of an export as its text arrives in pieces: the elements of the top-level JSON

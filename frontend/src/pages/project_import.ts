@@ -7,7 +7,7 @@
 
 import "./project_import.css";
 import { el, replaceChildren } from "../dom";
-import { catalogue, formatNumber, language } from "../locale";
+import { catalogue, formatBytes, formatNumber } from "../locale";
 import type { ProjectContext } from "./project";
 import { CONTENT_TYPES, detectFormat, FORMATS, formatFromName, parseRows, sniff, type ImportFormat, type ParsedRows, type SniffProblem } from "./import_parse";
 
@@ -191,17 +191,6 @@ interface Counts {
   prediction_count: number;
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  const digits = unit && value < 10 ? 1 : 0;
-  return `${new Intl.NumberFormat(language(), { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
-}
 
 function csrfToken(): string {
   return document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? "";

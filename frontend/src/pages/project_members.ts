@@ -9,6 +9,7 @@ import { catalogue, formatDateTime } from "../locale";
 import { roleAtLeast, type Role } from "../types";
 import type { ProjectContext } from "./project";
 import { displayName, refusal, roleName, type UserSimple } from "./member_roles";
+import { dataTable } from "./tables";
 
 interface ProjectMember {
   user: UserSimple;
@@ -344,27 +345,10 @@ class MembersTab {
     });
     replaceChildren(
       this.list,
-      el(
-        "div",
-        { className: "table-wrap" },
-        el(
-          "table",
-          { className: "data members-table" },
-          el(
-            "thead",
-            {},
-            el(
-              "tr",
-              {},
-              el("th", { attrs: { scope: "col" }, text: t("name") }),
-              el("th", { attrs: { scope: "col" }, text: t("email") }),
-              el("th", { attrs: { scope: "col" }, text: t("role") }),
-              el("th", { attrs: { scope: "col" }, text: t("added") }),
-              this.manager ? el("th", { attrs: { scope: "col" }, text: t("actions") }) : null,
-            ),
-          ),
-          el("tbody", {}, ...rows),
-        ),
+      dataTable(
+        "data members-table",
+        [t("name"), t("email"), t("role"), t("added"), this.manager && t("actions")],
+        el("tbody", {}, ...rows),
       ),
     );
   }
