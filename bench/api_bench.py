@@ -125,8 +125,13 @@ class Client:
         self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
         self.connection: http.client.HTTPConnection | None = None
         self.requests = 0
+        self.last_used = 0.0
 
     def _connection(self) -> http.client.HTTPConnection:
+        # gunicorn closes a keep-alive connection idle for 2 s; a POST on it would fail half sent (and
+        # is not retried), so a connection idle that long is replaced before use.
+        if self.connection is not None and time.monotonic() - self.last_used > 1.5:
+            self.close()
         if self.connection is None:
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT_S)
             self.connection.connect()
@@ -152,6 +157,7 @@ class Client:
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 payload = response.read()
+                self.last_used = time.monotonic()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()
                 if method != "GET" or attempt == 2:
