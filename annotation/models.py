@@ -1,4 +1,4 @@
-"""Projects, tasks, annotations, drafts, predictions, task locks and import jobs."""
+"""Projects, tasks, annotations, drafts, predictions, task locks, import jobs, reviews and comments."""
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +8,39 @@ from django.db.models import Q
 class Sampling(models.TextChoices):
     SEQUENTIAL = "Sequential sampling", "Sequential"
     UNIFORM = "Uniform sampling", "Random"
+
+
+class TaskState(models.TextChoices):
+    """A task's place in the labeling and review flow (annotation/services/states.py moves it)."""
+
+    UNLABELED = "unlabeled", "Unlabeled"
+    IN_PROGRESS = "in_progress", "In progress"
+    LABELED = "labeled", "Labeled"
+    IN_REVIEW = "in_review", "In review"
+    DONE = "done", "Done"
+
+
+class ReviewState(models.TextChoices):
+    """An annotation's review: submitted, then accepted, rejected, or fixed by a reviewer."""
+
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    FIXED = "fixed", "Fixed"
+
+
+class ReviewPolicy(models.TextChoices):
+    """Which labeled tasks go to review."""
+
+    ALL = "all", "All tasks"
+    SAMPLE = "sample", "A sampled percentage"
+    LOW_AGREEMENT = "low_agreement", "Tasks whose agreement is under a threshold"
+
+
+class Verdict(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+    FIX = "fix", "Fix"
 
 
 class Project(models.Model):
@@ -34,6 +67,35 @@ class Project(models.Model):
         default=False,
         help_text="Only the project's members (ProjectMember) may label or review it; managers and "
         "above always may.",
+    )
+    review_policy = models.CharField(
+        max_length=16,
+        choices=ReviewPolicy.choices,
+        default=ReviewPolicy.ALL,
+        help_text="Which labeled tasks go to review.",
+    )
+    review_sample_percent = models.PositiveSmallIntegerField(
+        default=20, help_text="With the sample policy: the percentage of labeled tasks reviewed (0-100)."
+    )
+    review_agreement_threshold = models.FloatField(
+        default=0.7,
+        help_text="With the low_agreement policy: tasks whose agreement is under this go to review.",
+    )
+    show_annotations_after_submit = models.BooleanField(
+        default=False,
+        help_text="Annotators see other annotators' results on a task once they have submitted theirs.",
+    )
+    gold_ratio = models.FloatField(
+        default=0.0, help_text="Share of gold (ground truth) tasks mixed into annotators' queues (0-1)."
+    )
+    gold_score_floor = models.FloatField(
+        null=True, blank=True, help_text="An annotator whose gold score falls below this is flagged (0-1)."
+    )
+    gold_floor_pauses_queue = models.BooleanField(
+        default=False, help_text="A flagged annotator gets no more tasks until a manager resumes them."
+    )
+    comments_block_acceptance = models.BooleanField(
+        default=False, help_text="A task with an open comment thread cannot be accepted in review."
     )
     # The last task inner_id handed out; imports take the next range under a row lock.
     task_counter = models.BigIntegerField(default=0)
@@ -94,6 +156,13 @@ class Task(models.Model):
         blank=True,
         help_text='Labels and choices in the submitted annotations, per control: {"<control>": ["<label>"]}.',
     )
+    # db_default as well: imports write tasks with COPY and name their columns.
+    state = models.CharField(
+        max_length=16, choices=TaskState.choices, default=TaskState.UNLABELED, db_default=TaskState.UNLABELED
+    )
+    is_gold = models.BooleanField(
+        default=False, db_default=False, help_text="Has a ground_truth annotation: a gold (honeypot) task."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +184,10 @@ class Task(models.Model):
             # PostgreSQL also has two GIN indexes made by migration 0007 (not declarable on SQLite):
             # task_labels_gin on labels (jsonb_path_ops) and task_data_trgm on data::text (pg_trgm).
             models.Index(fields=["project", "total_annotations", "id"], name="task_project_annotations"),
+            # Review backlog and dashboards count and walk tasks by state.
+            models.Index(fields=["project", "state", "inner_id"], name="task_project_state"),
+            # Gold tasks mixed into the queue.
+            models.Index(fields=["project", "inner_id"], name="task_project_gold", condition=Q(is_gold=True)),
         ]
 
 
@@ -133,6 +206,12 @@ class Annotation(models.Model):
         help_text="Why the annotator skipped the task (was_cancelled).",
     )
     ground_truth = models.BooleanField(default=False)
+    review_state = models.CharField(
+        max_length=16,
+        choices=ReviewState.choices,
+        default=ReviewState.SUBMITTED,
+        db_default=ReviewState.SUBMITTED,
+    )
     lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent labeling.")
     parent_prediction = models.ForeignKey(
         "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -152,6 +231,8 @@ class Annotation(models.Model):
         indexes = [
             models.Index(fields=["task", "completed_by"], name="annotation_task_author"),
             models.Index(fields=["project", "completed_by", "-created_at"], name="annotation_project_author"),
+            # The review queue walks a project's annotations waiting for a verdict.
+            models.Index(fields=["project", "review_state", "id"], name="annotation_review_queue"),
         ]
 
 
@@ -246,3 +327,70 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class Review(models.Model):
+    """A reviewer's verdict on an annotation. A fix keeps the annotation's original result and holds
+    the correction here (``result``)."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="reviews")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    comment = models.TextField(blank=True, default="")
+    result = models.JSONField(null=True, blank=True, help_text="The corrected result, for a fix.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["annotation", "-created_at"], name="review_annotation_recent"),
+            models.Index(fields=["project", "-created_at"], name="review_project_recent"),
+        ]
+
+
+class ReviewLock(models.Model):
+    """An annotation held by one reviewer from review/next until they give a verdict or the lock expires."""
+
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="review_lock")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["reviewer", "expires_at"], name="review_lock_reviewer")]
+
+
+class Comment(models.Model):
+    """A comment on a task; a comment without a parent opens a thread, replies name it as parent."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="comments")
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.JSONField(default=list, blank=True, help_text="Ids of the members mentioned (@email).")
+    is_resolved = models.BooleanField(default=False, help_text="For a thread: resolved.")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["task", "created_at"], name="comment_task_recent"),
+            models.Index(
+                fields=["project", "task"],
+                name="comment_open_threads",
+                condition=Q(parent=None, is_resolved=False),
+            ),
+        ]
