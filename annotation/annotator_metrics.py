@@ -7,6 +7,7 @@ lead times come back in one ordered statement and the median is taken in Python.
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Q
@@ -77,9 +78,9 @@ def _gold_cells(project: Project) -> dict[int, dict[str, tuple[str, int, float]]
     return cells
 
 
-def _gold_states(project: Project) -> dict[int, dict]:
+def _gold_states(project: Project) -> dict[int, dict[str, Any]]:
     return {
-        row["user_id"]: row
+        row["user_id"]: dict(row)
         for row in AnnotatorGold.objects.filter(project=project).values(
             "user_id", "user__email", "gold_answers", "flagged", "paused"
         )
@@ -88,7 +89,7 @@ def _gold_states(project: Project) -> dict[int, dict]:
 
 def annotator_rows(*, project: Project) -> list[dict]:
     """One row per annotator who answered in the project (or has a gold state there)."""
-    aggregates = {
+    aggregates: dict[str, Aggregate] = {
         "submitted": Count("id", filter=Q(was_cancelled=False)),
         "skipped": Count("id", filter=Q(was_cancelled=True)),
         "reviewed": Count("id", filter=Q(was_cancelled=False) & ~Q(review_state=ReviewState.SUBMITTED)),
@@ -149,7 +150,7 @@ def _iso(day: date | str) -> str:
 
 def annotator_day_rows(*, project: Project) -> list[dict]:
     """Per day (of the answer's creation, in the server's time zone) and annotator."""
-    aggregates = {
+    aggregates: dict[str, Aggregate] = {
         "submitted": Count("id", filter=Q(was_cancelled=False)),
         "skipped": Count("id", filter=Q(was_cancelled=True)),
     }

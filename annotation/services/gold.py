@@ -11,6 +11,7 @@ contributes. Writes to tasks that are not gold, and that do not touch ground_tru
 """
 
 import functools
+import json
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -47,7 +48,6 @@ ON CONFLICT ("project_id", "user_id") DO UPDATE SET
   "answers" = "{_STATE}"."answers" + excluded."answers",
   "gold_answers" = "{_STATE}"."gold_answers" + excluded."gold_answers"
 """
-_RESULT_FIELD = Annotation._meta.get_field("result")
 IDS_PER_STATEMENT = 1000
 
 
@@ -79,7 +79,8 @@ def rating_ranges(project: Project) -> dict[str, float]:
 
 
 def _load(value) -> object:
-    return _RESULT_FIELD.from_db_value(value, None, connection) if isinstance(value, str) else value
+    # A raw cursor hands JSON columns back as text (Django's JSONField decodes them itself).
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def task_answers(task_ids: list[int]) -> dict[int, list[GoldAnswer]]:
