@@ -394,3 +394,46 @@ class Comment(models.Model):
                 condition=Q(parent=None, is_resolved=False),
             ),
         ]
+
+
+# ---- Gold scores (annotation/services/gold.py) ----------------------------------------------------
+
+
+class GoldScore(models.Model):
+    """An annotator's running score on gold tasks for one control: ``n`` answers scored and the ``total``
+    of their values (accuracy, span F1 or absolute error, see annotation/quality/gold.py); the mean is
+    total / n. Kept in the transaction of every write that moves it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_scores")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    control = models.CharField(max_length=200)
+    metric = models.CharField(max_length=16)
+    n = models.IntegerField(default=0)
+    total = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user", "control"], name="gold_score_unique_control")
+        ]
+
+
+class AnnotatorGold(models.Model):
+    """Per project and annotator: the pace of gold tasks in their queue, their gold answers, and whether
+    the project's gold floor flagged or paused them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotator_gold")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    answers = models.BigIntegerField(
+        default=0, help_text="Answers given while the project mixed gold tasks in (the queue's pace)."
+    )
+    gold_answers = models.BigIntegerField(default=0, help_text="Gold tasks answered and scored.")
+    gold_answers_at_resume = models.BigIntegerField(
+        default=0, help_text="gold_answers when a manager last resumed them: a new pause needs more answers."
+    )
+    flagged = models.BooleanField(default=False, help_text="Gold score below the project's floor.")
+    paused = models.BooleanField(default=False, help_text="/next refuses them until a manager resumes them.")
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="annotator_gold_unique_user")]

@@ -251,6 +251,13 @@ def next_task_out(task, user) -> dict:
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     body = task_out(task)
+    # Gold tasks look like any other task here: no gold flag, and the counters of a task nobody has
+    # answered yet (a gold task's ground truth and earlier answers would otherwise give it away).
+    body.pop("is_gold", None)
+    if task.is_gold:
+        body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0)
+        if "state" in body:
+            body["state"] = "unlabeled"
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]

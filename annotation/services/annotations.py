@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
+from annotation.services import gold
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import (
     project_hold,
@@ -170,7 +171,9 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
             f"change that answer with PATCH /api/annotations/{own_answer}/.",
             code="already_answered",
         )
-    if skipping:
+    if skipping or task.is_gold:
+        # A gold task is answered by every annotator the queue mixes it in for: its overlap and
+        # others' locks do not limit it (its own annotators' answers are scored, not counted toward it).
         return
     if task.total_annotations >= overlap:
         raise Conflict(
@@ -226,6 +229,7 @@ def annotation_create(
     if rank < ROLE_RANK[Role.MANAGER]:
         state = _caller_on_task(locked, user=user)
         _refuse_second_answer(locked, state, overlap=overlap, skipping=was_cancelled)
+    before = gold.gold_before(locked, touches_truth=ground_truth)
     changes = None
     if parent_prediction_id is not None:
         # Read under the task's lock: a prediction delete takes it too, so the parent cannot vanish now.
@@ -257,6 +261,8 @@ def annotation_create(
         cancelled_delta=1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, added=result),
     )
+    gold.gold_after(project=task.project, task=locked, before=before, actor=user)
+    gold.answer_paced(project=task.project, user=user)
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -297,6 +303,9 @@ def annotation_update(
     annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
+    before = gold.gold_before(
+        locked_task, touches_truth=annotation.ground_truth or bool(fields.get("ground_truth"))
+    )
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
         _check_result(task, result)
@@ -343,6 +352,7 @@ def annotation_update(
         )
     elif labels is not None and labels != locked_task.labels:
         task_labels_set(locked_task.pk, labels)
+    gold.gold_after(project=task.project, task=locked_task, before=before, actor=user)
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
         actor=user,
@@ -362,11 +372,11 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     locked = task_hold(annotation.task_id, message="Annotation not found.")
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
-    was_cancelled = (
-        Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
-    )
-    if was_cancelled is None:
+    current = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", "ground_truth").first()
+    if current is None:
         raise NotFound("Annotation not found.")
+    was_cancelled, ground_truth = current
+    before = gold.gold_before(locked, touches_truth=ground_truth)
     audit_record(
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
@@ -381,6 +391,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         cancelled_delta=-1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, recount=True),
     )
+    gold.gold_after(project=task.project, task=locked, before=before, actor=user)
 
 
 @transaction.atomic
@@ -524,6 +535,8 @@ def task_delete(*, task: Task, user: User) -> None:
     locked = task_hold(task.pk)
     # Counted from the rows, under the task's lock: nothing can be added to or removed from it now.
     submitted = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).count()
+    if locked.is_gold:
+        gold.gold_tasks_removed(project=task.project, task_ids=[task.pk], actor=user)
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
     _, deleted = locked.delete()
     project_totals_add(

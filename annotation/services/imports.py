@@ -24,6 +24,7 @@ from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task
 from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
+from annotation.services import gold
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
@@ -486,6 +487,13 @@ def _write_batch(
         ),
         constants={"project_id": project.pk, "import_job_id": job_id, "created_at": now, "updated_at": now},
     )
+    # Tasks imported with a ground-truth annotation are gold: one UPDATE for the batch, and the scores
+    # of the answers imported beside it (rare; an import of plain labels skips this in one scan).
+    gold_positions = sorted({row[0] for row in checked.annotations if row[4]})
+    if gold_positions:
+        gold.gold_imported(
+            project=project, task_ids=[task_ids[position - start] for position in gold_positions]
+        )
     return task_ids
 
 

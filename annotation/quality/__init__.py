@@ -1,0 +1,1 @@
+"""Quality measures: pure cores (no ORM) for gold scoring and agreement."""
