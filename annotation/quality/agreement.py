@@ -68,7 +68,9 @@ def task_units(kind: str, raters: list[Rater]) -> list[dict[int, str]]:
     """The task's units: each a mapping rater index -> category, raters without a value left out."""
     if kind == LABELS:
         return list(_span_units(raters).values())
-    unit = {index: category(kind, rater.value) for index, rater in enumerate(raters) if rater.value is not None}
+    unit = {
+        index: category(kind, rater.value) for index, rater in enumerate(raters) if rater.value is not None
+    }
     return [unit] if unit else []
 
 
@@ -133,9 +135,7 @@ def _reference_confusion(kind: str, value, reference) -> dict[str, int]:
     return confusion
 
 
-def task_stats(
-    kind: str, raters: list[Rater], *, consensus=None, gold: Rater | None = None
-) -> dict:
+def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | None = None) -> dict:
     """One task's contribution to its control's statistics (a JSON document of integer counts).
 
     ``consensus`` is the task's consensus value for the control (or None), ``gold`` the ground truth
@@ -198,7 +198,9 @@ def task_stats(
             continue
         per_user: dict[str, dict[str, int]] = {}
         for rater in raters:
-            if rater.user_id is None or (gold is not None and name == "gold" and rater.annotation_id == gold.annotation_id):
+            if rater.user_id is None or (
+                gold is not None and name == "gold" and rater.annotation_id == gold.annotation_id
+            ):
                 continue
             confusion = _reference_confusion(kind, rater.value, reference)
             if confusion:
@@ -273,7 +275,9 @@ def _sort_key(level: str):
     return float
 
 
-def alpha_from_coincidences(matrix: dict[tuple[str, str], float], level: str) -> tuple[float | None, str | None]:
+def alpha_from_coincidences(
+    matrix: dict[tuple[str, str], float], level: str
+) -> tuple[float | None, str | None]:
     marginals: dict[str, float] = {}
     for (c, _k), value in matrix.items():
         marginals[c] = marginals.get(c, 0.0) + value
@@ -284,6 +288,7 @@ def alpha_from_coincidences(matrix: dict[tuple[str, str], float], level: str) ->
         return None, "Every annotation gives the same value: agreement is undefined with one category."
     values = sorted(marginals, key=_sort_key(level))
     if level == "interval":
+
         def delta(c: str, k: str) -> float:
             return (float(c) - float(k)) ** 2
     elif level == "ordinal":
@@ -299,8 +304,10 @@ def alpha_from_coincidences(matrix: dict[tuple[str, str], float], level: str) ->
             between = cumulative[high] - (cumulative[low - 1] if low else 0.0)
             return (between - (marginals[c] + marginals[k]) / 2) ** 2
     else:
+
         def delta(c: str, k: str) -> float:
             return 0.0 if c == k else 1.0
+
     observed = sum(value * delta(c, k) for (c, k), value in matrix.items())
     expected = sum(marginals[c] * marginals[k] * delta(c, k) for c in values for k in values) / (n - 1)
     if expected == 0:

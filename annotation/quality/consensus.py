@@ -91,14 +91,18 @@ def control_consensus(
             return ControlConsensus(tie=tie)
         key = "taxonomy" if tag == "taxonomy" else "choices"
         options = [option.split("/") for option in chosen] if key == "taxonomy" else list(chosen)  # type: ignore[union-attr]
-        return ControlConsensus(value=chosen, tie=tie, regions=[_region(control, to_name, tag, 0, {key: options})])
+        return ControlConsensus(
+            value=chosen, tie=tie, regions=[_region(control, to_name, tag, 0, {key: options})]
+        )
     if kind in (RATING, NUMBER):
         numbers = [float(rater.value) for rater in answered]  # type: ignore[arg-type]
         middle = median(numbers)
         mean = sum(numbers) / len(numbers)
         return ControlConsensus(
             value=middle,
-            regions=[_region(control, to_name, tag, 0, {kind: middle}, meta={"mean": mean, "median": middle})],
+            regions=[
+                _region(control, to_name, tag, 0, {kind: middle}, meta={"mean": mean, "median": middle})
+            ],
         )
     if kind in (PAIRWISE, RANKER):
         winner, tie = _top(Counter(rater.value for rater in answered))

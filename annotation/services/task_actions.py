@@ -20,6 +20,7 @@ from annotation.models import Annotation, Draft, Prediction, Project, Task, Task
 from annotation.selectors import task_ids_selected
 from annotation.services.counters import project_totals_add
 from annotation.services.projects import _project_lock
+from annotation.services.quality import tasks_quality_forget
 from annotation.task_filters import TaskQuery
 from tessera.errors import ApplicationError
 from tessera.models import AuditEvent, User
@@ -95,6 +96,7 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
     total = _Sums()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        tasks_quality_forget(project_id=project.pk, task_ids=chunk)
         for model in (TaskLock, Draft, Annotation, Prediction):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
@@ -114,6 +116,7 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
     now = timezone.now()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        tasks_quality_forget(project_id=project.pk, task_ids=chunk)
         # Drafts of corrections belong to the annotations removed; drafts of new answers stay.
         _raw_delete(Draft.objects.filter(task_id__in=chunk, annotation__isnull=False))
         _raw_delete(Annotation.objects.filter(task_id__in=chunk))

@@ -35,8 +35,10 @@ def _project_stats(kind: str, table: list[list]) -> dict:
 
 def _reliability(kind: str, table: list[list], codes: dict) -> np.ndarray:
     return np.array(
-        [[np.nan if row[col] is None else codes[category(kind, row[col])] for row in table]
-         for col in range(len(table[0]))]  # fmt: skip
+        [
+            [np.nan if row[col] is None else codes[category(kind, row[col])] for row in table]
+            for col in range(len(table[0]))
+        ]  # fmt: skip
     )
 
 
