@@ -27,7 +27,7 @@ put on those offsets, or ``""`` (it marked nothing there). A unit needs two valu
 from collections import Counter
 from collections.abc import Iterable
 from itertools import combinations
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from annotation.quality.values import CHOICES, LABELS, LEVELS, NUMBER, RATING, TEXTAREA, UNSUPPORTED, category
 
@@ -40,7 +40,7 @@ class Rater(NamedTuple):
 
     annotation_id: int
     user_id: int | None
-    value: object
+    value: Any
 
 
 # --- units ------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def _span_units(raters: list[Rater]) -> dict[tuple[int, int], dict[int, str]]:
     positions: set[tuple[int, int]] = set()
     for rater in raters:
         at: dict[tuple[int, int], list[str]] = {}
-        for start, end, label in rater.value:  # type: ignore[attr-defined]
+        for start, end, label in rater.value:
             at.setdefault((start, end), []).append(label)
         labels_at.append(at)
         positions.update(at)
@@ -168,10 +168,10 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
         if rater.value is None:
             continue
         if kind == LABELS:
-            for _, _, label in rater.value:  # type: ignore[attr-defined]
+            for _, _, label in rater.value:
                 _bump(support, label)
         elif kind == CHOICES:
-            for label in rater.value:  # type: ignore[attr-defined]
+            for label in rater.value:
                 _bump(support, label)
         else:
             _bump(support, category(kind, rater.value))
@@ -187,7 +187,7 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
         if kind == LABELS:
             for unit in _span_units([a, b]).values():
                 _bump(pair["confusion"], f"{unit[0]}{SEP}{unit[1]}")
-            pair["spans"] = span_pair_counts(a.value, b.value)  # type: ignore[arg-type]
+            pair["spans"] = span_pair_counts(a.value, b.value)
         elif a.value is not None and b.value is not None:
             _bump(pair["confusion"], f"{category(kind, a.value)}{SEP}{category(kind, b.value)}")
         pairs_stats[key] = pair
@@ -217,12 +217,12 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
 
 def _pruned(document: dict) -> dict:
     """Drop zero counts and empty tables, so that adding then subtracting a task restores the document."""
-    pruned = {}
+    pruned: dict = {}
     for key, value in document.items():
         if isinstance(value, dict):
-            value = _pruned(value)
-            if value:
-                pruned[key] = value
+            inner = _pruned(value)
+            if inner:
+                pruned[key] = inner
         elif isinstance(value, list):
             if any(value):
                 pruned[key] = value
@@ -279,8 +279,8 @@ def alpha_from_coincidences(
     matrix: dict[tuple[str, str], float], level: str
 ) -> tuple[float | None, str | None]:
     marginals: dict[str, float] = {}
-    for (c, _k), value in matrix.items():
-        marginals[c] = marginals.get(c, 0.0) + value
+    for (c, _k), count in matrix.items():
+        marginals[c] = marginals.get(c, 0.0) + count
     n = sum(marginals.values())
     if n <= 1:
         return None, "No task has two annotations with a value for this control."
@@ -295,8 +295,8 @@ def alpha_from_coincidences(
         position = {value: index for index, value in enumerate(values)}
         cumulative = []
         running = 0.0
-        for value in values:
-            running += marginals[value]
+        for ordered in values:
+            running += marginals[ordered]
             cumulative.append(running)
 
         def delta(c: str, k: str) -> float:
@@ -469,8 +469,8 @@ def task_control_agreement(kind: str, raters: list[Rater]) -> float | None:
             if not a.value and not b.value:
                 agreeing_empty += 1
                 continue
-            matches += len(a.value & b.value)  # type: ignore[operator]
-            spans += len(a.value) + len(b.value)  # type: ignore[arg-type]
+            matches += len(a.value & b.value)
+            spans += len(a.value) + len(b.value)
         if not spans:
             return 1.0
         # Pairs that both left the text empty agree fully; the others weigh by their F1.

@@ -14,6 +14,7 @@ A tie leaves that control out of the result and flags the task (``tie``): it goe
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
+from typing import Any
 
 from annotation.quality.agreement import Rater
 from annotation.quality.values import CHOICES, LABELS, NUMBER, PAIRWISE, RANKER, RATING, TEXTAREA
@@ -26,7 +27,7 @@ class ControlConsensus:
     regions: list[dict] = field(default_factory=list)
 
 
-def _top(votes: Counter) -> tuple[object, bool]:
+def _top(votes: Counter) -> tuple[Any, bool]:
     ranked = votes.most_common()
     if not ranked:
         return None, False
@@ -66,7 +67,7 @@ def control_consensus(
             return ControlConsensus()
         votes: Counter = Counter()
         for rater in raters:
-            votes.update(rater.value)  # type: ignore[arg-type]
+            votes.update(rater.value)
         winners = frozenset(span for span, count in votes.items() if 2 * count > total)
         tie = any(2 * count == total for count in votes.values())
         regions = [
@@ -77,25 +78,25 @@ def control_consensus(
     if not answered:
         return ControlConsensus()
     if kind == CHOICES:
-        if all(len(rater.value) <= 1 for rater in answered):  # type: ignore[arg-type]
+        if all(len(rater.value) <= 1 for rater in answered):
             winner, tie = _top(Counter(rater.value for rater in answered))
             chosen = winner
         else:
             counts: Counter = Counter()
             for rater in answered:
-                counts.update(rater.value)  # type: ignore[arg-type]
+                counts.update(rater.value)
             total = len(answered)
             chosen = tuple(sorted(label for label, count in counts.items() if 2 * count > total)) or None
             tie = any(2 * count == total for count in counts.values())
         if chosen is None:
             return ControlConsensus(tie=tie)
         key = "taxonomy" if tag == "taxonomy" else "choices"
-        options = [option.split("/") for option in chosen] if key == "taxonomy" else list(chosen)  # type: ignore[union-attr]
+        options = [option.split("/") for option in chosen] if key == "taxonomy" else list(chosen)
         return ControlConsensus(
             value=chosen, tie=tie, regions=[_region(control, to_name, tag, 0, {key: options})]
         )
     if kind in (RATING, NUMBER):
-        numbers = [float(rater.value) for rater in answered]  # type: ignore[arg-type]
+        numbers = [float(rater.value) for rater in answered]
         middle = median(numbers)
         mean = sum(numbers) / len(numbers)
         return ControlConsensus(
@@ -111,6 +112,6 @@ def control_consensus(
         if kind == PAIRWISE:
             value = {"selected": winner}
         else:
-            value = {"ranker": {bucket: list(items) for bucket, items in winner}}  # type: ignore[union-attr]
+            value = {"ranker": {bucket: list(items) for bucket, items in winner}}
         return ControlConsensus(value=winner, tie=tie, regions=[_region(control, to_name, tag, 0, value)])
     return ControlConsensus()

@@ -59,7 +59,7 @@ def control_value(kind: str, control: str, result):
     """The value of ``control`` in one annotation's ``result`` (see the module docstring)."""
     regions = _regions(result, control)
     if kind == LABELS:
-        spans = set()
+        spans: set[tuple[int, int, str]] = set()
         for region in regions:
             value = region["value"]
             start, end = value.get("start"), value.get("end")

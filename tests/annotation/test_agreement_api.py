@@ -1,5 +1,7 @@
 """Agreement and consensus through the API and the write paths: roles, shapes, numbers, incremental upkeep."""
 
+from typing import Any
+
 import krippendorff
 import numpy as np
 import pytest
@@ -54,7 +56,7 @@ def result(sentiment=None, spans=(), stars=None, note=None) -> list[dict]:
 
 
 # Per task, per rater: (sentiment, spans, stars); None: the rater did not annotate the task.
-TABLE = [
+TABLE: list[list[Any]] = [
     [("Positive", [(3, 10, "ORG")], 4), ("Positive", [(3, 10, "ORG")], 5), ("Negative", [(3, 10, "ORG")], 4)],
     [("Negative", [(11, 15, "PER")], 2), ("Negative", [(11, 15, "PER"), (0, 2, "ORG")], 2), None],
     [("Neutral", [], 3), ("Positive", [], 3), ("Neutral", [(0, 2, "ORG")], 1)],
@@ -77,7 +79,7 @@ def quality_world(cast, make_project):
     return project, tasks, annotations
 
 
-def _alpha(column: int, codes, level: str) -> float:
+def _alpha(column: int, codes: Any, level: Any) -> float:
     data = [[np.nan if row[r] is None else codes(row[r][column]) for row in TABLE] for r in range(3)]
     return krippendorff.alpha(np.array(data, dtype=float), level_of_measurement=level)
 
