@@ -95,11 +95,15 @@ def _result(rng: random.Random, text: str, truth: str, truth_spans: list) -> lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=200, help="Tasks left at two annotations.")
     parser.add_argument("--samples", type=int, default=50)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_agreement")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_agreement"
+    )
     args = parser.parse_args()
     if "127.0.0.1" not in args.database_url and "localhost" not in args.database_url:
         raise SystemExit("Only a local database is accepted.")
@@ -155,7 +159,9 @@ def main() -> None:
             rows = []
             for index, (task_id, (text, truth, spans)) in enumerate(zip(ids, truths, strict=True)):
                 for user in rng.sample(annotators, 2 if index < open_count else 3):
-                    rows.append((task_id, user.pk, json.dumps(_result(rng, text, truth, spans), ensure_ascii=False)))
+                    rows.append(
+                        (task_id, user.pk, json.dumps(_result(rng, text, truth, spans), ensure_ascii=False))
+                    )
             bulk_insert(
                 Annotation._meta.db_table,
                 ("task_id", "completed_by_id", "result"),
@@ -184,13 +190,23 @@ def main() -> None:
 
         annotation_services.task_quality_refresh = timed_refresh  # type: ignore[assignment]
         submit_ms = []
-        open_tasks = list(Task.objects.filter(project=project, total_annotations=2).select_related("project")[: args.samples])
+        open_tasks = list(
+            Task.objects.filter(project=project, total_annotations=2).select_related("project")[
+                : args.samples
+            ]
+        )
         for task in open_tasks:
             taken = set(Annotation.objects.filter(task=task).values_list("completed_by_id", flat=True))
             user = next(u for u in annotators if u.pk not in taken)
-            text, truth, spans = truths[ids.index(task.pk)] if args.tasks <= 20_000 else (task.data["text"], "Positive", [(0, 9, "ORG")])
+            text, truth, spans = (
+                truths[ids.index(task.pk)]
+                if args.tasks <= 20_000
+                else (task.data["text"], "Positive", [(0, 9, "ORG")])
+            )
             began = time.perf_counter()
-            annotation_services.annotation_create(task=task, user=user, result=_result(rng, text, truth, spans))
+            annotation_services.annotation_create(
+                task=task, user=user, result=_result(rng, text, truth, spans)
+            )
             submit_ms.append((time.perf_counter() - began) * 1000)
         annotation_services.task_quality_refresh = original  # type: ignore[assignment]
         read_ms = []
