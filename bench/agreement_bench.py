@@ -188,7 +188,7 @@ def main() -> None:
             original(**kwargs)
             refresh_ms.append((time.perf_counter() - began) * 1000)
 
-        annotation_services.task_quality_refresh = timed_refresh  # type: ignore[assignment]
+        annotation_services.task_quality_refresh = timed_refresh
         submit_ms = []
         open_tasks = list(
             Task.objects.filter(project=project, total_annotations=2).select_related("project")[
@@ -208,7 +208,7 @@ def main() -> None:
                 task=task, user=user, result=_result(rng, text, truth, spans)
             )
             submit_ms.append((time.perf_counter() - began) * 1000)
-        annotation_services.task_quality_refresh = original  # type: ignore[assignment]
+        annotation_services.task_quality_refresh = original
         read_ms = []
         for _ in range(20):
             began = time.perf_counter()
