@@ -437,3 +437,54 @@ class AnnotatorGold(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="annotator_gold_unique_user")]
+
+
+# --- Agreement and consensus (kept by annotation/services/quality.py) ----------------------------------
+
+
+class TaskQuality(models.Model):
+    """A task's agreement, consensus and its contribution to the project's agreement statistics.
+
+    Exists while the task has two or more submitted annotations. ``stats`` holds, per control, the
+    task's additive share of ``ProjectQuality.stats`` (annotation/quality/agreement.py), so that a
+    change to one task subtracts its old share and adds its new one instead of recomputing the project.
+    """
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, primary_key=True, related_name="quality")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="Mean over controls of the share of annotator pairs agreeing (0-1)."
+    )
+    controls = models.JSONField(default=dict, help_text='Per control: {"<control>": agreement or null}.')
+    consensus = models.JSONField(
+        null=True, blank=True, help_text="The consensus result (regions) once the overlap is reached."
+    )
+    tie = models.BooleanField(default=False, help_text="A control's vote is tied: the task goes to review.")
+    annotations = models.PositiveIntegerField(default=0, help_text="Submitted annotations counted.")
+    stats = models.JSONField(
+        default=dict, help_text="Per control: this task's share of the project's statistics."
+    )
+    best_annotation = models.ForeignKey(
+        Annotation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For free text: the annotation a reviewer marked best, taken as the consensus.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "task"], name="task_quality_project")]
+
+
+class ProjectQuality(models.Model):
+    """The project's agreement statistics, per control: the sum of its tasks' ``TaskQuality.stats``."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="quality"
+    )
+    stats = models.JSONField(default=dict)
+    tasks = models.BigIntegerField(default=0, help_text="Tasks with two or more submitted annotations.")
+    annotations = models.BigIntegerField(default=0, help_text="Submitted annotations on those tasks.")
+    updated_at = models.DateTimeField(auto_now=True)

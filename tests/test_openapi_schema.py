@@ -482,6 +482,22 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", f"/api/tasks/{first}/history/", expect=403)
     outsider("get", f"/api/tasks/{first}/history/", expect=404)
 
+    # Agreement: per control, by annotator pair, by task, a confusion matrix.
+    reviewer = call("reviewer")
+    reviewer("get", f"{project_url}agreement/", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=annotator_pair", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=task&page_size=10", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=nope", expect=400)
+    annotator("get", f"{project_url}agreement/", expect=403)
+    outsider("get", f"{project_url}agreement/", expect=404)
+    confusion_url = f"{project_url}agreement/confusion"
+    reviewer(
+        "get", f"{confusion_url}?control=sentiment&a={cast.users['annotator'].pk}&b=consensus", expect=200
+    )
+    reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
+    annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
+    outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
+
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)
     outsider("delete", prediction_url, expect=404)

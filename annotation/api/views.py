@@ -38,6 +38,7 @@ from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from annotation.services.project_members import project_member_required
+from annotation.services.quality import task_consensus_out
 from annotation.services.task_actions import task_action_run
 from annotation.task_filters import TaskQuery, parse_action_body, parse_query_params
 from tessera import validation
@@ -480,8 +481,12 @@ class TaskDetailView(APIView):
         summary="Get a task with its annotations and predictions",
     )
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
-        return Response(task_out(task))
+        membership = caller_membership(request)
+        task = selectors.task_with_children(membership=membership, task_id=task_id)
+        body = task_out(task)
+        if membership.rank >= ROLE_RANK[Role.REVIEWER]:
+            body["consensus"] = task_consensus_out(task_id=task.pk)
+        return Response(body)
 
     @extend_schema(
         request=schemas.TaskUpdateIn,

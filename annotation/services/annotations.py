@@ -27,6 +27,7 @@ from annotation.services.counters import (
 )
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
+from annotation.services.quality import task_quality_refresh, tasks_quality_forget
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -263,6 +264,11 @@ def annotation_create(
     )
     gold.gold_after(project=task.project, task=locked, before=before, actor=user)
     gold.answer_paced(project=task.project, user=user)
+    # Agreement and consensus: no statement while the task has fewer than two submitted annotations.
+    submitted = locked.total_annotations
+    task_quality_refresh(
+        task=task, submitted_before=submitted, submitted_after=submitted + (0 if was_cancelled else 1)
+    )
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -353,6 +359,12 @@ def annotation_update(
     elif labels is not None and labels != locked_task.labels:
         task_labels_set(locked_task.pk, labels)
     gold.gold_after(project=task.project, task=locked_task, before=before, actor=user)
+    if labels_changed or "ground_truth" in fields:
+        submitted = locked_task.total_annotations
+        delta = 0
+        if annotation.was_cancelled != was_cancelled_before:
+            delta = 1 if was_cancelled_before else -1
+        task_quality_refresh(task=task, submitted_before=submitted, submitted_after=submitted + delta)
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
         actor=user,
@@ -392,6 +404,10 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         labels=None if was_cancelled else task_labels_after(locked, recount=True),
     )
     gold.gold_after(project=task.project, task=locked, before=before, actor=user)
+    submitted = locked.total_annotations
+    task_quality_refresh(
+        task=task, submitted_before=submitted, submitted_after=submitted - (0 if was_cancelled else 1)
+    )
 
 
 @transaction.atomic
@@ -538,6 +554,7 @@ def task_delete(*, task: Task, user: User) -> None:
     if locked.is_gold:
         gold.gold_tasks_removed(project=task.project, task_ids=[task.pk], actor=user)
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
+    tasks_quality_forget(project_id=task.project_id, task_ids=[task.pk])
     _, deleted = locked.delete()
     project_totals_add(
         task.project_id,

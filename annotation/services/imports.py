@@ -29,6 +29,7 @@ from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
+from annotation.services.quality import tasks_quality_refresh
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -478,6 +479,11 @@ def _write_batch(
                    "updated_at": now},
         copy_line=_annotation_copy_line,
     )  # fmt: skip
+    # Agreement and consensus of the batch's tasks with two or more submitted annotations, set-based.
+    tasks_quality_refresh(
+        project=project,
+        task_ids=[task_ids[offset] for offset, row in enumerate(checked.tasks) if row[3] >= 2],
+    )
     bulk_insert(
         Prediction._meta.db_table,
         ("task_id", "model_version", "result", "score"),

@@ -214,6 +214,10 @@ QUERIES = [
     ("/api/projects/{project}/annotators/", ["by", "page"]),
     ("/api/projects/{project}/timeline/", ["page"]),
     ("/api/projects/{project}/gold/", ["page"]),
+    ("/api/projects/{project}/agreement/", ["by", "page", "page_size"]),
+    ("/api/projects/{project}/agreement/?by=task", ["page", "page_size"]),
+    ("/api/projects/{project}/agreement/confusion", ["control", "a", "b"]),
+    ("/api/projects/{project}/agreement/confusion?control=sentiment", ["a", "b"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
