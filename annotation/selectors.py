@@ -14,13 +14,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task
+from annotation.models import Annotation, Comment, Draft, ImportJob, Prediction, Project, ProjectMember, Task
 from annotation.task_filters import Limits, TaskQuery
 from annotation.task_query import order_sql, prefilter_patterns, where_sql
 from annotation.visibility import sees_all_annotations, visible_annotations
 from tessera import validation
 from tessera.errors import NotFound
-from tessera.models import AuditEvent, Membership
+from tessera.models import AuditEvent, Membership, User
 from tessera.rows import ModelRows
 
 PROJECT_ROWS = ModelRows(Project)
@@ -433,3 +433,42 @@ def project_members(*, project: Project) -> QuerySet[ProjectMember]:
         .annotate(org_role=Subquery(active.values("role")[:1]))
         .order_by("pk")
     )
+
+
+# ---- comments (annotation/services/comments.py) ------------------------------------------------------
+
+
+def comment_get(*, membership: Membership, comment_id) -> Comment:
+    """A comment of the caller's organization, with its project, task, author and resolver."""
+    comment = (
+        Comment.objects.select_related("project", "task", "author", "resolved_by")
+        .filter(project__organization_id=membership.organization_id, pk=_int(comment_id))
+        .first()
+    )
+    if comment is None:
+        raise NotFound("Comment not found.")
+    return comment
+
+
+def comments_of_task(*, task: Task) -> QuerySet[Comment]:
+    """Every comment of the task, threads and replies, oldest first (the comment_task_recent index)."""
+    return (
+        Comment.objects.filter(task=task).select_related("author", "resolved_by").order_by("created_at", "id")
+    )
+
+
+def comment_threads(*, project: Project, open_only: bool) -> QuerySet[Comment]:
+    """The project's threads (comments without parent), newest first; ``open_only``: unresolved ones,
+    read through the comment_open_threads partial index."""
+    threads = Comment.objects.filter(project=project, parent=None)
+    if open_only:
+        threads = threads.filter(is_resolved=False)
+    return threads.select_related("author", "resolved_by").order_by("-id")
+
+
+def comment_mentioned_users(*, comments) -> dict[int, User]:
+    """The users the comments mention, by id, in one query whatever their number."""
+    ids = {user_id for comment in comments for user_id in comment.mentions}
+    if not ids:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=ids)}
