@@ -32,7 +32,10 @@ class TaskCommentOut(serializers.Serializer):
     id = serializers.IntegerField()
     task = serializers.IntegerField()
     annotation = serializers.IntegerField(allow_null=True)
-    parent = serializers.IntegerField(allow_null=True, help_text="The thread's root; null for a thread.")
+    # The API's field is called parent, which shadows Serializer.parent; harmless in a schema-only serializer.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        allow_null=True, help_text="The thread's root; null for a thread."
+    )
     author = TaskCommentUserOut(allow_null=True)
     text = serializers.CharField(help_text="As written: plain text (HTML in it is text, never markup).")
     mentions = TaskCommentUserOut(many=True, help_text="Members named as @email.")
@@ -52,7 +55,7 @@ class TaskCommentIn(serializers.Serializer):
     text = serializers.CharField(
         help_text="Up to TESSERA_COMMENT_MAX_CHARS characters; @email mentions a member."
     )
-    parent = serializers.IntegerField(
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         required=False, allow_null=True, help_text="A comment of the thread to reply to."
     )
     annotation = serializers.IntegerField(

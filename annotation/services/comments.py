@@ -69,7 +69,7 @@ def _mention_ids(*, project: Project, text: str) -> list[int]:
         found = {
             email: (user_id, role)
             for email, (user_id, role) in found.items()
-            if user_id in members or ROLE_RANK[role] >= ROLE_RANK[Role.MANAGER]
+            if user_id in members or ROLE_RANK[Role(role)] >= ROLE_RANK[Role.MANAGER]
         }
     return [found[email][0] for email in emails if email in found]
 
