@@ -219,6 +219,8 @@ TESSERA_LABEL_CONFIG_VALIDATE_RATE = env_str("TESSERA_LABEL_CONFIG_VALIDATE_RATE
 # Imports larger than this many bytes run as a background job answering {"import": id}.
 TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
+# The longest comment on a task, in characters (annotation/services/comments.py).
+TESSERA_COMMENT_MAX_CHARS = env_int("TESSERA_COMMENT_MAX_CHARS", 10_000, minimum=1)
 TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
 # An annotator is flagged (and paused) by a project's gold floor only after this many gold answers
 # (after a resume: this many more), so that one early miss does not stop them.
