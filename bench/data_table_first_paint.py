@@ -115,10 +115,10 @@ def load_once(page, url: str) -> dict:
 
 
 def measure(base_url: str, project_id: int, loads: int, warm_up: int) -> dict:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import ViewportSize, sync_playwright
 
     url = f"{base_url}/projects/{project_id}/data/"
-    viewport = {"width": 1280, "height": 800}
+    viewport: ViewportSize = {"width": 1280, "height": 800}
     results: dict[str, list[dict]] = {"cold": [], "warm": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
