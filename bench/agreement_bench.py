@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=200, help="Tasks left at two annotations.")
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="cProfile the full recompute (to stderr).")
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_agreement"
     )
@@ -176,9 +177,20 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE")
         project.refresh_from_db()
 
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         result = quality.project_quality_recompute(project=project)
         recompute_s = time.perf_counter() - started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
 
         refresh_ms: list[float] = []
         original = quality.task_quality_refresh
