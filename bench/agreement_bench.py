@@ -183,9 +183,11 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.enable()
-        started = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = quality.project_quality_recompute(project=project)
         recompute_s = time.perf_counter() - started
+        recompute_cpu_s = time.process_time() - started_cpu
         if profiler is not None:
             import pstats
 
@@ -232,7 +234,8 @@ def main() -> None:
 
         print(json.dumps({
             "tasks": args.tasks, "annotations": annotation_count, "annotators": 6, "overlap": 3,
-            "setup_s": round(setup_s, 1), "recompute_s": round(recompute_s, 2), "quality_tasks": result.tasks,
+            "setup_s": round(setup_s, 1), "recompute_s": round(recompute_s, 2),
+            "recompute_python_cpu_s": round(recompute_cpu_s, 2), "load_avg_1m_before_recompute": load_before, "quality_tasks": result.tasks,
             "incremental_refresh_ms": summary(refresh_ms), "incremental_submit_ms": summary(submit_ms),
             "agreement_read_ms": summary(read_ms), "samples": len(submit_ms),
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),

@@ -84,8 +84,10 @@ def value_of(kind: str, regions) -> object:
             if type(start) is not int or type(end) is not int:
                 continue
             for key, labels in value.items():
-                if key.endswith("labels") and type(labels) is list:
-                    spans.update((start, end, label) for label in labels if type(label) is str)
+                if type(labels) is list and key.endswith("labels"):
+                    for label in labels:
+                        if type(label) is str:
+                            spans.add((start, end, label))
         return frozenset(spans)
     if kind == CHOICES:
         chosen: set[str] = set()

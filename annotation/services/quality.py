@@ -20,6 +20,7 @@ set-based: one ordered, streamed read of the project's annotations, the per-task
 from the cases already seen (annotation/quality/batch.py), one COPY of ``TaskQuality`` rows per batch.
 """
 
+import gc
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -343,18 +344,28 @@ def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
     TaskQuality.objects.filter(project_id=project.pk).delete()
     shares = TaskShares(_controls(project_schema(project)), overlap=project.maximum_annotations)
     now = timezone.now()
-    for batch in _tasks_of(project.pk):
-        bulk_insert(
-            TaskQuality._meta.db_table,
-            ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats", "best_annotation_id"),
-            [
-                _share_row(shares.share(task_id, rows, best_annotation_id=best.get(task_id)), best.get(task_id))
-                for task_id, rows in batch
-                if len(rows) >= 2
-            ],
-            constants={"project_id": project.pk, "updated_at": now},
-            copy_line=_share_copy_line,
-        )  # fmt: skip
+    # Millions of small acyclic objects (parsed results, cases) are made and dropped here: the cyclic
+    # collector would walk the growing heap again and again (it cost more than the work itself).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for batch in _tasks_of(project.pk):
+            bulk_insert(
+                TaskQuality._meta.db_table,
+                ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats",
+                 "best_annotation_id"),
+                [
+                    _share_row(shares.share(task_id, rows, best_annotation_id=best.get(task_id)),
+                               best.get(task_id))
+                    for task_id, rows in batch
+                    if len(rows) >= 2
+                ],
+                constants={"project_id": project.pk, "updated_at": now},
+                copy_line=_share_copy_line,
+            )  # fmt: skip
+    finally:
+        if collecting:
+            gc.enable()
     totals = ProjectQualityTotals(stats=shares.totals(), tasks=shares.tasks, annotations=shares.annotations)
     ProjectQualityShard.objects.filter(project_id=project.pk, shard=0).update(
         stats=totals.stats, tasks=totals.tasks, annotations=totals.annotations, updated_at=now
