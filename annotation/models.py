@@ -462,8 +462,10 @@ class TaskQuality(models.Model):
     )
     tie = models.BooleanField(default=False, help_text="A control's vote is tied: the task goes to review.")
     annotations = models.PositiveIntegerField(default=0, help_text="Submitted annotations counted.")
-    stats = models.JSONField(
-        default=dict, help_text="Per control: this task's share of the project's statistics."
+    # JSON as text: never queried inside the database, and text costs PostgreSQL far less to write
+    # than jsonb (a full recompute writes one of these per task).
+    stats = models.TextField(
+        default="{}", help_text="Per control: this task's share of the project's statistics, as JSON text."
     )
     best_annotation = models.ForeignKey(
         Annotation,

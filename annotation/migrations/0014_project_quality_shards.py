@@ -1,5 +1,6 @@
 """The project's agreement statistics spread over shard rows (annotation.models.ProjectQualityShard):
-the old single row of each project becomes its shard 0; backwards, the shards are summed again."""
+the old single row of each project becomes its shard 0; backwards, the shards are summed again.
+``TaskQuality.stats`` becomes JSON text (PostgreSQL converts in place with ``USING stats::text``)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -43,7 +44,11 @@ def forwards(apps, schema_editor):
         ProjectQualityShard.objects.bulk_create(
             [
                 ProjectQualityShard(
-                    project_id=row.project_id, shard=0, stats=row.stats, tasks=row.tasks, annotations=row.annotations
+                    project_id=row.project_id,
+                    shard=0,
+                    stats=row.stats,
+                    tasks=row.tasks,
+                    annotations=row.annotations,
                 )
                 for row in rows
             ]
@@ -89,11 +94,24 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="ProjectQualityShard",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("shard", models.PositiveSmallIntegerField()),
                 ("stats", models.JSONField(default=dict)),
-                ("tasks", models.BigIntegerField(default=0, help_text="Tasks with two or more submitted annotations.")),
-                ("annotations", models.BigIntegerField(default=0, help_text="Submitted annotations on those tasks.")),
+                (
+                    "tasks",
+                    models.BigIntegerField(
+                        default=0, help_text="Tasks with two or more submitted annotations."
+                    ),
+                ),
+                (
+                    "annotations",
+                    models.BigIntegerField(default=0, help_text="Submitted annotations on those tasks."),
+                ),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
                     "project",
@@ -112,4 +130,12 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(forwards, backwards),
         migrations.DeleteModel(name="ProjectQuality"),
+        migrations.AlterField(
+            model_name="taskquality",
+            name="stats",
+            field=models.TextField(
+                default="{}",
+                help_text="Per control: this task's share of the project's statistics, as JSON text.",
+            ),
+        ),
     ]

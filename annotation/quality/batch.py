@@ -3,19 +3,25 @@
 ``TaskShares.share`` gives exactly what ``annotation.services.quality._task_share`` gives for the same
 task (agreement, per-control agreement, consensus, tie, statistics), already serialised as JSON text for
 COPY, and ``TaskShares.totals`` the project's summed statistics. It is fast because the per-task work
-repeats: a control's share of one task depends only on who answered what (in annotation order), on
-whether the overlap is reached, on which answer is the ground truth and on the regions' target, so
-each distinct case is computed once, by the same cores the incremental path calls
-(``task_stats``, ``task_control_agreement``, ``control_consensus``), and looked up afterwards.
+repeats: a control's share of one task depends only on what was answered, by whom, whether the overlap
+is reached, which answer is the ground truth and the regions' target, so each distinct case is
+computed once, by the same cores the incremental path calls (``task_stats``,
+``task_control_agreement``, ``control_consensus``), and looked up afterwards.
 
-Spans are looked up by their *shape*: every offset a task's annotators marked (starts and ends
-together) is replaced by its rank among them. The statistics hold no offsets (categories are labels or
-"no span here", units are compared by equality and order, overlaps by ``<`` between starts and ends),
-and a strictly increasing renumbering keeps every equality and order, so two tasks of the same shape
-have the same statistics, agreement and consensus up to the offsets, which the consensus regions get
-back from the ranks. Different texts labelled alike therefore share one entry.
+Two renamings make far more tasks alike, both strictly increasing, so that every comparison the cores
+make comes out the same:
 
-The project's totals are each distinct share times the number of tasks that had it, added once.
+- annotators by rank: with distinct, known annotators, their ids in increasing order stand as 0, 1,
+  2..., and the answers go in that order (the cores' figures do not depend on the order of the answers,
+  pairs being keyed smaller id first; ratings and numbers keep annotation order, since their mean is a
+  float sum). The parts of the statistics that name annotators (``pairs``, ``references``) are kept per
+  rank and named per task. Otherwise (a repeated or deleted annotator) the case is keyed by the ids.
+- spans by shape: every offset a task's annotators marked (starts and ends together) is replaced by
+  its rank among them. The statistics hold no offsets (categories are labels or "no span here", units
+  are compared by equality and order, overlaps by ``<`` between starts and ends), and the consensus
+  regions get the real offsets back from the ranks.
+
+The project's totals are each case's statistics times the number of tasks that had it, added once.
 """
 
 import json
@@ -178,11 +184,15 @@ class TaskShares:
                         break
             if kind == TEXTAREA:
                 if with_consensus:
-                    text_regions, text_tie = self._text_consensus(control, rows, found, target, best_annotation_id)
+                    text_regions, text_tie = self._text_consensus(
+                        control, rows, found, target, best_annotation_id
+                    )
                     consensus_parts.extend(text_regions)
                     tie = tie or text_tie
                 continue
-            values = [value_of(kind, regions[name]) if name in regions else _NOTHING[kind] for regions in found]
+            values = [
+                value_of(kind, regions[name]) if name in regions else _NOTHING[kind] for regions in found
+            ]
             offsets: list[int] = []
             if kind == LABELS:
                 values, offsets = _ranked(values)
@@ -258,7 +268,9 @@ class TaskShares:
         case = _Case()
         consensus_value = None
         if key[1]:
-            outcome = control_consensus(control.kind, control.name, control.tag, target or control.to_name, raters)
+            outcome = control_consensus(
+                control.kind, control.name, control.tag, target or control.to_name, raters
+            )
             consensus_value, case.tie = outcome.value, outcome.tie
             if control.kind == LABELS:
                 case.winners = sorted(outcome.value or ())
@@ -280,7 +292,10 @@ class TaskShares:
         case.agreement_json = f"{self._name_json[control.name]}:{_dumps(case.agreement)}"
         self.cases[key] = case
         return case
-    def _span_regions(self, control: Control, target: str | None, winners: list, offsets: list[int]) -> list[str]:
+
+    def _span_regions(
+        self, control: Control, target: str | None, winners: list, offsets: list[int]
+    ) -> list[str]:
         # consensus._region's shape for spans, with the real offsets back from their ranks.
         regions = []
         heads = self._heads.get((control.name, target))
@@ -299,7 +314,9 @@ class TaskShares:
             regions.append(f'{heads[index]}{offsets[start]},"end":{offsets[end]},"labels":[{label_json}]}}}}')
         return regions
 
-    def _text_consensus(self, control: Control, rows, found, target, best_annotation_id) -> tuple[list[str], bool]:
+    def _text_consensus(
+        self, control: Control, rows, found, target, best_annotation_id
+    ) -> tuple[list[str], bool]:
         if best_annotation_id is None:
             return [], False
         raters = [Rater(row[0], row[1], value_of(TEXTAREA, f.get(control.name, ())))
@@ -345,4 +362,6 @@ def _ranked(values: list) -> tuple[list, list[int]]:
     """Span sets with each offset replaced by its rank among all of them, and the offsets by rank."""
     offsets = sorted({offset for spans in values for start, end, _ in spans for offset in (start, end)})
     rank = {offset: index for index, offset in enumerate(offsets)}
-    return [frozenset([(rank[start], rank[end], label) for start, end, label in spans]) for spans in values], offsets
+    return [
+        frozenset([(rank[start], rank[end], label) for start, end, label in spans]) for spans in values
+    ], offsets

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
+from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, Project, ProjectQualityShard, Task, TaskQuality
 from annotation.quality.agreement import Rater, stats_add, task_control_agreement, task_stats
@@ -182,12 +182,16 @@ def project_quality(project_id: int) -> ProjectQualityTotals:
     return total
 
 
+def _copy_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _write_shares(project_id: int, shares: list[_TaskShare], best: dict[int, int | None]) -> None:
     TaskQuality.objects.bulk_create(
         [
             TaskQuality(
                 task_id=share.task_id, project_id=project_id, agreement=share.agreement, controls=share.controls,
-                consensus=share.consensus, tie=share.tie, annotations=share.annotations, stats=share.stats,
+                consensus=share.consensus, tie=share.tie, annotations=share.annotations, stats=_copy_json(share.stats),
                 best_annotation_id=best.get(share.task_id),
             )
             for share in shares
@@ -207,7 +211,7 @@ def tasks_quality_refresh(*, project: Project, task_ids: Sequence[int]) -> None:
         return
     controls = _controls(project_schema(project))
     previous = {
-        task_id: (stats, count, best)
+        task_id: (json.loads(stats), count, best)
         for task_id, stats, count, best in TaskQuality.objects.filter(task_id__in=task_ids).values_list(
             "task_id", "stats", "annotations", "best_annotation_id"
         )
@@ -250,7 +254,12 @@ def task_quality_refresh(
 
 def tasks_quality_forget(*, project_id: int, task_ids: Sequence[int]) -> None:
     """Before tasks or all their annotations are deleted: subtract their shares and drop their rows."""
-    old = list(TaskQuality.objects.filter(task_id__in=task_ids).values_list("stats", "annotations"))
+    old = [
+        (json.loads(stats), count)
+        for stats, count in TaskQuality.objects.filter(task_id__in=task_ids).values_list(
+            "stats", "annotations"
+        )
+    ]
     if not old:
         return
     TaskQuality.objects.filter(task_id__in=task_ids).delete()
@@ -264,18 +273,19 @@ def task_consensus_best_set(*, task: Task, annotation_id: int | None) -> None:
     tasks_quality_refresh(project=task.project, task_ids=[task.pk])
 
 
-def _copy_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _share_copy_line(row: tuple) -> str:
     # COPY text of one _share_row (task_id, agreement, controls, consensus, tie, annotations, stats, best).
+    # The JSON columns come from json.dumps (or fragments of it), which writes no raw tab, newline or
+    # carriage return: of COPY's special characters only the backslash can occur, escaped in one pass.
     task_id, agreement, controls, consensus, tie, annotations, stats, best = row
     return (
-        f"{task_id}\t{COPY_NULL if agreement is None else repr(agreement)}\t{copy_text(controls)}\t"
-        f"{COPY_NULL if consensus is None else copy_text(consensus)}\t{COPY_BOOL[tie]}\t{annotations}\t"
-        f"{copy_text(stats)}\t{COPY_NULL if best is None else best}"
+        f"{task_id}\t{COPY_NULL if agreement is None else repr(agreement)}\t{controls.replace(BACKSLASH, COPY_BACKSLASH)}\t"
+        f"{COPY_NULL if consensus is None else consensus.replace(BACKSLASH, COPY_BACKSLASH)}\t{COPY_BOOL[tie]}\t"
+        f"{annotations}\t{stats.replace(BACKSLASH, COPY_BACKSLASH)}\t{COPY_NULL if best is None else best}"
     )
+
+
+BACKSLASH, COPY_BACKSLASH = "\\", "\\\\"
 
 
 def _share_row(share: Share, best: int | None) -> tuple:

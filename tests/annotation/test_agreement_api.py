@@ -1,5 +1,6 @@
 """Agreement and consensus through the API and the write paths: roles, shapes, numbers, incremental upkeep."""
 
+import json
 from typing import Any
 
 import krippendorff
@@ -105,7 +106,8 @@ def test_agreement_figures_match_the_libraries(api, quality_world):
 def _stats_now(project) -> tuple[dict, int, int, dict]:
     quality = project_quality(project.pk)
     rows = {
-        row.task_id: (row.stats, row.consensus, row.tie, row.agreement) for row in TaskQuality.objects.all()
+        row.task_id: (json.loads(row.stats), row.consensus, row.tie, row.agreement)
+        for row in TaskQuality.objects.all()
     }
     return quality.stats, quality.tasks, quality.annotations, rows
 

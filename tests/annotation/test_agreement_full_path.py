@@ -35,7 +35,9 @@ def _random_result(rng: random.Random) -> list[dict]:
                         "value": {"choices": [rng.choice(["Positive", "Negative", "Neutral"])]}})  # fmt: skip
     if rng.random() < 0.7:
         topics = rng.sample(["a", "b", "c", "d"], rng.randint(0, 3))
-        regions.append({"from_name": "topics", "to_name": "text", "type": "choices", "value": {"choices": topics}})
+        regions.append(
+            {"from_name": "topics", "to_name": "text", "type": "choices", "value": {"choices": topics}}
+        )
     for _ in range(rng.randint(0, 3)):
         start = rng.choice([0, 2, 3, 5, 40, 41])
         end = start + rng.choice([1, 2, 4, 7])
@@ -84,7 +86,9 @@ def test_the_fast_path_equals_the_incremental_core_task_by_task(seed, overlap, m
         fast = shares.share(task_id, rows, best_annotation_id=best)
         assert json.loads(fast.stats_json) == reference.stats
         assert json.loads(fast.controls_json) == reference.controls
-        assert (None if fast.consensus_json is None else json.loads(fast.consensus_json)) == reference.consensus
+        assert (
+            None if fast.consensus_json is None else json.loads(fast.consensus_json)
+        ) == reference.consensus
         assert (fast.agreement, fast.tie, fast.annotations) == (
             reference.agreement, reference.tie, reference.annotations)  # fmt: skip
         stats_add(expected_total, reference.stats)
@@ -103,7 +107,11 @@ def test_spans_of_the_same_shape_share_a_case_and_keep_their_offsets():
     first = shares.share(1, rows(0, (5, 9)))
     second = shares.share(2, rows(30, (7, 8)))
     assert len(shares.cases) == 1
-    assert json.loads(second.consensus_json or "[]")[0]["value"] == {"start": 30, "end": 34, "labels": ["ORG"]}
+    assert json.loads(second.consensus_json or "[]")[0]["value"] == {
+        "start": 30,
+        "end": 34,
+        "labels": ["ORG"],
+    }
     assert set(json.loads(first.stats_json)["label"]["pairs"]) == {"5\t9"}
     assert set(json.loads(second.stats_json)["label"]["pairs"]) == {"7\t8"}
 
@@ -133,7 +141,14 @@ def _db_result(rng: random.Random) -> list[dict]:
 def _state(project) -> tuple:
     quality = project_quality(project.pk)
     rows = {
-        row.task_id: (row.stats, row.consensus, row.tie, row.agreement, row.controls, row.annotations)
+        row.task_id: (
+            json.loads(row.stats),
+            row.consensus,
+            row.tie,
+            row.agreement,
+            row.controls,
+            row.annotations,
+        )
         for row in TaskQuality.objects.filter(project_id=project.pk)
     }
     return quality.stats, quality.tasks, quality.annotations, rows
