@@ -155,18 +155,18 @@ class TaskShares:
         with_consensus = count >= max(self.overlap, 2)
         gold_index = next((index for index, row in enumerate(rows) if row[3]), None)
         authors = [row[1] for row in rows]
-        by_rank = None not in authors and len(set(authors)) == count
+        known = [author for author in authors if author is not None]
+        by_rank = len(set(known)) == count
+        users: tuple[int, ...] = ()
         if by_rank:
             # Who answered stands as a rank (0 for the smallest id); the answers go in rank order,
             # except for the kinds where the order of the answers matters.
-            users = tuple(sorted(authors))
-            in_rank_order = sorted(range(count), key=authors.__getitem__)
+            users = tuple(sorted(known))
+            in_rank_order = sorted(range(count), key=lambda index: known[index])
             rank_of = [0] * count
             for rank, index in enumerate(in_rank_order):
                 rank_of[index] = rank
             gold_rank = rank_of[gold_index] if gold_index is not None else None
-        else:
-            users = ()
         stats_parts: list[str] = []
         agreement_parts: list[str] = []
         consensus_parts: list[str] = []
@@ -273,7 +273,7 @@ class TaskShares:
             )
             consensus_value, case.tie = outcome.value, outcome.tie
             if control.kind == LABELS:
-                case.winners = sorted(outcome.value or ())
+                case.winners = sorted(outcome.value or ())  # type: ignore[call-overload]
             elif outcome.regions:
                 case.consensus_json = ",".join(_dumps(region) for region in outcome.regions)
         gold = raters[gold_position] if gold_position is not None else None
