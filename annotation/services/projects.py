@@ -16,9 +16,11 @@ from annotation.models import (
     ImportJob,
     Prediction,
     Project,
+    ProjectQualityShard,
     Sampling,
     Task,
     TaskLock,
+    TaskQuality,
 )
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
@@ -206,7 +208,8 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
-TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction)
+# TaskQuality first: it names a task and an annotation, and raw deletes skip Django's on_delete.
+TASK_CHILDREN = (TaskQuality, TaskLock, Draft, Annotation, Prediction)
 
 
 def _unlink_all(paths: list[Path]) -> None:
@@ -260,6 +263,8 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
+    # No task left, so no agreement: the project's summed statistics go with the tasks' shares.
+    ProjectQualityShard.objects.filter(project=project).delete()
     # No task left, so no gold answer: scores start again (flags and pauses stay as they were).
     GoldScore.objects.filter(project=project).delete()
     AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)

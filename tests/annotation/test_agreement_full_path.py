@@ -13,6 +13,7 @@ from annotation.quality import batch
 from annotation.quality.agreement import stats_add
 from annotation.quality.batch import Control, TaskShares
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_update
+from annotation.services.projects import project_tasks_delete
 from annotation.services.quality import _task_share, project_quality, project_quality_recompute
 from tessera.models import Membership
 
@@ -177,3 +178,19 @@ def test_a_full_recompute_equals_the_incremental_upkeep_on_a_random_project(cast
     project_quality_recompute(project=project)
     assert _state(project) == incremental
     assert ProjectQualityShard.objects.filter(project=project).exclude(shard=0).exclude(tasks=0).count() == 0
+
+
+@pytest.mark.django_db
+def test_deleting_every_task_of_a_project_empties_its_agreement(cast, make_project):
+    rng = random.Random(3)
+    project = make_project(
+        CONFIG,
+        maximum_annotations=2,
+        tasks=[{"text": "Acme Bank and 山田太郎 in Tokyo, 2026; Globex Corp. bought Initech."}] * 3,
+    )
+    for task in project.tasks.all():
+        for role in ("annotator", "annotator2"):
+            annotation_create(task=task, user=cast.users[role], result=_db_result(rng)[:1])
+    assert project_quality(project.pk).tasks == 3
+    project_tasks_delete(project=project, user=cast.users["owner"])
+    assert _state(project) == ({}, 0, 0, {})
