@@ -12,6 +12,7 @@ from annotation.models import ProjectQualityShard, TaskQuality
 from annotation.quality import batch
 from annotation.quality.agreement import stats_add
 from annotation.quality.batch import Control, TaskShares
+from annotation.services import quality as quality_services
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_update
 from annotation.services.projects import project_tasks_delete
 from annotation.services.quality import _task_share, project_quality, project_quality_recompute
@@ -156,7 +157,9 @@ def _state(project) -> tuple:
 
 
 @pytest.mark.django_db
-def test_a_full_recompute_equals_the_incremental_upkeep_on_a_random_project(cast, make_project):
+def test_a_full_recompute_equals_the_incremental_upkeep_on_a_random_project(cast, make_project, monkeypatch):
+    # Fetch a few annotations at a time, so that tasks straddle the batches of the streamed read.
+    monkeypatch.setattr(quality_services, "RECOMPUTE_FETCH", 4)
     rng = random.Random(7)
     text = "Acme Bank and 山田太郎 in Tokyo, 2026; Globex Corp. bought Initech for 40 million."
     project = make_project(CONFIG, maximum_annotations=3, tasks=[{"text": text} for _ in range(25)])
