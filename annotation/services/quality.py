@@ -364,12 +364,14 @@ def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
                 TaskQuality._meta.db_table,
                 ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats",
                  "best_annotation_id"),
-                [
+                # A generator: each task is computed as COPY asks for rows, so the server stores one
+                # chunk while Python computes the next.
+                (
                     _share_row(shares.share(task_id, rows, best_annotation_id=best.get(task_id)),
                                best.get(task_id))
                     for task_id, rows in batch
                     if len(rows) >= 2
-                ],
+                ),
                 constants={"project_id": project.pk, "updated_at": now},
                 copy_line=_share_copy_line,
             )  # fmt: skip
