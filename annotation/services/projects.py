@@ -8,7 +8,17 @@ from django.db.models import BooleanField as BooleanOutput
 from django.db.models import ExpressionWrapper, F, Q
 
 from annotation.label_config import LabelSchema, parse_label_config
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    Draft,
+    ImportJob,
+    Prediction,
+    Project,
+    Sampling,
+    Task,
+    TaskLock,
+    TaskSearchText,
+)
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
 from tessera.services import audit_record
@@ -195,7 +205,7 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
-TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction)
+TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction, TaskSearchText)
 
 
 def _unlink_all(paths: list[Path]) -> None:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock
+from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock, TaskSearchText
 from annotation.selectors import task_ids_selected
 from annotation.services.counters import project_totals_add
 from annotation.services.projects import _project_lock
@@ -95,7 +95,7 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
     total = _Sums()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
-        for model in (TaskLock, Draft, Annotation, Prediction):
+        for model in (TaskLock, Draft, Annotation, Prediction, TaskSearchText):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
     project_totals_add(
