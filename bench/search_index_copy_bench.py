@@ -7,7 +7,9 @@ jsonb data) receives N tasks of about 200 characters of JSON text (English, one 
 * ``copy_with_trigram``: the task table carries the pg_trgm GIN index on ``data::text`` (the design
   before migration 0012: every import paid for it);
 * ``copy_without_trigram``: no such index (an import now);
-* ``index_job``: after that COPY, the search rows written as the job writes them (``INSERT … SELECT
+* ``copy_with_labels_and_sorted``: no trigram index, but the data table's two other indexes (the
+  GIN on ``labels`` and the ``(project_id, total_annotations, id)`` btree), which imports still keep;
+* ``index_job``: after the COPY without them, the search rows written as the job writes them (``INSERT … SELECT
   id, project_id, data::text … ON CONFLICT DO NOTHING`` in id-ordered batches of 20,000) into a table
   with the trigram index, outside the import.
 
@@ -33,6 +35,13 @@ WORDS = "bank rates market shares bond yield profit loss merger growth inflation
 JAPANESE = ["東京の銀行が金利を引き上げた", "配当金の支払いが発表された", "市場は大きく下落した"]
 
 
+LABELS = [
+    '{"sentiment": ["Positive"], "label": ["ORG"]}',
+    '{"sentiment": ["Negative"], "label": ["PER", "MONEY"]}',
+    "{}",
+]
+
+
 def _task(rng: random.Random, index: int) -> str:
     if index % 4 == 3:
         text = "".join(rng.choice(JAPANESE) for _ in range(4))
@@ -51,10 +60,11 @@ def _connect(url: str, dbname: str):
     return connection
 
 
-def _fresh(cursor, *, trigram_on_task: bool) -> None:
+def _fresh(cursor, *, trigram_on_task: bool, labels_and_sorted: bool = False) -> None:
     cursor.execute("DROP TABLE IF EXISTS s, t")
     cursor.execute(
-        "CREATE TABLE t (id bigserial PRIMARY KEY, project_id bigint NOT NULL, data jsonb NOT NULL)"
+        "CREATE TABLE t (id bigserial PRIMARY KEY, project_id bigint NOT NULL, data jsonb NOT NULL, "
+        "labels jsonb NOT NULL, total_annotations integer NOT NULL)"
     )
     cursor.execute("CREATE INDEX t_project ON t (project_id)")
     cursor.execute(
@@ -64,12 +74,17 @@ def _fresh(cursor, *, trigram_on_task: bool) -> None:
     cursor.execute("CREATE INDEX s_trgm ON s USING gin (text gin_trgm_ops)")
     if trigram_on_task:
         cursor.execute("CREATE INDEX t_trgm ON t USING gin ((data::text) gin_trgm_ops)")
+    if labels_and_sorted:
+        cursor.execute("CREATE INDEX t_labels ON t USING gin (labels jsonb_path_ops)")
+        cursor.execute("CREATE INDEX t_sorted ON t (project_id, total_annotations, id)")
 
 
 def _copy(connection, body: str) -> float:
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.copy_expert("COPY t (project_id, data) FROM STDIN", io.StringIO(body))
+        cursor.copy_expert(
+            "COPY t (project_id, data, labels, total_annotations) FROM STDIN", io.StringIO(body)
+        )
     return time.perf_counter() - started
 
 
@@ -98,7 +113,10 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     rng = random.Random(args.tasks)
-    body = "".join("1\t" + _task(rng, i).replace("\\", "\\\\") + "\n" for i in range(args.tasks))
+    body = "".join(
+        "1\t" + _task(rng, i).replace("\\", "\\\\") + f"\t{LABELS[i % 3]}\t{2 - i % 3}\n"
+        for i in range(args.tasks)
+    )
     scratch = f"tessera_bench_search_copy_{os.getpid()}"
     admin = _connect(args.database_url, urlsplit(args.database_url).path.lstrip("/") or "postgres")
     with admin.cursor() as cursor:
@@ -110,6 +128,9 @@ def main() -> None:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             _fresh(cursor, trigram_on_task=True)
         with_trigram = _copy(connection, body)
+        with connection.cursor() as cursor:
+            _fresh(cursor, trigram_on_task=False, labels_and_sorted=True)
+        labels_and_sorted = _copy(connection, body)
         with connection.cursor() as cursor:
             _fresh(cursor, trigram_on_task=False)
         without_trigram = _copy(connection, body)
@@ -133,10 +154,12 @@ def main() -> None:
                 },
                 "copy_with_trigram_s": round(with_trigram, 3),
                 "copy_without_trigram_s": round(without_trigram, 3),
+                "copy_with_labels_and_sorted_s": round(labels_and_sorted, 3),
                 "index_job_s": round(job, 3),
                 "us_per_task": {
                     "copy_with_trigram": per_task_us(with_trigram),
                     "copy_without_trigram": per_task_us(without_trigram),
+                    "copy_with_labels_and_sorted": per_task_us(labels_and_sorted),
                     "index_job": per_task_us(job),
                 },
             },
