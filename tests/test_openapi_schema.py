@@ -438,6 +438,18 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     manager("delete", f"{members_of_project}{annotator_id}/", expect=404)
     manager("patch", project_url, {"members_only": False}, expect=200)
 
+    # Annotator metrics, the timeline, gold scores, resuming a paused annotator.
+    for path in ("annotators/", "annotators/?by=day", "timeline/", "gold/"):
+        reviewer("get", f"{project_url}{path}", expect=200)
+        annotator("get", f"{project_url}{path}", expect=403)
+        outsider("get", f"{project_url}{path}", expect=404)
+    reviewer("get", f"{project_url}annotators/?by=week", expect=400)
+    resume_url = f"{project_url}annotators/{annotator_id}/resume/"
+    manager("post", resume_url, expect=200)
+    manager("post", f"{project_url}annotators/{cast.users['outsider'].pk}/resume/", expect=404)
+    reviewer("post", resume_url, expect=403)
+    outsider("post", resume_url, expect=404)
+
     # The export (its bodies are files; tests/exports compares them with Label Studio's converter).
     call("reviewer")("get", f"{project_url}export?exportType=CSV", expect=200)
     call("reviewer")("get", f"{project_url}export?exportType=XML", expect=400)
@@ -469,6 +481,22 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     call("reviewer")("get", f"/api/tasks/{first}/history/", expect=200)
     annotator("get", f"/api/tasks/{first}/history/", expect=403)
     outsider("get", f"/api/tasks/{first}/history/", expect=404)
+
+    # Agreement: per control, by annotator pair, by task, a confusion matrix.
+    reviewer = call("reviewer")
+    reviewer("get", f"{project_url}agreement/", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=annotator_pair", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=task&page_size=10", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=nope", expect=400)
+    annotator("get", f"{project_url}agreement/", expect=403)
+    outsider("get", f"{project_url}agreement/", expect=404)
+    confusion_url = f"{project_url}agreement/confusion"
+    reviewer(
+        "get", f"{confusion_url}?control=sentiment&a={cast.users['annotator'].pk}&b=consensus", expect=200
+    )
+    reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
+    annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
+    outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

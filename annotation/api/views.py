@@ -38,6 +38,7 @@ from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from annotation.services.project_members import project_member_required
+from annotation.services.quality import task_consensus_out
 from annotation.services.task_actions import task_action_run
 from annotation.task_filters import TaskQuery, parse_action_body, parse_query_params
 from tessera import validation
@@ -251,6 +252,13 @@ def next_task_out(task, user) -> dict:
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     body = task_out(task)
+    # Gold tasks look like any other task here: no gold flag, and the counters of a task nobody has
+    # answered yet (a gold task's ground truth and earlier answers would otherwise give it away).
+    body.pop("is_gold", None)
+    if task.is_gold:
+        body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0)
+        if "state" in body:
+            body["state"] = "unlabeled"
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
@@ -473,8 +481,12 @@ class TaskDetailView(APIView):
         summary="Get a task with its annotations and predictions",
     )
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
-        return Response(task_out(task))
+        membership = caller_membership(request)
+        task = selectors.task_with_children(membership=membership, task_id=task_id)
+        body = task_out(task)
+        if membership.rank >= ROLE_RANK[Role.REVIEWER]:
+            body["consensus"] = task_consensus_out(task_id=task.pk)
+        return Response(body)
 
     @extend_schema(
         request=schemas.TaskUpdateIn,

@@ -190,6 +190,7 @@ WRITES = [
     ("post", "/api/projects/{project}/members/", {"user": "{member}", "email": "annotator@acme.test"}),
     ("delete", "/api/projects/{project}/members/", {"user": "{member}"}),
     ("delete", "/api/projects/{project}/members/{member}/", {}),
+    ("post", "/api/projects/{project}/annotators/{member}/resume", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -210,6 +211,13 @@ QUERIES = [
     ("/api/organizations/{org}/memberships/", ["role", "search", "include_inactive", "page", "page_size"]),
     ("/api/organizations/{org}/invites/", ["state", "page", "page_size"]),
     ("/api/projects/{project}/members/", ["page"]),
+    ("/api/projects/{project}/annotators/", ["by", "page"]),
+    ("/api/projects/{project}/timeline/", ["page"]),
+    ("/api/projects/{project}/gold/", ["page"]),
+    ("/api/projects/{project}/agreement/", ["by", "page", "page_size"]),
+    ("/api/projects/{project}/agreement/?by=task", ["page", "page_size"]),
+    ("/api/projects/{project}/agreement/confusion", ["control", "a", "b"]),
+    ("/api/projects/{project}/agreement/confusion?control=sentiment", ["a", "b"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
