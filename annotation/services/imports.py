@@ -28,6 +28,7 @@ from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
+from annotation.services.states import imported_states_sql
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -486,6 +487,12 @@ def _write_batch(
         ),
         constants={"project_id": project.pk, "import_job_id": job_id, "created_at": now, "updated_at": now},
     )
+    if any(row[3] for row in checked.tasks):
+        # Tasks imported with answers start where the state machine puts them (in progress, labeled or
+        # in review; annotation/services/states.py): one set-based UPDATE over the batch's range.
+        sql, params = imported_states_sql(project)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
     return task_ids
 
 

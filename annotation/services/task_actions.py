@@ -16,7 +16,18 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    Comment,
+    Draft,
+    Prediction,
+    Project,
+    Review,
+    ReviewLock,
+    Task,
+    TaskLock,
+    TaskState,
+)
 from annotation.selectors import task_ids_selected
 from annotation.services.counters import project_totals_add
 from annotation.services.projects import _project_lock
@@ -95,7 +106,9 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
     total = _Sums()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
-        for model in (TaskLock, Draft, Annotation, Prediction):
+        _raw_delete(ReviewLock.objects.filter(annotation__task_id__in=chunk))
+        _raw_delete(Review.objects.filter(annotation__task_id__in=chunk))
+        for model in (Comment, TaskLock, Draft, Annotation, Prediction):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
     project_totals_add(
@@ -116,10 +129,16 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
         total = _add(total, _sums(chunk))
         # Drafts of corrections belong to the annotations removed; drafts of new answers stay.
         _raw_delete(Draft.objects.filter(task_id__in=chunk, annotation__isnull=False))
+        # Reviews go with the annotations they judged; comments stay on the task, unattached.
+        _raw_delete(ReviewLock.objects.filter(annotation__task_id__in=chunk))
+        _raw_delete(Review.objects.filter(annotation__task_id__in=chunk))
+        Comment.objects.filter(task_id__in=chunk, annotation__isnull=False).update(annotation=None)
         _raw_delete(Annotation.objects.filter(task_id__in=chunk))
+        # Without annotations a task is unlabeled again (annotation/services/states.py).
         Task.objects.filter(Q(total_annotations__gt=0) | Q(cancelled_annotations__gt=0), pk__in=chunk).update(
-            total_annotations=0, cancelled_annotations=0, is_labeled=False, labels={}, updated_at=now
-        )
+            total_annotations=0, cancelled_annotations=0, is_labeled=False, labels={}, updated_at=now,
+            state=TaskState.UNLABELED,
+        )  # fmt: skip
         _task_events(user=user, project=project, chunk=chunk, action="task.annotations_delete")
     project_totals_add(
         project.pk,
