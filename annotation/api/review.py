@@ -1,6 +1,7 @@
 """Review endpoints: the review queue, verdicts on an annotation, bulk accept of a data-table
 selection, and the project's review backlog. Reviewers and above; other organizations' objects 404."""
 
+from django.http import HttpResponse
 from django.urls import re_path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -124,10 +125,13 @@ class ReviewNextView(APIView):
         responses={200: ReviewNextOut(allow_null=True), **schemas.errors(403, 404)},
         summary="Take the next annotation to review (locks it), or null when nothing is left",
     )
-    def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, project_id: int) -> Response | HttpResponse:
         project = self._project(request, project_id)
         handout = review_services.review_next(project=project, reviewer=request.user)
-        return Response(None if handout is None else _handout_out(handout))
+        if handout is None:
+            # JSON null (DRF renders a None body as no body at all).
+            return HttpResponse(b"null", content_type="application/json")
+        return Response(_handout_out(handout))
 
 
 class AnnotationReviewsView(APIView):
