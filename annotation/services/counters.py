@@ -192,7 +192,8 @@ def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
     if row is None:
         raise NotFound(message)
     task = _HELD_TASK_ROWS.build(row)
-    task.rejected_annotations = row[_HELD_TASK_ROWS.width]
+    # Not a field: read by annotation.services.states.task_state_after_submit.
+    setattr(task, "rejected_annotations", row[_HELD_TASK_ROWS.width])  # noqa: B010
     return task
 
 

@@ -2,6 +2,7 @@
 
 import math
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -64,7 +65,7 @@ def project_schema(project: Project) -> LabelSchema:
 
 
 def _clean(fields: dict) -> dict:
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         expected = EDITABLE_FIELDS.get(name)
         if expected is None:

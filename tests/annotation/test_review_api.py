@@ -430,7 +430,7 @@ def test_two_reviewers_at_once_end_with_one_verdict_and_a_409(api, cast, make_pr
         barrier = threading.Barrier(2)
         statuses: list[int] = []
 
-        def judge(role: str, verdict: str) -> None:
+        def judge(role: str, verdict: str, barrier=barrier, statuses=statuses) -> None:
             try:
                 client = api(role)
                 barrier.wait()
@@ -463,7 +463,7 @@ def test_two_reviewers_asking_at_once_get_different_annotations(api, cast, make_
         barrier = threading.Barrier(2)
         taken: list[int] = []
 
-        def ask(role: str) -> None:
+        def ask(role: str, barrier=barrier, taken=taken) -> None:
             try:
                 client = api(role)
                 barrier.wait()

@@ -91,7 +91,9 @@ def test_changing_the_policy_moves_labeled_tasks_set_based(cast, make_project):
     project_update(project=project, user=cast.users["owner"], fields={"review_policy": ReviewPolicy.ALL})
     assert set(Task.objects.filter(project=project).values_list("state", flat=True)) == {TaskState.IN_REVIEW}
     project_update(project=project, user=cast.users["owner"], fields={"maximum_annotations": 2})
-    assert set(Task.objects.filter(project=project).values_list("state", flat=True)) == {TaskState.IN_PROGRESS}
+    assert set(Task.objects.filter(project=project).values_list("state", flat=True)) == {
+        TaskState.IN_PROGRESS
+    }
 
 
 def test_verdicts_reject_then_resubmit_then_accept(cast, make_project):
@@ -101,7 +103,11 @@ def test_verdicts_reject_then_resubmit_then_accept(cast, make_project):
     annotation = annotation_create(task=task, user=annotator, result=choice("Positive"))
     annotation = Annotation.objects.select_related("task__project").get(pk=annotation.pk)
     review_create(
-        annotation=annotation, reviewer=reviewer, membership=_membership(reviewer), verdict="reject", comment="No"
+        annotation=annotation,
+        reviewer=reviewer,
+        membership=_membership(reviewer),
+        verdict="reject",
+        comment="No",
     )
     assert _state(task) == TaskState.IN_PROGRESS
     annotation.refresh_from_db()
@@ -113,7 +119,9 @@ def test_verdicts_reject_then_resubmit_then_accept(cast, make_project):
     annotation.refresh_from_db()
     assert annotation.review_state == ReviewState.SUBMITTED
     assert _state(task) == TaskState.IN_REVIEW
-    review_create(annotation=annotation, reviewer=reviewer, membership=_membership(reviewer), verdict="accept")
+    review_create(
+        annotation=annotation, reviewer=reviewer, membership=_membership(reviewer), verdict="accept"
+    )
     assert _state(task) == TaskState.DONE
 
 
@@ -123,7 +131,9 @@ def test_a_new_answer_on_a_done_task_puts_it_back_in_review(cast, make_project):
     reviewer = cast.users["reviewer"]
     annotation = annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
     annotation = Annotation.objects.select_related("task__project").get(pk=annotation.pk)
-    review_create(annotation=annotation, reviewer=reviewer, membership=_membership(reviewer), verdict="accept")
+    review_create(
+        annotation=annotation, reviewer=reviewer, membership=_membership(reviewer), verdict="accept"
+    )
     assert _state(task) == TaskState.DONE
     # Managers may add answers past the overlap.
     annotation_create(task=task, user=cast.users["manager"], result=choice("Negative"))
@@ -148,9 +158,13 @@ def test_deleting_answers_moves_the_task_back(cast, make_project):
     first = annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
     second = annotation_create(task=task, user=cast.users["annotator2"], result=choice("Positive"))
     manager = cast.users["manager"]
-    annotation_delete(annotation=Annotation.objects.get(pk=second.pk), user=manager, membership=_membership(manager))
+    annotation_delete(
+        annotation=Annotation.objects.get(pk=second.pk), user=manager, membership=_membership(manager)
+    )
     assert _state(task) == TaskState.IN_PROGRESS
-    annotation_delete(annotation=Annotation.objects.get(pk=first.pk), user=manager, membership=_membership(manager))
+    annotation_delete(
+        annotation=Annotation.objects.get(pk=first.pk), user=manager, membership=_membership(manager)
+    )
     assert _state(task) == TaskState.UNLABELED
 
 
@@ -163,7 +177,9 @@ def test_deleting_the_unreviewed_answer_leaves_a_task_whose_others_are_accepted_
     review_create(annotation=first, reviewer=reviewer, membership=_membership(reviewer), verdict="accept")
     extra = annotation_create(task=task, user=manager, result=choice("Negative"))
     assert _state(task) == TaskState.IN_REVIEW
-    annotation_delete(annotation=Annotation.objects.get(pk=extra.pk), user=manager, membership=_membership(manager))
+    annotation_delete(
+        annotation=Annotation.objects.get(pk=extra.pk), user=manager, membership=_membership(manager)
+    )
     assert _state(task) == TaskState.DONE
 
 
@@ -173,7 +189,10 @@ def test_an_import_with_answers_sets_states_from_the_counters(cast, make_project
     items = [
         {"data": {"text": "none"}},
         {"data": {"text": "one"}, "annotations": [{"result": choice("Positive")}]},
-        {"data": {"text": "two"}, "annotations": [{"result": choice("Positive")}, {"result": choice("Negative")}]},
+        {
+            "data": {"text": "two"},
+            "annotations": [{"result": choice("Positive")}, {"result": choice("Negative")}],
+        },
     ]
     tasks_import(project=project, user=owner, items=[to_task_item(item, n) for n, item in enumerate(items)])
     states = list(Task.objects.filter(project=project).order_by("inner_id").values_list("state", flat=True))
