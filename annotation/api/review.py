@@ -64,7 +64,7 @@ class ReviewBulkIn(serializers.Serializer):
     selectedItems = serializers.DictField(
         help_text='{"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}'
     )
-    verdict = serializers.ChoiceField(choices=["accept"])
+    verdict = serializers.CharField(help_text="accept (the only bulk verdict).")
     comment = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -122,7 +122,11 @@ class ReviewNextView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: ReviewNextOut(allow_null=True), **schemas.errors(403, 404)},
+        # ReviewNextOut (registered by GET) or JSON null: a raw schema, as a serializer cannot say "or null".
+        responses={
+            200: {"allOf": [{"$ref": "#/components/schemas/ReviewNextOut"}], "nullable": True},
+            **schemas.errors(403, 404),
+        },
         summary="Take the next annotation to review (locks it), or null when nothing is left",
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response | HttpResponse:

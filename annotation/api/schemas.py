@@ -148,9 +148,8 @@ class TaskOut(serializers.Serializer):
     total_annotations = serializers.IntegerField()
     cancelled_annotations = serializers.IntegerField()
     total_predictions = serializers.IntegerField()
-    state = serializers.ChoiceField(
-        choices=TaskState.values, help_text="unlabeled, in_progress, labeled, in_review or done."
-    )
+    # A CharField, not a ChoiceField: other "state" enums (jobs, invitations) would collide in the schema.
+    state = serializers.CharField(help_text=f"The task's state: {', '.join(TaskState.values)}.")
     is_gold = serializers.BooleanField(help_text="Has a ground_truth annotation (a gold task).")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
