@@ -211,3 +211,33 @@ def test_deleting_a_selection_s_annotations_makes_its_tasks_unlabeled(cast, make
     query = parse_action_body({"selectedItems": {"all": True, "excluded": []}}, limits=task_query_limits())
     task_action_run(project=project, user=cast.users["manager"], action="delete_annotations", query=query)
     assert set(Task.objects.filter(project=project).values_list("state", flat=True)) == {TaskState.UNLABELED}
+
+
+def test_low_agreement_policy_sends_only_tasks_whose_annotators_disagree_to_review(cast, make_project):
+    project = make_project(
+        tasks=[{"text": "agreed"}, {"text": "disputed"}], maximum_annotations=2, review_policy="low_agreement"
+    )
+    agreed, disputed = project.tasks.order_by("inner_id")
+    for task, second in ((agreed, "Positive"), (disputed, "Negative")):
+        task.project = project
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+        annotation_create(task=task, user=cast.users["annotator2"], result=choice(second))
+    assert _state(agreed) == TaskState.LABELED
+    assert _state(disputed) == TaskState.IN_REVIEW
+    assert review_selects(project, agreed) is False
+    # Correcting the disagreement by an edit takes the task out of review; the policy changing back
+    # and forth is decided set-based from the same stored agreement.
+    answer = Annotation.objects.get(task=disputed, completed_by=cast.users["annotator2"])
+    annotation_update(
+        annotation=answer,
+        user=cast.users["annotator2"],
+        membership=_membership(cast.users["annotator2"]),
+        fields={"result": choice("Positive")},
+    )
+    assert _state(disputed) == TaskState.LABELED
+    project_update(project=project, user=cast.users["owner"], fields={"review_policy": ReviewPolicy.ALL})
+    assert _state(agreed) == TaskState.IN_REVIEW
+    project_update(
+        project=project, user=cast.users["owner"], fields={"review_policy": ReviewPolicy.LOW_AGREEMENT}
+    )
+    assert {_state(agreed), _state(disputed)} == {TaskState.LABELED}
