@@ -109,7 +109,9 @@ def prediction_out(prediction: Prediction) -> dict:
     }
 
 
-def task_out(task: Task) -> dict:
+def task_out(task: Task, *, hide_gold: bool = False) -> dict:
+    """``hide_gold``: for annotators, to whom a gold task must look like any other task (no gold flag,
+    and the counters and state of a task nobody has answered, which its ground truth would give away)."""
     body = {
         "id": task.pk,
         "project": task.project_id,
@@ -125,6 +127,10 @@ def task_out(task: Task) -> dict:
         "created_at": _time(task.created_at),
         "updated_at": _time(task.updated_at),
     }
+    if hide_gold and task.is_gold:
+        body.update(
+            is_gold=False, is_labeled=False, total_annotations=0, cancelled_annotations=0, state="unlabeled"
+        )
     if hasattr(task, "annotation_list"):
         body["annotations"] = [annotation_out(a) for a in task.annotation_list]
     if hasattr(task, "prediction_list"):
@@ -133,12 +139,18 @@ def task_out(task: Task) -> dict:
 
 
 def task_page_out(
-    tasks: list[Task], *, total: int, total_annotations: int, total_predictions: int, total_exact: bool = True
+    tasks: list[Task],
+    *,
+    total: int,
+    total_annotations: int,
+    total_predictions: int,
+    total_exact: bool = True,
+    hide_gold: bool = False,
 ) -> dict:
     """Label Studio's task page; the SDK's PaginatedRoleBasedTaskList requires the first four keys
     (and keeps any other)."""
     return {
-        "tasks": [task_out(task) for task in tasks],
+        "tasks": [task_out(task, hide_gold=hide_gold) for task in tasks],
         "total": total,
         "total_annotations": total_annotations,
         "total_predictions": total_predictions,

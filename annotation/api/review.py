@@ -18,7 +18,8 @@ from tessera.api.base import json_object
 from tessera.api.output import time_out
 from tessera.api.schemas import UserSimpleOut
 from tessera.errors import ApplicationError, NotFound
-from tessera.permissions import caller_membership
+from tessera.models import Role
+from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 
 # ---- shapes (OpenAPI only; the answers are built by annotation/api/output.py) ---------------------
@@ -144,7 +145,9 @@ class AnnotationReviewsView(APIView):
         summary="Verdicts on an annotation, oldest first",
     )
     def get(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
-        membership = caller_membership(request)
+        # The role first: an annotator is refused review endpoints (403) before blind annotation would
+        # hide another annotator's work from them (404).
+        membership = require_role(request, Role.REVIEWER, action="read reviews")
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
         review_services.reviewer_required(
             membership=membership, project=annotation.task.project, user=request.user
@@ -160,7 +163,7 @@ class AnnotationReviewsView(APIView):
         "config (naming the region), and on a result with accept or reject.",
     )
     def post(self, request: AuthenticatedRequest, annotation_id: int) -> Response:
-        membership = caller_membership(request)
+        membership = require_role(request, Role.REVIEWER, action="review annotations")
         annotation = selectors.annotation_get(membership=membership, annotation_id=annotation_id)
         body = json_object(request)
         review = review_services.review_create(

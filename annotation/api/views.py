@@ -253,14 +253,8 @@ def next_task_out(task, user) -> dict:
     # The task's counter says when it has no predictions to read (most handed out have none).
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
-    body = task_out(task)
-    # Gold tasks look like any other task here: no gold flag, and the counters of a task nobody has
-    # answered yet (a gold task's ground truth and earlier answers would otherwise give it away).
-    body.pop("is_gold", None)
-    if task.is_gold:
-        body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0)
-        if "state" in body:
-            body["state"] = "unlabeled"
+    # Gold tasks look like any other task here, for every caller of the queue (see task_out).
+    body = task_out(task, hide_gold=True)
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
@@ -376,6 +370,7 @@ class TaskListView(APIView):
                 task_page_out(
                     tasks, total=filtered.tasks, total_annotations=filtered.annotations,
                     total_predictions=filtered.predictions, total_exact=filtered.exact,
+                    hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER],
                 )
             )  # fmt: skip
         if page > 1 and offset >= project.task_count:
@@ -395,6 +390,7 @@ class TaskListView(APIView):
             task_page_out(
                 tasks, total=project.task_count, total_annotations=totals["total_annotations"],
                 total_predictions=totals["total_predictions"],
+                hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER],
             )
         )  # fmt: skip
 
@@ -494,7 +490,7 @@ class TaskDetailView(APIView):
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_with_children(membership=membership, task_id=task_id)
-        body = task_out(task)
+        body = task_out(task, hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER])
         if membership.rank >= ROLE_RANK[Role.REVIEWER]:
             body["consensus"] = task_consensus_out(task_id=task.pk)
         return Response(body)
