@@ -1,8 +1,9 @@
 """Members and invitations of an organization: ``/api/organizations/{id}/memberships/`` and ``…/invites/``.
 
 The organization in the path must be one the caller is an active member of, else 404. Reading members
-and pending invitations takes manager or above; changing them, admin or above. The rules about ranks
-and the last owner live in ``tessera.memberships``.
+and invitations, inviting and revoking invitations take manager or above (an invitation's role never
+above the caller's own: ``may_grant``); adding, changing and deactivating members directly, admin or
+above. The rules about ranks and the last owner live in ``tessera.memberships``.
 """
 
 from collections.abc import Callable
@@ -153,10 +154,11 @@ class InvitationListView(APIView):
     @extend_schema(
         request=schemas.InvitationIn,
         responses={201: schemas.InvitationCreatedOut, 400: ERRORS, 403: ERRORS, 404: ERRORS, 409: ERRORS},
-        summary="Invite someone by e-mail; the answer holds the single-use link (shown once); admin or above",
+        summary="Invite someone by e-mail; the answer holds the single-use link (shown once); manager or above, "
+        "never to a role above one's own",
     )
     def post(self, request: AuthenticatedRequest, organization_id: str) -> Response:
-        caller = _caller(request, organization_id, Role.ADMIN, action="invite members")
+        caller = _caller(request, organization_id, Role.MANAGER, action="invite members")
         body = json_object(request)
         _only(body, {"email", "role", "send_email"})
         send_email = body.get("send_email", True)
@@ -175,10 +177,10 @@ class InvitationListView(APIView):
 class InvitationDetailView(APIView):
     @extend_schema(
         responses={204: None, 403: ERRORS, 404: ERRORS, 409: ERRORS},
-        summary="Revoke a pending invitation: its link stops working; admin or above",
+        summary="Revoke a pending invitation: its link stops working; manager or above, for roles up to one's own",
     )
     def delete(self, request: AuthenticatedRequest, organization_id: str, invitation_id: str) -> Response:
-        caller = _caller(request, organization_id, Role.ADMIN, action="revoke invitations")
+        caller = _caller(request, organization_id, Role.MANAGER, action="revoke invitations")
         selectors.invitation_get(organization_id=caller.organization_id, invitation_id=invitation_id)
         invitations.invitation_revoke(actor=caller, invitation_id=int(invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
