@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField as BooleanOutput
 from django.db.models import ExpressionWrapper, F, Q
+from django.utils.translation import gettext as _
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import (
@@ -51,24 +52,27 @@ def _clean(fields: dict) -> dict:
         if expected is None:
             continue
         if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ApplicationError(f"{name} must be an integer.", field=name)
+            raise ApplicationError(_("%(name)s must be an integer.") % {"name": name}, field=name)
         if expected is bool and not isinstance(value, bool):
-            raise ApplicationError(f"{name} must be true or false.", field=name)
+            raise ApplicationError(_("%(name)s must be true or false.") % {"name": name}, field=name)
         if expected is str and not isinstance(value, str):
-            raise ApplicationError(f"{name} must be a string.", field=name)
+            raise ApplicationError(_("%(name)s must be a string.") % {"name": name}, field=name)
         cleaned[name] = value
     if "title" in cleaned:
         cleaned["title"] = cleaned["title"].strip()
         if not cleaned["title"] or len(cleaned["title"]) > 250:
-            raise ApplicationError("title must be 1 to 250 characters.", field="title")
+            raise ApplicationError(_("title must be 1 to 250 characters."), field="title")
     if "maximum_annotations" in cleaned and not 1 <= cleaned["maximum_annotations"] <= 100:
         raise ApplicationError(
-            "maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations"
+            _("maximum_annotations (overlap) must be between 1 and 100."), field="maximum_annotations"
         )
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
-        raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
+        raise ApplicationError(
+            _("sampling must be one of: %(values)s.") % {"values": ", ".join(Sampling.values)},
+            field="sampling",
+        )
     if "color" in cleaned and len(cleaned["color"]) > max_length_of(Project, "color"):
-        raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
+        raise ApplicationError(_("color must be a short color code such as #FFAA00."), field="color")
     return cleaned
 
 
@@ -130,18 +134,19 @@ def _refuse_orphaned_results(project: Project, *, previous_config: str) -> None:
                 name = region.get("from_name") if isinstance(region, dict) else None
                 if not isinstance(name, str):
                     continue
-                noun = model._meta.verbose_name_plural
+                noun = _("annotations") if model is Annotation else _("predictions")
                 if name in dropped_controls:
                     raise ApplicationError(
-                        f'The new config drops or retypes the control "{name}", which {noun} still use.',
+                        _('The new config drops or retypes the control "%(name)s", which %(noun)s still use.')
+                        % {"name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
                 still_used = _values_used(region) & dropped_labels.get(name, set())
                 if still_used:
                     raise ApplicationError(
-                        f'The new config drops {", ".join(sorted(still_used))} from "{name}", which {noun} still '
-                        "use.",
+                        _('The new config drops %(values)s from "%(name)s", which %(noun)s still use.')
+                        % {"values": ", ".join(sorted(still_used)), "name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
@@ -226,7 +231,7 @@ def _project_lock(project: Project) -> None:
     (annotation/services/counters.py), so this waits for those in flight, and later ones wait for
     this transaction and then find their task gone (404) instead of writing into deleted tasks."""
     if not Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first():
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
 
 
 @transaction.atomic

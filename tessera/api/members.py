@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -31,7 +32,8 @@ def _caller(request: AuthenticatedRequest, organization_id: str, minimum: Role, 
     membership = selectors.membership_in(user=request.user, organization_id=organization_id)
     if membership.rank < ROLE_RANK[minimum]:
         raise PermissionDenied(
-            f"Your role ({membership.role}) may not {action}; it needs {minimum.value} or above.",
+            _("Your role (%(role)s) may not %(action)s; it needs %(value)s or above.")
+            % {"role": membership.role, "action": action, "value": minimum.value},
             code="role_too_low",
         )
     return membership
@@ -40,7 +42,7 @@ def _caller(request: AuthenticatedRequest, organization_id: str, minimum: Role, 
 def _only(body: dict, allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ApplicationError(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+        raise ApplicationError(_("Unknown field %(field)r.") % {"field": unknown[0]}, field=unknown[0])
 
 
 def _page(request: AuthenticatedRequest, rows: QuerySet[Row], render: Callable[[Row], dict]) -> dict:
@@ -112,7 +114,7 @@ class MembershipDetailView(APIView):
         body = json_object(request)
         _only(body, {"role"})
         if "role" not in body:
-            raise ApplicationError("role is required.", field="role", code="required")
+            raise ApplicationError(_("role is required."), field="role", code="required")
         selectors.membership_get(organization_id=caller.organization_id, user_id=user_id)
         membership = memberships.membership_role_change(actor=caller, user_id=int(user_id), role=body["role"])
         return Response(membership_out(membership))
@@ -163,7 +165,7 @@ class InvitationListView(APIView):
         _only(body, {"email", "role", "send_email"})
         send_email = body.get("send_email", True)
         if not isinstance(send_email, bool):
-            raise ApplicationError("send_email must be true or false.", field="send_email")
+            raise ApplicationError(_("send_email must be true or false."), field="send_email")
         invitation, token = invitations.invitation_create(
             actor=caller, email=body.get("email"), role=body.get("role", Role.ANNOTATOR)
         )
