@@ -96,9 +96,9 @@ def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, fiel
             continue
         raise ApplicationError(
             _(
-                "Span [%(start)s, %(end)s) is outside the text of %(variable)r (%(text_count)s characters) or empty."
+                "Span [%(start)s, %(end)s) is outside the text of %(variable)r (%(length)s characters) or empty."
             )
-            % {"start": start, "end": end, "variable": variable, "text_count": len(text)},
+            % {"start": start, "end": end, "variable": variable, "length": len(text)},
             field=f"{field}.result[{index}].value" if field else f"result[{index}].value",
             code="span_out_of_range",
         )

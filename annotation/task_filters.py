@@ -168,8 +168,7 @@ def _text(value: Any, *, field: str, allow_empty: bool = True) -> str:
         )
     if len(value) > MAX_TEXT_CHARS:
         raise ApplicationError(
-            _("%(field)s may be at most %(MAX_TEXT_CHARS)s characters.")
-            % {"field": field, "MAX_TEXT_CHARS": MAX_TEXT_CHARS},
+            _("%(field)s may be at most %(limit)s characters.") % {"field": field, "limit": MAX_TEXT_CHARS},
             field=field,
             code="invalid_value",
         )

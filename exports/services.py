@@ -41,7 +41,7 @@ def _task_ids(values: list[str]) -> list[int] | None:
             ids.append(task_id)
     if len(ids) > MAX_EXPORT_IDS:
         raise ApplicationError(
-            _("At most %(MAX_EXPORT_IDS)s ids in one export.") % {"MAX_EXPORT_IDS": MAX_EXPORT_IDS},
+            _("At most %(limit)s ids in one export.") % {"limit": MAX_EXPORT_IDS},
             field="ids",
             code="too_many",
         )

@@ -180,8 +180,7 @@ def membership_list(
         search = search.strip()
         if len(search) > SEARCH_MAX_CHARS:
             raise ApplicationError(
-                _("search may be at most %(SEARCH_MAX_CHARS)s characters.")
-                % {"SEARCH_MAX_CHARS": SEARCH_MAX_CHARS},
+                _("search may be at most %(limit)s characters.") % {"limit": SEARCH_MAX_CHARS},
                 field="search",
             )
         validation.check_text(search, field="search")

@@ -136,8 +136,7 @@ def _expiry(expires_in_days: Any) -> Any:
         raise ApplicationError(_("expires_in_days must be a whole number of days."), field="expires_in_days")
     if not 1 <= expires_in_days <= MAX_TOKEN_EXPIRY_DAYS:
         raise ApplicationError(
-            _("expires_in_days must be between 1 and %(MAX_TOKEN_EXPIRY_DAYS)s.")
-            % {"MAX_TOKEN_EXPIRY_DAYS": MAX_TOKEN_EXPIRY_DAYS},
+            _("expires_in_days must be between 1 and %(limit)s.") % {"limit": MAX_TOKEN_EXPIRY_DAYS},
             field="expires_in_days",
         )
     return timezone.now() + timedelta(days=expires_in_days)

@@ -165,7 +165,7 @@ def _raise_json_error(document: Any, *, field: str | None, max_depth: int) -> No
                 raise ApplicationError(_("Numbers must be finite."), field=_path(path), code="out_of_range")
         elif value is not None and kind is not bool:
             raise ApplicationError(
-                _("%(__name__)s is not a JSON value.") % {"__name__": kind.__name__}, field=_path(path)
+                _("%(type_name)s is not a JSON value.") % {"type_name": kind.__name__}, field=_path(path)
             )
 
 

@@ -144,8 +144,8 @@ def parse_items(
             raise ApplicationError(_("The import holds no tasks."), field="file", code="empty")
         if len(records) > max_tasks:
             raise ApplicationError(
-                _("The import holds %(records_count)s tasks; the limit is %(max_tasks)s per import.")
-                % {"records_count": len(records), "max_tasks": max_tasks},
+                _("The import holds %(count)s tasks; the limit is %(max_tasks)s per import.")
+                % {"count": len(records), "max_tasks": max_tasks},
                 field="file",
                 code="too_many_tasks",
             )
@@ -195,7 +195,7 @@ def to_task_item(record, index: int, column_map: ColumnMap | None = None) -> Tas
     where = f"tasks[{index}]"
     if not isinstance(record, dict):
         raise ApplicationError(
-            _("Each task must be a JSON object, got %(__name__)s.") % {"__name__": type(record).__name__},
+            _("Each task must be a JSON object, got %(type_name)s.") % {"type_name": type(record).__name__},
             field=where,
         )
     if "data" not in record:

@@ -45,8 +45,8 @@ def _check_size(result, *, field: str) -> None:
     size = len(json.dumps(result, ensure_ascii=False).encode())
     if size > settings.TESSERA_MAX_RESULT_BYTES:
         raise ApplicationError(
-            _("The result is %(size)s bytes; the limit is %(TESSERA_MAX_RESULT_BYTES)s.")
-            % {"size": size, "TESSERA_MAX_RESULT_BYTES": settings.TESSERA_MAX_RESULT_BYTES},
+            _("The result is %(size)s bytes; the limit is %(limit)s.")
+            % {"size": size, "limit": settings.TESSERA_MAX_RESULT_BYTES},
             field=field,
             code="too_large",
         )

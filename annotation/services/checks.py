@@ -14,8 +14,7 @@ def clean_model_version(value, *, field: str) -> str:
     value = value or ""
     if not isinstance(value, str) or len(value) > MODEL_VERSION_MAX_CHARS:
         raise ApplicationError(
-            _("must be a string of at most %(MODEL_VERSION_MAX_CHARS)s characters.")
-            % {"MODEL_VERSION_MAX_CHARS": MODEL_VERSION_MAX_CHARS},
+            _("must be a string of at most %(limit)s characters.") % {"limit": MODEL_VERSION_MAX_CHARS},
             field=field,
         )
     return validation.check_text(value, field=field)

@@ -207,10 +207,10 @@ def tasks_import(
     started = time.perf_counter()
     if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
         raise ApplicationError(
-            _("The import holds %(items_count)s tasks; the limit is %(TESSERA_MAX_TASKS_PER_IMPORT)s.")
+            _("The import holds %(count)s tasks; the limit is %(limit)s.")
             % {
-                "items_count": len(items),
-                "TESSERA_MAX_TASKS_PER_IMPORT": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+                "count": len(items),
+                "limit": settings.TESSERA_MAX_TASKS_PER_IMPORT,
             },
             field="file",
             code="too_many_tasks",

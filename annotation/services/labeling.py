@@ -123,8 +123,8 @@ def annotation_skip(
     reason = reason.strip()
     if len(reason) > SKIP_REASON_MAX_CHARS:
         raise ApplicationError(
-            _("reason is %(reason_count)s characters; the limit is %(SKIP_REASON_MAX_CHARS)s.")
-            % {"reason_count": len(reason), "SKIP_REASON_MAX_CHARS": SKIP_REASON_MAX_CHARS},
+            _("reason is %(length)s characters; the limit is %(limit)s.")
+            % {"length": len(reason), "limit": SKIP_REASON_MAX_CHARS},
             field="reason",
             code="too_long",
         )

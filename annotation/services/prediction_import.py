@@ -67,10 +67,10 @@ def predictions_import(*, project: Project, user: User, items: object) -> int:
         )
     if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
         raise ApplicationError(
-            _("The import holds %(items_count)s predictions; the limit is %(TESSERA_MAX_TASKS_PER_IMPORT)s.")
+            _("The import holds %(count)s predictions; the limit is %(limit)s.")
             % {
-                "items_count": len(items),
-                "TESSERA_MAX_TASKS_PER_IMPORT": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+                "count": len(items),
+                "limit": settings.TESSERA_MAX_TASKS_PER_IMPORT,
             },
             field="predictions",
             code="too_many",
