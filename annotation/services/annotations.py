@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
+from annotation.models import Annotation, Draft, Prediction, ReviewPolicy, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services import gold
@@ -30,6 +30,8 @@ from annotation.services.counters import (
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
 from annotation.services.quality import task_quality_refresh, tasks_quality_forget
+from annotation.services.search_index import task_search_text_refresh
+from annotation.services.states import review_state_after_edit, task_state_after_submit, task_state_refresh
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -57,6 +59,11 @@ def _check_result(task: Task, result) -> None:
     validate_result(project_schema(task.project), result, task.data, field="")
 
 
+def result_check(task: Task, result) -> None:
+    """A result checked as a submit checks it (size, config, span offsets): 400 naming the region."""
+    _check_result(task, result)
+
+
 def _counter_update(
     locked: Task,
     *,
@@ -65,10 +72,11 @@ def _counter_update(
     total_delta: int,
     cancelled_delta: int,
     labels: dict | None = None,
+    state: str | None = None,
 ) -> None:
     """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
-    the new total with the overlap), and its label set when given; ``locked`` is the task as
-    task_hold read it."""
+    the new total with the overlap), and its label set and state when given; ``locked`` is the task
+    as task_hold read it."""
     task_annotation_counters_add(
         locked,
         project_id=project_id,
@@ -76,6 +84,7 @@ def _counter_update(
         total_delta=total_delta,
         cancelled_delta=cancelled_delta,
         labels=labels,
+        state=state,
     )
 
 
@@ -250,6 +259,15 @@ def annotation_create(
                 _("parent_prediction is not a prediction of this task."), field="parent_prediction"
             )
         changes = prediction_diff(prediction.result, result)
+    # A new answer moves the task (annotation/services/states.py); a skip leaves it where it is. The
+    # state is written by the counter UPDATE below, computed from the row held.
+    task_state = (
+        locked.state
+        if was_cancelled
+        else task_state_after_submit(
+            project=task.project, locked=locked, overlap=overlap, new_total=locked.total_annotations + 1
+        )
+    )
     # Written out (tessera/rows.py): the ORM's save costs several times the INSERT on every submit.
     annotation = _ANNOTATION_ROWS.insert(
         Annotation(
@@ -271,6 +289,7 @@ def annotation_create(
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, added=result),
+        state=task_state,
     )
     gold.gold_after(project=task.project, task=locked, before=before, actor=user)
     gold.answer_paced(project=task.project, user=user)
@@ -279,6 +298,13 @@ def annotation_create(
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted + (0 if was_cancelled else 1)
     )
+    if (
+        not was_cancelled
+        and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+        and submitted + 1 >= overlap
+    ):
+        # The policy reads the agreement just refreshed; only such projects pay this statement.
+        task_state_refresh(task.project, task.pk)
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -291,6 +317,7 @@ def annotation_create(
         organization=task.project.organization_id,
         action="annotation.skip" if was_cancelled else "annotation.create",
         obj=annotation,
+        details={"task_state": task_state} if task_state != locked.state else None,
     )
     return annotation
 
@@ -362,6 +389,11 @@ def annotation_update(
             % {"overlap": overlap},
             code="overlap_reached",
         )
+    # The author's change of a rejected answer submits it again (annotation/services/states.py).
+    review_state_before = annotation.review_state
+    annotation.review_state = review_state_after_edit(
+        annotation, by_author=annotation.completed_by_id == user.pk
+    )
     annotation.save()
     labels_changed = "result" in fields or annotation.was_cancelled != was_cancelled_before
     labels = task_labels_after(locked_task, recount=True) if labels_changed else None
@@ -385,12 +417,21 @@ def annotation_update(
             delta = 1 if was_cancelled_before else -1
         task_quality_refresh(task=task, submitted_before=submitted, submitted_after=submitted + delta)
     Draft.objects.filter(annotation=annotation, user=user).delete()
+    details: dict = {"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})}
+    resubmitted = annotation.review_state != review_state_before
+    agreement_moved = labels_changed and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+    if resubmitted or annotation.was_cancelled != was_cancelled_before or agreement_moved:
+        details["task_state"] = task_state_refresh(task.project, locked_task.pk)
+    if resubmitted:
+        details["review_state"] = {"from": review_state_before, "to": annotation.review_state}
+        # /next handed the task back with a lock; the answer is in, so the hold ends.
+        TaskLock.objects.filter(task_id=locked_task.pk, user=user).delete()
     audit_record(
         actor=user,
         organization=task.project.organization_id,
         action="annotation.update",
         obj=annotation,
-        details={"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})},
+        details=details,
     )
     return annotation
 
@@ -427,6 +468,8 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted - (0 if was_cancelled else 1)
     )
+    if not was_cancelled:
+        task_state_refresh(task.project, locked.pk)
 
 
 @transaction.atomic
@@ -562,6 +605,9 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
     # as they were when the view read them, over a submit or delete that committed since.
     changes["updated_at"] = timezone.now()
     Task.objects.filter(pk=task.pk).update(**changes)
+    if "data" in changes:
+        # The data table's search reads this row for tasks under the project's watermark.
+        task_search_text_refresh(task.pk)
     for name, value in changes.items():
         setattr(task, name, value)
     audit_record(actor=user, organization=task.project.organization_id, action="task.update", obj=task)

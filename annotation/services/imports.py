@@ -31,6 +31,8 @@ from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from annotation.services.quality import tasks_quality_refresh
+from annotation.services.search_index import search_index_enqueue, search_index_hold
+from annotation.services.states import imported_states_sql
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -236,6 +238,11 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         # moment between that UPDATE and the commit. project_hold's shared lock makes a project
         # delete wait for the import (or the import find the project gone, 404), not fail its commit.
         project_hold(project.pk)
+        # No search rows here (the trigram index cost ~65 µs a task): a job writes them after the
+        # commit; until then the data table scans these tasks. The lock orders this write phase
+        # with the job's watermark (annotation/services/search_index.py).
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
                                 want_ids=True)  # fmt: skip
         counts = ImportCounts(
@@ -401,6 +408,9 @@ def tasks_import_streamed(
         # be renewed from inside this transaction.
         lease.hold()
         project_hold(project.pk)
+        # As in _write: search rows are written by a job after the commit.
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         annotation_total = annotation_count = prediction_count = labeled = annotated = 0
         written = 0
         with gc_paused():
@@ -507,6 +517,12 @@ def _write_batch(
         gold.gold_imported(
             project=project, task_ids=[task_ids[position - start] for position in gold_positions]
         )
+    if any(row[3] for row in checked.tasks):
+        # Tasks imported with answers start where the state machine puts them (in progress, labeled or
+        # in review; annotation/services/states.py): one set-based UPDATE over the batch's range.
+        sql, params = imported_states_sql(project)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
     return task_ids
 
 
