@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from annotation.models import (
     Annotation,
@@ -63,7 +64,7 @@ def project_get(*, membership: Membership, project_id) -> Project:
         cursor.execute(_PROJECT_SQL, [_int(project_id), membership.organization_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return PROJECT_ROWS.build(row)
 
 
@@ -73,7 +74,7 @@ def task_get(*, membership: Membership, task_id) -> Task:
         cursor.execute(_TASK_WITH_PROJECT_SQL, [_int(task_id), membership.organization_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Task not found.")
+        raise NotFound(_("Task not found."))
     task = TASK_ROWS.build(row)
     task.project = PROJECT_ROWS.build(row, TASK_ROWS.width)
     return task
@@ -358,7 +359,7 @@ def annotation_get(*, membership: Membership, annotation_id) -> Annotation:
     )
     annotation = visible_annotations(annotations, membership=membership).first()
     if annotation is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     return annotation
 
 
@@ -376,7 +377,7 @@ def prediction_get(*, membership: Membership, prediction_id) -> Prediction:
         .first()
     )
     if prediction is None:
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     return prediction
 
 
@@ -396,14 +397,14 @@ def draft_get(*, membership: Membership, draft_id) -> Draft:
         .first()
     )
     if draft is None:
-        raise NotFound("Draft not found.")
+        raise NotFound(_("Draft not found."))
     return draft
 
 
 def import_job_get(*, project: Project, job_id) -> ImportJob:
     job = ImportJob.objects.filter(project=project, pk=_int(job_id)).first()
     if job is None:
-        raise NotFound("Import not found.")
+        raise NotFound(_("Import not found."))
     return job
 
 
@@ -462,7 +463,7 @@ def comment_get(*, membership: Membership, comment_id) -> Comment:
         .first()
     )
     if comment is None:
-        raise NotFound("Comment not found.")
+        raise NotFound(_("Comment not found."))
     return comment
 
 

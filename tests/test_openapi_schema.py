@@ -398,7 +398,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     invited = admin("post", invites_url, {"email": "invitee@acme.test", "send_email": False}, expect=201)
     admin("post", invites_url, {"email": "not an address"}, expect=400)
     admin("post", invites_url, {"email": "annotator@acme.test"}, expect=409)
-    manager("post", invites_url, {"email": "invitee@acme.test"}, expect=403)
+    manager("post", invites_url, {"email": "boss@acme.test", "role": "admin"}, expect=403)
+    annotator("post", invites_url, {"email": "second@acme.test"}, expect=403)
+    by_manager = manager("post", invites_url, {"email": "second@acme.test", "send_email": False}, expect=201)
     outsider("post", invites_url, {"email": "invitee@acme.test"}, expect=404)
     manager("get", invites_url, expect=200)
     manager("get", f"{invites_url}?state=all&page=1", expect=200)
@@ -406,9 +408,14 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", invites_url, expect=403)
     outsider("get", invites_url, expect=404)
     outsider("delete", f"{invites_url}{invited['id']}/", expect=404)
-    manager("delete", f"{invites_url}{invited['id']}/", expect=403)
+    annotator("delete", f"{invites_url}{invited['id']}/", expect=403)
     admin("delete", f"{invites_url}{invited['id']}/", expect=204)
     admin("delete", f"{invites_url}{invited['id']}/", expect=409)
+    manager("delete", f"{invites_url}{by_manager['id']}/", expect=204)
+    for_admin = admin(
+        "post", invites_url, {"email": "third@acme.test", "role": "admin", "send_email": False}, expect=201
+    )
+    manager("delete", f"{invites_url}{for_admin['id']}/", expect=403)
 
     # Project members, and what a members-only project refuses to others.
     members_of_project = f"{project_url}members/"

@@ -6,6 +6,7 @@ Every answer reads the project's summed statistics (``ProjectQuality``, one row)
 """
 
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -114,10 +115,12 @@ def _positive(request, name: str, default: int, maximum: int | None = None) -> i
     if raw is None or raw == "":
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-        raise ApplicationError(f"{name} must be a positive integer.", field=name)
+        raise ApplicationError(_("%(name)s must be a positive integer.") % {"name": name}, field=name)
     value = int(raw)
     if maximum is not None and value > maximum:
-        raise ApplicationError(f"{name} must be at most {maximum}.", field=name)
+        raise ApplicationError(
+            _("%(name)s must be at most %(maximum)s.") % {"name": name, "maximum": maximum}, field=name
+        )
     return value
 
 
@@ -182,12 +185,16 @@ def _side(request, name: str) -> str:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         raise ApplicationError(
-            f"{name} is required: a user id, consensus or gold.", field=name, code="required"
+            _("%(name)s is required: a user id, consensus or gold.") % {"name": name},
+            field=name,
+            code="required",
         )
     if raw in REFERENCES:
         return raw
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ApplicationError(f"{name} must be a user id, consensus or gold.", field=name)
+        raise ApplicationError(
+            _("%(name)s must be a user id, consensus or gold.") % {"name": name}, field=name
+        )
     return str(int(raw))
 
 
@@ -203,11 +210,15 @@ def _confusion(project: Project, request) -> dict:
     control = request.query_params.get("control")
     kinds = _kinds(project)
     if not control or control not in kinds:
-        raise ApplicationError("control must name a control of the project's label config.", field="control")
+        raise ApplicationError(
+            _("control must name a control of the project's label config."), field="control"
+        )
     a, b = _side(request, "a"), _side(request, "b")
     stats = _stats(project).stats.get(control) or {}
     if a in REFERENCES and b in REFERENCES:
-        raise ApplicationError("Compare an annotator with another, with consensus or with gold.", field="b")
+        raise ApplicationError(
+            _("Compare an annotator with another, with consensus or with gold."), field="b"
+        )
     if a in REFERENCES or b in REFERENCES:
         reference, user, flip = (a, b, True) if a in REFERENCES else (b, a, False)
         confusion = ((stats.get("references") or {}).get(reference) or {}).get(user) or {}
@@ -267,7 +278,7 @@ class AgreementView(APIView):
             page = _positive(request, "page", 1)
             page_size = _positive(request, "page_size", 100, MAX_PAGE_SIZE)
             return Response(_tasks(project, page=page, page_size=page_size))
-        raise ApplicationError("by must be annotator_pair or task.", field="by")
+        raise ApplicationError(_("by must be annotator_pair or task."), field="by")
 
 
 class AgreementConfusionView(APIView):

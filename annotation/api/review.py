@@ -3,6 +3,7 @@ selection, and the project's review backlog. Reviewers and above; other organiza
 
 from django.http import HttpResponse
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -118,7 +119,7 @@ class ReviewNextView(APIView):
             project=project, reviewer=request.user, take_lock=request.auth is not None
         )
         if handout is None:
-            raise NotFound("Nothing is left to review in this project.", code="review_queue_empty")
+            raise NotFound(_("Nothing is left to review in this project."), code="review_queue_empty")
         return Response(_handout_out(handout))
 
     @extend_schema(
@@ -189,9 +190,9 @@ class ReviewBulkView(APIView):
         review_services.reviewer_required(membership=membership, project=project, user=request.user)
         body = json_object(request)
         if body.get("verdict", "accept") != "accept":
-            raise ApplicationError("Bulk review only accepts: verdict must be accept.", field="verdict")
+            raise ApplicationError(_("Bulk review only accepts: verdict must be accept."), field="verdict")
         if "selectedItems" not in body:
-            raise ApplicationError("selectedItems is required.", field="selectedItems", code="required")
+            raise ApplicationError(_("selectedItems is required."), field="selectedItems", code="required")
         query = parse_action_body(body, limits=selectors.task_query_limits())
         result = review_services.reviews_bulk_accept(
             project=project,

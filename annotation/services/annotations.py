@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from annotation.models import Annotation, Draft, Prediction, ReviewPolicy, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
@@ -45,7 +47,8 @@ def _check_size(result, *, field: str) -> None:
     size = len(json.dumps(result, ensure_ascii=False).encode())
     if size > settings.TESSERA_MAX_RESULT_BYTES:
         raise ApplicationError(
-            f"The result is {size} bytes; the limit is {settings.TESSERA_MAX_RESULT_BYTES}.",
+            _("The result is %(size)s bytes; the limit is %(limit)s.")
+            % {"size": size, "limit": settings.TESSERA_MAX_RESULT_BYTES},
             field=field,
             code="too_large",
         )
@@ -87,7 +90,7 @@ def _counter_update(
 
 def _may_edit(annotation: Annotation, *, user: User, membership: Membership) -> None:
     if annotation.completed_by_id != user.pk and membership.rank < ROLE_RANK[Role.MANAGER]:
-        raise PermissionDenied("You may only change your own annotations.", code="not_author")
+        raise PermissionDenied(_("You may only change your own annotations."), code="not_author")
 
 
 def _number(value, *, field: str) -> float | None:
@@ -103,7 +106,7 @@ def _may_set_ground_truth(membership: Membership | None, value: bool, *, current
     ``membership`` None is a trusted caller (an import, a management command)."""
     if value != current and membership is not None and membership.rank < ROLE_RANK[Role.MANAGER]:
         raise PermissionDenied(
-            "Only managers and above may set ground_truth.", field="ground_truth", code="permission_denied"
+            _("Only managers and above may set ground_truth."), field="ground_truth", code="permission_denied"
         )
 
 
@@ -112,9 +115,9 @@ def _refuse_reassignment(claimed: dict, current: dict) -> None:
     for name, value in current.items():
         if claimed.get(name) is not None and claimed[name] != value:
             message = (
-                "completed_by is always the caller; it cannot name someone else."
+                _("completed_by is always the caller; it cannot name someone else.")
                 if name == "completed_by"
-                else f"{name} cannot be changed."
+                else _("%(name)s cannot be changed.") % {"name": name}
             )
             raise PermissionDenied(message, field=name, code="read_only")
 
@@ -177,8 +180,10 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
     own_answer = state.own_answer
     if own_answer is not None:
         raise Conflict(
-            f"You have already answered this task (annotation {own_answer}); "
-            f"change that answer with PATCH /api/annotations/{own_answer}/.",
+            _(
+                "You have already answered this task (annotation %(own_answer)s); change that answer with PATCH /api/annotations/%(own_answer)s/."
+            )
+            % {"own_answer": own_answer},
             code="already_answered",
         )
     if skipping or task.is_gold:
@@ -187,13 +192,18 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
         return
     if task.total_annotations >= overlap:
         raise Conflict(
-            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            ngettext(
+                "This task already has the %(overlap)s annotation the project asks for.",
+                "This task already has the %(overlap)s annotations the project asks for.",
+                overlap,
+            )
+            % {"overlap": overlap},
             code="overlap_reached",
         )
     # Without a live lock of their own, the caller may take only a place nobody else holds.
     if not state.held_by_caller and task.total_annotations + state.held_by_others >= overlap:
         raise Conflict(
-            "Another annotator holds this task. Take your next task with /next.", code="task_locked"
+            _("Another annotator holds this task. Take your next task with /next."), code="task_locked"
         )
 
 
@@ -229,7 +239,7 @@ def annotation_create(
     _check_result(task, result)
     if not was_cancelled and not result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty_annotation"
+            _("This project does not accept empty annotations."), field="result", code="empty_annotation"
         )
     rank = _rank(task, user, membership)
     project_member_required(project=task.project, user=user, rank=rank)
@@ -246,7 +256,7 @@ def annotation_create(
         prediction = Prediction.objects.filter(pk=parent_prediction_id, task=task).only("result").first()
         if prediction is None:
             raise ApplicationError(
-                "parent_prediction is not a prediction of this task.", field="parent_prediction"
+                _("parent_prediction is not a prediction of this task."), field="parent_prediction"
             )
         changes = prediction_diff(prediction.result, result)
     # A new answer moves the task (annotation/services/states.py); a skip leaves it where it is. The
@@ -322,9 +332,13 @@ def annotation_update(
             current = {"completed_by": annotation.completed_by_id, "task": annotation.task_id,
                        "project": annotation.project_id}[forbidden]  # fmt: skip
             if fields[forbidden] != current:
-                raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+                raise PermissionDenied(
+                    _("%(forbidden)s cannot be changed.") % {"forbidden": forbidden},
+                    field=forbidden,
+                    code="read_only",
+                )
     overlap = project_hold(annotation.project_id)
-    locked_task = task_hold(annotation.task_id, message="Annotation not found.")
+    locked_task = task_hold(annotation.task_id, message=_("Annotation not found."))
     # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
     locked = (
         Annotation.objects.select_for_update(of=("self",))
@@ -332,7 +346,7 @@ def annotation_update(
         .filter(pk=annotation.pk)
     ).first()
     if locked is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
@@ -357,7 +371,7 @@ def annotation_update(
     # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.
     if not annotation.was_cancelled and not annotation.result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty_annotation"
+            _("This project does not accept empty annotations."), field="result", code="empty_annotation"
         )
     if (
         was_cancelled_before
@@ -367,7 +381,12 @@ def annotation_update(
     ):
         # Turning a skip into an answer adds one; at the overlap that would over-annotate the task.
         raise Conflict(
-            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            ngettext(
+                "This task already has the %(overlap)s annotation the project asks for.",
+                "This task already has the %(overlap)s annotations the project asks for.",
+                overlap,
+            )
+            % {"overlap": overlap},
             code="overlap_reached",
         )
     # The author's change of a rejected answer submits it again (annotation/services/states.py).
@@ -422,20 +441,20 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     _may_edit(annotation, user=user, membership=membership)
     task = annotation.task
     overlap = project_hold(annotation.project_id)
-    locked = task_hold(annotation.task_id, message="Annotation not found.")
+    locked = task_hold(annotation.task_id, message=_("Annotation not found."))
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
     current = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", "ground_truth").first()
     if current is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     was_cancelled, ground_truth = current
     before = gold.gold_before(locked, touches_truth=ground_truth)
     audit_record(
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
-    _, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
+    _total, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
     if not deleted.get(Annotation._meta.label):
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     _counter_update(
         locked,
         project_id=task.project_id,
@@ -478,16 +497,20 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
     """Change a prediction's result, score or model version, as Label Studio's PATCH allows."""
     for forbidden in ("task", "project"):
         if forbidden in fields and fields[forbidden] != getattr(prediction, f"{forbidden}_id"):
-            raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+            raise PermissionDenied(
+                _("%(forbidden)s cannot be changed.") % {"forbidden": forbidden},
+                field=forbidden,
+                code="read_only",
+            )
     project_hold(prediction.project_id)
-    task_hold(prediction.task_id, message="Prediction not found.")
+    task_hold(prediction.task_id, message=_("Prediction not found."))
     locked = (
         Prediction.objects.select_for_update(of=("self",))
         .select_related("task__project")
         .filter(pk=prediction.pk)
     ).first()
     if locked is None:
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     prediction = locked
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
@@ -511,7 +534,7 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
 @transaction.atomic
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
     project_hold(prediction.project_id)
-    task_hold(prediction.task_id, message="Prediction not found.")
+    task_hold(prediction.task_id, message=_("Prediction not found."))
     audit_record(
         actor=user,
         organization=prediction.project.organization_id,
@@ -519,9 +542,9 @@ def prediction_delete(*, prediction: Prediction, user: User) -> None:
         obj=prediction,
     )
     # The DELETE's row count decides: a second delete that waited for the first removes nothing (404).
-    _, deleted = Prediction.objects.filter(pk=prediction.pk).delete()
+    _total, deleted = Prediction.objects.filter(pk=prediction.pk).delete()
     if not deleted.get(Prediction._meta.label):
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
     project_totals_add(prediction.project_id, predictions=-1)
 
@@ -538,7 +561,7 @@ def draft_save(
 ) -> Draft:
     """Create or update the user's draft. Drafts are not validated against the config: work in progress may be partial."""
     if not isinstance(result, list):
-        raise ApplicationError("result must be a list of regions.", field="result")
+        raise ApplicationError(_("result must be a list of regions."), field="result")
     _check_size(result, field="result")
     if draft is None:
         # Autosaves can race (two tabs, a retry): holding the task row makes the second wait and
@@ -549,7 +572,7 @@ def draft_save(
             task=task, user=user, annotation=annotation
         )
     if draft.user_id != user.pk:
-        raise PermissionDenied("You may only change your own drafts.", code="not_author")
+        raise PermissionDenied(_("You may only change your own drafts."), code="not_author")
     draft.result = result
     draft.lead_time = _number(lead_time, field="lead_time")
     draft.save()
@@ -559,7 +582,7 @@ def draft_save(
 @transaction.atomic
 def draft_delete(*, draft: Draft, user: User) -> None:
     if draft.user_id != user.pk:
-        raise PermissionDenied("You may only delete your own drafts.", code="not_author")
+        raise PermissionDenied(_("You may only delete your own drafts."), code="not_author")
     draft.delete()
 
 
@@ -574,7 +597,7 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
         changes["data"] = fields["data"]
     if "meta" in fields:
         if not isinstance(fields["meta"], dict):
-            raise ApplicationError("meta must be a JSON object.", field="meta")
+            raise ApplicationError(_("meta must be a JSON object."), field="meta")
         changes["meta"] = fields["meta"]
     project_hold(task.project_id)
     task_hold(task.pk)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import Annotation, Prediction, Project, Task
 from annotation.result_labels import labels_document, result_labels, task_labels
@@ -180,18 +181,18 @@ def project_hold(project_id: int) -> int:
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return row[0]
 
 
-def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
+def task_hold(task_id: int, *, message: str | None = None) -> Task:
     """Step 2 of the locking rule: the task row, locked and read fresh; 404 when it is gone."""
     suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(_TASK_HOLD_SQL + suffix, [task_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound(message)
+        raise NotFound(message or _("Task not found."))
     task = _HELD_TASK_ROWS.build(row)
     # Not a field: read by annotation.services.states.task_state_after_submit.
     setattr(task, "rejected_annotations", row[_HELD_TASK_ROWS.width])  # noqa: B010

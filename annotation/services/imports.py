@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
 from annotation.importing.gc_pause import gc_paused
@@ -97,7 +98,9 @@ class _AuthorResolver:
         if isinstance(value, str) and value.lower() in self.by_email:
             return self.by_email[value.lower()]
         raise ApplicationError(
-            f"completed_by {value!r} is not a member of this organization.", field=field, code="unknown_user"
+            _("completed_by %(value)r is not a member of this organization.") % {"value": value},
+            field=field,
+            code="unknown_user",
         )
 
 
@@ -138,7 +141,7 @@ def _check_items(
         for index, annotation in enumerate(item.annotations):
             field = f"{where}.annotations[{index}]"
             if not isinstance(annotation, dict):
-                raise ApplicationError("Each annotation must be a JSON object.", field=field)
+                raise ApplicationError(_("Each annotation must be a JSON object."), field=field)
             result = annotation.get("result", [])
             result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
@@ -167,7 +170,7 @@ def _check_items(
         for index, prediction in enumerate(item.predictions):
             field = f"{where}.predictions[{index}]"
             if not isinstance(prediction, dict):
-                raise ApplicationError("Each prediction must be a JSON object.", field=field)
+                raise ApplicationError(_("Each prediction must be a JSON object."), field=field)
             result = prediction.get("result", [])
             result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
@@ -206,7 +209,11 @@ def tasks_import(
     started = time.perf_counter()
     if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
         raise ApplicationError(
-            f"The import holds {len(items)} tasks; the limit is {settings.TESSERA_MAX_TASKS_PER_IMPORT}.",
+            _("The import holds %(count)s tasks; the limit is %(limit)s.")
+            % {
+                "count": len(items),
+                "limit": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+            },
             field="file",
             code="too_many_tasks",
         )
@@ -309,7 +316,7 @@ def _reserve_inner_ids(project_id: int, count: int) -> int:
         cursor.execute(_RESERVE_SQL.format(project=Project._meta.db_table), [count, project_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return row[0] - count + 1
 
 
@@ -420,7 +427,7 @@ def tasks_import_streamed(
         if written != count:
             # The upload changed between the two reads: nothing of it is kept.
             raise ApplicationError(
-                "The stored upload changed while it was imported.", field="file", code="changed"
+                _("The stored upload changed while it was imported."), field="file", code="changed"
             )
         _project_totals_after_import(
             project.pk,

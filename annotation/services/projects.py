@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField as BooleanOutput
 from django.db.models import ExpressionWrapper, F, Q
+from django.utils.translation import gettext as _
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import (
@@ -80,39 +81,43 @@ def _clean(fields: dict) -> dict:
             continue
         if expected is float:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ApplicationError(f"{name} must be a number.", field=name)
+                raise ApplicationError(_("%(name)s must be a number.") % {"name": name}, field=name)
             cleaned[name] = float(value)
             continue
         if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ApplicationError(f"{name} must be an integer.", field=name)
+            raise ApplicationError(_("%(name)s must be an integer.") % {"name": name}, field=name)
         if expected is bool and not isinstance(value, bool):
-            raise ApplicationError(f"{name} must be true or false.", field=name)
+            raise ApplicationError(_("%(name)s must be true or false.") % {"name": name}, field=name)
         if expected is str and not isinstance(value, str):
-            raise ApplicationError(f"{name} must be a string.", field=name)
+            raise ApplicationError(_("%(name)s must be a string.") % {"name": name}, field=name)
         cleaned[name] = value
     if "title" in cleaned:
         cleaned["title"] = cleaned["title"].strip()
         if not cleaned["title"] or len(cleaned["title"]) > 250:
-            raise ApplicationError("title must be 1 to 250 characters.", field="title")
+            raise ApplicationError(_("title must be 1 to 250 characters."), field="title")
     if "maximum_annotations" in cleaned and not 1 <= cleaned["maximum_annotations"] <= 100:
         raise ApplicationError(
-            "maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations"
+            _("maximum_annotations (overlap) must be between 1 and 100."), field="maximum_annotations"
         )
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
-        raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
+        raise ApplicationError(
+            _("sampling must be one of: %(values)s.") % {"values": ", ".join(Sampling.values)},
+            field="sampling",
+        )
     if "review_policy" in cleaned and cleaned["review_policy"] not in ReviewPolicy.values:
         raise ApplicationError(
-            f"review_policy must be one of: {', '.join(ReviewPolicy.values)}.", field="review_policy"
+            _("review_policy must be one of: %(values)s.") % {"values": ", ".join(ReviewPolicy.values)},
+            field="review_policy",
         )
     if "review_sample_percent" in cleaned and not 0 <= cleaned["review_sample_percent"] <= 100:
         raise ApplicationError(
-            "review_sample_percent must be between 0 and 100.", field="review_sample_percent"
+            _("review_sample_percent must be between 0 and 100."), field="review_sample_percent"
         )
     for name in SHARE_FIELDS:
         if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 1:
-            raise ApplicationError(f"{name} must be between 0 and 1.", field=name)
+            raise ApplicationError(_("%(name)s must be between 0 and 1.") % {"name": name}, field=name)
     if "color" in cleaned and len(cleaned["color"]) > max_length_of(Project, "color"):
-        raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
+        raise ApplicationError(_("color must be a short color code such as #FFAA00."), field="color")
     return cleaned
 
 
@@ -174,18 +179,19 @@ def _refuse_orphaned_results(project: Project, *, previous_config: str) -> None:
                 name = region.get("from_name") if isinstance(region, dict) else None
                 if not isinstance(name, str):
                     continue
-                noun = model._meta.verbose_name_plural
+                noun = _("annotations") if model is Annotation else _("predictions")
                 if name in dropped_controls:
                     raise ApplicationError(
-                        f'The new config drops or retypes the control "{name}", which {noun} still use.',
+                        _('The new config drops or retypes the control "%(name)s", which %(noun)s still use.')
+                        % {"name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
                 still_used = _values_used(region) & dropped_labels.get(name, set())
                 if still_used:
                     raise ApplicationError(
-                        f'The new config drops {", ".join(sorted(still_used))} from "{name}", which {noun} still '
-                        "use.",
+                        _('The new config drops %(values)s from "%(name)s", which %(noun)s still use.')
+                        % {"values": ", ".join(sorted(still_used)), "name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
@@ -282,7 +288,7 @@ def _project_lock(project: Project) -> None:
     (annotation/services/counters.py), so this waits for those in flight, and later ones wait for
     this transaction and then find their task gone (404) instead of writing into deleted tasks."""
     if not Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first():
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
 
 
 @transaction.atomic

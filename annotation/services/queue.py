@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from annotation.models import Annotation, AnnotatorGold, Draft, Project, ReviewState, Sampling, Task, TaskLock
 from annotation.selectors import TASK_ROWS
@@ -268,7 +270,7 @@ def _draft_list(task: Task, user: User, *, drafted: list[int]) -> list[Draft]:
     return list(Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1])
 
 
-QUEUE_PAUSED_MESSAGE = (
+QUEUE_PAUSED_MESSAGE = gettext_noop(
     "Your queue in this project is paused: your score on gold (test) tasks fell below the project's floor. "
     "A project manager can resume it."
 )
@@ -285,7 +287,7 @@ def _gold_pace(project: Project, user: User) -> bool:
         row = cursor.fetchone()
     answers, gold_answers, paused = row if row else (0, 0, False)
     if paused and project.gold_floor_pauses_queue:
-        raise Conflict(QUEUE_PAUSED_MESSAGE, code="queue_paused")
+        raise Conflict(_(QUEUE_PAUSED_MESSAGE), code="queue_paused")
     return project.gold_ratio > 0 and gold_answers + 1 <= project.gold_ratio * (answers + 1)
 
 
@@ -324,7 +326,7 @@ def next_task(*, project: Project, user: User) -> Task:
             start = 1
             task = _candidate(project, user, start_inner_id=1, now=at)
         if task is None:
-            raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
+            raise NotFound(_("No more tasks to label in this project for you."), code="no_more_tasks")
         if sequential:
             _remember_scan_start(project, user, scanned_from=start, found_inner_id=task.inner_id)
     elif task is None:
@@ -341,7 +343,7 @@ def next_task(*, project: Project, user: User) -> Task:
     return task
 
 
-LOCK_LOST_MESSAGE = (
+LOCK_LOST_MESSAGE = gettext_noop(
     "You do not hold this task: your lock expired and another annotator took it, or you never had it."
 )
 
@@ -367,14 +369,14 @@ def task_lock_renew(*, task: Task, user: User) -> TaskLock:
         .first()
     )
     if row is None:
-        raise NotFound("Task not found.")
+        raise NotFound(_("Task not found."))
     lock = TaskLock.objects.select_for_update().filter(task=task, user=user).first()
     if lock is None:
-        raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+        raise NotFound(_(LOCK_LOST_MESSAGE), code="lock_lost")
     if lock.expires_at <= now:
         others = TaskLock.objects.filter(task=task, expires_at__gt=now).exclude(user=user).count()
         if row + others >= overlap:
-            raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+            raise NotFound(_(LOCK_LOST_MESSAGE), code="lock_lost")
     lock.expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
     lock.save(update_fields=["expires_at"])
     return lock

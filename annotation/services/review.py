@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import (
     Annotation,
@@ -53,7 +54,8 @@ def reviewer_required(*, membership: Membership, project: Project, user: User) -
     """Reviewers and above review (annotators 403), members of a members-only project only."""
     if membership.rank < ROLE_RANK[Role.REVIEWER]:
         raise PermissionDenied(
-            f"Your role ({membership.role}) may not review; it needs reviewer or above.", code="role_too_low"
+            _("Your role (%(role)s) may not review; it needs reviewer or above.") % {"role": membership.role},
+            code="role_too_low",
         )
     project_member_required(project=project, user=user, rank=membership.rank)
 
@@ -181,7 +183,9 @@ def review_next(*, project: Project, reviewer: User, take_lock: bool = True) -> 
 def _clean_verdict(value) -> str:
     if value not in Verdict.values:
         raise ApplicationError(
-            f"verdict must be one of: {', '.join(Verdict.values)}.", field="verdict", code="invalid_verdict"
+            _("verdict must be one of: %(values)s.") % {"values": ", ".join(Verdict.values)},
+            field="verdict",
+            code="invalid_verdict",
         )
     return value
 
@@ -190,11 +194,12 @@ def _clean_comment(value) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ApplicationError("comment must be text.", field="comment")
+        raise ApplicationError(_("comment must be text."), field="comment")
     value = value.strip()
     if len(value) > COMMENT_MAX_CHARS:
         raise ApplicationError(
-            f"comment is {len(value)} characters; the limit is {COMMENT_MAX_CHARS}.",
+            _("comment is %(length)s characters; the limit is %(limit)s.")
+            % {"length": len(value), "limit": COMMENT_MAX_CHARS},
             field="comment",
             code="too_long",
         )
@@ -219,21 +224,21 @@ def review_create(
     project = task.project
     reviewer_required(membership=membership, project=project, user=reviewer)
     if annotation.completed_by_id == reviewer.pk:
-        raise PermissionDenied("You may not review your own annotation.", code="own_annotation")
+        raise PermissionDenied(_("You may not review your own annotation."), code="own_annotation")
     if verdict == Verdict.FIX:
         if result is MISSING or result is None:
-            raise ApplicationError("A fix needs the corrected result.", field="result", code="required")
+            raise ApplicationError(_("A fix needs the corrected result."), field="result", code="required")
         result_check(task, result)
     elif result is not MISSING and result is not None:
         raise ApplicationError(
-            "Only a fix carries a result; accept and reject judge the annotation as it is.",
+            _("Only a fix carries a result; accept and reject judge the annotation as it is."),
             field="result",
             code="result_not_allowed",
         )
     else:
         result = None
     overlap = project_hold(project.pk)
-    locked_task = task_hold(task.pk, message="Annotation not found.")
+    locked_task = task_hold(task.pk, message=_("Annotation not found."))
     row = (
         Annotation.objects.select_for_update(of=("self",))
         .filter(pk=annotation.pk)
@@ -241,19 +246,21 @@ def review_create(
         .first()
     )
     if row is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     was_cancelled, review_state = row
     if was_cancelled:
         raise ApplicationError(
-            "A skipped annotation has no answer to review.", field="annotation", code="not_submitted"
+            _("A skipped annotation has no answer to review."), field="annotation", code="not_submitted"
         )
     if review_state != ReviewState.SUBMITTED:
         raise Conflict(
-            f"This annotation has already been reviewed ({review_state}).", code="already_reviewed"
+            _("This annotation has already been reviewed (%(review_state)s).")
+            % {"review_state": review_state},
+            code="already_reviewed",
         )
     if verdict != Verdict.REJECT and project.comments_block_acceptance and _open_threads(task.pk):
         raise Conflict(
-            "This task has an open comment thread; resolve it before accepting.", code="open_comments"
+            _("This task has an open comment thread; resolve it before accepting."), code="open_comments"
         )
     review = Review.objects.create(
         annotation=annotation,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import (
     Annotation,
@@ -180,7 +181,8 @@ def task_action_run(*, project: Project, user: User, action: object, query: Task
     name = ACTIONS.get(action) if isinstance(action, str) else None
     if name is None:
         raise ApplicationError(
-            f"Unknown action {str(action)[:60]!r}; use delete_tasks, delete_annotations or delete_predictions.",
+            _("Unknown action %(action)r; use delete_tasks, delete_annotations or delete_predictions.")
+            % {"action": str(action)[:60]},
             field="action",
             code="unknown_action",
         )
