@@ -97,6 +97,8 @@ class SignOutView(auth_views.LogoutView):
 # unknown tab is the styled 404 page and a tab above the caller's role is the styled 403 page.
 PROJECT_TABS: dict[str, Role] = {
     "data": Role.REVIEWER,
+    "review": Role.REVIEWER,
+    "dashboard": Role.REVIEWER,
     "import": Role.MANAGER,
     "settings": Role.MANAGER,
     "members": Role.REVIEWER,

@@ -1,4 +1,4 @@
-// A project's pages: its title and the tabs (Label, Data, Import, Settings, Members, Export), each tab a
+// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Import, Settings, Members, Export), each tab a
 // module of its own loaded on demand. A tab is shown when its module exists and the caller's role
 // reaches it; the server (frontend/views.py PROJECT_TABS) refuses the same URLs to lower roles.
 
@@ -16,7 +16,7 @@ export interface ProjectContext extends PageContext {
 
 export type TabPage = (ctx: ProjectContext) => Promise<void | (() => void)>;
 
-type TabKey = "label" | "data" | "import" | "settings" | "members" | "export";
+type TabKey = "label" | "data" | "review" | "dashboard" | "import" | "settings" | "members" | "export";
 
 interface Tab {
   key: TabKey;
@@ -25,10 +25,12 @@ interface Tab {
   load?: () => Promise<{ default: TabPage }>;
 }
 
-// One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
+// One line a tab. Later issues add Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
   { key: "data", minimum: "reviewer", load: () => import("./data_table") },
+  { key: "review", minimum: "reviewer", load: () => import("./review") },
+  { key: "dashboard", minimum: "reviewer", load: () => import("./dashboard") },
   { key: "import", minimum: "manager", load: () => import("./project_import") },
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
   { key: "members", minimum: "reviewer", load: () => import("./project_members") },
@@ -39,6 +41,8 @@ const t = catalogue(
   {
     label: "Label",
     data: "Data",
+    review: "Review",
+    dashboard: "Dashboard",
     import: "Import",
     settings: "Settings",
     members: "Members",
@@ -52,6 +56,8 @@ const t = catalogue(
   {
     label: "ラベル付け",
     data: "データ",
+    review: "レビュー",
+    dashboard: "ダッシュボード",
     import: "インポート",
     settings: "設定",
     members: "メンバー",
