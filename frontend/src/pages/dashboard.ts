@@ -287,13 +287,23 @@ function drawTimeline(target: ReturnType<typeof section>, days: TimelineDay[], f
   const colours = [cssVar("--accent", "#2f5fd0"), cssVar("--focus", "#f0a500"), cssVar("--ok", "#1a7f37")];
   const axis = { stroke: cssVar("--muted", "#5c6677"), grid: { stroke: cssVar("--line", "#d8dde6"), width: 1 }, ticks: { stroke: cssVar("--line", "#d8dde6"), width: 1 } };
   const width = () => Math.max(280, chartHolder.clientWidth || 600);
+  const dayFormat = new Intl.DateTimeFormat(language(), { month: "short", day: "numeric", timeZone: "UTC" });
   const chart = new uPlot(
     {
       width: width(),
       height: 240,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-      axes: [axis, axis],
+      // Whole days on the x axis, written in the page's language (uPlot's default shows hours too).
+      axes: [
+        {
+          ...axis,
+          space: 60,
+          incrs: [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400, 91 * 86_400, 365 * 86_400],
+          values: (_u, splits) => splits.map((split) => dayFormat.format(new Date(split * 1000))),
+        },
+        axis,
+      ],
       series: [
         { label: t("date") },
         { label: t("submitted"), stroke: colours[0], width: 2, points: { show: days.length < 60 } },
