@@ -187,7 +187,9 @@ def _project_not_found(request: HttpRequest, project_id: int) -> HttpResponse:
 
 def _role_too_low(request: HttpRequest, minimum: Role = Role.MANAGER) -> HttpResponse:
     message = (
-        _("This page is for reviewers and project managers. Ask a manager of your organization if you need it.")
+        _(
+            "This page is for reviewers and project managers. Ask a manager of your organization if you need it."
+        )
         if minimum == Role.REVIEWER
         else _("This page is for project managers. Ask a manager of your organization if you need it.")
     )

@@ -32,13 +32,24 @@ ENDPOINTS = ["timeline/", "agreement/", "agreement/confusion", "annotators/", "r
 
 
 def _choice(value: str) -> list[dict]:
-    return [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [value]}}]
+    return [
+        {
+            "id": "c",
+            "from_name": "sentiment",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [value]},
+        }
+    ]
 
 
 @pytest.fixture
 def dashboard_project(cast, labeling_project):
     project = labeling_project(
-        CONFIG, [{"text": f"Headline {n}"} for n in range(len(ANSWERS))], title="Sentiment", maximum_annotations=2
+        CONFIG,
+        [{"text": f"Headline {n}"} for n in range(len(ANSWERS))],
+        title="Sentiment",
+        maximum_annotations=2,
     )
     first, second = cast.users["annotator"], cast.users["annotator2"]
     for task, (a, b) in zip(project.tasks.order_by("inner_id"), ANSWERS, strict=True):
@@ -64,7 +75,9 @@ def test_dashboard_renders_with_data_and_downloads_csv(open_session, cast, dashb
 
     # Progress: a chart drawn on a canvas, and its figures as a table.
     assert page.locator("#dash-progress canvas").count() >= 1
-    submitted = sum(int(cell) for cell in page.locator("table.timeline tbody td:nth-child(2)").all_text_contents())
+    submitted = sum(
+        int(cell) for cell in page.locator("table.timeline tbody td:nth-child(2)").all_text_contents()
+    )
     assert submitted == 2 * len(ANSWERS)
     # Agreement: the control's row with its figures (or the server's reason).
     assert page.locator("table.agreement tr[data-control=sentiment]").count() >= 1
@@ -72,7 +85,10 @@ def test_dashboard_renders_with_data_and_downloads_csv(open_session, cast, dashb
     rows = page.locator("table.leaderboard tbody tr")
     assert rows.count() == 2
     page.click("table.leaderboard button[data-sort=median_lead_time]")
-    assert page.locator("table.leaderboard th[aria-sort=descending] button[data-sort=median_lead_time]").count() == 1
+    assert (
+        page.locator("table.leaderboard th[aria-sort=descending] button[data-sort=median_lead_time]").count()
+        == 1
+    )
     assert page.inner_text("table.leaderboard tbody tr:first-child th") == cast.users["annotator2"].email
     # Confusion matrix between the two annotators (drawn on load).
     page.wait_for_selector("table.confusion")
@@ -93,7 +109,10 @@ def test_dashboard_renders_with_data_and_downloads_csv(open_session, cast, dashb
     with page.expect_download() as download:
         page.click("#dash-annotators button[data-csv]")
     leaderboard = list(csv.reader(io.StringIO(download.value.path().read_bytes().decode("utf-8-sig"))))
-    assert {row[0] for row in leaderboard[1:]} == {cast.users["annotator"].email, cast.users["annotator2"].email}
+    assert {row[0] for row in leaderboard[1:]} == {
+        cast.users["annotator"].email,
+        cast.users["annotator2"].email,
+    }
     assert session.errors == []
 
 
@@ -110,7 +129,9 @@ def test_dashboard_in_japanese_at_phone_width(open_session, cast, dashboard_proj
     page.wait_for_selector(".dashboard[data-state=ready]")
     assert "進捗の推移" in page.inner_text("#dash-progress h3")
     # Nothing wider than the phone but the tables' own scrolling boxes.
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 1
     session.screenshot("dashboard-data-ja-light")
     assert session.errors == []

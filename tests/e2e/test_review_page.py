@@ -36,11 +36,15 @@ def _needs(path: str) -> None:
 
 @pytest.fixture
 def review_project(cast, labeling_project):
-    project = labeling_project(NER, [{"text": text} for text in TEXTS], title="Review me", maximum_annotations=1)
+    project = labeling_project(
+        NER, [{"text": text} for text in TEXTS], title="Review me", maximum_annotations=1
+    )
     annotator = cast.users["annotator"]
     for task in project.tasks.order_by("inner_id"):
         first_word = task.data["text"].split()[0]
-        annotation_create(task=task, user=annotator, result=[_span("r1", 0, len(first_word), first_word, "PER")])
+        annotation_create(
+            task=task, user=annotator, result=[_span("r1", 0, len(first_word), first_word, "PER")]
+        )
     return project
 
 
@@ -120,7 +124,9 @@ def test_reviewer_accepts_rejects_and_fixes_by_keyboard(open_session, cast, revi
     assert reviews[rejected].verdict == "reject" and reviews[rejected].comment == "ORG, not PER: a company"
     assert reviews[fixed].verdict == "fix"
     spans = [region["value"] for region in reviews[fixed].result if region["type"] == "labels"]
-    assert any(span["start"] == 0 and span["end"] == second_word_end and span["labels"] == ["ORG"] for span in spans)
+    assert any(
+        span["start"] == 0 and span["end"] == second_word_end and span["labels"] == ["ORG"] for span in spans
+    )
     assert all(review.reviewer == cast.users["reviewer"] for review in reviews.values())
     states = dict(Annotation.objects.filter(pk__in=reviews).values_list("pk", "review_state"))
     assert states == {accepted: "accepted", rejected: "rejected", fixed: "fixed"}

@@ -4,7 +4,8 @@
 // each metric (`/annotators/`) and the review backlog. Each section loads on its own, so one failing
 // endpoint leaves the others drawn; each table downloads as CSV. A metric the server leaves null is
 // shown as "—" with its reason. When every section has answered, the page sets data-state="ready"
-// on its root (bench/dashboard_load.py and the browser tests wait for it).
+// on its root and marks `tessera:dashboard-ready` (User Timing), which bench/dashboard_load.py and
+// the browser tests wait for.
 
 import "./dashboard.css";
 import "uplot/dist/uPlot.min.css";
@@ -267,6 +268,7 @@ export default async function dashboardTab(ctx: ProjectContext): Promise<() => v
   ];
   await Promise.allSettled(drawn);
   root.dataset.state = "ready";
+  performance.mark("tessera:dashboard-ready");
   return () => cleanups.forEach((cleanup) => cleanup());
 }
 
