@@ -84,10 +84,11 @@ print(Annotation.objects.filter(task__project=project).count())
 """
 
 
-def measure(url: str, project_id: int, loads: int) -> list[float]:
+def measure(url: str, project_id: int, loads: int) -> tuple[list[float], set[str]]:
     from playwright.sync_api import sync_playwright
 
     timings = []
+    failed: set[str] = set()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1100, "height": 760}).new_page()
@@ -101,9 +102,9 @@ def measure(url: str, project_id: int, loads: int) -> list[float]:
         for step in range(WARM_UP + loads):
             page.goto(f"{url}/projects/{project_id}/dashboard/")
             page.wait_for_selector(".dashboard[data-state=ready]", timeout=30_000)
-            alerts = page.locator(".dashboard [role=alert]").all_inner_texts()
-            if alerts:
-                raise SystemExit(f"a dashboard section failed: {alerts}")
+            # A section whose endpoint failed is drawn as its error: reported, not hidden.
+            for section in page.locator(".dash-section:has([role=alert])").all():
+                failed.add(section.get_attribute("id") or "?")
             ready = page.evaluate(
                 "() => performance.getEntriesByName('tessera:dashboard-ready').at(-1).startTime"
             )
@@ -112,7 +113,7 @@ def measure(url: str, project_id: int, loads: int) -> list[float]:
         browser.close()
         if errors:
             raise SystemExit(f"script errors on the page: {errors}")
-    return timings
+    return timings, failed
 
 
 def main() -> None:
@@ -163,7 +164,9 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )
         wait_for_server(url)
-        timings = measure(url, project_id, options.loads)
+        load_before = os.getloadavg()[0]
+        timings, failed = measure(url, project_id, options.loads)
+        load_after = os.getloadavg()[0]
         print(
             json.dumps(
                 {
@@ -173,6 +176,7 @@ def main() -> None:
                     "overlap": options.overlap,
                     "annotations": annotations,
                     "loads_measured": len(timings),
+                    "sections_failed": sorted(failed),
                     "navigation_to_drawn_ms": {
                         "p50": round(statistics.median(timings), 1),
                         "p95": round(percentile(timings, 0.95), 1),
@@ -183,7 +187,11 @@ def main() -> None:
                     "browser": subprocess.run(
                         [CHROMIUM, "--version"], capture_output=True, text=True
                     ).stdout.strip(),
-                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                    "machine": {
+                        "cpus": os.cpu_count(),
+                        "platform": platform.platform(),
+                        "load_avg_1m_start_end": [round(load_before, 1), round(load_after, 1)],
+                    },
                 },
                 ensure_ascii=False,
             )

@@ -5,11 +5,13 @@ would run as a formula written as text."""
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.urls import Resolver404, resolve
 
 from annotation.services.annotations import annotation_create
+from tests.e2e.conftest import SCREENSHOT_DIR
 
 # A choice spelled like a spreadsheet formula: the CSV must neutralise it as the server's export does.
 CONFIG = """<View>
@@ -58,6 +60,13 @@ def dashboard_project(cast, labeling_project):
     return project
 
 
+def _screenshot(page, name: str) -> None:
+    """The whole page, into TESSERA_SCREENSHOT_DIR (docs/screenshots to refresh the documentation)."""
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_dashboard_renders_with_data_and_downloads_csv(open_session, cast, dashboard_project, theme):
@@ -95,7 +104,7 @@ def test_dashboard_renders_with_data_and_downloads_csv(open_session, cast, dashb
     assert page.inner_text("#dash-confusion .confusion-result .hint")
     # Backlog.
     assert page.locator("#dash-backlog .backlog").count() == 1
-    session.screenshot(f"dashboard-data-en-{theme}")
+    _screenshot(page, f"dashboard-data-en-{theme}")
 
     with page.expect_download() as download:
         page.click("#dash-confusion button[data-csv]")
@@ -133,5 +142,5 @@ def test_dashboard_in_japanese_at_phone_width(open_session, cast, dashboard_proj
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 1
-    session.screenshot("dashboard-data-ja-light")
+    _screenshot(page, "dashboard-data-ja-light")
     assert session.errors == []

@@ -2,12 +2,14 @@
 rejects one with a reason (required), and fixes a span by keyboard; the database then holds the three
 verdicts, the annotations' review states and the fix's corrected result. Comments render as text."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import Resolver404, resolve
 
 from annotation.models import Annotation, Comment, Review
 from annotation.services.annotations import annotation_create
-from tests.e2e.conftest import NER
+from tests.e2e.conftest import NER, SCREENSHOT_DIR
 
 TEXTS = [
     "Acme Corp hired Jane Doe for $5 million.",
@@ -60,6 +62,13 @@ def _wait_for_another(page, before: int) -> None:
     )
 
 
+def _screenshot(page, name: str) -> None:
+    """The whole page, into TESSERA_SCREENSHOT_DIR (docs/screenshots to refresh the documentation)."""
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+
 @pytest.mark.e2e
 def test_reviewer_accepts_rejects_and_fixes_by_keyboard(open_session, cast, review_project):
     _needs(f"/api/projects/{review_project.pk}/review/next")
@@ -68,7 +77,7 @@ def test_reviewer_accepts_rejects_and_fixes_by_keyboard(open_session, cast, revi
     page.goto(f"{session.base_url}/projects/{review_project.pk}/review/")
     page.wait_for_selector(".review-subject")
     page.wait_for_selector(".backlog[data-to-review]")
-    session.screenshot("review-en-light")
+    _screenshot(page, "review-en-light")
 
     # A comment with markup is shown as the characters it is, and stored.
     accepted = _current(page)
@@ -113,7 +122,7 @@ def test_reviewer_accepts_rejects_and_fixes_by_keyboard(open_session, cast, revi
     page.wait_for_selector(".review-diff")
     assert page.locator(".diff-list li[data-kind=added]").count() == 1
     assert text[:second_word_end] in page.inner_text(".review-diff")
-    session.screenshot("review-fix-diff-en-light")
+    _screenshot(page, "review-fix-diff-en-light")
 
     page.keyboard.press("n")
     page.wait_for_selector(".review-empty")

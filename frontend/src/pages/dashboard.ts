@@ -11,6 +11,7 @@ import "./dashboard.css";
 import "uplot/dist/uPlot.min.css";
 import uPlot from "uplot";
 import { api } from "../api";
+import { parseConfig, walk } from "../config";
 import { el, replaceChildren } from "../dom";
 import { catalogue, formatNumber, language } from "../locale";
 import { backlogRows, backlogText, backlogView } from "./backlog";
@@ -256,14 +257,11 @@ export default async function dashboardTab(ctx: ProjectContext): Promise<() => v
       },
       (error) => failure(backlog.body, error),
     ),
-    Promise.allSettled([agreementRequest, annotatorsRequest]).then(([agreementAnswer, annotatorsAnswer]) =>
-      drawConfusionPicker(
-        confusion,
-        base,
-        agreementAnswer.status === "fulfilled" ? agreementAnswer.value : null,
-        annotatorsAnswer.status === "fulfilled" ? annotatorsAnswer.value.annotators ?? [] : [],
-        file,
-      ),
+    // The matrix needs the annotators only (its controls come from the config), so it does not wait
+    // for the agreement figures.
+    annotatorsRequest.then(
+      ({ annotators }) => drawConfusionPicker(confusion, base, comparableControls(project.label_config), annotators ?? [], file),
+      () => drawConfusionPicker(confusion, base, comparableControls(project.label_config), [], file),
     ),
   ];
   await Promise.allSettled(drawn);
@@ -458,16 +456,28 @@ function drawLeaderboard(target: ReturnType<typeof section>, annotators: Annotat
   replaceChildren(target.body, wrap);
 }
 
+/** The config's controls whose answers are labels a confusion matrix can count. */
+function comparableControls(config: string): string[] {
+  const names: string[] = [];
+  try {
+    walk(parseConfig(config), (node) => {
+      if (COMPARABLE_TAGS.has(node.tag) && node.attrs.name) names.push(node.attrs.name);
+    });
+  } catch {
+    // A config the browser cannot read offers no controls; the section says so.
+  }
+  return names;
+}
+
+const COMPARABLE_TAGS = new Set(["choices", "labels", "rating", "paragraphlabels", "rectanglelabels", "polygonlabels", "pairwise"]);
+
 function drawConfusionPicker(
   target: ReturnType<typeof section>,
   base: string,
-  agreement: Agreement | null,
+  controls: string[],
   annotators: AnnotatorRow[],
   file: (what: string) => string,
 ): void {
-  const controls = Object.entries(agreement?.controls ?? {})
-    .filter(([, control]) => !control.type || ["choices", "labels", "rating", "paragraphlabels", "rectanglelabels", "polygonlabels", "pairwise"].includes(control.type))
-    .map(([name]) => name);
   if (!controls.length) {
     replaceChildren(target.body, el("p", { className: "empty", text: t("confusionControls") }));
     return;
