@@ -394,3 +394,97 @@ class Comment(models.Model):
                 condition=Q(parent=None, is_resolved=False),
             ),
         ]
+
+
+# ---- Gold scores (annotation/services/gold.py) ----------------------------------------------------
+
+
+class GoldScore(models.Model):
+    """An annotator's running score on gold tasks for one control: ``n`` answers scored and the ``total``
+    of their values (accuracy, span F1 or absolute error, see annotation/quality/gold.py); the mean is
+    total / n. Kept in the transaction of every write that moves it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_scores")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    control = models.CharField(max_length=200)
+    metric = models.CharField(max_length=16)
+    n = models.IntegerField(default=0)
+    total = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user", "control"], name="gold_score_unique_control")
+        ]
+
+
+class AnnotatorGold(models.Model):
+    """Per project and annotator: the pace of gold tasks in their queue, their gold answers, and whether
+    the project's gold floor flagged or paused them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotator_gold")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    answers = models.BigIntegerField(
+        default=0, help_text="Answers given while the project mixed gold tasks in (the queue's pace)."
+    )
+    gold_answers = models.BigIntegerField(default=0, help_text="Gold tasks answered and scored.")
+    gold_answers_at_resume = models.BigIntegerField(
+        default=0, help_text="gold_answers when a manager last resumed them: a new pause needs more answers."
+    )
+    flagged = models.BooleanField(default=False, help_text="Gold score below the project's floor.")
+    paused = models.BooleanField(default=False, help_text="/next refuses them until a manager resumes them.")
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="annotator_gold_unique_user")]
+
+
+# --- Agreement and consensus (kept by annotation/services/quality.py) ----------------------------------
+
+
+class TaskQuality(models.Model):
+    """A task's agreement, consensus and its contribution to the project's agreement statistics.
+
+    Exists while the task has two or more submitted annotations. ``stats`` holds, per control, the
+    task's additive share of ``ProjectQuality.stats`` (annotation/quality/agreement.py), so that a
+    change to one task subtracts its old share and adds its new one instead of recomputing the project.
+    """
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, primary_key=True, related_name="quality")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="Mean over controls of the share of annotator pairs agreeing (0-1)."
+    )
+    controls = models.JSONField(default=dict, help_text='Per control: {"<control>": agreement or null}.')
+    consensus = models.JSONField(
+        null=True, blank=True, help_text="The consensus result (regions) once the overlap is reached."
+    )
+    tie = models.BooleanField(default=False, help_text="A control's vote is tied: the task goes to review.")
+    annotations = models.PositiveIntegerField(default=0, help_text="Submitted annotations counted.")
+    stats = models.JSONField(
+        default=dict, help_text="Per control: this task's share of the project's statistics."
+    )
+    best_annotation = models.ForeignKey(
+        Annotation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For free text: the annotation a reviewer marked best, taken as the consensus.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "task"], name="task_quality_project")]
+
+
+class ProjectQuality(models.Model):
+    """The project's agreement statistics, per control: the sum of its tasks' ``TaskQuality.stats``."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="quality"
+    )
+    stats = models.JSONField(default=dict)
+    tasks = models.BigIntegerField(default=0, help_text="Tasks with two or more submitted annotations.")
+    annotations = models.BigIntegerField(default=0, help_text="Submitted annotations on those tasks.")
+    updated_at = models.DateTimeField(auto_now=True)

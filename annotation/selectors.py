@@ -14,12 +14,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task
+from annotation.models import Annotation, Comment, Draft, ImportJob, Prediction, Project, ProjectMember, Task
 from annotation.task_filters import Limits, TaskQuery
 from annotation.task_query import order_sql, prefilter_patterns, where_sql
+from annotation.visibility import sees_all_annotations, visible_annotations
 from tessera import validation
 from tessera.errors import NotFound
-from tessera.models import AuditEvent, Membership
+from tessera.models import AuditEvent, Membership, User
 from tessera.rows import ModelRows
 
 PROJECT_ROWS = ModelRows(Project)
@@ -69,25 +70,22 @@ def task_get(*, membership: Membership, task_id) -> Task:
 
 
 def task_with_children(*, membership: Membership, task_id) -> Task:
+    """The task with the annotations the caller may see (annotation/visibility.py) and its predictions."""
     task = task_get(membership=membership, task_id=task_id)
-    task.annotation_list = list(Annotation.objects.filter(task=task).order_by("id"))
+    task.annotation_list = list(annotations_of_task(task=task, membership=membership))
     task.prediction_list = list(Prediction.objects.filter(task=task).order_by("id"))
     return task
 
 
-def task_page(*, project: Project, offset: int, limit: int) -> list[Task]:
-    """One page of tasks in project order with annotations and predictions in three queries in all.
+def task_page(*, project: Project, membership: Membership, offset: int, limit: int) -> list[Task]:
+    """One page of tasks in project order with annotations (those the caller may see) and predictions
+    in three queries in all.
 
     A page is an ``inner_id`` range found without OFFSET, which walks every earlier row (75 ms for a
     late page of a million tasks): see ``_first_inner_id_at``.
     """
-    tasks = (
-        Task.objects.filter(project=project)
-        .order_by("inner_id")
-        .prefetch_related(
-            Prefetch("annotations", queryset=Annotation.objects.order_by("id"), to_attr="annotation_list"),
-            Prefetch("predictions", queryset=Prediction.objects.order_by("id"), to_attr="prediction_list"),
-        )
+    tasks = _with_children(
+        Task.objects.filter(project=project).order_by("inner_id"), membership=membership, project=project
     )
     if project.task_count == project.task_counter:
         # Imports number tasks 1, 2, 3… with no gap, and only deletes and failed or running imports
@@ -161,9 +159,12 @@ def task_query_where(
     return f'{alias}."project_id" = %s AND {where}', [project.pk, *params]
 
 
-def _with_children(tasks: QuerySet[Task]) -> QuerySet[Task]:
+def _with_children(tasks: QuerySet[Task], *, membership: Membership, project: Project) -> QuerySet[Task]:
+    annotations = visible_annotations(
+        Annotation.objects.order_by("id"), membership=membership, project=project
+    )
     return tasks.prefetch_related(
-        Prefetch("annotations", queryset=Annotation.objects.order_by("id"), to_attr="annotation_list"),
+        Prefetch("annotations", queryset=annotations, to_attr="annotation_list"),
         Prefetch("predictions", queryset=Prediction.objects.order_by("id"), to_attr="prediction_list"),
     )
 
@@ -226,7 +227,7 @@ def task_text_filter_walks(*, project: Project, query: TaskQuery, rows_wanted: i
 
 
 def task_page_filtered(
-    *, project: Project, query: TaskQuery, offset: int, limit: int, walk: bool = False
+    *, project: Project, membership: Membership, query: TaskQuery, offset: int, limit: int, walk: bool = False
 ) -> list[Task]:
     """One page of the tasks ``query`` selects, in its order: the ids in one statement (an index walk
     or a bitmap of the GIN indexes, whichever PostgreSQL finds cheaper), then the tasks with their
@@ -247,7 +248,10 @@ def task_page_filtered(
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
-    by_id = {task.pk: task for task in _with_children(Task.objects.filter(pk__in=ids))}
+    by_id = {
+        task.pk: task
+        for task in _with_children(Task.objects.filter(pk__in=ids), membership=membership, project=project)
+    }
     return [by_id[task_id] for task_id in ids if task_id in by_id]
 
 
@@ -293,15 +297,13 @@ def task_ids_selected(*, project: Project, query: TaskQuery) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def task_history(*, task: Task, membership: Membership, only_actor=None) -> list[AuditEvent]:
-    """Audit events of the task, of its annotations and of its predictions, oldest first. With
-    ``only_actor`` (an annotator reading their own), the events on that user's annotations alone."""
-    annotations = Annotation.objects.filter(task=task)
-    if only_actor is not None:
-        annotations = annotations.filter(completed_by=only_actor)
-    annotation_ids = list(annotations.values_list("id", flat=True))
+def task_history(*, task: Task, membership: Membership) -> list[AuditEvent]:
+    """Audit events of the task, of its annotations and of its predictions, oldest first. A caller who
+    labels blind (annotation/visibility.py) reads the events of the annotations they may see alone:
+    the task's and its predictions' events name other annotators' work."""
+    annotation_ids = list(annotations_of_task(task=task, membership=membership).values_list("id", flat=True))
     objects = Q(object_type=Annotation._meta.label_lower, object_id__in=annotation_ids)
-    if only_actor is None:
+    if sees_all_annotations(membership):
         prediction_ids = list(Prediction.objects.filter(task=task).values_list("id", flat=True))
         objects |= Q(object_type=Task._meta.label_lower, object_id=task.pk)
         objects |= Q(object_type=Prediction._meta.label_lower, object_id__in=prediction_ids)
@@ -334,18 +336,21 @@ def import_job_task_ids(*, job: ImportJob) -> list[int]:
 
 
 def annotation_get(*, membership: Membership, annotation_id) -> Annotation:
-    annotation = (
-        Annotation.objects.select_related("task__project")
-        .filter(project__organization_id=membership.organization_id, pk=_int(annotation_id))
-        .first()
+    """An annotation the caller may see; another annotator's, to a caller who labels blind, is a 404."""
+    annotations = Annotation.objects.select_related("task__project").filter(
+        project__organization_id=membership.organization_id, pk=_int(annotation_id)
     )
+    annotation = visible_annotations(annotations, membership=membership).first()
     if annotation is None:
         raise NotFound("Annotation not found.")
     return annotation
 
 
-def annotations_of_task(*, task: Task) -> QuerySet[Annotation]:
-    return Annotation.objects.filter(task=task).order_by("id")
+def annotations_of_task(*, task: Task, membership: Membership) -> QuerySet[Annotation]:
+    """The task's annotations the caller may see (``task.project`` read through a scoped selector)."""
+    return visible_annotations(
+        Annotation.objects.filter(task=task).order_by("id"), membership=membership, project=task.project
+    )
 
 
 def prediction_get(*, membership: Membership, prediction_id) -> Prediction:
@@ -428,3 +433,42 @@ def project_members(*, project: Project) -> QuerySet[ProjectMember]:
         .annotate(org_role=Subquery(active.values("role")[:1]))
         .order_by("pk")
     )
+
+
+# ---- comments (annotation/services/comments.py) ------------------------------------------------------
+
+
+def comment_get(*, membership: Membership, comment_id) -> Comment:
+    """A comment of the caller's organization, with its project, task, author and resolver."""
+    comment = (
+        Comment.objects.select_related("project", "task", "author", "resolved_by")
+        .filter(project__organization_id=membership.organization_id, pk=_int(comment_id))
+        .first()
+    )
+    if comment is None:
+        raise NotFound("Comment not found.")
+    return comment
+
+
+def comments_of_task(*, task: Task) -> QuerySet[Comment]:
+    """Every comment of the task, threads and replies, oldest first (the comment_task_recent index)."""
+    return (
+        Comment.objects.filter(task=task).select_related("author", "resolved_by").order_by("created_at", "id")
+    )
+
+
+def comment_threads(*, project: Project, open_only: bool) -> QuerySet[Comment]:
+    """The project's threads (comments without parent), newest first; ``open_only``: unresolved ones,
+    read through the comment_open_threads partial index."""
+    threads = Comment.objects.filter(project=project, parent=None)
+    if open_only:
+        threads = threads.filter(is_resolved=False)
+    return threads.select_related("author", "resolved_by").order_by("-id")
+
+
+def comment_mentioned_users(*, comments) -> dict[int, User]:
+    """The users the comments mention, by id, in one query whatever their number."""
+    ids = {user_id for comment in comments for user_id in comment.mentions}
+    if not ids:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=ids)}

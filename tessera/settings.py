@@ -219,7 +219,12 @@ TESSERA_LABEL_CONFIG_VALIDATE_RATE = env_str("TESSERA_LABEL_CONFIG_VALIDATE_RATE
 # Imports larger than this many bytes run as a background job answering {"import": id}.
 TESSERA_SYNC_IMPORT_MAX_BYTES = env_int("TESSERA_SYNC_IMPORT_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
 TESSERA_TASK_LOCK_SECONDS = env_int("TESSERA_TASK_LOCK_SECONDS", 600, minimum=10)
+# The longest comment on a task, in characters (annotation/services/comments.py).
+TESSERA_COMMENT_MAX_CHARS = env_int("TESSERA_COMMENT_MAX_CHARS", 10_000, minimum=1)
 TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
+# An annotator is flagged (and paused) by a project's gold floor only after this many gold answers
+# (after a resume: this many more), so that one early miss does not stop them.
+TESSERA_GOLD_MIN_ANSWERS = env_int("TESSERA_GOLD_MIN_ANSWERS", 5, minimum=1)
 # A filtered task page counts its matches up to this many (one bounded scan); past it the answer says
 # total_exact: false. Unfiltered pages read the project's counters and are always exact.
 TESSERA_TASK_FILTER_COUNT_CAP = env_int("TESSERA_TASK_FILTER_COUNT_CAP", 1_000, minimum=1)

@@ -328,8 +328,8 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     outsider("get", annotation_url, expect=404)
     annotator("patch", annotation_url, {"result": choice("Neutral")}, expect=200)
     annotator("patch", annotation_url, {"result": "x"}, expect=400)
-    call("annotator2")("patch", annotation_url, {"result": choice("Positive")}, expect=403)
-    call("annotator2")("delete", annotation_url, expect=403)
+    call("reviewer")("patch", annotation_url, {"result": choice("Positive")}, expect=403)
+    call("reviewer")("delete", annotation_url, expect=403)
     outsider("patch", annotation_url, {"result": choice("Positive")}, expect=404)
     annotator("post", f"/api/tasks/{third}/skip/", {"reason": "unclear"}, expect=201)
     annotator("post", f"/api/tasks/{third}/skip/", {"reason": 5}, expect=400)
@@ -419,6 +419,30 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", f"/api/labeling/projects/{created['id']}/", expect=403)
     annotator("post", f"/api/labeling/projects/{created['id']}/next", expect=403)
     annotator("post", f"/api/tasks/{first}/skip/", {}, expect=403)
+    # Comments: a members-only project takes them from its members only.
+    comments_url = f"/api/tasks/{first}/comments/"
+    threads_url = f"{project_url}comments/"
+    annotator("get", comments_url, expect=403)
+    annotator("post", comments_url, {"text": "May I?"}, expect=403)
+    annotator("get", threads_url, expect=403)
+    thread = manager("post", comments_url, {"text": "Check @reviewer@acme.test <b>this</b>"}, expect=201)
+    reply = owner("post", comments_url, {"text": "On it", "parent": thread["id"]}, expect=201)
+    manager("post", comments_url, {"text": ""}, expect=400)
+    outsider("post", comments_url, {"text": "x"}, expect=404)
+    manager("get", comments_url, expect=200)
+    outsider("get", comments_url, expect=404)
+    manager("get", f"{threads_url}?open=1", expect=200)
+    manager("get", f"{threads_url}?open=x", expect=400)
+    outsider("get", threads_url, expect=404)
+    comment_url = f"/api/comments/{thread['id']}/"
+    owner("patch", comment_url, {"is_resolved": True}, expect=200)
+    owner("patch", comment_url, {"text": "Not mine"}, expect=403)
+    manager("patch", comment_url, {"text": "Check again"}, expect=200)
+    manager("patch", f"/api/comments/{reply['id']}/", {"is_resolved": True}, expect=400)
+    outsider("patch", comment_url, {"is_resolved": False}, expect=404)
+    annotator("delete", comment_url, expect=403)
+    outsider("delete", comment_url, expect=404)
+    manager("delete", comment_url, expect=204)
     manager("post", members_of_project, {"user": annotator_id}, expect=201)
     manager("post", members_of_project, {"email": "annotator@acme.test"}, expect=200)
     manager("post", members_of_project, {"user": cast.users["outsider"].pk}, expect=400)
@@ -437,6 +461,18 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     manager("delete", f"{members_of_project}{annotator_id}/", expect=204)
     manager("delete", f"{members_of_project}{annotator_id}/", expect=404)
     manager("patch", project_url, {"members_only": False}, expect=200)
+
+    # Annotator metrics, the timeline, gold scores, resuming a paused annotator.
+    for path in ("annotators/", "annotators/?by=day", "timeline/", "gold/"):
+        reviewer("get", f"{project_url}{path}", expect=200)
+        annotator("get", f"{project_url}{path}", expect=403)
+        outsider("get", f"{project_url}{path}", expect=404)
+    reviewer("get", f"{project_url}annotators/?by=week", expect=400)
+    resume_url = f"{project_url}annotators/{annotator_id}/resume/"
+    manager("post", resume_url, expect=200)
+    manager("post", f"{project_url}annotators/{cast.users['outsider'].pk}/resume/", expect=404)
+    reviewer("post", resume_url, expect=403)
+    outsider("post", resume_url, expect=404)
 
     # The export (its bodies are files; tests/exports compares them with Label Studio's converter).
     call("reviewer")("get", f"{project_url}export?exportType=CSV", expect=200)
@@ -469,6 +505,22 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     call("reviewer")("get", f"/api/tasks/{first}/history/", expect=200)
     annotator("get", f"/api/tasks/{first}/history/", expect=403)
     outsider("get", f"/api/tasks/{first}/history/", expect=404)
+
+    # Agreement: per control, by annotator pair, by task, a confusion matrix.
+    reviewer = call("reviewer")
+    reviewer("get", f"{project_url}agreement/", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=annotator_pair", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=task&page_size=10", expect=200)
+    reviewer("get", f"{project_url}agreement/?by=nope", expect=400)
+    annotator("get", f"{project_url}agreement/", expect=403)
+    outsider("get", f"{project_url}agreement/", expect=404)
+    confusion_url = f"{project_url}agreement/confusion"
+    reviewer(
+        "get", f"{confusion_url}?control=sentiment&a={cast.users['annotator'].pk}&b=consensus", expect=200
+    )
+    reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
+    annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
+    outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

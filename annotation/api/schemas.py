@@ -113,6 +113,12 @@ class DraftOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class ConsensusOut(serializers.Serializer):
+    result = _result()
+    tie = serializers.BooleanField(help_text="A control's vote is tied: the task goes to review.")
+    agreement = serializers.FloatField(allow_null=True)
+
+
 class TaskOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
@@ -127,6 +133,11 @@ class TaskOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     annotations = AnnotationOut(many=True, required=False, help_text="On one task, and on task pages.")
     predictions = PredictionOut(many=True, required=False)
+    consensus = ConsensusOut(
+        required=False,
+        allow_null=True,
+        help_text="Reviewers and above: the consensus once the overlap is reached.",
+    )
 
 
 class NextTaskOut(TaskOut):

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from annotation.api import labeling, project_members, views
+from annotation.api import agreement, annotator_metrics, comments, labeling, project_members, views
 
 # Label Studio's clients call some paths with a trailing slash and some without; accept both.
 urlpatterns = [
@@ -62,3 +62,6 @@ urlpatterns = [
 # The annotator's browser app (issue 4): progress, skip with a reason, recent annotations.
 urlpatterns += labeling.urlpatterns
 urlpatterns += project_members.urlpatterns
+urlpatterns += annotator_metrics.urlpatterns
+urlpatterns += agreement.urlpatterns
+urlpatterns += comments.urlpatterns

@@ -38,8 +38,10 @@ from annotation.services.import_jobs import import_job_create
 from annotation.services.imports import tasks_import
 from annotation.services.prediction_import import predictions_import
 from annotation.services.project_members import project_member_required
+from annotation.services.quality import task_consensus_out
 from annotation.services.task_actions import task_action_run
 from annotation.task_filters import TaskQuery, parse_action_body, parse_query_params
+from annotation.visibility import task_query_check_blind
 from tessera import validation
 from tessera.api.base import json_object, page_params
 from tessera.api.parsers import MultiPartParser, json_body_within
@@ -251,6 +253,13 @@ def next_task_out(task, user) -> dict:
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     body = task_out(task)
+    # Gold tasks look like any other task here: no gold flag, and the counters of a task nobody has
+    # answered yet (a gold task's ground truth and earlier answers would otherwise give it away).
+    body.pop("is_gold", None)
+    if task.is_gold:
+        body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0)
+        if "state" in body:
+            body["state"] = "unlabeled"
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
@@ -340,6 +349,7 @@ class TaskListView(APIView):
         project = selectors.project_get(membership=membership, project_id=project_id)
         page, page_size = page_params(request, default_size=100)
         query = _task_query(request)
+        task_query_check_blind(query=query, membership=membership)
         offset = (page - 1) * page_size
         if query.narrows:
             # Label Studio counts every match; here the count stops at a cap, so that a filter keeping
@@ -354,8 +364,9 @@ class TaskListView(APIView):
                 walk=plan.count_walks,
             )
             tasks = selectors.task_page_filtered(
-                project=project, query=query, offset=offset, limit=page_size, walk=plan.page_walks
-            )
+                project=project, membership=membership, query=query, offset=offset, limit=page_size,
+                walk=plan.page_walks,
+            )  # fmt: skip
             if page > 1 and not tasks:
                 raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
             return Response(
@@ -369,9 +380,13 @@ class TaskListView(APIView):
             # pages until it sees one: an empty 200 would keep it asking forever.
             raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
         if query.ordering is None:
-            tasks = selectors.task_page(project=project, offset=offset, limit=page_size)
+            tasks = selectors.task_page(
+                project=project, membership=membership, offset=offset, limit=page_size
+            )
         else:
-            tasks = selectors.task_page_filtered(project=project, query=query, offset=offset, limit=page_size)
+            tasks = selectors.task_page_filtered(
+                project=project, membership=membership, query=query, offset=offset, limit=page_size
+            )
         totals = selectors.task_totals(project=project)
         return Response(
             task_page_out(
@@ -450,20 +465,19 @@ class TaskHistoryView(APIView):
     @extend_schema(
         responses={200: schemas.TaskHistoryEventOut(many=True), **schemas.errors(403, 404)},
         summary="The task's history: audit events of the task, its annotations and predictions, oldest first",
-        description="Reviewers and above see every event; an annotator sees the events of their own "
-        "annotations of the task, and 403 on a task they have not annotated.",
+        description="Reviewers and above see every event; an annotator sees the events of the annotations "
+        "they may see (their own; with show_annotations_after_submit, the others' once they submitted; "
+        "never another's ground truth), and 403 on a task they have not annotated.",
     )
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_get(membership=membership, task_id=task_id)
-        only_actor = None
         if membership.rank < ROLE_RANK[Role.REVIEWER]:
             if not task.annotations.filter(completed_by=request.user).exists():
                 raise PermissionDenied(
                     "Annotators see the history of tasks they annotated only.", code="role_too_low"
                 )
-            only_actor = request.user
-        events = selectors.task_history(task=task, membership=membership, only_actor=only_actor)
+        events = selectors.task_history(task=task, membership=membership)
         return Response([history_event_out(event) for event in events])
 
 
@@ -471,10 +485,16 @@ class TaskDetailView(APIView):
     @extend_schema(
         responses={200: schemas.TaskOut, **schemas.errors(404)},
         summary="Get a task with its annotations and predictions",
+        description="Annotators label blind: they see their own annotations only (see the project's "
+        "show_annotations_after_submit); reviewers and above see every one. Predictions show to everyone.",
     )
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = selectors.task_with_children(membership=caller_membership(request), task_id=task_id)
-        return Response(task_out(task))
+        membership = caller_membership(request)
+        task = selectors.task_with_children(membership=membership, task_id=task_id)
+        body = task_out(task)
+        if membership.rank >= ROLE_RANK[Role.REVIEWER]:
+            body["consensus"] = task_consensus_out(task_id=task.pk)
+        return Response(body)
 
     @extend_schema(
         request=schemas.TaskUpdateIn,
@@ -509,8 +529,10 @@ class TaskAnnotationsView(APIView):
         summary="List a task's annotations",
     )
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
-        task = selectors.task_get(membership=caller_membership(request), task_id=task_id)
-        return Response([annotation_out(a) for a in selectors.annotations_of_task(task=task)])
+        membership = caller_membership(request)
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        annotations = selectors.annotations_of_task(task=task, membership=membership)
+        return Response([annotation_out(a) for a in annotations])
 
     @extend_schema(
         request=schemas.AnnotationIn,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
+from annotation.services import gold
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import (
     project_hold,
@@ -26,6 +27,7 @@ from annotation.services.counters import (
 )
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
+from annotation.services.quality import task_quality_refresh, tasks_quality_forget
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -170,7 +172,9 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
             f"change that answer with PATCH /api/annotations/{own_answer}/.",
             code="already_answered",
         )
-    if skipping:
+    if skipping or task.is_gold:
+        # A gold task is answered by every annotator the queue mixes it in for: its overlap and
+        # others' locks do not limit it (its own annotators' answers are scored, not counted toward it).
         return
     if task.total_annotations >= overlap:
         raise Conflict(
@@ -226,6 +230,7 @@ def annotation_create(
     if rank < ROLE_RANK[Role.MANAGER]:
         state = _caller_on_task(locked, user=user)
         _refuse_second_answer(locked, state, overlap=overlap, skipping=was_cancelled)
+    before = gold.gold_before(locked, touches_truth=ground_truth)
     changes = None
     if parent_prediction_id is not None:
         # Read under the task's lock: a prediction delete takes it too, so the parent cannot vanish now.
@@ -256,6 +261,13 @@ def annotation_create(
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, added=result),
+    )
+    gold.gold_after(project=task.project, task=locked, before=before, actor=user)
+    gold.answer_paced(project=task.project, user=user)
+    # Agreement and consensus: no statement while the task has fewer than two submitted annotations.
+    submitted = locked.total_annotations
+    task_quality_refresh(
+        task=task, submitted_before=submitted, submitted_after=submitted + (0 if was_cancelled else 1)
     )
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
@@ -297,6 +309,9 @@ def annotation_update(
     annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
+    before = gold.gold_before(
+        locked_task, touches_truth=annotation.ground_truth or bool(fields.get("ground_truth"))
+    )
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
         _check_result(task, result)
@@ -343,6 +358,13 @@ def annotation_update(
         )
     elif labels is not None and labels != locked_task.labels:
         task_labels_set(locked_task.pk, labels)
+    gold.gold_after(project=task.project, task=locked_task, before=before, actor=user)
+    if labels_changed or "ground_truth" in fields:
+        submitted = locked_task.total_annotations
+        delta = 0
+        if annotation.was_cancelled != was_cancelled_before:
+            delta = 1 if was_cancelled_before else -1
+        task_quality_refresh(task=task, submitted_before=submitted, submitted_after=submitted + delta)
     Draft.objects.filter(annotation=annotation, user=user).delete()
     audit_record(
         actor=user,
@@ -362,11 +384,11 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     locked = task_hold(annotation.task_id, message="Annotation not found.")
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
-    was_cancelled = (
-        Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", flat=True).first()
-    )
-    if was_cancelled is None:
+    current = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", "ground_truth").first()
+    if current is None:
         raise NotFound("Annotation not found.")
+    was_cancelled, ground_truth = current
+    before = gold.gold_before(locked, touches_truth=ground_truth)
     audit_record(
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
@@ -380,6 +402,11 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
         total_delta=0 if was_cancelled else -1,
         cancelled_delta=-1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, recount=True),
+    )
+    gold.gold_after(project=task.project, task=locked, before=before, actor=user)
+    submitted = locked.total_annotations
+    task_quality_refresh(
+        task=task, submitted_before=submitted, submitted_after=submitted - (0 if was_cancelled else 1)
     )
 
 
@@ -524,7 +551,10 @@ def task_delete(*, task: Task, user: User) -> None:
     locked = task_hold(task.pk)
     # Counted from the rows, under the task's lock: nothing can be added to or removed from it now.
     submitted = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).count()
+    if locked.is_gold:
+        gold.gold_tasks_removed(project=task.project, task_ids=[task.pk], actor=user)
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
+    tasks_quality_forget(project_id=task.project_id, task_ids=[task.pk])
     _, deleted = locked.delete()
     project_totals_add(
         task.project_id,

@@ -37,7 +37,15 @@ from tessera.rows import ModelRows, db_datetime
 # ORM cost more CPU than running them (see tessera/rows.py).
 _HELD_TASK_ROWS = ModelRows(
     Task,
-    ["project_id", "total_annotations", "cancelled_annotations", "total_predictions", "is_labeled", "labels"],
+    [
+        "project_id",
+        "total_annotations",
+        "cancelled_annotations",
+        "total_predictions",
+        "is_labeled",
+        "labels",
+        "is_gold",
+    ],
 )
 _TASK_HOLD_SQL = f'SELECT {_HELD_TASK_ROWS.columns("t")} FROM "{Task._meta.db_table}" t WHERE t."id" = %s'
 _TASK_COUNTERS_SQL = f"""

@@ -24,10 +24,12 @@ from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task
 from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
+from annotation.services import gold
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
+from annotation.services.quality import tasks_quality_refresh
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -477,6 +479,11 @@ def _write_batch(
                    "updated_at": now},
         copy_line=_annotation_copy_line,
     )  # fmt: skip
+    # Agreement and consensus of the batch's tasks with two or more submitted annotations, set-based.
+    tasks_quality_refresh(
+        project=project,
+        task_ids=[task_ids[offset] for offset, row in enumerate(checked.tasks) if row[3] >= 2],
+    )
     bulk_insert(
         Prediction._meta.db_table,
         ("task_id", "model_version", "result", "score"),
@@ -486,6 +493,13 @@ def _write_batch(
         ),
         constants={"project_id": project.pk, "import_job_id": job_id, "created_at": now, "updated_at": now},
     )
+    # Tasks imported with a ground-truth annotation are gold: one UPDATE for the batch, and the scores
+    # of the answers imported beside it (rare; an import of plain labels skips this in one scan).
+    gold_positions = sorted({row[0] for row in checked.annotations if row[4]})
+    if gold_positions:
+        gold.gold_imported(
+            project=project, task_ids=[task_ids[position - start] for position in gold_positions]
+        )
     return task_ids
 
 

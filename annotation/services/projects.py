@@ -8,7 +8,18 @@ from django.db.models import BooleanField as BooleanOutput
 from django.db.models import ExpressionWrapper, F, Q
 
 from annotation.label_config import LabelSchema, parse_label_config
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, Sampling, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    AnnotatorGold,
+    Draft,
+    GoldScore,
+    ImportJob,
+    Prediction,
+    Project,
+    Sampling,
+    Task,
+    TaskLock,
+)
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
 from tessera.services import audit_record
@@ -249,6 +260,9 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
+    # No task left, so no gold answer: scores start again (flags and pauses stay as they were).
+    GoldScore.objects.filter(project=project).delete()
+    AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)
     Project.objects.filter(pk=project.pk).update(
         task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,
         task_layout_version=F("task_layout_version") + 1,

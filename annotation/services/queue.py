@@ -15,10 +15,10 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.models import Annotation, Draft, Project, Sampling, Task, TaskLock
+from annotation.models import Annotation, AnnotatorGold, Draft, Project, Sampling, Task, TaskLock
 from annotation.selectors import TASK_ROWS
 from annotation.services.counters import project_hold
-from tessera.errors import NotFound
+from tessera.errors import Conflict, NotFound
 from tessera.models import User
 from tessera.rows import db_datetime
 
@@ -81,6 +81,21 @@ WHERE t."id" = %s AND t."is_labeled" = %s
 
 _TASK_SQL = """SELECT {task_columns} FROM "{task}" t WHERE t."id" = %s"""
 
+# Gold tasks mixed into the queue: the first the caller has not answered, on the partial index
+# task_project_gold (project_id, inner_id WHERE is_gold). Neither overlap nor others' locks limit a
+# gold task (every annotator answers it), so no row lock is needed: the caller's TaskLock is enough.
+_GOLD_CANDIDATE_SQL = """
+SELECT {task_columns} FROM "{task}" t
+WHERE t."project_id" = %s AND t."is_gold"
+  AND NOT EXISTS (SELECT 1 FROM "{annotation}" a WHERE a."task_id" = t."id" AND a."completed_by_id" = %s)
+ORDER BY t."inner_id"
+LIMIT 1
+"""
+
+_GOLD_STATE_SQL = """
+SELECT "answers", "gold_answers", "paused" FROM "{gold_state}" WHERE "project_id" = %s AND "user_id" = %s
+"""
+
 _RELEASE_OTHERS_SQL = """DELETE FROM "{lock}" WHERE "user_id" = %s AND "task_id" <> %s"""
 
 # One INSERT … ON CONFLICT DO UPDATE where update_or_create takes a savepoint, a SELECT and an
@@ -98,6 +113,7 @@ def _sql(template: str) -> str:
         "annotation": Annotation._meta.db_table,
         "lock": TaskLock._meta.db_table,
         "draft": Draft._meta.db_table,
+        "gold_state": AnnotatorGold._meta.db_table,
         "task_columns": TASK_ROWS.columns("t"),
     }
     return template.format(**tables)
@@ -233,15 +249,48 @@ def _draft_list(task: Task, user: User, *, drafted: list[int]) -> list[Draft]:
     return list(Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1])
 
 
+QUEUE_PAUSED_MESSAGE = (
+    "Your queue in this project is paused: your score on gold (test) tasks fell below the project's floor. "
+    "A project manager can resume it."
+)
+
+
+def _gold_pace(project: Project, user: User) -> bool:
+    """Whether the next task should be gold (one indexed read, made only in projects that use gold):
+    while the caller's gold answers are below ``gold_ratio`` of their answers, counting this one.
+    Refuses (409 ``queue_paused``) a caller the project's gold floor paused."""
+    if project.gold_ratio <= 0 and not project.gold_floor_pauses_queue:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_GOLD_STATE_SQL), [project.pk, user.pk])
+        row = cursor.fetchone()
+    answers, gold_answers, paused = row if row else (0, 0, False)
+    if paused and project.gold_floor_pauses_queue:
+        raise Conflict(QUEUE_PAUSED_MESSAGE, code="queue_paused")
+    return project.gold_ratio > 0 and gold_answers + 1 <= project.gold_ratio * (answers + 1)
+
+
+def _gold_candidate(project: Project, user: User) -> Task | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_GOLD_CANDIDATE_SQL), [project.pk, user.pk])
+        row = cursor.fetchone()
+    return TASK_ROWS.build(row) if row else None
+
+
 @transaction.atomic
 def next_task(*, project: Project, user: User) -> Task:
     """The task to hand the caller, locked for them, with ``draft_list``: their draft of it (0 or 1)."""
     now = timezone.now()
     at = db_datetime(now)
+    wants_gold = _gold_pace(project, user)
     held, drafted, locked = _held_drafted_locked(project, user, now=at)
     task = None
     task_id = held or _drafted_task(project, user, drafted, now=at)
-    if task_id is None:
+    if task_id is None and wants_gold:
+        # A gold task when the pace asks for one and one is left that the caller has not answered;
+        # otherwise the ordinary queue.
+        task = _gold_candidate(project, user)
+    if task is None and task_id is None:
         sequential = project.sampling != Sampling.UNIFORM
         start = _scan_start(project, user) if sequential else 1
         if not sequential and project.task_counter > 1:
@@ -257,7 +306,7 @@ def next_task(*, project: Project, user: User) -> Task:
             raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
         if sequential:
             _remember_scan_start(project, user, scanned_from=start, found_inner_id=task.inner_id)
-    else:
+    elif task is None:
         with connection.cursor() as cursor:
             cursor.execute(_sql(_TASK_SQL), [task_id])
             task = TASK_ROWS.build(cursor.fetchone())

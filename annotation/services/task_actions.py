@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock
 from annotation.selectors import task_ids_selected
+from annotation.services import gold
 from annotation.services.counters import project_totals_add
 from annotation.services.projects import _project_lock
+from annotation.services.quality import tasks_quality_forget
 from annotation.task_filters import TaskQuery
 from tessera.errors import ApplicationError
 from tessera.models import AuditEvent, User
@@ -95,6 +97,9 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
     total = _Sums()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        gold.gold_tasks_removed(project=project, task_ids=gold.gold_task_ids(project=project, task_ids=chunk),
+                                actor=user)  # fmt: skip
+        tasks_quality_forget(project_id=project.pk, task_ids=chunk)
         for model in (TaskLock, Draft, Annotation, Prediction):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
@@ -114,11 +119,19 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
     now = timezone.now()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        tasks_quality_forget(project_id=project.pk, task_ids=chunk)
         # Drafts of corrections belong to the annotations removed; drafts of new answers stay.
+        gold_ids = gold.gold_task_ids(project=project, task_ids=chunk)
+        gold.gold_tasks_removed(project=project, task_ids=gold_ids, actor=user)
         _raw_delete(Draft.objects.filter(task_id__in=chunk, annotation__isnull=False))
         _raw_delete(Annotation.objects.filter(task_id__in=chunk))
         Task.objects.filter(Q(total_annotations__gt=0) | Q(cancelled_annotations__gt=0), pk__in=chunk).update(
-            total_annotations=0, cancelled_annotations=0, is_labeled=False, labels={}, updated_at=now
+            total_annotations=0,
+            cancelled_annotations=0,
+            is_labeled=False,
+            is_gold=False,
+            labels={},
+            updated_at=now,
         )
         _task_events(user=user, project=project, chunk=chunk, action="task.annotations_delete")
     project_totals_add(

@@ -4,6 +4,7 @@
 // project's instructions are Markdown, built into DOM from its tokens (markdown.ts), never as HTML.
 
 import { ApiError, api } from "./api";
+import { CommentPanel } from "./comments";
 import { type ConfigNode, parseConfig } from "./config";
 import { el, replaceChildren } from "./dom";
 import { Editor, keyFeatures } from "./editor";
@@ -63,6 +64,7 @@ export class LabelingPage {
   private readonly notice = el("div", { className: "notice", attrs: { role: "status", "aria-live": "polite" } });
   private readonly canvas = el("div", { className: "canvas" });
   private readonly taskInfo = el("span", { className: "task-info" });
+  private readonly comments = new CommentPanel();
   private readonly submitButton = el("button", {
     className: "primary",
     attrs: { type: "button" },
@@ -106,6 +108,7 @@ export class LabelingPage {
       this.notice,
       this.canvas,
       toolbar,
+      this.comments.element,
     );
     this.renderCounter();
     document.addEventListener("keydown", (event) => this.onKey(event));
@@ -168,6 +171,7 @@ export class LabelingPage {
     replaceChildren(this.canvas, this.editor.element);
     this.taskInfo.textContent = `Task #${task.inner_id ?? task.id}`;
     this.renderBanner(start);
+    this.comments.show(task.id);
     replaceChildren(this.submitButton, `${text(this.editing ? "saveChanges" : "submit")} `, el("kbd", { text: "Ctrl+Enter" }));
     this.submitButton.lang = pageLanguage();
     this.skipButton.disabled = this.editing !== null;
@@ -217,6 +221,7 @@ export class LabelingPage {
     this.left = 0;
     this.renderCounter();
     this.taskInfo.textContent = "";
+    this.comments.show(null);
     this.banner.hidden = true;
     this.say("");
     const back = el("a", { className: "button primary", attrs: { href: "/projects/" }, text: "Back to projects" });

@@ -103,7 +103,7 @@ def test_task_detail_shows_annotations_and_predictions(api, task):
     post_json(
         api("manager"), "/api/predictions/", {"task": task.pk, "result": choice("Neutral"), "score": 0.4}
     )
-    body = api("annotator2").get(f"/api/tasks/{task.pk}/").json()
+    body = api("reviewer").get(f"/api/tasks/{task.pk}/").json()
     assert [a["result"] for a in body["annotations"]] == [choice("Positive")]
     assert [p["score"] for p in body["predictions"]] == [0.4]
     assert (body["total_annotations"], body["total_predictions"], body["is_labeled"]) == (1, 1, True)

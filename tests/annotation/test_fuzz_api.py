@@ -18,6 +18,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from annotation.services.comments import comment_create
 from tessera.invitations import invitation_create
 from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
@@ -44,7 +45,7 @@ FIELD_NAMES = [
     "ground_truth", "parent_prediction", "annotation", "completed_by", "title", "label_config", "description",
     "expert_instruction", "maximum_annotations", "sampling", "color", "show_skip_button", "reason",
     "organization", "email", "role", "send_email", "user", "members_only", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
-    "predictions", "annotations",
+    "predictions", "annotations", "parent", "is_resolved",
 ]  # fmt: skip
 
 # --- values ---------------------------------------------------------------------------------------------
@@ -190,6 +191,11 @@ WRITES = [
     ("post", "/api/projects/{project}/members/", {"user": "{member}", "email": "annotator@acme.test"}),
     ("delete", "/api/projects/{project}/members/", {"user": "{member}"}),
     ("delete", "/api/projects/{project}/members/{member}/", {}),
+    ("post", "/api/projects/{project}/annotators/{member}/resume", {}),
+    ("post", "/api/tasks/{task}/comments/", {"text": "see @annotator@acme.test <b>x</b>", "parent": "{comment}",
+                                             "annotation": "{annotation}"}),
+    ("patch", "/api/comments/{comment}/", {"text": "changed", "is_resolved": True}),
+    ("delete", "/api/comments/{comment}/", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -210,6 +216,15 @@ QUERIES = [
     ("/api/organizations/{org}/memberships/", ["role", "search", "include_inactive", "page", "page_size"]),
     ("/api/organizations/{org}/invites/", ["state", "page", "page_size"]),
     ("/api/projects/{project}/members/", ["page"]),
+    ("/api/projects/{project}/annotators/", ["by", "page"]),
+    ("/api/projects/{project}/timeline/", ["page"]),
+    ("/api/projects/{project}/gold/", ["page"]),
+    ("/api/projects/{project}/agreement/", ["by", "page", "page_size"]),
+    ("/api/projects/{project}/agreement/?by=task", ["page", "page_size"]),
+    ("/api/projects/{project}/agreement/confusion", ["control", "a", "b"]),
+    ("/api/projects/{project}/agreement/confusion?control=sentiment", ["a", "b"]),
+    ("/api/tasks/{task}/comments/", ["page"]),
+    ("/api/projects/{project}/comments/", ["open", "page", "page_size"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -236,6 +251,10 @@ def fuzz_world(world, cast):
     ids["member"] = cast.users["annotator"].pk
     owner = Membership.objects.get(user=cast.users["owner"], organization=cast.org)
     ids["invite"] = invitation_create(actor=owner, email="invited@acme.test")[0].pk
+    annotator = Membership.objects.get(user=cast.users["annotator"], organization=cast.org)
+    ids["comment"] = comment_create(
+        task=world["task"], user=cast.users["annotator"], membership=annotator, text="A first thread."
+    ).pk
     return ids
 
 
@@ -329,6 +348,7 @@ def test_every_api_endpoint_is_fuzzed():
             "org",
             "member",
             "invite",
+            "comment",
         )
     }
     fuzzed = {

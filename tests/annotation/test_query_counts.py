@@ -183,3 +183,23 @@ def test_progress_costs_the_same_queries_at_any_project_size(
     with django_assert_num_queries(PROGRESS_QUERIES):
         body = client.get(url).json()
     assert body["tasks_left_for_me"] == 0
+
+
+def test_a_project_that_mixes_gold_in_costs_one_statement_more_on_submit_and_next(
+    api, cast, make_project, django_assert_num_queries
+):
+    from annotation.models import Project
+
+    project = make_project(tasks=[{"text": f"Bank {i} beat estimates."} for i in range(6)])
+    Project.objects.filter(pk=project.pk).update(gold_ratio=0.1)
+    client = api("annotator")
+    _warm(client, f"/api/projects/{project.pk}/")
+    for _ in range(2):
+        # /next: the caller's gold pace and pause (one indexed read); submit: the pace's upsert.
+        with django_assert_num_queries(NEXT_QUERIES + 1):
+            task = client.get(f"/api/projects/{project.pk}/next").json()
+        with django_assert_num_queries(SUBMIT_QUERIES + 1 + 1):
+            response = post_json(
+                client, f"/api/tasks/{task['id']}/annotations/", {"result": choice("Neutral")}
+            )
+        assert response.status_code == 201

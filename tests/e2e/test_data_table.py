@@ -8,6 +8,7 @@ import pytest
 from annotation.models import Annotation, Task, TaskLock
 from annotation.services.annotations import annotation_create
 from tests.conftest import SENTIMENT_CONFIG, choice
+from tests.e2e.helpers.data_table import add_filter, open_table, shown_ids, wait_for_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -24,44 +25,6 @@ def table_project(cast, labeling_project):
     ):
         annotation_create(task=task, user=cast.users[user], result=choice(label))
     return project, tasks
-
-
-def open_table(session, project):
-    session.page.goto(f"{session.base_url}/projects/{project.pk}/data/")
-    session.page.wait_for_selector("table.tasks tbody tr")
-
-
-def add_filter(page, column: str, operator: str, value: str | None = None, *, select_value: bool = False):
-    if page.locator("#filter-panel").is_hidden():
-        page.click("button[aria-controls=filter-panel]")
-    page.click(
-        "#filter-panel button:has-text('Add filter'), #filter-panel button:has-text('フィルターを追加')"
-    )
-    row = page.locator(".filter-row").last
-    row.locator("select").nth(0).select_option(column)
-    row.locator("select").nth(1).select_option(operator)
-    if value is not None:
-        field = row.locator("select").nth(2) if select_value else row.locator("input")
-        if select_value:
-            field.select_option(value)
-        else:
-            field.fill(value)
-
-
-def wait_for_rows(page, ids: list[int]) -> None:
-    page.wait_for_function(
-        "(ids) => JSON.stringify([...document.querySelectorAll('table.tasks tbody tr')].map(r => Number(r.dataset.task)).sort((a, b) => a - b)) === JSON.stringify(ids)",
-        arg=ids,
-    )
-
-
-def shown_ids(page) -> list[int]:
-    return [
-        int(value)
-        for value in page.locator("table.tasks tbody tr").evaluate_all(
-            "rows => rows.map(r => r.dataset.task)"
-        )
-    ]
 
 
 def test_filter_open_read_only_bulk_delete_and_export(open_session, cast, table_project):

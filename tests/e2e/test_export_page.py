@@ -4,13 +4,13 @@ saved under the server's name and checked row by row."""
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from annotation.services.annotations import annotation_create
 from tests.conftest import choice
 from tests.e2e.conftest import SENTIMENT
+from tests.e2e.helpers.export_page import download, open_export
 
 pytestmark = pytest.mark.e2e
 
@@ -19,20 +19,6 @@ NEWS = [
     {"text": 'The lender wrote off 2 billion, "a one-off".'},
     {"text": "The meeting is on Tuesday.\nAgenda to follow."},
 ]
-
-
-def open_export(session, project, query: str = "") -> None:
-    session.page.goto(f"{session.base_url}/projects/{project.pk}/export/{query}")
-    session.page.locator("form.export-form").wait_for()
-
-
-def download(session) -> tuple[str, bytes]:
-    page = session.page
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Download").click()
-    saved = info.value
-    page.locator("form.export-form[data-state=done]").wait_for()
-    return saved.suggested_filename, Path(saved.path()).read_bytes()
 
 
 def test_reviewer_exports_labeled_tasks_as_csv(open_session, labeling_project, cast):

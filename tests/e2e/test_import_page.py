@@ -8,19 +8,10 @@ from playwright.sync_api import expect
 
 from annotation.models import ImportJob, Task
 from tests.e2e.conftest import SENTIMENT
+from tests.e2e.helpers.import_page import csv_rows, open_import, upload_file
 from tests.integration.conftest import broker_url, start_worker  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _csv(rows: int) -> bytes:
-    return (
-        "sentence,source\n" + "".join(f'"Headline {i}, with a comma",wire\n' for i in range(rows))
-    ).encode()
-
-
-def _file(name: str, raw: bytes, mime: str = "text/plain") -> dict:
-    return {"name": name, "mimeType": mime, "buffer": raw}
 
 
 @pytest.fixture
@@ -33,17 +24,14 @@ def manager(open_session, cast):
     return open_session(cast.users["manager"].email)
 
 
-def _open(session, project):
-    session.page.goto(f"{session.base_url}/projects/{project.pk}/import/")
-    session.page.wait_for_selector("#import-drop")
-
-
 def test_manager_imports_a_mapped_csv_of_2000_rows_and_a_jsonl_file_at_once(manager, project):
     page = manager.page
-    _open(manager, project)
+    open_import(manager, project)
     assert page.locator('a.tab[aria-current="page"]').inner_text() == "Import"
     jsonl = b'{"text": "From lines one"}\n{"data": {"text": "From lines two"}, "meta": {"n": 2}}\n'
-    page.set_input_files("#import-files", [_file("headlines.csv", _csv(2000)), _file("more.jsonl", jsonl)])
+    page.set_input_files(
+        "#import-files", [upload_file("headlines.csv", csv_rows(2000)), upload_file("more.jsonl", jsonl)]
+    )
 
     page.wait_for_selector("#import-preview:not([hidden])")
     assert "2,000 rows" in page.locator('.import-file[data-name="headlines.csv"]').inner_text()
@@ -71,8 +59,8 @@ def test_a_large_file_runs_as_a_background_job_whose_progress_the_page_follows(
 ):
     worker = start_worker()  # lowers TESSERA_SYNC_IMPORT_MAX_BYTES to 1 KB for the app and the worker
     page = manager.page
-    _open(manager, project)
-    page.set_input_files("#import-files", [_file("big.csv", _csv(3000))])
+    open_import(manager, project)
+    page.set_input_files("#import-files", [upload_file("big.csv", csv_rows(3000))])
     page.wait_for_selector("#import-preview:not([hidden])")
     assert "large file" in page.locator(".import-file").inner_text()
     page.select_option("#import-map-text", "sentence")
@@ -91,9 +79,9 @@ def test_a_large_file_runs_as_a_background_job_whose_progress_the_page_follows(
 
 def test_a_file_with_a_bad_row_names_the_row_and_the_field_and_nothing_is_written(manager, project):
     page = manager.page
-    _open(manager, project)
-    good = _file("good.jsonl", b'{"text": "fine"}\n')
-    bad = _file("rows.jsonl", b'{"text": "one"}\n\n{"text": "two"}\n{"headline": "no text"}\n')
+    open_import(manager, project)
+    good = upload_file("good.jsonl", b'{"text": "fine"}\n')
+    bad = upload_file("rows.jsonl", b'{"text": "one"}\n\n{"text": "two"}\n{"headline": "no text"}\n')
     page.set_input_files("#import-files", [good, bad])
     page.wait_for_selector("#import-preview:not([hidden])")
     page.click("#import-start")
@@ -106,7 +94,7 @@ def test_a_file_with_a_bad_row_names_the_row_and_the_field_and_nothing_is_writte
     assert not page.locator("#import-done").count()
 
     # A row the browser can read is not enough: a ragged CSV row is named by its line before any upload.
-    page.set_input_files("#import-files", [_file("ragged.csv", b'text\nok\n"a",b\n')])
+    page.set_input_files("#import-files", [upload_file("ragged.csv", b'text\nok\n"a",b\n')])
     expect(page.locator(".import-messages .notice.error")).to_contain_text("ragged.csv, line 3")
     assert not Task.objects.filter(project=project).exists()
     assert not manager.errors
@@ -118,16 +106,16 @@ def test_a_wrong_type_or_a_file_too_large_is_refused_with_a_clear_message(
     settings.TESSERA_MAX_UPLOAD_BYTES = 100
     manager = open_session(cast.users["manager"].email)
     page = manager.page
-    _open(manager, project)
+    open_import(manager, project)
     message = ".import-messages .notice.error"
 
-    page.set_input_files("#import-files", [_file("photo.png", b"\x89PNG\r\n\x1a\n")])
+    page.set_input_files("#import-files", [upload_file("photo.png", b"\x89PNG\r\n\x1a\n")])
     expect(page.locator(message)).to_contain_text("photo.png: this file type cannot be imported")
-    page.set_input_files("#import-files", [_file("sheet.csv", b"PK\x03\x04\x00\x00binary")])
+    page.set_input_files("#import-files", [upload_file("sheet.csv", b"PK\x03\x04\x00\x00binary")])
     expect(page.locator(message)).to_contain_text("sheet.csv does not hold text")
-    page.set_input_files("#import-files", [_file("tasks.json", b"text\nnot json\n")])
+    page.set_input_files("#import-files", [upload_file("tasks.json", b"text\nnot json\n")])
     expect(page.locator(message)).to_contain_text("tasks.json does not look like JSON")
-    page.set_input_files("#import-files", [_file("huge.csv", b"text\n" + b"x" * 200 + b"\n")])
+    page.set_input_files("#import-files", [upload_file("huge.csv", b"text\n" + b"x" * 200 + b"\n")])
     expect(page.locator(message)).to_contain_text("huge.csv is 206 B; the limit is 100 B per file")
     assert page.locator("#import-preview").is_hidden()
 
@@ -144,7 +132,7 @@ def test_pasted_csv_is_detected_mapped_and_imported_on_a_phone_in_dark(manager, 
     page = manager.page
     page.set_viewport_size({"width": 390, "height": 800})
     page.emulate_media(color_scheme="dark")
-    _open(manager, project)
+    open_import(manager, project)
     page.click(".import-paste summary")
     page.fill("#import-paste", "sentence\tlang\nRates held\ten\n金利据え置き\tja\n")
     assert "TSV" in page.locator("#import-format option").first.inner_text()
@@ -177,10 +165,10 @@ def test_annotator_and_reviewer_get_the_403_page(open_session, cast, project, ro
 def test_the_same_upload_in_japanese_shows_japanese_messages(open_session, cast, project):
     session = open_session(cast.users["manager"].email, locale="ja-JP")
     page = session.page
-    _open(session, project)
+    open_import(session, project)
     assert page.locator('a.tab[aria-current="page"]').inner_text() == "インポート"
     page.set_input_files(
-        "#import-files", [_file("rows.jsonl", b'{"text": "one"}\n{"headline": "no text"}\n')]
+        "#import-files", [upload_file("rows.jsonl", b'{"text": "one"}\n{"headline": "no text"}\n')]
     )
     page.wait_for_selector("#import-preview:not([hidden])")
     page.click("#import-start")
@@ -190,12 +178,12 @@ def test_the_same_upload_in_japanese_shows_japanese_messages(open_session, cast,
     assert "何もインポートされていません" in error
     assert not Task.objects.filter(project=project).exists()
 
-    page.set_input_files("#import-files", [_file("photo.png", b"\x89PNG")])
+    page.set_input_files("#import-files", [upload_file("photo.png", b"\x89PNG")])
     expect(page.locator(".import-messages .notice.error")).to_contain_text(
         "この種類のファイルはインポートできません"
     )
 
-    page.set_input_files("#import-files", [_file("headlines.csv", _csv(2000))])
+    page.set_input_files("#import-files", [upload_file("headlines.csv", csv_rows(2000))])
     page.wait_for_selector("#import-preview:not([hidden])")
     assert "2,000 行" in page.locator(".import-file").inner_text()
     assert page.locator("#import-map-text").input_value() == ""

@@ -15,17 +15,9 @@ from annotation.models import Annotation, ProjectMember, TaskLock
 from tessera.invitations import invitation_create
 from tessera.models import Invitation, Membership, Role, User
 from tests.e2e.conftest import SENTIMENT
+from tests.e2e.helpers.members import member_row, open_members
 
 pytestmark = pytest.mark.e2e
-
-
-def member_row(session, email: str):
-    return session.page.locator(".members-table tbody tr", has_text=email)
-
-
-def open_members(session):
-    session.page.goto(f"{session.base_url}/members/")
-    session.page.locator(".members-table tbody tr").first.wait_for()
 
 
 def test_admin_invites_an_annotator_who_joins_and_labels_a_members_only_project(

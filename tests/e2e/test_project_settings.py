@@ -8,6 +8,7 @@ from annotation.models import Annotation, Project, Sampling
 from annotation.services.annotations import annotation_create
 from tests.conftest import choice
 from tests.e2e.conftest import SENTIMENT
+from tests.e2e.helpers.settings_page import open_settings, save
 
 pytestmark = pytest.mark.e2e
 
@@ -26,20 +27,6 @@ Inline <img src=x onerror="window.__xss = 'img'"> here.
 
 # Drops "Neutral" and renames nothing else; "Positive" stays.
 WITHOUT_NEUTRAL = SENTIMENT.replace('<Choice value="Neutral"/>', "")
-
-
-def open_settings(session, project) -> None:
-    session.page.goto(f"{session.base_url}/projects/{project.pk}/settings/")
-    session.page.locator("form.settings-form").wait_for()
-
-
-def save(page) -> str:
-    page.get_by_role("button", name="Save changes").click()
-    status = page.locator(".save-bar .notice")
-    page.wait_for_function(
-        "() => !['', 'Saving…', '保存中…'].includes(document.querySelector('.save-bar .notice').textContent)"
-    )
-    return status.inner_text()
 
 
 def inert(page, root: str) -> None:

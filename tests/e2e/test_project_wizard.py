@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from annotation.models import Project, Task
+from tests.e2e.helpers.wizard import palette_labels, wait_valid, xml_text
 
 pytestmark = pytest.mark.e2e
 
@@ -23,20 +24,6 @@ TASKS_JSONL = "\n".join(
         "日本銀行の植田和男総裁は東京で会見した。",
     )
 )
-
-
-def xml_text(page) -> str:
-    return page.locator("#xml-config").input_value()
-
-
-def wait_valid(page) -> None:
-    page.wait_for_selector(".xml-status.ok")
-
-
-def palette_labels(page) -> list[str]:
-    return page.locator(".preview-card .palette button.label-button").evaluate_all(
-        "(buttons) => buttons.map((button) => button.dataset.label)"
-    )
 
 
 def run_wizard(session, cast, *, strings: dict) -> Project:

@@ -1,0 +1,185 @@
+"""Agreement metrics from additive statistics, checked against krippendorff, statsmodels and sklearn."""
+
+import math
+import random
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import fleiss_kappa
+
+from annotation.quality.agreement import (
+    Rater,
+    confusion_matrix,
+    control_metrics,
+    pair_metrics,
+    span_pair_counts,
+    stats_add,
+    task_control_agreement,
+    task_stats,
+)
+from annotation.quality.values import CHOICES, LABELS, NUMBER, RATING, TEXTAREA, category, control_value
+
+USERS = [11, 12, 13, 14]
+
+
+def _project_stats(kind: str, table: list[list]) -> dict:
+    """``table``: one row per task, one column per user; None is missing."""
+    total: dict = {}
+    for row in table:
+        raters = [Rater(index, USERS[col], value) for index, (col, value) in enumerate(enumerate(row))]
+        stats_add(total, task_stats(kind, raters))
+    return total
+
+
+def _reliability(kind: str, table: list[list], codes: dict) -> np.ndarray:
+    return np.array(
+        [
+            [np.nan if row[col] is None else codes[category(kind, row[col])] for row in table]
+            for col in range(len(table[0]))
+        ]  # fmt: skip
+    )
+
+
+def _random_table(seed: int, *, options, missing: float, users: int = 4, tasks: int = 60) -> list[list]:
+    rng = random.Random(seed)
+    table = []
+    for _ in range(tasks):
+        truth = rng.choice(options)
+        table.append([
+            None if rng.random() < missing else (truth if rng.random() < 0.6 else rng.choice(options))
+            for _ in range(users)
+        ])  # fmt: skip
+    return table
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_nominal_alpha_matches_krippendorff_with_missing_data(seed, missing):
+    table = _random_table(seed, options=[("a",), ("b",), ("c",)], missing=missing)
+    codes = {"a": 0, "b": 1, "c": 2}
+    expected = krippendorff.alpha(_reliability(CHOICES, table, codes), level_of_measurement="nominal")
+    got = control_metrics(CHOICES, _project_stats(CHOICES, table))["krippendorff_alpha"]
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("level", ["ordinal", "interval"])
+def test_ordinal_and_interval_alpha_match_krippendorff(seed, level):
+    table = _random_table(seed, options=[1.0, 2.0, 3.0, 4.0, 5.0], missing=0.25)
+    codes = {str(v): v for v in range(1, 6)}
+    expected = krippendorff.alpha(
+        _reliability(RATING, table, codes), level_of_measurement=level, value_domain=[1, 2, 3, 4, 5]
+    )
+    got = control_metrics(RATING, _project_stats(RATING, table), level=level)["krippendorff_alpha"]
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_fleiss_matches_statsmodels_with_equal_raters(seed):
+    table = _random_table(seed, options=[("x",), ("y",), ("z",)], missing=0.0, users=3)
+    counts = np.array([[sum(1 for v in row if v == (option,)) for option in "xyz"] for row in table])
+    expected = fleiss_kappa(counts, method="fleiss")
+    got = control_metrics(CHOICES, _project_stats(CHOICES, table))["fleiss_kappa"]
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_cohen_mean_matches_sklearn_per_pair_on_shared_tasks(seed):
+    table = _random_table(seed, options=[("a",), ("b",), ("c",)], missing=0.2, users=3)
+    stats = _project_stats(CHOICES, table)
+    kappas = []
+    for i in range(3):
+        for j in range(i + 1, 3):
+            shared = [(row[i][0], row[j][0]) for row in table if row[i] is not None and row[j] is not None]
+            kappa = cohen_kappa_score([a for a, _ in shared], [b for _, b in shared])
+            kappas.append(kappa)
+            pair = stats["pairs"][f"{USERS[i]}\t{USERS[j]}"]
+            assert pair_metrics(CHOICES, pair)["cohen_kappa"] == pytest.approx(kappa, abs=1e-9)
+    assert control_metrics(CHOICES, stats)["cohen_kappa_mean"] == pytest.approx(np.mean(kappas), abs=1e-9)
+
+
+def test_subtracting_a_task_restores_the_statistics_exactly():
+    table = _random_table(10, options=[("a",), ("b",)], missing=0.2)
+    before = _project_stats(CHOICES, table[:-1])
+    everything = _project_stats(CHOICES, table)
+    last = table[-1]
+    part = task_stats(CHOICES, [Rater(i, USERS[i], v) for i, v in enumerate(last)])
+    assert stats_add(everything, part, -1) == before
+
+
+def test_undefined_values_are_null_with_a_reason():
+    one_annotator = _project_stats(CHOICES, [[("a",), None, None, None]])
+    metrics = control_metrics(CHOICES, one_annotator)
+    assert metrics["krippendorff_alpha"] is None and metrics["fleiss_kappa"] is None
+    assert "two annotations" in metrics["reason"]
+    one_label = control_metrics(CHOICES, _project_stats(CHOICES, [[("a",), ("a",), None, None]] * 3))
+    assert one_label["krippendorff_alpha"] is None and one_label["cohen_kappa_mean"] is None
+    assert "one category" in one_label["reason"]
+    empty = control_metrics(LABELS, {})
+    assert empty["span_f1"] is None and empty["reason"]
+    assert control_metrics(TEXTAREA, {})["reason"].startswith("Free text")
+
+
+def _spans(*triples) -> frozenset:
+    return frozenset(triples)
+
+
+def test_span_f1_exact_and_overlap_over_pairs_and_tasks():
+    a = _spans((0, 5, "PER"), (10, 15, "ORG"), (20, 25, "LOC"))
+    b = _spans((0, 5, "PER"), (11, 15, "ORG"))
+    counts = span_pair_counts(a, b)
+    assert counts == {"PER": [1, 1, 2], "ORG": [0, 1, 2], "LOC": [0, 0, 1]}
+    stats = task_stats(LABELS, [Rater(1, 11, a), Rater(2, 12, b)])
+    metrics = control_metrics(LABELS, stats)
+    assert metrics["span_f1"] == pytest.approx(2 * 1 / 5)
+    assert metrics["span_f1_overlap"] == pytest.approx(2 * 2 / 5)
+    assert metrics["per_label"]["ORG"]["span_f1"] == 0.0
+    assert metrics["per_label"]["ORG"]["span_f1_overlap"] == 1.0
+    assert metrics["per_label"]["PER"]["support"] == 2
+    # Three annotators: three pairs, each counted.
+    c = _spans((0, 5, "PER"))
+    stats3 = task_stats(LABELS, [Rater(1, 11, a), Rater(2, 12, b), Rater(3, 13, c)])
+    # pairs: a-b 1 match / 5 spans, a-c 1 / 4, b-c 1 / 3
+    assert control_metrics(LABELS, stats3)["span_f1"] == pytest.approx(2 * 3 / 12)
+
+
+def test_span_values_read_code_point_offsets_in_japanese_text():
+    text = "東京都の株式会社テセラ"
+    result = [{"from_name": "ner", "to_name": "text", "type": "labels",
+               "value": {"start": 4, "end": 11, "text": text[4:11], "labels": ["ORG"]}}]  # fmt: skip
+    assert control_value(LABELS, "ner", result) == frozenset({(4, 11, "ORG")})
+
+
+def test_span_alpha_units_are_offsets_with_no_span_as_a_value():
+    a = _spans((0, 5, "PER"))
+    b = _spans((0, 5, "ORG"))
+    stats = task_stats(LABELS, [Rater(1, 11, a), Rater(2, 12, b), Rater(3, 13, a)])
+    labels, matrix = confusion_matrix(stats["pairs"]["11\t12"]["confusion"], LABELS)
+    assert labels == ["ORG", "PER"] and matrix == [[0, 0], [1, 0]]
+    expected = krippendorff.alpha(np.array([[0], [1], [0]], dtype=float), level_of_measurement="nominal")
+    assert math.isnan(expected) or control_metrics(LABELS, stats)["krippendorff_alpha"] is not None
+
+
+def test_task_agreement_is_the_share_of_agreeing_pairs():
+    raters = [Rater(1, 11, ("a",)), Rater(2, 12, ("a",)), Rater(3, 13, ("b",))]
+    assert task_control_agreement(CHOICES, raters) == pytest.approx(1 / 3)
+    assert task_control_agreement(CHOICES, raters[:1]) is None
+    assert task_control_agreement(LABELS, [Rater(1, 11, frozenset()), Rater(2, 12, frozenset())]) == 1.0
+    assert task_control_agreement(NUMBER, [Rater(1, 11, 2.0), Rater(2, 12, 2.0)]) == 1.0
+
+
+def test_values_per_control_kind():
+    result = [
+        {"from_name": "c", "to_name": "t", "type": "choices", "value": {"choices": ["b", "a"]}},
+        {"from_name": "r", "to_name": "t", "type": "rating", "value": {"rating": 4}},
+        {"from_name": "p", "to_name": "p", "type": "pairwise", "value": {"selected": "left"}},
+        {"from_name": "x", "to_name": "t", "type": "textarea", "value": {"text": ["hello"]}},
+    ]
+    assert control_value(CHOICES, "c", result) == ("a", "b")
+    assert control_value(RATING, "r", result) == 4.0
+    assert control_value("pairwise", "p", result) == "left"
+    assert control_value(TEXTAREA, "x", result) == ("hello",)
+    assert control_value(CHOICES, "missing", result) is None
+    assert control_value(LABELS, "missing", result) == frozenset()

@@ -1,0 +1,1 @@
+"""Page helpers shared by the browser tests: one module per page, the selectors and waits its tests use."""
