@@ -16,13 +16,19 @@ export interface ProjectContext extends PageContext {
 
 export type TabPage = (ctx: ProjectContext) => Promise<void | (() => void)>;
 
+/** A tab's module: its page, and optionally a prefetch of its data, started while the project is read. */
+export interface TabModule {
+  default: TabPage;
+  prefetch?: (projectId: number) => void;
+}
+
 type TabKey = "label" | "data" | "review" | "dashboard" | "import" | "settings" | "members" | "export";
 
 interface Tab {
   key: TabKey;
   minimum: Role;
   /** The tab's module; the labeling page (no module) is a page of its own. */
-  load?: () => Promise<{ default: TabPage }>;
+  load?: () => Promise<TabModule>;
 }
 
 // One line a tab. Later issues add Datasets and Models here.
@@ -74,9 +80,10 @@ export default async function projectPage(ctx: PageContext): Promise<void | (() 
   const id = Number(ctx.params.project);
   const tab = TABS.find((candidate) => candidate.key === ctx.params.tab && candidate.load);
   const allowed = Boolean(tab?.load) && roleAtLeast(ctx.settings.role, tab!.minimum);
-  // The tab's module loads while the project is read, not after: one round trip less before it draws.
+  // The tab's module loads (and may start reading its data) while the project is read, not after:
+  // one round trip less before it draws.
   const module = allowed ? tab!.load!() : null;
-  module?.catch(() => undefined); // a failed load is reported where it is awaited
+  module?.then((loaded) => loaded.prefetch?.(id)).catch(() => undefined); // a failed load is reported where it is awaited
   let project: ProjectDetail;
   try {
     project = await api<ProjectDetail>("GET", `/api/projects/${id}/`);
