@@ -14,7 +14,17 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from annotation.models import Annotation, Comment, Draft, ImportJob, Prediction, Project, ProjectMember, Task
+from annotation.models import (
+    Annotation,
+    Comment,
+    Draft,
+    ImportJob,
+    Prediction,
+    Project,
+    ProjectMember,
+    Task,
+    TaskSearchText,
+)
 from annotation.task_filters import Limits, TaskQuery
 from annotation.task_query import order_sql, prefilter_patterns, where_sql
 from annotation.visibility import sees_all_annotations, visible_annotations
@@ -155,6 +165,8 @@ def task_query_where(
         controls=tuple(project.parsed_label_config or {}),
         alias=alias,
         prefilter=prefilter,
+        # The watermark as this request read it: it only rises, so an older one scans more, never less.
+        search=(project.pk, project.search_indexed_through_id),
     )
     return f'{alias}."project_id" = %s AND {where}', [project.pk, *params]
 
@@ -206,10 +218,14 @@ def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: in
     patterns = prefilter_patterns(query)
     if not patterns:
         return TextFilterPlan()
-    conditions = " AND ".join(['t."data"::text ILIKE %s'] * len(patterns))
+    # Estimated on the search rows (their text column has statistics, data::text has none), which
+    # stand for the whole project once the job has run; while it has not, the estimate is low and
+    # the page goes through the index and the scanned tail, which is exact either way.
+    conditions = " AND ".join(['s."text" ILIKE %s'] * len(patterns))
     with connection.cursor() as cursor:
         cursor.execute(
-            f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{Task._meta.db_table}" t WHERE t."project_id" = %s AND {conditions}',
+            f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{TaskSearchText._meta.db_table}" s '
+            f'WHERE s."project_id" = %s AND {conditions}',
             [project.pk, *patterns],
         )
         plan = cursor.fetchone()[0]

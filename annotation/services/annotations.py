@@ -28,6 +28,7 @@ from annotation.services.counters import (
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
 from annotation.services.quality import task_quality_refresh, tasks_quality_forget
+from annotation.services.search_index import task_search_text_refresh
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -539,6 +540,9 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
     # as they were when the view read them, over a submit or delete that committed since.
     changes["updated_at"] = timezone.now()
     Task.objects.filter(pk=task.pk).update(**changes)
+    if "data" in changes:
+        # The data table's search reads this row for tasks under the project's watermark.
+        task_search_text_refresh(task.pk)
     for name, value in changes.items():
         setattr(task, name, value)
     audit_record(actor=user, organization=task.project.organization_id, action="task.update", obj=task)

@@ -30,6 +30,7 @@ from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from annotation.services.quality import tasks_quality_refresh
+from annotation.services.search_index import search_index_enqueue, search_index_hold
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -229,6 +230,11 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         # moment between that UPDATE and the commit. project_hold's shared lock makes a project
         # delete wait for the import (or the import find the project gone, 404), not fail its commit.
         project_hold(project.pk)
+        # No search rows here (the trigram index cost ~65 µs a task): a job writes them after the
+        # commit; until then the data table scans these tasks. The lock orders this write phase
+        # with the job's watermark (annotation/services/search_index.py).
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
                                 want_ids=True)  # fmt: skip
         counts = ImportCounts(
@@ -394,6 +400,9 @@ def tasks_import_streamed(
         # be renewed from inside this transaction.
         lease.hold()
         project_hold(project.pk)
+        # As in _write: search rows are written by a job after the commit.
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         annotation_total = annotation_count = prediction_count = labeled = annotated = 0
         written = 0
         with gc_paused():

@@ -19,6 +19,7 @@ from annotation.models import (
     Sampling,
     Task,
     TaskLock,
+    TaskSearchText,
 )
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
@@ -206,7 +207,7 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
-TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction)
+TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction, TaskSearchText)
 
 
 def _unlink_all(paths: list[Path]) -> None:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock
+from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock, TaskSearchText
 from annotation.selectors import task_ids_selected
 from annotation.services import gold
 from annotation.services.counters import project_totals_add
@@ -100,7 +100,7 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
         gold.gold_tasks_removed(project=project, task_ids=gold.gold_task_ids(project=project, task_ids=chunk),
                                 actor=user)  # fmt: skip
         tasks_quality_forget(project_id=project.pk, task_ids=chunk)
-        for model in (TaskLock, Draft, Annotation, Prediction):
+        for model in (TaskLock, Draft, Annotation, Prediction, TaskSearchText):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
     project_totals_add(
