@@ -521,6 +521,36 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
     annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
     outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
+    # Review: the queue, verdicts, bulk accept of a selection, the backlog.
+    manager("patch", project_url, {"maximum_annotations": 1}, expect=200)  # answered tasks go to review
+    reviewer = call("reviewer")
+    review_next = f"{project_url}review/next"
+    handed = reviewer("post", review_next, expect=200)
+    reviewer("get", review_next, expect=200)
+    for who, status in ((annotator, 403), (outsider, 404)):
+        who("post", review_next, expect=status)
+        who("get", review_next, expect=status)
+    reviews_url = f"/api/annotations/{handed['annotation']['id']}/reviews/"
+    reviewer("post", reviews_url, {"verdict": "maybe"}, expect=400)
+    annotator("post", reviews_url, {"verdict": "accept"}, expect=403)
+    outsider("post", reviews_url, {"verdict": "accept"}, expect=404)
+    reviewer("post", reviews_url, {"verdict": "reject", "comment": "Why this one?"}, expect=201)
+    reviewer("post", reviews_url, {"verdict": "accept"}, expect=409)
+    reviewer("get", reviews_url, expect=200)
+    annotator("get", reviews_url, expect=403)
+    outsider("get", reviews_url, expect=404)
+    bulk_url = f"{project_url}reviews/bulk"
+    everything = {"verdict": "accept", "selectedItems": {"all": True, "excluded": []}}
+    reviewer("post", bulk_url, everything, expect=200)
+    reviewer("post", bulk_url, {"verdict": "accept", "selectedItems": "all"}, expect=400)
+    annotator("post", bulk_url, everything, expect=403)
+    outsider("post", bulk_url, everything, expect=404)
+    reviewer("get", f"{project_url}review/backlog", expect=200)
+    annotator("get", f"{project_url}review/backlog", expect=403)
+    outsider("get", f"{project_url}review/backlog", expect=404)
+    assert reviewer("post", review_next, expect=200) is None
+    reviewer("get", review_next, expect=404)
+    manager("patch", project_url, {"maximum_annotations": 2}, expect=200)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

@@ -5,8 +5,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    Draft,
+    ImportJob,
+    Prediction,
+    Project,
+    ProjectMember,
+    Review,
+    Task,
+    TaskLock,
+)
 from annotation.services.imports import ImportCounts
+from annotation.services.review import Rejection
 from tessera.api.output import time_out as _time
 from tessera.api.output import user_simple_out
 from tessera.models import AuditEvent
@@ -48,6 +59,14 @@ def project_out(project: Project) -> dict:
         "sampling": project.sampling,
         "color": project.color,
         "members_only": project.members_only,
+        "review_policy": project.review_policy,
+        "review_sample_percent": project.review_sample_percent,
+        "review_agreement_threshold": project.review_agreement_threshold,
+        "show_annotations_after_submit": project.show_annotations_after_submit,
+        "gold_ratio": project.gold_ratio,
+        "gold_score_floor": project.gold_score_floor,
+        "gold_floor_pauses_queue": project.gold_floor_pauses_queue,
+        "comments_block_acceptance": project.comments_block_acceptance,
         "organization": project.organization_id,
         "created_by": user_simple_out(project.created_by),
         "created_at": _time(project.created_at),
@@ -68,6 +87,7 @@ def annotation_out(annotation: Annotation) -> dict:
         "was_cancelled": annotation.was_cancelled,
         "skip_reason": annotation.skip_reason,
         "ground_truth": annotation.ground_truth,
+        "review_state": annotation.review_state,
         "lead_time": annotation.lead_time,
         "parent_prediction": annotation.parent_prediction_id,
         "prediction_changes": annotation.prediction_changes,
@@ -100,6 +120,8 @@ def task_out(task: Task) -> dict:
         "total_annotations": task.total_annotations,
         "cancelled_annotations": task.cancelled_annotations,
         "total_predictions": task.total_predictions,
+        "state": task.state,
+        "is_gold": task.is_gold,
         "created_at": _time(task.created_at),
         "updated_at": _time(task.updated_at),
     }
@@ -200,3 +222,30 @@ def import_job_out(job: ImportJob) -> dict:
 
 def project_member_out(member: ProjectMember, *, role: str) -> dict:
     return {"user": user_simple_out(member.user), "role": role, "added_at": _time(member.created_at)}
+
+
+def review_out(review: Review) -> dict:
+    return {
+        "id": review.pk,
+        "annotation": review.annotation_id,
+        "task": review.annotation.task_id,
+        "project": review.project_id,
+        "verdict": review.verdict,
+        "comment": review.comment,
+        "result": review.result,
+        "reviewer": user_simple_out(review.reviewer),
+        "created_at": _time(review.created_at),
+    }
+
+
+def rejection_out(rejection: Rejection) -> dict:
+    """What the labeling page shows above a task a reviewer sent back: their reason, and the caller's
+    annotation to correct (PATCH it)."""
+    review = rejection.review
+    return {
+        "annotation": rejection.annotation.pk,
+        "result": rejection.annotation.result,
+        "comment": review.comment if review else "",
+        "reviewer": user_simple_out(review.reviewer) if review else None,
+        "created_at": _time(review.created_at if review else rejection.annotation.updated_at),
+    }

@@ -25,6 +25,7 @@ from annotation.api.output import (
     lock_out,
     prediction_out,
     project_out,
+    rejection_out,
     task_out,
     task_page_out,
 )
@@ -265,6 +266,8 @@ def next_task_out(task, user) -> dict:
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
         )
     body["drafts"] = [draft_out(draft) for draft in task.draft_list]
+    rejection = getattr(task, "rejection", None)
+    body["rejection"] = rejection_out(rejection) if rejection is not None else None
     return body
 
 

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
+from annotation.models import Annotation, Draft, Prediction, ReviewPolicy, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services import gold
@@ -29,6 +29,7 @@ from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
 from annotation.services.quality import task_quality_refresh, tasks_quality_forget
 from annotation.services.search_index import task_search_text_refresh
+from annotation.services.states import review_state_after_edit, task_state_after_submit, task_state_refresh
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -55,6 +56,11 @@ def _check_result(task: Task, result) -> None:
     validate_result(project_schema(task.project), result, task.data, field="")
 
 
+def result_check(task: Task, result) -> None:
+    """A result checked as a submit checks it (size, config, span offsets): 400 naming the region."""
+    _check_result(task, result)
+
+
 def _counter_update(
     locked: Task,
     *,
@@ -63,10 +69,11 @@ def _counter_update(
     total_delta: int,
     cancelled_delta: int,
     labels: dict | None = None,
+    state: str | None = None,
 ) -> None:
     """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
-    the new total with the overlap), and its label set when given; ``locked`` is the task as
-    task_hold read it."""
+    the new total with the overlap), and its label set and state when given; ``locked`` is the task
+    as task_hold read it."""
     task_annotation_counters_add(
         locked,
         project_id=project_id,
@@ -74,6 +81,7 @@ def _counter_update(
         total_delta=total_delta,
         cancelled_delta=cancelled_delta,
         labels=labels,
+        state=state,
     )
 
 
@@ -241,6 +249,15 @@ def annotation_create(
                 "parent_prediction is not a prediction of this task.", field="parent_prediction"
             )
         changes = prediction_diff(prediction.result, result)
+    # A new answer moves the task (annotation/services/states.py); a skip leaves it where it is. The
+    # state is written by the counter UPDATE below, computed from the row held.
+    task_state = (
+        locked.state
+        if was_cancelled
+        else task_state_after_submit(
+            project=task.project, locked=locked, overlap=overlap, new_total=locked.total_annotations + 1
+        )
+    )
     # Written out (tessera/rows.py): the ORM's save costs several times the INSERT on every submit.
     annotation = _ANNOTATION_ROWS.insert(
         Annotation(
@@ -262,6 +279,7 @@ def annotation_create(
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, added=result),
+        state=task_state,
     )
     gold.gold_after(project=task.project, task=locked, before=before, actor=user)
     gold.answer_paced(project=task.project, user=user)
@@ -270,6 +288,13 @@ def annotation_create(
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted + (0 if was_cancelled else 1)
     )
+    if (
+        not was_cancelled
+        and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+        and submitted + 1 >= overlap
+    ):
+        # The policy reads the agreement just refreshed; only such projects pay this statement.
+        task_state_refresh(task.project, task.pk)
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -282,6 +307,7 @@ def annotation_create(
         organization=task.project.organization_id,
         action="annotation.skip" if was_cancelled else "annotation.create",
         obj=annotation,
+        details={"task_state": task_state} if task_state != locked.state else None,
     )
     return annotation
 
@@ -344,6 +370,11 @@ def annotation_update(
             f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
             code="overlap_reached",
         )
+    # The author's change of a rejected answer submits it again (annotation/services/states.py).
+    review_state_before = annotation.review_state
+    annotation.review_state = review_state_after_edit(
+        annotation, by_author=annotation.completed_by_id == user.pk
+    )
     annotation.save()
     labels_changed = "result" in fields or annotation.was_cancelled != was_cancelled_before
     labels = task_labels_after(locked_task, recount=True) if labels_changed else None
@@ -367,12 +398,21 @@ def annotation_update(
             delta = 1 if was_cancelled_before else -1
         task_quality_refresh(task=task, submitted_before=submitted, submitted_after=submitted + delta)
     Draft.objects.filter(annotation=annotation, user=user).delete()
+    details: dict = {"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})}
+    resubmitted = annotation.review_state != review_state_before
+    agreement_moved = labels_changed and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+    if resubmitted or annotation.was_cancelled != was_cancelled_before or agreement_moved:
+        details["task_state"] = task_state_refresh(task.project, locked_task.pk)
+    if resubmitted:
+        details["review_state"] = {"from": review_state_before, "to": annotation.review_state}
+        # /next handed the task back with a lock; the answer is in, so the hold ends.
+        TaskLock.objects.filter(task_id=locked_task.pk, user=user).delete()
     audit_record(
         actor=user,
         organization=task.project.organization_id,
         action="annotation.update",
         obj=annotation,
-        details={"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})},
+        details=details,
     )
     return annotation
 
@@ -409,6 +449,8 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted - (0 if was_cancelled else 1)
     )
+    if not was_cancelled:
+        task_state_refresh(task.project, locked.pk)
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from annotation.services.quality import tasks_quality_refresh
 from annotation.services.search_index import search_index_enqueue, search_index_hold
+from annotation.services.states import imported_states_sql
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -509,6 +510,12 @@ def _write_batch(
         gold.gold_imported(
             project=project, task_ids=[task_ids[position - start] for position in gold_positions]
         )
+    if any(row[3] for row in checked.tasks):
+        # Tasks imported with answers start where the state machine puts them (in progress, labeled or
+        # in review; annotation/services/states.py): one set-based UPDATE over the batch's range.
+        sql, params = imported_states_sql(project)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
     return task_ids
 
 

@@ -1,6 +1,8 @@
 """Project writes: create, update, delete. The label config is parsed once here and its summary stored."""
 
+import math
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -11,16 +13,23 @@ from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import (
     Annotation,
     AnnotatorGold,
+    Comment,
     Draft,
     GoldScore,
     ImportJob,
     Prediction,
     Project,
+    ProjectQuality,
+    Review,
+    ReviewLock,
+    ReviewPolicy,
     Sampling,
     Task,
     TaskLock,
+    TaskQuality,
     TaskSearchText,
 )
+from annotation.services.states import task_states_refresh
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
 from tessera.services import audit_record
@@ -38,7 +47,22 @@ EDITABLE_FIELDS = {
     "sampling": str,
     "color": str,
     "members_only": bool,
+    # Review, gold and comment settings (issue 9).
+    "review_policy": str,
+    "review_sample_percent": int,
+    "review_agreement_threshold": float,
+    "show_annotations_after_submit": bool,
+    "gold_ratio": float,
+    "gold_score_floor": float,
+    "gold_floor_pauses_queue": bool,
+    "comments_block_acceptance": bool,
 }
+# Settings that may be null (unset).
+NULLABLE_FIELDS = {"gold_score_floor"}
+# Settings that are shares: between 0 and 1.
+SHARE_FIELDS = ("review_agreement_threshold", "gold_ratio", "gold_score_floor")
+# Settings that decide which tasks go to review: a change moves task states (states.py).
+REVIEW_SELECTION_FIELDS = ("maximum_annotations", "review_policy", "review_sample_percent")
 
 
 def project_schema(project: Project) -> LabelSchema:
@@ -46,10 +70,18 @@ def project_schema(project: Project) -> LabelSchema:
 
 
 def _clean(fields: dict) -> dict:
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         expected = EDITABLE_FIELDS.get(name)
         if expected is None:
+            continue
+        if value is None and name in NULLABLE_FIELDS:
+            cleaned[name] = None
+            continue
+        if expected is float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ApplicationError(f"{name} must be a number.", field=name)
+            cleaned[name] = float(value)
             continue
         if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
             raise ApplicationError(f"{name} must be an integer.", field=name)
@@ -68,6 +100,17 @@ def _clean(fields: dict) -> dict:
         )
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
         raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
+    if "review_policy" in cleaned and cleaned["review_policy"] not in ReviewPolicy.values:
+        raise ApplicationError(
+            f"review_policy must be one of: {', '.join(ReviewPolicy.values)}.", field="review_policy"
+        )
+    if "review_sample_percent" in cleaned and not 0 <= cleaned["review_sample_percent"] <= 100:
+        raise ApplicationError(
+            "review_sample_percent must be between 0 and 100.", field="review_sample_percent"
+        )
+    for name in SHARE_FIELDS:
+        if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 1:
+            raise ApplicationError(f"{name} must be between 0 and 1.", field=name)
     if "color" in cleaned and len(cleaned["color"]) > max_length_of(Project, "color"):
         raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
     return cleaned
@@ -177,6 +220,9 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         "maximum_annotations" in cleaned and cleaned["maximum_annotations"] != project.maximum_annotations
     )
     members_only_changed = "members_only" in cleaned and cleaned["members_only"] != project.members_only
+    selection_changed = any(
+        name in cleaned and cleaned[name] != getattr(project, name) for name in REVIEW_SELECTION_FIELDS
+    )
     for name, value in cleaned.items():
         setattr(project, name, value)
     project.save()
@@ -191,6 +237,10 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         Project.objects.filter(pk=project.pk).update(
             labeled_task_count=Task.objects.filter(project=project, is_labeled=True).count()
         )
+    if selection_changed:
+        # The overlap and the review policy decide where labeled tasks stand: one set-based UPDATE
+        # under the project's row lock (writers of its tasks wait for it).
+        task_states_refresh(project)
     audit_record(
         actor=user,
         organization=project.organization_id,
@@ -207,7 +257,9 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
-TASK_CHILDREN = (TaskLock, Draft, Annotation, Prediction, TaskSearchText)
+TASK_CHILDREN = (
+    ReviewLock, Review, Comment, TaskQuality, TaskLock, Draft, Annotation, Prediction, TaskSearchText,
+)  # fmt: skip
 
 
 def _unlink_all(paths: list[Path]) -> None:
@@ -216,9 +268,12 @@ def _unlink_all(paths: list[Path]) -> None:
 
 
 def _delete_rows(model, project: Project) -> int:
-    rows = model.objects.filter(project=project) if hasattr(model, "project") else None
-    if rows is None:
+    if hasattr(model, "project"):
+        rows = model.objects.filter(project=project)
+    elif hasattr(model, "task"):
         rows = model.objects.filter(task__project=project)
+    else:
+        rows = model.objects.filter(annotation__project=project)
     return rows._raw_delete(rows.db)
 
 
@@ -261,8 +316,10 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
-    # No task left, so no gold answer: scores start again (flags and pauses stay as they were).
+    # No task left, so no gold answer and no agreement: scores start again (flags and pauses stay as
+    # they were).
     GoldScore.objects.filter(project=project).delete()
+    ProjectQuality.objects.filter(project=project).delete()
     AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)
     Project.objects.filter(pk=project.pk).update(
         task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,
