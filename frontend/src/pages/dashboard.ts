@@ -320,7 +320,23 @@ function drawTimeline(target: ReturnType<typeof section>, days: TimelineDay[], f
       width: width(),
       height: 240,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: {
+        // At least a week wide, centred on the data. Read from the days themselves: for a single
+        // point uPlot widens a time scale by 86,400,000 units, years when x is in seconds.
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const week = 7 * 86_400;
+            const first = xs[0];
+            const last = xs[xs.length - 1];
+            if (last - first >= week) return [min, max];
+            const middle = (first + last) / 2;
+            return [middle - week / 2, middle + week / 2];
+          },
+        },
+        // Headroom above the highest day, so its point is not cut by the plot's edge.
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },
+      },
       // Whole days on the x axis, written in the page's language (uPlot's default shows hours too).
       axes: [
         {
