@@ -25,21 +25,20 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
-from api_bench import database_create, database_drop  # bench/ is the script's folder on sys.path
+from api_bench import database_drop  # bench/ is the script's folder on sys.path
 from browser_submit_latency import (
     CHROMIUM,
     CHROMIUM_ARGS,
     GUNICORN,
     PASSWORD,
     REPO,
+    bench_environment,
+    demo_project,
     free_port,
     manage,
     percentile,
@@ -123,27 +122,12 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=20, help="measured page loads (after 2 warm-up ones)")
     parser.add_argument("--database-url", default="", help="default: SQLite in the temporary data directory")
     options = parser.parse_args()
-    if not (REPO / "frontend" / "dist" / ".vite" / "manifest.json").exists():
-        raise SystemExit("Build the frontend first: (cd frontend && npm ci && npm run build)")
-    data_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-dash-"))
-    env = {**os.environ, "TESSERA_DATA_DIR": str(data_dir), "TESSERA_DEBUG": "false"}
-    env.pop("DATABASE_URL", None)
-    if options.database_url:
-        if re.search(r"@(?!127\.0\.0\.1|localhost)", options.database_url):
-            raise SystemExit("the benchmark only talks to a database on this machine")
-        env["DATABASE_URL"] = options.database_url
-        database_create(options.database_url)
+    env, data_dir = bench_environment(options.database_url, "tessera-bench-dash-")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = None
     try:
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "collectstatic", "--noinput", "-v0")
-        demo = manage(env, "tessera_demo", "--tasks", str(options.tasks))
-        named = re.search(r"\(id (\d+),", demo)
-        if named is None:
-            raise SystemExit(f"tessera_demo did not name its project:\n{demo}")
-        project_id = int(named.group(1))
+        project_id = demo_project(env, options.tasks)
         seed = SEED.format(project=project_id, overlap=options.overlap, password=PASSWORD)
         annotations = int(manage(env, "shell", "-c", seed).strip().splitlines()[-1])
         log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
