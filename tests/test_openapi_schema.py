@@ -528,6 +528,18 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
     annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
     outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
+    # A reviewer's pick of the best free-text answer: a task with two answers (managers and admins may
+    # add them to any task) has a consensus to choose for; with one it has none (409).
+    consensus_url = f"/api/tasks/{new_task['id']}/consensus/"
+    manager("post", f"/api/tasks/{new_task['id']}/annotations/", {"result": choice("Positive")}, expect=201)
+    reviewer("post", consensus_url, {"annotation": None}, expect=409)
+    call("admin")(
+        "post", f"/api/tasks/{new_task['id']}/annotations/", {"result": choice("Positive")}, expect=201
+    )
+    reviewer("post", consensus_url, {"annotation": None}, expect=200)
+    reviewer("post", consensus_url, {}, expect=400)
+    annotator("post", consensus_url, {"annotation": None}, expect=403)
+    outsider("post", consensus_url, {"annotation": None}, expect=404)
     # Review: the queue, verdicts, bulk accept of a selection, the backlog.
     manager("patch", project_url, {"maximum_annotations": 1}, expect=200)  # answered tasks go to review
     reviewer = call("reviewer")

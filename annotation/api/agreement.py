@@ -5,6 +5,7 @@ Every answer reads the project's summed statistics (``ProjectQuality``, one row)
 ``TaskQuality`` rows: the cost does not grow with the number of tasks.
 """
 
+from django.http import HttpResponse
 from django.urls import re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -18,6 +19,8 @@ from annotation.models import Project, ProjectQuality, TaskQuality
 from annotation.quality.agreement import SEP, confusion_matrix, control_metrics, pair_metrics
 from annotation.quality.values import control_kind
 from annotation.services.projects import project_schema
+from annotation.services.quality import task_consensus_best_set, task_consensus_out
+from tessera.api.base import json_object
 from tessera.api.schemas import UserSimpleOut
 from tessera.errors import ApplicationError
 from tessera.models import Role, User
@@ -295,7 +298,41 @@ class AgreementConfusionView(APIView):
         return Response(_confusion(_project(request, project_id), request))
 
 
+class ConsensusBestIn(serializers.Serializer):
+    annotation = serializers.IntegerField(
+        allow_null=True,
+        help_text="The submitted free-text answer taken as the consensus; null clears the pick.",
+    )
+
+
+class TaskConsensusView(APIView):
+    @extend_schema(
+        request=ConsensusBestIn,
+        # The task's consensus, or JSON null until the task has its overlap.
+        responses={
+            200: {"allOf": [{"$ref": "#/components/schemas/ConsensusOut"}], "nullable": True},
+            **schemas.errors(400, 403, 404, 409),
+        },
+        summary="Mark the best free-text answer of a task: its text consensus",
+        description="Reviewers and above. 409 no_consensus while the task has fewer than two submitted answers.",
+    )
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response | HttpResponse:
+        membership = require_role(request, Role.REVIEWER, action="choose a consensus")
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        body = json_object(request)
+        if "annotation" not in body:
+            raise ApplicationError(
+                _("annotation is required (an id, or null)."), field="annotation", code="required"
+            )
+        task_consensus_best_set(task=task, annotation_id=body["annotation"], user=request.user)
+        consensus = task_consensus_out(task_id=task.pk)
+        if consensus is None:
+            return HttpResponse(b"null", content_type="application/json")
+        return Response(consensus)
+
+
 urlpatterns = [
+    re_path(r"^tasks/(?P<task_id>\d+)/consensus/?$", TaskConsensusView.as_view(), name="task-consensus"),
     re_path(r"^projects/(?P<project_id>\d+)/agreement/?$", AgreementView.as_view(), name="project-agreement"),
     re_path(
         r"^projects/(?P<project_id>\d+)/agreement/confusion/?$",

@@ -198,6 +198,7 @@ WRITES = [
     ("patch", "/api/comments/{comment}/", {"text": "changed", "is_resolved": True}),
     ("delete", "/api/comments/{comment}/", {}),
     ("post", "/api/projects/{project}/review/next", {}),
+    ("post", "/api/tasks/{task}/consensus/", {"annotation": "{annotation}"}),
     ("post", "/api/annotations/{annotation}/reviews/", {"verdict": "fix", "comment": "x", "result": []}),
     ("post", "/api/projects/{project}/reviews/bulk", {"verdict": "accept", "comment": "x", "selectedItems": {
         "all": True, "excluded": ["{task}"]}, "filters": {"conjunction": "and", "items": [
