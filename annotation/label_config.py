@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from label_studio_sdk.label_interface import LabelInterface
 from lxml import etree
 
@@ -112,11 +114,12 @@ def config_digest(config: str) -> str:
 def parse_label_config(config: object, *, max_bytes: int) -> LabelSchema:
     """Parse and validate ``config``; raise ApplicationError(field="label_config") saying what is wrong."""
     if not isinstance(config, str) or not config.strip():
-        raise ApplicationError("The label config is empty.", field="label_config", code="required")
+        raise ApplicationError(_("The label config is empty."), field="label_config", code="required")
     size = len(config.encode())
     if size > max_bytes:
         raise ApplicationError(
-            f"The label config is {size} bytes; the limit is {max_bytes}.",
+            _("The label config is %(size)s bytes; the limit is %(max_bytes)s.")
+            % {"size": size, "max_bytes": max_bytes},
             field="label_config",
             code="too_large",
         )
@@ -161,7 +164,8 @@ def _check_shape(config: str) -> None:
     for (name, limit), count in zip(limits, (elements, attributes, deepest), strict=True):
         if count > limit:
             raise ApplicationError(
-                f"The label config has {count} {name}; the limit is {limit}.",
+                _("The label config has %(count)s %(name)s; the limit is %(limit)s.")
+                % {"count": count, "name": name, "limit": limit},
                 field="label_config",
                 code="too_complex",
             )
@@ -219,13 +223,20 @@ def _parse(config: str) -> LabelSchema:
     try:
         interface = interface_parse(config)
     except Exception as exc:  # noqa: BLE001 - the SDK raises several unrelated types for bad XML
-        raise ApplicationError(f"Invalid label config: {exc}", field="label_config") from exc
+        raise ApplicationError(
+            _("Invalid label config: %(exc)s") % {"exc": exc}, field="label_config"
+        ) from exc
 
     tags = interface_element_tags(interface)
     unknown = sorted(tag for tag in tags if tag.lower() not in KNOWN_TAGS)
     if unknown:
         raise ApplicationError(
-            f"Invalid label config: unknown tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}.",
+            ngettext(
+                "Invalid label config: unknown tag %(tags)s.",
+                "Invalid label config: unknown tags %(tags)s.",
+                len(unknown),
+            )
+            % {"tags": ", ".join(unknown)},
             field="label_config",
             code="unknown_tag",
         )
@@ -237,8 +248,10 @@ def _parse(config: str) -> LabelSchema:
         name, value = obj.name, obj.value
         if not value.startswith("$") or len(value) < 2:
             raise ApplicationError(
-                f'Invalid label config: <{obj.tag} name="{name}"> has value="{value}"; it must name a task '
-                f'field, as in value="${name}".',
+                _(
+                    'Invalid label config: <%(tag)s name="%(name)s"> has value="%(value)s"; it must name a task field, as in value="$%(name)s".'
+                )
+                % {"tag": obj.tag, "name": name, "value": value},
                 field="label_config",
                 code="missing_variable",
             )
@@ -246,7 +259,7 @@ def _parse(config: str) -> LabelSchema:
 
     if not objects:
         raise ApplicationError(
-            "Invalid label config: it has no object tag (Text, Image, …) to label.",
+            _("Invalid label config: it has no object tag (Text, Image, …) to label."),
             field="label_config",
             code="no_objects",
         )
@@ -257,8 +270,10 @@ def _parse(config: str) -> LabelSchema:
         for target in to_names:
             if target not in objects:
                 raise ApplicationError(
-                    f'Invalid label config: <{control.tag} name="{name}"> has toName="{target}", which is not '
-                    "an object tag.",
+                    _(
+                        'Invalid label config: <%(tag)s name="%(name)s"> has toName="%(target)s", which is not an object tag.'
+                    )
+                    % {"tag": control.tag, "name": name, "target": target},
                     field="label_config",
                     code="bad_to_name",
                 )
@@ -274,8 +289,10 @@ def _refuse_own_api_urls(interface: LabelInterface) -> None:
     for tag, attribute, value in interface_element_attributes(interface):
         if points_at_own_api(value, own_hosts=hosts):
             raise ApplicationError(
-                f'Invalid label config: <{tag} {attribute}="{value}"> points at Tessera\'s own API; '
-                "an image or media address may not.",
+                _(
+                    'Invalid label config: <%(tag)s %(attribute)s="%(value)s"> points at Tessera\'s own API; an image or media address may not.'
+                )
+                % {"tag": tag, "attribute": attribute, "value": value},
                 field="label_config",
                 code="own_api_url",
             )

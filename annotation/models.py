@@ -111,6 +111,14 @@ class Project(models.Model):
     # Raised whenever tasks are deleted or an import commits, the only changes that move a task's
     # position; cached page boundaries are keyed by it.
     task_layout_version = models.BigIntegerField(default=0)
+    # Full-text search (TaskSearchText, PostgreSQL): every task of the project with an id up to this
+    # one has its search row; the data table's text filter scans the tasks above it directly.
+    search_indexed_through_id = models.BigIntegerField(
+        default=0, db_default=0, help_text="Tasks with ids up to this one have their search text indexed."
+    )
+    # The task_layout_version that the last complete indexing run started from: the sweep indexes
+    # projects whose layout moved since (an import committed, whatever became of its message).
+    search_indexed_layout_version = models.BigIntegerField(default=0, db_default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -181,8 +189,9 @@ class Task(models.Model):
                 fields=["project", "inner_id"], name="task_queue_unlabeled", condition=Q(is_labeled=False)
             ),
             # The data table's pages sorted by annotation count (either direction, id breaking ties).
-            # PostgreSQL also has two GIN indexes made by migration 0007 (not declarable on SQLite):
-            # task_labels_gin on labels (jsonb_path_ops) and task_data_trgm on data::text (pg_trgm).
+            # PostgreSQL also has a GIN index made by migration 0009 (not declarable on SQLite):
+            # task_labels_gin on labels (jsonb_path_ops). Full-text search has its own table,
+            # TaskSearchText (migration 0012 moved the trigram index there, off the import's path).
             models.Index(fields=["project", "total_annotations", "id"], name="task_project_annotations"),
             # Review backlog and dashboards count and walk tasks by state.
             models.Index(fields=["project", "state", "inner_id"], name="task_project_state"),
@@ -500,3 +509,18 @@ class ProjectQualityShard(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "shard"], name="project_quality_shard_unique")
         ]
+
+
+# ---- Full-text search -------------------------------------------------------------------------
+
+
+class TaskSearchText(models.Model):
+    """A task's searchable text (its data as text), with the pg_trgm GIN index ``task_search_text_trgm``
+    (PostgreSQL). Kept out of the task table so that an import pays nothing for the trigram index:
+    rows are written after the import commits, by a job (annotation/services/search_index.py), and
+    rewritten by a task edit. Tasks above ``Project.search_indexed_through_id`` may have no row yet;
+    the data table scans those directly, so results never depend on the job having run."""
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(help_text="The task's data as PostgreSQL writes jsonb as text.")

@@ -11,6 +11,8 @@ import json
 import marshal
 import re
 
+from django.utils.translation import gettext as _
+
 from annotation.label_config import LabelSchema
 from annotation.media_urls import own_hosts, points_at_own_api
 from tessera.errors import ApplicationError
@@ -31,7 +33,7 @@ def validate_result_regions(schema: LabelSchema, result, *, field: str) -> None:
     """The SDK's checks: names, types, labels, value shapes. They read the result alone, not the task."""
     base = f"{field}.result" if field else "result"
     if not isinstance(result, list):
-        raise ApplicationError("result must be a list of regions.", field=base, code="invalid_result")
+        raise ApplicationError(_("result must be a list of regions."), field=base, code="invalid_result")
     errors = schema.interface.validate_prediction(
         {"result": _pairwise_as_sdk_reads(schema, result)}, return_errors=True
     )
@@ -93,7 +95,10 @@ def validate_result_spans(schema: LabelSchema, result: list, data: dict, *, fiel
         if type(start) is int and type(end) is int and 0 <= start < end <= len(text):
             continue
         raise ApplicationError(
-            f"Span [{start}, {end}) is outside the text of {variable!r} ({len(text)} characters) or empty.",
+            _(
+                "Span [%(start)s, %(end)s) is outside the text of %(variable)r (%(length)s characters) or empty."
+            )
+            % {"start": start, "end": end, "variable": variable, "length": len(text)},
             field=f"{field}.result[{index}].value" if field else f"result[{index}].value",
             code="span_out_of_range",
         )
@@ -194,12 +199,15 @@ class ResultValidator:
 
 def validate_task_data(schema: LabelSchema, data, *, field: str) -> None:
     if not isinstance(data, dict):
-        raise ApplicationError("Task data must be a JSON object.", field=field, code="invalid_data")
+        raise ApplicationError(_("Task data must be a JSON object."), field=field, code="invalid_data")
     missing = [name for name in schema.variables if name not in data]
     if missing:
         raise ApplicationError(
-            f"Task data lacks {', '.join(repr(name) for name in missing)}, which the label config reads "
-            f"(it has {', '.join(repr(key) for key in list(data)[:10]) or 'no fields'}).",
+            _("Task data lacks %(missing)s, which the label config reads (it has %(present)s).")
+            % {
+                "missing": ", ".join(repr(name) for name in missing),
+                "present": ", ".join(repr(key) for key in list(data)[:10]) or _("no fields"),
+            },
             field=f"{field}.{missing[0]}",
             code="missing_variable",
         )
@@ -218,8 +226,10 @@ def _refuse_own_api_media(schema: LabelSchema, data: dict, *, field: str) -> Non
         for url in value if isinstance(value, list) else [value]:
             if points_at_own_api(url, own_hosts=hosts):
                 raise ApplicationError(
-                    f"{variable!r} is the address of Tessera's own API ({url[:100]!r}); an image or media "
-                    "address may not be.",
+                    _(
+                        "%(variable)r is the address of Tessera's own API (%(url)r); an image or media address may not be."
+                    )
+                    % {"variable": variable, "url": url[:100]},
                     field=f"{field}.{variable}",
                     code="own_api_url",
                 )

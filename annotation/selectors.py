@@ -13,8 +13,19 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
-from annotation.models import Annotation, Comment, Draft, ImportJob, Prediction, Project, ProjectMember, Task
+from annotation.models import (
+    Annotation,
+    Comment,
+    Draft,
+    ImportJob,
+    Prediction,
+    Project,
+    ProjectMember,
+    Task,
+    TaskSearchText,
+)
 from annotation.task_filters import Limits, TaskQuery
 from annotation.task_query import order_sql, prefilter_patterns, where_sql
 from annotation.visibility import sees_all_annotations, visible_annotations
@@ -53,7 +64,7 @@ def project_get(*, membership: Membership, project_id) -> Project:
         cursor.execute(_PROJECT_SQL, [_int(project_id), membership.organization_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return PROJECT_ROWS.build(row)
 
 
@@ -63,7 +74,7 @@ def task_get(*, membership: Membership, task_id) -> Task:
         cursor.execute(_TASK_WITH_PROJECT_SQL, [_int(task_id), membership.organization_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Task not found.")
+        raise NotFound(_("Task not found."))
     task = TASK_ROWS.build(row)
     task.project = PROJECT_ROWS.build(row, TASK_ROWS.width)
     return task
@@ -155,6 +166,8 @@ def task_query_where(
         controls=tuple(project.parsed_label_config or {}),
         alias=alias,
         prefilter=prefilter,
+        # The watermark as this request read it: it only rises, so an older one scans more, never less.
+        search=(project.pk, project.search_indexed_through_id),
     )
     return f'{alias}."project_id" = %s AND {where}', [project.pk, *params]
 
@@ -206,10 +219,14 @@ def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: in
     patterns = prefilter_patterns(query)
     if not patterns:
         return TextFilterPlan()
-    conditions = " AND ".join(['t."data"::text ILIKE %s'] * len(patterns))
+    # Estimated on the search rows (their text column has statistics, data::text has none), which
+    # stand for the whole project once the job has run; while it has not, the estimate is low and
+    # the page goes through the index and the scanned tail, which is exact either way.
+    conditions = " AND ".join(['s."text" ILIKE %s'] * len(patterns))
     with connection.cursor() as cursor:
         cursor.execute(
-            f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{Task._meta.db_table}" t WHERE t."project_id" = %s AND {conditions}',
+            f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{TaskSearchText._meta.db_table}" s '
+            f'WHERE s."project_id" = %s AND {conditions}',
             [project.pk, *patterns],
         )
         plan = cursor.fetchone()[0]
@@ -342,7 +359,7 @@ def annotation_get(*, membership: Membership, annotation_id) -> Annotation:
     )
     annotation = visible_annotations(annotations, membership=membership).first()
     if annotation is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     return annotation
 
 
@@ -360,7 +377,7 @@ def prediction_get(*, membership: Membership, prediction_id) -> Prediction:
         .first()
     )
     if prediction is None:
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     return prediction
 
 
@@ -380,14 +397,14 @@ def draft_get(*, membership: Membership, draft_id) -> Draft:
         .first()
     )
     if draft is None:
-        raise NotFound("Draft not found.")
+        raise NotFound(_("Draft not found."))
     return draft
 
 
 def import_job_get(*, project: Project, job_id) -> ImportJob:
     job = ImportJob.objects.filter(project=project, pk=_int(job_id)).first()
     if job is None:
-        raise NotFound("Import not found.")
+        raise NotFound(_("Import not found."))
     return job
 
 
@@ -446,7 +463,7 @@ def comment_get(*, membership: Membership, comment_id) -> Comment:
         .first()
     )
     if comment is None:
-        raise NotFound("Comment not found.")
+        raise NotFound(_("Comment not found."))
     return comment
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from tessera import strict_json, validation
 from tessera.errors import ApplicationError
@@ -132,7 +133,9 @@ def _json(text: str, *, field: str) -> Any:
         value = strict_json.loads(text)
     except ValueError as exc:
         raise ApplicationError(
-            f"{field} is not valid JSON: {exc}.", field=field, code="invalid_json"
+            _("%(field)s is not valid JSON: %(exc)s.") % {"field": field, "exc": exc},
+            field=field,
+            code="invalid_json",
         ) from None
     validation.check_json(value, field=field)
     return value
@@ -140,27 +143,39 @@ def _json(text: str, *, field: str) -> Any:
 
 def _integer(value: Any, *, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) > INT64_MAX:
-        raise ApplicationError(f"{field} must be an integer.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s must be an integer.") % {"field": field}, field=field, code="invalid_value"
+        )
     return value
 
 
 def _number(value: Any, *, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ApplicationError(f"{field} must be a number.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s must be a number.") % {"field": field}, field=field, code="invalid_value"
+        )
     if isinstance(value, int) and abs(value) > INT64_MAX:
-        raise ApplicationError(f"{field} is out of range.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s is out of range.") % {"field": field}, field=field, code="invalid_value"
+        )
     return float(value)
 
 
 def _text(value: Any, *, field: str, allow_empty: bool = True) -> str:
     if not isinstance(value, str):
-        raise ApplicationError(f"{field} must be a string.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s must be a string.") % {"field": field}, field=field, code="invalid_value"
+        )
     if len(value) > MAX_TEXT_CHARS:
         raise ApplicationError(
-            f"{field} may be at most {MAX_TEXT_CHARS} characters.", field=field, code="invalid_value"
+            _("%(field)s may be at most %(limit)s characters.") % {"field": field, "limit": MAX_TEXT_CHARS},
+            field=field,
+            code="invalid_value",
         )
     if not allow_empty and not value.strip():
-        raise ApplicationError(f"{field} must not be empty.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s must not be empty.") % {"field": field}, field=field, code="invalid_value"
+        )
     return value
 
 
@@ -173,7 +188,7 @@ def _datetime(value: Any, *, field: str) -> datetime:
             parsed = None
     if parsed is None:
         raise ApplicationError(
-            f"{field} must be an ISO 8601 date and time (2026-01-31T09:00:00Z).",
+            _("%(field)s must be an ISO 8601 date and time (2026-01-31T09:00:00Z).") % {"field": field},
             field=field,
             code="invalid_value",
         )
@@ -182,10 +197,14 @@ def _datetime(value: Any, *, field: str) -> datetime:
 
 def _list(value: Any, *, field: str, limits: Limits) -> list:
     if not isinstance(value, list) or not value:
-        raise ApplicationError(f"{field} must be a non-empty list.", field=field, code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s must be a non-empty list.") % {"field": field}, field=field, code="invalid_value"
+        )
     if len(value) > limits.max_ids:
         raise ApplicationError(
-            f"{field} may hold at most {limits.max_ids} values.", field=field, code="too_many"
+            _("%(field)s may hold at most %(max_ids)s values.") % {"field": field, "max_ids": limits.max_ids},
+            field=field,
+            code="too_many",
         )
     return value
 
@@ -205,7 +224,9 @@ def _scalar_reader(kind: str):
         def state(value, *, field):
             if value not in STATES:
                 raise ApplicationError(
-                    f"{field} must be one of {', '.join(STATES)}.", field=field, code="invalid_value"
+                    _("%(field)s must be one of %(values)s.") % {"field": field, "values": ", ".join(STATES)},
+                    field=field,
+                    code="invalid_value",
                 )
             return value
 
@@ -228,7 +249,9 @@ def _value(kind: str, operator: str, value: Any, *, field: str, limits: Limits) 
     read = _scalar_reader(kind)
     if operator == "empty":
         if not isinstance(value, bool):
-            raise ApplicationError(f"{field} must be true or false.", field=field, code="invalid_value")
+            raise ApplicationError(
+                _("%(field)s must be true or false.") % {"field": field}, field=field, code="invalid_value"
+            )
         return value
     if operator in LISTS or (kind == "annotators" and operator in RANGES):
         items = _list(value, field=field, limits=limits)
@@ -236,7 +259,10 @@ def _value(kind: str, operator: str, value: Any, *, field: str, limits: Limits) 
     if operator in RANGES:
         if not isinstance(value, dict) or set(value) - {"min", "max"} or not {"min", "max"} <= set(value):
             raise ApplicationError(
-                f'{field} must be {{"min": …, "max": …}} for {operator}.', field=field, code="invalid_value"
+                _('%(field)s must be {"min": …, "max": …} for %(operator)s.')
+                % {"field": field, "operator": operator},
+                field=field,
+                code="invalid_value",
             )
         low, high = read(value["min"], field=f"{field}.min"), read(value["max"], field=f"{field}.max")
         return (low, high)
@@ -252,14 +278,18 @@ def _condition(item: Any, *, field: str, limits: Limits, child: bool = False) ->
     limits.count[0] += 1
     if limits.count[0] > limits.max_items:
         raise ApplicationError(
-            f"A filter may hold at most {limits.max_items} items.", field=field, code="too_many"
+            _("A filter may hold at most %(max_items)s items.") % {"max_items": limits.max_items},
+            field=field,
+            code="too_many",
         )
     if not isinstance(item, dict):
-        raise ApplicationError(f"{field} must be an object.", field=field, code="invalid_filter")
+        raise ApplicationError(
+            _("%(field)s must be an object.") % {"field": field}, field=field, code="invalid_filter"
+        )
     name = item.get("filter")
     if not isinstance(name, str):
         raise ApplicationError(
-            f"{field}.filter must name a column (filter:tasks:<column>).",
+            _("%(field)s.filter must name a column (filter:tasks:<column>).") % {"field": field},
             field=f"{field}.filter",
             code="required",
         )
@@ -268,10 +298,13 @@ def _condition(item: Any, *, field: str, limits: Limits, child: bool = False) ->
     kind = column_kind(column)
     if kind is None:
         raise ApplicationError(
-            f"{field}.filter: unknown column {name[:100]!r}; columns are filter:tasks:<column> with id, inner_id, "
-            "data.<field>, state, annotators, completed_by, labels, labels:<control>, total_annotations, "
-            "cancelled_annotations, total_predictions, predictions_model_versions, predictions_score, "
-            "created_at, updated_at.",
+            _(
+                "%(field)s.filter: unknown column %(name)r; columns are filter:tasks:<column> with id, inner_id, "
+                "data.<field>, state, annotators, completed_by, labels, labels:<control>, total_annotations, "
+                "cancelled_annotations, total_predictions, predictions_model_versions, predictions_score, "
+                "created_at, updated_at."
+            )
+            % {"field": field, "name": name[:100]},
             field=f"{field}.filter",
             code="unknown_column",
         )
@@ -279,14 +312,26 @@ def _condition(item: Any, *, field: str, limits: Limits, child: bool = False) ->
     allowed = OPERATORS[kind]
     if operator not in allowed:
         raise ApplicationError(
-            f"{field}.operator: {str(operator)[:40]!r} does not apply to {column}; use one of {', '.join(allowed)}.",
+            _("%(field)s.operator: %(operator)r does not apply to %(column)s; use one of %(allowed)s.")
+            % {
+                "field": field,
+                "operator": str(operator)[:40],
+                "column": column,
+                "allowed": ", ".join(allowed),
+            },
             field=f"{field}.operator",
             code="unknown_operator",
         )
     if "type" in item and not isinstance(item["type"], str):
-        raise ApplicationError(f"{field}.type must be a string.", field=f"{field}.type", code="invalid_value")
+        raise ApplicationError(
+            _("%(field)s.type must be a string.") % {"field": field},
+            field=f"{field}.type",
+            code="invalid_value",
+        )
     if "value" not in item:
-        raise ApplicationError(f"{field}.value is required.", field=f"{field}.value", code="required")
+        raise ApplicationError(
+            _("%(field)s.value is required.") % {"field": field}, field=f"{field}.value", code="required"
+        )
     value = _value(kind, operator, item["value"], field=f"{field}.value", limits=limits)
     key = None
     if kind == "data":
@@ -295,7 +340,7 @@ def _condition(item: Any, *, field: str, limits: Limits, child: bool = False) ->
         key = column[len("labels:") :]
         if not key:
             raise ApplicationError(
-                f"{field}.filter: labels:<control> needs a control name.",
+                _("%(field)s.filter: labels:<control> needs a control name.") % {"field": field},
                 field=f"{field}.filter",
                 code="unknown_column",
             )
@@ -304,7 +349,8 @@ def _condition(item: Any, *, field: str, limits: Limits, child: bool = False) ->
     if raw_children is not None:
         if child or not isinstance(raw_children, list):
             raise ApplicationError(
-                f"{field}.child_filters must be a list of filter items (one level deep).",
+                _("%(field)s.child_filters must be a list of filter items (one level deep).")
+                % {"field": field},
                 field=f"{field}.child_filters",
                 code="invalid_filter",
             )
@@ -320,19 +366,23 @@ def parse_filters(value: Any, *, field: str, limits: Limits) -> tuple[str, tuple
         return "and", ()
     if not isinstance(value, dict):
         raise ApplicationError(
-            f'{field} must be an object: {{"conjunction": "and", "items": [...]}}.',
+            _('%(field)s must be an object: {"conjunction": "and", "items": [...]}.') % {"field": field},
             field=field,
             code="invalid_filter",
         )
     conjunction = value.get("conjunction", "and")
     if conjunction not in ("and", "or"):
         raise ApplicationError(
-            f'{field}.conjunction must be "and" or "or".', field=f"{field}.conjunction", code="invalid_value"
+            _('%(field)s.conjunction must be "and" or "or".') % {"field": field},
+            field=f"{field}.conjunction",
+            code="invalid_value",
         )
     items = value.get("items", [])
     if not isinstance(items, list):
         raise ApplicationError(
-            f"{field}.items must be a list.", field=f"{field}.items", code="invalid_filter"
+            _("%(field)s.items must be a list.") % {"field": field},
+            field=f"{field}.items",
+            code="invalid_filter",
         )
     conditions = tuple(
         _condition(item, field=f"{field}.items[{index}]", limits=limits) for index, item in enumerate(items)
@@ -346,10 +396,14 @@ def parse_ordering(value: Any, *, field: str) -> Ordering | None:
         return None
     if isinstance(value, list):
         if len(value) != 1:
-            raise ApplicationError(f"{field} takes one column.", field=field, code="invalid_ordering")
+            raise ApplicationError(
+                _("%(field)s takes one column.") % {"field": field}, field=field, code="invalid_ordering"
+            )
         value = value[0]
     if not isinstance(value, str):
-        raise ApplicationError(f"{field} must name a column.", field=field, code="invalid_ordering")
+        raise ApplicationError(
+            _("%(field)s must name a column.") % {"field": field}, field=field, code="invalid_ordering"
+        )
     name = value.strip()
     descending = False
     for prefix in ("tasks:", "filter:tasks:", "filters:tasks:"):
@@ -361,7 +415,10 @@ def parse_ordering(value: Any, *, field: str) -> Ordering | None:
         descending, name = True, name[1:]
     if name not in SORTABLE:
         raise ApplicationError(
-            f"{field}: cannot sort by {value[:100]!r}; sort by one of {', '.join(SORTABLE)} (a leading - for descending).",
+            _(
+                "%(field)s: cannot sort by %(value)r; sort by one of %(sortable)s (a leading - for descending)."
+            )
+            % {"field": field, "value": value[:100], "sortable": ", ".join(SORTABLE)},
             field=field,
             code="invalid_ordering",
         )
@@ -373,7 +430,8 @@ def parse_selection(value: Any, *, field: str, limits: Limits) -> Selection | No
         return None
     if not isinstance(value, dict) or not isinstance(value.get("all"), bool):
         raise ApplicationError(
-            f'{field} must be {{"all": false, "included": [ids]}} or {{"all": true, "excluded": [ids]}}.',
+            _('%(field)s must be {"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}.')
+            % {"field": field},
             field=field,
             code="invalid_selection",
         )
@@ -381,11 +439,16 @@ def parse_selection(value: Any, *, field: str, limits: Limits) -> Selection | No
     ids = value.get(name, [])
     if not isinstance(ids, list):
         raise ApplicationError(
-            f"{field}.{name} must be a list of task ids.", field=f"{field}.{name}", code="invalid_selection"
+            _("%(field)s.%(name)s must be a list of task ids.") % {"field": field, "name": name},
+            field=f"{field}.{name}",
+            code="invalid_selection",
         )
     if len(ids) > limits.max_ids:
         raise ApplicationError(
-            f"{field}.{name} may hold at most {limits.max_ids} ids.", field=f"{field}.{name}", code="too_many"
+            _("%(field)s.%(name)s may hold at most %(max_ids)s ids.")
+            % {"field": field, "name": name, "max_ids": limits.max_ids},
+            field=f"{field}.{name}",
+            code="too_many",
         )
     return Selection(
         all=value["all"],
@@ -404,7 +467,7 @@ def parse_query_params(params: Mapping[str, str], *, limits: Limits) -> TaskQuer
     query = _maybe_json(params.get("query"), field="query")
     if query is not None and not isinstance(query, dict):
         raise ApplicationError(
-            'query must be an object: {"filters": …, "ordering": […], "selectedItems": …}.',
+            _('query must be an object: {"filters": …, "ordering": […], "selectedItems": …}.'),
             field="query",
             code="invalid_filter",
         )
@@ -439,7 +502,9 @@ def parse_action_body(body: Mapping[str, Any], *, limits: Limits) -> TaskQuery:
     selection = parse_selection(body.get("selectedItems"), field="selectedItems", limits=limits)
     if selection is None:
         raise ApplicationError(
-            'selectedItems is required: {"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}.',
+            _(
+                'selectedItems is required: {"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}.'
+            ),
             field="selectedItems",
             code="required",
         )

@@ -4,10 +4,15 @@ Every value travels as a parameter; table and column names are the models' own. 
 written so that PostgreSQL can use the indexes made for them (migration 0007):
 
 * a text condition on ``data.<field>`` (contains, search) is checked twice: first against the whole
-  ``data::text``, which the trigram GIN index ``task_data_trgm`` answers (any field, any language:
-  trigrams need no word segmentation, so Japanese is found), then exactly against the field. The
-  first is skipped for a term holding a character that JSON escapes (``"``, ``\\``, control
-  characters), whose text in ``data::text`` differs; such a search scans.
+  data as text, then exactly against the field. The first is the task's id among the project's
+  search rows (``TaskSearchText``) whose text matches, which the trigram GIN index
+  ``task_search_text_trgm`` answers (any field, any language: trigrams need no word segmentation, so
+  Japanese is found), together with the tasks above the project's watermark, which may have no row
+  yet and are matched on ``data::text`` directly: a ``UNION ALL`` inside one ``IN``, so that
+  PostgreSQL joins on the ids instead of checking an ``OR`` on every task. Search rows hold exactly
+  ``data::text`` (annotation/services/search_index.py keeps them), so the result is the same as a
+  scan. The first check is skipped for a term holding a character that JSON escapes (``"``,
+  ``\\``, control characters), whose text in ``data::text`` differs; such a search scans.
 * a label condition is a containment ``labels @> '{"<control>": ["<label>"]}'`` (GIN index
   ``task_labels_gin``); a label without a control is one containment per control of the project.
 * an annotator condition is an ``EXISTS`` on the annotation's (task, completed_by) index.
@@ -20,10 +25,11 @@ folding for ASCII only), each a scan of the project's tasks.
 import json
 from typing import Any
 
-from annotation.models import Annotation, Prediction, Task
+from annotation.models import Annotation, Prediction, Task, TaskSearchText
 from annotation.task_filters import Condition, Ordering, TaskQuery
 
 TASK = Task._meta.db_table
+SEARCH = TaskSearchText._meta.db_table
 ANNOTATION = Annotation._meta.db_table
 PREDICTION = Prediction._meta.db_table
 
@@ -38,10 +44,18 @@ def _json_escapes(term: str) -> bool:
 
 class _Compiler:
     def __init__(
-        self, *, vendor: str, adapt_datetime, controls: tuple[str, ...], alias: str, prefilter: bool = True
+        self,
+        *,
+        vendor: str,
+        adapt_datetime,
+        controls: tuple[str, ...],
+        alias: str,
+        prefilter: bool = True,
+        search: tuple[int, int] | None = None,
     ):
         self.postgres = vendor == "postgresql"
         self.prefilter = prefilter
+        self.search = search
         self.adapt_datetime = adapt_datetime
         self.controls = controls
         self.t = alias
@@ -175,9 +189,17 @@ class _Compiler:
     def _contains(self, key: str, term: str) -> str:
         # Parameters are added in the order they appear in the text: the prefilter first.
         prefilter = ""
-        if self.postgres and self.prefilter and not _json_escapes(term):
-            # The trigram index answers this one; the exact check after it keeps only the field's matches.
-            prefilter = f'{self.t}."data"::text ILIKE {self.param(_like(term))} AND '
+        if self.postgres and self.prefilter and self.search is not None and not _json_escapes(term):
+            # The trigram index answers the search rows, the tail above the watermark is scanned; the
+            # exact check after it keeps only the field's matches.
+            project_id, through = self.search
+            pattern = _like(term)
+            prefilter = (
+                f'{self.t}."id" IN (SELECT s."task_id" FROM "{SEARCH}" s WHERE s."project_id" = {self.param(project_id)} '
+                f'AND s."text" ILIKE {self.param(pattern)} UNION ALL SELECT u."id" FROM "{TASK}" u '
+                f'WHERE u."project_id" = {self.param(project_id)} AND u."id" > {self.param(through)} '
+                f'AND u."data"::text ILIKE {self.param(pattern)}) AND '
+            )
         exact = self.ilike(self.data_field(key), _like(term))
         return f"({prefilter}{exact})"
 
@@ -229,12 +251,15 @@ def where_sql(
     controls: tuple[str, ...],
     alias: str = "t",
     prefilter: bool = True,
+    search: tuple[int, int] | None = None,
 ) -> tuple[str, list]:
     """The query's filter and selection as one SQL condition on ``alias`` (TRUE when it has none).
-    ``prefilter`` false leaves out the trigram prefilter of text conditions (see selectors)."""
+    ``prefilter`` false leaves out the trigram prefilter of text conditions (see selectors);
+    ``search`` is the project's id and search watermark, which the prefilter needs."""
     compiler = _Compiler(
-        vendor=vendor, adapt_datetime=adapt_datetime, controls=controls, alias=alias, prefilter=prefilter
-    )
+        vendor=vendor, adapt_datetime=adapt_datetime, controls=controls, alias=alias, prefilter=prefilter,
+        search=search,
+    )  # fmt: skip
     parts = []
     if query.conditions:
         joined = f" {query.conjunction.upper()} ".join(f"({compiler.condition(c)})" for c in query.conditions)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from annotation.services.import_jobs import import_job_fail, import_job_run, import_jobs_reap
+from annotation.services.search_index import task_search_index, task_search_sweep
 
 
 @shared_task(
@@ -43,3 +44,22 @@ def reap_import_jobs() -> dict:
         "failed": report.failed,
         "removed_uploads": len(report.removed_uploads),
     }
+
+
+@shared_task(
+    name="annotation.tasks.index_task_search",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def index_task_search(project_id: int) -> dict:
+    """Search rows of the project's tasks above its watermark (after an import commits); safe to run twice."""
+    report = task_search_index(project_id=project_id)
+    return {"indexed": report.indexed, "through_id": report.through_id, "complete": report.complete}
+
+
+@shared_task(name="annotation.tasks.sweep_task_search", soft_time_limit=50, time_limit=60)
+def sweep_task_search() -> dict:
+    """Queue indexing for projects left behind (a lost message, a run that met an import in flight)."""
+    return {"queued": len(task_search_sweep().queued)}

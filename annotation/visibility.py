@@ -15,6 +15,7 @@ statement that reads it and costs no query per row.
 """
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from annotation.models import Annotation, Project
 from annotation.task_filters import Condition, TaskQuery
@@ -70,7 +71,9 @@ def task_query_check_blind(*, query: TaskQuery, membership: Membership) -> None:
         return
     if any(kind in BLIND_FILTER_KINDS for kind in _kinds(query.conditions)):
         raise PermissionDenied(
-            "Annotators label blind: filters on labels or annotators read everyone's annotations, "
-            "and need reviewer or above.",
+            _(
+                "Annotators label blind: filters on labels or annotators read everyone's annotations, "
+                "and need reviewer or above."
+            ),
             code="blind_annotation",
         )

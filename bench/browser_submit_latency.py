@@ -162,33 +162,44 @@ def asset_sizes(static_root: Path, assets: list[dict]) -> dict:
     return sizes
 
 
+def bench_environment(database_url: str, prefix: str) -> tuple[dict, Path]:
+    """The server's environment: a fresh data directory, and SQLite there or a fresh database of its own
+    on this machine's PostgreSQL (made here, dropped by the caller), as the API benchmark does."""
+    if not (REPO / "frontend" / "dist" / ".vite" / "manifest.json").exists():
+        raise SystemExit("Build the frontend first: (cd frontend && npm ci && npm run build)")
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "TESSERA_DATA_DIR": str(data_dir), "TESSERA_DEBUG": "false"}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        if re.search(r"@(?!127\.0\.0\.1|localhost)", database_url):
+            raise SystemExit("the benchmark only talks to a database on this machine")
+        env["DATABASE_URL"] = database_url
+        database_create(database_url)
+    return env, data_dir
+
+
+def demo_project(env: dict, tasks: int) -> int:
+    """Migrate, collect the static files and make the demo project of ``tasks`` tasks; its id."""
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    demo = manage(env, "tessera_demo", "--tasks", str(tasks))
+    named = re.search(r"\(id (\d+),", demo)
+    if named is None:
+        raise SystemExit(f"tessera_demo did not name its project:\n{demo}")
+    return int(named.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=100, help="measured submits (after 5 warm-up ones)")
     parser.add_argument("--database-url", default="", help="default: SQLite in the temporary data directory")
     options = parser.parse_args()
-    if not (REPO / "frontend" / "dist" / ".vite" / "manifest.json").exists():
-        raise SystemExit("Build the frontend first: (cd frontend && npm ci && npm run build)")
-    data_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-fe-"))
-    env = {**os.environ, "TESSERA_DATA_DIR": str(data_dir), "TESSERA_DEBUG": "false"}
-    env.pop("DATABASE_URL", None)
-    if options.database_url:
-        if re.search(r"@(?!127\.0\.0\.1|localhost)", options.database_url):
-            raise SystemExit("the benchmark only talks to a database on this machine")
-        env["DATABASE_URL"] = options.database_url
-        # A database of its own, made fresh and dropped after, as the API benchmark does.
-        database_create(options.database_url)
+    env, data_dir = bench_environment(options.database_url, "tessera-bench-fe-")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = None
     try:
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "collectstatic", "--noinput", "-v0")
-        demo = manage(env, "tessera_demo", "--tasks", str(options.tasks + WARM_UP + 20))
-        named = re.search(r"\(id (\d+),", demo)
-        if named is None:
-            raise SystemExit(f"tessera_demo did not name its project:\n{demo}")
-        project_id = int(named.group(1))
+        project_id = demo_project(env, options.tasks + WARM_UP + 20)
         log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
         server = subprocess.Popen(
             [

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.db import connection
 
-from annotation.models import Annotation, Prediction, Project, Task
+from annotation.models import Annotation, Prediction, Project, Task, TaskQuality
 from annotation.selectors import task_query_where
 from annotation.task_filters import TaskQuery
 from exports.formats.rows import ExportAnnotation, ExportPrediction, ExportTask
@@ -31,8 +31,13 @@ ORDER BY t."inner_id" LIMIT %s
 """
 _ANNOTATIONS_SQL = """
 SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "was_cancelled", "ground_truth",
-       "lead_time", "parent_prediction_id", "created_at", "updated_at"
+       "lead_time", "parent_prediction_id", "created_at", "updated_at", "review_state"
 FROM "{annotation}" WHERE {tasks} ORDER BY "id"
+"""
+# Only tasks with two or more answers have a row, and only those at their overlap a consensus.
+_CONSENSUS_SQL = """
+SELECT "task_id", CAST("consensus" AS TEXT), "tie", "agreement"
+FROM "{quality}" WHERE {tasks} AND "consensus" IS NOT NULL
 """
 _PREDICTIONS_SQL = """
 SELECT "id", "task_id", "model_version", CAST("result" AS TEXT), "score", "created_at"
@@ -133,6 +138,7 @@ def _with_children(chunk: list[ExportTask], iso: _IsoTimes) -> list[ExportTask]:
                     id=row[0], task_id=row[1], completed_by=row[2], result_json=row[3],
                     was_cancelled=bool(row[4]), ground_truth=bool(row[5]), lead_time=row[6],
                     parent_prediction=row[7], created_at=iso(row[8]), updated_at=iso(row[9]),
+                    review_state=row[10],
                 )
             )  # fmt: skip
         cursor.execute(_PREDICTIONS_SQL.format(prediction=Prediction._meta.db_table, tasks=tasks), params)
@@ -146,6 +152,15 @@ def _with_children(chunk: list[ExportTask], iso: _IsoTimes) -> list[ExportTask]:
                     created_at=iso(row[5]),
                 )
             )  # fmt: skip
+        cursor.execute(_CONSENSUS_SQL.format(quality=TaskQuality._meta.db_table, tasks=tasks), params)
+        for task_id, consensus_json, tie, agreement in cursor.fetchall():
+            task = by_id.get(task_id)
+            if task is None or consensus_json is None or consensus_json == "null":
+                continue
+            task.consensus_json = (
+                f'{{"result":{consensus_json},"tie":{"true" if tie else "false"},'
+                f'"agreement":{"null" if agreement is None else float.__repr__(float(agreement))}}}'
+            )
     return chunk
 
 

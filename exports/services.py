@@ -3,6 +3,8 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from annotation.models import Project
 from annotation.task_filters import TaskQuery
 from exports.formats import FORMATS
@@ -35,10 +37,14 @@ def _task_ids(values: list[str]) -> list[int] | None:
             # Beyond the database's 64-bit ids the query itself would fail mid-stream.
             task_id = validation.object_id(part, field="ids")
             if task_id < 1:
-                raise ApplicationError(f"{part!r} is not a task id.", field="ids")
+                raise ApplicationError(_("%(part)r is not a task id.") % {"part": part}, field="ids")
             ids.append(task_id)
     if len(ids) > MAX_EXPORT_IDS:
-        raise ApplicationError(f"At most {MAX_EXPORT_IDS} ids in one export.", field="ids", code="too_many")
+        raise ApplicationError(
+            _("At most %(limit)s ids in one export.") % {"limit": MAX_EXPORT_IDS},
+            field="ids",
+            code="too_many",
+        )
     return ids or None
 
 
@@ -55,7 +61,8 @@ def project_export(
     writer = FORMATS.get(export_type.upper())
     if writer is None:
         raise ApplicationError(
-            f"Unknown exportType {export_type!r}; use one of {', '.join(FORMATS)}.",
+            _("Unknown exportType %(export_type)r; use one of %(formats)s.")
+            % {"export_type": export_type, "formats": ", ".join(FORMATS)},
             field="exportType",
             code="unsupported_format",
         )

@@ -97,6 +97,8 @@ class SignOutView(auth_views.LogoutView):
 # unknown tab is the styled 404 page and a tab above the caller's role is the styled 403 page.
 PROJECT_TABS: dict[str, Role] = {
     "data": Role.REVIEWER,
+    "review": Role.REVIEWER,
+    "dashboard": Role.REVIEWER,
     "import": Role.MANAGER,
     "settings": Role.MANAGER,
     "members": Role.REVIEWER,
@@ -183,13 +185,15 @@ def _project_not_found(request: HttpRequest, project_id: int) -> HttpResponse:
     )
 
 
-def _role_too_low(request: HttpRequest) -> HttpResponse:
-    return _refused(
-        request,
-        status=403,
-        title=_("Not available to your role"),
-        message=_("This page is for project managers. Ask a manager of your organization if you need it."),
+def _role_too_low(request: HttpRequest, minimum: Role = Role.MANAGER) -> HttpResponse:
+    message = (
+        _(
+            "This page is for reviewers and project managers. Ask a manager of your organization if you need it."
+        )
+        if minimum == Role.REVIEWER
+        else _("This page is for project managers. Ask a manager of your organization if you need it.")
     )
+    return _refused(request, status=403, title=_("Not available to your role"), message=message)
 
 
 @require_GET
@@ -264,7 +268,7 @@ def project_tab(request: AuthenticatedHttpRequest, project_id: int, tab: str) ->
     if membership is None:
         return _project_not_found(request, project_id)
     if membership.rank < ROLE_RANK[PROJECT_TABS[tab]]:
-        return _role_too_low(request)
+        return _role_too_low(request, PROJECT_TABS[tab])
     return _app_page(request, page="project", project_id=project_id, tab=tab)
 
 

@@ -10,7 +10,10 @@ import re
 import sys
 from pathlib import Path
 
-FUZZY = re.compile(r'^#, fuzzy\n(?:#\| .*\n)*(msgid (?:".+"\n|""\n(?:".*"\n)+))msgstr (?:".*"\n)+', re.M)
+# "#, fuzzy" alone or among other flags ("#, fuzzy, python-format"), which the entry keeps.
+FUZZY = re.compile(
+    r'^#, fuzzy((?:, [\w-]+)*)\n(?:#\| .*\n)*(msgid (?:".+"\n|""\n(?:".*"\n)+))msgstr (?:".*"\n)+', re.M
+)
 ENTRY = re.compile(r'^(msgid (?:".*"\n)+)msgstr ""\n(?!")', re.M)
 
 
@@ -22,6 +25,12 @@ def po_string(text: str) -> str:
 def unquote(block: str) -> str:
     joined = "".join(re.findall(r'"(.*)"', block))
     return joined.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def unfuzzy(match: re.Match[str]) -> str:
+    """A fuzzy entry with its guess dropped and its other flags kept."""
+    flags = f"#{match.group(1)}\n" if match.group(1) else ""
+    return f'{flags}{match.group(2)}msgstr ""\n'
 
 
 def main(po_path: str, table_path: str) -> int:
@@ -41,7 +50,7 @@ def main(po_path: str, table_path: str) -> int:
     text = po.read_text(encoding="utf-8")
     # msgmerge's fuzzy guesses (a similar older string's translation) are wrong more often than not:
     # drop them, so the entry is translated from the table or reported.
-    text = FUZZY.sub(lambda match: f'{match.group(1)}msgstr ""\n', text)
+    text = FUZZY.sub(unfuzzy, text)
     po.write_text(ENTRY.sub(fill, text), encoding="utf-8")
     for msgid in missing:
         print(f"untranslated: {msgid!r}", file=sys.stderr)

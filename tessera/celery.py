@@ -39,6 +39,7 @@ app.conf.update(
 )
 
 REAPER = "annotation.tasks.reap_import_jobs"
+SEARCH_SWEEP = "annotation.tasks.sweep_task_search"
 
 
 @app.on_after_configure.connect
@@ -55,6 +56,10 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     # behind a long job on a single worker.
     sender.add_periodic_task(
         interval, signature(REAPER, options={"expires": interval}), name="reap-import-jobs"
+    )
+    # Search rows are queued on each import's commit; the sweep catches a message that was lost.
+    sender.add_periodic_task(
+        interval, signature(SEARCH_SWEEP, options={"expires": interval}), name="sweep-task-search"
     )
 
 

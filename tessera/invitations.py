@@ -1,4 +1,5 @@
-"""Invitations to an organization: made and revoked by admins, accepted once through a link.
+"""Invitations to an organization: made and revoked by managers and above (for roles up to their own),
+accepted once through a link.
 
 The link carries a random token; only its SHA-256 digest is stored, as for API tokens, so the link is
 known to the admin who made it (shown once) and to the mailbox it went to. Accepting locks the invitation's
@@ -77,6 +78,15 @@ def invitation_create(
         expires_at__gt=timezone.now(),
     )
     for invitation in earlier:
+        # Replacing revokes, so the revoker's rule holds: a manager may not undo an admin's invitation
+        # of a higher role by inviting the same address again.
+        if ROLE_RANK[Role(invitation.role)] > actor.rank:
+            raise PermissionDenied(
+                _("A pending invitation to this address is for the role %(role)s, above your own (%(own)s).")
+                % {"role": invitation.role, "own": actor.role},
+                field="email",
+                code="invitation_above_own",
+            )
         _revoke(invitation, actor=actor.user, reason="replaced")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tessera import validation
 from tessera.errors import ApplicationError, NotFound
@@ -135,14 +136,14 @@ def membership_in(*, user: User, organization_id: object) -> Membership:
     try:
         organization_id = validation.object_id(organization_id, field="organization")
     except ApplicationError:
-        raise NotFound("Organization not found.") from None
+        raise NotFound(_("Organization not found.")) from None
     membership = (
         Membership.objects.select_related("organization")
         .filter(user=user, organization_id=organization_id, is_active=True)
         .first()
     )
     if membership is None:
-        raise NotFound("Organization not found.")
+        raise NotFound(_("Organization not found."))
     membership.user = user
     return membership
 
@@ -152,7 +153,7 @@ def _flag(raw: str | None, *, field: str) -> bool:
         return False
     if raw in ("true", "1"):
         return True
-    raise ApplicationError(f"{field} must be true or false.", field=field)
+    raise ApplicationError(_("%(field)s must be true or false.") % {"field": field}, field=field)
 
 
 SEARCH_MAX_CHARS = 200
@@ -171,12 +172,17 @@ def membership_list(
         rows = rows.filter(is_active=True)
     if role:
         if role not in Role.values:
-            raise ApplicationError(f"role must be one of: {', '.join(Role.values)}.", field="role")
+            raise ApplicationError(
+                _("role must be one of: %(values)s.") % {"values": ", ".join(Role.values)}, field="role"
+            )
         rows = rows.filter(role=role)
     if search:
         search = search.strip()
         if len(search) > SEARCH_MAX_CHARS:
-            raise ApplicationError(f"search may be at most {SEARCH_MAX_CHARS} characters.", field="search")
+            raise ApplicationError(
+                _("search may be at most %(limit)s characters.") % {"limit": SEARCH_MAX_CHARS},
+                field="search",
+            )
         validation.check_text(search, field="search")
         rows = rows.filter(
             Q(user__email__icontains=search)
@@ -190,14 +196,14 @@ def membership_get(*, organization_id: int, user_id: object) -> Membership:
     try:
         user_id = validation.object_id(user_id, field="user")
     except ApplicationError:
-        raise NotFound("Member not found.") from None
+        raise NotFound(_("Member not found.")) from None
     membership = (
         Membership.objects.select_related("user")
         .filter(organization_id=organization_id, user_id=user_id)
         .first()
     )
     if membership is None:
-        raise NotFound("Member not found.")
+        raise NotFound(_("Member not found."))
     return membership
 
 
@@ -208,7 +214,9 @@ def invitation_list(*, organization_id: int, state: str | None = None) -> QueryS
     """An organization's invitations, newest first: the pending ones unless ``state`` says otherwise."""
     state = state or "pending"
     if state not in INVITATION_STATES:
-        raise ApplicationError(f"state must be one of: {', '.join(INVITATION_STATES)}.", field="state")
+        raise ApplicationError(
+            _("state must be one of: %(values)s.") % {"values": ", ".join(INVITATION_STATES)}, field="state"
+        )
     rows = Invitation.objects.select_related("invited_by").filter(organization_id=organization_id)
     now = timezone.now()
     if state == "pending":
@@ -226,10 +234,10 @@ def invitation_get(*, organization_id: int, invitation_id: object) -> Invitation
     try:
         invitation_id = validation.object_id(invitation_id, field="invitation")
     except ApplicationError:
-        raise NotFound("Invitation not found.") from None
+        raise NotFound(_("Invitation not found.")) from None
     invitation = Invitation.objects.filter(organization_id=organization_id, pk=invitation_id).first()
     if invitation is None:
-        raise NotFound("Invitation not found.")
+        raise NotFound(_("Invitation not found."))
     return invitation
 
 

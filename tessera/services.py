@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tessera import validation
 from tessera.errors import ApplicationError, NotFound
@@ -62,10 +63,12 @@ def audit_record(
 def organization_get_or_create(*, title: str) -> Organization:
     title = title.strip()
     if not title:
-        raise ApplicationError("Organization name must not be empty.", field="org", code="required")
+        raise ApplicationError(_("Organization name must not be empty."), field="org", code="required")
     limit = max_length_of(Organization, "title")
     if len(title) > limit:
-        raise ApplicationError(f"Organization name may be at most {limit} characters.", field="org")
+        raise ApplicationError(
+            _("Organization name may be at most %(limit)s characters.") % {"limit": limit}, field="org"
+        )
     organization, created = Organization.objects.get_or_create(title=title)
     if created:
         audit_record(actor=None, organization=organization, action="organization.create", obj=organization)
@@ -78,16 +81,24 @@ def user_upsert(
 ) -> tuple[User, bool]:
     """Create or update a user and their membership of ``organization``; returns (user, created)."""
     if role not in Role.values:
-        raise ApplicationError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role")
+        raise ApplicationError(
+            _("Unknown role %(role)r; use one of %(roles)s.")
+            % {"role": role, "roles": ", ".join(Role.values)},
+            field="role",
+        )
     email = User.objects.normalize_email(email.strip())
     try:
         validate_email(email)
     except ValidationError:
-        raise ApplicationError(f"{email!r} is not an e-mail address.", field="email") from None
+        raise ApplicationError(
+            _("%(email)r is not an e-mail address.") % {"email": email}, field="email"
+        ) from None
     # username mirrors the e-mail address, so the shorter of the two columns bounds both.
     limit = min(max_length_of(User, name) for name in ("email", "username"))
     if len(email) > limit:
-        raise ApplicationError(f"The e-mail address may be at most {limit} characters.", field="email")
+        raise ApplicationError(
+            _("The e-mail address may be at most %(limit)s characters.") % {"limit": limit}, field="email"
+        )
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
     if user is None:
@@ -98,7 +109,7 @@ def user_upsert(
     if user.active_organization_id is None:
         user.active_organization = organization
     user.save()
-    membership, _ = Membership.objects.update_or_create(
+    membership, _created = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": role, "is_active": True}
     )
     audit_record(
@@ -122,10 +133,11 @@ def _expiry(expires_in_days: Any) -> Any:
     if expires_in_days is None:
         return None
     if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int):
-        raise ApplicationError("expires_in_days must be a whole number of days.", field="expires_in_days")
+        raise ApplicationError(_("expires_in_days must be a whole number of days."), field="expires_in_days")
     if not 1 <= expires_in_days <= MAX_TOKEN_EXPIRY_DAYS:
         raise ApplicationError(
-            f"expires_in_days must be between 1 and {MAX_TOKEN_EXPIRY_DAYS}.", field="expires_in_days"
+            _("expires_in_days must be between 1 and %(limit)s.") % {"limit": MAX_TOKEN_EXPIRY_DAYS},
+            field="expires_in_days",
         )
     return timezone.now() + timedelta(days=expires_in_days)
 
@@ -134,10 +146,12 @@ def _expiry(expires_in_days: Any) -> Any:
 def api_token_issue(*, user: User, name: Any = "", expires_in_days: Any = None) -> tuple[ApiToken, str]:
     """Make a token, optionally expiring, and return it with its key: the only time the key is known."""
     if not isinstance(name, str):
-        raise ApplicationError("name must be text.", field="name")
+        raise ApplicationError(_("name must be text."), field="name")
     limit = max_length_of(ApiToken, "name")
     if len(name) > limit:
-        raise ApplicationError(f"name may be at most {limit} characters.", field="name")
+        raise ApplicationError(
+            _("name may be at most %(limit)s characters.") % {"limit": limit}, field="name"
+        )
     expires_at = _expiry(expires_in_days)
     key = secrets.token_hex(20)
     token = ApiToken.objects.create(
@@ -158,7 +172,7 @@ def api_token_revoke(*, user: User, token_id: int) -> None:
     """Revoke one of the caller's own tokens; someone else's is not found, whatever their organization."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if token is None:
-        raise NotFound("Token not found.")
+        raise NotFound(_("Token not found."))
     audit_record(
         actor=user,
         organization=user.active_organization_id,
@@ -265,11 +279,13 @@ def auth_throttled_record(*, via: str, address: str, account: str = "", retry_af
 def user_switch_organization(*, user: User, organization_id: object) -> Organization:
     """Make one of the user's organizations the active one; ``organization_id`` as the request sent it."""
     if isinstance(organization_id, bool) or not isinstance(organization_id, int):
-        raise ApplicationError("organization must be an organization id.", field="organization")
+        raise ApplicationError(_("organization must be an organization id."), field="organization")
     organization_id = validation.object_id(organization_id, field="organization")
     membership = Membership.objects.filter(user=user, organization_id=organization_id, is_active=True).first()
     if membership is None:
-        raise ApplicationError("Organization not found.", field="organization", code="not_found", status=404)
+        raise ApplicationError(
+            _("Organization not found."), field="organization", code="not_found", status=404
+        )
     user.active_organization_id = organization_id
     user.save(update_fields=["active_organization"])
     audit_record(

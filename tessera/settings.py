@@ -336,6 +336,9 @@ TESSERA_JOB_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_TIME_LIMIT_SECONDS", 3900,
 CELERY_TASK_SOFT_TIME_LIMIT = TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
 CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS + 1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Full-text search rows are written after an import commits, this many tasks per statement
+# (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.
+TESSERA_SEARCH_INDEX_BATCH = env_int("TESSERA_SEARCH_INDEX_BATCH", 20000, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,9 @@ import math
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from tessera.errors import ApplicationError, NotFound
 
 INT64_MIN = -(2**63)
@@ -38,8 +41,8 @@ MAX_JSON_DEPTH = 100
 # An annotation's lead_time is the seconds spent on it: a day is more than any real one.
 LEAD_TIME_MAX_SECONDS = 86_400.0
 
-NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
-SURROGATE_MESSAGE = "Text may not contain a lone UTF-16 surrogate (\\ud800 to \\udfff)."
+NUL_MESSAGE = gettext_noop("Text may not contain the NUL character (\\u0000).")
+SURROGATE_MESSAGE = gettext_noop("Text may not contain a lone UTF-16 surrogate (\\ud800 to \\udfff).")
 
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 _DIGITS = re.compile(r"-?[0-9]+")
@@ -64,8 +67,8 @@ def _text_error(value: str, *, field: str | None) -> ApplicationError | None:
         return None
     field = printable(field) if field else field
     if found.group() == "\x00":
-        return ApplicationError(NUL_MESSAGE, field=field, code="nul_character")
-    return ApplicationError(SURROGATE_MESSAGE, field=field, code="surrogate_character")
+        return ApplicationError(_(NUL_MESSAGE), field=field, code="nul_character")
+    return ApplicationError(_(SURROGATE_MESSAGE), field=field, code="surrogate_character")
 
 
 def check_text(value: str, *, field: str | None) -> str:
@@ -137,14 +140,14 @@ def _raise_json_error(document: Any, *, field: str | None, max_depth: int) -> No
         elif kind is dict or kind is list:
             if depth >= max_depth:
                 raise ApplicationError(
-                    f"The JSON is nested more than {max_depth} levels deep.",
+                    _("The JSON is nested more than %(max_depth)s levels deep.") % {"max_depth": max_depth},
                     field=_path(path),
                     code="too_deep",
                 )
             if kind is dict:
                 for key, item in value.items():
                     if type(key) is not str:
-                        raise ApplicationError("Object keys must be strings.", field=_path(path))
+                        raise ApplicationError(_("Object keys must be strings."), field=_path(path))
                     check_text(key, field=_path((*path, key)))
                     stack.append((item, depth + 1, (*path, key)))
             else:
@@ -153,15 +156,17 @@ def _raise_json_error(document: Any, *, field: str | None, max_depth: int) -> No
         elif kind is int:
             if not -JSON_INT_LIMIT < value < JSON_INT_LIMIT:
                 raise ApplicationError(
-                    "Integers must have at most 308 digits (below 1e308).",
+                    _("Integers must have at most 308 digits (below 1e308)."),
                     field=_path(path),
                     code="out_of_range",
                 )
         elif kind is float:
             if not math.isfinite(value):
-                raise ApplicationError("Numbers must be finite.", field=_path(path), code="out_of_range")
+                raise ApplicationError(_("Numbers must be finite."), field=_path(path), code="out_of_range")
         elif value is not None and kind is not bool:
-            raise ApplicationError(f"{kind.__name__} is not a JSON value.", field=_path(path))
+            raise ApplicationError(
+                _("%(type_name)s is not a JSON value.") % {"type_name": kind.__name__}, field=_path(path)
+            )
 
 
 def check_json(document: object, *, field: str | None = None, max_depth: int = MAX_JSON_DEPTH) -> None:
@@ -205,13 +210,12 @@ def number(
         valid = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
     if not valid:
         if message is None:
-            bounds = (
-                f" from {low:g} to {high:g}" if low is not None and high is not None
-                else f" of at least {low:g}" if low is not None
-                else f" of at most {high:g}" if high is not None
-                else ""
-            )  # fmt: skip
-            message = f"must be a finite number{bounds}."
+            message = (
+                _("must be a finite number from %(low)g to %(high)g.") if low is not None and high is not None
+                else _("must be a finite number of at least %(low)g.") if low is not None
+                else _("must be a finite number of at most %(high)g.") if high is not None
+                else _("must be a finite number.")
+            ) % {"low": low, "high": high}  # fmt: skip
         raise ApplicationError(message, field=field)
     return float(value)
 
@@ -223,13 +227,14 @@ def lead_time(value: object, *, field: str = "lead_time") -> float | None:
         field=field,
         low=0,
         high=LEAD_TIME_MAX_SECONDS,
-        message=f"must be a non-negative number of seconds, at most {LEAD_TIME_MAX_SECONDS:g} (a day).",
+        message=_("must be a non-negative number of seconds, at most %(limit)g (a day).")
+        % {"limit": LEAD_TIME_MAX_SECONDS},
     )
 
 
 def score(value: object, *, field: str = "score") -> float | None:
     """A prediction's score: None, or a number from 0 to 1 (true/false are not numbers here)."""
-    return number(value, field=field, low=0, high=1, message="must be a number between 0 and 1.")
+    return number(value, field=field, low=0, high=1, message=_("must be a number between 0 and 1."))
 
 
 def flag(value: object, *, field: str, default: bool | None = None) -> bool:
@@ -237,7 +242,7 @@ def flag(value: object, *, field: str, default: bool | None = None) -> bool:
     if value is None and default is not None:
         return default
     if not isinstance(value, bool):
-        raise ApplicationError("must be true or false.", field=field)
+        raise ApplicationError(_("must be true or false."), field=field)
     return value
 
 
@@ -254,7 +259,11 @@ def query_integer(value: object, *, field: str, low: int = 1, high: int = INT64_
     else:
         number_value = None
     if number_value is None or not low <= number_value <= high:
-        raise ApplicationError(f"{field} must be an integer from {low} to {high}.", field=field)
+        raise ApplicationError(
+            _("%(field)s must be an integer from %(low)s to %(high)s.")
+            % {"field": field, "low": low, "high": high},
+            field=field,
+        )
     return number_value
 
 
@@ -274,5 +283,5 @@ def object_id(value: object, *, field: str | None = None) -> int:
     if number_value is not None and INT64_MIN <= number_value <= INT64_MAX:
         return number_value
     if field:
-        raise ApplicationError(f"{field} must be an integer id.", field=field)
+        raise ApplicationError(_("%(field)s must be an integer id.") % {"field": field}, field=field)
     raise NotFound()

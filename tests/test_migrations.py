@@ -137,4 +137,44 @@ def test_0009_fills_task_labels_from_the_annotations_left_by_the_previous_releas
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'annotation_task'")
             names = {row[0] for row in cursor.fetchall()}
-        assert {"task_labels_gin", "task_data_trgm", "task_project_annotations"} <= names
+        assert {"task_labels_gin", "task_project_annotations"} <= names
+        # 0012 moved the trigram index off the task table, onto the search rows.
+        assert "task_data_trgm" not in names
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'annotation_tasksearchtext'")
+            assert "task_search_text_trgm" in {row[0] for row in cursor.fetchall()}
+
+
+def test_0012_fills_the_search_rows_of_existing_tasks_and_their_watermarks(migrator, monkeypatch):
+    """Batches of one task id, so that the batching is crossed; SQLite keeps no search rows."""
+    search_migration = importlib.import_module("annotation.migrations.0012_search_index_task_text")
+    monkeypatch.setattr(search_migration, "BATCH_IDS", 1)
+    old_state = migrator.apply_initial_migration(
+        [("tessera", "0001_initial"), ("annotation", "0011_task_state_fill_and_indexes")]
+    )
+    apps = old_state.apps
+    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
+    Project, Task = apps.get_model("annotation", "Project"), apps.get_model("annotation", "Task")
+    filled = Project.objects.create(organization=organization, title="P", label_config="<View/>", task_counter=3,
+                                    task_layout_version=4)  # fmt: skip
+    empty = Project.objects.create(organization=organization, title="Empty", label_config="<View/>")
+    tasks = [
+        Task.objects.create(project=filled, data={"text": text}, inner_id=i)
+        for i, text in enumerate(["東京の銀行", "bank", 'said "x"'], start=1)
+    ]
+    new_state = migrator.apply_tested_migration(_newest_migrations())
+
+    Project = new_state.apps.get_model("annotation", "Project")
+    rows = dict(
+        new_state.apps.get_model("annotation", "TaskSearchText").objects.values_list("task_id", "text")
+    )
+    marks = dict(Project.objects.values_list("pk", "search_indexed_through_id"))
+    if connection.vendor != "postgresql":
+        assert rows == {} and marks == {filled.pk: 0, empty.pk: 0}
+        return
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT "id", "data"::text FROM "annotation_task"')
+        assert rows == dict(cursor.fetchall())
+    assert set(rows) == {task.pk for task in tasks}
+    assert marks == {filled.pk: tasks[-1].pk, empty.pk: 0}
+    assert Project.objects.get(pk=filled.pk).search_indexed_layout_version == 4

@@ -398,7 +398,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     invited = admin("post", invites_url, {"email": "invitee@acme.test", "send_email": False}, expect=201)
     admin("post", invites_url, {"email": "not an address"}, expect=400)
     admin("post", invites_url, {"email": "annotator@acme.test"}, expect=409)
-    manager("post", invites_url, {"email": "invitee@acme.test"}, expect=403)
+    manager("post", invites_url, {"email": "boss@acme.test", "role": "admin"}, expect=403)
+    annotator("post", invites_url, {"email": "second@acme.test"}, expect=403)
+    by_manager = manager("post", invites_url, {"email": "second@acme.test", "send_email": False}, expect=201)
     outsider("post", invites_url, {"email": "invitee@acme.test"}, expect=404)
     manager("get", invites_url, expect=200)
     manager("get", f"{invites_url}?state=all&page=1", expect=200)
@@ -406,9 +408,14 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     annotator("get", invites_url, expect=403)
     outsider("get", invites_url, expect=404)
     outsider("delete", f"{invites_url}{invited['id']}/", expect=404)
-    manager("delete", f"{invites_url}{invited['id']}/", expect=403)
+    annotator("delete", f"{invites_url}{invited['id']}/", expect=403)
     admin("delete", f"{invites_url}{invited['id']}/", expect=204)
     admin("delete", f"{invites_url}{invited['id']}/", expect=409)
+    manager("delete", f"{invites_url}{by_manager['id']}/", expect=204)
+    for_admin = admin(
+        "post", invites_url, {"email": "third@acme.test", "role": "admin", "send_email": False}, expect=201
+    )
+    manager("delete", f"{invites_url}{for_admin['id']}/", expect=403)
 
     # Project members, and what a members-only project refuses to others.
     members_of_project = f"{project_url}members/"
@@ -521,6 +528,48 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     reviewer("get", f"{confusion_url}?control=nope&a=1&b=2", expect=400)
     annotator("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=403)
     outsider("get", f"{confusion_url}?control=sentiment&a=1&b=2", expect=404)
+    # A reviewer's pick of the best free-text answer: a task with two answers (managers and admins may
+    # add them to any task) has a consensus to choose for; with one it has none (409).
+    consensus_url = f"/api/tasks/{new_task['id']}/consensus/"
+    manager("post", f"/api/tasks/{new_task['id']}/annotations/", {"result": choice("Positive")}, expect=201)
+    reviewer("post", consensus_url, {"annotation": None}, expect=409)
+    call("admin")(
+        "post", f"/api/tasks/{new_task['id']}/annotations/", {"result": choice("Positive")}, expect=201
+    )
+    reviewer("post", consensus_url, {"annotation": None}, expect=200)
+    reviewer("post", consensus_url, {}, expect=400)
+    annotator("post", consensus_url, {"annotation": None}, expect=403)
+    outsider("post", consensus_url, {"annotation": None}, expect=404)
+    # Review: the queue, verdicts, bulk accept of a selection, the backlog.
+    manager("patch", project_url, {"maximum_annotations": 1}, expect=200)  # answered tasks go to review
+    reviewer = call("reviewer")
+    review_next = f"{project_url}review/next"
+    handed = reviewer("post", review_next, expect=200)
+    reviewer("get", review_next, expect=200)
+    for who, status in ((annotator, 403), (outsider, 404)):
+        who("post", review_next, expect=status)
+        who("get", review_next, expect=status)
+    reviews_url = f"/api/annotations/{handed['annotation']['id']}/reviews/"
+    reviewer("post", reviews_url, {"verdict": "maybe"}, expect=400)
+    annotator("post", reviews_url, {"verdict": "accept"}, expect=403)
+    outsider("post", reviews_url, {"verdict": "accept"}, expect=404)
+    reviewer("post", reviews_url, {"verdict": "reject", "comment": "Why this one?"}, expect=201)
+    reviewer("post", reviews_url, {"verdict": "accept"}, expect=409)
+    reviewer("get", reviews_url, expect=200)
+    annotator("get", reviews_url, expect=403)
+    outsider("get", reviews_url, expect=404)
+    bulk_url = f"{project_url}reviews/bulk"
+    everything = {"verdict": "accept", "selectedItems": {"all": True, "excluded": []}}
+    reviewer("post", bulk_url, everything, expect=200)
+    reviewer("post", bulk_url, {"verdict": "accept", "selectedItems": "all"}, expect=400)
+    annotator("post", bulk_url, everything, expect=403)
+    outsider("post", bulk_url, everything, expect=404)
+    reviewer("get", f"{project_url}review/backlog", expect=200)
+    annotator("get", f"{project_url}review/backlog", expect=403)
+    outsider("get", f"{project_url}review/backlog", expect=404)
+    assert reviewer("post", review_next, expect=200) is None
+    reviewer("get", review_next, expect=404)
+    manager("patch", project_url, {"maximum_annotations": 2}, expect=200)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

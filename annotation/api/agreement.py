@@ -5,7 +5,9 @@ Every answer reads the project's summed statistics (its ``ProjectQualityShard`` 
 ``TaskQuality`` rows: the cost does not grow with the number of tasks.
 """
 
+from django.http import HttpResponse
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -17,7 +19,13 @@ from annotation.models import Project, TaskQuality
 from annotation.quality.agreement import SEP, confusion_matrix, control_metrics, pair_metrics
 from annotation.quality.values import control_kind
 from annotation.services.projects import project_schema
-from annotation.services.quality import ProjectQualityTotals, project_quality
+from annotation.services.quality import (
+    ProjectQualityTotals,
+    project_quality,
+    task_consensus_best_set,
+    task_consensus_out,
+)
+from tessera.api.base import json_object
 from tessera.api.schemas import UserSimpleOut
 from tessera.errors import ApplicationError
 from tessera.models import Role, User
@@ -113,10 +121,12 @@ def _positive(request, name: str, default: int, maximum: int | None = None) -> i
     if raw is None or raw == "":
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-        raise ApplicationError(f"{name} must be a positive integer.", field=name)
+        raise ApplicationError(_("%(name)s must be a positive integer.") % {"name": name}, field=name)
     value = int(raw)
     if maximum is not None and value > maximum:
-        raise ApplicationError(f"{name} must be at most {maximum}.", field=name)
+        raise ApplicationError(
+            _("%(name)s must be at most %(maximum)s.") % {"name": name, "maximum": maximum}, field=name
+        )
     return value
 
 
@@ -181,12 +191,16 @@ def _side(request, name: str) -> str:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         raise ApplicationError(
-            f"{name} is required: a user id, consensus or gold.", field=name, code="required"
+            _("%(name)s is required: a user id, consensus or gold.") % {"name": name},
+            field=name,
+            code="required",
         )
     if raw in REFERENCES:
         return raw
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ApplicationError(f"{name} must be a user id, consensus or gold.", field=name)
+        raise ApplicationError(
+            _("%(name)s must be a user id, consensus or gold.") % {"name": name}, field=name
+        )
     return str(int(raw))
 
 
@@ -202,11 +216,15 @@ def _confusion(project: Project, request) -> dict:
     control = request.query_params.get("control")
     kinds = _kinds(project)
     if not control or control not in kinds:
-        raise ApplicationError("control must name a control of the project's label config.", field="control")
+        raise ApplicationError(
+            _("control must name a control of the project's label config."), field="control"
+        )
     a, b = _side(request, "a"), _side(request, "b")
     stats = _stats(project).stats.get(control) or {}
     if a in REFERENCES and b in REFERENCES:
-        raise ApplicationError("Compare an annotator with another, with consensus or with gold.", field="b")
+        raise ApplicationError(
+            _("Compare an annotator with another, with consensus or with gold."), field="b"
+        )
     if a in REFERENCES or b in REFERENCES:
         reference, user, flip = (a, b, True) if a in REFERENCES else (b, a, False)
         confusion = ((stats.get("references") or {}).get(reference) or {}).get(user) or {}
@@ -266,7 +284,7 @@ class AgreementView(APIView):
             page = _positive(request, "page", 1)
             page_size = _positive(request, "page_size", 100, MAX_PAGE_SIZE)
             return Response(_tasks(project, page=page, page_size=page_size))
-        raise ApplicationError("by must be annotator_pair or task.", field="by")
+        raise ApplicationError(_("by must be annotator_pair or task."), field="by")
 
 
 class AgreementConfusionView(APIView):
@@ -283,7 +301,41 @@ class AgreementConfusionView(APIView):
         return Response(_confusion(_project(request, project_id), request))
 
 
+class ConsensusBestIn(serializers.Serializer):
+    annotation = serializers.IntegerField(
+        allow_null=True,
+        help_text="The submitted free-text answer taken as the consensus; null clears the pick.",
+    )
+
+
+class TaskConsensusView(APIView):
+    @extend_schema(
+        request=ConsensusBestIn,
+        # The task's consensus, or JSON null until the task has its overlap.
+        responses={
+            200: {"allOf": [{"$ref": "#/components/schemas/ConsensusOut"}], "nullable": True},
+            **schemas.errors(400, 403, 404, 409),
+        },
+        summary="Mark the best free-text answer of a task: its text consensus",
+        description="Reviewers and above. 409 no_consensus while the task has fewer than two submitted answers.",
+    )
+    def post(self, request: AuthenticatedRequest, task_id: int) -> Response | HttpResponse:
+        membership = require_role(request, Role.REVIEWER, action="choose a consensus")
+        task = selectors.task_get(membership=membership, task_id=task_id)
+        body = json_object(request)
+        if "annotation" not in body:
+            raise ApplicationError(
+                _("annotation is required (an id, or null)."), field="annotation", code="required"
+            )
+        task_consensus_best_set(task=task, annotation_id=body["annotation"], user=request.user)
+        consensus = task_consensus_out(task_id=task.pk)
+        if consensus is None:
+            return HttpResponse(b"null", content_type="application/json")
+        return Response(consensus)
+
+
 urlpatterns = [
+    re_path(r"^tasks/(?P<task_id>\d+)/consensus/?$", TaskConsensusView.as_view(), name="task-consensus"),
     re_path(r"^projects/(?P<project_id>\d+)/agreement/?$", AgreementView.as_view(), name="project-agreement"),
     re_path(
         r"^projects/(?P<project_id>\d+)/agreement/confusion/?$",

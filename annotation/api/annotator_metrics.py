@@ -6,6 +6,7 @@ annotator the gold floor paused (managers and above).
 """
 
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -127,7 +128,7 @@ class ProjectAnnotatorsView(APIView):
             return Response({"annotators": annotator_metrics.annotator_rows(project=project)})
         if by == "day":
             return Response({"days": annotator_metrics.annotator_day_rows(project=project)})
-        raise ApplicationError("by must be day, or left out.", field="by")
+        raise ApplicationError(_("by must be day, or left out."), field="by")
 
 
 class ProjectTimelineView(APIView):

@@ -3,6 +3,7 @@
 ``annotation/services/comments.py``."""
 
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -180,7 +181,7 @@ class ProjectCommentsView(APIView):
         project_member_required(project=project, user=request.user, rank=membership.rank)
         open_value = request.query_params.get("open", "0")
         if open_value not in ("0", "1", "true", "false"):
-            raise ApplicationError("open must be 1 or 0.", field="open")
+            raise ApplicationError(_("open must be 1 or 0."), field="open")
         page, page_size = page_params(request, default_size=100, clamp=True)
         threads = selectors.comment_threads(project=project, open_only=open_value in ("1", "true"))
         count = threads.count()

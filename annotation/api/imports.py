@@ -17,6 +17,7 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
@@ -65,8 +66,12 @@ class Upload:
 
 def _too_large(size: int, *, at_least: bool = False) -> ApplicationError:
     return ApplicationError(
-        f"The upload is {'more than ' if at_least else ''}{size} bytes; "
-        f"the limit is {settings.TESSERA_MAX_UPLOAD_BYTES}.",
+        (
+            _("The upload is more than %(size)s bytes; the limit is %(limit)s.")
+            if at_least
+            else _("The upload is %(size)s bytes; the limit is %(limit)s.")
+        )
+        % {"size": size, "limit": settings.TESSERA_MAX_UPLOAD_BYTES},
         field="file",
         code="too_large",
         status=413,
@@ -98,7 +103,9 @@ def _column_map_value(text: str | None, *, variables: list[str]) -> dict[str, st
     try:
         value = strict_json.loads(text)
     except (json.JSONDecodeError, ValueError) as exc:
-        raise ApplicationError(f"column_map is not valid JSON: {exc}.", field="column_map") from exc
+        raise ApplicationError(
+            _("column_map is not valid JSON: %(exc)s.") % {"exc": exc}, field="column_map"
+        ) from exc
     return clean_column_map(value, variables=variables)
 
 
@@ -112,7 +119,7 @@ def read_import(request: Request, *, variables: list[str]) -> Upload:
         declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise ApplicationError(
-            "The Content-Length header is not a number.", field="file", code="invalid_header"
+            _("The Content-Length header is not a number."), field="file", code="invalid_header"
         ) from None
     if declared > settings.TESSERA_MAX_UPLOAD_BYTES:
         raise _too_large(declared)
@@ -129,12 +136,12 @@ def read_import(request: Request, *, variables: list[str]) -> Upload:
                 form_map = django_request.POST.get("column_map")
             except MultiPartParserError as exc:
                 raise ApplicationError(
-                    f"Malformed multipart body: {exc}", field="file", code="parse_error"
+                    _("Malformed multipart body: %(exc)s") % {"exc": exc}, field="file", code="parse_error"
                 ) from exc
             if form_map is not None:
                 if query_map is not None:
                     raise ApplicationError(
-                        "Send column_map once: as a query parameter or as a form field, not both.",
+                        _("Send column_map once: as a query parameter or as a form field, not both."),
                         field="column_map",
                     )
                 column_map = _column_map_value(form_map, variables=variables)
@@ -150,8 +157,11 @@ def read_import(request: Request, *, variables: list[str]) -> Upload:
     file_format = format_from_content_type(content_type)
     if file_format is None:
         raise ApplicationError(
-            f"Unsupported content type {content_type or '(none)'!r}: send application/json, application/x-ndjson, "
-            "text/csv, text/tab-separated-values or multipart/form-data files.",
+            _(
+                "Unsupported content type %(content_type)r: send application/json, application/x-ndjson, "
+                "text/csv, text/tab-separated-values or multipart/form-data files."
+            )
+            % {"content_type": content_type or "(none)"},
             field="file",
             code="unsupported_media_type",
             status=415,
@@ -203,7 +213,7 @@ def _upload(raw: bytes, *, file_format: str, name: str, column_map: ColumnMap | 
     if size > settings.TESSERA_MAX_UPLOAD_BYTES:
         raise _too_large(size)
     if not raw.strip():
-        raise ApplicationError("The import is empty.", field="file", code="empty")
+        raise ApplicationError(_("The import is empty."), field="file", code="empty")
     return Upload(
         file_format=file_format,
         name=name,
@@ -221,15 +231,18 @@ def _from_files(django_request, *, column_map: ColumnMap | None) -> Upload:
     try:
         files = [f for values in django_request.FILES.lists() for f in values[1]]
     except MultiPartParserError as exc:
-        raise ApplicationError(f"Malformed multipart body: {exc}", field="file", code="parse_error") from exc
+        raise ApplicationError(
+            _("Malformed multipart body: %(exc)s") % {"exc": exc}, field="file", code="parse_error"
+        ) from exc
     if not files:
-        raise ApplicationError("No file in the multipart body.", field="file", code="required")
+        raise ApplicationError(_("No file in the multipart body."), field="file", code="required")
     uploads = []
     for upload in files:
         file_format = format_from_filename(upload.name or "")
         if file_format is None:
             raise ApplicationError(
-                f"{upload.name!r}: unsupported file type; use .json, .jsonl, .csv or .tsv.",
+                _("%(name)r: unsupported file type; use .json, .jsonl, .csv or .tsv.")
+                % {"name": upload.name},
                 field="file",
                 code="unsupported_format",
             )
@@ -252,7 +265,9 @@ def _from_files(django_request, *, column_map: ColumnMap | None) -> Upload:
     total = sum(upload.size for upload, _ in uploads)
     if total > settings.TESSERA_SYNC_IMPORT_MAX_BYTES:
         raise ApplicationError(
-            "Several large files in one request: upload them one at a time so each runs as its own import.",
+            _(
+                "Several large files in one request: upload them one at a time so each runs as its own import."
+            ),
             field="file",
             code="too_large",
         )

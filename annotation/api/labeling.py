@@ -90,7 +90,11 @@ class LabelingRecentView(APIView):
         )
         rows = labeling.annotations_recent(project=project, user=request.user, limit=limit)
         return Response(
-            {"results": [{"annotation": annotation_out(a), "task": task_out(a.task)} for a in rows]}
+            {
+                "results": [
+                    {"annotation": annotation_out(a), "task": task_out(a.task, hide_gold=True)} for a in rows
+                ]
+            }
         )
 
 

@@ -5,8 +5,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from annotation.models import Annotation, Draft, ImportJob, Prediction, Project, ProjectMember, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    Draft,
+    ImportJob,
+    Prediction,
+    Project,
+    ProjectMember,
+    Review,
+    Task,
+    TaskLock,
+)
 from annotation.services.imports import ImportCounts
+from annotation.services.review import Rejection
 from tessera.api.output import time_out as _time
 from tessera.api.output import user_simple_out
 from tessera.models import AuditEvent
@@ -48,6 +59,14 @@ def project_out(project: Project) -> dict:
         "sampling": project.sampling,
         "color": project.color,
         "members_only": project.members_only,
+        "review_policy": project.review_policy,
+        "review_sample_percent": project.review_sample_percent,
+        "review_agreement_threshold": project.review_agreement_threshold,
+        "show_annotations_after_submit": project.show_annotations_after_submit,
+        "gold_ratio": project.gold_ratio,
+        "gold_score_floor": project.gold_score_floor,
+        "gold_floor_pauses_queue": project.gold_floor_pauses_queue,
+        "comments_block_acceptance": project.comments_block_acceptance,
         "organization": project.organization_id,
         "created_by": user_simple_out(project.created_by),
         "created_at": _time(project.created_at),
@@ -68,6 +87,7 @@ def annotation_out(annotation: Annotation) -> dict:
         "was_cancelled": annotation.was_cancelled,
         "skip_reason": annotation.skip_reason,
         "ground_truth": annotation.ground_truth,
+        "review_state": annotation.review_state,
         "lead_time": annotation.lead_time,
         "parent_prediction": annotation.parent_prediction_id,
         "prediction_changes": annotation.prediction_changes,
@@ -89,7 +109,9 @@ def prediction_out(prediction: Prediction) -> dict:
     }
 
 
-def task_out(task: Task) -> dict:
+def task_out(task: Task, *, hide_gold: bool = False) -> dict:
+    """``hide_gold``: for annotators, to whom a gold task must look like any other task (no gold flag,
+    and the counters and state of a task nobody has answered, which its ground truth would give away)."""
     body = {
         "id": task.pk,
         "project": task.project_id,
@@ -100,9 +122,15 @@ def task_out(task: Task) -> dict:
         "total_annotations": task.total_annotations,
         "cancelled_annotations": task.cancelled_annotations,
         "total_predictions": task.total_predictions,
+        "state": task.state,
+        "is_gold": task.is_gold,
         "created_at": _time(task.created_at),
         "updated_at": _time(task.updated_at),
     }
+    if hide_gold and task.is_gold:
+        body.update(
+            is_gold=False, is_labeled=False, total_annotations=0, cancelled_annotations=0, state="unlabeled"
+        )
     if hasattr(task, "annotation_list"):
         body["annotations"] = [annotation_out(a) for a in task.annotation_list]
     if hasattr(task, "prediction_list"):
@@ -111,12 +139,18 @@ def task_out(task: Task) -> dict:
 
 
 def task_page_out(
-    tasks: list[Task], *, total: int, total_annotations: int, total_predictions: int, total_exact: bool = True
+    tasks: list[Task],
+    *,
+    total: int,
+    total_annotations: int,
+    total_predictions: int,
+    total_exact: bool = True,
+    hide_gold: bool = False,
 ) -> dict:
     """Label Studio's task page; the SDK's PaginatedRoleBasedTaskList requires the first four keys
     (and keeps any other)."""
     return {
-        "tasks": [task_out(task) for task in tasks],
+        "tasks": [task_out(task, hide_gold=hide_gold) for task in tasks],
         "total": total,
         "total_annotations": total_annotations,
         "total_predictions": total_predictions,
@@ -200,3 +234,30 @@ def import_job_out(job: ImportJob) -> dict:
 
 def project_member_out(member: ProjectMember, *, role: str) -> dict:
     return {"user": user_simple_out(member.user), "role": role, "added_at": _time(member.created_at)}
+
+
+def review_out(review: Review) -> dict:
+    return {
+        "id": review.pk,
+        "annotation": review.annotation_id,
+        "task": review.annotation.task_id,
+        "project": review.project_id,
+        "verdict": review.verdict,
+        "comment": review.comment,
+        "result": review.result,
+        "reviewer": user_simple_out(review.reviewer),
+        "created_at": _time(review.created_at),
+    }
+
+
+def rejection_out(rejection: Rejection) -> dict:
+    """What the labeling page shows above a task a reviewer sent back: their reason, and the caller's
+    annotation to correct (PATCH it)."""
+    review = rejection.review
+    return {
+        "annotation": rejection.annotation.pk,
+        "result": rejection.annotation.result,
+        "comment": review.comment if review else "",
+        "reviewer": user_simple_out(review.reviewer) if review else None,
+        "created_at": _time(review.created_at if review else rejection.annotation.updated_at),
+    }

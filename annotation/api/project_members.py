@@ -5,6 +5,7 @@ edition has no project membership).
 """
 
 from django.urls import re_path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -24,7 +25,7 @@ from tessera.request_types import AuthenticatedRequest
 def _only(body: dict, allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ApplicationError(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+        raise ApplicationError(_("Unknown field %(field)r.") % {"field": unknown[0]}, field=unknown[0])
 
 
 class ProjectMemberListView(APIView):
@@ -72,7 +73,7 @@ class ProjectMemberListView(APIView):
         body = json_object(request)
         _only(body, {"user"})
         if "user" not in body:
-            raise ApplicationError("user is required.", field="user", code="required")
+            raise ApplicationError(_("user is required."), field="user", code="required")
         project_members.project_member_remove(project=project, actor=request.user, user_id=body["user"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 

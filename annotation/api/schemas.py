@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from annotation.models import Sampling
+from annotation.models import ReviewPolicy, ReviewState, Sampling, TaskState
 from tessera.api.schemas import ErrorOut, UserSimpleOut
 
 
@@ -53,6 +53,28 @@ class ProjectOut(serializers.Serializer):
     members_only = serializers.BooleanField(
         help_text="Tessera's own: only the project's members may label or review it (managers and above always)."
     )
+    review_policy = serializers.ChoiceField(
+        choices=ReviewPolicy.values, help_text="Which labeled tasks go to review: all, sample, low_agreement."
+    )
+    review_sample_percent = serializers.IntegerField(
+        help_text="With sample: the percentage reviewed (0-100)."
+    )
+    review_agreement_threshold = serializers.FloatField(
+        help_text="With low_agreement: tasks whose agreement is under this (0-1) go to review."
+    )
+    show_annotations_after_submit = serializers.BooleanField(
+        help_text="Annotators see others' results on a task once they have submitted theirs."
+    )
+    gold_ratio = serializers.FloatField(help_text="Share of gold tasks mixed into annotators' queues (0-1).")
+    gold_score_floor = serializers.FloatField(
+        allow_null=True, help_text="An annotator whose gold score falls below this (0-1) is flagged."
+    )
+    gold_floor_pauses_queue = serializers.BooleanField(
+        help_text="A flagged annotator gets no more tasks until a manager resumes them."
+    )
+    comments_block_acceptance = serializers.BooleanField(
+        help_text="A task with an open comment thread cannot be accepted (or fixed) in review."
+    )
     organization = serializers.IntegerField()
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -84,6 +106,9 @@ class AnnotationOut(serializers.Serializer):
     was_cancelled = serializers.BooleanField()
     skip_reason = serializers.CharField(allow_blank=True)
     ground_truth = serializers.BooleanField()
+    review_state = serializers.ChoiceField(
+        choices=ReviewState.values, help_text="submitted, then accepted, rejected or fixed by a reviewer."
+    )
     lead_time = serializers.FloatField(allow_null=True)
     parent_prediction = serializers.IntegerField(allow_null=True)
     prediction_changes = serializers.DictField(allow_null=True)
@@ -129,6 +154,9 @@ class TaskOut(serializers.Serializer):
     total_annotations = serializers.IntegerField()
     cancelled_annotations = serializers.IntegerField()
     total_predictions = serializers.IntegerField()
+    # A CharField, not a ChoiceField: other "state" enums (jobs, invitations) would collide in the schema.
+    state = serializers.CharField(help_text=f"The task's state: {', '.join(TaskState.values)}.")
+    is_gold = serializers.BooleanField(help_text="Has a ground_truth annotation (a gold task).")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     annotations = AnnotationOut(many=True, required=False, help_text="On one task, and on task pages.")
@@ -140,8 +168,21 @@ class TaskOut(serializers.Serializer):
     )
 
 
+class RejectionOut(serializers.Serializer):
+    annotation = serializers.IntegerField(help_text="The caller's rejected annotation: PATCH it to resubmit.")
+    result = _result()
+    comment = serializers.CharField(allow_blank=True, help_text="The reviewer's reason.")
+    reviewer = UserSimpleOut(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
 class NextTaskOut(TaskOut):
     drafts = DraftOut(many=True, help_text="The caller's unsubmitted draft of this task, if any.")
+    rejection = RejectionOut(
+        allow_null=True,
+        required=False,
+        help_text="Set when the task comes back to the caller because a reviewer rejected their annotation.",
+    )
 
 
 class LabelingNextOut(serializers.Serializer):
@@ -308,6 +349,14 @@ class ProjectIn(serializers.Serializer):
     members_only = serializers.BooleanField(
         required=False, help_text="Only the project's members may label or review it (Tessera's own)."
     )
+    review_policy = serializers.ChoiceField(choices=ReviewPolicy.values, required=False)
+    review_sample_percent = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    review_agreement_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    show_annotations_after_submit = serializers.BooleanField(required=False)
+    gold_ratio = serializers.FloatField(required=False, min_value=0, max_value=1)
+    gold_score_floor = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    gold_floor_pauses_queue = serializers.BooleanField(required=False)
+    comments_block_acceptance = serializers.BooleanField(required=False)
 
 
 class ConfigCheckIn(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from annotation.api import agreement, annotator_metrics, comments, labeling, project_members, views
+from annotation.api import agreement, annotator_metrics, comments, labeling, project_members, review, views
 
 # Label Studio's clients call some paths with a trailing slash and some without; accept both.
 urlpatterns = [
@@ -65,3 +65,4 @@ urlpatterns += project_members.urlpatterns
 urlpatterns += annotator_metrics.urlpatterns
 urlpatterns += agreement.urlpatterns
 urlpatterns += comments.urlpatterns
+urlpatterns += review.urlpatterns

@@ -6,6 +6,7 @@ and hand writes to services.
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -25,6 +26,7 @@ from annotation.api.output import (
     lock_out,
     prediction_out,
     project_out,
+    rejection_out,
     task_out,
     task_page_out,
 )
@@ -252,19 +254,15 @@ def next_task_out(task, user) -> dict:
     # The task's counter says when it has no predictions to read (most handed out have none).
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
-    body = task_out(task)
-    # Gold tasks look like any other task here: no gold flag, and the counters of a task nobody has
-    # answered yet (a gold task's ground truth and earlier answers would otherwise give it away).
-    body.pop("is_gold", None)
-    if task.is_gold:
-        body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0)
-        if "state" in body:
-            body["state"] = "unlabeled"
+    # Gold tasks look like any other task here, for every caller of the queue (see task_out).
+    body = task_out(task, hide_gold=True)
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
         )
     body["drafts"] = [draft_out(draft) for draft in task.draft_list]
+    rejection = getattr(task, "rejection", None)
+    body["rejection"] = rejection_out(rejection) if rejection is not None else None
     return body
 
 
@@ -287,7 +285,9 @@ class ProjectNextView(APIView):
             task = selectors.task_held(project=project, user=request.user)
             if task is None:
                 raise ApplicationError(
-                    "GET does not take tasks for a browser session: POST to /api/projects/{id}/next to take one.",
+                    _(
+                        "GET does not take tasks for a browser session: POST to /api/projects/{id}/next to take one."
+                    ),
                     code="post_required",
                     status=409,
                 )
@@ -345,7 +345,7 @@ class TaskListView(APIView):
         membership = caller_membership(request)
         project_id = request.query_params.get("project")
         if project_id is None:
-            raise ApplicationError("project is required.", field="project", code="required")
+            raise ApplicationError(_("project is required."), field="project", code="required")
         project = selectors.project_get(membership=membership, project_id=project_id)
         page, page_size = page_params(request, default_size=100)
         query = _task_query(request)
@@ -368,17 +368,18 @@ class TaskListView(APIView):
                 walk=plan.page_walks,
             )  # fmt: skip
             if page > 1 and not tasks:
-                raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
+                raise NotFound(_("Invalid page: past the last task."), field="page", code="invalid_page")
             return Response(
                 task_page_out(
                     tasks, total=filtered.tasks, total_annotations=filtered.annotations,
                     total_predictions=filtered.predictions, total_exact=filtered.exact,
+                    hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER],
                 )
             )  # fmt: skip
         if page > 1 and offset >= project.task_count:
             # Label Studio answers 404 past the last page, and the SDK's legacy Client.get_tasks
             # pages until it sees one: an empty 200 would keep it asking forever.
-            raise NotFound("Invalid page: past the last task.", field="page", code="invalid_page")
+            raise NotFound(_("Invalid page: past the last task."), field="page", code="invalid_page")
         if query.ordering is None:
             tasks = selectors.task_page(
                 project=project, membership=membership, offset=offset, limit=page_size
@@ -392,6 +393,7 @@ class TaskListView(APIView):
             task_page_out(
                 tasks, total=project.task_count, total_annotations=totals["total_annotations"],
                 total_predictions=totals["total_predictions"],
+                hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER],
             )
         )  # fmt: skip
 
@@ -406,7 +408,7 @@ class TaskListView(APIView):
         require_role(request, Role.MANAGER, action="create tasks")
         data = body.get("data")
         if not isinstance(data, dict):
-            raise ApplicationError("data must be a JSON object.", field="data", code="invalid_data")
+            raise ApplicationError(_("data must be a JSON object."), field="data", code="invalid_data")
         item = TaskItem(data=data, meta=body.get("meta") or {})
         counts = tasks_import(project=project, user=request.user, items=[item])
         assert counts.task_ids is not None  # a synchronous import returns the ids of the tasks it wrote
@@ -448,14 +450,14 @@ class DataManagerActionsView(APIView):
         membership = caller_membership(request)
         project_id = request.query_params.get("project")
         if project_id is None:
-            raise ApplicationError("project is required.", field="project", code="required")
+            raise ApplicationError(_("project is required."), field="project", code="required")
         project = selectors.project_get(
             membership=membership, project_id=validation.object_id(project_id, field="project")
         )
         require_role(request, Role.MANAGER, action="run bulk actions on tasks")
         action = request.query_params.get("id")
         if action is None:
-            raise ApplicationError("id (the action) is required.", field="id", code="required")
+            raise ApplicationError(_("id (the action) is required."), field="id", code="required")
         query = parse_action_body(json_object(request), limits=selectors.task_query_limits())
         processed = task_action_run(project=project, user=request.user, action=action, query=query)
         return Response({"processed": processed})
@@ -475,7 +477,7 @@ class TaskHistoryView(APIView):
         if membership.rank < ROLE_RANK[Role.REVIEWER]:
             if not task.annotations.filter(completed_by=request.user).exists():
                 raise PermissionDenied(
-                    "Annotators see the history of tasks they annotated only.", code="role_too_low"
+                    _("Annotators see the history of tasks they annotated only."), code="role_too_low"
                 )
         events = selectors.task_history(task=task, membership=membership)
         return Response([history_event_out(event) for event in events])
@@ -491,7 +493,7 @@ class TaskDetailView(APIView):
     def get(self, request: AuthenticatedRequest, task_id: int) -> Response:
         membership = caller_membership(request)
         task = selectors.task_with_children(membership=membership, task_id=task_id)
-        body = task_out(task)
+        body = task_out(task, hide_gold=membership.rank < ROLE_RANK[Role.REVIEWER])
         if membership.rank >= ROLE_RANK[Role.REVIEWER]:
             body["consensus"] = task_consensus_out(task_id=task.pk)
         return Response(body)
@@ -519,7 +521,7 @@ class TaskDetailView(APIView):
 def _prediction_id(body: dict):
     value = body.get("parent_prediction")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ApplicationError("parent_prediction must be a prediction id.", field="parent_prediction")
+        raise ApplicationError(_("parent_prediction must be a prediction id."), field="parent_prediction")
     return None if value is None else validation.object_id(value, field="parent_prediction")
 
 
@@ -625,7 +627,7 @@ class PredictionListView(APIView):
         membership = caller_membership(request)
         body = json_object(request)
         if body.get("task") is None:
-            raise ApplicationError("task is required.", field="task", code="required")
+            raise ApplicationError(_("task is required."), field="task", code="required")
         task = selectors.task_get(membership=membership, task_id=body.get("task"))
         require_role(request, Role.MANAGER, action="create predictions")
         prediction = annotation_services.prediction_create(
@@ -694,7 +696,7 @@ class TaskDraftsView(APIView):
         if body.get("annotation") is not None:
             annotation = selectors.annotation_get(membership=membership, annotation_id=body["annotation"])
             if annotation.task_id != task.pk:
-                raise ApplicationError("annotation belongs to another task.", field="annotation")
+                raise ApplicationError(_("annotation belongs to another task."), field="annotation")
         draft = annotation_services.draft_save(
             task=task, user=request.user, result=body.get("result", []), lead_time=body.get("lead_time"),
             annotation=annotation,
@@ -707,7 +709,7 @@ class DraftDetailView(APIView):
         draft = selectors.draft_get(membership=caller_membership(request), draft_id=draft_id)
         if draft.user_id != request.user.pk:
             # Another member's draft is private: as good as missing.
-            raise ApplicationError("Draft not found.", code="not_found", status=404)
+            raise ApplicationError(_("Draft not found."), code="not_found", status=404)
         return draft
 
     @extend_schema(responses={200: schemas.DraftOut, **schemas.errors(404)}, summary="Get one of your drafts")

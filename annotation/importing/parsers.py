@@ -14,6 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from annotation.importing.gc_pause import gc_paused
 from tessera import strict_json
 from tessera.errors import ApplicationError
@@ -63,25 +66,28 @@ def clean_column_map(value, *, variables: list[str]) -> dict[str, str] | None:
         return None
     if not isinstance(value, dict):
         raise ApplicationError(
-            "column_map must be a JSON object of file column -> task data key.", field="column_map"
+            _("column_map must be a JSON object of file column -> task data key."), field="column_map"
         )
     known = ", ".join(f"${name}" for name in variables) or "no variables"
     targets: dict[str, str] = {}
     for source, target in value.items():
         if not isinstance(target, str) or not source.strip() or not target:
             raise ApplicationError(
-                "column_map must map non-empty column names to task data keys (text).", field="column_map"
+                _("column_map must map non-empty column names to task data keys (text)."), field="column_map"
             )
         if target not in variables:
             raise ApplicationError(
-                f"column_map maps {source!r} to {target!r}, which the label config does not read "
-                f"(it reads {known}).",
+                _(
+                    "column_map maps %(source)r to %(target)r, which the label config does not read (it reads %(known)s)."
+                )
+                % {"source": source, "target": target, "known": known},
                 field="column_map",
                 code="unknown_target",
             )
         if target in targets:
             raise ApplicationError(
-                f"column_map maps both {targets[target]!r} and {source!r} to {target!r}.",
+                _("column_map maps both %(first)r and %(source)r to %(target)r.")
+                % {"first": targets[target], "source": source, "target": target},
                 field="column_map",
                 code="duplicate_target",
             )
@@ -96,7 +102,7 @@ def _renamed(data: dict, column_map: ColumnMap, *, index: int) -> dict:
         name = column_map.get(key, key)
         if name in renamed:
             raise ApplicationError(
-                f"column_map renames a field to {name!r}, which this task already has.",
+                _("column_map renames a field to %(name)r, which this task already has.") % {"name": name},
                 field=f"tasks[{index}].data",
                 code="column_conflict",
             )
@@ -109,7 +115,8 @@ def parse_items(
 ) -> list[TaskItem]:
     if file_format not in FORMATS:
         raise ApplicationError(
-            f"Unsupported import format {file_format!r}; use one of {', '.join(FORMATS)}.",
+            _("Unsupported import format %(file_format)r; use one of %(formats)s.")
+            % {"file_format": file_format, "formats": ", ".join(FORMATS)},
             field="file",
             code="unsupported_format",
         )
@@ -117,12 +124,12 @@ def parse_items(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApplicationError(
-            f"The import is not UTF-8 text (bad byte at offset {exc.start}).",
+            _("The import is not UTF-8 text (bad byte at offset %(start)s).") % {"start": exc.start},
             field="file",
             code="bad_encoding",
         ) from exc
     if not text.strip():
-        raise ApplicationError("The import is empty.", field="file", code="empty")
+        raise ApplicationError(_("The import is empty."), field="file", code="empty")
     with gc_paused():
         if file_format == "json":
             records = _json_records(text)
@@ -134,10 +141,11 @@ def parse_items(
             )
             column_map = None  # the header is renamed already
         if not records:
-            raise ApplicationError("The import holds no tasks.", field="file", code="empty")
+            raise ApplicationError(_("The import holds no tasks."), field="file", code="empty")
         if len(records) > max_tasks:
             raise ApplicationError(
-                f"The import holds {len(records)} tasks; the limit is {max_tasks} per import.",
+                _("The import holds %(count)s tasks; the limit is %(max_tasks)s per import.")
+                % {"count": len(records), "max_tasks": max_tasks},
                 field="file",
                 code="too_many_tasks",
             )
@@ -149,18 +157,21 @@ def _json_records(text: str) -> list:
         document = strict_json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApplicationError(
-            f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+            _("Malformed JSON at line %(lineno)s, column %(colno)s: %(msg)s.")
+            % {"lineno": exc.lineno, "colno": exc.colno, "msg": exc.msg},
             field="file",
             code="parse_error",
         ) from exc
     except ValueError as exc:
-        raise ApplicationError(f"Malformed JSON: {exc}.", field="file", code="parse_error") from exc
+        raise ApplicationError(
+            _("Malformed JSON: %(exc)s.") % {"exc": exc}, field="file", code="parse_error"
+        ) from exc
     if isinstance(document, dict):
         return [document]
     if isinstance(document, list):
         return document
     raise ApplicationError(
-        "A JSON import must be an array of tasks or one task object.", field="file", code="parse_error"
+        _("A JSON import must be an array of tasks or one task object."), field="file", code="parse_error"
     )
 
 
@@ -183,12 +194,15 @@ def to_task_item(record, index: int, column_map: ColumnMap | None = None) -> Tas
     """Label Studio's task shapes: ``{"data": {...}, "annotations", "predictions", "meta"}`` or a bare data object."""
     where = f"tasks[{index}]"
     if not isinstance(record, dict):
-        raise ApplicationError(f"Each task must be a JSON object, got {type(record).__name__}.", field=where)
+        raise ApplicationError(
+            _("Each task must be a JSON object, got %(type_name)s.") % {"type_name": type(record).__name__},
+            field=where,
+        )
     if "data" not in record:
         return TaskItem(data=_renamed(record, column_map, index=index) if column_map else record)
     data = record["data"]
     if not isinstance(data, dict):
-        raise ApplicationError("data must be a JSON object.", field=f"{where}.data")
+        raise ApplicationError(_("data must be a JSON object."), field=f"{where}.data")
     if column_map:
         data = _renamed(data, column_map, index=index)
     # null reads as empty; an empty value of the wrong type ([] for meta) is refused like a full one.
@@ -199,7 +213,13 @@ def to_task_item(record, index: int, column_map: ColumnMap | None = None) -> Tas
         expected = dict if name == "meta" else list
         if not isinstance(value, expected):
             raise ApplicationError(
-                f"{name} must be a JSON {'object' if expected is dict else 'array'}.", field=f"{where}.{name}"
+                (
+                    _("%(name)s must be a JSON object.")
+                    if expected is dict
+                    else _("%(name)s must be a JSON array.")
+                )
+                % {"name": name},
+                field=f"{where}.{name}",
             )
     return TaskItem(data=data, meta=meta, annotations=annotations, predictions=predictions)
 
@@ -215,7 +235,8 @@ def iter_items(
     """Task items of an upload read from a binary stream, one at a time, in order."""
     if file_format not in FORMATS:
         raise ApplicationError(
-            f"Unsupported import format {file_format!r}; use one of {', '.join(FORMATS)}.",
+            _("Unsupported import format %(file_format)r; use one of %(formats)s.")
+            % {"file_format": file_format, "formats": ", ".join(FORMATS)},
             field="file",
             code="unsupported_format",
         )
@@ -239,7 +260,10 @@ def iter_items(
         for record in records:
             if count == max_tasks:
                 raise ApplicationError(
-                    f"The import holds more than {max_tasks} tasks; the limit is {max_tasks} per import.",
+                    _(
+                        "The import holds more than %(max_tasks)s tasks; the limit is %(max_tasks)s per import."
+                    )
+                    % {"max_tasks": max_tasks},
                     field="file",
                     code="too_many_tasks",
                 )
@@ -249,16 +273,16 @@ def iter_items(
         # The wrapper decodes the chunk it last read, which ends at the stream's position.
         offset = max(stream.tell() - len(exc.object) + exc.start, 0)
         raise ApplicationError(
-            f"The import is not UTF-8 text (bad byte near offset {offset}).",
+            _("The import is not UTF-8 text (bad byte near offset %(offset)s).") % {"offset": offset},
             field="file",
             code="bad_encoding",
         ) from exc
     finally:
         text.detach()
     if not seen.text:
-        raise ApplicationError("The import is empty.", field="file", code="empty")
+        raise ApplicationError(_("The import is empty."), field="file", code="empty")
     if not count:
-        raise ApplicationError("The import holds no tasks.", field="file", code="empty")
+        raise ApplicationError(_("The import holds no tasks."), field="file", code="empty")
 
 
 class _Seen:
@@ -276,13 +300,15 @@ def _jsonl_stream_records(text: TextIO, seen: _Seen) -> Iterator:
             yield strict_json.loads(line)
         except json.JSONDecodeError as exc:
             raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc.msg}.",
+                _("Malformed JSON on line %(line_number)s: %(msg)s.")
+                % {"line_number": line_number, "msg": exc.msg},
                 field=f"line {line_number}",
                 code="parse_error",
             ) from exc
         except ValueError as exc:
             raise ApplicationError(
-                f"Malformed JSON on line {line_number}: {exc}.",
+                _("Malformed JSON on line %(line_number)s: %(exc)s.")
+                % {"line_number": line_number, "exc": exc},
                 field=f"line {line_number}",
                 code="parse_error",
             ) from exc
@@ -297,12 +323,12 @@ def _csv_stream_records(
     except StopIteration:
         return
     except csv.Error as exc:
-        raise ApplicationError("The CSV has no header row.", field="file", code="parse_error") from exc
+        raise ApplicationError(_("The CSV has no header row."), field="file", code="parse_error") from exc
     seen.text = True
     header = [name.strip() for name in header]
     if not all(header) or len(set(header)) != len(header):
         raise ApplicationError(
-            "The CSV header must name every column once (empty or repeated column names found).",
+            _("The CSV header must name every column once (empty or repeated column names found)."),
             field="file",
             code="parse_error",
         )
@@ -311,7 +337,8 @@ def _csv_stream_records(
         if len(set(renamed)) != len(renamed):
             taken = next(name for name in renamed if renamed.count(name) > 1)
             raise ApplicationError(
-                f"column_map renames a column to {taken!r}, which the file already has as a column.",
+                _("column_map renames a column to %(taken)r, which the file already has as a column.")
+                % {"taken": taken},
                 field="column_map",
                 code="column_conflict",
             )
@@ -323,15 +350,21 @@ def _csv_stream_records(
             if len(row) != len(header):
                 # Named by the file's line, as JSON Lines errors are, so that an editor finds it.
                 raise ApplicationError(
-                    f"Line {reader.line_num} has {len(row)} cell{'s' if len(row) != 1 else ''}; "
-                    f"the header has {len(header)}.",
+                    ngettext(
+                        "Line %(line)s has %(cells)s cell; the header has %(header)s.",
+                        "Line %(line)s has %(cells)s cells; the header has %(header)s.",
+                        len(row),
+                    )
+                    % {"line": reader.line_num, "cells": len(row), "header": len(header)},
                     field=f"line {reader.line_num}",
                     code="parse_error",
                 )
             yield dict(zip(header, row, strict=True))
     except csv.Error as exc:
         raise ApplicationError(
-            f"Malformed CSV at line {reader.line_num}: {exc}.", field="file", code="parse_error"
+            _("Malformed CSV at line %(line_num)s: %(exc)s.") % {"line_num": reader.line_num, "exc": exc},
+            field="file",
+            code="parse_error",
         ) from exc
 
 
@@ -388,7 +421,10 @@ class _JsonArrayReader:
     def error(self, message: str, position: int) -> ApplicationError:
         line, column = self.where(position)
         return ApplicationError(
-            f"Malformed JSON at line {line}, column {column}: {message}.", field="file", code="parse_error"
+            _("Malformed JSON at line %(line)s, column %(column)s: %(message)s.")
+            % {"line": line, "column": column, "message": message},
+            field="file",
+            code="parse_error",
         )
 
     def element(self):
@@ -404,7 +440,9 @@ class _JsonArrayReader:
                     continue
                 raise self.error(exc.msg, exc.pos) from exc
             except ValueError as exc:
-                raise ApplicationError(f"Malformed JSON: {exc}.", field="file", code="parse_error") from exc
+                raise ApplicationError(
+                    _("Malformed JSON: %(exc)s.") % {"exc": exc}, field="file", code="parse_error"
+                ) from exc
             # A number cut by the chunk's end decodes as a shorter number: only trust an element
             # that ends before the buffer does, or one read to the end of the stream.
             if end == len(self.buffer) and not self.eof:
@@ -427,7 +465,7 @@ def _json_stream_records(text: TextIO, seen: _Seen) -> Iterator:
         return
     if first != "[":
         raise ApplicationError(
-            "A JSON import must be an array of tasks or one task object.", field="file", code="parse_error"
+            _("A JSON import must be an array of tasks or one task object."), field="file", code="parse_error"
         )
     reader.position += 1
     if reader.skip_space() == "]":

@@ -87,7 +87,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0013_agreement_quality"),
+        ("annotation", "0014_merge_search_index"),
     ]
 
     operations = [

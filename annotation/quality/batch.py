@@ -353,7 +353,7 @@ class TaskShares:
         self._part_docs.clear()
 
     def totals(self) -> dict:
-        """The project's statistics (``ProjectQuality``'s document): the sum of every task's share."""
+        """The project's statistics (what the shards sum to): the sum of every task's share."""
         self._fold()
         return {name: stats for name, stats in self.total.items() if stats}
 

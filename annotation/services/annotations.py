@@ -11,8 +11,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from annotation.models import Annotation, Draft, Prediction, Task, TaskLock
+from annotation.models import Annotation, Draft, Prediction, ReviewPolicy, Task, TaskLock
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services import gold
@@ -28,6 +30,8 @@ from annotation.services.counters import (
 from annotation.services.project_members import project_member_required
 from annotation.services.projects import project_schema
 from annotation.services.quality import task_quality_refresh, tasks_quality_forget
+from annotation.services.search_index import task_search_text_refresh
+from annotation.services.states import review_state_after_edit, task_state_after_submit, task_state_refresh
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
@@ -43,7 +47,8 @@ def _check_size(result, *, field: str) -> None:
     size = len(json.dumps(result, ensure_ascii=False).encode())
     if size > settings.TESSERA_MAX_RESULT_BYTES:
         raise ApplicationError(
-            f"The result is {size} bytes; the limit is {settings.TESSERA_MAX_RESULT_BYTES}.",
+            _("The result is %(size)s bytes; the limit is %(limit)s.")
+            % {"size": size, "limit": settings.TESSERA_MAX_RESULT_BYTES},
             field=field,
             code="too_large",
         )
@@ -54,6 +59,11 @@ def _check_result(task: Task, result) -> None:
     validate_result(project_schema(task.project), result, task.data, field="")
 
 
+def result_check(task: Task, result) -> None:
+    """A result checked as a submit checks it (size, config, span offsets): 400 naming the region."""
+    _check_result(task, result)
+
+
 def _counter_update(
     locked: Task,
     *,
@@ -62,10 +72,11 @@ def _counter_update(
     total_delta: int,
     cancelled_delta: int,
     labels: dict | None = None,
+    state: str | None = None,
 ) -> None:
     """Adjust the task's counters and the project's totals that depend on them (is_labeled compares
-    the new total with the overlap), and its label set when given; ``locked`` is the task as
-    task_hold read it."""
+    the new total with the overlap), and its label set and state when given; ``locked`` is the task
+    as task_hold read it."""
     task_annotation_counters_add(
         locked,
         project_id=project_id,
@@ -73,12 +84,13 @@ def _counter_update(
         total_delta=total_delta,
         cancelled_delta=cancelled_delta,
         labels=labels,
+        state=state,
     )
 
 
 def _may_edit(annotation: Annotation, *, user: User, membership: Membership) -> None:
     if annotation.completed_by_id != user.pk and membership.rank < ROLE_RANK[Role.MANAGER]:
-        raise PermissionDenied("You may only change your own annotations.", code="not_author")
+        raise PermissionDenied(_("You may only change your own annotations."), code="not_author")
 
 
 def _number(value, *, field: str) -> float | None:
@@ -94,7 +106,7 @@ def _may_set_ground_truth(membership: Membership | None, value: bool, *, current
     ``membership`` None is a trusted caller (an import, a management command)."""
     if value != current and membership is not None and membership.rank < ROLE_RANK[Role.MANAGER]:
         raise PermissionDenied(
-            "Only managers and above may set ground_truth.", field="ground_truth", code="permission_denied"
+            _("Only managers and above may set ground_truth."), field="ground_truth", code="permission_denied"
         )
 
 
@@ -103,9 +115,9 @@ def _refuse_reassignment(claimed: dict, current: dict) -> None:
     for name, value in current.items():
         if claimed.get(name) is not None and claimed[name] != value:
             message = (
-                "completed_by is always the caller; it cannot name someone else."
+                _("completed_by is always the caller; it cannot name someone else.")
                 if name == "completed_by"
-                else f"{name} cannot be changed."
+                else _("%(name)s cannot be changed.") % {"name": name}
             )
             raise PermissionDenied(message, field=name, code="read_only")
 
@@ -168,8 +180,10 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
     own_answer = state.own_answer
     if own_answer is not None:
         raise Conflict(
-            f"You have already answered this task (annotation {own_answer}); "
-            f"change that answer with PATCH /api/annotations/{own_answer}/.",
+            _(
+                "You have already answered this task (annotation %(own_answer)s); change that answer with PATCH /api/annotations/%(own_answer)s/."
+            )
+            % {"own_answer": own_answer},
             code="already_answered",
         )
     if skipping or task.is_gold:
@@ -178,13 +192,18 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
         return
     if task.total_annotations >= overlap:
         raise Conflict(
-            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            ngettext(
+                "This task already has the %(overlap)s annotation the project asks for.",
+                "This task already has the %(overlap)s annotations the project asks for.",
+                overlap,
+            )
+            % {"overlap": overlap},
             code="overlap_reached",
         )
     # Without a live lock of their own, the caller may take only a place nobody else holds.
     if not state.held_by_caller and task.total_annotations + state.held_by_others >= overlap:
         raise Conflict(
-            "Another annotator holds this task. Take your next task with /next.", code="task_locked"
+            _("Another annotator holds this task. Take your next task with /next."), code="task_locked"
         )
 
 
@@ -220,7 +239,7 @@ def annotation_create(
     _check_result(task, result)
     if not was_cancelled and not result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty_annotation"
+            _("This project does not accept empty annotations."), field="result", code="empty_annotation"
         )
     rank = _rank(task, user, membership)
     project_member_required(project=task.project, user=user, rank=rank)
@@ -237,9 +256,18 @@ def annotation_create(
         prediction = Prediction.objects.filter(pk=parent_prediction_id, task=task).only("result").first()
         if prediction is None:
             raise ApplicationError(
-                "parent_prediction is not a prediction of this task.", field="parent_prediction"
+                _("parent_prediction is not a prediction of this task."), field="parent_prediction"
             )
         changes = prediction_diff(prediction.result, result)
+    # A new answer moves the task (annotation/services/states.py); a skip leaves it where it is. The
+    # state is written by the counter UPDATE below, computed from the row held.
+    task_state = (
+        locked.state
+        if was_cancelled
+        else task_state_after_submit(
+            project=task.project, locked=locked, overlap=overlap, new_total=locked.total_annotations + 1
+        )
+    )
     # Written out (tessera/rows.py): the ORM's save costs several times the INSERT on every submit.
     annotation = _ANNOTATION_ROWS.insert(
         Annotation(
@@ -261,6 +289,7 @@ def annotation_create(
         total_delta=0 if was_cancelled else 1,
         cancelled_delta=1 if was_cancelled else 0,
         labels=None if was_cancelled else task_labels_after(locked, added=result),
+        state=task_state,
     )
     gold.gold_after(project=task.project, task=locked, before=before, actor=user)
     gold.answer_paced(project=task.project, user=user)
@@ -269,6 +298,13 @@ def annotation_create(
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted + (0 if was_cancelled else 1)
     )
+    if (
+        not was_cancelled
+        and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+        and submitted + 1 >= overlap
+    ):
+        # The policy reads the agreement just refreshed; only such projects pay this statement.
+        task_state_refresh(task.project, task.pk)
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -281,6 +317,7 @@ def annotation_create(
         organization=task.project.organization_id,
         action="annotation.skip" if was_cancelled else "annotation.create",
         obj=annotation,
+        details={"task_state": task_state} if task_state != locked.state else None,
     )
     return annotation
 
@@ -295,9 +332,13 @@ def annotation_update(
             current = {"completed_by": annotation.completed_by_id, "task": annotation.task_id,
                        "project": annotation.project_id}[forbidden]  # fmt: skip
             if fields[forbidden] != current:
-                raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+                raise PermissionDenied(
+                    _("%(forbidden)s cannot be changed.") % {"forbidden": forbidden},
+                    field=forbidden,
+                    code="read_only",
+                )
     overlap = project_hold(annotation.project_id)
-    locked_task = task_hold(annotation.task_id, message="Annotation not found.")
+    locked_task = task_hold(annotation.task_id, message=_("Annotation not found."))
     # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
     locked = (
         Annotation.objects.select_for_update(of=("self",))
@@ -305,7 +346,7 @@ def annotation_update(
         .filter(pk=annotation.pk)
     ).first()
     if locked is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     annotation = locked
     task = annotation.task
     was_cancelled_before = annotation.was_cancelled
@@ -330,7 +371,7 @@ def annotation_update(
     # The same rule as on create, or clearing a result or un-skipping would slip an empty one in.
     if not annotation.was_cancelled and not annotation.result and not task.project.enable_empty_annotation:
         raise ApplicationError(
-            "This project does not accept empty annotations.", field="result", code="empty_annotation"
+            _("This project does not accept empty annotations."), field="result", code="empty_annotation"
         )
     if (
         was_cancelled_before
@@ -340,9 +381,19 @@ def annotation_update(
     ):
         # Turning a skip into an answer adds one; at the overlap that would over-annotate the task.
         raise Conflict(
-            f"This task already has the {overlap} annotation{'s' if overlap != 1 else ''} the project asks for.",
+            ngettext(
+                "This task already has the %(overlap)s annotation the project asks for.",
+                "This task already has the %(overlap)s annotations the project asks for.",
+                overlap,
+            )
+            % {"overlap": overlap},
             code="overlap_reached",
         )
+    # The author's change of a rejected answer submits it again (annotation/services/states.py).
+    review_state_before = annotation.review_state
+    annotation.review_state = review_state_after_edit(
+        annotation, by_author=annotation.completed_by_id == user.pk
+    )
     annotation.save()
     labels_changed = "result" in fields or annotation.was_cancelled != was_cancelled_before
     labels = task_labels_after(locked_task, recount=True) if labels_changed else None
@@ -366,12 +417,21 @@ def annotation_update(
             delta = 1 if was_cancelled_before else -1
         task_quality_refresh(task=task, submitted_before=submitted, submitted_after=submitted + delta)
     Draft.objects.filter(annotation=annotation, user=user).delete()
+    details: dict = {"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})}
+    resubmitted = annotation.review_state != review_state_before
+    agreement_moved = labels_changed and task.project.review_policy == ReviewPolicy.LOW_AGREEMENT
+    if resubmitted or annotation.was_cancelled != was_cancelled_before or agreement_moved:
+        details["task_state"] = task_state_refresh(task.project, locked_task.pk)
+    if resubmitted:
+        details["review_state"] = {"from": review_state_before, "to": annotation.review_state}
+        # /next handed the task back with a lock; the answer is in, so the hold ends.
+        TaskLock.objects.filter(task_id=locked_task.pk, user=user).delete()
     audit_record(
         actor=user,
         organization=task.project.organization_id,
         action="annotation.update",
         obj=annotation,
-        details={"fields": sorted(set(fields) & {"result", "was_cancelled", "ground_truth", "lead_time"})},
+        details=details,
     )
     return annotation
 
@@ -381,20 +441,20 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     _may_edit(annotation, user=user, membership=membership)
     task = annotation.task
     overlap = project_hold(annotation.project_id)
-    locked = task_hold(annotation.task_id, message="Annotation not found.")
+    locked = task_hold(annotation.task_id, message=_("Annotation not found."))
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
     current = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", "ground_truth").first()
     if current is None:
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     was_cancelled, ground_truth = current
     before = gold.gold_before(locked, touches_truth=ground_truth)
     audit_record(
         actor=user, organization=task.project.organization_id, action="annotation.delete", obj=annotation
     )
-    _, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
+    _total, deleted = Annotation.objects.filter(pk=annotation.pk).delete()
     if not deleted.get(Annotation._meta.label):
-        raise NotFound("Annotation not found.")
+        raise NotFound(_("Annotation not found."))
     _counter_update(
         locked,
         project_id=task.project_id,
@@ -408,6 +468,8 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     task_quality_refresh(
         task=task, submitted_before=submitted, submitted_after=submitted - (0 if was_cancelled else 1)
     )
+    if not was_cancelled:
+        task_state_refresh(task.project, locked.pk)
 
 
 @transaction.atomic
@@ -435,16 +497,20 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
     """Change a prediction's result, score or model version, as Label Studio's PATCH allows."""
     for forbidden in ("task", "project"):
         if forbidden in fields and fields[forbidden] != getattr(prediction, f"{forbidden}_id"):
-            raise PermissionDenied(f"{forbidden} cannot be changed.", field=forbidden, code="read_only")
+            raise PermissionDenied(
+                _("%(forbidden)s cannot be changed.") % {"forbidden": forbidden},
+                field=forbidden,
+                code="read_only",
+            )
     project_hold(prediction.project_id)
-    task_hold(prediction.task_id, message="Prediction not found.")
+    task_hold(prediction.task_id, message=_("Prediction not found."))
     locked = (
         Prediction.objects.select_for_update(of=("self",))
         .select_related("task__project")
         .filter(pk=prediction.pk)
     ).first()
     if locked is None:
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     prediction = locked
     if "result" in fields:
         result = fields["result"] if fields["result"] is not None else []
@@ -468,7 +534,7 @@ def prediction_update(*, prediction: Prediction, user: User, fields: dict) -> Pr
 @transaction.atomic
 def prediction_delete(*, prediction: Prediction, user: User) -> None:
     project_hold(prediction.project_id)
-    task_hold(prediction.task_id, message="Prediction not found.")
+    task_hold(prediction.task_id, message=_("Prediction not found."))
     audit_record(
         actor=user,
         organization=prediction.project.organization_id,
@@ -476,9 +542,9 @@ def prediction_delete(*, prediction: Prediction, user: User) -> None:
         obj=prediction,
     )
     # The DELETE's row count decides: a second delete that waited for the first removes nothing (404).
-    _, deleted = Prediction.objects.filter(pk=prediction.pk).delete()
+    _total, deleted = Prediction.objects.filter(pk=prediction.pk).delete()
     if not deleted.get(Prediction._meta.label):
-        raise NotFound("Prediction not found.")
+        raise NotFound(_("Prediction not found."))
     Task.objects.filter(pk=prediction.task_id).update(total_predictions=F("total_predictions") - 1)
     project_totals_add(prediction.project_id, predictions=-1)
 
@@ -495,7 +561,7 @@ def draft_save(
 ) -> Draft:
     """Create or update the user's draft. Drafts are not validated against the config: work in progress may be partial."""
     if not isinstance(result, list):
-        raise ApplicationError("result must be a list of regions.", field="result")
+        raise ApplicationError(_("result must be a list of regions."), field="result")
     _check_size(result, field="result")
     if draft is None:
         # Autosaves can race (two tabs, a retry): holding the task row makes the second wait and
@@ -506,7 +572,7 @@ def draft_save(
             task=task, user=user, annotation=annotation
         )
     if draft.user_id != user.pk:
-        raise PermissionDenied("You may only change your own drafts.", code="not_author")
+        raise PermissionDenied(_("You may only change your own drafts."), code="not_author")
     draft.result = result
     draft.lead_time = _number(lead_time, field="lead_time")
     draft.save()
@@ -516,7 +582,7 @@ def draft_save(
 @transaction.atomic
 def draft_delete(*, draft: Draft, user: User) -> None:
     if draft.user_id != user.pk:
-        raise PermissionDenied("You may only delete your own drafts.", code="not_author")
+        raise PermissionDenied(_("You may only delete your own drafts."), code="not_author")
     draft.delete()
 
 
@@ -531,7 +597,7 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
         changes["data"] = fields["data"]
     if "meta" in fields:
         if not isinstance(fields["meta"], dict):
-            raise ApplicationError("meta must be a JSON object.", field="meta")
+            raise ApplicationError(_("meta must be a JSON object."), field="meta")
         changes["meta"] = fields["meta"]
     project_hold(task.project_id)
     task_hold(task.pk)
@@ -539,6 +605,9 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
     # as they were when the view read them, over a submit or delete that committed since.
     changes["updated_at"] = timezone.now()
     Task.objects.filter(pk=task.pk).update(**changes)
+    if "data" in changes:
+        # The data table's search reads this row for tasks under the project's watermark.
+        task_search_text_refresh(task.pk)
     for name, value in changes.items():
         setattr(task, name, value)
     audit_record(actor=user, organization=task.project.organization_id, action="task.update", obj=task)

@@ -1,6 +1,8 @@
 """Checks of single prediction fields, shared by every path that writes predictions (API, imports).
 The rules themselves live in tessera.validation."""
 
+from django.utils.translation import gettext as _
+
 from tessera import validation
 from tessera.errors import ApplicationError
 
@@ -12,7 +14,8 @@ def clean_model_version(value, *, field: str) -> str:
     value = value or ""
     if not isinstance(value, str) or len(value) > MODEL_VERSION_MAX_CHARS:
         raise ApplicationError(
-            f"must be a string of at most {MODEL_VERSION_MAX_CHARS} characters.", field=field
+            _("must be a string of at most %(limit)s characters.") % {"limit": MODEL_VERSION_MAX_CHARS},
+            field=field,
         )
     return validation.check_text(value, field=field)
 

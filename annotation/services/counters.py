@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import Annotation, Prediction, Project, Task
 from annotation.result_labels import labels_document, result_labels, task_labels
@@ -45,18 +46,27 @@ _HELD_TASK_ROWS = ModelRows(
         "is_labeled",
         "labels",
         "is_gold",
+        "state",
     ],
 )
-_TASK_HOLD_SQL = f'SELECT {_HELD_TASK_ROWS.columns("t")} FROM "{Task._meta.db_table}" t WHERE t."id" = %s'
+# With the row, how many of its answers a reviewer rejected (the state machine needs it to say where
+# a new answer leaves the task, annotation/services/states.py): a probe of the task's few annotations
+# in the same statement, so holding the task costs no extra round trip.
+_TASK_HOLD_SQL = (
+    f'SELECT {_HELD_TASK_ROWS.columns("t")}, (SELECT COUNT(*) FROM "{Annotation._meta.db_table}" a '
+    f'WHERE a."task_id" = t."id" AND NOT a."was_cancelled" AND a."review_state" = \'rejected\') '
+    f'FROM "{Task._meta.db_table}" t WHERE t."id" = %s'
+)
 _TASK_COUNTERS_SQL = f"""
 UPDATE "{Task._meta.db_table}" SET "total_annotations" = "total_annotations" + %s,
-  "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s
+  "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s, "state" = %s
 WHERE "id" = %s
 """
 # The same with the task's label set (the data table's label filter reads it), when the change moved it.
 _TASK_COUNTERS_AND_LABELS_SQL = f"""
 UPDATE "{Task._meta.db_table}" SET "total_annotations" = "total_annotations" + %s,
-  "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s, "labels" = %s
+  "cancelled_annotations" = "cancelled_annotations" + %s, "is_labeled" = %s, "updated_at" = %s, "state" = %s,
+  "labels" = %s
 WHERE "id" = %s
 """
 _LABELS_FIELD = Task._meta.get_field("labels")
@@ -104,6 +114,7 @@ def task_annotation_counters_add(
     total_delta: int,
     cancelled_delta: int,
     labels: dict | None = None,
+    state: str | None = None,
 ) -> None:
     """Change a task's annotation counters and the project's totals that depend on them.
 
@@ -111,21 +122,24 @@ def task_annotation_counters_add(
     exact: whether the change crosses the overlap or leaves zero is known before writing, and the
     project's totals, labeled and annotated task counts included (the project list and the progress
     call read them), change in one UPDATE, last (step 3). ``labels``, when given, is the task's new
-    label set (``task_labels_after``), written in the same UPDATE.
+    label set (``task_labels_after``), written in the same UPDATE; so is ``state``, the task's state
+    after the change (annotation/services/states.py; None keeps the one read under the lock).
     """
     old_total = task.total_annotations
     new_total = old_total + total_delta
     now = db_datetime(timezone.now())
+    if state is None:
+        state = task.state
     with connection.cursor() as cursor:
         if labels is None:
             cursor.execute(
-                _TASK_COUNTERS_SQL, [total_delta, cancelled_delta, new_total >= overlap, now, task.pk]
+                _TASK_COUNTERS_SQL, [total_delta, cancelled_delta, new_total >= overlap, now, state, task.pk]
             )
         else:
             stored = _LABELS_FIELD.get_db_prep_value(labels, connection, prepared=False)
             cursor.execute(
                 _TASK_COUNTERS_AND_LABELS_SQL,
-                [total_delta, cancelled_delta, new_total >= overlap, now, stored, task.pk],
+                [total_delta, cancelled_delta, new_total >= overlap, now, state, stored, task.pk],
             )
     project_totals_add(
         project_id,
@@ -167,19 +181,22 @@ def project_hold(project_id: int) -> int:
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return row[0]
 
 
-def task_hold(task_id: int, *, message: str = "Task not found.") -> Task:
+def task_hold(task_id: int, *, message: str | None = None) -> Task:
     """Step 2 of the locking rule: the task row, locked and read fresh; 404 when it is gone."""
     suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(_TASK_HOLD_SQL + suffix, [task_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound(message)
-    return _HELD_TASK_ROWS.build(row)
+        raise NotFound(message or _("Task not found."))
+    task = _HELD_TASK_ROWS.build(row)
+    # Not a field: read by annotation.services.states.task_state_after_submit.
+    setattr(task, "rejected_annotations", row[_HELD_TASK_ROWS.width])  # noqa: B010
+    return task
 
 
 # ---- recount ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from annotation.models import Annotation, AnnotatorGold, GoldScore, Project, Task
@@ -280,7 +281,7 @@ def annotator_resume(*, project: Project, user_id: object, actor: User) -> Annot
 
     user_pk = validation.object_id(user_id)
     if not Membership.objects.filter(organization_id=project.organization_id, user_id=user_pk).exists():
-        raise NotFound("No such member in this organization.", field="user_id")
+        raise NotFound(_("No such member in this organization."), field="user_id")
     state = AnnotatorGold.objects.select_for_update().filter(project=project, user_id=user_pk).first()
     was_paused = bool(state and state.paused)
     if state is not None and state.paused:

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.importing.parsers import iter_items
@@ -68,7 +69,7 @@ def import_job_create(
             logger.error("Import job %s could not be queued: %s", job.pk, exc)
             _fail_unqueued(job)
             raise ApplicationError(
-                "The job queue is unreachable, so the import was not started; send it again later.",
+                _("The job queue is unreachable, so the import was not started; send it again later."),
                 code="queue_unavailable",
                 status=503,
             ) from exc
@@ -97,13 +98,13 @@ def import_job_run(*, job_id: int) -> None:
         if not path.exists():
             # Nothing can bring the upload back: retrying would only fail again.
             raise ApplicationError(
-                "The stored upload is gone; send the import again.", field="file", code="upload_missing"
+                _("The stored upload is gone; send the import again."), field="file", code="upload_missing"
             )
         if job.created_by is None:
             # The account that sent the upload was deleted before the job ran (the foreign key is SET_NULL):
             # imported annotations without a completed_by would have no one to belong to.
             raise ApplicationError(
-                "The user who sent this import no longer exists; send it again.", code="creator_deleted"
+                _("The user who sent this import no longer exists; send it again."), code="creator_deleted"
             )
         creator = job.created_by
 

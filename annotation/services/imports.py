@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
 from annotation.importing.gc_pause import gc_paused
@@ -30,6 +31,8 @@ from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from annotation.services.quality import tasks_quality_refresh
+from annotation.services.search_index import search_index_enqueue, search_index_hold
+from annotation.services.states import imported_states_sql
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -95,7 +98,9 @@ class _AuthorResolver:
         if isinstance(value, str) and value.lower() in self.by_email:
             return self.by_email[value.lower()]
         raise ApplicationError(
-            f"completed_by {value!r} is not a member of this organization.", field=field, code="unknown_user"
+            _("completed_by %(value)r is not a member of this organization.") % {"value": value},
+            field=field,
+            code="unknown_user",
         )
 
 
@@ -136,7 +141,7 @@ def _check_items(
         for index, annotation in enumerate(item.annotations):
             field = f"{where}.annotations[{index}]"
             if not isinstance(annotation, dict):
-                raise ApplicationError("Each annotation must be a JSON object.", field=field)
+                raise ApplicationError(_("Each annotation must be a JSON object."), field=field)
             result = annotation.get("result", [])
             result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
@@ -165,7 +170,7 @@ def _check_items(
         for index, prediction in enumerate(item.predictions):
             field = f"{where}.predictions[{index}]"
             if not isinstance(prediction, dict):
-                raise ApplicationError("Each prediction must be a JSON object.", field=field)
+                raise ApplicationError(_("Each prediction must be a JSON object."), field=field)
             result = prediction.get("result", [])
             result_text = _json_text(result, field=f"{field}.result")
             results.validate(result, item.data, field=field, text=result_text)
@@ -204,7 +209,11 @@ def tasks_import(
     started = time.perf_counter()
     if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
         raise ApplicationError(
-            f"The import holds {len(items)} tasks; the limit is {settings.TESSERA_MAX_TASKS_PER_IMPORT}.",
+            _("The import holds %(count)s tasks; the limit is %(limit)s.")
+            % {
+                "count": len(items),
+                "limit": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+            },
             field="file",
             code="too_many_tasks",
         )
@@ -229,6 +238,11 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         # moment between that UPDATE and the commit. project_hold's shared lock makes a project
         # delete wait for the import (or the import find the project gone, 404), not fail its commit.
         project_hold(project.pk)
+        # No search rows here (the trigram index cost ~65 µs a task): a job writes them after the
+        # commit; until then the data table scans these tasks. The lock orders this write phase
+        # with the job's watermark (annotation/services/search_index.py).
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
                                 want_ids=True)  # fmt: skip
         counts = ImportCounts(
@@ -302,7 +316,7 @@ def _reserve_inner_ids(project_id: int, count: int) -> int:
         cursor.execute(_RESERVE_SQL.format(project=Project._meta.db_table), [count, project_id])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
     return row[0] - count + 1
 
 
@@ -394,6 +408,9 @@ def tasks_import_streamed(
         # be renewed from inside this transaction.
         lease.hold()
         project_hold(project.pk)
+        # As in _write: search rows are written by a job after the commit.
+        search_index_hold(project.pk)
+        search_index_enqueue(project.pk)
         annotation_total = annotation_count = prediction_count = labeled = annotated = 0
         written = 0
         with gc_paused():
@@ -410,7 +427,7 @@ def tasks_import_streamed(
         if written != count:
             # The upload changed between the two reads: nothing of it is kept.
             raise ApplicationError(
-                "The stored upload changed while it was imported.", field="file", code="changed"
+                _("The stored upload changed while it was imported."), field="file", code="changed"
             )
         _project_totals_after_import(
             project.pk,
@@ -500,6 +517,12 @@ def _write_batch(
         gold.gold_imported(
             project=project, task_ids=[task_ids[position - start] for position in gold_positions]
         )
+    if any(row[3] for row in checked.tasks):
+        # Tasks imported with answers start where the state machine puts them (in progress, labeled or
+        # in review; annotation/services/states.py): one set-based UPDATE over the batch's range.
+        sql, params = imported_states_sql(project)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
     return task_ids
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, time
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import Annotation, Project, ProjectMember, Task
 from annotation.services.annotations import annotation_create
@@ -118,11 +119,12 @@ def annotation_skip(
     if reason is None:
         reason = ""
     if not isinstance(reason, str):
-        raise ApplicationError("reason must be text.", field="reason")
+        raise ApplicationError(_("reason must be text."), field="reason")
     reason = reason.strip()
     if len(reason) > SKIP_REASON_MAX_CHARS:
         raise ApplicationError(
-            f"reason is {len(reason)} characters; the limit is {SKIP_REASON_MAX_CHARS}.",
+            _("reason is %(length)s characters; the limit is %(limit)s.")
+            % {"length": len(reason), "limit": SKIP_REASON_MAX_CHARS},
             field="reason",
             code="too_long",
         )

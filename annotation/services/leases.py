@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.models import JobState
 from tessera.errors import ApplicationError
@@ -82,8 +83,10 @@ class Lease:
     def check_time(self) -> None:
         if time.monotonic() > self._deadline:
             raise ApplicationError(
-                f"The import ran longer than its time limit ({self.time_limit} s) and was stopped; "
-                "nothing was written.",
+                _(
+                    "The import ran longer than its time limit (%(time_limit)s s) and was stopped; nothing was written."
+                )
+                % {"time_limit": self.time_limit},
                 code="time_limit",
             )
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.bulk import bulk_insert
 from annotation.models import Prediction, Project, Task
@@ -32,7 +33,7 @@ def _task_id(value, *, field: str) -> int:
     # Within 64 bits too: SQLite cannot take a larger integer as a query parameter.
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= validation.INT64_MAX:
         raise ApplicationError(
-            "must be a task id.", field=field, code="required" if value is None else "invalid"
+            _("must be a task id."), field=field, code="required" if value is None else "invalid"
         )
     return value
 
@@ -62,17 +63,21 @@ def predictions_import(*, project: Project, user: User, items: object) -> int:
     """Import predictions for existing tasks; ``items`` is the request body as sent, checked here."""
     if not isinstance(items, list) or not items:
         raise ApplicationError(
-            "Send a non-empty JSON array of predictions.", field="predictions", code="invalid_body"
+            _("Send a non-empty JSON array of predictions."), field="predictions", code="invalid_body"
         )
     if len(items) > settings.TESSERA_MAX_TASKS_PER_IMPORT:
         raise ApplicationError(
-            f"The import holds {len(items)} predictions; the limit is {settings.TESSERA_MAX_TASKS_PER_IMPORT}.",
+            _("The import holds %(count)s predictions; the limit is %(limit)s.")
+            % {
+                "count": len(items),
+                "limit": settings.TESSERA_MAX_TASKS_PER_IMPORT,
+            },
             field="predictions",
             code="too_many",
         )
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ApplicationError("Each prediction must be a JSON object.", field=f"predictions[{index}]")
+            raise ApplicationError(_("Each prediction must be a JSON object."), field=f"predictions[{index}]")
     task_ids = [
         _task_id(item.get("task"), field=f"predictions[{index}].task") for index, item in enumerate(items)
     ]
@@ -83,7 +88,9 @@ def predictions_import(*, project: Project, user: User, items: object) -> int:
         where = f"predictions[{index}]"
         if task_id not in data_by_task:
             # Another project's or organization's task reads as missing, never as someone else's.
-            raise ApplicationError("is not a task of this project.", field=f"{where}.task", code="not_found")
+            raise ApplicationError(
+                _("is not a task of this project."), field=f"{where}.task", code="not_found"
+            )
         result = item.get("result", [])
         text = _json_text(result, field=f"{where}.result")
         validator.validate(result, data_by_task[task_id], field=where, text=text)
@@ -101,7 +108,7 @@ def predictions_import(*, project: Project, user: User, items: object) -> int:
         for index, task_id in enumerate(task_ids):
             if task_id not in held:
                 raise ApplicationError(
-                    "is not a task of this project.", field=f"predictions[{index}].task", code="not_found"
+                    _("is not a task of this project."), field=f"predictions[{index}].task", code="not_found"
                 )
         bulk_insert(
             Prediction._meta.db_table,

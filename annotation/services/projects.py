@@ -1,27 +1,36 @@
 """Project writes: create, update, delete. The label config is parsed once here and its summary stored."""
 
+import math
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField as BooleanOutput
 from django.db.models import ExpressionWrapper, F, Q
+from django.utils.translation import gettext as _
 
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import (
     Annotation,
     AnnotatorGold,
+    Comment,
     Draft,
     GoldScore,
     ImportJob,
     Prediction,
     Project,
     ProjectQualityShard,
+    Review,
+    ReviewLock,
+    ReviewPolicy,
     Sampling,
     Task,
     TaskLock,
     TaskQuality,
+    TaskSearchText,
 )
+from annotation.services.states import task_states_refresh
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
 from tessera.services import audit_record
@@ -39,7 +48,22 @@ EDITABLE_FIELDS = {
     "sampling": str,
     "color": str,
     "members_only": bool,
+    # Review, gold and comment settings (issue 9).
+    "review_policy": str,
+    "review_sample_percent": int,
+    "review_agreement_threshold": float,
+    "show_annotations_after_submit": bool,
+    "gold_ratio": float,
+    "gold_score_floor": float,
+    "gold_floor_pauses_queue": bool,
+    "comments_block_acceptance": bool,
 }
+# Settings that may be null (unset).
+NULLABLE_FIELDS = {"gold_score_floor"}
+# Settings that are shares: between 0 and 1.
+SHARE_FIELDS = ("review_agreement_threshold", "gold_ratio", "gold_score_floor")
+# Settings that decide which tasks go to review: a change moves task states (states.py).
+REVIEW_SELECTION_FIELDS = ("maximum_annotations", "review_policy", "review_sample_percent")
 
 
 def project_schema(project: Project) -> LabelSchema:
@@ -47,30 +71,53 @@ def project_schema(project: Project) -> LabelSchema:
 
 
 def _clean(fields: dict) -> dict:
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         expected = EDITABLE_FIELDS.get(name)
         if expected is None:
             continue
+        if value is None and name in NULLABLE_FIELDS:
+            cleaned[name] = None
+            continue
+        if expected is float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ApplicationError(_("%(name)s must be a number.") % {"name": name}, field=name)
+            cleaned[name] = float(value)
+            continue
         if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ApplicationError(f"{name} must be an integer.", field=name)
+            raise ApplicationError(_("%(name)s must be an integer.") % {"name": name}, field=name)
         if expected is bool and not isinstance(value, bool):
-            raise ApplicationError(f"{name} must be true or false.", field=name)
+            raise ApplicationError(_("%(name)s must be true or false.") % {"name": name}, field=name)
         if expected is str and not isinstance(value, str):
-            raise ApplicationError(f"{name} must be a string.", field=name)
+            raise ApplicationError(_("%(name)s must be a string.") % {"name": name}, field=name)
         cleaned[name] = value
     if "title" in cleaned:
         cleaned["title"] = cleaned["title"].strip()
         if not cleaned["title"] or len(cleaned["title"]) > 250:
-            raise ApplicationError("title must be 1 to 250 characters.", field="title")
+            raise ApplicationError(_("title must be 1 to 250 characters."), field="title")
     if "maximum_annotations" in cleaned and not 1 <= cleaned["maximum_annotations"] <= 100:
         raise ApplicationError(
-            "maximum_annotations (overlap) must be between 1 and 100.", field="maximum_annotations"
+            _("maximum_annotations (overlap) must be between 1 and 100."), field="maximum_annotations"
         )
     if "sampling" in cleaned and cleaned["sampling"] not in Sampling.values:
-        raise ApplicationError(f"sampling must be one of: {', '.join(Sampling.values)}.", field="sampling")
+        raise ApplicationError(
+            _("sampling must be one of: %(values)s.") % {"values": ", ".join(Sampling.values)},
+            field="sampling",
+        )
+    if "review_policy" in cleaned and cleaned["review_policy"] not in ReviewPolicy.values:
+        raise ApplicationError(
+            _("review_policy must be one of: %(values)s.") % {"values": ", ".join(ReviewPolicy.values)},
+            field="review_policy",
+        )
+    if "review_sample_percent" in cleaned and not 0 <= cleaned["review_sample_percent"] <= 100:
+        raise ApplicationError(
+            _("review_sample_percent must be between 0 and 100."), field="review_sample_percent"
+        )
+    for name in SHARE_FIELDS:
+        if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 1:
+            raise ApplicationError(_("%(name)s must be between 0 and 1.") % {"name": name}, field=name)
     if "color" in cleaned and len(cleaned["color"]) > max_length_of(Project, "color"):
-        raise ApplicationError("color must be a short color code such as #FFAA00.", field="color")
+        raise ApplicationError(_("color must be a short color code such as #FFAA00."), field="color")
     return cleaned
 
 
@@ -132,18 +179,19 @@ def _refuse_orphaned_results(project: Project, *, previous_config: str) -> None:
                 name = region.get("from_name") if isinstance(region, dict) else None
                 if not isinstance(name, str):
                     continue
-                noun = model._meta.verbose_name_plural
+                noun = _("annotations") if model is Annotation else _("predictions")
                 if name in dropped_controls:
                     raise ApplicationError(
-                        f'The new config drops or retypes the control "{name}", which {noun} still use.',
+                        _('The new config drops or retypes the control "%(name)s", which %(noun)s still use.')
+                        % {"name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
                 still_used = _values_used(region) & dropped_labels.get(name, set())
                 if still_used:
                     raise ApplicationError(
-                        f'The new config drops {", ".join(sorted(still_used))} from "{name}", which {noun} still '
-                        "use.",
+                        _('The new config drops %(values)s from "%(name)s", which %(noun)s still use.')
+                        % {"values": ", ".join(sorted(still_used)), "name": name, "noun": noun},
                         field="label_config",
                         code="in_use",
                     )
@@ -178,6 +226,9 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         "maximum_annotations" in cleaned and cleaned["maximum_annotations"] != project.maximum_annotations
     )
     members_only_changed = "members_only" in cleaned and cleaned["members_only"] != project.members_only
+    selection_changed = any(
+        name in cleaned and cleaned[name] != getattr(project, name) for name in REVIEW_SELECTION_FIELDS
+    )
     for name, value in cleaned.items():
         setattr(project, name, value)
     project.save()
@@ -192,6 +243,10 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         Project.objects.filter(pk=project.pk).update(
             labeled_task_count=Task.objects.filter(project=project, is_labeled=True).count()
         )
+    if selection_changed:
+        # The overlap and the review policy decide where labeled tasks stand: one set-based UPDATE
+        # under the project's row lock (writers of its tasks wait for it).
+        task_states_refresh(project)
     audit_record(
         actor=user,
         organization=project.organization_id,
@@ -208,8 +263,9 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # What hangs off a project's tasks, in the order it is deleted before them. Deletes here are
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
-# TaskQuality first: it names a task and an annotation, and raw deletes skip Django's on_delete.
-TASK_CHILDREN = (TaskQuality, TaskLock, Draft, Annotation, Prediction)
+TASK_CHILDREN = (
+    ReviewLock, Review, Comment, TaskQuality, TaskLock, Draft, Annotation, Prediction, TaskSearchText,
+)  # fmt: skip
 
 
 def _unlink_all(paths: list[Path]) -> None:
@@ -218,9 +274,12 @@ def _unlink_all(paths: list[Path]) -> None:
 
 
 def _delete_rows(model, project: Project) -> int:
-    rows = model.objects.filter(project=project) if hasattr(model, "project") else None
-    if rows is None:
+    if hasattr(model, "project"):
+        rows = model.objects.filter(project=project)
+    elif hasattr(model, "task"):
         rows = model.objects.filter(task__project=project)
+    else:
+        rows = model.objects.filter(annotation__project=project)
     return rows._raw_delete(rows.db)
 
 
@@ -229,7 +288,7 @@ def _project_lock(project: Project) -> None:
     (annotation/services/counters.py), so this waits for those in flight, and later ones wait for
     this transaction and then find their task gone (404) instead of writing into deleted tasks."""
     if not Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first():
-        raise NotFound("Project not found.")
+        raise NotFound(_("Project not found."))
 
 
 @transaction.atomic
@@ -263,10 +322,10 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     for model in TASK_CHILDREN:
         _delete_rows(model, project)
     count = _delete_rows(Task, project)
-    # No task left, so no agreement: the project's summed statistics go with the tasks' shares.
-    ProjectQualityShard.objects.filter(project=project).delete()
-    # No task left, so no gold answer: scores start again (flags and pauses stay as they were).
+    # No task left, so no gold answer and no agreement: scores start again (flags and pauses stay as
+    # they were).
     GoldScore.objects.filter(project=project).delete()
+    ProjectQualityShard.objects.filter(project=project).delete()
     AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)
     Project.objects.filter(pk=project.pk).update(
         task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert
 from annotation.label_config import LabelSchema
@@ -37,6 +38,10 @@ from annotation.quality.batch import Control, Share, TaskShares
 from annotation.quality.consensus import control_consensus
 from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, control_value, to_name
 from annotation.services.projects import project_schema
+from tessera import validation
+from tessera.errors import ApplicationError, Conflict
+from tessera.models import User
+from tessera.services import audit_record
 
 # Annotations per fetch of a full recompute's streamed read; each batch of tasks is one COPY.
 RECOMPUTE_FETCH = 20_000
@@ -267,10 +272,33 @@ def tasks_quality_forget(*, project_id: int, task_ids: Sequence[int]) -> None:
 
 
 @transaction.atomic
-def task_consensus_best_set(*, task: Task, annotation_id: int | None) -> None:
-    """A reviewer's pick of the best free-text answer, taken as the task's text consensus."""
-    TaskQuality.objects.filter(task_id=task.pk).update(best_annotation_id=annotation_id)
+def task_consensus_best_set(*, task: Task, annotation_id: object, user: User) -> None:
+    """A reviewer's pick of the best free-text answer, taken as the task's text consensus (None clears it).
+
+    The pick must be a submitted answer of this task; a task with fewer than two answers has no
+    consensus to choose for (409)."""
+    if annotation_id is not None:
+        annotation_id = validation.object_id(annotation_id, field="annotation")
+        if not Annotation.objects.filter(pk=annotation_id, task_id=task.pk, was_cancelled=False).exists():
+            raise ApplicationError(
+                _("annotation is not a submitted answer of this task."), field="annotation", code="invalid"
+            )
+    updated = (
+        TaskQuality.objects.select_for_update()
+        .filter(task_id=task.pk)
+        .update(best_annotation_id=annotation_id)
+    )
+    if not updated:
+        raise Conflict(
+            _("This task has fewer than two submitted answers: there is no consensus to choose."),
+            field="annotation",
+            code="no_consensus",
+        )
     tasks_quality_refresh(project=task.project, task_ids=[task.pk])
+    audit_record(
+        actor=user, organization=task.project.organization_id, action="task.consensus_best", obj=task,
+        details={"annotation": annotation_id},
+    )  # fmt: skip
 
 
 def _share_copy_line(row: tuple) -> str:

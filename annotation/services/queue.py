@@ -8,14 +8,17 @@ with BEGIN IMMEDIATE), which gives the same guarantee on the demo.
 
 import functools
 import random
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from annotation.models import Annotation, AnnotatorGold, Draft, Project, Sampling, Task, TaskLock
+from annotation.models import Annotation, AnnotatorGold, Draft, Project, ReviewState, Sampling, Task, TaskLock
 from annotation.selectors import TASK_ROWS
 from annotation.services.counters import project_hold
 from tessera.errors import Conflict, NotFound
@@ -28,8 +31,9 @@ from tessera.rows import db_datetime
 # What the caller holds and has drafted, in one statement: the task of this project they hold a live
 # lock on, have not answered and that still needs an answer (a reload resumes it; a task others
 # filled meanwhile is not handed back, its submit would only be refused); their latest drafted open
-# tasks of this project; and the tasks they hold a lock on anywhere (at most two: whether one other
-# than the task handed out is left to let go of).
+# tasks of this project; the tasks they hold a lock on anywhere (at most two: whether one other
+# than the task handed out is left to let go of); and the first task of this project where a reviewer
+# rejected their answer (the queue hands it back to them before new work; annotation/services/states.py).
 _HELD_DRAFTED_LOCKED_SQL = """
 SELECT 'held', h."task_id" FROM (
   SELECT l."task_id" FROM "{lock}" l JOIN "{task}" t ON t."id" = l."task_id"
@@ -45,6 +49,12 @@ SELECT 'drafted', d."task_id" FROM (
 ) d
 UNION ALL
 SELECT 'locked', k."task_id" FROM (SELECT l."task_id" FROM "{lock}" l WHERE l."user_id" = %s LIMIT 2) k
+UNION ALL
+SELECT 'rejected', r."task_id" FROM (
+  SELECT a."task_id" FROM "{annotation}" a
+  WHERE a."project_id" = %s AND a."review_state" = %s AND a."completed_by_id" = %s AND NOT a."was_cancelled"
+  ORDER BY a."id" LIMIT 1
+) r
 """
 
 _CANDIDATE_SQL = """
@@ -155,25 +165,36 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Tas
 DRAFTS_TO_TRY = 3
 
 
-def _held_drafted_locked(project: Project, user: User, *, now) -> tuple[int | None, list[int], list[int]]:
+@dataclass
+class _CallerQueue:
+    """What the caller holds, has drafted and has had rejected, read in one statement."""
+
+    held: int | None = None
+    drafted: list[int] = field(default_factory=list)
+    locked: list[int] = field(default_factory=list)
+    rejected: int | None = None
+
+
+def _held_drafted_locked(project: Project, user: User, *, now) -> _CallerQueue:
     """(the task the caller holds in this project, their latest drafted open tasks, the tasks they hold
-    a lock on anywhere, at most two): see _HELD_DRAFTED_LOCKED_SQL."""
-    held = None
-    drafted: list[int] = []
-    locked: list[int] = []
+    a lock on anywhere, at most two, their first rejected task here): see _HELD_DRAFTED_LOCKED_SQL."""
+    found = _CallerQueue()
     with connection.cursor() as cursor:
         cursor.execute(
             _sql(_HELD_DRAFTED_LOCKED_SQL),
-            [user.pk, project.pk, False, now, user.pk, user.pk, project.pk, False, DRAFTS_TO_TRY, user.pk],
-        )
+            [user.pk, project.pk, False, now, user.pk, user.pk, project.pk, False, DRAFTS_TO_TRY, user.pk,
+             project.pk, ReviewState.REJECTED, user.pk],
+        )  # fmt: skip
         for kind, task_id in cursor.fetchall():
             if kind == "held":
-                held = task_id
+                found.held = task_id
             elif kind == "drafted":
-                drafted.append(task_id)
+                found.drafted.append(task_id)
+            elif kind == "rejected":
+                found.rejected = task_id
             else:
-                locked.append(task_id)
-    return held, drafted, locked
+                found.locked.append(task_id)
+    return found
 
 
 def _drafted_task(project: Project, user: User, drafted: list[int], *, now) -> int | None:
@@ -249,7 +270,7 @@ def _draft_list(task: Task, user: User, *, drafted: list[int]) -> list[Draft]:
     return list(Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1])
 
 
-QUEUE_PAUSED_MESSAGE = (
+QUEUE_PAUSED_MESSAGE = gettext_noop(
     "Your queue in this project is paused: your score on gold (test) tasks fell below the project's floor. "
     "A project manager can resume it."
 )
@@ -266,7 +287,7 @@ def _gold_pace(project: Project, user: User) -> bool:
         row = cursor.fetchone()
     answers, gold_answers, paused = row if row else (0, 0, False)
     if paused and project.gold_floor_pauses_queue:
-        raise Conflict(QUEUE_PAUSED_MESSAGE, code="queue_paused")
+        raise Conflict(_(QUEUE_PAUSED_MESSAGE), code="queue_paused")
     return project.gold_ratio > 0 and gold_answers + 1 <= project.gold_ratio * (answers + 1)
 
 
@@ -283,9 +304,11 @@ def next_task(*, project: Project, user: User) -> Task:
     now = timezone.now()
     at = db_datetime(now)
     wants_gold = _gold_pace(project, user)
-    held, drafted, locked = _held_drafted_locked(project, user, now=at)
+    caller = _held_drafted_locked(project, user, now=at)
+    drafted, locked = caller.drafted, caller.locked
     task = None
-    task_id = held or _drafted_task(project, user, drafted, now=at)
+    # A task held comes first (work in progress), then one a reviewer sent back to the caller.
+    task_id = caller.held or caller.rejected or _drafted_task(project, user, drafted, now=at)
     if task_id is None and wants_gold:
         # A gold task when the pace asks for one and one is left that the caller has not answered;
         # otherwise the ordinary queue.
@@ -303,7 +326,7 @@ def next_task(*, project: Project, user: User) -> Task:
             start = 1
             task = _candidate(project, user, start_inner_id=1, now=at)
         if task is None:
-            raise NotFound("No more tasks to label in this project for you.", code="no_more_tasks")
+            raise NotFound(_("No more tasks to label in this project for you."), code="no_more_tasks")
         if sequential:
             _remember_scan_start(project, user, scanned_from=start, found_inner_id=task.inner_id)
     elif task is None:
@@ -312,10 +335,15 @@ def next_task(*, project: Project, user: User) -> Task:
             task = TASK_ROWS.build(cursor.fetchone())
     _lock(task.pk, user, now=now, locked=locked)
     task.draft_list = _draft_list(task, user, drafted=drafted)
+    if task_id is not None and task_id == caller.rejected and task_id != caller.held:
+        # Not a field (like draft_list): the output shows the reviewer's reason with the task.
+        from annotation.services.review import rejection_for
+
+        setattr(task, "rejection", rejection_for(task_id=task_id, user=user))  # noqa: B010
     return task
 
 
-LOCK_LOST_MESSAGE = (
+LOCK_LOST_MESSAGE = gettext_noop(
     "You do not hold this task: your lock expired and another annotator took it, or you never had it."
 )
 
@@ -341,14 +369,14 @@ def task_lock_renew(*, task: Task, user: User) -> TaskLock:
         .first()
     )
     if row is None:
-        raise NotFound("Task not found.")
+        raise NotFound(_("Task not found."))
     lock = TaskLock.objects.select_for_update().filter(task=task, user=user).first()
     if lock is None:
-        raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+        raise NotFound(_(LOCK_LOST_MESSAGE), code="lock_lost")
     if lock.expires_at <= now:
         others = TaskLock.objects.filter(task=task, expires_at__gt=now).exclude(user=user).count()
         if row + others >= overlap:
-            raise NotFound(LOCK_LOST_MESSAGE, code="lock_lost")
+            raise NotFound(_(LOCK_LOST_MESSAGE), code="lock_lost")
     lock.expires_at = now + timedelta(seconds=settings.TESSERA_TASK_LOCK_SECONDS)
     lock.save(update_fields=["expires_at"])
     return lock

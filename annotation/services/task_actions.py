@@ -15,8 +15,21 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from annotation.models import Annotation, Draft, Prediction, Project, Task, TaskLock
+from annotation.models import (
+    Annotation,
+    Comment,
+    Draft,
+    Prediction,
+    Project,
+    Review,
+    ReviewLock,
+    Task,
+    TaskLock,
+    TaskSearchText,
+    TaskState,
+)
 from annotation.selectors import task_ids_selected
 from annotation.services import gold
 from annotation.services.counters import project_totals_add
@@ -100,7 +113,9 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
         gold.gold_tasks_removed(project=project, task_ids=gold.gold_task_ids(project=project, task_ids=chunk),
                                 actor=user)  # fmt: skip
         tasks_quality_forget(project_id=project.pk, task_ids=chunk)
-        for model in (TaskLock, Draft, Annotation, Prediction):
+        _raw_delete(ReviewLock.objects.filter(annotation__task_id__in=chunk))
+        _raw_delete(Review.objects.filter(annotation__task_id__in=chunk))
+        for model in (Comment, TaskLock, Draft, Annotation, Prediction, TaskSearchText):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
     project_totals_add(
@@ -124,15 +139,16 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
         gold_ids = gold.gold_task_ids(project=project, task_ids=chunk)
         gold.gold_tasks_removed(project=project, task_ids=gold_ids, actor=user)
         _raw_delete(Draft.objects.filter(task_id__in=chunk, annotation__isnull=False))
+        # Reviews go with the annotations they judged; comments stay on the task, unattached.
+        _raw_delete(ReviewLock.objects.filter(annotation__task_id__in=chunk))
+        _raw_delete(Review.objects.filter(annotation__task_id__in=chunk))
+        Comment.objects.filter(task_id__in=chunk, annotation__isnull=False).update(annotation=None)
         _raw_delete(Annotation.objects.filter(task_id__in=chunk))
+        # Without annotations a task is unlabeled again (annotation/services/states.py).
         Task.objects.filter(Q(total_annotations__gt=0) | Q(cancelled_annotations__gt=0), pk__in=chunk).update(
-            total_annotations=0,
-            cancelled_annotations=0,
-            is_labeled=False,
-            is_gold=False,
-            labels={},
-            updated_at=now,
-        )
+            total_annotations=0, cancelled_annotations=0, is_labeled=False, is_gold=False, labels={},
+            updated_at=now, state=TaskState.UNLABELED,
+        )  # fmt: skip
         _task_events(user=user, project=project, chunk=chunk, action="task.annotations_delete")
     project_totals_add(
         project.pk,
@@ -165,7 +181,8 @@ def task_action_run(*, project: Project, user: User, action: object, query: Task
     name = ACTIONS.get(action) if isinstance(action, str) else None
     if name is None:
         raise ApplicationError(
-            f"Unknown action {str(action)[:60]!r}; use delete_tasks, delete_annotations or delete_predictions.",
+            _("Unknown action %(action)r; use delete_tasks, delete_annotations or delete_predictions.")
+            % {"action": str(action)[:60]},
             field="action",
             code="unknown_action",
         )

@@ -34,7 +34,8 @@ def _annotation(a: ExportAnnotation, project_id: int) -> str:
         f'{{"id":{a.id},"completed_by":{_scalar(a.completed_by)},"result":{a.result_json},'
         f'"was_cancelled":{_scalar(a.was_cancelled)},"ground_truth":{_scalar(a.ground_truth)},'
         f'"created_at":"{a.created_at}","updated_at":"{a.updated_at}","lead_time":{_scalar(a.lead_time)},'
-        f'"task":{a.task_id},"project":{project_id},"parent_prediction":{_scalar(a.parent_prediction)}}}'
+        f'"task":{a.task_id},"project":{project_id},"parent_prediction":{_scalar(a.parent_prediction)},'
+        f'"review_state":"{a.review_state}"}}'
     )
 
 
@@ -53,7 +54,7 @@ def _task(t: ExportTask, project_id: int) -> str:
         f'"data":{t.data_json},"meta":{t.meta_json},"created_at":"{t.created_at}","updated_at":"{t.updated_at}",'
         f'"inner_id":{t.inner_id},"total_annotations":{t.total_annotations},'
         f'"cancelled_annotations":{t.cancelled_annotations},"total_predictions":{t.total_predictions},'
-        f'"project":{project_id}}}'
+        f'"project":{project_id},"consensus":{t.consensus_json}}}'
     )
 
 

@@ -15,6 +15,7 @@ class ExportAnnotation:
     parent_prediction: int | None
     created_at: str
     updated_at: str
+    review_state: str = "submitted"
 
 
 @dataclass(slots=True)
@@ -40,6 +41,9 @@ class ExportTask:
     updated_at: str
     annotations: list[ExportAnnotation] = field(default_factory=list)
     predictions: list[ExportPrediction] = field(default_factory=list)
+    # The stored consensus once the task has its overlap (annotation/services/quality.py), as JSON text
+    # of {"result", "tie", "agreement"}; "null" before.
+    consensus_json: str = "null"
 
 
 @dataclass(frozen=True)

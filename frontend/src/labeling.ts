@@ -10,6 +10,7 @@ import { el, replaceChildren } from "./dom";
 import { Editor, keyFeatures } from "./editor";
 import { type Localized, type MessageKey, message, pageLanguage, quoteList, text } from "./i18n";
 import { renderMarkdown } from "./markdown";
+import { type Rejection, rejectedAnnotation, renderRejection } from "./rejection_notice";
 import { RegionSelection, ResultStore } from "./store";
 import type { Annotation, AppSettings, Draft, LabelingProject, Prediction, Region, Task } from "./types";
 
@@ -62,6 +63,7 @@ export class LabelingPage {
   private readonly counter = el("div", { className: "counter", attrs: { "aria-live": "polite" } });
   private readonly banner = el("div", { className: "banner", attrs: { "aria-live": "polite" } });
   private readonly notice = el("div", { className: "notice", attrs: { role: "status", "aria-live": "polite" } });
+  private readonly rejectionBox = el("div", { className: "rejection", attrs: { "aria-live": "polite" } });
   private readonly canvas = el("div", { className: "canvas" });
   private readonly taskInfo = el("span", { className: "task-info" });
   private readonly comments = new CommentPanel();
@@ -105,6 +107,7 @@ export class LabelingPage {
       this.root,
       el("div", { className: "labeling-head" }, this.heading, this.taskInfo, this.counter),
       this.banner,
+      this.rejectionBox,
       this.notice,
       this.canvas,
       toolbar,
@@ -139,7 +142,14 @@ export class LabelingPage {
         return { failed: null };
       }
       const best: Prediction | undefined = task.predictions?.[0];
-      this.show(task, { draft: task.drafts?.[0] ?? null, prediction: best ?? null, annotation: null });
+      // A task a reviewer sent back: the annotator corrects their own annotation (PATCH), shown with the reason.
+      const rejection = task.rejection ?? null;
+      this.show(task, {
+        draft: task.drafts?.[0] ?? null,
+        prediction: rejection ? null : (best ?? null),
+        annotation: rejection ? rejectedAnnotation(task, rejection) : null,
+        rejection,
+      });
       void this.refreshCounts();
     } catch (error) {
       this.say(messageOf(error), "error");
@@ -148,8 +158,9 @@ export class LabelingPage {
     return { failed: null };
   }
 
-  private show(task: Task, start: { draft: Draft | null; prediction: Prediction | null; annotation: Annotation | null }): void {
+  private show(task: Task, start: { draft: Draft | null; prediction: Prediction | null; annotation: Annotation | null; rejection?: Rejection | null }): void {
     this.task = task;
+    renderRejection(this.rejectionBox, start.rejection ?? null);
     this.editing = start.annotation;
     this.taskLost = false;
     this.dirty = false;
@@ -219,6 +230,7 @@ export class LabelingPage {
     this.editing = null;
     this.editor = null;
     this.left = 0;
+    renderRejection(this.rejectionBox, null);
     this.renderCounter();
     this.taskInfo.textContent = "";
     this.comments.show(null);

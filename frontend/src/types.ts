@@ -47,6 +47,8 @@ export interface Task {
   data: Record<string, unknown>;
   predictions?: Prediction[];
   drafts?: Draft[];
+  /** Set by /next when a reviewer rejected the caller's annotation of this task. */
+  rejection?: import("./rejection_notice").Rejection | null;
 }
 
 export interface ProjectProgress {

@@ -1,6 +1,7 @@
 """Small helpers shared by the API views of every app."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
 from tessera import validation
@@ -13,7 +14,7 @@ def json_object(request: Request) -> dict:
     """The request body as a JSON object, or a 400 that says what came instead."""
     data = request.data
     if not isinstance(data, dict):
-        raise ApplicationError("The request body must be a JSON object.", code="invalid_body")
+        raise ApplicationError(_("The request body must be a JSON object."), code="invalid_body")
     return data
 
 
@@ -29,13 +30,15 @@ def page_params(request: Request, *, default_size: int = 100, clamp: bool = Fals
         try:
             values[name] = validation.query_integer(raw, field=name)
         except ApplicationError:
-            raise ApplicationError(f"{name} must be a positive integer.", field=name) from None
+            raise ApplicationError(
+                _("%(name)s must be a positive integer.") % {"name": name}, field=name
+            ) from None
     limit = settings.TESSERA_PAGE_SIZE_MAX
     if values["page_size"] > limit and clamp:
         values["page_size"] = limit
     if values["page_size"] > limit:
-        raise ApplicationError(f"page_size may be at most {limit}.", field="page_size")
+        raise ApplicationError(_("page_size may be at most %(limit)s.") % {"limit": limit}, field="page_size")
     # The offset must fit the database's 64-bit integers, or the query fails instead of coming back empty.
     if (values["page"] - 1) * values["page_size"] > MAX_OFFSET:
-        raise ApplicationError("page is beyond any page there could be.", field="page")
+        raise ApplicationError(_("page is beyond any page there could be."), field="page")
     return values["page"], values["page_size"]

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -46,17 +47,19 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         return error_response(status_code=exc.status, code=exc.code, message=exc.message, field=exc.field)
     if isinstance(exc, Http404):
-        return error_response(status_code=404, code="not_found", message="Not found.")
+        return error_response(status_code=404, code="not_found", message=_("Not found."))
     # Django raises these while reading a body beyond DATA_UPLOAD_MAX_MEMORY_SIZE or with too many
     # fields or files; they reach DRF's handler from request.data, and are the client's fault.
     if isinstance(exc, RequestDataTooBig):
         return error_response(
-            status_code=413, code="too_large", message="The request body is larger than the server accepts."
+            status_code=413,
+            code="too_large",
+            message=_("The request body is larger than the server accepts."),
         )
     if isinstance(exc, SuspiciousOperation):
-        return error_response(status_code=400, code="bad_request", message=str(exc) or "Bad request.")
+        return error_response(status_code=400, code="bad_request", message=str(exc) or _("Bad request."))
     if isinstance(exc, DjangoPermissionDenied):
-        return error_response(status_code=403, code="permission_denied", message=str(exc) or "Forbidden.")
+        return error_response(status_code=403, code="permission_denied", message=str(exc) or _("Forbidden."))
     if isinstance(exc, exceptions.ValidationError):
         field, message, code = _first_validation_error(exc.detail)
         return error_response(status_code=400, code=code or "invalid", message=message, field=field)

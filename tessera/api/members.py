@@ -1,14 +1,16 @@
 """Members and invitations of an organization: ``/api/organizations/{id}/memberships/`` and ``…/invites/``.
 
 The organization in the path must be one the caller is an active member of, else 404. Reading members
-and pending invitations takes manager or above; changing them, admin or above. The rules about ranks
-and the last owner live in ``tessera.memberships``.
+and invitations, inviting and revoking invitations take manager or above (an invitation's role never
+above the caller's own: ``may_grant``); adding, changing and deactivating members directly, admin or
+above. The rules about ranks and the last owner live in ``tessera.memberships``.
 """
 
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -30,7 +32,8 @@ def _caller(request: AuthenticatedRequest, organization_id: str, minimum: Role, 
     membership = selectors.membership_in(user=request.user, organization_id=organization_id)
     if membership.rank < ROLE_RANK[minimum]:
         raise PermissionDenied(
-            f"Your role ({membership.role}) may not {action}; it needs {minimum.value} or above.",
+            _("Your role (%(role)s) may not %(action)s; it needs %(value)s or above.")
+            % {"role": membership.role, "action": action, "value": minimum.value},
             code="role_too_low",
         )
     return membership
@@ -39,7 +42,7 @@ def _caller(request: AuthenticatedRequest, organization_id: str, minimum: Role, 
 def _only(body: dict, allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ApplicationError(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+        raise ApplicationError(_("Unknown field %(field)r.") % {"field": unknown[0]}, field=unknown[0])
 
 
 def _page(request: AuthenticatedRequest, rows: QuerySet[Row], render: Callable[[Row], dict]) -> dict:
@@ -111,7 +114,7 @@ class MembershipDetailView(APIView):
         body = json_object(request)
         _only(body, {"role"})
         if "role" not in body:
-            raise ApplicationError("role is required.", field="role", code="required")
+            raise ApplicationError(_("role is required."), field="role", code="required")
         selectors.membership_get(organization_id=caller.organization_id, user_id=user_id)
         membership = memberships.membership_role_change(actor=caller, user_id=int(user_id), role=body["role"])
         return Response(membership_out(membership))
@@ -153,15 +156,16 @@ class InvitationListView(APIView):
     @extend_schema(
         request=schemas.InvitationIn,
         responses={201: schemas.InvitationCreatedOut, 400: ERRORS, 403: ERRORS, 404: ERRORS, 409: ERRORS},
-        summary="Invite someone by e-mail; the answer holds the single-use link (shown once); admin or above",
+        summary="Invite someone by e-mail; the answer holds the single-use link (shown once); manager or above, "
+        "never to a role above one's own",
     )
     def post(self, request: AuthenticatedRequest, organization_id: str) -> Response:
-        caller = _caller(request, organization_id, Role.ADMIN, action="invite members")
+        caller = _caller(request, organization_id, Role.MANAGER, action="invite members")
         body = json_object(request)
         _only(body, {"email", "role", "send_email"})
         send_email = body.get("send_email", True)
         if not isinstance(send_email, bool):
-            raise ApplicationError("send_email must be true or false.", field="send_email")
+            raise ApplicationError(_("send_email must be true or false."), field="send_email")
         invitation, token = invitations.invitation_create(
             actor=caller, email=body.get("email"), role=body.get("role", Role.ANNOTATOR)
         )
@@ -175,10 +179,10 @@ class InvitationListView(APIView):
 class InvitationDetailView(APIView):
     @extend_schema(
         responses={204: None, 403: ERRORS, 404: ERRORS, 409: ERRORS},
-        summary="Revoke a pending invitation: its link stops working; admin or above",
+        summary="Revoke a pending invitation: its link stops working; manager or above, for roles up to one's own",
     )
     def delete(self, request: AuthenticatedRequest, organization_id: str, invitation_id: str) -> Response:
-        caller = _caller(request, organization_id, Role.ADMIN, action="revoke invitations")
+        caller = _caller(request, organization_id, Role.MANAGER, action="revoke invitations")
         selectors.invitation_get(organization_id=caller.organization_id, invitation_id=invitation_id)
         invitations.invitation_revoke(actor=caller, invitation_id=int(invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

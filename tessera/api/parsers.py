@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
@@ -79,7 +80,8 @@ def json_body_within(request: Request, *, limit: int) -> Any:
         received += chunk
         if len(received) > limit:
             raise ApplicationError(
-                f"The request body is larger than this endpoint takes ({limit} bytes).",
+                _("The request body is larger than this endpoint takes (%(limit)s bytes).")
+                % {"limit": limit},
                 code="too_large",
                 status=413,
             )

@@ -1,5 +1,6 @@
 """The caller, their organizations and their API tokens."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -89,8 +90,10 @@ class CurrentUserTokenView(APIView):
         if isinstance(request.auth, ApiToken):
             return Response({"token": request.META["HTTP_AUTHORIZATION"].split()[1]})
         raise ApplicationError(
-            "Tokens are stored only as digests, so an existing key cannot be shown again; "
-            "POST /api/current-user/reset-token/ or /api/tokens/ to make a new one.",
+            _(
+                "Tokens are stored only as digests, so an existing key cannot be shown again; "
+                "POST /api/current-user/reset-token/ or /api/tokens/ to make a new one."
+            ),
             code="token_not_retrievable",
             status=409,
         )
@@ -125,7 +128,9 @@ class TokenListView(APIView):
         body = json_object(request)
         unknown = set(body) - {"name", "expires_in_days"}
         if unknown:
-            raise ApplicationError(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
+            raise ApplicationError(
+                _("Unknown field %(field)r.") % {"field": sorted(unknown)[0]}, field=sorted(unknown)[0]
+            )
         token, key = api_token_issue(
             user=request.user, name=body.get("name", ""), expires_in_days=body.get("expires_in_days")
         )

@@ -256,3 +256,36 @@ def test_recompute_command(cast, quality_world, capsys):
     call_command("tessera_recompute_quality", "--project", str(project.pk))
     assert _stats_now(project) == before
     assert "4 tasks" in capsys.readouterr().out
+
+
+def test_a_reviewer_marks_the_best_free_text_answer_as_the_task_s_consensus(api, cast, make_project):
+    project = make_project(CONFIG, maximum_annotations=2, tasks=[{"text": TEXT}, {"text": TEXT}])
+    task, lone = project.tasks.order_by("inner_id")
+    first = annotation_create(task=task, user=cast.users["annotator"], result=result(note="短い答え"))
+    second = annotation_create(
+        task=task, user=cast.users["annotator2"], result=result(note="A fuller answer.")
+    )
+    annotation_create(task=lone, user=cast.users["annotator"], result=result(note="alone"))
+    url = f"/api/tasks/{task.pk}/consensus/"
+    assert api("annotator").post(url, {"annotation": second.pk}, format="json").status_code == 403
+    assert api("outsider").post(url, {"annotation": second.pk}, format="json").status_code == 404
+    missing = api("reviewer").post(url, {}, format="json")
+    assert (missing.status_code, missing.json()["error"]["field"]) == (400, "annotation")
+    foreign = api("reviewer").post(url, {"annotation": 10**12}, format="json")
+    assert (foreign.status_code, foreign.json()["error"]["field"]) == (400, "annotation")
+    alone = api("reviewer").post(f"/api/tasks/{lone.pk}/consensus/", {"annotation": None}, format="json")
+    assert (alone.status_code, alone.json()["error"]["code"]) == (409, "no_consensus")
+
+    chosen = api("reviewer").post(url, {"annotation": second.pk}, format="json")
+    assert chosen.status_code == 200, chosen.content
+    notes = [region for region in chosen.json()["result"] if region["from_name"] == "note"]
+    assert [region["value"]["text"] for region in notes] == [["A fuller answer."]]
+    assert TaskQuality.objects.get(task=task).best_annotation_id == second.pk
+    # A later answer's refresh keeps the pick; clearing it leaves free text without a consensus.
+    annotation_update(
+        annotation=first, user=cast.users["annotator"], membership=Membership.objects.get(user=cast.users["annotator"]),
+        fields={"result": result(note="短い答え、直した")},
+    )  # fmt: skip
+    assert TaskQuality.objects.get(task=task).best_annotation_id == second.pk
+    cleared = api("reviewer").post(url, {"annotation": None}, format="json").json()
+    assert [region for region in cleared["result"] if region["from_name"] == "note"] == []

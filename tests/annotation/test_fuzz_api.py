@@ -44,7 +44,7 @@ FIELD_NAMES = [
     "result", "task", "project", "data", "meta", "score", "model_version", "lead_time", "was_cancelled",
     "ground_truth", "parent_prediction", "annotation", "completed_by", "title", "label_config", "description",
     "expert_instruction", "maximum_annotations", "sampling", "color", "show_skip_button", "reason",
-    "organization", "email", "role", "send_email", "user", "members_only", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
+    "organization", "email", "role", "send_email", "user", "members_only", "verdict", "comment", "review_policy", "review_sample_percent", "gold_ratio", "from_name", "to_name", "type", "value", "choices", "labels", "start", "end", "text", "id",
     "predictions", "annotations", "parent", "is_resolved",
 ]  # fmt: skip
 
@@ -147,7 +147,8 @@ def requests_for(draw, template):
 # Every endpoint that reads a body, with a valid body to start from; paths name the world's objects.
 WRITES = [
     ("post", "/api/projects/", {"title": "Fuzzed", "label_config": SENTIMENT_CONFIG}),
-    ("patch", "/api/projects/{project}/", {"title": "Fuzzed", "maximum_annotations": 2}),
+    ("patch", "/api/projects/{project}/", {"title": "Fuzzed", "maximum_annotations": 2, "review_policy": "sample",
+                                          "review_sample_percent": 50, "gold_score_floor": 0.5}),
     ("post", "/api/projects/validate", {"label_config": SENTIMENT_CONFIG}),
     ("post", "/api/projects/{project}/validate", {"label_config": SENTIMENT_CONFIG}),
     ("post", "/api/projects/{project}/import", [{"data": {"text": "x"}, "annotations": [{"result": []}],
@@ -196,6 +197,12 @@ WRITES = [
                                              "annotation": "{annotation}"}),
     ("patch", "/api/comments/{comment}/", {"text": "changed", "is_resolved": True}),
     ("delete", "/api/comments/{comment}/", {}),
+    ("post", "/api/projects/{project}/review/next", {}),
+    ("post", "/api/tasks/{task}/consensus/", {"annotation": "{annotation}"}),
+    ("post", "/api/annotations/{annotation}/reviews/", {"verdict": "fix", "comment": "x", "result": []}),
+    ("post", "/api/projects/{project}/reviews/bulk", {"verdict": "accept", "comment": "x", "selectedItems": {
+        "all": True, "excluded": ["{task}"]}, "filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]}}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -225,6 +232,9 @@ QUERIES = [
     ("/api/projects/{project}/agreement/confusion?control=sentiment", ["a", "b"]),
     ("/api/tasks/{task}/comments/", ["page"]),
     ("/api/projects/{project}/comments/", ["open", "page", "page_size"]),
+    ("/api/projects/{project}/review/next", ["page"]),
+    ("/api/projects/{project}/review/backlog", ["page"]),
+    ("/api/annotations/{annotation}/reviews/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",

@@ -315,7 +315,8 @@ def test_a_gold_task_looks_like_any_other_on_the_labeling_page(api, cast, make_p
     assert ordinary.status_code == 200
     ordinary_body = ordinary.json()
     assert set(gold_body) == set(ordinary_body)
-    assert "is_gold" not in gold_body and "ground_truth" not in str(gold_body)
+    assert gold_body["is_gold"] is False and ordinary_body["is_gold"] is False
+    assert "ground_truth" not in str(gold_body)
     assert gold_body["annotations"] == []
     assert (gold_body["is_labeled"], gold_body["total_annotations"], gold_body["cancelled_annotations"]) == (
         False,
@@ -398,3 +399,22 @@ def test_scores_are_kept_per_project_and_never_leak(cast, make_project):
         "sentiment",
         "label",
     }
+
+
+def test_a_gold_task_looks_like_any_other_to_an_annotator_through_the_task_endpoints(
+    cast, make_project, client
+):
+    project = make_project(tasks=[{"text": "gold"}, {"text": "plain"}])
+    gold_task, _plain = project.tasks.order_by("inner_id")
+    annotation_create(
+        task=gold_task, user=cast.users["manager"], result=choice("Positive"), ground_truth=True
+    )
+    assert Task.objects.get(pk=gold_task.pk).is_gold
+    client.force_login(cast.users["annotator"])
+    detail = client.get(f"/api/tasks/{gold_task.pk}/").json()
+    assert (detail["is_gold"], detail["total_annotations"], detail["state"]) == (False, 0, "unlabeled")
+    assert detail["annotations"] == []
+    listed = client.get(f"/api/tasks/?project={project.pk}").json()["tasks"]
+    assert [task["is_gold"] for task in listed] == [False, False]
+    client.force_login(cast.users["reviewer"])
+    assert client.get(f"/api/tasks/{gold_task.pk}/").json()["is_gold"] is True

@@ -104,3 +104,25 @@ def test_annotators_get_the_403_page(open_session, cast, table_project):
     response = session.page.goto(f"{session.base_url}/projects/{project.pk}/data/")
     assert response.status == 403
     assert session.page.locator("table.tasks").count() == 0
+
+
+def test_a_reviewer_accepts_the_annotations_of_a_filtered_selection(open_session, cast, table_project):
+    project, tasks = table_project
+    reviewer = open_session(cast.users["reviewer"].email)
+    page = reviewer.page
+    open_table(reviewer, project)
+    add_filter(page, "labels", "contains", "Positive")
+    page.click("#filter-panel button.primary")
+    page.wait_for_function("() => document.querySelectorAll('table.tasks tbody tr').length === 3")
+    page.locator("table.tasks thead input[type=checkbox]").check()
+    page.click(".selection-bar button:has-text('Accept annotations')")
+    page.click("dialog.confirm button.danger")
+    page.wait_for_selector("p.notice:has-text('Accepted 3 annotations')")
+    positives = Annotation.objects.filter(task_id__in=[t.pk for t in tasks[0:6:2]])
+    assert set(positives.values_list("review_state", flat=True)) == {"accepted"}
+    others = Annotation.objects.exclude(task_id__in=[t.pk for t in tasks[0:6:2]])
+    assert set(others.values_list("review_state", flat=True)) == {"submitted"}
+    assert set(Task.objects.filter(pk__in=[t.pk for t in tasks[0:6:2]]).values_list("state", flat=True)) == {
+        "done"
+    }
+    assert reviewer.errors == []

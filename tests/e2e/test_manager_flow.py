@@ -5,9 +5,9 @@ A manager switches the UI language in the user menu (``User.language``, so the b
 the other one on purpose), creates a NER project from the Japanese template in the wizard, edits a label,
 sees the server's validation error beside its line and fixes it; uploads a CSV of 2,000 rows and a JSON
 Lines file, the CSV as a background job on a real Celery worker (TESSERA_SYNC_IMPORT_MAX_BYTES is lowered
-for the live server and the worker); an admin invites an annotator (invitations are the admin's, see the
-role table in docs/ARCHITECTURE.md), who accepts the link in a browser of their own, is added to the
-members-only project by the manager, and labels two tasks; the manager filters the data table by label
+for the live server and the worker); the manager invites an annotator from the Members page, who accepts
+the link in a browser of their own, is added to the members-only project by the manager, and labels two
+tasks; the manager filters the data table by label
 and by annotator, opens a task read-only (no TaskLock row), bulk-deletes a selection, changes the overlap
 in Settings and exports every task of a filter but one (the file checked against the database).
 """
@@ -200,15 +200,15 @@ def test_manager_runs_a_ner_project_from_the_wizard_to_the_export(
     # An annotator's earlier work on the third task, so that the filters below have something to leave out.
     annotation_create(task=tasks[2], user=cast.users["annotator"], result=[span(0, 8, "人物", "Headline")])
 
-    # 3: an admin invites an annotator, who accepts the link in a browser of their own.
-    admin_user = cast.users["admin"]
-    admin_user.language = language
-    admin_user.save(update_fields=["language"])
-    admin = open_session(admin_user.email)
-    open_members(admin)
-    url = invite(admin, NEWCOMER)
+    # 3: the manager invites an annotator, who accepts the link in a browser of their own.
+    open_members(manager)
+    url = invite(manager, NEWCOMER)
     invitation = Invitation.objects.get(email=NEWCOMER)
-    assert (invitation.role, invitation.invited_by, invitation.accepted_at) == ("annotator", admin_user, None)
+    assert (invitation.role, invitation.invited_by, invitation.accepted_at) == (
+        "annotator",
+        manager_user,
+        None,
+    )
 
     newcomer = open_session(locale=strings["browser_locale"])
     accept_invite(newcomer, url, first_name="Hanako", last_name="Sato", password=NEWCOMER_PASSWORD)
@@ -314,4 +314,4 @@ def test_manager_runs_a_ner_project_from_the_wizard_to_the_export(
     # The labeled one among them carries its annotation.
     assert [r["value"]["labels"] for r in exported[tasks[2].pk]["annotations"][0]["result"]] == [["人物"]]
 
-    assert not (manager.errors or admin.errors or newcomer.errors)
+    assert not (manager.errors or newcomer.errors)

@@ -1,7 +1,7 @@
 """The organization's Members page and a project's Members tab, driven as their users would.
 
 An admin invites a new annotator and hands over the link; the annotator accepts it in a browser of
-their own; the admin changes roles, deactivates and reactivates; a manager restricts a project to its
+their own; a manager invites and revokes for roles up to their own; the admin changes roles, deactivates and reactivates; a manager restricts a project to its
 members and adds the newcomer, who then labels while an annotator left off the list gets no task. The
 database is checked after each action.
 """
@@ -15,7 +15,7 @@ from annotation.models import Annotation, ProjectMember, TaskLock
 from tessera.invitations import invitation_create
 from tessera.models import Invitation, Membership, Role, User
 from tests.e2e.conftest import SENTIMENT
-from tests.e2e.helpers.members import member_row, open_members
+from tests.e2e.helpers.members import invite, member_row, open_members
 
 pytestmark = pytest.mark.e2e
 
@@ -100,11 +100,20 @@ def test_admin_invites_an_annotator_who_joins_and_labels_a_members_only_project(
     expect(member_row(admin, cast.users["admin"].email).locator("[data-action]")).to_have_count(0)
     expect(member_row(admin, cast.users["owner"].email).locator("select")).to_have_count(0)
 
-    # A manager sees the members but may not change them.
+    # A manager sees the members and may invite, for roles up to their own, but not change members.
     manager = open_session(cast.users["manager"].email)
     open_members(manager)
+    expect(manager.page.locator("#invite-member")).to_be_visible()
+    assert manager.page.locator("#invite-member-role option").all_inner_texts() == [
+        "Manager",
+        "Reviewer",
+        "Annotator",
+    ]
     assert (
-        manager.page.locator("#invite-member, #add-member, .members-table select, [data-action]").count() == 0
+        manager.page.locator("#add-member, .members-table select, .members-table [data-action]").count() == 0
+    )
+    expect(manager.page.locator(".page-head + .hint")).to_have_text(
+        "You can see the members and invite people. Only admins and owners can change members."
     )
     # A manager restricts the project to its members and adds the newcomer on the Members tab.
     manager.page.goto(f"{manager.base_url}/projects/{project.pk}/members/")
@@ -197,6 +206,31 @@ def test_an_owner_revokes_a_pending_invitation(open_session, cast):
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None and invitation.accepted_at is None
     assert not owner.errors
+
+
+def test_a_manager_invites_and_revokes_invitations_up_to_their_own_role(open_session, cast):
+    admin_membership = cast.org.memberships.get(user=cast.users["admin"])
+    above, _token = invitation_create(actor=admin_membership, email="kenji@acme.test", role="admin")
+    manager = open_session(cast.users["manager"].email)
+    open_members(manager)
+    page = manager.page
+    url = invite(manager, "yuki@acme.test", role="reviewer")
+    assert re.search(r"/invite/[A-Za-z0-9_-]+/$", url)
+    made = Invitation.objects.get(email="yuki@acme.test")
+    assert (made.role, made.invited_by) == ("reviewer", cast.users["manager"])
+    # The admin's invitation is listed without a revoke button; the manager's own has one.
+    above_row = page.locator(".invites-table tbody tr", has_text="kenji@acme.test")
+    expect(above_row.locator("[data-field=role]")).to_have_text("Admin")
+    expect(above_row.locator("[data-action=revoke]")).to_have_count(0)
+    row = page.locator(".invites-table tbody tr", has_text="yuki@acme.test")
+    row.locator("[data-action=revoke]").click()
+    dialog = page.locator("dialog.confirm")
+    dialog.locator("button.danger").click()
+    expect(row).to_have_count(0)
+    made.refresh_from_db()
+    above.refresh_from_db()
+    assert made.revoked_at is not None and above.revoked_at is None
+    assert not manager.errors
 
 
 def test_members_page_in_japanese_on_a_phone_in_dark(open_session, cast):

@@ -20,6 +20,8 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 PAGES = [
     ("projects", "/projects/", ".project-card"),
     ("data", "/projects/{project}/data/", "table.tasks"),
+    ("review", "/projects/{project}/review/", ".tab-body .review-main > :not(.hint)"),
+    ("dashboard", "/projects/{project}/dashboard/", ".dashboard[data-state=ready]"),
     ("label", "/projects/{project}/label/", "body[data-ready]"),
     ("new-project", "/projects/new/", ".tab-body, main#app form, main#app h1"),
     ("import", "/projects/{project}/import/", ".tab-body > *"),

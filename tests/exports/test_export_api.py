@@ -75,6 +75,24 @@ def test_json_export_has_label_studios_task_shape(api, project, cast):
     assert tasks[1]["annotations"][0]["was_cancelled"] is True
 
 
+def test_json_export_carries_review_states_and_the_stored_consensus(api, make_project, cast):
+    project = make_project(
+        tasks=[{"text": "agreed"}, {"text": "tied"}, {"text": "half"}], maximum_annotations=2
+    )
+    agreed, tied, half = project.tasks.order_by("inner_id")
+    for task, second in ((agreed, "Positive"), (tied, "Negative")):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+        annotation_create(task=task, user=cast.users["annotator2"], result=choice(second))
+    annotation_create(task=half, user=cast.users["annotator"], result=choice("Positive"))
+    tasks = {t["data"]["text"]: t for t in json.loads(content(export(api, project, "?exportType=JSON")))}
+    consensus = tasks["agreed"]["consensus"]
+    assert (consensus["tie"], consensus["agreement"]) == (False, 1.0)
+    assert [region["value"] for region in consensus["result"]] == [{"choices": ["Positive"]}]
+    assert tasks["tied"]["consensus"]["tie"] is True
+    assert tasks["half"]["consensus"] is None
+    assert {a["review_state"] for t in tasks.values() for a in t["annotations"]} == {"submitted"}
+
+
 def test_json_is_the_default_export_type(api, project):
     assert len(json.loads(content(export(api, project)))) == 2
 

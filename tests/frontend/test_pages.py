@@ -35,6 +35,12 @@ def app_settings(response) -> dict:
         ("reviewer", "import", 403),
         ("annotator", "data", 403),
         ("annotator", "settings", 403),
+        ("manager", "review", 200),
+        ("manager", "dashboard", 200),
+        ("reviewer", "review", 200),
+        ("reviewer", "dashboard", 200),
+        ("annotator", "review", 403),
+        ("annotator", "dashboard", 403),
     ],
 )
 def test_project_tabs_are_served_by_role(cast, make_project, key, tab, status):
@@ -49,6 +55,16 @@ def test_project_tabs_are_served_by_role(cast, make_project, key, tab, status):
     else:
         assert "tessera-settings" not in response.content.decode()
         assert "Not available to your role" in response.content.decode()
+        if tab in ("review", "dashboard"):
+            assert "for reviewers and project managers" in response.content.decode()
+
+
+@pytest.mark.parametrize("tab", ["review", "dashboard"])
+def test_quality_tabs_of_another_organization_are_a_styled_404(cast, make_project, tab):
+    theirs = make_project(org=cast.other_org)
+    response = signed_in(cast, "owner").get(f"/projects/{theirs.pk}/{tab}/")
+    assert response.status_code == 404
+    assert "Project not found" in response.content.decode()
 
 
 def test_a_project_of_another_organization_is_a_styled_404_on_every_tab(cast, make_project):

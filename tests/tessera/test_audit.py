@@ -75,7 +75,11 @@ def test_each_write_records_one_audit_event(api, cast, world, role, method, url,
 
 def test_a_refused_write_records_no_audit_event(api, world):
     before = AuditEvent.objects.count()
+    # Another annotator's work is hidden from an annotator (404, blind annotation); a reviewer sees it
+    # but may not change it (403). Neither refusal leaves an event.
     response = patch_json(api("annotator2"), f"/api/annotations/{world['annotation'].pk}/", {"result": []})
+    assert response.status_code == 404
+    response = patch_json(api("reviewer"), f"/api/annotations/{world['annotation'].pk}/", {"result": []})
     assert response.status_code == 403
     assert AuditEvent.objects.count() == before
 

@@ -1,4 +1,4 @@
-"""Invitations: made and revoked by admins through the API, sent by e-mail, accepted once through the
+"""Invitations: made and revoked by managers and above through the API (for roles up to their own), sent by e-mail, accepted once through the
 /invite/<token>/ page by a new person (who makes their account there) or by an existing account."""
 
 import re
@@ -15,7 +15,7 @@ from tessera.errors import ApplicationError
 from tessera.invitations import invitation_accept_existing, invitation_accept_new_user, invitation_create
 from tessera.models import ApiToken, AuditEvent, Invitation, Membership, Role, User
 from tessera.services import organization_get_or_create, user_upsert
-from tests.conftest import post_json
+from tests.conftest import patch_json, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,26 @@ def path_of(url: str) -> str:
 
 
 @pytest.mark.parametrize("role", EVERY_ROLE)
-def test_only_admins_and_above_invite(api, cast, role):
+def test_only_managers_and_above_invite(api, cast, role):
     response = post_json(api(role), invites_url(cast), {"email": "new@acme.test", "send_email": False})
-    assert response.status_code == (201 if role in ("owner", "admin") else 403)
-    assert Invitation.objects.count() == (1 if role in ("owner", "admin") else 0)
+    assert response.status_code == (201 if role in ("owner", "admin", "manager") else 403)
+    assert Invitation.objects.count() == (1 if role in ("owner", "admin", "manager") else 0)
+    if response.status_code == 403:
+        assert response.json()["error"]["code"] == "role_too_low"
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("annotator", True), ("reviewer", True), ("manager", True),
+                                               ("admin", False), ("owner", False)])  # fmt: skip
+def test_a_manager_invites_for_roles_up_to_their_own(api, cast, role, allowed):
+    response = post_json(
+        api("manager"), invites_url(cast), {"email": "new@acme.test", "role": role, "send_email": False}
+    )
+    if allowed:
+        assert response.status_code == 201, response.content
+        assert response.json()["invited_by"]["email"] == "manager@acme.test"
+    else:
+        assert (response.status_code, response.json()["error"]["code"]) == (403, "role_above_own")
+        assert not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize("role", EVERY_ROLE)
@@ -60,10 +76,34 @@ def test_managers_and_above_list_pending_invitations_without_their_links(api, ca
 
 
 @pytest.mark.parametrize("role", EVERY_ROLE)
-def test_only_admins_and_above_revoke(api, cast, role):
+def test_only_managers_and_above_revoke(api, cast, role):
     made = invite(api, cast, send_email=False)
     response = api(role).delete(f"{invites_url(cast)}{made['id']}/")
-    assert response.status_code == (204 if role in ("owner", "admin") else 403)
+    assert response.status_code == (204 if role in ("owner", "admin", "manager") else 403)
+
+
+def test_a_manager_may_not_revoke_an_invitation_above_their_own_role(api, cast):
+    made = invite(api, cast, role="admin", send_email=False)
+    response = api("manager").delete(f"{invites_url(cast)}{made['id']}/")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "role_above_own")
+    assert Invitation.objects.get().revoked_at is None
+    assert api("admin").delete(f"{invites_url(cast)}{made['id']}/").status_code == 204
+
+
+def test_a_manager_may_not_replace_a_pending_invitation_above_their_own_role(api, cast):
+    made = invite(api, cast, email="boss@acme.test", role="admin", send_email=False)
+    response = post_json(api("manager"), invites_url(cast), {"email": "Boss@acme.test", "send_email": False})
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "invitation_above_own")
+    assert response.json()["error"]["field"] == "email"
+    assert list(Invitation.objects.values_list("id", "revoked_at")) == [(made["id"], None)]
+
+
+def test_a_manager_still_may_not_add_change_or_deactivate_members(api, cast):
+    members = f"/api/organizations/{cast.org.pk}/memberships/"
+    annotator = cast.users["annotator"].pk
+    assert post_json(api("manager"), members, {"email": "owner@other.test"}).status_code == 403
+    assert patch_json(api("manager"), f"{members}{annotator}/", {"role": "reviewer"}).status_code == 403
+    assert api("manager").delete(f"{members}{annotator}/").status_code == 403
 
 
 def test_invitations_of_another_organization_answer_404(api, cast):

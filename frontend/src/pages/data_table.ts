@@ -44,6 +44,10 @@ const t = catalogue(
     deleteTasks: "Delete tasks",
     deleteAnnotations: "Delete annotations",
     deletePredictions: "Delete predictions",
+    acceptAnnotations: "Accept annotations",
+    confirmAccept: "Accept every submitted annotation waiting for review on {n} tasks?",
+    confirmAcceptAll: "Accept every submitted annotation waiting for review on the tasks that match the filter?",
+    accepted: "Accepted {accepted} annotations; {skipped} left for review (your own, held by another reviewer, or blocked by open comments).",
     exportSelection: "Export selection",
     exporting: "Exporting the selection…",
     exported: "The export is downloaded.",
@@ -123,6 +127,10 @@ const t = catalogue(
     deleteTasks: "タスクを削除",
     deleteAnnotations: "アノテーションを削除",
     deletePredictions: "予測を削除",
+    acceptAnnotations: "アノテーションを承認",
+    confirmAccept: "{n} 件のタスクでレビュー待ちの提出済みアノテーションをすべて承認しますか？",
+    confirmAcceptAll: "フィルターに一致するタスクでレビュー待ちの提出済みアノテーションをすべて承認しますか？",
+    accepted: "{accepted} 件のアノテーションを承認しました。{skipped} 件はレビュー待ちのままです（自分のもの、他のレビュアーが保留中、または未解決のコメントがあるもの）。",
     exportSelection: "選択をエクスポート",
     exporting: "選択したタスクをエクスポートしています…",
     exported: "エクスポートをダウンロードしました。",
@@ -690,6 +698,8 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
       }),
       el("span", { className: "spacer" }),
       exportHref ? el("button", { attrs: { type: "button" }, text: t("exportSelection"), on: { click: () => void exportSelection(exportHref) } }) : null,
+      // Reviewers and above (everyone who sees this table) may accept a selection's annotations.
+      el("button", { attrs: { type: "button" }, text: t("acceptAnnotations"), on: { click: () => void acceptSelection() } }),
       ...(manager
         ? ACTIONS.map(({ action, label }) =>
             el("button", { className: action === "delete_tasks" ? "danger" : "", attrs: { type: "button" }, text: t(label), on: { click: () => void runAction(action, t(label)) } }),
@@ -749,6 +759,27 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
       status.classList.remove("error");
       status.textContent = t("done", { n: formatNumber(answer.processed) });
       await ctx.refreshProject();
+      await load(false);
+    } catch (error) {
+      status.classList.add("error");
+      status.textContent = (error as Error).message;
+    }
+  }
+
+  async function acceptSelection(): Promise<void> {
+    const count = selectionCount();
+    const confirmed = await confirmDialog(allMatching && !totalExact ? t("confirmAcceptAll") : t("confirmAccept", { n: formatNumber(count) }));
+    if (!confirmed) return;
+    const filters = toFilterJson(query.rows, query.conjunction);
+    try {
+      const answer = await api<{ accepted: number; skipped: number }>("POST", `/api/projects/${project.id}/reviews/bulk`, {
+        verdict: "accept",
+        selectedItems: selectedItems(),
+        ...(filters ? { filters } : {}),
+      });
+      clearSelection();
+      status.classList.remove("error");
+      status.textContent = t("accepted", { accepted: formatNumber(answer.accepted), skipped: formatNumber(answer.skipped) });
       await load(false);
     } catch (error) {
       status.classList.add("error");

@@ -1,6 +1,7 @@
 // The organization's Members page (/members/, managers and above): the members with their role, status
-// and join date, searched and filtered by role on the server; admins and owners also change roles,
-// deactivate and reactivate members, add existing users and invite new ones (members_invites.ts).
+// and join date, searched and filtered by role on the server; managers and above invite new people and
+// revoke invitations for roles up to their own, and admins and owners also change roles, deactivate and
+// reactivate members and add existing users (members_invites.ts).
 // Controls the caller may not use are not drawn, and the API's refusals are shown as sentences.
 
 import "./members.css";
@@ -34,7 +35,7 @@ const t = catalogue(
   {
     title: "Members",
     noOrganization: "You are not an active member of any organization.",
-    readOnly: "You can see the members. Only admins and owners can change them.",
+    readOnly: "You can see the members and invite people. Only admins and owners can change members.",
     search: "Search",
     searchPlaceholder: "Name or e-mail",
     role: "Role",
@@ -77,7 +78,7 @@ const t = catalogue(
   {
     title: "メンバー",
     noOrganization: "有効なメンバーとして所属している組織がありません。",
-    readOnly: "メンバーを閲覧できます。変更できるのは管理者とオーナーだけです。",
+    readOnly: "メンバーの閲覧と招待ができます。メンバーを変更できるのは管理者とオーナーだけです。",
     search: "検索",
     searchPlaceholder: "名前またはメールアドレス",
     role: "ロール",

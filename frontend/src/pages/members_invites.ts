@@ -1,5 +1,6 @@
-// The lower half of the Members page: "Add existing user" and "Invite" (admins and owners), the link of
-// a new invitation (shown once: only its digest is stored), and the pending invitations with revoke.
+// The lower half of the Members page: "Add existing user" (admins and owners) and "Invite" (managers and
+// above, for roles up to their own), the link of a new invitation (shown once: only its digest is stored),
+// and the pending invitations with revoke (managers and above, for roles up to their own).
 
 import { api, ApiError } from "../api";
 import { el, replaceChildren } from "../dom";
@@ -111,6 +112,7 @@ export interface InvitationsOptions {
 
 export function invitationsSection(options: InvitationsOptions): HTMLElement {
   const admin = roleAtLeast(options.own, "admin");
+  const mayInvite = roleAtLeast(options.own, "manager");
   const pending = el("div", { className: "invites-list" });
   const linkPanel = el("div", { className: "invite-result", attrs: { hidden: "" } });
   const loadPending = async (): Promise<void> => {
@@ -125,17 +127,17 @@ export function invitationsSection(options: InvitationsOptions): HTMLElement {
       );
       return;
     }
-    drawPending(pending, answer.results, answer.count, options, admin, loadPending);
+    drawPending(pending, answer.results, answer.count, options, mayInvite, loadPending);
   };
   void loadPending();
   return el(
     "div",
     { className: "members-manage" },
-    admin
+    mayInvite
       ? el(
           "div",
           { className: "members-forms" },
-          addForm(options),
+          admin ? addForm(options) : null,
           inviteForm(options, (created, emailAsked) => {
             showLink(linkPanel, created, emailAsked);
             void loadPending();
@@ -310,7 +312,7 @@ function drawPending(
   rows: Invitation[],
   count: number,
   options: InvitationsOptions,
-  admin: boolean,
+  mayRevoke: boolean,
   reload: () => Promise<void>,
 ): void {
   if (!rows.length) {
@@ -323,7 +325,7 @@ function drawPending(
     {},
     ...rows.map((invitation) => {
       const inviter = invitation.invited_by ? displayName(invitation.invited_by) || invitation.invited_by.email : "";
-      const mayRevoke = admin && roleAtLeast(options.own, invitation.role);
+      const revocable = mayRevoke && roleAtLeast(options.own, invitation.role);
       return el(
         "tr",
         { data: { invitation: invitation.id } },
@@ -331,11 +333,11 @@ function drawPending(
         el("td", { data: { field: "role" }, text: roleName(invitation.role) }),
         el("td", { data: { field: "invited-by" }, text: inviter }),
         el("td", { data: { field: "expires" }, text: formatDateTime(invitation.expires_at) }),
-        admin
+        mayRevoke
           ? el(
               "td",
               {},
-              mayRevoke
+              revocable
                 ? el("button", {
                     attrs: { type: "button", "data-action": "revoke" },
                     text: t("revoke"),
@@ -386,7 +388,7 @@ function drawPending(
             el("th", { attrs: { scope: "col" }, text: t("role") }),
             el("th", { attrs: { scope: "col" }, text: t("invitedBy") }),
             el("th", { attrs: { scope: "col" }, text: t("expires") }),
-            admin ? el("th", { attrs: { scope: "col" }, text: t("actions") }) : null,
+            mayRevoke ? el("th", { attrs: { scope: "col" }, text: t("actions") }) : null,
           ),
         ),
         body,

@@ -1,4 +1,4 @@
-// A project's pages: its title and the tabs (Label, Data, Import, Settings, Members, Export), each tab a
+// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Import, Settings, Members, Export), each tab a
 // module of its own loaded on demand. A tab is shown when its module exists and the caller's role
 // reaches it; the server (frontend/views.py PROJECT_TABS) refuses the same URLs to lower roles.
 
@@ -16,19 +16,27 @@ export interface ProjectContext extends PageContext {
 
 export type TabPage = (ctx: ProjectContext) => Promise<void | (() => void)>;
 
-type TabKey = "label" | "data" | "import" | "settings" | "members" | "export";
+/** A tab's module: its page, and optionally a prefetch of its data, started while the project is read. */
+export interface TabModule {
+  default: TabPage;
+  prefetch?: (projectId: number) => void;
+}
+
+type TabKey = "label" | "data" | "review" | "dashboard" | "import" | "settings" | "members" | "export";
 
 interface Tab {
   key: TabKey;
   minimum: Role;
   /** The tab's module; the labeling page (no module) is a page of its own. */
-  load?: () => Promise<{ default: TabPage }>;
+  load?: () => Promise<TabModule>;
 }
 
-// One line a tab. Later issues add Review, Dashboard, Datasets and Models here.
+// One line a tab. Later issues add Datasets and Models here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
   { key: "data", minimum: "reviewer", load: () => import("./data_table") },
+  { key: "review", minimum: "reviewer", load: () => import("./review") },
+  { key: "dashboard", minimum: "reviewer", load: () => import("./dashboard") },
   { key: "import", minimum: "manager", load: () => import("./project_import") },
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
   { key: "members", minimum: "reviewer", load: () => import("./project_members") },
@@ -39,6 +47,8 @@ const t = catalogue(
   {
     label: "Label",
     data: "Data",
+    review: "Review",
+    dashboard: "Dashboard",
     import: "Import",
     settings: "Settings",
     members: "Members",
@@ -52,6 +62,8 @@ const t = catalogue(
   {
     label: "ラベル付け",
     data: "データ",
+    review: "レビュー",
+    dashboard: "ダッシュボード",
     import: "インポート",
     settings: "設定",
     members: "メンバー",
@@ -66,6 +78,12 @@ const t = catalogue(
 
 export default async function projectPage(ctx: PageContext): Promise<void | (() => void)> {
   const id = Number(ctx.params.project);
+  const tab = TABS.find((candidate) => candidate.key === ctx.params.tab && candidate.load);
+  const allowed = Boolean(tab?.load) && roleAtLeast(ctx.settings.role, tab!.minimum);
+  // The tab's module loads (and may start reading its data) while the project is read, not after:
+  // one round trip less before it draws.
+  const module = allowed ? tab!.load!() : null;
+  module?.then((loaded) => loaded.prefetch?.(id)).catch(() => undefined); // a failed load is reported where it is awaited
   let project: ProjectDetail;
   try {
     project = await api<ProjectDetail>("GET", `/api/projects/${id}/`);
@@ -87,12 +105,11 @@ export default async function projectPage(ctx: PageContext): Promise<void | (() 
     );
   };
   drawHeader(project);
-  const tab = TABS.find((candidate) => candidate.key === ctx.params.tab && candidate.load);
-  if (!tab?.load || !roleAtLeast(ctx.settings.role, tab.minimum)) {
+  if (!module) {
     replaceChildren(body, el("p", { className: "notice error", text: t("unknownTab") }));
     return;
   }
-  const page = (await tab.load()).default;
+  const page = (await module).default;
   return page({
     ...ctx,
     root: body,

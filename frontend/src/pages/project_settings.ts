@@ -1,6 +1,6 @@
 // A project's Settings tab (managers and above): title, description, instructions in Markdown with a
 // sanitised preview, overlap, sampling order, skip and empty-answer rules, the label config (checked
-// by the server), all saved by one PATCH of the fields that changed; and deleting the project after
+// by the server), review, gold and comment settings (issue 9), all saved by one PATCH of the fields that changed; and deleting the project after
 // its title is typed. A field the server refuses gets the server's message next to it.
 
 import "./project_settings.css";
@@ -52,6 +52,25 @@ const t = catalogue(
     deleteTitle: "Delete “{title}”?",
     deleteMessage: "This removes {tasks} tasks and every annotation of them. Type the project's title to confirm.",
     deleteTyped: "Project title",
+    quality: "Review, gold tasks and comments",
+    qualityUnavailable: "This server does not offer review and gold settings yet.",
+    reviewPolicy: "Which labeled tasks go to review",
+    policyAll: "All of them",
+    policySample: "A sampled percentage",
+    policyLowAgreement: "Those whose agreement is under a threshold",
+    samplePercent: "Percentage reviewed",
+    samplePercentHint: "0 to 100: the same tasks are picked each time (by task id).",
+    agreementThreshold: "Agreement threshold",
+    agreementThresholdHint: "0 to 1: tasks whose annotators agree less than this go to review.",
+    showAfterSubmit: "Annotators see the other annotations on a task after submitting theirs (off keeps labeling blind)",
+    goldRatio: "Share of gold tasks in each queue",
+    goldRatioHint: "0 to 1 (0.05 mixes one gold task into every twenty). Gold tasks look like any other task to annotators.",
+    goldFloor: "Gold score floor",
+    goldFloorHint: "0 to 1: an annotator scoring under this on gold tasks is flagged. Leave empty for none.",
+    goldPauses: "Pause a flagged annotator's queue until a manager resumes it",
+    commentsBlock: "An open comment thread blocks accepting the task in review",
+    percentRange: "The percentage must be a whole number from 0 to 100.",
+    fractionRange: "Enter a number from 0 to 1.",
     deleteConfirm: "Delete the project",
     cancel: "Cancel",
   },
@@ -94,6 +113,25 @@ const t = catalogue(
     deleteTitle: "「{title}」を削除しますか?",
     deleteMessage: "{tasks} 件のタスクとそのすべてのアノテーションが削除されます。確認のため、プロジェクトのタイトルを入力してください。",
     deleteTyped: "プロジェクトのタイトル",
+    quality: "レビュー・ゴールドタスク・コメント",
+    qualityUnavailable: "このサーバーにはまだレビューとゴールドの設定がありません。",
+    reviewPolicy: "レビューに回すラベル済みタスク",
+    policyAll: "すべて",
+    policySample: "一定の割合を抽出",
+    policyLowAgreement: "一致度がしきい値を下回るもの",
+    samplePercent: "レビューする割合（%）",
+    samplePercentHint: "0〜100。毎回同じタスクが選ばれます（タスク ID による）。",
+    agreementThreshold: "一致度のしきい値",
+    agreementThresholdHint: "0〜1。アノテーター間の一致度がこれを下回るタスクをレビューに回します。",
+    showAfterSubmit: "アノテーターが自分の回答を提出した後、同じタスクのほかのアノテーションを見られる（オフでブラインドのまま）",
+    goldRatio: "各キューに混ぜるゴールドタスクの割合",
+    goldRatioHint: "0〜1（0.05 なら20件に1件）。アノテーターにはほかのタスクと区別がつきません。",
+    goldFloor: "ゴールドスコアの下限",
+    goldFloorHint: "0〜1。ゴールドタスクのスコアがこれを下回るアノテーターに印を付けます。空欄なら下限なし。",
+    goldPauses: "印の付いたアノテーターのキューを、マネージャーが再開するまで止める",
+    commentsBlock: "未解決のコメントがあるタスクはレビューで承認できない",
+    percentRange: "割合は0〜100の整数で入力してください。",
+    fractionRange: "0〜1の数値を入力してください。",
     deleteConfirm: "プロジェクトを削除",
     cancel: "キャンセル",
   },
@@ -108,7 +146,15 @@ type FieldName =
   | "sampling"
   | "show_skip_button"
   | "enable_empty_annotation"
-  | "label_config";
+  | "label_config"
+  | "review_policy"
+  | "review_sample_percent"
+  | "review_agreement_threshold"
+  | "show_annotations_after_submit"
+  | "gold_ratio"
+  | "gold_score_floor"
+  | "gold_floor_pauses_queue"
+  | "comments_block_acceptance";
 
 const FIELD_LABEL: Record<FieldName, Parameters<typeof t>[0]> = {
   title: "title",
@@ -120,7 +166,23 @@ const FIELD_LABEL: Record<FieldName, Parameters<typeof t>[0]> = {
   show_skip_button: "skip",
   enable_empty_annotation: "empty",
   label_config: "config",
+  review_policy: "reviewPolicy",
+  review_sample_percent: "samplePercent",
+  review_agreement_threshold: "agreementThreshold",
+  show_annotations_after_submit: "showAfterSubmit",
+  gold_ratio: "goldRatio",
+  gold_score_floor: "goldFloor",
+  gold_floor_pauses_queue: "goldPauses",
+  comments_block_acceptance: "commentsBlock",
 };
+
+const POLICIES: [value: string, label: Parameters<typeof t>[0]][] = [
+  ["all", "policyAll"],
+  ["sample", "policySample"],
+  ["low_agreement", "policyLowAgreement"],
+];
+
+type Value = string | number | boolean | null;
 
 const SAMPLING: [value: string, label: Parameters<typeof t>[0]][] = [
   ["Sequential sampling", "sequential"],
@@ -130,7 +192,7 @@ const SAMPLING: [value: string, label: Parameters<typeof t>[0]][] = [
 interface Control {
   input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
   error: HTMLElement;
-  read(): string | number | boolean;
+  read(): Value;
 }
 
 export default async function settingsTab(ctx: ProjectContext): Promise<() => void> {
@@ -196,6 +258,65 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
     return el("div", { className: "field narrow", data: { field: "sampling" } }, el("label", { attrs: { for: id }, text: t("sampling") }), select, error);
   };
 
+  // A number field; `optional` reads an empty box as null (no value), else as NaN (refused locally).
+  const numberField = (name: FieldName, options: { min: string; max: string; step: string; hint: string; optional?: boolean }): HTMLElement => {
+    const id = `field-${name}`;
+    const input = el("input", { attrs: { id, name, type: "number", min: options.min, max: options.max, step: options.step, inputmode: "decimal", "aria-describedby": `hint-${name}` } });
+    const current = project[name];
+    input.value = current === null || current === undefined ? "" : String(current);
+    const error = errorSlot(name);
+    controls.set(name, { input, error, read: () => (input.value.trim() === "" ? (options.optional ? null : Number.NaN) : Number(input.value)) });
+    return el(
+      "div",
+      { className: "field narrow", data: { field: name } },
+      el("label", { attrs: { for: id }, text: t(FIELD_LABEL[name]) }),
+      el("p", { className: "hint", attrs: { id: `hint-${name}` }, text: options.hint }),
+      input,
+      error,
+    );
+  };
+
+  // Review, gold and comment settings (issue 9); shown when the server's project has them.
+  const qualityCard = (): HTMLElement => {
+    if (!("review_policy" in project)) return el("section", { className: "card" }, el("h2", { text: t("quality") }), el("p", { className: "hint", text: t("qualityUnavailable") }));
+    const id = "field-review_policy";
+    const select = el("select", { attrs: { id, name: "review_policy" } });
+    for (const [value, label] of POLICIES) select.append(el("option", { attrs: { value }, text: t(label) }));
+    select.value = String(project.review_policy ?? "all");
+    controls.set("review_policy", { input: select, error: errorSlot("review_policy"), read: () => select.value });
+    const policy = el(
+      "div",
+      { className: "field narrow", data: { field: "review_policy" } },
+      el("label", { attrs: { for: id }, text: t("reviewPolicy") }),
+      select,
+      controls.get("review_policy")!.error,
+    );
+    const sample = numberField("review_sample_percent", { min: "0", max: "100", step: "1", hint: t("samplePercentHint") });
+    const threshold = numberField("review_agreement_threshold", { min: "0", max: "1", step: "0.01", hint: t("agreementThresholdHint") });
+    // Only the setting the chosen policy reads is shown; the other keeps its value.
+    const showPolicyFields = () => {
+      sample.hidden = select.value !== "sample";
+      threshold.hidden = select.value !== "low_agreement";
+    };
+    select.addEventListener("change", showPolicyFields);
+    showPolicyFields();
+    return el(
+      "section",
+      { className: "card", data: { section: "quality" } },
+      el("h2", { text: t("quality") }),
+      el("div", { className: "row" }, policy, sample, threshold),
+      checkField("show_annotations_after_submit"),
+      el(
+        "div",
+        { className: "row" },
+        numberField("gold_ratio", { min: "0", max: "1", step: "0.01", hint: t("goldRatioHint") }),
+        numberField("gold_score_floor", { min: "0", max: "1", step: "0.01", hint: t("goldFloorHint"), optional: true }),
+      ),
+      checkField("gold_floor_pauses_queue"),
+      checkField("comments_block_acceptance"),
+    );
+  };
+
   // Instructions with a live preview, rendered by the same sanitising Markdown renderer as the labeling page.
   const instructions = textField("expert_instruction", { multiline: true, rows: 10, hint: t("instructionsHint") });
   const preview = el("div", { className: "markdown-preview", attrs: { "aria-live": "off", "data-preview": "instructions" } });
@@ -257,6 +378,7 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
       checkField("show_skip_button"),
       checkField("enable_empty_annotation"),
     ),
+    qualityCard(),
     el("section", { className: "card" }, el("h2", { text: t("config") }), configField),
     el("div", { className: "actions save-bar" }, saveButton, status),
   );
@@ -286,8 +408,8 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
     }
   }
 
-  const changes = (): Partial<Record<FieldName, string | number | boolean>> => {
-    const changed: Partial<Record<FieldName, string | number | boolean>> = {};
+  const changes = (): Partial<Record<FieldName, Value>> => {
+    const changed: Partial<Record<FieldName, Value>> = {};
     for (const [name, control] of controls) {
       const value = control.read();
       if (value !== project[name]) changed[name] = value;
@@ -295,7 +417,7 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
     return changed;
   };
 
-  const checkLocally = (changed: Partial<Record<FieldName, string | number | boolean>>): boolean => {
+  const checkLocally = (changed: Partial<Record<FieldName, Value>>): boolean => {
     let ok = true;
     if ("title" in changed) {
       const title = String(changed.title).trim();
@@ -308,6 +430,21 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
       const overlap = changed.maximum_annotations as number;
       if (!Number.isInteger(overlap) || overlap < 1 || overlap > 100) {
         markError("maximum_annotations", t("overlapRange"));
+        ok = false;
+      }
+    }
+    if ("review_sample_percent" in changed) {
+      const value = changed.review_sample_percent as number;
+      if (!Number.isInteger(value) || value < 0 || value > 100) {
+        markError("review_sample_percent", t("percentRange"));
+        ok = false;
+      }
+    }
+    for (const name of ["review_agreement_threshold", "gold_ratio", "gold_score_floor"] as const) {
+      if (!(name in changed) || changed[name] === null) continue;
+      const value = changed[name] as number;
+      if (!Number.isFinite(value) || value < 0 || value > 1) {
+        markError(name, t("fractionRange"));
         ok = false;
       }
     }

@@ -50,7 +50,9 @@ const t = catalogue(
   },
 );
 
-const PREFIX = /^Invalid label config:\s*/;
+// The server writes its messages in the page's language (gettext): the patterns below read what both
+// languages share (numbers, the XML quoted as written, tag names), not the words around them.
+const PREFIX = /^(?:Invalid label config|ラベル設定が不正です):\s*/;
 
 /** Place and translate one error of the server about ``xml``. */
 export function placeConfigError(code: string, serverMessage: string, xml: string): PlacedError {
@@ -60,34 +62,35 @@ export function placeConfigError(code: string, serverMessage: string, xml: strin
     case "required":
       return { line: null, message: t("required") };
     case "too_large":
-      match = message.match(/is (\d+) bytes; the limit is (\d+)/);
+      match = message.match(/(\d+)\D+(\d+)/);
       return { line: null, message: match ? t("tooLarge", { size: formatNumber(+match[1]), limit: formatNumber(+match[2]) }) : serverMessage };
     case "too_complex": {
-      match = message.match(/has (\d+) (elements|attributes|levels of nesting); the limit is (\d+)/);
-      if (!match) return { line: null, message: serverMessage };
-      const what = match[2] === "elements" ? t("elements") : match[2] === "attributes" ? t("attributes") : t("nesting");
-      return { line: null, message: t("tooComplex", { what, count: formatNumber(+match[1]), limit: formatNumber(+match[3]) }) };
+      const kind = message.match(/elements|attributes|levels of nesting/);
+      const numbers = message.match(/\d+/g);
+      if (!kind || !numbers || numbers.length < 2) return { line: null, message: serverMessage };
+      const what = kind[0] === "elements" ? t("elements") : kind[0] === "attributes" ? t("attributes") : t("nesting");
+      return { line: null, message: t("tooComplex", { what, count: formatNumber(+numbers[0]), limit: formatNumber(+numbers[1]) }) };
     }
     case "unknown_tag": {
-      match = message.match(/unknown tags? (.+)\.$/);
+      match = message.match(/(?:unknown tags?|不明なタグ) (.+?)[.。]$/);
       const tag = match ? match[1].split(",")[0].trim() : "";
       return { line: tag ? elementLine(xml, tag) : null, message: tag ? t("unknownTag", { tag }) : serverMessage };
     }
     case "missing_variable":
-      match = message.match(/^<(\w+) name="([^"]*)"> has value="([^"]*)"/);
+      match = message.match(/^<(\w+) name="([^"]*)">.*?value="([^"]*)"/);
       if (!match) return { line: null, message: serverMessage };
       return { line: elementLine(xml, match[1], match[2]), message: t("missingVariable", { tag: match[1], name: match[2], value: match[3] }) };
     case "no_objects":
       return { line: null, message: t("noObjects") };
     case "bad_to_name":
-      match = message.match(/^<(\w+) name="([^"]*)"> has toName="([^"]*)"/);
+      match = message.match(/^<(\w+) name="([^"]*)">.*?toName="([^"]*)"/);
       if (!match) return { line: null, message: serverMessage };
       return {
         line: attributeLine(xml, "toName", match[3], match[1], match[2]) ?? elementLine(xml, match[1], match[2]),
         message: t("badToName", { tag: match[1], name: match[2], target: match[3] }),
       };
     case "own_api_url":
-      match = message.match(/^<(\w+) ([\w:-]+)="(.*)"> points at/);
+      match = message.match(/^<(\w+) ([\w:-]+)="(.*)">/);
       if (!match) return { line: null, message: serverMessage };
       return { line: attributeLine(xml, match[2], match[3]), message: t("ownApi", { tag: match[1], attribute: match[2] }) };
     default:

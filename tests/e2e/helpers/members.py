@@ -13,7 +13,7 @@ def open_members(session) -> None:
 
 
 def invite(session, email: str, role: str = "annotator") -> str:
-    """Invite ``email`` from the Members page (an admin's form) and return the accept link it shows once."""
+    """Invite ``email`` from the Members page (a manager's or above) and return the accept link it shows once."""
     page = session.page
     page.fill("#invite-member-email", email)
     page.select_option("#invite-member-role", role)
