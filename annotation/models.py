@@ -455,8 +455,9 @@ class TaskQuality(models.Model):
     """A task's agreement, consensus and its contribution to the project's agreement statistics.
 
     Exists while the task has two or more submitted annotations. ``stats`` holds, per control, the
-    task's additive share of ``ProjectQuality.stats`` (annotation/quality/agreement.py), so that a
-    change to one task subtracts its old share and adds its new one instead of recomputing the project.
+    task's additive share of the project's statistics (``ProjectQualityShard``;
+    annotation/quality/agreement.py), so that a change to one task subtracts its old share and adds its
+    new one instead of recomputing the project.
     """
 
     task = models.OneToOneField(Task, on_delete=models.CASCADE, primary_key=True, related_name="quality")
@@ -470,8 +471,10 @@ class TaskQuality(models.Model):
     )
     tie = models.BooleanField(default=False, help_text="A control's vote is tied: the task goes to review.")
     annotations = models.PositiveIntegerField(default=0, help_text="Submitted annotations counted.")
-    stats = models.JSONField(
-        default=dict, help_text="Per control: this task's share of the project's statistics."
+    # JSON as text: never queried inside the database, and text costs PostgreSQL far less to write
+    # than jsonb (a full recompute writes one of these per task).
+    stats = models.TextField(
+        default="{}", help_text="Per control: this task's share of the project's statistics, as JSON text."
     )
     best_annotation = models.ForeignKey(
         Annotation,
@@ -487,16 +490,25 @@ class TaskQuality(models.Model):
         indexes = [models.Index(fields=["project", "task"], name="task_quality_project")]
 
 
-class ProjectQuality(models.Model):
-    """The project's agreement statistics, per control: the sum of its tasks' ``TaskQuality.stats``."""
+class ProjectQualityShard(models.Model):
+    """A part of the project's agreement statistics; the project's figures are the sum of its shards.
 
-    project = models.OneToOneField(
-        Project, on_delete=models.CASCADE, primary_key=True, related_name="quality"
-    )
+    Each write adds its delta to one shard (a task's own: ``task_id % TESSERA_QUALITY_SHARDS``) under
+    that shard's row lock, so concurrent submits on different tasks of a project rarely wait for each
+    other. A shard is a part of the sum, not the share of a fixed set of tasks: a full recompute writes
+    the whole sum into shard 0 and empties the others, after which a shard may hold negative counts."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="quality_shards")
+    shard = models.PositiveSmallIntegerField()
     stats = models.JSONField(default=dict)
     tasks = models.BigIntegerField(default=0, help_text="Tasks with two or more submitted annotations.")
     annotations = models.BigIntegerField(default=0, help_text="Submitted annotations on those tasks.")
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "shard"], name="project_quality_shard_unique")
+        ]
 
 
 # ---- Full-text search -------------------------------------------------------------------------

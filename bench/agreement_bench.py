@@ -9,7 +9,10 @@ labels swapped now and then. Rows are written with COPY (not through the API: th
 quality code, not the import). Then ``VACUUM ANALYZE`` and:
 
 * ``recompute_s``: ``project_quality_recompute`` (reads every annotation, computes every task's
-  statistics, consensus and agreement, writes every TaskQuality row and the project's sums);
+  statistics, consensus and agreement, writes every TaskQuality row and the project's sums), with the
+  Python process's CPU time and the load average before it (the machine may be shared);
+* ``annotator_metrics_s``: each annotator metrics read (``annotation.annotator_metrics``: per
+  annotator, per day, the timeline, gold), which are GROUP BY statements computed on every call;
 * ``incremental_ms``: for ``--samples`` open tasks, a third annotation through ``annotation_create``
   (the submit's write path), timing the whole submit and, inside it, ``task_quality_refresh``
   (p50 / max); then ``GET``-equivalent read of the project's figures (``agreement_read_ms``).
@@ -101,6 +104,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=200, help="Tasks left at two annotations.")
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="cProfile the full recompute (to stderr).")
+    parser.add_argument("--keep", action="store_true", help="Keep the database (to look at plans).")
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_agreement"
     )
@@ -176,9 +181,58 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE")
         project.refresh_from_db()
 
-        started = time.perf_counter()
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        # Time spent in each COPY of TaskQuality rows (formatting and the server's work), apart.
+        copy_s = [0.0]
+        original_bulk_insert = quality.bulk_insert
+
+        def timed_bulk_insert(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return original_bulk_insert(*args, **kwargs)
+            finally:
+                copy_s[0] += time.perf_counter() - began
+
+        quality.bulk_insert = timed_bulk_insert
+        load_before = os.getloadavg()[0]
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = quality.project_quality_recompute(project=project)
         recompute_s = time.perf_counter() - started
+        recompute_cpu_s = time.process_time() - started_cpu
+        quality.bulk_insert = original_bulk_insert
+        # The streamed, ordered read alone (rows fetched and results parsed), after the recompute, with
+        # the cyclic collector off as in the recompute.
+        import gc
+
+        gc.disable()
+        with transaction.atomic():
+            began = time.perf_counter()
+            for _ in quality._tasks_of(project.pk):
+                pass
+            read_s = time.perf_counter() - began
+        gc.enable()
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+
+        # The annotator metrics (GET /api/projects/{id}/annotators/, ?by=day, /timeline/, /gold/): GROUP BY
+        # statements over every annotation, computed from scratch on each call.
+        from annotation import annotator_metrics
+
+        metrics_s = {}
+        for name, read in (("annotators", annotator_metrics.annotator_rows),
+                           ("annotators_by_day", annotator_metrics.annotator_day_rows),
+                           ("timeline", annotator_metrics.timeline), ("gold", annotator_metrics.gold_report)):  # fmt: skip
+            began = time.perf_counter()
+            read(project=project)
+            metrics_s[name] = round(time.perf_counter() - began, 3)
 
         refresh_ms: list[float] = []
         original = quality.task_quality_refresh
@@ -220,14 +274,18 @@ def main() -> None:
 
         print(json.dumps({
             "tasks": args.tasks, "annotations": annotation_count, "annotators": 6, "overlap": 3,
-            "setup_s": round(setup_s, 1), "recompute_s": round(recompute_s, 2), "quality_tasks": result.tasks,
+            "setup_s": round(setup_s, 1), "recompute_s": round(recompute_s, 2),
+            "recompute_python_cpu_s": round(recompute_cpu_s, 2), "recompute_copy_s": round(copy_s[0], 2),
+            "read_and_parse_s": round(read_s, 2), "load_avg_1m_before_recompute": load_before, "quality_tasks": result.tasks,
+            "annotator_metrics_s": metrics_s, "recompute_and_metrics_s": round(recompute_s + sum(metrics_s.values()), 2),
             "incremental_refresh_ms": summary(refresh_ms), "incremental_submit_ms": summary(submit_ms),
             "agreement_read_ms": summary(read_ms), "samples": len(submit_ms),
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         }))  # fmt: skip
     finally:
         connection.close()
-        _drop_database(args.database_url)
+        if not args.keep:
+            _drop_database(args.database_url)
 
 
 if __name__ == "__main__":

@@ -225,6 +225,9 @@ TESSERA_PAGE_SIZE_MAX = env_int("TESSERA_PAGE_SIZE_MAX", 1000, minimum=1)
 # An annotator is flagged (and paused) by a project's gold floor only after this many gold answers
 # (after a resume: this many more), so that one early miss does not stop them.
 TESSERA_GOLD_MIN_ANSWERS = env_int("TESSERA_GOLD_MIN_ANSWERS", 5, minimum=1)
+# Rows a project's agreement statistics are spread over (annotation.models.ProjectQualityShard): a
+# submit locks only its task's shard, so concurrent submits on one project rarely queue behind each other.
+TESSERA_QUALITY_SHARDS = env_int("TESSERA_QUALITY_SHARDS", 16, minimum=1)
 # A filtered task page counts its matches up to this many (one bounded scan); past it the answer says
 # total_exact: false. Unfiltered pages read the project's counters and are always exact.
 TESSERA_TASK_FILTER_COUNT_CAP = env_int("TESSERA_TASK_FILTER_COUNT_CAP", 1_000, minimum=1)

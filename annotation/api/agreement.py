@@ -1,7 +1,7 @@
 """``/api/projects/{id}/agreement/``: agreement between annotators per control, by annotator pair, by
 task, and confusion matrices (two annotators, or one against consensus or gold). Reviewers and above.
 
-Every answer reads the project's summed statistics (``ProjectQuality``, one row) or one page of
+Every answer reads the project's summed statistics (its ``ProjectQualityShard`` rows, one statement) or one page of
 ``TaskQuality`` rows: the cost does not grow with the number of tasks.
 """
 
@@ -15,11 +15,16 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.api import schemas
-from annotation.models import Project, ProjectQuality, TaskQuality
+from annotation.models import Project, TaskQuality
 from annotation.quality.agreement import SEP, confusion_matrix, control_metrics, pair_metrics
 from annotation.quality.values import control_kind
 from annotation.services.projects import project_schema
-from annotation.services.quality import task_consensus_best_set, task_consensus_out
+from annotation.services.quality import (
+    ProjectQualityTotals,
+    project_quality,
+    task_consensus_best_set,
+    task_consensus_out,
+)
 from tessera.api.base import json_object
 from tessera.api.schemas import UserSimpleOut
 from tessera.errors import ApplicationError
@@ -103,10 +108,8 @@ class ConfusionOut(serializers.Serializer):
 # ---- reads --------------------------------------------------------------------------------------
 
 
-def _stats(project: Project) -> ProjectQuality:
-    return ProjectQuality.objects.filter(project_id=project.pk).first() or ProjectQuality(
-        project_id=project.pk
-    )
+def _stats(project: Project) -> ProjectQualityTotals:
+    return project_quality(project.pk)
 
 
 def _kinds(project: Project) -> dict[str, str]:

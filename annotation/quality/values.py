@@ -55,9 +55,27 @@ def _number(value) -> float | None:
     return None
 
 
+def regions_by_control(result, controls) -> dict[str, list[dict]]:
+    """One pass over a result: the regions of each control named in ``controls`` (a set or dict), kept
+    as ``_regions`` keeps them, so that ``value_of(kind, found.get(name, ()))`` equals ``control_value``."""
+    found: dict[str, list[dict]] = {}
+    if type(result) is not list:
+        return found
+    for region in result:
+        if type(region) is dict:
+            name = region.get("from_name")
+            if type(name) is str and name in controls and type(region.get("value")) is dict:
+                found.setdefault(name, []).append(region)
+    return found
+
+
 def control_value(kind: str, control: str, result):
     """The value of ``control`` in one annotation's ``result`` (see the module docstring)."""
-    regions = _regions(result, control)
+    return value_of(kind, _regions(result, control))
+
+
+def value_of(kind: str, regions) -> object:
+    """A control's value from its regions (``_regions``' list): see the module docstring."""
     if kind == LABELS:
         spans: set[tuple[int, int, str]] = set()
         for region in regions:
@@ -66,8 +84,10 @@ def control_value(kind: str, control: str, result):
             if type(start) is not int or type(end) is not int:
                 continue
             for key, labels in value.items():
-                if key.endswith("labels") and type(labels) is list:
-                    spans.update((start, end, label) for label in labels if type(label) is str)
+                if type(labels) is list and key.endswith("labels"):
+                    for label in labels:
+                        if type(label) is str:
+                            spans.add((start, end, label))
         return frozenset(spans)
     if kind == CHOICES:
         chosen: set[str] = set()
@@ -125,7 +145,11 @@ def category(kind: str, value) -> str:
 
 def to_name(result, control: str) -> str | None:
     """The object a control's region points at in a result (copied into consensus regions)."""
-    for region in _regions(result, control):
+    return to_name_of(_regions(result, control))
+
+
+def to_name_of(regions) -> str | None:
+    for region in regions:
         name = region.get("to_name")
         if type(name) is str:
             return name

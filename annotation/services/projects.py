@@ -20,7 +20,7 @@ from annotation.models import (
     ImportJob,
     Prediction,
     Project,
-    ProjectQuality,
+    ProjectQualityShard,
     Review,
     ReviewLock,
     ReviewPolicy,
@@ -325,7 +325,7 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     # No task left, so no gold answer and no agreement: scores start again (flags and pauses stay as
     # they were).
     GoldScore.objects.filter(project=project).delete()
-    ProjectQuality.objects.filter(project=project).delete()
+    ProjectQualityShard.objects.filter(project=project).delete()
     AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)
     Project.objects.filter(pk=project.pk).update(
         task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,

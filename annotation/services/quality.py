@@ -2,27 +2,39 @@
 and the database.
 
 ``TaskQuality`` holds each task's consensus, agreement and its share of the project's statistics;
-``ProjectQuality`` their sum. After a change to a task's annotations, ``task_quality_refresh``
-reads that task's submitted annotations, computes its new share, and adds ``new - old`` to the
-project's document: a handful of statements whatever the project's size. The write paths call it
-in their own transaction with the task's row locked (annotation/services/annotations.py), so two
-changes of the same task cannot interleave; the project's row here is locked last and briefly.
+``ProjectQualityShard`` rows their sum, spread over ``TESSERA_QUALITY_SHARDS`` rows per project. After
+a change to a task's annotations, ``task_quality_refresh`` reads that task's submitted annotations,
+computes its new share, and adds ``new - old`` to one shard: a handful of statements whatever the
+project's size. The write paths call it in their own transaction with the task's row locked
+(annotation/services/annotations.py), so two changes of the same task cannot interleave; the shard's
+row here is locked last and briefly, and it is the task's own shard, so that submits on different
+tasks of one project do not queue behind one row. Reads sum the project's shards (``project_quality``).
 
-``project_quality_recompute`` rebuilds both from scratch (``manage.py tessera_recompute_quality``).
+Which shard a write takes: a change of one task, that task's (``task_id % TESSERA_QUALITY_SHARDS``);
+a change of several (an import batch, a bulk delete), shard 0. So a transaction that takes two shards
+(a bulk delete whose last chunk holds one task) takes shard 0 first, and the single-task writers,
+which take one, cannot close a cycle with it.
+
+``project_quality_recompute`` rebuilds both from scratch (``manage.py tessera_recompute_quality``),
+set-based: one ordered, streamed read of the project's annotations, the per-task work looked up
+from the cases already seen (annotation/quality/batch.py), one COPY of ``TaskQuality`` rows per batch.
 """
 
+import gc
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from annotation.bulk import bulk_insert
+from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert
 from annotation.label_config import LabelSchema
-from annotation.models import Annotation, Project, ProjectQuality, Task, TaskQuality
+from annotation.models import Annotation, Project, ProjectQualityShard, Task, TaskQuality
 from annotation.quality.agreement import Rater, stats_add, task_control_agreement, task_stats
+from annotation.quality.batch import Control, Share, TaskShares
 from annotation.quality.consensus import control_consensus
 from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, control_value, to_name
 from annotation.services.projects import project_schema
@@ -31,21 +43,13 @@ from tessera.errors import ApplicationError, Conflict
 from tessera.models import User
 from tessera.services import audit_record
 
-# Tasks per read during a full recompute.
-RECOMPUTE_BATCH = 5000
+# Annotations per fetch of a full recompute's streamed read; each batch of tasks is one COPY.
+RECOMPUTE_FETCH = 20_000
 
 
-@dataclass(frozen=True)
-class _Control:
-    name: str
-    kind: str
-    tag: str
-    to_name: str
-
-
-def _controls(schema: LabelSchema) -> list[_Control]:
+def _controls(schema: LabelSchema) -> list[Control]:
     return [
-        _Control(name, control_kind(spec), spec.tag, spec.to_names[0] if spec.to_names else name)
+        Control(name, control_kind(spec), spec.tag, spec.to_names[0] if spec.to_names else name)
         for name, spec in schema.controls.items()
     ]
 
@@ -64,7 +68,7 @@ class _TaskShare:
 def _task_share(
     task_id: int,
     rows: list[tuple[int, int | None, list, bool]],
-    controls: list[_Control],
+    controls: list[Control],
     *,
     overlap: int,
     best_annotation_id: int | None = None,
@@ -121,18 +125,27 @@ def _annotation_rows(task_ids: Sequence[int]) -> dict[int, list[tuple[int, int |
     return rows
 
 
-def _project_quality_locked(project_id: int) -> ProjectQuality:
-    """The project's row, created when missing, locked for update (the last lock a write takes)."""
-    row = ProjectQuality.objects.select_for_update().filter(project_id=project_id).first()
+def quality_shard(task_ids: Sequence[int]) -> int:
+    """The shard a change of these tasks adds to (see the module docstring)."""
+    return task_ids[0] % settings.TESSERA_QUALITY_SHARDS if len(task_ids) == 1 else 0
+
+
+def _shard_locked(project_id: int, shard: int) -> ProjectQualityShard:
+    """The project's shard row, created when missing, locked for update (the last lock a write takes)."""
+    rows = ProjectQualityShard.objects.select_for_update().filter(project_id=project_id, shard=shard)
+    row = rows.first()
     if row is None:
         # Two first writers at once: one inserts, the other's insert is ignored; both then lock it.
-        ProjectQuality.objects.bulk_create([ProjectQuality(project_id=project_id)], ignore_conflicts=True)
-        row = ProjectQuality.objects.select_for_update().get(project_id=project_id)
+        ProjectQualityShard.objects.bulk_create(
+            [ProjectQualityShard(project_id=project_id, shard=shard)], ignore_conflicts=True
+        )
+        row = rows.get()
     return row
 
 
-def _apply(project_id: int, old: Iterable[tuple[dict, int]], new: Iterable[_TaskShare]) -> None:
-    """Add ``new - old`` to the project's statistics (old: (stats, annotations) of replaced rows)."""
+def _apply(project_id: int, shard: int, old: Iterable[tuple[dict, int]], new: Iterable[_TaskShare]) -> None:
+    """Add ``new - old`` to one shard of the project's statistics (old: (stats, annotations) of
+    replaced rows)."""
     delta: dict = {}
     tasks = annotations = 0
     for stats, count in old:
@@ -145,11 +158,37 @@ def _apply(project_id: int, old: Iterable[tuple[dict, int]], new: Iterable[_Task
         annotations += share.annotations
     if not delta and not tasks and not annotations:
         return
-    row = _project_quality_locked(project_id)
+    row = _shard_locked(project_id, shard)
     row.stats = stats_add(row.stats, delta)
     row.tasks += tasks
     row.annotations += annotations
     row.save(update_fields=["stats", "tasks", "annotations", "updated_at"])
+
+
+@dataclass
+class ProjectQualityTotals:
+    """The project's agreement statistics: the sum of its shards."""
+
+    stats: dict
+    tasks: int
+    annotations: int
+
+
+def project_quality(project_id: int) -> ProjectQualityTotals:
+    """One statement: the project's shards, summed (at most ``TESSERA_QUALITY_SHARDS`` small documents,
+    whatever the number of tasks)."""
+    total = ProjectQualityTotals(stats={}, tasks=0, annotations=0)
+    for stats, tasks, annotations in ProjectQualityShard.objects.filter(project_id=project_id).values_list(
+        "stats", "tasks", "annotations"
+    ):
+        stats_add(total.stats, stats)
+        total.tasks += tasks
+        total.annotations += annotations
+    return total
+
+
+def _copy_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _write_shares(project_id: int, shares: list[_TaskShare], best: dict[int, int | None]) -> None:
@@ -157,7 +196,7 @@ def _write_shares(project_id: int, shares: list[_TaskShare], best: dict[int, int
         [
             TaskQuality(
                 task_id=share.task_id, project_id=project_id, agreement=share.agreement, controls=share.controls,
-                consensus=share.consensus, tie=share.tie, annotations=share.annotations, stats=share.stats,
+                consensus=share.consensus, tie=share.tie, annotations=share.annotations, stats=_copy_json(share.stats),
                 best_annotation_id=best.get(share.task_id),
             )
             for share in shares
@@ -177,7 +216,7 @@ def tasks_quality_refresh(*, project: Project, task_ids: Sequence[int]) -> None:
         return
     controls = _controls(project_schema(project))
     previous = {
-        task_id: (stats, count, best)
+        task_id: (json.loads(stats), count, best)
         for task_id, stats, count, best in TaskQuality.objects.filter(task_id__in=task_ids).values_list(
             "task_id", "stats", "annotations", "best_annotation_id"
         )
@@ -198,7 +237,7 @@ def tasks_quality_refresh(*, project: Project, task_ids: Sequence[int]) -> None:
         TaskQuality.objects.filter(task_id__in=gone).delete()
     if shares:
         _write_shares(project.pk, shares, {task_id: entry[2] for task_id, entry in previous.items()})
-    _apply(project.pk, (previous[task_id][:2] for task_id in previous), shares)
+    _apply(project.pk, quality_shard(task_ids), (previous[task_id][:2] for task_id in previous), shares)
 
 
 def task_quality_refresh(
@@ -220,11 +259,16 @@ def task_quality_refresh(
 
 def tasks_quality_forget(*, project_id: int, task_ids: Sequence[int]) -> None:
     """Before tasks or all their annotations are deleted: subtract their shares and drop their rows."""
-    old = list(TaskQuality.objects.filter(task_id__in=task_ids).values_list("stats", "annotations"))
+    old = [
+        (json.loads(stats), count)
+        for stats, count in TaskQuality.objects.filter(task_id__in=task_ids).values_list(
+            "stats", "annotations"
+        )
+    ]
     if not old:
         return
     TaskQuality.objects.filter(task_id__in=task_ids).delete()
-    _apply(project_id, old, [])
+    _apply(project_id, quality_shard(task_ids), old, [])
 
 
 @transaction.atomic
@@ -257,67 +301,119 @@ def task_consensus_best_set(*, task: Task, annotation_id: object, user: User) ->
     )  # fmt: skip
 
 
-def _tasks_to_count(project_id: int, after_id: int, limit: int) -> list[int]:
-    return list(
-        Task.objects.filter(project_id=project_id, id__gt=after_id, total_annotations__gte=2)
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
+def _share_copy_line(row: tuple) -> str:
+    # COPY text of one _share_row (task_id, agreement, controls, consensus, tie, annotations, stats, best).
+    # The JSON columns come from json.dumps (or fragments of it), which writes no raw tab, newline or
+    # carriage return: of COPY's special characters only the backslash can occur, escaped in one pass.
+    task_id, agreement, controls, consensus, tie, annotations, stats, best = row
+    return (
+        f"{task_id}\t{COPY_NULL if agreement is None else repr(agreement)}\t{controls.replace(BACKSLASH, COPY_BACKSLASH)}\t"
+        f"{COPY_NULL if consensus is None else consensus.replace(BACKSLASH, COPY_BACKSLASH)}\t{COPY_BOOL[tie]}\t"
+        f"{annotations}\t{stats.replace(BACKSLASH, COPY_BACKSLASH)}\t{COPY_NULL if best is None else best}"
     )
 
 
-def _copy_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+BACKSLASH, COPY_BACKSLASH = "\\", "\\\\"
+
+
+def _share_row(share: Share, best: int | None) -> tuple:
+    return (share.task_id, share.agreement, share.controls_json, share.consensus_json, share.tie,
+            share.annotations, share.stats_json, best)  # fmt: skip
+
+
+def _annotations_in_task_order(project_id: int):
+    """Every submitted annotation of the project as (task, id, author, ground truth, result as JSON text),
+    ordered by task then id: one statement, streamed (a server-side cursor on PostgreSQL), fetched
+    ``RECOMPUTE_FETCH`` at a time, with the result read as text and parsed once here."""
+    table = Annotation._meta.db_table
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f'SELECT task_id, id, completed_by_id, ground_truth, CAST(result AS text) FROM "{table}" '
+            "WHERE project_id = %s AND NOT was_cancelled ORDER BY task_id, id",
+            [project_id],
+        )
+        while True:
+            rows = cursor.fetchmany(RECOMPUTE_FETCH)
+            if not rows:
+                return
+            yield rows
+
+
+def _tasks_of(project_id: int):
+    """The project's submitted annotations grouped per task, a batch (about ``RECOMPUTE_FETCH``
+    annotations) at a time: ``[(task_id, [(id, author, result, ground_truth), ...]), ...]``."""
+    loads = json.loads
+    current_task = None
+    current: list = []
+    for rows in _annotations_in_task_order(project_id):
+        batch = []
+        for task_id, pk, author, ground_truth, result in rows:
+            if task_id != current_task:
+                if current:
+                    batch.append((current_task, current))
+                current_task, current = task_id, []
+            current.append((pk, author, loads(result) if result is not None else None, bool(ground_truth)))
+        yield batch
+    if current:
+        yield [(current_task, current)]
 
 
 @transaction.atomic
-def project_quality_recompute(*, project: Project) -> ProjectQuality:
+def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
     """Rebuild the project's quality rows and statistics from its annotations.
 
-    Locks the project's statistics row for the whole run: incremental updates wait, then apply on top
-    of the rebuilt figures. Reviewers' best-answer picks are kept.
+    Locks every shard of the project's statistics for the whole run: incremental updates wait, then
+    apply on top of the rebuilt figures. The sum goes into shard 0, the other shards are emptied.
+    Reviewers' best-answer picks are kept. The numbers are those of the incremental path
+    (``_task_share``), computed once per distinct case (annotation/quality/batch.py).
     """
-    quality = _project_quality_locked(project.pk)
-    controls = _controls(project_schema(project))
+    shards = settings.TESSERA_QUALITY_SHARDS
+    ProjectQualityShard.objects.bulk_create(
+        [ProjectQualityShard(project_id=project.pk, shard=shard) for shard in range(shards)],
+        ignore_conflicts=True,
+    )
+    # Every row of the project, whatever shard count wrote them, in one order: no deadlock between two runs.
+    list(ProjectQualityShard.objects.select_for_update().filter(project_id=project.pk).order_by("shard"))
     best = dict(
         TaskQuality.objects.filter(project_id=project.pk, best_annotation__isnull=False).values_list(
             "task_id", "best_annotation_id"
         )
     )
     TaskQuality.objects.filter(project_id=project.pk).delete()
-    total: dict = {}
-    tasks = annotations = 0
-    after = 0
+    shares = TaskShares(_controls(project_schema(project)), overlap=project.maximum_annotations)
     now = timezone.now()
-    while True:
-        ids = _tasks_to_count(project.pk, after, RECOMPUTE_BATCH)
-        if not ids:
-            break
-        after = ids[-1]
-        rows = _annotation_rows(ids)
-        shares = []
-        for task_id in ids:
-            task_rows = rows.get(task_id, [])
-            if len(task_rows) < 2:
-                continue
-            share = _task_share(task_id, task_rows, controls, overlap=project.maximum_annotations,
-                                best_annotation_id=best.get(task_id))  # fmt: skip
-            stats_add(total, share.stats)
-            tasks += 1
-            annotations += share.annotations
-            shares.append(share)
-        bulk_insert(
-            TaskQuality._meta.db_table,
-            ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats", "best_annotation_id"),
-            (
-                (s.task_id, s.agreement, _copy_json(s.controls), None if s.consensus is None else
-                 _copy_json(s.consensus), s.tie, s.annotations, _copy_json(s.stats), best.get(s.task_id))
-                for s in shares
-            ),
-            constants={"project_id": project.pk, "updated_at": now},
-        )  # fmt: skip
-    quality.stats, quality.tasks, quality.annotations = total, tasks, annotations
-    quality.save(update_fields=["stats", "tasks", "annotations", "updated_at"])
-    return quality
+    # Millions of small acyclic objects (parsed results, cases) are made and dropped here: the cyclic
+    # collector would walk the growing heap again and again (it cost more than the work itself).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for batch in _tasks_of(project.pk):
+            bulk_insert(
+                TaskQuality._meta.db_table,
+                ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats",
+                 "best_annotation_id"),
+                # A generator: each task is computed as COPY asks for rows, so the server stores one
+                # chunk while Python computes the next.
+                (
+                    _share_row(shares.share(task_id, rows, best_annotation_id=best.get(task_id)),
+                               best.get(task_id))
+                    for task_id, rows in batch
+                    if len(rows) >= 2
+                ),
+                constants={"project_id": project.pk, "updated_at": now},
+                copy_line=_share_copy_line,
+            )  # fmt: skip
+    finally:
+        if collecting:
+            gc.enable()
+    totals = ProjectQualityTotals(stats=shares.totals(), tasks=shares.tasks, annotations=shares.annotations)
+    ProjectQualityShard.objects.filter(project_id=project.pk, shard=0).update(
+        stats=totals.stats, tasks=totals.tasks, annotations=totals.annotations, updated_at=now
+    )
+    ProjectQualityShard.objects.filter(project_id=project.pk).exclude(shard=0).update(
+        stats={}, tasks=0, annotations=0, updated_at=now
+    )
+    return totals
 
 
 def task_agreement(task: Task) -> float | None:

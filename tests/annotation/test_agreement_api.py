@@ -1,5 +1,6 @@
 """Agreement and consensus through the API and the write paths: roles, shapes, numbers, incremental upkeep."""
 
+import json
 from typing import Any
 
 import krippendorff
@@ -9,14 +10,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import ProjectQuality, Task, TaskQuality
+from annotation.models import ProjectQualityShard, Task, TaskQuality
 from annotation.services.annotations import (
     annotation_create,
     annotation_delete,
     annotation_update,
     task_delete,
 )
-from annotation.services.quality import project_quality_recompute, task_agreement
+from annotation.services.quality import project_quality, project_quality_recompute, task_agreement
 from annotation.services.task_actions import task_action_run
 from annotation.task_filters import Selection, TaskQuery
 from tessera.models import Membership
@@ -103,9 +104,10 @@ def test_agreement_figures_match_the_libraries(api, quality_world):
 
 
 def _stats_now(project) -> tuple[dict, int, int, dict]:
-    quality = ProjectQuality.objects.get(project=project)
+    quality = project_quality(project.pk)
     rows = {
-        row.task_id: (row.stats, row.consensus, row.tie, row.agreement) for row in TaskQuality.objects.all()
+        row.task_id: (json.loads(row.stats), row.consensus, row.tie, row.agreement)
+        for row in TaskQuality.objects.all()
     }
     return quality.stats, quality.tasks, quality.annotations, rows
 
@@ -250,7 +252,7 @@ def test_first_submit_of_a_task_adds_no_statement(cast, make_project, django_ass
 def test_recompute_command(cast, quality_world, capsys):
     project, _, _ = quality_world
     before = _stats_now(project)
-    ProjectQuality.objects.filter(project=project).update(stats={}, tasks=0)
+    ProjectQualityShard.objects.filter(project=project).update(stats={}, tasks=0)
     call_command("tessera_recompute_quality", "--project", str(project.pk))
     assert _stats_now(project) == before
     assert "4 tasks" in capsys.readouterr().out
