@@ -109,9 +109,10 @@ def prediction_out(prediction: Prediction) -> dict:
     }
 
 
-def task_out(task: Task, *, hide_gold: bool = False) -> dict:
-    """``hide_gold``: for annotators, to whom a gold task must look like any other task (no gold flag,
-    and the counters and state of a task nobody has answered, which its ground truth would give away)."""
+def task_out(task: Task, *, hide_gold: bool = False, as_unanswered: bool = False) -> dict:
+    """``hide_gold``: for annotators, to whom a gold task must not say it is one (``is_gold`` false).
+    ``as_unanswered``: the queue's view besides, with the counters and state of a task nobody has
+    answered, which a gold task's ground truth and earlier answers would otherwise give away."""
     body = {
         "id": task.pk,
         "project": task.project_id,
@@ -128,9 +129,9 @@ def task_out(task: Task, *, hide_gold: bool = False) -> dict:
         "updated_at": _time(task.updated_at),
     }
     if hide_gold and task.is_gold:
-        body.update(
-            is_gold=False, is_labeled=False, total_annotations=0, cancelled_annotations=0, state="unlabeled"
-        )
+        body["is_gold"] = False
+        if as_unanswered:
+            body.update(is_labeled=False, total_annotations=0, cancelled_annotations=0, state="unlabeled")
     if hasattr(task, "annotation_list"):
         body["annotations"] = [annotation_out(a) for a in task.annotation_list]
     if hasattr(task, "prediction_list"):

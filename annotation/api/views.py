@@ -255,7 +255,7 @@ def next_task_out(task, user) -> dict:
     task.prediction_list = list(task.predictions.order_by("-score", "-id")) if task.total_predictions else []
     task.annotation_list = []
     # Gold tasks look like any other task here, for every caller of the queue (see task_out).
-    body = task_out(task, hide_gold=True)
+    body = task_out(task, hide_gold=True, as_unanswered=True)
     if not hasattr(task, "draft_list"):
         task.draft_list = list(
             Draft.objects.filter(task=task, user=user, annotation__isnull=True).order_by("-id")[:1]
