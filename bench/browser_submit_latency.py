@@ -162,6 +162,18 @@ def asset_sizes(static_root: Path, assets: list[dict]) -> dict:
     return sizes
 
 
+def start_gunicorn(env: dict, port: int, data_dir: Path) -> subprocess.Popen:
+    """The app as production serves it (gunicorn, 2 workers x 4 threads), its log in the data directory."""
+    log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - the server holds it until it exits
+    return subprocess.Popen(
+        [str(GUNICORN), "tessera.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def bench_environment(database_url: str, prefix: str) -> tuple[dict, Path]:
     """The server's environment: a fresh data directory, and SQLite there or a fresh database of its own
     on this machine's PostgreSQL (made here, dropped by the caller), as the API benchmark does."""
@@ -200,23 +212,7 @@ def main() -> None:
     server = None
     try:
         project_id = demo_project(env, options.tasks + WARM_UP + 20)
-        log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
-        server = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "tessera.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = start_gunicorn(env, port, data_dir)
         wait_for_server(url)
         result = measure(url, project_id, options.tasks)
         timings = result["timings"]

@@ -34,14 +34,13 @@ from api_bench import database_drop  # bench/ is the script's folder on sys.path
 from browser_submit_latency import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    GUNICORN,
     PASSWORD,
-    REPO,
     bench_environment,
     demo_project,
     free_port,
     manage,
     percentile,
+    start_gunicorn,
     wait_for_server,
 )
 
@@ -130,23 +129,7 @@ def main() -> None:
         project_id = demo_project(env, options.tasks)
         seed = SEED.format(project=project_id, overlap=options.overlap, password=PASSWORD)
         annotations = int(manage(env, "shell", "-c", seed).strip().splitlines()[-1])
-        log = open(data_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server below
-        server = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "tessera.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = start_gunicorn(env, port, data_dir)
         wait_for_server(url)
         load_before = os.getloadavg()[0]
         timings, failed = measure(url, project_id, options.loads)
