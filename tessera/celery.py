@@ -15,7 +15,11 @@ from pathlib import Path
 from celery import Celery, signature
 from kombu import Queue
 
+from tessera.adapters import kombu_filesystem
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
+# The demo's file-system broker writes each message atomically (see the adapter).
+kombu_filesystem.install()
 
 app = Celery("tessera")
 app.config_from_object("django.conf:settings", namespace="CELERY")
