@@ -8,6 +8,8 @@ from django.db.models import Q
 class Sampling(models.TextChoices):
     SEQUENTIAL = "Sequential sampling", "Sequential"
     UNIFORM = "Uniform sampling", "Random"
+    # Active learning: the latest model version's least certain tasks first (Task.uncertainty).
+    UNCERTAINTY = "Uncertainty sampling", "Uncertain first"
 
 
 class TaskState(models.TextChoices):
@@ -94,6 +96,10 @@ class Project(models.Model):
     gold_floor_pauses_queue = models.BooleanField(
         default=False, help_text="A flagged annotator gets no more tasks until a manager resumes them."
     )
+    prelabel_refit_every = models.PositiveIntegerField(
+        default=50,
+        help_text="A learning pre-labeler refits after this many new labels (0: only when asked).",
+    )
     comments_block_acceptance = models.BooleanField(
         default=False, help_text="A task with an open comment thread cannot be accepted in review."
     )
@@ -170,6 +176,11 @@ class Task(models.Model):
     )
     is_gold = models.BooleanField(
         default=False, db_default=False, help_text="Has a ground_truth annotation: a gold (honeypot) task."
+    )
+    uncertainty = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="How unsure the latest model version is of this task (higher first with uncertainty sampling).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -271,11 +282,22 @@ class Prediction(models.Model):
     import_job = models.ForeignKey(
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    prelabeler = models.ForeignKey(
+        "training.Prelabeler", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["task", "-score"], name="prediction_task_best")]
+        constraints = [
+            # A pre-labeling job re-run (a retry after a crash) writes no second prediction.
+            models.UniqueConstraint(
+                fields=["task", "prelabeler", "model_version"],
+                condition=Q(prelabeler__isnull=False),
+                name="prediction_unique_model_version",
+            )
+        ]
 
 
 class TaskLock(models.Model):
