@@ -16,7 +16,7 @@ COPY frontend/ frontend/
 COPY --from=frontend /src/frontend/dist frontend/dist
 COPY manage.py ./
 # The data directory holds the secret key and uploads: only the tessera user may enter it.
-RUN pip install . && useradd --create-home tessera && mkdir -p /data && chown tessera /data && chmod 700 /data
+RUN pip install "torch==2.13.0" && pip install . && useradd --create-home tessera && mkdir -p /data && chown tessera /data && chmod 700 /data
 USER tessera
 EXPOSE 8000
 CMD ["gunicorn", "tessera.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4"]

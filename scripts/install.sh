@@ -7,6 +7,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# torch first, pinned: the CPU wheel (a bare torch, asked for by another package, is a multi-GB CUDA build).
+.venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[dev]"
 if [ -f frontend/package.json ]; then
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
