@@ -222,17 +222,18 @@ def prelabel_job_create(
 
 
 def prelabel_job_cancel(*, job: PrelabelJob, user: User) -> PrelabelJob:
-    """A waiting job is cancelled at once; a running one at its worker's next batch."""
+    """A waiting job is cancelled at once (a late message for it claims nothing); a running one stops at
+    its worker's next batch, or at the reaper if its worker is gone. Asking again is harmless."""
+    now = timezone.now()
     with transaction.atomic():
-        now = timezone.now()
-        if PrelabelJob.objects.filter(pk=job.pk, state=JobState.CREATED).update(
+        waiting = PrelabelJob.objects.filter(pk=job.pk, state=JobState.CREATED).update(
             state=JobState.CANCELLED, cancel_requested=True, finished_at=now
-        ):
-            pass
-        elif not PrelabelJob.objects.filter(pk=job.pk, state=JobState.IN_PROGRESS).update(
+        )
+        running = waiting or PrelabelJob.objects.filter(pk=job.pk, state=JobState.IN_PROGRESS).update(
             cancel_requested=True
-        ):
-            job.refresh_from_db()
+        )
+        job.refresh_from_db()
+        if not running:
             if job.state == JobState.CANCELLED:
                 return job
             raise Conflict(
@@ -241,7 +242,6 @@ def prelabel_job_cancel(*, job: PrelabelJob, user: User) -> PrelabelJob:
         audit_record(
             actor=user, organization=job.project.organization_id, action="prelabel_job.cancel", obj=job
         )
-    job.refresh_from_db()
     return job
 
 
