@@ -100,6 +100,25 @@ class CancelledMidway(FirstChoice):
         return super().predict(tasks)
 
 
+class OutlastsItsLease(FirstChoice):
+    """A slow model: each batch takes longer than the job's lease, and the reaper runs meanwhile."""
+
+    name = "test_outlasts_its_lease"
+    batch_size = 10
+    seconds: ClassVar[float] = 2.5
+    reaped: ClassVar[list] = []
+
+    def predict(self, tasks: list[TaskInput]) -> list[PredictionOut | Dropped]:
+        import time
+
+        from training.services.prelabel_jobs import prelabel_jobs_reap
+
+        time.sleep(OutlastsItsLease.seconds)
+        report = prelabel_jobs_reap()
+        OutlastsItsLease.reaped.append(report.requeued + report.failed)
+        return super().predict(tasks)
+
+
 class Majority(FirstChoice):
     """Learns: the most frequent choice among the examples, kept as JSON in its model folder."""
 
@@ -135,5 +154,5 @@ class Majority(FirstChoice):
 
 TEST_BACKENDS = {
     cls.name: f"{cls.__module__}.{cls.__qualname__}"
-    for cls in (FirstChoice, Failing, Flaky, OffConfig, CancelledMidway, Majority)
+    for cls in (FirstChoice, Failing, Flaky, OffConfig, CancelledMidway, OutlastsItsLease, Majority)
 }

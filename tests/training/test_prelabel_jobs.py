@@ -369,3 +369,21 @@ def test_an_import_into_a_project_without_pre_labelers_starts_nothing(
     with django_assert_num_queries(1):
         prelabel[0]()
     assert not PrelabelJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_heartbeat_keeps_the_lease_of_a_batch_that_outlasts_it(
+    choices_project, make_prelabeler, test_backends, settings
+):
+    from tests.training.backends import OutlastsItsLease
+
+    settings.TESSERA_JOB_LEASE_SECONDS = 2
+    OutlastsItsLease.reaped.clear()
+    prelabeler = make_prelabeler(choices_project, "test_outlasts_its_lease")
+
+    with publishing_to("memory://"):
+        job = run_job(prelabeler, tasks="all")
+
+    # The reaper ran 2.5 s into a batch with a 2 s lease and found it renewed by the heartbeat thread.
+    assert OutlastsItsLease.reaped == [[]]
+    assert (job.state, job.attempts, job.predictions_written) == (JobState.COMPLETED, 1, 6), job.error

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
@@ -117,6 +117,8 @@ def scope_clean(*, project: Project, tasks: object) -> object:
     if isinstance(tasks, list):
         return _task_ids(project, tasks)
     if isinstance(tasks, dict) and set(tasks) == {"filter"}:
+        # Kept in the job's scope as sent: JSON the database stores.
+        validation.check_json(tasks, field="tasks")
         _filter_query(tasks["filter"], field="tasks.filter")
         return {"filter": tasks["filter"]}
     raise ApplicationError(
@@ -143,7 +145,8 @@ def _scope_count(project: Project, tasks: object) -> int:
     where, params = _scope_where(project, tasks)
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT COUNT(*) FROM "{TASK}" t WHERE {where}', params)
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def _scope_page(project: Project, tasks: object, *, after: int, size: int) -> list[int]:
@@ -420,7 +423,8 @@ class JobRun:
 
     # ---- row updates, each naming the owner --------------------------------------------------------
 
-    def _mine(self):  # noqa: ANN202 - a queryset of the job's row while this worker owns it
+    def _mine(self) -> QuerySet[PrelabelJob]:
+        """The job's row while this worker owns it."""
         return PrelabelJob.objects.filter(
             pk=self.job.pk, state=JobState.IN_PROGRESS, lease_owner=self.lease.owner
         )

@@ -40,6 +40,8 @@ def checked_settings(backend: str, value: object) -> dict[str, Any]:
         value = {}
     if not isinstance(value, dict):
         raise ApplicationError(_("Settings must be a JSON object."), field="settings")
+    # Stored as JSON: no NUL or lone surrogate (PostgreSQL refuses them), bounded depth.
+    validation.check_json(value, field="settings")
     serializer = backend_class(backend).settings_serializer(data=value)
     if not serializer.is_valid():
         field, message = _first_error(serializer.errors, "settings")
@@ -93,6 +95,8 @@ def create_prelabeler(
         raise ApplicationError(_("The title must be a string."), field="title")
     if title is not None and len(title) > 250:
         raise ApplicationError(_("The title is longer than 250 characters."), field="title")
+    if title is not None:
+        validation.check_text(title, field="title")
     prelabeler = Prelabeler(
         project=project,
         backend=name,
