@@ -97,9 +97,10 @@ def test_only_managers_and_above_change_pre_labelers_and_reviewers_read(api, lab
     assert api("annotator").get(project_url).status_code == 403
     assert api("annotator").get(url).status_code == 403
     assert api("reviewer").get(url).status_code == 200
-    # The role is checked before anything is read: no id is probed by an annotator.
-    assert api("annotator").get("/api/prelabelers/999999/").status_code == 403
-    assert post_json(api("reviewer"), "/api/prelabelers/999999/jobs/", {}).status_code == 403
+    # The role is checked before the body is read or a backend built: a bad body is still a 403.
+    assert post_json(api("reviewer"), f"{url}jobs/", {"tasks": "nonsense"}).status_code == 403
+    assert post_json(api("reviewer"), project_url, {"backend": "crystal_ball"}).status_code == 403
+    assert post_json(api("annotator"), f"{url}test/", {"task": "x"}).status_code == 403
     assert Prelabeler.objects.get().title == "span_rules" and not PrelabelJob.objects.exists()
 
 

@@ -2,7 +2,8 @@
 ``test/`` and ``jobs/``), ``/api/prelabel-jobs/{id}/`` (and ``cancel/``), ``/api/projects/{id}/prelabel-jobs/``.
 
 Managers and above create, change, test and run pre-labelers; reviewers and above read them and their
-jobs. The role is checked before anything else is read; another organization's objects are 404s.
+jobs. Another organization's objects are 404s whatever the caller's role (the lookup is scoped first, as
+everywhere in the API); then the role is checked, before the body is read or a backend is built.
 """
 
 from functools import cache
@@ -20,7 +21,7 @@ from tessera.api.base import json_object
 from tessera.api.output import time_out, user_simple_out
 from tessera.api.schemas import UserSimpleOut
 from tessera.models import Role
-from tessera.permissions import require_role
+from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 from training import selectors
 from training.models import PrelabelBackend, Prelabeler, PrelabelJob
@@ -221,8 +222,9 @@ class ProjectPrelabelersView(APIView):
         summary="The project's pre-labelers (reviewers and above)",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        membership = require_role(request, Role.REVIEWER, action="read pre-labelers")
+        membership = caller_membership(request)
         project = annotation_selectors.project_get(membership=membership, project_id=project_id)
+        require_role(request, Role.REVIEWER, action="read pre-labelers")
         return Response([prelabeler_out(p) for p in selectors.prelabelers_of(project=project)])
 
     @extend_schema(
@@ -231,8 +233,9 @@ class ProjectPrelabelersView(APIView):
         summary="Add a pre-labeler (managers and above); each backend's settings have working defaults",
     )
     def post(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="add pre-labelers")
+        membership = caller_membership(request)
         project = annotation_selectors.project_get(membership=membership, project_id=project_id)
+        require_role(request, Role.MANAGER, action="add pre-labelers")
         body = json_object(request)
         prelabeler = services.create_prelabeler(
             project=project,
@@ -249,10 +252,11 @@ class ProjectPrelabelersView(APIView):
 class PrelabelerDetailView(APIView):
     @extend_schema(responses={200: PrelabelerOut, **errors(403, 404)}, summary="One pre-labeler")
     def get(self, request: AuthenticatedRequest, prelabeler_id: int) -> Response:
-        membership = require_role(request, Role.REVIEWER, action="read pre-labelers")
-        return Response(
-            prelabeler_out(selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id))
+        prelabeler = selectors.prelabeler_get(
+            membership=caller_membership(request), prelabeler_id=prelabeler_id
         )
+        require_role(request, Role.REVIEWER, action="read pre-labelers")
+        return Response(prelabeler_out(prelabeler))
 
     @extend_schema(
         request=PrelabelerUpdateIn,
@@ -260,8 +264,9 @@ class PrelabelerDetailView(APIView):
         summary="Change a pre-labeler's title, settings, run_on_import or is_active (managers and above)",
     )
     def patch(self, request: AuthenticatedRequest, prelabeler_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="change pre-labelers")
+        membership = caller_membership(request)
         prelabeler = selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id)
+        require_role(request, Role.MANAGER, action="change pre-labelers")
         services.prelabeler_update(prelabeler=prelabeler, user=request.user, fields=json_object(request))
         return Response(
             prelabeler_out(selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id))
@@ -272,8 +277,9 @@ class PrelabelerDetailView(APIView):
         summary="Delete a pre-labeler and its jobs; its predictions stay (managers and above)",
     )
     def delete(self, request: AuthenticatedRequest, prelabeler_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="delete pre-labelers")
+        membership = caller_membership(request)
         prelabeler = selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id)
+        require_role(request, Role.MANAGER, action="delete pre-labelers")
         services.prelabeler_delete(prelabeler=prelabeler, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -286,8 +292,9 @@ class PrelabelerTestView(APIView):
         "409 not_fitted for a learning backend never fitted",
     )
     def post(self, request: AuthenticatedRequest, prelabeler_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="run pre-labelers")
+        membership = caller_membership(request)
         prelabeler = selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id)
+        require_role(request, Role.MANAGER, action="run pre-labelers")
         answer = services.prelabeler_test(prelabeler=prelabeler, task_id=json_object(request).get("task"))
         return Response(
             {
@@ -308,8 +315,9 @@ class PrelabelerJobsView(APIView):
         summary="Run the pre-labeler over tasks as a job on the prelabel queue (managers and above)",
     )
     def post(self, request: AuthenticatedRequest, prelabeler_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="run pre-labelers")
+        membership = caller_membership(request)
         prelabeler = selectors.prelabeler_get(membership=membership, prelabeler_id=prelabeler_id)
+        require_role(request, Role.MANAGER, action="run pre-labelers")
         body = json_object(request)
         job = job_services.prelabel_job_create(
             prelabeler=prelabeler, user=request.user, tasks=body.get("tasks"), refit=body.get("refit", False)
@@ -323,8 +331,9 @@ class PrelabelJobView(APIView):
         summary="A pre-labeling job: status and progress (reviewers and above)",
     )
     def get(self, request: AuthenticatedRequest, job_id: int) -> Response:
-        membership = require_role(request, Role.REVIEWER, action="read pre-labeling jobs")
-        return Response(prelabel_job_out(selectors.prelabel_job_get(membership=membership, job_id=job_id)))
+        job = selectors.prelabel_job_get(membership=caller_membership(request), job_id=job_id)
+        require_role(request, Role.REVIEWER, action="read pre-labeling jobs")
+        return Response(prelabel_job_out(job))
 
 
 class PrelabelJobCancelView(APIView):
@@ -334,8 +343,9 @@ class PrelabelJobCancelView(APIView):
         summary="Cancel a job: a waiting one at once, a running one at its next batch (managers and above)",
     )
     def post(self, request: AuthenticatedRequest, job_id: int) -> Response:
-        membership = require_role(request, Role.MANAGER, action="cancel pre-labeling jobs")
+        membership = caller_membership(request)
         job = selectors.prelabel_job_get(membership=membership, job_id=job_id)
+        require_role(request, Role.MANAGER, action="cancel pre-labeling jobs")
         return Response(prelabel_job_out(job_services.prelabel_job_cancel(job=job, user=request.user)))
 
 
@@ -345,8 +355,9 @@ class ProjectPrelabelJobsView(APIView):
         summary="The project's recent pre-labeling jobs, newest first (at most 50; reviewers and above)",
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
-        membership = require_role(request, Role.REVIEWER, action="read pre-labeling jobs")
+        membership = caller_membership(request)
         project = annotation_selectors.project_get(membership=membership, project_id=project_id)
+        require_role(request, Role.REVIEWER, action="read pre-labeling jobs")
         return Response([prelabel_job_out(job) for job in selectors.prelabel_jobs_recent(project=project)])
 
 

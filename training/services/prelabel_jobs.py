@@ -372,6 +372,12 @@ class Checked:
     dropped: list[Dropped] = field(default_factory=list)
 
 
+def _plain_number(value: object) -> object:
+    """A NumPy or PyTorch scalar as the Python number it holds (backends compute scores with them)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, (int, float)) else value
+
+
 def outputs_check(
     outputs: list[PredictionOut | Dropped], tasks: list[TaskInput], *, validator: ResultValidator
 ) -> Checked:
@@ -396,14 +402,22 @@ def outputs_check(
             if len(text.encode()) > settings.TESSERA_MAX_RESULT_BYTES:
                 raise ApplicationError(_("The result is too large."), field="result")
             validator.validate(output.result, task.data, field="result", text=text)
-            output.score = validation.score(output.score, field="score")
-            if output.uncertainty is not None and (
-                not isinstance(output.uncertainty, (int, float)) or not math.isfinite(output.uncertainty)
+            output.score = validation.score(_plain_number(output.score), field="score")
+            uncertainty = _plain_number(output.uncertainty)
+            if uncertainty is not None and (
+                not isinstance(uncertainty, (int, float))
+                or isinstance(uncertainty, bool)
+                or not math.isfinite(uncertainty)
             ):
                 raise ApplicationError(_("The uncertainty is not a finite number."), field="uncertainty")
+            output.uncertainty = None if uncertainty is None else float(uncertainty)
         except ApplicationError as error:
             reason = f"{error.field}: {error.message}" if error.field else error.message
             checked.dropped.append(Dropped(output.task_id, reason))
+            continue
+        except (LookupError, TypeError, ValueError, AttributeError) as error:
+            # A result shaped unlike any Label Studio result (an external backend's answer).
+            checked.dropped.append(Dropped(output.task_id, f"result: {type(error).__name__}: {error}"[:500]))
             continue
         checked.predictions.append((output, text))
     for task in tasks:
@@ -605,6 +619,13 @@ class JobRun:
 
     def _insert(self, version: str, rows: list[tuple[PredictionOut, str]], now: Any) -> list[int]:
         """INSERT … ON CONFLICT DO NOTHING RETURNING: the ids of the tasks that got a new prediction."""
+        inserted: list[int] = []
+        # 8 parameters a row: 1,000 rows stay under SQLite's 32,766 parameters a statement.
+        for start in range(0, len(rows), 1000):
+            inserted += self._insert_rows(version, rows[start : start + 1000], now)
+        return inserted
+
+    def _insert_rows(self, version: str, rows: list[tuple[PredictionOut, str]], now: Any) -> list[int]:
         result_field = Prediction._meta.get_field("result")
         values = []
         params: list[Any] = []
@@ -625,6 +646,10 @@ class JobRun:
             return [row[0] for row in cursor.fetchall()]
 
     def _tasks_update(self, task_ids: list[int], uncertainty: dict[int, float | None]) -> None:
+        for start in range(0, len(task_ids), 1000):
+            self._tasks_update_chunk(task_ids[start : start + 1000], uncertainty)
+
+    def _tasks_update_chunk(self, task_ids: list[int], uncertainty: dict[int, float | None]) -> None:
         known = [
             (task_id, float(uncertainty[task_id]))
             for task_id in task_ids
