@@ -180,7 +180,7 @@ def test_test_refuses_bad_tasks_and_unfitted_or_failing_backends(
     off = make_prelabeler(choices_project, "test_off_config")
     even = Task.objects.filter(project=choices_project, id__in=[t * 2 for t in range(1, 100)]).first()
     dropped = post_json(api("manager"), f"/api/prelabelers/{off.pk}/test/", {"task": even.pk}).json()
-    assert dropped["result"] == [] and "Bullish" in dropped["dropped"]
+    assert dropped["result"] == [] and dropped["dropped"].startswith("result")
 
 
 def test_a_job_is_created_read_listed_and_cancelled(api, labels_project, make_prelabeler, cast):
