@@ -187,7 +187,7 @@ class TermTrie:
             if start and _spaced(text[start - 1]) and _spaced(text[start]):
                 continue
             node = self.root
-            best = None
+            best: tuple[int, tuple[str, int]] | None = None
             position = start
             while position < length:
                 child = node.get(folded[position])
