@@ -119,6 +119,31 @@ class OutlastsItsLease(FirstChoice):
         return super().predict(tasks)
 
 
+class RacedByAnotherWorker(FirstChoice):
+    """While it predicts, another worker writes the same model version's prediction of its first task
+    (with the counters, as any writer does): the runner's insert meets the unique index."""
+
+    name = "test_raced"
+
+    def predict(self, tasks: list[TaskInput]) -> list[PredictionOut | Dropped]:
+        from django.db.models import F
+
+        from annotation.models import Prediction, Project, Task
+
+        answers = super().predict(tasks)
+        first = answers[0]
+        assert isinstance(first, PredictionOut)
+        Prediction.objects.create(
+            task_id=first.task_id, project_id=self.prelabeler.project_id, prelabeler=self.prelabeler,
+            model_version=self.model_version(), result=first.result,
+        )  # fmt: skip
+        Task.objects.filter(pk=first.task_id).update(total_predictions=F("total_predictions") + 1)
+        Project.objects.filter(pk=self.prelabeler.project_id).update(
+            prediction_total=F("prediction_total") + 1
+        )
+        return answers
+
+
 class Majority(FirstChoice):
     """Learns: the most frequent choice among the examples, kept as JSON in its model folder."""
 
@@ -154,5 +179,14 @@ class Majority(FirstChoice):
 
 TEST_BACKENDS = {
     cls.name: f"{cls.__module__}.{cls.__qualname__}"
-    for cls in (FirstChoice, Failing, Flaky, OffConfig, CancelledMidway, OutlastsItsLease, Majority)
+    for cls in (
+        FirstChoice,
+        Failing,
+        Flaky,
+        OffConfig,
+        CancelledMidway,
+        OutlastsItsLease,
+        RacedByAnotherWorker,
+        Majority,
+    )
 }

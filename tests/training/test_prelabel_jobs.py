@@ -104,6 +104,19 @@ def test_running_again_writes_nothing_twice(labels_project, make_prelabeler):
     assert counts(third)[3] == 4 and third.model_version != first.model_version
 
 
+def test_a_prediction_written_meanwhile_by_another_worker_is_not_written_again(
+    choices_project, make_prelabeler, test_backends
+):
+    prelabeler = make_prelabeler(choices_project, "test_raced")
+
+    job = run_job(prelabeler, tasks="all")
+
+    # Each batch of two: its first task was written by the other worker, the second by this job.
+    assert counts(job) == (JobState.COMPLETED, 6, 6, 3, 3, 0, 0)
+    assert Prediction.objects.count() == Prediction.objects.values("task_id").distinct().count() == 6
+    assert counters_check().total == 0
+
+
 def test_a_job_resumes_after_the_last_task_it_finished(labels_project, make_prelabeler):
     prelabeler = make_prelabeler(labels_project, "span_rules", ENTITY_RULES)
     ids = list(Task.objects.filter(project=labels_project).order_by("pk").values_list("pk", flat=True))
