@@ -118,7 +118,7 @@ def test_a_catastrophic_pattern_is_stopped_by_its_timeout_and_drops_the_task(mon
 
 
 @pytest.mark.parametrize(
-    ("settings", "field"),
+    ("value", "field"),
     [
         ({"rules": {"ORG": {"patterns": ["ok", "(unclosed"]}}}, "settings.rules.ORG.patterns[1]"),
         ({"rules": {"ORG": {"patterns": ["x" * 501]}}}, "settings.rules.ORG.patterns[0]"),
@@ -128,14 +128,14 @@ def test_a_catastrophic_pattern_is_stopped_by_its_timeout_and_drops_the_task(mon
         ({"case_sensitive": "maybe"}, "settings.case_sensitive"),
     ],
 )
-def test_bad_settings_are_refused_naming_the_key(settings, field):
+def test_bad_settings_are_refused_naming_the_key(value, field):
     with pytest.raises(ApplicationError) as error:
-        checked_settings("span_rules", settings)
+        checked_settings("span_rules", value)
     assert error.value.field == field
 
 
 @pytest.mark.parametrize(
-    ("settings", "field"),
+    ("value", "field"),
     [
         ({"rules": {"LOC": {"terms": ["Paris"]}}}, "settings.rules.LOC"),
         ({"gazetteer": "Paris\tLOC"}, "settings.gazetteer"),
@@ -143,10 +143,10 @@ def test_bad_settings_are_refused_naming_the_key(settings, field):
         ({"to_name": "nope"}, "settings.to_name"),
     ],
 )
-def test_rules_must_fit_the_labels_control(labels_project, cast, settings, field):
+def test_rules_must_fit_the_labels_control(labels_project, cast, value, field):
     with pytest.raises(ApplicationError) as error:
         create_prelabeler(
-            project=labels_project, user=cast.users["manager"], backend="span_rules", settings=settings
+            project=labels_project, user=cast.users["manager"], backend="span_rules", settings=value
         )
     assert error.value.field == field
     assert not Prelabeler.objects.exists()
