@@ -81,7 +81,7 @@ def test_a_span_rules_job_runs_end_to_end_on_a_prelabel_worker(start_file_broker
 def test_a_worker_killed_mid_job_leaves_a_job_that_finishes_with_each_prediction_once(
     start_file_broker_worker, api, make_project
 ):
-    count = 3000
+    count = 2000
     project = make_project(NER_CONFIG, tasks=_texts(count))
     # One task a batch, so the job is many short transactions and the kill lands between or inside them.
     worker = start_file_broker_worker(
@@ -108,4 +108,7 @@ def test_a_worker_killed_mid_job_leaves_a_job_that_finishes_with_each_prediction
     assert _predictions_per_task(project) == (count, count)
     assert Project.objects.get(pk=project.pk).prediction_total == count
     assert counters_check().total == 0
-    assert f"Pre-labeling job {job_id} lost its worker; queued again." in worker.log()
+    # The job came back either through the reaper ("queued again") or through the message the worker
+    # handed back, claimed once the dead process's lease ran out: both resume after last_task_id.
+    log = worker.log()
+    assert "WorkerLostError" in log, log
