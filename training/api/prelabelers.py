@@ -90,7 +90,7 @@ def _create_bodies() -> dict[str, serializers.Serializer]:
 
 PrelabelerCreateIn = PolymorphicProxySerializer(
     component_name="PrelabelerCreateIn",
-    serializers=_create_bodies,
+    serializers=_create_bodies,  # type: ignore[arg-type]  # a cached function, called the same way
     resource_type_field_name="backend",
 )
 
@@ -152,7 +152,8 @@ class PrelabelJobOut(serializers.Serializer):
     predictions_written = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="Tasks that already had this model version's prediction.")
     dropped = serializers.IntegerField(help_text="Answers that did not fit the label config.")
-    errors = serializers.IntegerField(help_text="Failed tries of a batch.")
+    # The API's field is called errors, which shadows Serializer.errors; harmless in a schema-only serializer.
+    errors = serializers.IntegerField(help_text="Failed tries of a batch.")  # type: ignore[assignment]
     error = serializers.CharField(allow_null=True, help_text="Why it failed, as text.")
     error_detail = PrelabelJobErrorOut(allow_null=True)
     attempts = serializers.IntegerField()

@@ -14,6 +14,8 @@ recent submitted one. ``labeled_count`` counts the same tasks without reading re
 compares it with ``Prelabeler.fitted_examples`` to know whether the fit is older than the labels.
 """
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
 from annotation.models import Annotation, Project, ReviewPolicy, ReviewState, Verdict
@@ -71,7 +73,7 @@ def labeled_examples(project: Project) -> list[Example]:
         if task_id not in best or rank > best[task_id][0]:
             best[task_id] = (rank, annotation_id)
     chosen = sorted((annotation_id for _rank, annotation_id in best.values()))
-    fixes: dict[int, list] = {}
+    fixes: dict[int, Any] = {}
     ordered: list[tuple[bool, int, Example]] = []
     # SQLite allows 32,766 parameters a statement; chunks keep both databases' plans simple.
     for start in range(0, len(chosen), 2000):

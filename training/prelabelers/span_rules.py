@@ -69,9 +69,9 @@ class SpanRuleSettings(serializers.Serializer):
             try:
                 regex.compile(pattern)
             except (regex.error, OverflowError, RecursionError) as exc:
-                raise serializers.ValidationError(
-                    {index: [_("Not a valid regular expression: %(error)s.") % {"error": exc}]}
-                ) from exc
+                # Keyed by the pattern's index, so the 400 names settings.rules.<label>.patterns[<index>].
+                detail: Any = {index: [_("Not a valid regular expression: %(error)s.") % {"error": exc}]}
+                raise serializers.ValidationError(detail) from exc
         return value
 
 

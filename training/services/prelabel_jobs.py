@@ -651,9 +651,7 @@ class JobRun:
 
     def _tasks_update_chunk(self, task_ids: list[int], uncertainty: dict[int, float | None]) -> None:
         known = [
-            (task_id, float(uncertainty[task_id]))
-            for task_id in task_ids
-            if uncertainty.get(task_id) is not None
+            (task_id, float(value)) for task_id in task_ids if (value := uncertainty.get(task_id)) is not None
         ]
         params: list[Any] = []
         assignment = ""
