@@ -44,6 +44,8 @@ app.conf.update(
 
 REAPER = "annotation.tasks.reap_import_jobs"
 SEARCH_SWEEP = "annotation.tasks.sweep_task_search"
+PRELABEL_REAPER = "training.tasks.reap_prelabel_jobs"
+PRELABEL_REFITS = "training.tasks.sweep_prelabel_refits"
 
 
 @app.on_after_configure.connect
@@ -67,6 +69,14 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     # Search rows are queued on each import's commit; the sweep catches a message that was lost.
     sender.add_periodic_task(
         interval, signature(SEARCH_SWEEP, options={"expires": expires}), name="sweep-task-search"
+    )
+    # Pre-labeling jobs whose worker died come back as imports do; learning pre-labelers refit every
+    # prelabel_refit_every new labels (training/services/prelabel_jobs.py).
+    sender.add_periodic_task(
+        interval, signature(PRELABEL_REAPER, options={"expires": interval}), name="reap-prelabel-jobs"
+    )
+    sender.add_periodic_task(
+        interval, signature(PRELABEL_REFITS, options={"expires": interval}), name="sweep-prelabel-refits"
     )
 
 

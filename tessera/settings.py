@@ -335,6 +335,10 @@ TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_SOFT_TIME_LIMIT_SECON
 TESSERA_JOB_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_TIME_LIMIT_SECONDS", 3900, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
 CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS + 1)
+# Pre-labeling jobs (training/services/prelabel_jobs.py): a batch that raises is tried this many
+# times before the job fails; the batch size is the backend's own unless set here (tests set it small).
+TESSERA_PRELABEL_BATCH_TRIES = env_int("TESSERA_PRELABEL_BATCH_TRIES", 3, minimum=1)
+TESSERA_PRELABEL_BATCH_SIZE = env_int("TESSERA_PRELABEL_BATCH_SIZE", 0, minimum=0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Full-text search rows are written after an import commits, this many tasks per statement
 # (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.
