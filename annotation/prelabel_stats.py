@@ -36,7 +36,9 @@ def prelabel_stats(*, project: Project) -> list[dict]:
     )
     answers = {
         (row["parent_prediction__model_version"], row["parent_prediction__prelabeler"]): row
-        for row in Annotation.objects.filter(project=project, parent_prediction__isnull=False, was_cancelled=False)
+        for row in Annotation.objects.filter(
+            project=project, parent_prediction__isnull=False, was_cancelled=False
+        )
         .values("parent_prediction__model_version", "parent_prediction__prelabeler")
         .annotate(
             shown=Count("id"),

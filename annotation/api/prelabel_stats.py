@@ -33,7 +33,9 @@ class PrelabelVersionStatsOut(serializers.Serializer):
     replaced = serializers.IntegerField(
         help_text="Answers that changed the prediction and kept none of its regions (kept = 0)."
     )
-    reviewed = serializers.IntegerField(help_text="Of the shown, answers with a verdict (accepted, rejected, fixed).")
+    reviewed = serializers.IntegerField(
+        help_text="Of the shown, answers with a verdict (accepted, rejected, fixed)."
+    )
     agreement_with_accepted = serializers.FloatField(
         allow_null=True,
         help_text="Of the reviewed, the share whose accepted result is the prediction: accepted by the reviewer "

@@ -14,7 +14,9 @@ class Migration(migrations.Migration):
             model_name="task",
             index=models.Index(
                 models.F("project"),
-                django.db.models.expressions.OrderBy(models.F("uncertainty"), descending=True, nulls_last=True),
+                django.db.models.expressions.OrderBy(
+                    models.F("uncertainty"), descending=True, nulls_last=True
+                ),
                 models.F("inner_id"),
                 condition=models.Q(("is_labeled", False)),
                 name="task_queue_uncertain",

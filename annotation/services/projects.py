@@ -117,7 +117,10 @@ def _clean(fields: dict) -> dict:
         raise ApplicationError(
             _("review_sample_percent must be between 0 and 100."), field="review_sample_percent"
         )
-    if "prelabel_refit_every" in cleaned and not 0 <= cleaned["prelabel_refit_every"] <= PRELABEL_REFIT_EVERY_MAX:
+    if (
+        "prelabel_refit_every" in cleaned
+        and not 0 <= cleaned["prelabel_refit_every"] <= PRELABEL_REFIT_EVERY_MAX
+    ):
         raise ApplicationError(
             _("prelabel_refit_every must be between 0 and %(max)s.") % {"max": PRELABEL_REFIT_EVERY_MAX},
             field="prelabel_refit_every",

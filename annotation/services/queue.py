@@ -145,7 +145,9 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Tas
     template = _UNCERTAIN_CANDIDATE_SQL if project.sampling == Sampling.UNCERTAINTY else _CANDIDATE_SQL
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_sql(template), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap])
+            cursor.execute(
+                _sql(template), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
+            )
             row = cursor.fetchone()
         return TASK_ROWS.build(row) if row else None
     # The candidate query reads locks and annotations as of its start. A caller who took a task and

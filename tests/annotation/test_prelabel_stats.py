@@ -36,7 +36,9 @@ def answer(api, role: str, prediction: Prediction, result: list, **extra) -> int
 
 
 def review(api, annotation_id: int, verdict: str, **extra) -> None:
-    response = post_json(api("reviewer"), f"/api/annotations/{annotation_id}/reviews", {"verdict": verdict, **extra})
+    response = post_json(
+        api("reviewer"), f"/api/annotations/{annotation_id}/reviews", {"verdict": verdict, **extra}
+    )
     assert response.status_code == 201, response.content
 
 
@@ -135,7 +137,9 @@ def test_an_empty_project_has_no_versions(api, make_project):
     assert (response.status_code, response.json()) == (200, {"model_versions": []})
 
 
-@pytest.mark.parametrize(("role", "status"), [("owner", 200), ("manager", 200), ("reviewer", 200), ("annotator", 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("owner", 200), ("manager", 200), ("reviewer", 200), ("annotator", 403)]
+)
 def test_reviewers_and_above_read_the_statistics(api, make_project, role, status):
     project = make_project()
     response = api(role).get(f"/api/projects/{project.pk}/prelabel-stats/")

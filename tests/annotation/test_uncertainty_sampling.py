@@ -36,9 +36,7 @@ def score(project: Project, values: dict[int, float | None]) -> None:
 
 @pytest.fixture
 def scored(make_project):
-    project = make_project(
-        tasks=[{"text": f"task {i}"} for i in range(1, 7)], sampling=Sampling.UNCERTAINTY
-    )
+    project = make_project(tasks=[{"text": f"task {i}"} for i in range(1, 7)], sampling=Sampling.UNCERTAINTY)
     score(project, UNCERTAINTY)
     return project
 
@@ -88,10 +86,8 @@ def test_a_refit_that_rescores_tasks_changes_the_next_task(api, scored):
 
 def test_a_task_with_a_draft_resumes_before_a_less_certain_one(api, scored):
     task = Task.objects.get(project=scored, inner_id=1)
-    assert post_json(api("annotator"), f"/api/tasks/{task.pk}/drafts", {"result": choice("Neutral")}).status_code in (
-        200,
-        201,
-    )
+    drafted = post_json(api("annotator"), f"/api/tasks/{task.pk}/drafts", {"result": choice("Neutral")})
+    assert drafted.status_code in (200, 201), drafted.content
     body = take(api, "annotator", scored).json()
     assert body["inner_id"] == 1
     assert [draft["result"] for draft in body["drafts"]] == [choice("Neutral")]
@@ -101,14 +97,20 @@ def test_a_gold_task_is_mixed_in_before_the_least_certain(api, cast, scored):
     gold = Task.objects.get(project=scored, inner_id=5)
     membership = Membership.objects.get(user=cast.users["manager"], organization=cast.org)
     annotation_create(
-        task=gold, user=cast.users["manager"], result=choice("Positive"), ground_truth=True, membership=membership
+        task=gold,
+        user=cast.users["manager"],
+        result=choice("Positive"),
+        ground_truth=True,
+        membership=membership,
     )
     Project.objects.filter(pk=scored.pk).update(gold_ratio=1.0)
     assert take(api, "annotator", scored).json()["inner_id"] == 5
 
 
 def test_a_members_only_project_still_refuses_non_members(api, scored):
-    assert patch_json(api("manager"), f"/api/projects/{scored.pk}/", {"members_only": True}).status_code == 200
+    assert (
+        patch_json(api("manager"), f"/api/projects/{scored.pk}/", {"members_only": True}).status_code == 200
+    )
     refused = take(api, "annotator", scored)
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_a_project_member")
 
@@ -117,10 +119,15 @@ def test_the_project_api_accepts_uncertainty_sampling_and_the_refit_interval(api
     project = make_project()
     manager = api("manager")
     response = patch_json(
-        manager, f"/api/projects/{project.pk}/", {"sampling": "Uncertainty sampling", "prelabel_refit_every": 0}
+        manager,
+        f"/api/projects/{project.pk}/",
+        {"sampling": "Uncertainty sampling", "prelabel_refit_every": 0},
     )
     assert response.status_code == 200, response.content
-    assert (response.json()["sampling"], response.json()["prelabel_refit_every"]) == ("Uncertainty sampling", 0)
+    assert (response.json()["sampling"], response.json()["prelabel_refit_every"]) == (
+        "Uncertainty sampling",
+        0,
+    )
     project.refresh_from_db()
     assert (project.sampling, project.prelabel_refit_every) == (Sampling.UNCERTAINTY, 0)
     for bad in (-1, 1_000_001, "ten", 2.5, True):

@@ -19,7 +19,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures
     start_file_broker_worker,
     start_worker,
 )
-from training.models import PrelabelJob, Prelabeler
+from training.models import Prelabeler, PrelabelJob
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
