@@ -356,6 +356,8 @@ function configFacts(xml: string): ConfigFacts {
 interface SettingsForm {
   fields: HTMLElement[];
   read(): Record<string, unknown>;
+  /** An API field -> the form's key for it, where they differ (a label's name -> its box's index). */
+  aliases?: Record<string, string>;
 }
 
 type FieldMaker = (key: string, label: string, options?: { hint?: string; type?: string; multiline?: boolean; required?: boolean; value?: string }) => HTMLElement;
@@ -407,8 +409,13 @@ function settingsForm(backend: BackendName, facts: ConfigFacts, field: FieldMake
         el("div", { className: "field check", data: { field: "settings.case_sensitive" } }, el("label", { attrs: { for: "setting-case_sensitive" } }, caseBox, " ", t("caseSensitive"))),
         field("gazetteer", t("gazetteer"), { hint: t("gazetteerHint"), multiline: true }),
       );
+      const aliases: Record<string, string> = {};
+      control.labels.forEach((label, index) => {
+        for (const part of ["terms", "patterns"]) aliases[`settings.rules.${label}.${part}`] = `settings.rules.${index}.${part}`;
+      });
       return {
         fields: [holder],
+        aliases,
         read: () => {
           const rules: Record<string, { terms: string[]; patterns: string[] }> = {};
           control.labels.forEach((label, index) => {
@@ -548,7 +555,9 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
   const slotFor = (apiField: string | null): HTMLElement | null => {
     if (!apiField) return null;
     if (apiField === "backend" || apiField === "title") return generalErrors[apiField];
-    let key = apiField;
+    // "settings.rules.ORG.patterns[0]": the list's index goes (the box holds the whole list).
+    let key = apiField.replace(/(\[\d+\])+$/, "");
+    key = current.aliases?.[key] ?? key;
     while (key) {
       const slot = errorSlots.get(key);
       if (slot) return slot;
