@@ -278,7 +278,9 @@ def test_manager_sets_uncertainty_sampling_and_the_refit_interval(open_session, 
     page.select_option("#field-sampling", "Uncertainty sampling")
     page.fill("#field-prelabel_refit_every", "-3")
     assert save(page) == "Not saved: fix the field marked below."
-    assert page.locator("#error-prelabel_refit_every").inner_text() == "Enter a whole number from 0 to 1000000."
+    assert (
+        page.locator("#error-prelabel_refit_every").inner_text() == "Enter a whole number from 0 to 1000000."
+    )
     page.fill("#field-prelabel_refit_every", "0")
     assert save(page) == "Saved."
     project.refresh_from_db()
