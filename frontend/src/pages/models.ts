@@ -779,18 +779,20 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
     if (job.status === "created" && !total) bar.removeAttribute("value"); // not started: an indeterminate bar
     const statusCell = el("td", { className: `status status-${job.status}`, data: { status: job.status } }, t(STATUS_TEXT[job.status] ?? "statusCreated"));
     if (job.status === "failed") statusCell.append(el("small", { className: "job-error", text: t("failedBecause", { reason: job.error_detail?.message ?? job.error ?? "" }) }));
-    const cancel = RUNNING.includes(job.status)
-      ? el("button", { className: "small", attrs: { type: "button", "data-action": "cancel", "aria-label": t("cancelJobLabel", { id: job.id }) }, text: t("cancelJob") })
-      : null;
-    cancel?.addEventListener("click", async () => {
-      cancel.disabled = true;
-      try {
-        showJob(await api<PrelabelJob>("POST", `/api/prelabel-jobs/${job.id}/cancel/`), false);
-      } catch (error) {
-        statusCell.append(el("small", { className: "job-error", text: (error as Error).message }));
-        cancel.disabled = false;
-      }
-    });
+    let cancel: HTMLButtonElement | null = null;
+    if (RUNNING.includes(job.status)) {
+      const button = el("button", { className: "small", attrs: { type: "button", "data-action": "cancel", "aria-label": t("cancelJobLabel", { id: job.id }) }, text: t("cancelJob") });
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          showJob(await api<PrelabelJob>("POST", `/api/prelabel-jobs/${job.id}/cancel/`), false);
+        } catch (error) {
+          statusCell.append(el("small", { className: "job-error", text: (error as Error).message }));
+          button.disabled = false;
+        }
+      });
+      cancel = button;
+    }
     const row = el(
       "tr",
       { data: { jobId: job.id, status: job.status } },
@@ -806,15 +808,22 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
     return row;
   };
 
+  // One poll in flight per job, whoever asks (a cancel's answer, the run's answer, the previous tick).
+  const polled = new Set<number>();
   const poll = (jobId: number) => {
-    if (left) return;
+    if (left || polled.has(jobId)) return;
+    polled.add(jobId);
     const timer = window.setTimeout(async () => {
       timers.delete(timer);
+      let job: PrelabelJob | null = null;
       try {
-        showJob(await api<PrelabelJob>("GET", `/api/prelabel-jobs/${jobId}/`), false);
+        job = await api<PrelabelJob>("GET", `/api/prelabel-jobs/${jobId}/`);
       } catch {
-        poll(jobId); // a dropped request: try again on the next tick
+        job = null; // a dropped request: try again on the next tick
       }
+      polled.delete(jobId);
+      if (job) showJob(job, false);
+      else poll(jobId);
     }, POLL_MS);
     timers.add(timer);
   };
