@@ -145,7 +145,10 @@ def test_a_manager_adds_tests_and_runs_a_span_rules_prelabeler(
         ("Tokyo", "LOC"),
         ("$500", "MONEY"),
     }
-    session.screenshot(f"models-tab-{language}-{theme}")
+    # The page in both themes (the theme is CSS only: switching it redraws nothing).
+    for shown in (theme, "dark" if theme == "light" else "light"):
+        page.emulate_media(color_scheme=shown)
+        session.screenshot(f"models-{language}-{shown}")
 
     # The Dashboard lists the version that wrote them.
     page.goto(f"{session.base_url}/projects/{project.pk}/dashboard/")
