@@ -6,13 +6,14 @@ watches the job complete; the predictions are checked in the database, and the D
 version in its pre-labels table. Screenshots go to TESSERA_SCREENSHOT_DIR (docs/screenshots)."""
 
 import re
+from pathlib import Path
 
 import pytest
 import redis
 from playwright.sync_api import expect
 
 from annotation.models import Prediction
-from tests.e2e.conftest import NER
+from tests.e2e.conftest import NER, SCREENSHOT_DIR
 from tests.integration.conftest import (  # noqa: F401 - fixtures
     _redis_url,
     broker_url,
@@ -148,7 +149,9 @@ def test_a_manager_adds_tests_and_runs_a_span_rules_prelabeler(
     # The page in both themes (the theme is CSS only: switching it redraws nothing).
     for shown in (theme, "dark" if theme == "light" else "light"):
         page.emulate_media(color_scheme=shown)
-        session.screenshot(f"models-{language}-{shown}")
+        if SCREENSHOT_DIR:
+            Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"models-{language}-{shown}.png"), full_page=True)
 
     # The Dashboard lists the version that wrote them.
     page.goto(f"{session.base_url}/projects/{project.pk}/dashboard/")
