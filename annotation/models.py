@@ -210,9 +210,11 @@ class Task(models.Model):
             models.Index(fields=["project", "inner_id"], name="task_project_gold", condition=Q(is_gold=True)),
             # Uncertainty sampling: /next takes the least certain unlabeled task off this index's first
             # rows (annotation/services/queue.py _UNCERTAIN_CANDIDATE_SQL), never sorting the project.
+            # Unscored tasks (NULL) come last: SQLite's DESC puts them there; on PostgreSQL migration
+            # 0016 builds it as "uncertainty" DESC NULLS LAST (SQLite refuses NULLS LAST in an index).
             models.Index(
                 F("project"),
-                F("uncertainty").desc(nulls_last=True),
+                F("uncertainty").desc(),
                 F("inner_id"),
                 name="task_queue_uncertain",
                 condition=Q(is_labeled=False),

@@ -71,10 +71,19 @@ LIMIT 1
 # Uncertainty sampling (active learning): the same candidates, the least certain first. The order is
 # the partial index task_queue_uncertain (project_id, uncertainty DESC NULLS LAST, inner_id WHERE NOT
 # is_labeled), so the first row comes off the index whatever the project's size; tasks no model has
-# scored (null) come last, in import order.
+# scored (null) come last, in import order. The statement says NOT is_labeled as a literal, with no
+# inner_id bound: SQLite uses a partial index only when the query's own text implies its condition,
+# and a range on inner_id makes it pick the (project_id, inner_id) index and sort. SQLite's DESC
+# already puts NULLs last (and its index cannot say NULLS LAST), so there the clause is left out.
 _UNCERTAIN_CANDIDATE_SQL = _CANDIDATE_SQL.replace(
-    'ORDER BY t."inner_id"', 'ORDER BY t."uncertainty" DESC NULLS LAST, t."inner_id"'
-)
+    't."is_labeled" = %s AND t."inner_id" >= %s', 'NOT t."is_labeled"'
+).replace('ORDER BY t."inner_id"', 'ORDER BY t."uncertainty" DESC NULLS LAST, t."inner_id"')
+_UNCERTAIN_CANDIDATE_SQLITE = _UNCERTAIN_CANDIDATE_SQL.replace(" DESC NULLS LAST", " DESC")
+
+
+def uncertain_candidate_sql() -> str:
+    """The uncertainty order's candidate statement for this database (see _UNCERTAIN_CANDIDATE_SQL)."""
+    return _UNCERTAIN_CANDIDATE_SQL if connection.vendor == "postgresql" else _UNCERTAIN_CANDIDATE_SQLITE
 
 
 # The first open task the caller has not answered, ignoring locks: where their next scan may start.
@@ -142,12 +151,14 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Tas
     for update, so the row read is the one committed last and stays so until this transaction ends).
     With uncertainty sampling, "first" is the least certain (start_inner_id is then 1)."""
     overlap = project.maximum_annotations
-    template = _UNCERTAIN_CANDIDATE_SQL if project.sampling == Sampling.UNCERTAINTY else _CANDIDATE_SQL
+    if project.sampling == Sampling.UNCERTAINTY:
+        template, where = uncertain_candidate_sql(), [project.pk]
+    else:
+        template, where = _CANDIDATE_SQL, [project.pk, False, start_inner_id]
+    params = [*where, user.pk, user.pk, now, overlap]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                _sql(template), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
-            )
+            cursor.execute(_sql(template), params)
             row = cursor.fetchone()
         return TASK_ROWS.build(row) if row else None
     # The candidate query reads locks and annotations as of its start. A caller who took a task and
@@ -159,9 +170,7 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Tas
     passed_over: list[int] = []
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(
-                sql, [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap, passed_over]
-            )
+            cursor.execute(sql, [*params, passed_over])
             row = cursor.fetchone()
             if row is None:
                 return None

@@ -4,11 +4,13 @@ index, and every other rule of the queue still holds."""
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from annotation.models import Project, Sampling, Task, TaskLock
 from annotation.services.annotations import annotation_create
-from annotation.services.queue import _UNCERTAIN_CANDIDATE_SQL, _sql
+from annotation.services.queue import _sql, uncertain_candidate_sql
 from tessera.models import Membership
+from tessera.rows import db_datetime
 from tests.conftest import choice, patch_json, post_json
 
 pytestmark = pytest.mark.django_db
@@ -151,8 +153,9 @@ def _plan(sql: str, params: list) -> str:
 
 
 def test_the_candidate_is_read_off_the_uncertainty_index_without_a_sort(cast, scored):
-    sql = _sql(_UNCERTAIN_CANDIDATE_SQL)
-    params = [scored.pk, False, 1, cast.users["annotator"].pk, cast.users["annotator"].pk, "2000-01-01", 1]
+    sql = _sql(uncertain_candidate_sql())
+    annotator = cast.users["annotator"].pk
+    params: list = [scored.pk, annotator, annotator, db_datetime(timezone.now()), 1]
     if connection.vendor == "postgresql":
         # The statement /next runs there: past rows already passed over, each row locked.
         sql = sql.replace("ORDER BY", 'AND NOT (t."id" = ANY(%s))\nORDER BY') + " FOR UPDATE OF t SKIP LOCKED"
