@@ -644,7 +644,7 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
   // ---- the list, with Test and Run on each -------------------------------------------------------
   const card = (prelabeler: Prelabeler): HTMLElement => {
     const prefix = `prelabeler-${prelabeler.id}`;
-    const version = prelabeler.model_version ? el("code", { text: prelabeler.model_version }) : el("span", { className: "muted", text: t("noVersion") });
+    const version = versionOf(prelabeler);
     const facts2 = [
       el("span", { className: "pill", text: BACKEND_TEXT(prelabeler.backend as BackendName) ?? prelabeler.backend }),
       el("span", { className: "pill", text: prelabeler.learns ? t("learns") : t("rulesFixed") }),
@@ -822,11 +822,26 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
         job = null; // a dropped request: try again on the next tick
       }
       polled.delete(jobId);
-      if (job) showJob(job, false);
-      else poll(jobId);
+      if (job) {
+        showJob(job, false);
+        // A finished run may have fitted a new version: show it on the pre-labeler's card.
+        if (!RUNNING.includes(job.status)) void refreshVersion(job.prelabeler);
+      } else poll(jobId);
     }, POLL_MS);
     timers.add(timer);
   };
+
+  async function refreshVersion(prelabelerId: number): Promise<void> {
+    let fresh: Prelabeler;
+    try {
+      fresh = await api<Prelabeler>("GET", `/api/prelabelers/${prelabelerId}/`);
+    } catch {
+      return; // deleted meanwhile: the card is gone too
+    }
+    prelabelers = prelabelers.map((item) => (item.id === fresh.id ? fresh : item));
+    const line = listBody.querySelector(`[data-prelabeler="${fresh.id}"] .version`);
+    if (line) replaceChildren(line, `${t("modelVersion")}: `, versionOf(fresh));
+  }
 
   function showJob(job: PrelabelJob, isNew: boolean): void {
     if (left) return;
@@ -880,6 +895,12 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
     for (const timer of timers) window.clearTimeout(timer);
     timers.clear();
   };
+}
+
+function versionOf(prelabeler: Prelabeler): HTMLElement {
+  if (prelabeler.model_version) return el("code", { text: prelabeler.model_version });
+  // Only a learning backend waits for a fit; the others take their version from each run.
+  return el("span", { className: "muted", text: prelabeler.learns ? t("noVersion") : "—" });
 }
 
 function testAnswer(answer: TestAnswer, data: Record<string, unknown>, facts: ConfigFacts): HTMLElement[] {
