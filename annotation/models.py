@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Sampling(models.TextChoices):
@@ -208,6 +208,17 @@ class Task(models.Model):
             models.Index(fields=["project", "state", "inner_id"], name="task_project_state"),
             # Gold tasks mixed into the queue.
             models.Index(fields=["project", "inner_id"], name="task_project_gold", condition=Q(is_gold=True)),
+            # Uncertainty sampling: /next takes the least certain unlabeled task off this index's first
+            # rows (annotation/services/queue.py _UNCERTAIN_CANDIDATE_SQL), never sorting the project.
+            # Unscored tasks (NULL) come last: SQLite's DESC puts them there; on PostgreSQL migration
+            # 0016 builds it as "uncertainty" DESC NULLS LAST (SQLite refuses NULLS LAST in an index).
+            models.Index(
+                F("project"),
+                F("uncertainty").desc(),
+                F("inner_id"),
+                name="task_queue_uncertain",
+                condition=Q(is_labeled=False),
+            ),
         ]
 
 

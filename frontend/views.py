@@ -99,6 +99,8 @@ PROJECT_TABS: dict[str, Role] = {
     "data": Role.REVIEWER,
     "review": Role.REVIEWER,
     "dashboard": Role.REVIEWER,
+    # Pre-labelers (issue 10): adding, testing and running them is a manager's work.
+    "models": Role.MANAGER,
     "import": Role.MANAGER,
     "settings": Role.MANAGER,
     "members": Role.REVIEWER,

@@ -470,8 +470,8 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     manager("delete", f"{members_of_project}{annotator_id}/", expect=404)
     manager("patch", project_url, {"members_only": False}, expect=200)
 
-    # Annotator metrics, the timeline, gold scores, resuming a paused annotator.
-    for path in ("annotators/", "annotators/?by=day", "timeline/", "gold/"):
+    # Annotator metrics, the timeline, gold scores, pre-labels by model version, resuming a paused annotator.
+    for path in ("annotators/", "annotators/?by=day", "timeline/", "gold/", "prelabel-stats/"):
         reviewer("get", f"{project_url}{path}", expect=200)
         annotator("get", f"{project_url}{path}", expect=403)
         outsider("get", f"{project_url}{path}", expect=404)

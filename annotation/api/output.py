@@ -67,6 +67,7 @@ def project_out(project: Project) -> dict:
         "gold_score_floor": project.gold_score_floor,
         "gold_floor_pauses_queue": project.gold_floor_pauses_queue,
         "comments_block_acceptance": project.comments_block_acceptance,
+        "prelabel_refit_every": project.prelabel_refit_every,
         "organization": project.organization_id,
         "created_by": user_simple_out(project.created_by),
         "created_at": _time(project.created_at),

@@ -48,7 +48,10 @@ class ProjectOut(serializers.Serializer):
     show_skip_button = serializers.BooleanField()
     enable_empty_annotation = serializers.BooleanField()
     maximum_annotations = serializers.IntegerField(help_text="Overlap: annotations a task needs.")
-    sampling = serializers.CharField()
+    sampling = serializers.CharField(
+        help_text="Order of /next: Sequential sampling (import order), Uniform sampling (random), "
+        "Uncertainty sampling (the least certain unlabeled tasks of the latest model version first)."
+    )
     color = serializers.CharField(allow_blank=True)
     members_only = serializers.BooleanField(
         help_text="Tessera's own: only the project's members may label or review it (managers and above always)."
@@ -74,6 +77,9 @@ class ProjectOut(serializers.Serializer):
     )
     comments_block_acceptance = serializers.BooleanField(
         help_text="A task with an open comment thread cannot be accepted (or fixed) in review."
+    )
+    prelabel_refit_every = serializers.IntegerField(
+        help_text="A learning pre-labeler refits after this many new labels (0: only when asked)."
     )
     organization = serializers.IntegerField()
     created_by = UserSimpleOut(allow_null=True)
@@ -357,6 +363,12 @@ class ProjectIn(serializers.Serializer):
     gold_score_floor = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     gold_floor_pauses_queue = serializers.BooleanField(required=False)
     comments_block_acceptance = serializers.BooleanField(required=False)
+    prelabel_refit_every = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="A learning pre-labeler refits after this many new labels (0: only when asked).",
+    )
 
 
 class ConfigCheckIn(serializers.Serializer):

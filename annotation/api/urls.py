@@ -1,6 +1,15 @@
 from django.urls import re_path
 
-from annotation.api import agreement, annotator_metrics, comments, labeling, project_members, review, views
+from annotation.api import (
+    agreement,
+    annotator_metrics,
+    comments,
+    labeling,
+    prelabel_stats,
+    project_members,
+    review,
+    views,
+)
 
 # Label Studio's clients call some paths with a trailing slash and some without; accept both.
 urlpatterns = [
@@ -66,3 +75,4 @@ urlpatterns += annotator_metrics.urlpatterns
 urlpatterns += agreement.urlpatterns
 urlpatterns += comments.urlpatterns
 urlpatterns += review.urlpatterns
+urlpatterns += prelabel_stats.urlpatterns

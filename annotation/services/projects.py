@@ -57,9 +57,13 @@ EDITABLE_FIELDS = {
     "gold_score_floor": float,
     "gold_floor_pauses_queue": bool,
     "comments_block_acceptance": bool,
+    # Pre-labeling (issue 10).
+    "prelabel_refit_every": int,
 }
 # Settings that may be null (unset).
 NULLABLE_FIELDS = {"gold_score_floor"}
+# A learning pre-labeler refits after this many new labels at most (0: only when asked).
+PRELABEL_REFIT_EVERY_MAX = 1_000_000
 # Settings that are shares: between 0 and 1.
 SHARE_FIELDS = ("review_agreement_threshold", "gold_ratio", "gold_score_floor")
 # Settings that decide which tasks go to review: a change moves task states (states.py).
@@ -112,6 +116,14 @@ def _clean(fields: dict) -> dict:
     if "review_sample_percent" in cleaned and not 0 <= cleaned["review_sample_percent"] <= 100:
         raise ApplicationError(
             _("review_sample_percent must be between 0 and 100."), field="review_sample_percent"
+        )
+    if (
+        "prelabel_refit_every" in cleaned
+        and not 0 <= cleaned["prelabel_refit_every"] <= PRELABEL_REFIT_EVERY_MAX
+    ):
+        raise ApplicationError(
+            _("prelabel_refit_every must be between 0 and %(max)s.") % {"max": PRELABEL_REFIT_EVERY_MAX},
+            field="prelabel_refit_every",
         )
     for name in SHARE_FIELDS:
         if cleaned.get(name) is not None and not 0 <= cleaned[name] <= 1:

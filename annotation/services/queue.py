@@ -68,6 +68,23 @@ ORDER BY t."inner_id"
 LIMIT 1
 """
 
+# Uncertainty sampling (active learning): the same candidates, the least certain first. The order is
+# the partial index task_queue_uncertain (project_id, uncertainty DESC NULLS LAST, inner_id WHERE NOT
+# is_labeled), so the first row comes off the index whatever the project's size; tasks no model has
+# scored (null) come last, in import order. The statement says NOT is_labeled as a literal, with no
+# inner_id bound: SQLite uses a partial index only when the query's own text implies its condition,
+# and a range on inner_id makes it pick the (project_id, inner_id) index and sort. SQLite's DESC
+# already puts NULLs last (and its index cannot say NULLS LAST), so there the clause is left out.
+_UNCERTAIN_CANDIDATE_SQL = _CANDIDATE_SQL.replace(
+    't."is_labeled" = %s AND t."inner_id" >= %s', 'NOT t."is_labeled"'
+).replace('ORDER BY t."inner_id"', 'ORDER BY t."uncertainty" DESC NULLS LAST, t."inner_id"')
+_UNCERTAIN_CANDIDATE_SQLITE = _UNCERTAIN_CANDIDATE_SQL.replace(" DESC NULLS LAST", " DESC")
+
+
+def uncertain_candidate_sql() -> str:
+    """The uncertainty order's candidate statement for this database (see _UNCERTAIN_CANDIDATE_SQL)."""
+    return _UNCERTAIN_CANDIDATE_SQL if connection.vendor == "postgresql" else _UNCERTAIN_CANDIDATE_SQLITE
+
 
 # The first open task the caller has not answered, ignoring locks: where their next scan may start.
 _FIRST_UNANSWERED_SQL = """
@@ -131,27 +148,29 @@ def _sql(template: str) -> str:
 
 def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Task | None:
     """The first task from ``start_inner_id`` that still needs this caller (on PostgreSQL locked
-    for update, so the row read is the one committed last and stays so until this transaction ends)."""
+    for update, so the row read is the one committed last and stays so until this transaction ends).
+    With uncertainty sampling, "first" is the least certain (start_inner_id is then 1)."""
     overlap = project.maximum_annotations
+    if project.sampling == Sampling.UNCERTAINTY:
+        template, where = uncertain_candidate_sql(), [project.pk]
+    else:
+        template, where = _CANDIDATE_SQL, [project.pk, False, start_inner_id]
+    params = [*where, user.pk, user.pk, now, overlap]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                _sql(_CANDIDATE_SQL), [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap]
-            )
+            cursor.execute(_sql(template), params)
             row = cursor.fetchone()
         return TASK_ROWS.build(row) if row else None
     # The candidate query reads locks and annotations as of its start. A caller who took a task and
     # committed while this query ran releases the row lock before we reach the row, so SKIP LOCKED
     # does not skip it, yet this query's snapshot misses their TaskLock. Once we hold the row lock,
     # a fresh statement sees every commit that came before it: check again, and move on if taken.
-    sql = _sql(_CANDIDATE_SQL).replace("ORDER BY", 'AND NOT (t."id" = ANY(%s))\nORDER BY')
+    sql = _sql(template).replace("ORDER BY", 'AND NOT (t."id" = ANY(%s))\nORDER BY')
     sql += " FOR UPDATE OF t SKIP LOCKED"
     passed_over: list[int] = []
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(
-                sql, [project.pk, False, start_inner_id, user.pk, user.pk, now, overlap, passed_over]
-            )
+            cursor.execute(sql, [*params, passed_over])
             row = cursor.fetchone()
             if row is None:
                 return None
@@ -314,9 +333,11 @@ def next_task(*, project: Project, user: User) -> Task:
         # otherwise the ordinary queue.
         task = _gold_candidate(project, user)
     if task is None and task_id is None:
-        sequential = project.sampling != Sampling.UNIFORM
+        # Uncertainty sampling walks its own index from the top: neither a random start nor the
+        # sequential scan hint (an inner id) applies to an order by score.
+        sequential = project.sampling == Sampling.SEQUENTIAL
         start = _scan_start(project, user) if sequential else 1
-        if not sequential and project.task_counter > 1:
+        if project.sampling == Sampling.UNIFORM and project.task_counter > 1:
             # A random starting point over the inner_id range, then wrap to the beginning:
             # uniform enough for sampling, and it reads one index range instead of sorting by random().
             start = random.randint(1, project.task_counter)

@@ -54,6 +54,7 @@ ENDPOINTS: list[tuple[str, str, Any]] = [
     ("post", "/api/tasks/{task}/skip", {"reason": "unclear"}),
     ("post", "/api/tasks/{free_task}/lock", None),
     ("delete", "/api/tasks/{free_task}/lock", None),
+    ("get", "/api/projects/{project}/prelabel-stats/", None),
 ]
 
 

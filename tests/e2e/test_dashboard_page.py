@@ -144,3 +144,41 @@ def test_dashboard_in_japanese_at_phone_width(open_session, cast, dashboard_proj
     assert overflow <= 1
     _screenshot(page, "dashboard-data-ja-light")
     assert session.errors == []
+
+
+@pytest.mark.e2e
+def test_prelabels_by_model_version_chart_and_table(open_session, cast, labeling_project):
+    from annotation.services.annotations import prediction_create
+
+    project = labeling_project(CONFIG, [{"text": f"Headline {n}"} for n in range(4)], title="Sentiment")
+    tasks = list(project.tasks.order_by("inner_id"))
+    manager, annotator = cast.users["manager"], cast.users["annotator"]
+    # v1 suggests Positive on two tasks: one kept, one replaced; v2 on two: both kept.
+    for task, version, answer in zip(
+        tasks, ["v1", "v1", "v2", "v2"], ["Positive", "Negative", "Negative", "Negative"], strict=True
+    ):
+        suggested = "Positive" if version == "v1" else "Negative"
+        prediction = prediction_create(
+            task=task, user=manager, result=_choice(suggested), model_version=version
+        )
+        annotation_create(
+            task=task, user=annotator, result=_choice(answer), parent_prediction_id=prediction.pk
+        )
+    session = open_session(cast.users["reviewer"].email)
+    page = session.page
+    page.goto(f"{session.base_url}/projects/{project.pk}/dashboard/")
+    page.wait_for_selector(".dashboard[data-state=ready]")
+    section = page.locator("#dash-prelabels")
+    assert section.locator("canvas").count() >= 1
+    rows = section.locator("table.prelabels tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("th").inner_text() == "v1"
+    cells = rows.nth(0).locator("td").all_inner_texts()
+    # prelabeler, predictions, shown, kept unchanged, edited, replaced, reviewed, agreement
+    assert cells[1:4] == ["2", "2", "1 (50%)"], cells
+    assert cells[5] == "1 (50%)", cells
+    assert rows.nth(1).locator("td").all_inner_texts()[3] == "2 (100%)"
+    with page.expect_download() as download:
+        section.locator("button[data-csv]").click()
+    assert download.value.suggested_filename == f"project-{project.pk}-prelabels.csv"
+    assert session.errors == []

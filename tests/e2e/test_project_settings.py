@@ -268,3 +268,24 @@ def test_the_markdown_preview_keeps_structure_and_drops_unsafe_addresses(
     page.fill("#field-expert_instruction", "")
     preview.locator("text=Nothing to preview yet.").wait_for()
     assert manager.errors == []
+
+
+def test_manager_sets_uncertainty_sampling_and_the_refit_interval(open_session, labeling_project, cast):
+    project = labeling_project(SENTIMENT, NEWS, title="Tone")
+    manager = open_session(cast.users["manager"].email)
+    open_settings(manager, project)
+    page = manager.page
+    page.select_option("#field-sampling", "Uncertainty sampling")
+    page.fill("#field-prelabel_refit_every", "-3")
+    assert save(page) == "Not saved: fix the field marked below."
+    assert (
+        page.locator("#error-prelabel_refit_every").inner_text() == "Enter a whole number from 0 to 1000000."
+    )
+    page.fill("#field-prelabel_refit_every", "0")
+    assert save(page) == "Saved."
+    project.refresh_from_db()
+    assert (project.sampling, project.prelabel_refit_every) == (Sampling.UNCERTAINTY, 0)
+    page.reload()
+    page.locator("form.settings-form").wait_for()
+    assert page.locator("#field-sampling").input_value() == "Uncertainty sampling"
+    assert page.locator("#field-prelabel_refit_every").input_value() == "0"

@@ -41,6 +41,9 @@ def app_settings(response) -> dict:
         ("reviewer", "dashboard", 200),
         ("annotator", "review", 403),
         ("annotator", "dashboard", 403),
+        ("manager", "models", 200),
+        ("reviewer", "models", 403),
+        ("annotator", "models", 403),
     ],
 )
 def test_project_tabs_are_served_by_role(cast, make_project, key, tab, status):

@@ -1,7 +1,8 @@
 // The Dashboard tab (reviewers and above): progress over time (`/timeline/`, drawn with uPlot),
 // agreement by control and label (`/agreement/`), a confusion matrix between two annotators or an
 // annotator and the consensus or gold (`/agreement/confusion`), the annotator leaderboard sortable by
-// each metric (`/annotators/`) and the review backlog. Each section loads on its own, so one failing
+// each metric (`/annotators/`), pre-labels by model version (`/prelabel-stats/`: how annotators received
+// each version's suggestions) and the review backlog. Each section loads on its own, so one failing
 // endpoint leaves the others drawn; each table downloads as CSV. A metric the server leaves null is
 // shown as "—" with its reason. When every section has answered, the page sets data-state="ready"
 // on its root and marks `tessera:dashboard-ready` (User Timing), which bench/dashboard_load.py and
@@ -78,6 +79,24 @@ const t = catalogue(
     nullPrelabel: "no pre-labeled tasks",
     nullMetric: "not computed",
     backlog: "Review backlog",
+    prelabels: "Pre-labels by model version",
+    prelabelsHint: "Of the answers started from a version's suggestions: kept unchanged, edited (some suggested regions kept) or replaced (none kept); agreement: the share of reviewed answers whose accepted result is the suggestion.",
+    modelVersion: "Model version",
+    prelabeler: "Pre-labeler",
+    imported: "imported",
+    predictions: "Predictions",
+    shown: "Answered from them",
+    acceptedUnchanged: "Kept unchanged",
+    edited: "Edited",
+    replaced: "Replaced",
+    prelabelReviewed: "Reviewed",
+    agreementWithAccepted: "Agreement with the accepted result",
+    shareUnchanged: "Kept unchanged (share)",
+    shareEdited: "Edited (share)",
+    shareReplaced: "Replaced (share)",
+    noPrelabels: "No predictions yet: add a pre-labeler on the Models tab, or import predictions.",
+    nullShown: "no answer from them yet",
+    nullReviewed: "none reviewed yet",
     download: "Download CSV",
     failed: "Could not be loaded: {reason}",
     loading: "Loading…",
@@ -140,6 +159,24 @@ const t = catalogue(
     nullPrelabel: "事前ラベル付きのタスクがありません",
     nullMetric: "計算されていません",
     backlog: "レビュー待ちの状況",
+    prelabels: "モデルのバージョン別の事前ラベル",
+    prelabelsHint: "そのバージョンの提案から始めた回答のうち、そのまま採用、修正（提案の領域を一部残した）、置き換え（何も残さなかった）の割合。一致: レビュー済みの回答のうち、承認された結果が提案と同じだった割合。",
+    modelVersion: "モデルのバージョン",
+    prelabeler: "事前ラベラー",
+    imported: "インポート",
+    predictions: "予測",
+    shown: "提案から回答",
+    acceptedUnchanged: "そのまま採用",
+    edited: "修正",
+    replaced: "置き換え",
+    prelabelReviewed: "レビュー済み",
+    agreementWithAccepted: "承認された結果との一致",
+    shareUnchanged: "そのまま採用（割合）",
+    shareEdited: "修正（割合）",
+    shareReplaced: "置き換え（割合）",
+    noPrelabels: "予測はまだありません。「モデル」タブで事前ラベラーを追加するか、予測をインポートしてください。",
+    nullShown: "提案から始めた回答がまだありません",
+    nullReviewed: "まだレビューされていません",
     download: "CSV をダウンロード",
     failed: "読み込めませんでした: {reason}",
     loading: "読み込み中…",
@@ -183,6 +220,18 @@ interface AnnotatorRow {
   prelabel_accepted_unchanged: number | null;
   flagged: boolean;
   paused: boolean;
+}
+
+interface PrelabelVersion {
+  model_version: string;
+  prelabeler: number | null;
+  predictions: number;
+  shown: number;
+  accepted_unchanged: number;
+  edited: number;
+  replaced: number;
+  reviewed: number;
+  agreement_with_accepted: number | null;
 }
 
 interface Confusion {
@@ -231,6 +280,7 @@ interface Requests {
   agreement: Promise<Agreement>;
   annotators: Promise<{ annotators: AnnotatorRow[] }>;
   backlog: Promise<Backlog>;
+  prelabels: Promise<{ model_versions: PrelabelVersion[] }>;
 }
 
 let prefetched: { projectId: number; requests: Requests } | null = null;
@@ -242,6 +292,7 @@ function request(projectId: number): Requests {
     agreement: api("GET", `${base}/agreement/`),
     annotators: api("GET", `${base}/annotators/`),
     backlog: api("GET", `${base}/review/backlog`),
+    prelabels: api("GET", `${base}/prelabel-stats/`),
   };
   // Each is awaited by its section; until then a failure must not count as unhandled.
   for (const pending of Object.values(requests)) (pending as Promise<unknown>).catch(() => undefined);
@@ -264,18 +315,20 @@ export default async function dashboardTab(ctx: ProjectContext): Promise<() => v
   const confusion = section("confusion", t("confusion"), el("p", { className: "hint", text: t("confusionHint") }));
   const leaderboard = section("annotators", t("leaderboard"));
   const backlog = section("backlog", t("backlog"));
-  const root = el("div", { className: "dashboard", data: { state: "loading" } }, progress.root, agreement.root, leaderboard.root, confusion.root, backlog.root);
+  const prelabels = section("prelabels", t("prelabels"), el("p", { className: "hint", text: t("prelabelsHint") }));
+  const root = el("div", { className: "dashboard", data: { state: "loading" } }, progress.root, agreement.root, leaderboard.root, confusion.root, prelabels.root, backlog.root);
   document.title = `${t("heading")} · ${project.title} · Tessera`;
   replaceChildren(ctx.root, el("h2", { className: "visually-hidden", text: t("heading") }), root);
 
   // Prefetched answers are used once; a later visit to the tab reads fresh figures.
   const requests = prefetched?.projectId === project.id ? prefetched.requests : request(project.id);
   prefetched = null;
-  const { timeline: timelineRequest, agreement: agreementRequest, annotators: annotatorsRequest, backlog: backlogRequest } = requests;
+  const { timeline: timelineRequest, agreement: agreementRequest, annotators: annotatorsRequest, backlog: backlogRequest, prelabels: prelabelsRequest } = requests;
 
   const drawn = [
     timelineRequest.then(({ days }) => cleanups.push(drawTimeline(progress, days ?? [], file)), (error) => failure(progress.body, error)),
     agreementRequest.then((answer) => drawAgreement(agreement, answer, file), (error) => failure(agreement.body, error)),
+    prelabelsRequest.then(({ model_versions }) => cleanups.push(drawPrelabels(prelabels, model_versions ?? [], file)), (error) => failure(prelabels.body, error)),
     annotatorsRequest.then(({ annotators }) => drawLeaderboard(leaderboard, annotators ?? [], file), (error) => failure(leaderboard.body, error)),
     backlogRequest.then(
       (answer) => {
@@ -355,6 +408,89 @@ function drawTimeline(target: ReturnType<typeof section>, days: TimelineDay[], f
       ],
     },
     [xs, days.map((day) => day.submitted), days.map((day) => day.reviewed), days.map((day) => day.accepted)],
+    chartHolder,
+  );
+  const observer = new ResizeObserver(() => chart.setSize({ width: width(), height: 240 }));
+  observer.observe(chartHolder);
+  return () => {
+    observer.disconnect();
+    chart.destroy();
+  };
+}
+
+/** Per model version: a chart of how its suggestions fared (shares of the answers made from them) and the counts. */
+function drawPrelabels(target: ReturnType<typeof section>, versions: PrelabelVersion[], file: (what: string) => string): () => void {
+  const header = [t("modelVersion"), t("prelabeler"), t("predictions"), t("shown"), t("acceptedUnchanged"), t("edited"), t("replaced"), t("prelabelReviewed"), t("agreementWithAccepted")];
+  const rows = (): CsvCell[][] =>
+    versions.map((row) => [row.model_version, row.prelabeler, row.predictions, row.shown, row.accepted_unchanged, row.edited, row.replaced, row.reviewed, row.agreement_with_accepted]);
+  csvButton(target.tools, file("prelabels"), header, rows);
+  if (!versions.length) {
+    replaceChildren(target.body, el("p", { className: "empty", text: t("noPrelabels") }));
+    return () => undefined;
+  }
+  const share = (part: number, whole: number): number | null => (whole ? part / whole : null);
+  const shareCell = (part: number, whole: number) => {
+    const value = share(part, whole);
+    return el("td", { className: "num" }, formatNumber(part), value === null ? null : el("small", { className: "share", text: ` (${percent(value)})` }));
+  };
+  const body = el(
+    "tbody",
+    {},
+    ...versions.map((row) =>
+      el(
+        "tr",
+        { data: { modelVersion: row.model_version, prelabeler: row.prelabeler ?? "" } },
+        el("th", { attrs: { scope: "row" }, text: row.model_version || "—" }),
+        el("td", { text: row.prelabeler === null ? t("imported") : `#${row.prelabeler}` }),
+        el("td", { className: "num", text: formatNumber(row.predictions) }),
+        el("td", { className: "num" }, row.shown ? formatNumber(row.shown) : nullCell(t("nullShown"))),
+        shareCell(row.accepted_unchanged, row.shown),
+        shareCell(row.edited, row.shown),
+        shareCell(row.replaced, row.shown),
+        el("td", { className: "num", text: formatNumber(row.reviewed) }),
+        row.agreement_with_accepted === null ? el("td", { className: "num" }, nullCell(t("nullReviewed"))) : el("td", { className: "num", text: percent(row.agreement_with_accepted) }),
+      ),
+    ),
+  );
+  const table = tableOf("data prelabels", header, body, [false, false, true, true, true, true, true, true, true]);
+  const answered = versions.filter((row) => row.shown > 0);
+  if (!answered.length) {
+    replaceChildren(target.body, table);
+    return () => undefined;
+  }
+  // One point per version on x (0, 1, 2…), labelled with the version; the shares of its answers on y.
+  const chartHolder = el("div", { className: "dash-chart", attrs: { role: "img", "aria-label": t("prelabelsHint") } });
+  replaceChildren(target.body, chartHolder, table);
+  const xs = answered.map((_row, index) => index);
+  const names = answered.map((row) => row.model_version || "—");
+  const colours = [cssVar("--ok", "#1a7f37"), cssVar("--focus", "#f0a500"), cssVar("--danger", "#b42318"), cssVar("--accent", "#2f5fd0")];
+  const axis = { stroke: cssVar("--muted", "#5c6677"), grid: { stroke: cssVar("--line", "#d8dde6"), width: 1 }, ticks: { stroke: cssVar("--line", "#d8dde6"), width: 1 } };
+  const width = () => Math.max(280, chartHolder.clientWidth || 600);
+  const series = (label: string, stroke: string) => ({ label, stroke, width: 2, points: { show: true, size: 7 }, value: (_u: uPlot, value: number) => (value === null || value === undefined ? "—" : percent(value)) });
+  const chart = new uPlot(
+    {
+      width: width(),
+      height: 240,
+      scales: { x: { time: false, range: () => [-0.5, Math.max(0.5, xs.length - 0.5)] }, y: { range: () => [0, 1] } },
+      axes: [
+        { ...axis, incrs: [1], values: (_u, splits) => splits.map((split) => (Number.isInteger(split) ? (names[split] ?? "") : "")) },
+        { ...axis, values: (_u, splits) => splits.map((split) => percent(split)) },
+      ],
+      series: [
+        { label: t("modelVersion"), value: (_u, index) => names[index] ?? "" },
+        series(t("shareUnchanged"), colours[0]),
+        series(t("shareEdited"), colours[1]),
+        series(t("shareReplaced"), colours[2]),
+        series(t("agreementWithAccepted"), colours[3]),
+      ],
+    },
+    [
+      xs,
+      answered.map((row) => share(row.accepted_unchanged, row.shown)),
+      answered.map((row) => share(row.edited, row.shown)),
+      answered.map((row) => share(row.replaced, row.shown)),
+      answered.map((row) => row.agreement_with_accepted),
+    ],
     chartHolder,
   );
   const observer = new ResizeObserver(() => chart.setSize({ width: width(), height: 240 }));

@@ -1,4 +1,4 @@
-// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Import, Settings, Members, Export), each tab a
+// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Models, Import, Settings, Members, Export), each tab a
 // module of its own loaded on demand. A tab is shown when its module exists and the caller's role
 // reaches it; the server (frontend/views.py PROJECT_TABS) refuses the same URLs to lower roles.
 
@@ -22,7 +22,7 @@ export interface TabModule {
   prefetch?: (projectId: number) => void;
 }
 
-type TabKey = "label" | "data" | "review" | "dashboard" | "import" | "settings" | "members" | "export";
+type TabKey = "label" | "data" | "review" | "dashboard" | "models" | "import" | "settings" | "members" | "export";
 
 interface Tab {
   key: TabKey;
@@ -31,12 +31,13 @@ interface Tab {
   load?: () => Promise<TabModule>;
 }
 
-// One line a tab. Later issues add Datasets and Models here.
+// One line a tab. A later issue adds Datasets here.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
   { key: "data", minimum: "reviewer", load: () => import("./data_table") },
   { key: "review", minimum: "reviewer", load: () => import("./review") },
   { key: "dashboard", minimum: "reviewer", load: () => import("./dashboard") },
+  { key: "models", minimum: "manager", load: () => import("./models") },
   { key: "import", minimum: "manager", load: () => import("./project_import") },
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
   { key: "members", minimum: "reviewer", load: () => import("./project_members") },
@@ -49,6 +50,7 @@ const t = catalogue(
     data: "Data",
     review: "Review",
     dashboard: "Dashboard",
+    models: "Models",
     import: "Import",
     settings: "Settings",
     members: "Members",
@@ -64,6 +66,7 @@ const t = catalogue(
     data: "データ",
     review: "レビュー",
     dashboard: "ダッシュボード",
+    models: "モデル",
     import: "インポート",
     settings: "設定",
     members: "メンバー",

@@ -29,6 +29,10 @@ const t = catalogue(
     sampling: "Order of tasks",
     sequential: "In order (as imported)",
     uniform: "Random",
+    uncertainty: "Uncertain first (active learning: the tasks the latest model is least sure of)",
+    refitEvery: "Refit learning pre-labelers every",
+    refitEveryHint: "New labels between automatic refits of a learning pre-labeler (0: only when you run one with “Refit”).",
+    refitRange: "Enter a whole number from 0 to 1000000.",
     skip: "Annotators may skip tasks",
     empty: "An empty annotation may be submitted",
     config: "Label config",
@@ -90,6 +94,10 @@ const t = catalogue(
     sampling: "タスクの順序",
     sequential: "順番どおり（インポート順）",
     uniform: "ランダム",
+    uncertainty: "不確かなものから（能動学習: 最新のモデルが最も迷っているタスクを先に）",
+    refitEvery: "学習する事前ラベラーの再学習間隔",
+    refitEveryHint: "学習する事前ラベラーを自動で再学習するまでの新しいラベルの数（0 なら「再学習」を指定して実行したときだけ）。",
+    refitRange: "0〜1000000の整数で入力してください。",
     skip: "アノテーターがタスクをスキップできる",
     empty: "空のアノテーションを提出できる",
     config: "ラベル設定",
@@ -154,7 +162,8 @@ type FieldName =
   | "gold_ratio"
   | "gold_score_floor"
   | "gold_floor_pauses_queue"
-  | "comments_block_acceptance";
+  | "comments_block_acceptance"
+  | "prelabel_refit_every";
 
 const FIELD_LABEL: Record<FieldName, Parameters<typeof t>[0]> = {
   title: "title",
@@ -174,6 +183,7 @@ const FIELD_LABEL: Record<FieldName, Parameters<typeof t>[0]> = {
   gold_score_floor: "goldFloor",
   gold_floor_pauses_queue: "goldPauses",
   comments_block_acceptance: "commentsBlock",
+  prelabel_refit_every: "refitEvery",
 };
 
 const POLICIES: [value: string, label: Parameters<typeof t>[0]][] = [
@@ -187,6 +197,7 @@ type Value = string | number | boolean | null;
 const SAMPLING: [value: string, label: Parameters<typeof t>[0]][] = [
   ["Sequential sampling", "sequential"],
   ["Uniform sampling", "uniform"],
+  ["Uncertainty sampling", "uncertainty"],
 ];
 
 interface Control {
@@ -375,6 +386,7 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
       { className: "card" },
       el("h2", { text: t("labeling") }),
       el("div", { className: "row" }, overlapField(), samplingField()),
+      "prelabel_refit_every" in project ? numberField("prelabel_refit_every", { min: "0", max: "1000000", step: "1", hint: t("refitEveryHint") }) : null,
       checkField("show_skip_button"),
       checkField("enable_empty_annotation"),
     ),
@@ -430,6 +442,13 @@ export default async function settingsTab(ctx: ProjectContext): Promise<() => vo
       const overlap = changed.maximum_annotations as number;
       if (!Number.isInteger(overlap) || overlap < 1 || overlap > 100) {
         markError("maximum_annotations", t("overlapRange"));
+        ok = false;
+      }
+    }
+    if ("prelabel_refit_every" in changed) {
+      const value = changed.prelabel_refit_every as number;
+      if (!Number.isInteger(value) || value < 0 || value > 1_000_000) {
+        markError("prelabel_refit_every", t("refitRange"));
         ok = false;
       }
     }
