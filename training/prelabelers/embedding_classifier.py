@@ -459,6 +459,11 @@ class EmbeddingClassifier(Backend):
     def predict(self, tasks: list[TaskInput]) -> list[PredictionOut | Dropped]:
         target = self.target
         model = self._loaded()
+        if model.multiple != target.multiple:
+            raise BackendUnfit(
+                _("The control changed between single and multiple choice since the fit; fit it again."),
+                field="backend",
+            )
         version = self._version
         answers: list[PredictionOut | Dropped] = []
         readable: list[TaskInput] = []
