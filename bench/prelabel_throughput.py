@@ -50,8 +50,6 @@ from api_bench import SENTIMENT_CONFIG, Client  # noqa: E402
 REPO = api_bench.REPO
 CELERY = REPO / ".venv" / "bin" / "celery"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tessera_bench_prelabel"
-JOB_BATCH = 256  # EmbeddingClassifier.batch_size: tasks per predict call
-ENCODE_BATCH = 64  # EmbeddingClassifier.encode_batch_size
 WARM_UP_TASKS = 16
 
 # ---------------------------------------------------------------- workload
@@ -118,12 +116,16 @@ def raw_throughput(texts: list[str], labeled: list[tuple[str, str]]) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
     django.setup()
     import numpy as np
+    import torch
 
     from training.encoders import encode, encoder_device
-    from training.prelabelers.embedding_classifier import fit_model
+    from training.prelabelers.embedding_classifier import EmbeddingClassifier, fit_model
+
+    # The backend's own batch sizes: tasks per predict call of the job, texts per forward pass.
+    job_batch, encode_batch = EmbeddingClassifier.batch_size, EmbeddingClassifier.encode_batch_size
 
     classes = sorted({label for _text, label in labeled})
-    encode(["warm up the model"] * ENCODE_BATCH)  # the load and the first pass's allocations, untimed
+    encode(["warm up the model"] * encode_batch)  # the load and the first pass's allocations, untimed
     examples = encode([text for text, _label in labeled])
     targets = np.array([classes.index(label) for _text, label in labeled])
     model = fit_model(
@@ -131,18 +133,20 @@ def raw_throughput(texts: list[str], labeled: list[tuple[str, str]]) -> dict:
     )
 
     started = time.perf_counter()
-    probabilities = model.probabilities(encode(texts, batch_size=ENCODE_BATCH))
+    probabilities = model.probabilities(encode(texts, batch_size=encode_batch))
     sorted_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    for first in range(0, len(texts), JOB_BATCH):
-        model.probabilities(encode(texts[first : first + JOB_BATCH], batch_size=ENCODE_BATCH))
+    for first in range(0, len(texts), job_batch):
+        model.probabilities(encode(texts[first : first + job_batch], batch_size=encode_batch))
     in_order_seconds = time.perf_counter() - started
 
     predicted = [classes[index] for index in probabilities.argmax(axis=1)]
     return {
         "device": encoder_device(),
-        "torch_threads": __import__("torch").get_num_threads(),
+        "torch_threads": torch.get_num_threads(),
+        "job_batch": job_batch,
+        "encode_batch": encode_batch,
         "raw_sorted_texts_per_s": round(len(texts) / sorted_seconds, 1),
         "raw_sorted_seconds": round(sorted_seconds, 2),
         "raw_in_order_texts_per_s": round(len(texts) / in_order_seconds, 1),

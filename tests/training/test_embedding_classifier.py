@@ -130,8 +130,8 @@ def test_the_least_certain_task_has_the_highest_uncertainty(rows):
         TaskInput(3, {"text": "Revenue rose strongly, but profits fell and the dividend was cut."}),
     ]
     answers = {answer.task_id: answer for answer in backend.predict(tasks)}
-    uncertainty = {task_id: answer.uncertainty for task_id, answer in answers.items()}  # type: ignore[union-attr]
-    assert max(uncertainty, key=uncertainty.get) == 3, uncertainty  # type: ignore[arg-type]
+    uncertainty = {task_id: answer.uncertainty for task_id, answer in answers.items()}
+    assert max(uncertainty, key=uncertainty.get) == 3, uncertainty
 
     probabilities = backend._loaded().probabilities(encode([task.data["text"] for task in tasks]))
     entropy = -(probabilities * np.log(probabilities)).sum(axis=1) / np.log(3)
@@ -313,7 +313,7 @@ def test_the_text_is_the_field_the_choices_control_labels(rows):
         and answer.result[0]["value"]["choices"] == [rows[answer.task_id]["label"]]
         for answer in answers
     )
-    assert answers[0].result[0]["to_name"] == "body"  # type: ignore[union-attr]
+    assert answers[0].result[0]["to_name"] == "body"
     assert correct >= 20  # the same headline everywhere: right answers come from the body
 
 
@@ -337,7 +337,7 @@ def test_multiple_choice_control_chooses_by_threshold(rows):
     everything = make_backend(MULTIPLE_CONFIG, threshold=0.0)
     everything.fit(train_examples(rows))
     for answer in everything.predict(held_out_tasks(rows)[:3]):
-        assert answer.result[0]["value"]["choices"] == LABELS  # type: ignore[union-attr]
+        assert answer.result[0]["value"]["choices"] == LABELS
 
 
 def test_the_config_must_have_a_choices_control_over_text():

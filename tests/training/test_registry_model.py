@@ -23,7 +23,18 @@ SENTIMENT = ["Positive", "Negative", "Neutral"]
 BIO = ["O", "B-ORG", "I-ORG", "B-PER", "I-PER", "B-MONEY", "I-MONEY"]
 ENGLISH = "Acme Bank paid $5 million to 🚀 Tesla."
 # The words BERT's pre-tokenizer makes of it, in code points (the rocket is one; UTF-16 would count two).
-ENGLISH_WORDS = [(0, 4), (5, 9), (10, 14), (15, 16), (16, 17), (18, 25), (26, 28), (29, 30), (31, 36), (36, 37)]
+ENGLISH_WORDS = [
+    (0, 4),
+    (5, 9),
+    (10, 14),
+    (15, 16),
+    (16, 17),
+    (18, 25),
+    (26, 28),
+    (29, 30),
+    (31, 36),
+    (36, 37),
+]
 # Each ideograph is a word of its own; kana runs and punctuation split as in any BERT; "が" loses its
 # voicing mark to the uncased model's accent stripping, which must not move the offsets.
 JAPANESE = "東京銀行が5億円を払った。"
@@ -33,7 +44,12 @@ JAPANESE_WORDS = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 6), (6, 7), (7, 8), (8, 9)
 def build(root: Path, name: str, version: str, kind: str, labels: list[str], *, forced=None, **config_values):
     """Save a tiny BERT classifier under the registry; ``forced``: {label: bias} with zeroed weights."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertForTokenClassification
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertForSequenceClassification,
+        BertForTokenClassification,
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
     torch.manual_seed(0)
@@ -113,7 +129,9 @@ def test_a_sequence_classifier_answers_the_choices_control():
     backend.check()
     assert backend.model_version() == "registry_model:sentiment:1"
     schema = parse_label_config(SENTIMENT_CONFIG, max_bytes=django_settings.TESSERA_MAX_LABEL_CONFIG_BYTES)
-    tasks = [TaskInput(index, {"text": text}) for index, text in enumerate([ENGLISH, JAPANESE, "", "x " * 600])]
+    tasks = [
+        TaskInput(index, {"text": text}) for index, text in enumerate([ENGLISH, JAPANESE, "", "x " * 600])
+    ]
     answers = backend.predict(tasks + [TaskInput(99, {"other": "no text"})])
     by_task = {answer.task_id: answer for answer in answers}
     assert isinstance(by_task.pop(99), Dropped)
@@ -128,10 +146,12 @@ def test_a_sequence_classifier_answers_the_choices_control():
 
 def test_a_multi_label_model_on_a_multiple_choice_control_chooses_each_label_over_the_threshold():
     multiple = SENTIMENT_CONFIG.replace('choice="single"', 'choice="multiple"')
-    (answer,) = make_backend(multiple, model="sentiment", version="two-labels").predict([TaskInput(1, {"text": "x"})])
-    assert answer.result[0]["value"]["choices"] == ["Positive", "Negative"]  # type: ignore[union-attr]
+    (answer,) = make_backend(multiple, model="sentiment", version="two-labels").predict(
+        [TaskInput(1, {"text": "x"})]
+    )
+    assert answer.result[0]["value"]["choices"] == ["Positive", "Negative"]
     (answer,) = make_backend(model="sentiment", version="two-labels").predict([TaskInput(1, {"text": "x"})])
-    assert len(answer.result[0]["value"]["choices"]) == 1  # type: ignore[union-attr]  # a single choice
+    assert len(answer.result[0]["value"]["choices"]) == 1  # a single choice
 
 
 def test_the_models_labels_must_be_the_controls():
@@ -151,15 +171,17 @@ def test_the_models_labels_must_be_the_controls():
 def test_each_b_word_is_a_span_with_exact_code_point_offsets(text, words):
     (answer,) = make_backend(NER_CONFIG, model="ner", version="begin").predict([TaskInput(1, {"text": text})])
     assert spans(answer) == [(start, end, "ORG") for start, end in words]
-    for region in answer.result:  # type: ignore[union-attr]
+    for region in answer.result:
         assert region["value"]["text"] == text[region["value"]["start"] : region["value"]["end"]]
 
 
 @pytest.mark.parametrize("text", [ENGLISH, JAPANESE])
 def test_i_words_after_each_other_merge_into_one_span(text):
-    (answer,) = make_backend(NER_CONFIG, model="ner", version="inside").predict([TaskInput(1, {"text": text})])
+    (answer,) = make_backend(NER_CONFIG, model="ner", version="inside").predict(
+        [TaskInput(1, {"text": text})]
+    )
     assert spans(answer) == [(0, len(text), "ORG")]
-    assert answer.result[0]["value"]["text"] == text  # type: ignore[union-attr]
+    assert answer.result[0]["value"]["text"] == text
 
 
 def test_plain_labels_merge_neighbouring_words_of_the_same_label():
@@ -184,7 +206,9 @@ def test_a_long_text_is_read_in_windows_and_each_word_labeled_once():
 def test_random_token_predictions_are_valid_results():
     schema = parse_label_config(NER_CONFIG, max_bytes=django_settings.TESSERA_MAX_LABEL_CONFIG_BYTES)
     backend = make_backend(NER_CONFIG, model="ner", version="random")
-    tasks = [TaskInput(index, {"text": text}) for index, text in enumerate([ENGLISH, JAPANESE, "", "word " * 300])]
+    tasks = [
+        TaskInput(index, {"text": text}) for index, text in enumerate([ENGLISH, JAPANESE, "", "word " * 300])
+    ]
     for answer in backend.predict(tasks):
         assert isinstance(answer, PredictionOut)
         data = tasks[answer.task_id].data
