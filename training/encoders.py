@@ -59,6 +59,9 @@ def _encoder() -> _Loaded:
         if _loaded is None:  # another thread may have loaded it while this one waited
             import torch
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # a worker's log is no terminal
 
             path = encoder_path()
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -154,7 +154,9 @@ class FittedModel:
 
     def save(self, directory: Path, meta: dict[str, Any]) -> None:
         directory.mkdir(parents=True)
-        np.savez(directory / ARRAYS_FILE, **self.arrays)
+        # Typed as Any: numpy's stubs read the keyword arrays as its own allow_pickle argument.
+        arrays: dict[str, Any] = self.arrays
+        np.savez(directory / ARRAYS_FILE, **arrays)
         description = {
             "format": FORMAT,
             "classifier": self.classifier,

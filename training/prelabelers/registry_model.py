@@ -409,7 +409,7 @@ class RegistryModel(Backend):
             ]
             if ordered:
                 matrix = np.stack([word.probabilities for word in ordered])
-                chosen = [region["score"] for region in result] or list(matrix.max(axis=1))
+                chosen = [float(np.mean(span.probabilities)) for span in spans] or list(matrix.max(axis=1))
                 score: float | None = float(np.mean(chosen))
                 uncertainty: float | None = float(normalised_entropy(matrix).mean())
             else:  # an empty text: nothing to label, nothing to be sure or unsure of
