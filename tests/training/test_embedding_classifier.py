@@ -387,3 +387,41 @@ def test_the_backend_name_alone_is_enough_on_a_choices_project(make_project, cas
             project=make_project(NER_CONFIG), user=cast.users["manager"], backend="embedding_classifier"
         )
     assert raised.value.field == "backend"
+
+
+def test_a_job_fits_on_the_projects_labels_and_prelabels_the_rest(make_project, cast, rows):
+    """The runner of training/services/prelabel_jobs.py with the real model: the first job fits on the
+    submitted answers, then writes a prediction and an uncertainty for each unlabeled task."""
+    from annotation.models import JobState, Prediction
+    from annotation.services.annotations import annotation_create
+    from tests.conftest import choice
+    from training.services.prelabel_jobs import prelabel_job_create, prelabel_job_run
+
+    project = make_project(tasks=[{"text": row["text"]} for row in rows])
+    tasks = list(project.tasks.order_by("inner_id"))
+    for task, row in zip(tasks[:TRAIN_ROWS], rows[:TRAIN_ROWS], strict=True):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice(row["label"]))
+    prelabeler = create_prelabeler(
+        project=project, user=cast.users["manager"], backend="embedding_classifier"
+    )
+
+    job = prelabel_job_create(prelabeler=prelabeler, user=cast.users["manager"])
+    prelabel_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    prelabeler.refresh_from_db()
+    assert job.state == JobState.COMPLETED, job.error
+    assert job.model_version == prelabeler.model_version == "embedding_classifier:1"
+    assert prelabeler.fitted_examples == TRAIN_ROWS
+    assert prelabeler.fit_info is not None and prelabeler.fit_info["classes"] == sorted(LABELS)
+    assert (job.predictions_written, job.dropped, job.errors) == (len(rows) - TRAIN_ROWS, 0, 0)
+
+    unlabeled = {task.pk: row for task, row in zip(tasks[TRAIN_ROWS:], rows[TRAIN_ROWS:], strict=True)}
+    predictions = Prediction.objects.filter(prelabeler=prelabeler)
+    assert sorted(prediction.task_id for prediction in predictions) == sorted(unlabeled)
+    correct = sum(
+        prediction.result[0]["value"]["choices"] == [unlabeled[prediction.task_id]["label"]]
+        for prediction in predictions
+    )
+    assert correct >= 24, correct
+    for task in project.tasks.all():
+        assert (task.uncertainty is not None) == (task.pk in unlabeled)
