@@ -389,9 +389,12 @@ def test_the_backend_name_alone_is_enough_on_a_choices_project(make_project, cas
     assert raised.value.field == "backend"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_job_fits_on_the_projects_labels_and_prelabels_the_rest(make_project, cast, rows):
     """The runner of training/services/prelabel_jobs.py with the real model: the first job fits on the
-    submitted answers, then writes a prediction and an uncertainty for each unlabeled task."""
+    submitted answers, then writes a prediction and an uncertainty for each unlabeled task. Committed
+    rows: the runner's heartbeat thread renews the job's lease on a connection of its own while the
+    model fits, and must see the job."""
     from annotation.models import JobState, Prediction
     from annotation.services.annotations import annotation_create
     from tests.conftest import choice
