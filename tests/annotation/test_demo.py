@@ -44,3 +44,34 @@ def test_demo_with_the_largest_count_sets_up_the_project(capsys, settings):
     project = Project.objects.get(title="Financial news sentiment")
     assert project.tasks.count() == MAX_HEADLINES
     assert f"{MAX_HEADLINES} tasks" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_sets_up_pre_labelers_and_its_queued_job_pre_labels_every_task(settings):
+    """The demo opens with suggestions: zero-shot pre-labels the tasks the moment the worker runs its job."""
+    from annotation.models import JobState, Prediction
+    from training.models import PrelabelJob
+    from training.services.prelabel_jobs import prelabel_job_run
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("tessera_demo", "--tasks", "40")
+    project = Project.objects.get(title="Financial news sentiment")
+    assert sorted(project.prelabelers.values_list("backend", flat=True)) == [
+        "embedding_classifier",
+        "zero_shot",
+    ]
+    job = PrelabelJob.objects.get(project=project)
+    assert (job.prelabeler.backend, job.state) == ("zero_shot", JobState.CREATED)
+
+    prelabel_job_run(job_id=job.pk)  # what the demo's worker does with the queued message
+
+    job.refresh_from_db()
+    assert (job.state, job.tasks_done, job.predictions_written) == (JobState.COMPLETED, 40, 40)
+    labels = {
+        result[0]["value"]["choices"][0]
+        for result in Prediction.objects.filter(project=project).values_list("result", flat=True)
+    }
+    assert labels <= {"Positive", "Negative", "Neutral"} and len(labels) >= 2
+    # Run again, the demo adds nothing twice.
+    call_command("tessera_demo", "--tasks", "40")
+    assert project.prelabelers.count() == 2 and PrelabelJob.objects.filter(project=project).count() == 1

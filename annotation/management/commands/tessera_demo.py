@@ -1,6 +1,9 @@
-"""Set up the demo: an organization, an owner with a password and token, and a sentiment project with tasks.
+"""Set up the demo: an organization, an owner with a password and token, and a sentiment project with tasks
+and two pre-labelers: zero-shot by label description (its job over the tasks is queued at once, so the
+worker started next pre-labels them) and the MiniLM classifier, which learns from the labels people give.
 
-Safe to run again: it reuses what exists and only adds tasks to an empty project.
+Safe to run again: it reuses what exists, only adds tasks to an empty project and pre-labelers to a
+project without any.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,11 +15,20 @@ from annotation.services.imports import tasks_import
 from annotation.services.projects import project_create
 from tessera.models import Role
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
+from training.models import PrelabelBackend, Prelabeler
+from training.services.prelabel_jobs import prelabel_job_create
+from training.services.prelabelers import create_prelabeler
 
 DEMO_ORG = "Tessera Demo"
 DEMO_EMAIL = "demo@tessera.local"
 DEMO_PASSWORD = "tessera-demo"  # noqa: S105 - the demo's published sign-in, printed on start
 DEMO_PROJECT = "Financial news sentiment"
+# What each choice means for investors: the zero-shot pre-labeler compares a headline with these.
+DESCRIPTIONS = {
+    "Positive": "Good news for the company's investors: profits, growth, upgrades, wins.",
+    "Negative": "Bad news for the company's investors: losses, cuts, downgrades, lawsuits.",
+    "Neutral": "Routine company news with no clear effect for investors.",
+}
 
 
 class Command(BaseCommand):
@@ -60,9 +72,28 @@ class Command(BaseCommand):
         if not project.tasks.exists():
             items = [to_task_item(row, index) for index, row in enumerate(headlines(tasks))]
             tasks_import(project=project, user=user, items=items)
+        if not Prelabeler.objects.filter(project=project).exists():
+            zero_shot = create_prelabeler(
+                project=project,
+                user=user,
+                backend=PrelabelBackend.ZERO_SHOT,
+                title="Zero-shot by label description",
+                settings={"descriptions": DESCRIPTIONS},
+            )
+            create_prelabeler(
+                project=project,
+                user=user,
+                backend=PrelabelBackend.EMBEDDING_CLASSIFIER,
+                title="MiniLM classifier (learns from your labels)",
+            )
+            # Queued now, run by the demo's worker as soon as it starts.
+            prelabel_job_create(prelabeler=zero_shot, user=user, tasks="unlabeled", from_request=False)
         token = api_token_create(user=user, name="demo")
         self.stdout.write(
             f"login: {DEMO_EMAIL} / {DEMO_PASSWORD} (annotator: annotator@tessera.local / {DEMO_PASSWORD})"
         )
         self.stdout.write(f"project: {project.title} (id {project.pk}, {project.tasks.count()} tasks)")
+        self.stdout.write(
+            f"pre-labelers: {', '.join(project.prelabelers.order_by('pk').values_list('title', flat=True))}"
+        )
         self.stdout.write(f"api token: {token}")
