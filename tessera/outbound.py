@@ -198,8 +198,8 @@ def parse_url(url: object) -> Target:
         raise _invalid(_("The URL must be a non-empty string."))
     if len(url) > MAX_URL_CHARS:
         raise _invalid(_("The URL is longer than %(limit)s characters.") % {"limit": MAX_URL_CHARS})
-    if any(ord(char) <= 32 or ord(char) == 127 for char in url):
-        raise _invalid(_("The URL holds spaces or control characters."))
+    if any(ord(char) <= 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF for char in url):
+        raise _invalid(_("The URL holds spaces, control characters or lone surrogates."))
     try:
         parts = urlsplit(url)
         port = parts.port
