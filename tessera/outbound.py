@@ -142,20 +142,8 @@ def _public_refusal(address: IPAddress) -> str | None:
     """Why an address that no allowed network holds is refused, or None for a public address."""
     if address in METADATA_ADDRESSES:
         return _("a cloud metadata address")
-    checks = (
-        (address.is_unspecified, _("an unspecified address")),
-        (address.is_loopback, _("a loopback address")),
-        (address.is_link_local, _("a link-local address")),
-        (address.is_multicast, _("a multicast address")),
-        (address.version == 4 and address in _SHARED_ADDRESS_SPACE, _("a shared address (100.64.0.0/10)")),
-        (address.is_private, _("a private address")),
-        (address.is_reserved, _("a reserved address")),
-        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, _("a site-local address")),
-    )
-    for refused, reason in checks:
-        if refused:
-            return reason
     if isinstance(address, ipaddress.IPv6Address):
+        # The IPv4 address inside says more than the IPv6 range it sits in (often "reserved").
         for embedded in _embedded_ipv4(address):
             reason = _public_refusal(embedded)
             if reason is not None:
@@ -163,6 +151,19 @@ def _public_refusal(address: IPAddress) -> str | None:
                     "reason": reason,
                     "address": embedded,
                 }
+    checks = (
+        (address.is_unspecified, _("an unspecified address")),
+        (address.is_loopback, _("a loopback address")),
+        (address.is_link_local, _("a link-local address")),
+        (address.is_multicast, _("a multicast address")),
+        (address.version == 4 and address in _SHARED_ADDRESS_SPACE, _("a shared address (100.64.0.0/10)")),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, _("a site-local address")),
+        (address.is_private, _("a private address")),
+        (address.is_reserved, _("a reserved address")),
+    )
+    for refused, reason in checks:
+        if refused:
+            return reason
     if not address.is_global:
         return _("not a public address")
     return None
