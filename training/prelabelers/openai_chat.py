@@ -11,7 +11,8 @@ template filled from the task's data. The answer fills one control, ``target``:
   control does not have, drops the answer.
 
 Placeholders in the template are ``{name}`` for the task's ``$name`` and ``{labels}`` for the
-target's labels, comma-separated; any other text, braces included, is sent as written. A reasoning
+target's labels, comma-separated; ``{{`` and ``}}`` are a brace; any other text, lone braces
+included (a JSON example), is sent as written. A reasoning
 model's ``<think>…</think>`` and Markdown code fences around JSON are taken off first.
 """
 
@@ -34,7 +35,8 @@ from training.prelabelers.ml_backend import checked_text, checked_url, finite
 
 TARGET_TAGS = ("textarea", "choices", "labels")
 LABELS_PLACEHOLDER = "labels"
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name}, and {{ and }} for a brace written as such.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 _LABEL_EDGES = " \t\r\n\"'`.,;:!*"
@@ -208,7 +210,7 @@ class OpenAIChat(Backend):
         name, tag, to_name = self._target()
         known = set(self.schema.variables) | {LABELS_PLACEHOLDER}
         for placeholder in _PLACEHOLDER.findall(self._template(tag, to_name)):
-            if placeholder not in known:
+            if placeholder and placeholder not in known:
                 raise BackendUnfit(
                     _(
                         "The prompt template reads {%(name)s}, which is neither a $variable of the config (%(known)s) nor {labels}."
@@ -242,6 +244,8 @@ class OpenAIChat(Backend):
 
         def fill(match: re.Match[str]) -> str:
             key = match.group(1)
+            if key is None:  # {{ or }}
+                return match.group()[0]
             if key == LABELS_PLACEHOLDER and key not in task.data:
                 return labels
             value = task.data.get(key)
