@@ -170,6 +170,9 @@ WRITES = [
     ("post", "/api/projects/{project}/next", {}),
     ("post", "/api/labeling/projects/{project}/next", {}),
     ("post", "/api/tokens/", {"name": "fuzzed", "expires_in_days": 30}),
+    ("post", "/api/ml/", {"url": "http://10.0.0.1:9090", "project": "{project}", "title": "Fuzzed",
+                          "auth_method": "BASIC_AUTH", "basic_auth_user": "u", "basic_auth_pass": "p",
+                          "timeout": 5, "extra_params": {"a": 1}, "is_interactive": False}),
     ("delete", "/api/tokens/{token}/", {}),
     ("post", "/api/current-user/reset-token/", {}),
     ("post", "/api/projects/{project}/tasks/actions/", {"action": "delete_predictions", "selectedItems": {
