@@ -110,6 +110,8 @@ def ml_backend_create(*, project: Project, user: User, fields: dict[str, Any]) -
 
 def ml_backend_update(*, prelabeler: Prelabeler, user: User, fields: dict[str, Any]) -> Prelabeler:
     """Change what Label Studio's PATCH may change, then check the connection again, as Label Studio does."""
+    if fields.get("project") is not None and fields["project"] != prelabeler.project_id:
+        raise ApplicationError(_("An ML backend stays in the project it was added to."), field="project")
     fields = _checked_fields(fields)
     settings = _settings(fields, prelabeler.settings)
     title = fields.get("title")
