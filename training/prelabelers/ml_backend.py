@@ -11,7 +11,6 @@ reason. Label Studio also sends the project owner's API token to ``/setup``; Tes
 """
 
 import hashlib
-import math
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -44,12 +43,6 @@ def checked_text(value: str) -> str:
         return validation.check_text(value, field=None)
     except ApplicationError as exc:
         raise serializers.ValidationError(exc.message) from None
-
-
-def finite(value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise serializers.ValidationError(_("must be a finite number."))
-    return value
 
 
 class MLBackendSettings(serializers.Serializer):
@@ -86,9 +79,6 @@ class MLBackendSettings(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         return checked_url(value)
-
-    def validate_timeout(self, value: float | None) -> float | None:
-        return finite(value)
 
     def validate_basic_auth_user(self, value: str) -> str:
         return checked_text(value)

@@ -31,7 +31,7 @@ from tessera.outbound import OutboundError
 from training.models import PrelabelBackend
 from training.prelabelers.answers import ResultCheck
 from training.prelabelers.base import Backend, BackendUnfit, Dropped, PredictionOut, TaskInput
-from training.prelabelers.ml_backend import checked_text, checked_url, finite
+from training.prelabelers.ml_backend import checked_text, checked_url
 
 TARGET_TAGS = ("textarea", "choices", "labels")
 LABELS_PLACEHOLDER = "labels"
@@ -99,12 +99,6 @@ class OpenAIChatSettings(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         return checked_url(value)
-
-    def validate_temperature(self, value: float) -> float:
-        return finite(value) or 0.0
-
-    def validate_timeout(self, value: float | None) -> float | None:
-        return finite(value)
 
     def validate_model(self, value: str) -> str:
         return checked_text(value)
