@@ -403,14 +403,18 @@ def _timed_out(host: str, total: float) -> OutboundError:
 
 
 def _failure(exc: Exception, host: str, total: float) -> OutboundError:
-    if isinstance(exc, urllib3.exceptions.TimeoutError):
+    # NewConnectionError (refused, unreachable) is a ConnectTimeoutError to urllib3: ask for it first.
+    if isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+        exc, urllib3.exceptions.NewConnectionError
+    ):
         return _timed_out(host, total)
     if isinstance(exc, urllib3.exceptions.SSLError):
         return OutboundError(
             _("The TLS connection to %(host)s failed: %(reason)s.") % {"host": host, "reason": exc},
             code="tls_failed",
         )
-    reason = getattr(exc, "reason", None) or exc
+    # urllib3 starts its messages with the connection object's repr: keep what follows.
+    reason = str(getattr(exc, "reason", None) or exc).rsplit(">: ", 1)[-1]
     return OutboundError(
         _("Could not reach %(host)s: %(reason)s.") % {"host": host, "reason": reason},
         code="connection_failed",

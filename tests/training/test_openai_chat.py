@@ -208,6 +208,10 @@ def test_settings_defaults_secrets_and_the_model_version(settings):
     with pytest.raises(ApplicationError) as caught:
         checked_settings("openai_chat", {"url": "http://127.0.0.1:8000", "temperature": 3})
     assert caught.value.field == "settings.temperature"
+    for key in ("sk-a\r\nX-Injected: 1", "sk-ключ", "sk a"):  # it goes into a header
+        with pytest.raises(ApplicationError) as caught:
+            checked_settings("openai_chat", {"url": "http://127.0.0.1:8000", "api_key": key})
+        assert caught.value.field == "settings.api_key"
     settings.TESSERA_OUTBOUND_ALLOWED_NETWORKS = []
     with pytest.raises(ApplicationError) as caught:
         checked_settings("openai_chat", {"url": "http://127.0.0.1:8000"})

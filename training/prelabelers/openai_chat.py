@@ -104,7 +104,10 @@ class OpenAIChatSettings(serializers.Serializer):
         return checked_text(value)
 
     def validate_api_key(self, value: str) -> str:
-        return checked_text(value)
+        # It goes into a header: printable ASCII without spaces, so nothing can end the header early.
+        if not all(0x21 <= ord(char) <= 0x7E for char in value):
+            raise serializers.ValidationError(_("The API key may hold printable ASCII characters only."))
+        return value
 
     def validate_prompt_template(self, value: str) -> str:
         return checked_text(value)
