@@ -452,12 +452,18 @@ def _read(
             code="http_error",
         )
     declared = response.headers.get("Content-Length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+    if (
+        declared is not None
+        and declared.strip().isascii()
+        and declared.strip().isdigit()
+        and int(declared) > limit
+    ):
         raise too_large
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.stream(_CHUNK_BYTES, decode_content=False):
+        # read1: at most one read of the socket per chunk, so the deadline is checked as bytes come.
+        while chunk := response.read1(_CHUNK_BYTES, decode_content=False):
             size += len(chunk)
             if size > limit:
                 raise too_large
