@@ -72,7 +72,10 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 if "Content-Length" not in headers:
                     self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(content)
+                try:
+                    self.wfile.write(content)
+                except OSError:
+                    pass  # the client stopped reading (an answer over its cap)
                 return
             self.end_headers()  # no length: the body ends when the connection closes (HTTP/1.0)
             try:
