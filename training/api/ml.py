@@ -71,9 +71,9 @@ class MLBackendOut(serializers.Serializer):
     id = serializers.IntegerField(
         help_text="Also the id of the pre-labeler behind it (/api/prelabelers/{id}/)."
     )
-    state = serializers.ChoiceField(
-        choices=list(STATES),
-        help_text="CO connected, ER error (see error_message), DI disconnected (inactive).",
+    # Text, not an enum: import jobs' "state" already names a different enum in the schema.
+    state = serializers.CharField(
+        help_text="CO connected, ER error (see error_message), DI disconnected (inactive)."
     )
     readable_state = serializers.CharField()
     is_interactive = serializers.BooleanField()
