@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from annotation.services.import_jobs import import_job_fail, import_job_run, import_jobs_reap
-from annotation.services.search_index import task_search_index, task_search_sweep
+from annotation.services.search_index import search_index_send_once, task_search_index, task_search_sweep
 
 
 @shared_task(
@@ -56,7 +56,11 @@ def reap_import_jobs() -> dict:
 def index_task_search(project_id: int) -> dict:
     """Search rows of the project's tasks above its watermark (after an import commits); safe to run twice."""
     report = task_search_index(project_id=project_id)
-    return {"indexed": report.indexed, "through_id": report.through_id, "complete": report.complete}
+    if report.more:
+        # Behind whatever was queued meanwhile (an import job), not before it.
+        search_index_send_once(project_id)
+    return {"indexed": report.indexed, "through_id": report.through_id, "complete": report.complete,
+            "more": report.more}  # fmt: skip
 
 
 @shared_task(name="annotation.tasks.sweep_task_search", soft_time_limit=50, time_limit=60)

@@ -44,6 +44,8 @@ app.conf.update(
 
 REAPER = "annotation.tasks.reap_import_jobs"
 SEARCH_SWEEP = "annotation.tasks.sweep_task_search"
+PRELABEL_REAPER = "training.tasks.reap_prelabel_jobs"
+PRELABEL_REFITS = "training.tasks.sweep_prelabel_refits"
 
 
 @app.on_after_configure.connect
@@ -56,15 +58,31 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
     interval = float(settings.TESSERA_JOB_REAP_INTERVAL_SECONDS)
-    # A reaper message older than the next one is worth nothing: it expires instead of piling up
-    # behind a long job on a single worker.
+    # An old sweep message is worth little once newer ones follow: it expires instead of piling up
+    # behind a long job on a single worker. Not sooner than delivery takes, though: the file-system
+    # broker is polled about once a second, and a message that always expires on its way (a 1 s
+    # interval, expiring after 1 s) meant a reaper that never ran.
+    expires = sweep_expiry_seconds(interval)
     sender.add_periodic_task(
-        interval, signature(REAPER, options={"expires": interval}), name="reap-import-jobs"
+        interval, signature(REAPER, options={"expires": expires}), name="reap-import-jobs"
     )
     # Search rows are queued on each import's commit; the sweep catches a message that was lost.
     sender.add_periodic_task(
-        interval, signature(SEARCH_SWEEP, options={"expires": interval}), name="sweep-task-search"
+        interval, signature(SEARCH_SWEEP, options={"expires": expires}), name="sweep-task-search"
     )
+    # Pre-labeling jobs whose worker died come back as imports do; learning pre-labelers refit every
+    # prelabel_refit_every new labels (training/services/prelabel_jobs.py).
+    sender.add_periodic_task(
+        interval, signature(PRELABEL_REAPER, options={"expires": interval}), name="reap-prelabel-jobs"
+    )
+    sender.add_periodic_task(
+        interval, signature(PRELABEL_REFITS, options={"expires": interval}), name="sweep-prelabel-refits"
+    )
+
+
+def sweep_expiry_seconds(interval: float) -> float:
+    """How long a periodic sweep's message stays worth running: two intervals, and never under 15 s."""
+    return max(2 * interval, 15.0)
 
 
 def _ensure_file_broker_folders() -> None:

@@ -359,10 +359,19 @@ TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_SOFT_TIME_LIMIT_SECON
 TESSERA_JOB_TIME_LIMIT_SECONDS = env_int("TESSERA_JOB_TIME_LIMIT_SECONDS", 3900, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
 CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS + 1)
+# Pre-labeling jobs (training/services/prelabel_jobs.py): a batch that raises is tried this many
+# times before the job fails; the batch size is the backend's own unless set here (tests set it small).
+TESSERA_PRELABEL_BATCH_TRIES = env_int("TESSERA_PRELABEL_BATCH_TRIES", 3, minimum=1)
+TESSERA_PRELABEL_BATCH_SIZE = env_int("TESSERA_PRELABEL_BATCH_SIZE", 0, minimum=0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Full-text search rows are written after an import commits, this many tasks per statement
 # (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.
 TESSERA_SEARCH_INDEX_BATCH = env_int("TESSERA_SEARCH_INDEX_BATCH", 20000, minimum=1)
+# A run of the indexing job stops after this long and queues its continuation, so that an import job
+# on the same worker waits at most about this long behind it.
+TESSERA_SEARCH_INDEX_RUN_SECONDS = env_int("TESSERA_SEARCH_INDEX_RUN_SECONDS", 10, minimum=1)
+# An import queues the job only when no message for the project has waited for less than this.
+TESSERA_SEARCH_INDEX_PENDING_SECONDS = env_int("TESSERA_SEARCH_INDEX_PENDING_SECONDS", 600, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,7 @@ from annotation.models import ImportJob, Project
 from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
 from tests.training.schema_calls import ml_api_answers
+from tests.training.schema_walk import walk_prelabeling
 
 pytestmark = pytest.mark.django_db
 
@@ -573,6 +574,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     assert reviewer("post", review_next, expect=200) is None
     reviewer("get", review_next, expect=404)
     manager("patch", project_url, {"maximum_annotations": 2}, expect=200)
+
+    # Pre-labelers and their jobs (issue 10).
+    walk_prelabeling(call, make_project, monkeypatch)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

@@ -1,4 +1,5 @@
-"""Reads of the training app, scoped to the caller's organization: another organization's objects are 404."""
+"""Reads of the training app, scoped to the caller's organization: another organization's pre-labelers
+and jobs are 404s, never 403s, so ids reveal nothing."""
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -7,7 +8,40 @@ from annotation.models import Project
 from tessera import validation
 from tessera.errors import NotFound
 from tessera.models import Membership
-from training.models import PrelabelBackend, Prelabeler
+from training.models import PrelabelBackend, Prelabeler, PrelabelJob
+
+RECENT_JOBS = 50
+
+
+def prelabeler_get(*, membership: Membership, prelabeler_id: object) -> Prelabeler:
+    prelabeler = (
+        Prelabeler.objects.select_related("project", "created_by")
+        .filter(pk=validation.object_id(prelabeler_id), project__organization_id=membership.organization_id)
+        .first()
+    )
+    if prelabeler is None:
+        raise NotFound(_("Pre-labeler not found."))
+    return prelabeler
+
+
+def prelabelers_of(*, project: Project) -> QuerySet[Prelabeler]:
+    return Prelabeler.objects.filter(project_id=project.pk).select_related("created_by").order_by("id")
+
+
+def prelabel_job_get(*, membership: Membership, job_id: object) -> PrelabelJob:
+    job = (
+        PrelabelJob.objects.select_related("project")
+        .filter(pk=validation.object_id(job_id), project__organization_id=membership.organization_id)
+        .first()
+    )
+    if job is None:
+        raise NotFound(_("Pre-labeling job not found."))
+    return job
+
+
+def prelabel_jobs_recent(*, project: Project) -> list[PrelabelJob]:
+    """The project's newest jobs first, at most RECENT_JOBS (the (project, -id) index)."""
+    return list(PrelabelJob.objects.filter(project_id=project.pk).order_by("-id")[:RECENT_JOBS])
 
 
 def ml_backends(*, membership: Membership, project: Project | None = None) -> QuerySet[Prelabeler]:

@@ -245,6 +245,7 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         search_index_enqueue(project.pk)
         task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
                                 want_ids=True)  # fmt: skip
+        _prelabel_after_import(project.pk, first_inner_id, count)
         counts = ImportCounts(
             task_count=count,
             annotation_count=len(checked.annotations),
@@ -268,6 +269,13 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         )
     counts.duration = time.perf_counter() - started
     return counts
+
+
+def _prelabel_after_import(project_id: int, first_inner_id: int, count: int) -> None:
+    """Pre-labelers that pre-label imports get a job over these tasks once the import commits."""
+    from training.services.prelabel_jobs import prelabel_after_import
+
+    prelabel_after_import(project_id=project_id, first_inner_id=first_inner_id, count=count)
 
 
 def _project_totals_after_import(
@@ -424,6 +432,7 @@ def tasks_import_streamed(
                 annotated += sum(1 for row in checked.tasks if row[3])
                 annotation_count += len(checked.annotations)
                 prediction_count += len(checked.predictions)
+        _prelabel_after_import(project.pk, first_inner_id, count)
         if written != count:
             # The upload changed between the two reads: nothing of it is kept.
             raise ApplicationError(

@@ -24,6 +24,7 @@ from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 from tests.training.loopback_servers import closed_port
+from training.models import Prelabeler, PrelabelJob
 from training.services.ml_backends import ml_backend_create
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +212,14 @@ WRITES = [
     ("post", "/api/projects/{project}/reviews/bulk", {"verdict": "accept", "comment": "x", "selectedItems": {
         "all": True, "excluded": ["{task}"]}, "filters": {"conjunction": "and", "items": [
         {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}]}}),
+    ("post", "/api/projects/{project}/prelabelers/", {"backend": "span_rules", "title": "x", "run_on_import": False,
+                                                      "settings": {"rules": {}, "case_sensitive": False}}),
+    ("patch", "/api/prelabelers/{prelabeler}/", {"title": "x", "settings": {}, "is_active": True,
+                                                 "run_on_import": False}),
+    ("post", "/api/prelabelers/{prelabeler}/test/", {"task": "{task}"}),
+    ("post", "/api/prelabelers/{prelabeler}/jobs/", {"tasks": ["{task}"], "refit": False}),
+    ("post", "/api/prelabel-jobs/{prelabel_job}/cancel/", {}),
+    ("delete", "/api/prelabelers/{prelabeler}/", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -244,6 +253,10 @@ QUERIES = [
     ("/api/projects/{project}/review/next", ["page"]),
     ("/api/projects/{project}/review/backlog", ["page"]),
     ("/api/annotations/{annotation}/reviews/", ["page"]),
+    ("/api/projects/{project}/prelabelers/", ["page"]),
+    ("/api/prelabelers/{prelabeler}/", ["page"]),
+    ("/api/prelabel-jobs/{prelabel_job}/", ["page"]),
+    ("/api/projects/{project}/prelabel-jobs/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -280,6 +293,12 @@ def fuzz_world(world, cast, settings):
     annotator = Membership.objects.get(user=cast.users["annotator"], organization=cast.org)
     ids["comment"] = comment_create(
         task=world["task"], user=cast.users["annotator"], membership=annotator, text="A first thread."
+    ).pk
+    # A pre-labeler of the sentiment project (span rules, which that config does not fit) and a waiting job.
+    prelabeler = Prelabeler.objects.create(project=world["project"], backend="span_rules", title="Rules")
+    ids["prelabeler"] = prelabeler.pk
+    ids["prelabel_job"] = PrelabelJob.objects.create(
+        project=world["project"], prelabeler=prelabeler, scope={"tasks": "all", "refit": False}
     ).pk
     return ids
 
@@ -376,6 +395,8 @@ def test_every_api_endpoint_is_fuzzed():
             "invite",
             "comment",
             "ml_backend",
+            "prelabeler",
+            "prelabel_job",
         )
     }
     fuzzed = {

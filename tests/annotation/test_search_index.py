@@ -265,3 +265,54 @@ def test_a_rare_term_reads_the_trigram_index_and_the_tail(make_project):
     # Candidates come from the search rows (by the trigram index or the project's, as the sizes
     # decide) and the tail, then tasks are fetched by id: no scan of the task table.
     assert "annotation_tasksearchtext" in plan and "Seq Scan on annotation_task " not in plan, plan
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_run_stops_at_its_time_limit_and_queues_its_continuation_behind_other_work(
+    cast, make_project, settings
+):
+    """An import job queued while a long indexing run works must not wait for all of it (one worker)."""
+    from annotation.tasks import index_task_search
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(5)])
+    first = task_search_index(project_id=project.pk, batch=2, seconds=0)
+    assert (first.indexed, first.more, first.complete) == (2, True, False)
+    project.refresh_from_db()
+    assert project.search_indexed_through_id == max(_rows(project))
+    assert project.search_indexed_layout_version != project.task_layout_version
+
+    # The Celery task queues the continuation itself, once; the continuation finishes the project.
+    settings.TESSERA_SEARCH_INDEX_BATCH = 2
+    settings.TESSERA_SEARCH_INDEX_RUN_SECONDS = 0
+    with mock.patch("annotation.tasks.index_task_search.delay") as delay:
+        answer = index_task_search.run(project.pk)
+    assert answer["more"] is True and answer["indexed"] == 2
+    delay.assert_called_once_with(project.pk)
+    settings.TESSERA_SEARCH_INDEX_RUN_SECONDS = 10
+    rest = task_search_index(project_id=project.pk)
+    assert rest.complete and not rest.more
+    assert len(_rows(project)) == 5
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_imports_queue_one_message_while_one_waits(cast, make_project, django_capture_on_commit_callbacks):
+    project = make_project()
+    owner = cast.users["owner"]
+    with (
+        mock.patch("annotation.tasks.index_task_search.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        _import(project, owner, ["a", "b"])
+        _import(project, owner, ["c"])
+    delay.assert_called_once_with(project.pk)
+
+    # A run that starts takes the message's place: an import committed after it queues a new one.
+    task_search_index(project_id=project.pk)
+    with (
+        mock.patch("annotation.tasks.index_task_search.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        _import(project, owner, ["d"])
+    delay.assert_called_once_with(project.pk)

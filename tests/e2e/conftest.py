@@ -208,7 +208,9 @@ class Session:
         self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("console", self._console)
-        self.page.set_default_timeout(10_000)
+        # Generous: CI runs on two shared cores, where a page that does an import and renders the editor
+        # has taken over ten seconds; a hang still fails well within the test's time.
+        self.page.set_default_timeout(20_000)
 
     def _console(self, entry) -> None:
         if entry.type == "error":
@@ -261,14 +263,19 @@ class Session:
 def open_session(browser, live_server, static_files):
     contexts = []
 
+    sessions: list[Session] = []
+
     def make(email: str | None = None, locale: str = "en-US") -> Session:
         context = browser.new_context(viewport={"width": 1100, "height": 760}, locale=locale)
         contexts.append(context)
         session = Session(context, live_server.url)
+        sessions.append(session)
         if email:
             session.sign_in(email)
         return session
 
+    # Read by pytest_runtest_makereport on a failure.
+    make.sessions = sessions
     yield make
     for context in contexts:
         context.close()
@@ -321,3 +328,27 @@ def labeling_project(cast):
         return project
 
     return make
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, the report says where each of the test's pages was and what it showed: in CI's
+    log, an assertion on a timed-out locator says little without the page's own message."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    make = item.funcargs.get("open_session") if hasattr(item, "funcargs") else None
+    for number, session in enumerate(getattr(make, "sessions", []), 1):
+        try:
+            text = session.page.inner_text("body", timeout=2_000)
+            url = session.page.url
+        except Exception as exc:  # noqa: BLE001 - a closed or crashed page: say so and go on
+            text, url = f"(the page could not be read: {exc})", "?"
+        report.sections.append(
+            (
+                f"browser page {number}",
+                f"url: {url}\nscript errors: {session.errors}\nconsole errors: {session.console_errors[-10:]}\n"
+                f"text:\n{text[:3000]}",
+            )
+        )

@@ -112,13 +112,15 @@ def publishing_to(url: str, transport_options: dict | None = None) -> Iterator[N
 
 
 class Worker:
-    """One ``celery -A tessera worker -Q default`` process with a single pool child."""
+    """One ``celery -A tessera worker -Q <queues>`` process (``default`` unless told) with a single pool child."""
 
-    def __init__(self, *, broker: str, env: dict[str, str], log_path: Path, beat: bool = False):
+    def __init__(
+        self, *, broker: str, env: dict[str, str], log_path: Path, beat: bool = False, queues: str = "default"
+    ):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         command = [
-            str(Path(sys.executable).parent / "celery"), "-A", "tessera", "worker", "-Q", "default",
+            str(Path(sys.executable).parent / "celery"), "-A", "tessera", "worker", "-Q", queues,
             "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
@@ -185,9 +187,9 @@ def _worker_env(settings) -> dict[str, str]:
 def _workers(broker: str, base_env: dict[str, str], log_dir: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
+    def start(*, beat: bool = False, env: dict[str, str] | None = None, queues: str = "default") -> Worker:
         worker = Worker(broker=broker, env={**base_env, **(env or {})},
-                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat)  # fmt: skip
+                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat, queues=queues)  # fmt: skip
         workers.append(worker)
         return worker
 
@@ -202,7 +204,8 @@ def _workers(broker: str, base_env: dict[str, str], log_dir: Path) -> Iterator[C
 def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[..., Worker]]:
     """``start_worker()`` starts a real worker on Redis and the test database; every one started is stopped.
 
-    ``start_worker(beat=True, env={...})`` runs beat in it too, with settings of its own.
+    ``start_worker(beat=True, env={...})`` runs beat in it too, with settings of its own;
+    ``start_worker(queues="prelabel,default")`` takes those queues instead of ``default``.
     """
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
     with publishing_to(broker_url), _workers(broker_url, _worker_env(settings), tmp_path) as start:

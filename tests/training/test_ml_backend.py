@@ -398,3 +398,23 @@ def test_the_list_filters_by_project_and_interactivity(api, project, make_projec
     assert client.get("/api/ml/?project=abc").status_code == 400
     assert client.get("/api/ml/?is_interactive=maybe").status_code == 400
     assert json.loads(client.get(f"/api/ml/?project={project.pk}").content)[0]["project"] == project.pk
+
+
+def test_the_prelabelers_api_never_shows_the_password_and_keeps_it_when_left_out(
+    api, project, loopback_allowed
+):
+    settings = {"url": "http://127.0.0.1:9", "auth_method": "BASIC_AUTH", "basic_auth_user": "ml"}
+    client = api("manager")
+    created = post_json(
+        client,
+        f"/api/projects/{project.pk}/prelabelers/",
+        {"backend": "ml_backend", "settings": {**settings, "basic_auth_pass": "s3cret"}},
+    )
+    assert created.status_code == 201, created.content
+    assert "s3cret" not in created.content.decode()
+    assert created.json()["settings"]["basic_auth_pass_is_set"] is True
+    url = f"/api/prelabelers/{created.json()['id']}/"
+    changed = patch_json(client, url, {"settings": {**settings, "timeout": 30}})
+    assert changed.status_code == 200, changed.content
+    assert "s3cret" not in client.get(url).content.decode()
+    assert Prelabeler.objects.get(pk=created.json()["id"]).settings["basic_auth_pass"] == "s3cret"

@@ -2,7 +2,8 @@
 
 The shapes are Label Studio's MLBackend (``ml/serializers.py``; label-studio-sdk's ``MlBackend``), so
 ``client.ml.create(url=…, project=…)`` and ``client.ml.list(project=…)`` work. Managers and above, for
-reading too (the settings name servers and users); another organization's backends answer 404. The
+reading too (the settings name servers and users); the project or backend is looked up before the
+role is checked, so another organization's answer 404 for every role. The
 password is never shown: ``basic_auth_pass_is_set`` says whether one is kept.
 """
 
@@ -20,7 +21,7 @@ from tessera.api.base import json_object
 from tessera.api.output import time_out
 from tessera.errors import ApplicationError
 from tessera.models import Role
-from tessera.permissions import require_role
+from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 from training import selectors
 from training.models import Prelabeler
@@ -129,11 +130,12 @@ class MLBackendListView(APIView):
         summary="The organization's Label Studio ML backends; manager or above",
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        membership = require_role(request, Role.MANAGER, action=ACTION)
+        membership = caller_membership(request)
         project = None
         if request.query_params.get("project") is not None:
             project_id = validation.object_id(request.query_params["project"], field="project")
             project = project_get(membership=membership, project_id=project_id)
+        require_role(request, Role.MANAGER, action=ACTION)
         interactive = request.query_params.get("is_interactive")
         if interactive is not None and interactive.lower() not in ("true", "false"):
             raise ApplicationError(_("is_interactive must be true or false."), field="is_interactive")
@@ -149,13 +151,14 @@ class MLBackendListView(APIView):
         "state ER); manager or above",
     )
     def post(self, request: AuthenticatedRequest) -> Response:
-        membership = require_role(request, Role.MANAGER, action=ACTION)
+        membership = caller_membership(request)
         body = json_object(request)
         if body.get("project") is None:
             raise ApplicationError(_("project is required."), field="project", code="required")
         project = project_get(
             membership=membership, project_id=validation.object_id(body["project"], field="project")
         )
+        require_role(request, Role.MANAGER, action=ACTION)
         prelabeler = ml_backends.ml_backend_create(project=project, user=request.user, fields=body)
         return Response(ml_backend_out(prelabeler), status=status.HTTP_201_CREATED)
 
@@ -165,8 +168,10 @@ class MLBackendDetailView(APIView):
         responses={200: MLBackendOut, **errors(403, 404)}, summary="One ML backend; manager or above"
     )
     def get(self, request: AuthenticatedRequest, ml_backend_id: str) -> Response:
-        membership = require_role(request, Role.MANAGER, action=ACTION)
-        prelabeler = selectors.ml_backend_get(membership=membership, ml_backend_id=ml_backend_id)
+        prelabeler = selectors.ml_backend_get(
+            membership=caller_membership(request), ml_backend_id=ml_backend_id
+        )
+        require_role(request, Role.MANAGER, action=ACTION)
         return Response(ml_backend_out(prelabeler))
 
     @extend_schema(
@@ -175,8 +180,10 @@ class MLBackendDetailView(APIView):
         summary="Change an ML backend (checked again with /health and /setup); manager or above",
     )
     def patch(self, request: AuthenticatedRequest, ml_backend_id: str) -> Response:
-        membership = require_role(request, Role.MANAGER, action=ACTION)
-        prelabeler = selectors.ml_backend_get(membership=membership, ml_backend_id=ml_backend_id)
+        prelabeler = selectors.ml_backend_get(
+            membership=caller_membership(request), ml_backend_id=ml_backend_id
+        )
+        require_role(request, Role.MANAGER, action=ACTION)
         body = json_object(request)
         prelabeler = ml_backends.ml_backend_update(prelabeler=prelabeler, user=request.user, fields=body)
         return Response(ml_backend_out(prelabeler))
@@ -185,8 +192,10 @@ class MLBackendDetailView(APIView):
         responses={204: None, **errors(403, 404)}, summary="Remove an ML backend; manager or above"
     )
     def delete(self, request: AuthenticatedRequest, ml_backend_id: str) -> Response:
-        membership = require_role(request, Role.MANAGER, action=ACTION)
-        prelabeler = selectors.ml_backend_get(membership=membership, ml_backend_id=ml_backend_id)
+        prelabeler = selectors.ml_backend_get(
+            membership=caller_membership(request), ml_backend_id=ml_backend_id
+        )
+        require_role(request, Role.MANAGER, action=ACTION)
         ml_backends.ml_backend_delete(prelabeler=prelabeler, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -14,3 +14,11 @@ class Command(BaseCommand):
             f"requeued: {len(report.requeued)} {report.requeued}; failed: {len(report.failed)} {report.failed}; "
             f"removed uploads: {len(report.removed_uploads)}"
         )
+        # Pre-labeling jobs are leased the same way (training/services/prelabel_jobs.py).
+        from training.services.prelabel_jobs import prelabel_jobs_reap
+
+        prelabels = prelabel_jobs_reap()
+        self.stdout.write(
+            f"pre-labeling jobs requeued: {len(prelabels.requeued)} {prelabels.requeued}; "
+            f"failed: {len(prelabels.failed)} {prelabels.failed}; cancelled: {len(prelabels.cancelled)}"
+        )
