@@ -4,6 +4,7 @@ Defaults run a fresh clone with no services: SQLite in WAL mode and a Celery
 broker on the file system, both under ``TESSERA_DATA_DIR``.
 """
 
+import ipaddress
 import os
 import secrets
 import stat
@@ -251,6 +252,29 @@ EMAIL_TIMEOUT = env_int("TESSERA_EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
 # Origins (scheme://host[:port]) besides our own that task images may load from, e.g. a bucket's
 # public URL; the labeling page's Content-Security-Policy allows exactly these.
 TESSERA_IMAGE_ALLOWED_ORIGINS = env_list("TESSERA_IMAGE_ALLOWED_ORIGINS", [])
+
+
+# Server-side requests to user-given URLs (ML backends, chat endpoints; tessera/outbound.py). Private,
+# loopback, link-local and metadata addresses are refused unless a network here (CIDR, comma-separated:
+# "10.0.0.0/8,127.0.0.1/32") holds them. Timeouts in seconds: to connect, and for a whole answer when
+# the pre-labeler sets none; answers are cut at the byte cap. The CA bundle is certifi's when empty.
+def _networks(name: str) -> list[str]:
+    values = env_list(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise EnvError(f"{name} holds {value!r}, which is not a network (CIDR): {exc}") from None
+    return values
+
+
+TESSERA_OUTBOUND_ALLOWED_NETWORKS = _networks("TESSERA_OUTBOUND_ALLOWED_NETWORKS")
+TESSERA_OUTBOUND_CONNECT_TIMEOUT_SECONDS = env_int("TESSERA_OUTBOUND_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+TESSERA_OUTBOUND_TIMEOUT_SECONDS = env_int("TESSERA_OUTBOUND_TIMEOUT_SECONDS", 60, minimum=1)
+TESSERA_OUTBOUND_MAX_RESPONSE_BYTES = env_int(
+    "TESSERA_OUTBOUND_MAX_RESPONSE_BYTES", 10 * 1024 * 1024, minimum=1024
+)
+TESSERA_OUTBOUND_CA_BUNDLE = env_str("TESSERA_OUTBOUND_CA_BUNDLE", "")
 
 # Request bodies: every request, signed in or not, is read into memory only up to Django's default
 # 2.5 MB; files in multipart bodies spool to a private folder above the same size. The import endpoint

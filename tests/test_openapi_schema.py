@@ -23,6 +23,7 @@ from annotation.api.views import LabelConfigValidateThrottle
 from annotation.models import ImportJob, Project
 from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
+from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +231,8 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
     reviewer("post", "/api/projects/validate/", {"label_config": SENTIMENT_CONFIG}, expect=429)
     reviewer("post", f"{project_url}validate/", {"label_config": SENTIMENT_CONFIG}, expect=429)
     monkeypatch.undo()
+
+    ml_api_answers(call, created["id"], settings)  # Label Studio's /api/ml/, against an ML server on loopback
 
     # Import: a synchronous answer, a background one, and the job's state.
     tasks = [

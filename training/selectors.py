@@ -8,7 +8,7 @@ from annotation.models import Project
 from tessera import validation
 from tessera.errors import NotFound
 from tessera.models import Membership
-from training.models import Prelabeler, PrelabelJob
+from training.models import PrelabelBackend, Prelabeler, PrelabelJob
 
 RECENT_JOBS = 50
 
@@ -42,3 +42,20 @@ def prelabel_job_get(*, membership: Membership, job_id: object) -> PrelabelJob:
 def prelabel_jobs_recent(*, project: Project) -> list[PrelabelJob]:
     """The project's newest jobs first, at most RECENT_JOBS (the (project, -id) index)."""
     return list(PrelabelJob.objects.filter(project_id=project.pk).order_by("-id")[:RECENT_JOBS])
+
+
+def ml_backends(*, membership: Membership, project: Project | None = None) -> QuerySet[Prelabeler]:
+    """The organization's Label Studio ML backends (pre-labelers of that backend), of one project if given."""
+    rows = Prelabeler.objects.select_related("project").filter(
+        backend=PrelabelBackend.ML_BACKEND, project__organization_id=membership.organization_id
+    )
+    if project is not None:
+        rows = rows.filter(project=project)
+    return rows.order_by("id")
+
+
+def ml_backend_get(*, membership: Membership, ml_backend_id: object) -> Prelabeler:
+    found = ml_backends(membership=membership).filter(pk=validation.object_id(ml_backend_id)).first()
+    if found is None:
+        raise NotFound(_("ML backend not found."))
+    return found

@@ -23,7 +23,9 @@ from tessera.invitations import invitation_create
 from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
+from tests.training.loopback_servers import closed_port
 from training.models import Prelabeler, PrelabelJob
+from training.services.ml_backends import ml_backend_create
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +173,12 @@ WRITES = [
     ("post", "/api/projects/{project}/next", {}),
     ("post", "/api/labeling/projects/{project}/next", {}),
     ("post", "/api/tokens/", {"name": "fuzzed", "expires_in_days": 30}),
+    ("post", "/api/ml/", {"url": "http://127.0.0.1:9", "project": "{project}", "title": "Fuzzed",
+                          "auth_method": "BASIC_AUTH", "basic_auth_user": "u", "basic_auth_pass": "p",
+                          "timeout": 5, "extra_params": {"a": 1}, "is_interactive": False}),
+    ("patch", "/api/ml/{ml_backend}/", {"url": "http://10.0.0.1:9090", "title": "Fuzzed", "timeout": 5,
+                                        "model_version": "v1", "auto_update": False, "project": "{project}"}),
+    ("delete", "/api/ml/{ml_backend}/", {}),
     ("delete", "/api/tokens/{token}/", {}),
     ("post", "/api/current-user/reset-token/", {}),
     ("post", "/api/projects/{project}/tasks/actions/", {"action": "delete_predictions", "selectedItems": {
@@ -241,6 +249,7 @@ QUERIES = [
     ("/api/projects/{project}/agreement/confusion?control=sentiment", ["a", "b"]),
     ("/api/tasks/{task}/comments/", ["page"]),
     ("/api/projects/{project}/comments/", ["open", "page", "page_size"]),
+    ("/api/ml/", ["project", "is_interactive"]),
     ("/api/projects/{project}/review/next", ["page"]),
     ("/api/projects/{project}/review/backlog", ["page"]),
     ("/api/annotations/{annotation}/reviews/", ["page"]),
@@ -267,8 +276,15 @@ def assert_not_a_server_error(response, what: str) -> None:
 
 
 @pytest.fixture
-def fuzz_world(world, cast):
+def fuzz_world(world, cast, settings):
     ids = {name: obj.pk for name, obj in world.items()}
+    # An ML backend on a loopback port nothing listens on: each call is refused at once (state ER).
+    settings.TESSERA_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    ids["ml_backend"] = ml_backend_create(
+        project=world["project"],
+        user=cast.users["owner"],
+        fields={"url": f"http://127.0.0.1:{closed_port()}"},
+    ).pk
     ids["org"] = cast.org.pk
     ids["token"] = ApiToken.objects.filter(user=cast.users["owner"]).values_list("pk", flat=True).first()
     ids["member"] = cast.users["annotator"].pk
@@ -378,6 +394,7 @@ def test_every_api_endpoint_is_fuzzed():
             "member",
             "invite",
             "comment",
+            "ml_backend",
             "prelabeler",
             "prelabel_job",
         )

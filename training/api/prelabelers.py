@@ -171,7 +171,8 @@ def prelabeler_out(prelabeler: Prelabeler) -> dict[str, Any]:
         "project": prelabeler.project_id,
         "title": prelabeler.title,
         "backend": prelabeler.backend,
-        "settings": prelabeler.settings,
+        # Secrets (a password, an API key) never go out: <name>_is_set says whether one is kept.
+        "settings": backend_class(prelabeler.backend).public_settings(prelabeler.settings),
         "run_on_import": prelabeler.run_on_import,
         "is_active": prelabeler.is_active,
         "model_version": prelabeler.model_version,

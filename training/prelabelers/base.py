@@ -75,11 +75,22 @@ class Backend(ABC):
     batch_size: ClassVar[int] = 64  # tasks per predict call, sized for the model
     # Checks and fills the defaults of the pre-labeler's "settings"; documented in the OpenAPI schema.
     settings_serializer: ClassVar[type[serializers.Serializer]]
+    # Settings that are written but never shown (a password, an API key): API output leaves them out
+    # and says whether each is set instead (``public_settings``); a change that omits one keeps it.
+    secret_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, prelabeler: "Prelabeler", schema: "LabelSchema"):
         self.prelabeler = prelabeler
         self.schema = schema
         self.settings: dict[str, Any] = prelabeler.settings
+
+    @classmethod
+    def public_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """The settings as API output shows them: each secret replaced by ``<name>_is_set``."""
+        shown = {key: value for key, value in settings.items() if key not in cls.secret_settings}
+        for key in cls.secret_settings:
+            shown[f"{key}_is_set"] = bool(settings.get(key))
+        return shown
 
     @property
     def model_dir(self) -> Path:

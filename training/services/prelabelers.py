@@ -154,7 +154,15 @@ def prelabeler_update(*, prelabeler: Prelabeler, user: User, fields: dict[str, A
         prelabeler.title = _title(fields["title"])
         changed.append("title")
     if "settings" in fields:
-        prelabeler.settings = checked_settings(prelabeler.backend, fields["settings"])
+        value = fields["settings"]
+        if isinstance(value, dict):
+            # A secret left out (or empty) keeps the one kept before: output never shows it to send back.
+            secrets = backend_class(prelabeler.backend).secret_settings
+            value = {
+                **{k: prelabeler.settings[k] for k in secrets if prelabeler.settings.get(k)},
+                **{k: v for k, v in value.items() if not (k in secrets and not v)},
+            }
+        prelabeler.settings = checked_settings(prelabeler.backend, value)
         changed.append("settings")
     for name in ("run_on_import", "is_active"):
         if name in fields:
