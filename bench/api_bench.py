@@ -270,6 +270,14 @@ def manage(environment: dict[str, str], *arguments: str) -> str:
     return completed.stdout
 
 
+def owner_token(environment: dict[str, str]) -> str:
+    """The API token of the benchmark's owner, bench@tessera.test in the organization Bench (made here)."""
+    output = manage(
+        environment, "tessera_user", "bench@tessera.test", "--org", "Bench", "--role", "owner", "--token"
+    )
+    return output.strip().splitlines()[-1]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -523,20 +531,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
     database_create(args.database_url)
     try:
         manage(environment, "migrate", "--no-input")
-        token = (
-            manage(
-                environment,
-                "tessera_user",
-                "bench@tessera.test",
-                "--org",
-                "Bench",
-                "--role",
-                "owner",
-                "--token",
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        token = owner_token(environment)
         result: dict = {}
         with benchmark_server(args, environment, log_path) as server:
             client = Client(server.port, token)

@@ -90,12 +90,12 @@ def labeled_with_ids_batch(first: int, count: int, kind: str, rng: random.Random
 
 
 class Worker:
-    """``celery -A tessera worker -Q default`` in its own process group, on the server's environment."""
+    """``celery -A tessera worker -Q <queues>`` in its own process group, on the server's environment."""
 
-    def __init__(self, environment: dict[str, str], log_path: Path):
+    def __init__(self, environment: dict[str, str], log_path: Path, *, queues: str = "default"):
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(CELERY), "-A", "tessera", "worker", "-Q", "default", "--concurrency", "1",
+            [str(CELERY), "-A", "tessera", "worker", "-Q", queues, "--concurrency", "1",
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

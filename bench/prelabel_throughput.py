@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import api_bench  # noqa: E402 - the sibling script's server, client and database helpers
 from api_bench import SENTIMENT_CONFIG, Client  # noqa: E402
+from hot_paths_bench import Worker  # noqa: E402 - the benchmarks' Celery worker
 
 REPO = api_bench.REPO
-CELERY = REPO / ".venv" / "bin" / "celery"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tessera_bench_prelabel"
 WARM_UP_TASKS = 16
 
@@ -158,22 +157,6 @@ def raw_throughput(texts: list[str], labeled: list[tuple[str, str]]) -> dict:
 # ---------------------------------------------------------------- (b) Tessera
 
 
-class PrelabelWorker:
-    """``celery -A tessera worker -Q prelabel`` in its own process group, on the server's environment."""
-
-    def __init__(self, environment: dict[str, str], log_path: Path):
-        self.log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(CELERY), "-A", "tessera", "worker", "-Q", "prelabel", "--concurrency", "1",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=REPO, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        api_bench.stop_process_group(self.process, timeout=30)
-        self.log.close()
-
-
 def import_batches(client: Client, project_id: int, items: list[dict], batch: int) -> float:
     seconds = 0.0
     for first in range(0, len(items), batch):
@@ -212,21 +195,8 @@ def tessera_throughput(args: argparse.Namespace, texts: list[str], labeled: list
     worker = None
     try:
         api_bench.manage(environment, "migrate", "--no-input")
-        token = (
-            api_bench.manage(
-                environment,
-                "tessera_user",
-                "bench@tessera.test",
-                "--org",
-                "Bench",
-                "--role",
-                "owner",
-                "--token",
-            )
-            .strip()
-            .splitlines()[-1]
-        )
-        worker = PrelabelWorker(environment, data_dir / "worker.log")
+        token = api_bench.owner_token(environment)
+        worker = Worker(environment, data_dir / "worker.log", queues="prelabel")
         with api_bench.benchmark_server(args, environment, data_dir / "gunicorn.log") as server:
             client = Client(server.port, token)
             project_id = api_bench.create_project(client, "Pre-label bench", SENTIMENT_CONFIG)

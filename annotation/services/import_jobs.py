@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from annotation.importing.parsers import iter_items
 from annotation.models import ImportJob, JobState, Project
 from annotation.services.imports import tasks_import_streamed
-from annotation.services.leases import Lease, LeaseLost, expired
+from annotation.services.leases import Lease, LeaseLost, expired, requeue
 from tessera.errors import ApplicationError
 from tessera.models import User
 from tessera.services import audit_record
@@ -210,15 +210,7 @@ def import_jobs_reap() -> ReapReport:
 def _requeue(job_id: int) -> None:
     from annotation.tasks import run_import_job
 
-    try:
-        run_import_job.delay(job_id)
-    except BrokerUnreachable as exc:
-        # A created row with no message would wait forever: put it back as a job whose lease ran
-        # out, so that the next reaper run tries again (claims, not these tries, count attempts).
-        logger.error("Import job %s could not be queued again: %s", job_id, exc)
-        ImportJob.objects.filter(pk=job_id, state=JobState.CREATED).update(
-            state=JobState.IN_PROGRESS, lease_expires_at=timezone.now()
-        )
+    requeue(ImportJob, job_id, run_import_job.delay, what="Import job")
 
 
 def _remove_orphaned_uploads(*, now: float) -> list[str]:

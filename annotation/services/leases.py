@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.models import JobState
 from tessera.errors import ApplicationError
@@ -35,6 +37,19 @@ class LeaseLost(Exception):
 def lease_owner_name() -> str:
     # Host and process say which worker holds a job; the random part tells apart two claims of one process.
     return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def requeue(model: type[models.Model], job_id: int, send: Callable[[int], object], *, what: str) -> None:
+    """Send a reaped job's message again (``send`` is its task's ``delay``). When the broker is
+    unreachable, a created row with no message would wait forever: it goes back to a job whose lease
+    ran out, so that the next reaper run tries again (claims, not these tries, count attempts)."""
+    try:
+        send(job_id)
+    except BrokerUnreachable as exc:
+        logger.error("%s %s could not be queued again: %s", what, job_id, exc)
+        model._default_manager.filter(pk=job_id, state=JobState.CREATED).update(
+            state=JobState.IN_PROGRESS, lease_expires_at=timezone.now()
+        )
 
 
 def expired(now) -> Q:

@@ -40,7 +40,7 @@ from annotation.models import JobState, Prediction, Project, Task
 from annotation.results import ResultValidator
 from annotation.selectors import task_query_limits, task_query_where
 from annotation.services.counters import project_hold, project_totals_add
-from annotation.services.leases import Lease, LeaseLost, expired
+from annotation.services.leases import Lease, LeaseLost, expired, requeue
 from annotation.task_filters import TaskQuery, parse_filters, parse_selection
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict
@@ -763,11 +763,4 @@ def prelabel_jobs_reap() -> ReapReport:
 def _requeue(job_id: int) -> None:
     from training.tasks import prelabel_run_job
 
-    try:
-        prelabel_run_job.delay(job_id)
-    except BrokerUnreachable as exc:
-        # As for imports: back to an expired lease, so that the next reaper run tries again.
-        logger.error("Pre-labeling job %s could not be queued again: %s", job_id, exc)
-        PrelabelJob.objects.filter(pk=job_id, state=JobState.CREATED).update(
-            state=JobState.IN_PROGRESS, lease_expires_at=timezone.now()
-        )
+    requeue(PrelabelJob, job_id, prelabel_run_job.delay, what="Pre-labeling job")
