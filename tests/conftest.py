@@ -87,6 +87,19 @@ def _compiled_translations():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Django's LocaleMiddleware activates a request's language in the thread that serves it and
+    leaves it active; the test client serves in the test's own thread, so without this a Japanese
+    request would make every later test's messages Japanese."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _empty_shared_cache():
     """Throttle counts live in the shared cache and user ids repeat across tests on SQLite."""
     from django.core.cache import cache

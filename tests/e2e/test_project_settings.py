@@ -203,6 +203,7 @@ def test_settings_in_japanese_on_a_phone_in_dark(open_session, labeling_project,
     assert page.locator("#field-sampling option").all_inner_texts() == [
         "順番どおり（インポート順）",
         "ランダム",
+        "不確かなものから（能動学習: 最新のモデルが最も迷っているタスクを先に）",
     ]
     assert page.get_by_role("button", name="変更を保存").is_visible()
     # Nothing wider than the phone.
