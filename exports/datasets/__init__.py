@@ -1,0 +1,1 @@
+"""Dataset versions: immutable, reproducible snapshots of a project's curated annotations."""
