@@ -179,6 +179,8 @@ def run_wizard(session, cast, *, strings: dict) -> Project:
     # 6: members.
     page.locator("[data-action=next]").click()
     page.wait_for_url(re.compile(r".*/projects/new/\?step=members&project=\d+$"))
+    # The step renders after the URL changes: wait for its links before counting them.
+    page.locator(".member-links a[href='/members/']").wait_for()
     assert page.locator(".member-links a[href='/members/']").count() == 1
     assert page.locator(f".member-links a[href='/projects/{project.pk}/members/']").count() == 1
     assert session.errors == []
