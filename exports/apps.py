@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = "Exports: streamed project exports and, later, dataset versions"
+
+    def ready(self) -> None:
+        # Dataset formats register themselves in DATASET_FORMATS when their module is imported: import
+        # them once the apps are loaded, so that a recipe's "formats" finds every one in any process.
+        from exports.formats import (  # noqa: F401
+            dataset_hf,
+            dataset_label_studio,
+            dataset_parquet,
+            dataset_records,
+        )

@@ -94,7 +94,7 @@ def write_parquet(items: Iterable[DatasetItem], context: DatasetContext, stream:
     schema = arrow_schema(context)
     # Snappy: the format's usual codec, read by every Parquet reader, and cheap to write.
     with pq.ParquetWriter(stream, schema, compression="snappy") as writer:
-        for _split, batch in record_batches(items, context, schema):
+        for _split, batch in record_batches(items, context, schema, rows=ROW_GROUP_ROWS):
             writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
 
 
