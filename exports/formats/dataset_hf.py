@@ -26,8 +26,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-import pyarrow as pa
-
 from exports.datasets.items import DatasetContext, DatasetItem
 from exports.formats.dataset_parquet import arrow_schema, record_batches
 from exports.formats.dataset_records import fits_any_config
@@ -77,6 +75,7 @@ def write_hf(items: Iterable[DatasetItem], context: DatasetContext, stream: Bina
     # and a worker must never wait on the network for one.
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     import datasets
+    import pyarrow as pa
     from datasets.table import MemoryMappedTable
 
     features = datasets.Features.from_arrow_schema(arrow_schema(context, with_split=False))

@@ -130,9 +130,13 @@ def _table_writer(delimiter: str):
     return write
 
 
-JSON = register(DatasetFormat("JSON", "json", "application/json", True, fits_any_config, _document_writer(json_full)))
+JSON = register(
+    DatasetFormat("JSON", "json", "application/json", True, fits_any_config, _document_writer(json_full))
+)
 JSON_MIN = register(
     DatasetFormat("JSON_MIN", "json", "application/json", True, fits_any_config, _document_writer(json_min))
 )
 CSV = register(DatasetFormat("CSV", "csv", "text/csv", True, fits_any_config, _table_writer(",")))
-TSV = register(DatasetFormat("TSV", "tsv", "text/tab-separated-values", True, fits_any_config, _table_writer("\t")))
+TSV = register(
+    DatasetFormat("TSV", "tsv", "text/tab-separated-values", True, fits_any_config, _table_writer("\t"))
+)

@@ -41,7 +41,9 @@ def ner_item(task_id: int, text: str, split: str = "train", *, annotation_id: in
         result.append(region)
         start = text.find("Acme", start + 1)
     annotation = ItemAnnotation(id=annotation_id or task_id * 10, completed_by=user, result=result)
-    return DatasetItem(task_id=task_id, data={"text": text}, result=result, annotations=[annotation], split=split)
+    return DatasetItem(
+        task_id=task_id, data={"text": text}, result=result, annotations=[annotation], split=split
+    )
 
 
 def sample_items() -> list[DatasetItem]:
@@ -117,7 +119,10 @@ def test_jsonl_writes_an_annotations_own_result_when_it_is_not_the_items():
     item.result = []  # result "all": the writers read the annotations
     record = json.loads(written("jsonl", [item]))
     assert record["result"] == []
-    assert [a["result"] for a in record["annotations"]] == [ner_item(5, "Acme").result, [{"from_name": "x", "value": {}}]]
+    assert [a["result"] for a in record["annotations"]] == [
+        ner_item(5, "Acme").result,
+        [{"from_name": "x", "value": {}}],
+    ]
 
 
 def test_canonical_json_is_exactly_what_json_dumps_writes_with_the_same_options():
@@ -279,9 +284,9 @@ def test_a_task_written_as_json_and_imported_again_comes_back_the_same(make_proj
     tasks_import(project=project, user=cast.users["owner"], items=parsed)
     imported = list(project.tasks.order_by("id").prefetch_related("annotations"))
     assert [task.data for task in imported] == [item.data for item in items]
-    assert [[(a.completed_by_id, a.result) for a in task.annotations.order_by("id")] for task in imported] == [
-        [(item.annotations[0].completed_by, item.result)] for item in items
-    ]
+    assert [
+        [(a.completed_by_id, a.result) for a in task.annotations.order_by("id")] for task in imported
+    ] == [[(item.annotations[0].completed_by, item.result)] for item in items]
 
 
 FORMULAS = ['=HYPERLINK("http://evil.test","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tcell",
@@ -319,7 +324,10 @@ def test_dataset_csv_names_every_data_key_of_every_item_and_keeps_rows_whole():
 
 def test_first_label_is_the_first_option_in_region_order():
     assert first_label([span(0, 1, "PER"), span(2, 3, "ORG")]) == "PER"
-    assert first_label([{"value": {"text": ["free"]}}, {"value": {"choices": ["Positive", "Negative"]}}]) == "Positive"
+    assert (
+        first_label([{"value": {"text": ["free"]}}, {"value": {"choices": ["Positive", "Negative"]}}])
+        == "Positive"
+    )
     assert first_label([{"value": {"taxonomy": [["Animal", "Cat"]]}}]) == "Cat"
     assert first_label([{"value": {"rating": 4}}, "junk"]) is None
     assert first_label([]) is None and first_label(None) is None
