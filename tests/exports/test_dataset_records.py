@@ -179,11 +179,15 @@ def test_parquet_variable_columns_hold_strings_only_and_never_shadow_the_fixed_c
     assert json.loads(row["data"])["page"] == 3
 
 
-def test_parquet_is_written_in_row_groups_of_a_fixed_size(monkeypatch):
+@pytest.mark.parametrize("batch_rows", [3, 1000])
+def test_parquet_is_written_in_row_groups_of_a_fixed_size_whatever_the_batches(monkeypatch, batch_rows):
     monkeypatch.setattr(dataset_parquet, "ROW_GROUP_ROWS", 10)
+    monkeypatch.setattr(dataset_parquet, "BATCH_ROWS", batch_rows)
     items = [ner_item(task_id, f"Acme {task_id}") for task_id in range(1, 26)]
-    metadata = pq.ParquetFile(io.BytesIO(written("parquet", items))).metadata
+    parquet = pq.ParquetFile(io.BytesIO(written("parquet", items)))
+    metadata = parquet.metadata
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [10, 10, 5]
+    assert parquet.read().column("task_id").to_pylist() == list(range(1, 26))
 
 
 def test_an_empty_split_is_a_parquet_file_with_the_schema_and_no_rows():
