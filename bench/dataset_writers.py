@@ -59,16 +59,18 @@ def generate(count: int, seed: int = 0) -> Iterator:
 
 
 def timed(items: Iterator, spent: list[float]) -> Iterator:
-    """The items, adding the time taken to make each one to ``spent[0]``: it is not the writer's."""
-    clock = time.perf_counter
+    """The items, adding the wall and CPU time taken to make each one to ``spent``: it is not the
+    writer's."""
+    clock, cpu_clock = time.perf_counter, time.process_time
     while True:
-        started = clock()
+        started, cpu_started = clock(), cpu_clock()
         try:
             item = next(items)
         except StopIteration:
-            spent[0] += clock() - started
             return
-        spent[0] += clock() - started
+        finally:
+            spent[0] += clock() - started
+            spent[1] += cpu_clock() - cpu_started
         yield item
 
 
@@ -85,7 +87,7 @@ def run_writer(name: str, count: int, queue) -> None:
     with tempfile.TemporaryFile() as stream:
         writer.write(generate(10), context, stream)
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    spent = [0.0]
+    spent = [0.0, 0.0]
     with tempfile.TemporaryFile() as stream:
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -94,10 +96,9 @@ def run_writer(name: str, count: int, queue) -> None:
         cpu = time.process_time() - cpu_started
         size = stream.tell()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # On a shared machine the wall clock counts other processes' turns too; the process's CPU time, less
-    # the same share for generating, says what the writer costs when it has a core to itself.
-    writing = elapsed - spent[0]
-    queue.put((name, count, elapsed, writing, cpu * writing / elapsed, size, baseline_mb, peak_mb))
+    # On a shared machine the wall clock counts other processes' turns too; the process's CPU time (all
+    # its threads), less generating's, says what the writer costs when it has a core to itself.
+    queue.put((name, count, elapsed, elapsed - spent[0], cpu - spent[1], size, baseline_mb, peak_mb))
 
 
 def main() -> None:
