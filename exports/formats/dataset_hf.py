@@ -9,9 +9,10 @@ How it stays streamed and reproducible:
 - items arrive once, all splits together (``per_split`` False); each split's rows go, batch by batch,
   into an Arrow stream file of a private temporary folder, which ``datasets`` then memory-maps
   (``MemoryMappedTable``), so memory holds one batch per split, not the dataset. We build the tables
-  ourselves rather than through ``Dataset.from_generator``: its builder writes to a cache folder and
-  names its config by hashing the generator, whose arguments (temporary paths) differ on every run.
-  Nothing is read from or written to the user's Hugging Face cache.
+  ourselves rather than through ``Dataset.from_generator``, which builds one split a call: the mixed
+  items would have to be spooled per split first, and its builder would then encode every row again
+  into a cache folder (and, without a fingerprint given, take one that differs on every run). Nothing
+  is read from or written to the user's Hugging Face cache.
 - ``save_to_disk`` writes each split's ``state.json`` with the dataset's fingerprint, which ``datasets``
   otherwise draws at random for a table read from a file; we pass the SHA-256 of the split's Arrow file
   (its content) instead.
