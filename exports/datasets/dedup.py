@@ -1,0 +1,285 @@
+"""Deduplication steps: exact duplicates after Unicode normalisation, and near-duplicates by MinHash LSH.
+
+Both compare an item's text content: the task data values the config reads (``context.data_variables``),
+or, for a config that reads none of the task's keys, every string value in key order. The text is
+normalised (NFKC, so full-width "ＡＢＣ１２３" equals "ABC123"; case folded; runs of whitespace
+collapsed to one space) before it is compared. An item with no text is kept: there is nothing to
+compare it on, and an image project's tasks would otherwise all be "duplicates" of each other.
+
+The first occurrence is kept and later ones are removed, so the same items in the same order always
+give the same output. Memory per item is fixed: a 16-byte digest for exact duplicates; for near
+duplicates, the LSH index's band keys and the kept item's signature.
+
+Near-duplicates use character shingles (n-grams of code points), which work for Japanese and Chinese
+without a tokenizer. The MinHash signatures are datasketch's own ("affine32" scheme: the shingle hash
+pre-mixed by MurmurHash3's finalizer, then ``a * h + b mod 2**32`` per permutation, with datasketch's
+permutations for the seed), computed for a block of items at once with numpy instead of one Python call
+per shingle: ``MinHash.update_batch`` hashes each shingle in Python, which runs at a few hundred items a
+second on 300-character texts. tests/exports/test_dataset_dedup.py pins the signatures to
+``MinHash.update_batch`` given the same shingle hashes. Candidates from ``MinHashLSH`` are confirmed by
+the signatures' estimated Jaccard similarity, so a band collision below the threshold removes nothing.
+"""
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH  # type: ignore[import-untyped]
+from django.utils.translation import gettext as _
+
+from exports.datasets.items import DatasetContext, DatasetItem
+from exports.datasets.steps import CurationStep, StepReport
+from tessera.errors import ApplicationError
+
+EXAMPLES_MAX = 5
+DEFAULT_NUM_PERM = 128
+DEFAULT_SHINGLE_SIZE = 5
+# Fixed, so that a recipe built twice gives the same signatures, hence the same items.
+MINHASH_SEED = 1
+# Items signed together: large enough that numpy's per-call overhead is spread thin, small enough that
+# the (num_perm x shingles) block stays in the CPU cache (64 items of 400 characters: 13 MB at 128).
+BLOCK_ITEMS = 64
+# Odd 64-bit multipliers for the polynomial hash of a shingle's code points (golden ratio and
+# MurmurHash/xxHash primes): any fixed odd constants would do, these mix well.
+_SHINGLE_MULTIPLIERS = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+        0x27D4EB2F165667C5,
+        0x94D049BB133111EB,
+        0xBF58476D1CE4E5B9,
+    ],
+    dtype=np.uint64,
+)
+SHINGLE_SIZE_MAX = len(_SHINGLE_MULTIPLIERS)
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+def item_text(item: DatasetItem, context: DatasetContext) -> str:
+    """The text an item is compared on: the values the config reads, in the config's order."""
+    keys = [key for key in context.data_variables if key in item.data]
+    if not keys:
+        keys = sorted(key for key, value in item.data.items() if isinstance(value, str))
+    parts = []
+    for key in keys:
+        value = item.data[key]
+        if isinstance(value, str):
+            parts.append(value)
+        elif value is not None:
+            # A Paragraphs dialogue or a list of choices: compared by its JSON, keys sorted.
+            parts.append(json.dumps(value, sort_keys=True, ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def normalize_text(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def text_digest(normalized: str) -> bytes:
+    return hashlib.blake2b(normalized.encode(), digest_size=16).digest()
+
+
+def _add_example(report: StepReport, kept_task_id: int, removed_task_id: int) -> None:
+    examples = report.details.setdefault("examples", [])
+    if len(examples) < EXAMPLES_MAX:
+        examples.append([kept_task_id, removed_task_id])
+
+
+def exact_step(options: Mapping | None = None) -> CurationStep:
+    """Remove later items whose normalised text equals an earlier one's.
+
+    ``options`` is the recipe's ``dedup`` object; this step reads nothing from it yet, it is taken so
+    that every step is built the same way from its part of the recipe.
+    """
+
+    def step(
+        items: Iterable[DatasetItem], context: DatasetContext, report: StepReport
+    ) -> Iterator[DatasetItem]:
+        # digest -> the task id that kept it (the id is only for the report's examples).
+        seen: dict[bytes, int] = {}
+        report.details.setdefault("examples", [])
+        for item in items:
+            normalized = normalize_text(item_text(item, context))
+            if not normalized:
+                yield item
+                continue
+            digest = text_digest(normalized)
+            kept_task_id = seen.get(digest)
+            if kept_task_id is None:
+                seen[digest] = item.task_id
+                yield item
+                continue
+            report.removed += 1
+            _add_example(report, kept_task_id, item.task_id)
+
+    return step
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch's ``_fmix`` applies it (uint32, wrapping)."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s3)
+
+
+def shingle_hashes(codepoints: np.ndarray, shingle_size: int) -> np.ndarray:
+    """32-bit hashes of every ``shingle_size`` code points of one text (one hash if it is shorter).
+
+    A polynomial hash over 64 bits folded to 32; equal shingles hash equal, in any text.
+    """
+    values = codepoints.astype(np.uint64)
+    count = len(values) - shingle_size + 1
+    if count < 1:
+        count, shingle_size = 1, len(values)
+    hashes = values[:count] * _SHINGLE_MULTIPLIERS[0]
+    for offset in range(1, shingle_size):
+        hashes += values[offset : offset + count] * _SHINGLE_MULTIPLIERS[offset]
+    hashes ^= hashes >> np.uint64(32)
+    return hashes.astype(np.uint32)
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+class MinHashSigner:
+    """datasketch MinHash signatures ("affine32") of many texts' shingle sets, a block at a time."""
+
+    def __init__(self, *, num_perm: int, shingle_size: int, seed: int = MINHASH_SEED):
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        self.seed = seed
+        # datasketch's own permutations for this seed and width, so that the signatures are MinHash's.
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        # Column vectors: the block is laid out (permutation, shingle), so that the minimum per text
+        # reduces contiguous runs of each row, which numpy does several times faster than columns.
+        self._a = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1, 1)
+        self._b = np.ascontiguousarray(b, dtype=np.uint32).reshape(-1, 1)
+
+    def sign(self, texts: list[str]) -> np.ndarray:
+        """One row of ``num_perm`` uint32 per text (texts must not be empty)."""
+        hashes, starts = self._block_shingle_hashes(texts)
+        hashes = _fmix32(hashes)
+        block = np.empty((self.num_perm, len(hashes)), dtype=np.uint32)
+        # In place: the block is the only large array, and uint32 arithmetic wraps, which is the
+        # "mod 2**32" of the affine permutation.
+        np.multiply(self._a, hashes[np.newaxis, :], out=block)
+        np.add(block, self._b, out=block)
+        return np.minimum.reduceat(block, starts, axis=1).T.copy()
+
+    def _block_shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every text's shingle hashes, concatenated, and where each text's run starts.
+
+        The texts' code points are hashed as one array (one numpy pass instead of one per text), then
+        the shingles that would cross from one text into the next are dropped. A text shorter than a
+        shingle is one shingle of its own, hashed apart.
+        """
+        size = self.shingle_size
+        lengths = np.fromiter((len(text) for text in texts), dtype=np.intp, count=len(texts))
+        if int(lengths.min()) < size:
+            per_text = [shingle_hashes(_codepoints(text), size) for text in texts]
+            counts = np.fromiter((len(hashes) for hashes in per_text), dtype=np.intp, count=len(per_text))
+            return np.concatenate(per_text), _run_starts(counts)
+        all_hashes = shingle_hashes(_codepoints("".join(texts)), size)
+        counts = lengths - size + 1
+        # Text i's shingles start at its first code point, ends[i-1], and there are counts[i] of them.
+        text_starts = _run_starts(lengths)
+        run_starts = _run_starts(counts)
+        positions = np.arange(int(counts.sum()), dtype=np.intp) + np.repeat(text_starts - run_starts, counts)
+        return all_hashes[positions], run_starts
+
+
+def _run_starts(counts: np.ndarray) -> np.ndarray:
+    starts = np.zeros(len(counts), dtype=np.intp)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def _lean_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
+    # As LeanMinHash.copy() builds one, without re-validating (a copy per item) a signature made here.
+    minhash = object.__new__(LeanMinHash)
+    minhash.seed = seed
+    minhash.scheme = "affine32"
+    minhash.hashvalues = signature
+    return minhash
+
+
+def near_step(
+    threshold: float,
+    *,
+    num_perm: int = DEFAULT_NUM_PERM,
+    shingle_size: int = DEFAULT_SHINGLE_SIZE,
+    seed: int = MINHASH_SEED,
+) -> CurationStep:
+    """Remove later items whose estimated Jaccard similarity to a kept one is at least ``threshold``."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold <= 1:
+        raise ApplicationError(
+            _("The near-duplicate threshold must be a number above 0 and at most 1."),
+            field="dedup",
+            code="invalid_threshold",
+        )
+    if not 2 <= num_perm <= 1024:
+        raise ApplicationError(_("num_perm must be between 2 and 1024."), field="dedup")
+    if not 1 <= shingle_size <= SHINGLE_SIZE_MAX:
+        raise ApplicationError(
+            _("The shingle size must be between 1 and %(max)s.") % {"max": SHINGLE_SIZE_MAX}, field="dedup"
+        )
+    threshold = float(threshold)
+    signer = MinHashSigner(num_perm=num_perm, shingle_size=shingle_size, seed=seed)
+
+    def step(
+        items: Iterable[DatasetItem], context: DatasetContext, report: StepReport
+    ) -> Iterator[DatasetItem]:
+        report.details.update(
+            {"threshold": threshold, "num_perm": num_perm, "shingle_size": shingle_size, "examples": []}
+        )
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        # Kept items' signatures, by their position among the kept (the LSH key), in growing blocks.
+        kept_signatures: list[np.ndarray] = []
+        kept_task_ids: list[int] = []
+        iterator = iter(items)
+        while block := list(islice(iterator, BLOCK_ITEMS)):
+            texts = [normalize_text(item_text(item, context)) for item in block]
+            signed = [index for index, text in enumerate(texts) if text]
+            signatures = signer.sign([texts[index] for index in signed]) if signed else None
+            rows = dict(zip(signed, range(len(signed)), strict=True))
+            # Items are decided one by one in stream order: a later item in the block may duplicate an
+            # earlier one of the same block, which must be in the index by then.
+            for index, item in enumerate(block):
+                row = rows.get(index)
+                if row is None or signatures is None:
+                    yield item
+                    continue
+                signature = signatures[row]
+                minhash = _lean_minhash(signature, seed)
+                duplicate_of = _best_candidate(lsh.query(minhash), signature, kept_signatures, threshold)
+                if duplicate_of is None:
+                    key = len(kept_signatures)
+                    lsh.insert(key, minhash, check_duplication=False)
+                    kept_signatures.append(signature)
+                    kept_task_ids.append(item.task_id)
+                    yield item
+                    continue
+                report.removed += 1
+                _add_example(report, kept_task_ids[duplicate_of], item.task_id)
+
+    return step
+
+
+def _best_candidate(
+    candidates: list[int], signature: np.ndarray, kept_signatures: list[np.ndarray], threshold: float
+) -> int | None:
+    """The earliest kept candidate similar enough (earliest, so that the output never depends on set order)."""
+    for key in sorted(candidates):
+        if float(np.count_nonzero(kept_signatures[key] == signature)) / len(signature) >= threshold:
+            return key
+    return None
