@@ -79,7 +79,9 @@ _PLACE_CHAR = r"[^\s、。，,．.()（）「」『』【】〒0-9０-９]"
 _BLOCK_NUMBER = f"(?:{_D}{{1,4}}|[一二三四五六七八九十〇]{{1,3}})"
 _JP_ADDRESS = (
     f"(?:{_PREFECTURES}){_SP}?(?:{_PLACE_CHAR}{{1,8}}?[市区町村郡]){{1,3}}{_PLACE_CHAR}{{0,10}}?"
-    f"{_BLOCK_NUMBER}(?:丁目|番地?|{_HY}){_BLOCK_NUMBER}(?:(?:番地?|{_HY}){_BLOCK_NUMBER}号?)?(?:号)?"
+    f"(?:{_BLOCK_NUMBER}(?:丁目|番地?|{_HY}){_BLOCK_NUMBER}(?:(?:番地?|{_HY}){_BLOCK_NUMBER}号?)?(?:号)?"
+    # Sapporo's grid: 北1条西2丁目
+    f"|{_BLOCK_NUMBER}条[東西南北]?{_BLOCK_NUMBER}丁目(?:{_BLOCK_NUMBER}(?:番地?|{_HY}){_BLOCK_NUMBER}?号?)?)"
 )
 _JP_POSTAL = f"〒{_SP}?{_D}{{3}}{_HY}?{_D}{{4}}{_NOT_D_AFTER}"
 
