@@ -169,8 +169,15 @@ class Detector:
     check: Callable[[re.Match], bool] | None = None
     # The group that is redacted, when the pattern matches context around it ("口座番号: 1234567").
     group: str | None = None
-    # A cheap test on the whole text that must pass before the pattern runs at all.
-    needs_digit: bool = True
+    # The pattern runs only around these characters (digits when empty): from ``before`` characters
+    # ahead of the first one to ``after`` characters past the last one, enough for any match it can
+    # make. Most texts hold no digit, no "@" and no prefecture, and a regular expression that starts
+    # with a lookbehind is tried at every position: scanning a window instead is what makes this step
+    # fast. (A lookbehind still sees the text before the window; a lookahead stops at its end, which is
+    # why ``after`` covers what a match can hold past its last anchor.)
+    anchors: str = ""
+    before: int = 64
+    after: int = 64
 
 
 _DETECTORS: dict[str, tuple[Detector, ...]] = {
@@ -182,7 +189,10 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
                 r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*"
                 r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
             ),
-            needs_digit=False,
+            # A local part is at most 64 characters, a domain at most 253.
+            anchors="@",
+            before=65,
+            after=256,
         ),
     ),
     "phone": (
@@ -242,15 +252,20 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
             "ip",
             re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
             _is_ipv6,
-            needs_digit=False,
+            anchors=":",
+            before=40,
+            after=40,
         ),
     ),
     "jp_address": (
         Detector(
             "jp_address",
             re.compile(f"{_JP_POSTAL}(?:{_SP}*{_JP_ADDRESS})?|{_JP_ADDRESS}"),
-            # 一丁目 has no digit.
-            needs_digit=False,
+            # Every address starts with 〒 or a prefecture, whose name ends in one of 都道府県 and starts
+            # at most three characters before it (神奈川県); 一丁目 holds no digit.
+            anchors="〒都道府県",
+            before=3,
+            after=160,
         ),
     ),
     "my_number": (
@@ -264,7 +279,23 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         ),
     ),
 }
-_ANY_DIGIT = re.compile(_D)
+_FIRST_DIGIT = re.compile(_D)
+_LAST_DIGIT = re.compile(f".*({_D})", re.DOTALL)
+
+
+def _anchor_span(text: str, anchors: str) -> tuple[int, int] | None:
+    """Where the first and the last of ``anchors`` (digits when empty) are in ``text``, if anywhere."""
+    if not anchors:
+        first_digit = _FIRST_DIGIT.search(text)
+        if first_digit is None:
+            return None
+        last_digit = _LAST_DIGIT.match(text)
+        assert last_digit is not None
+        return first_digit.start(), last_digit.start(1)
+    firsts = [position for position in map(text.find, anchors) if position >= 0]
+    if not firsts:
+        return None
+    return min(firsts), max(map(text.rfind, anchors))
 
 
 @dataclass(frozen=True)
@@ -376,13 +407,17 @@ class Redactor:
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, kind) in text order."""
         candidates: list[tuple[int, int, int, str]] = []
-        has_digit = _ANY_DIGIT.search(text) is not None
+        windows: dict[str, tuple[int, int] | None] = {}
         for order, detector in enumerate(self._detectors):
-            if detector.needs_digit and not has_digit:
+            if detector.anchors not in windows:
+                windows[detector.anchors] = _anchor_span(text, detector.anchors)
+            anchor_span = windows[detector.anchors]
+            if anchor_span is None:
                 continue
-            if detector.kind == "email" and "@" not in text:
-                continue
-            for match in detector.pattern.finditer(text):
+            first, last = anchor_span
+            start_at = max(0, first - detector.before)
+            end_at = min(len(text), last + 1 + detector.after)
+            for match in detector.pattern.finditer(text, start_at, end_at):
                 if detector.check is not None and not detector.check(match):
                     continue
                 start, end = match.span(detector.group) if detector.group else match.span()
@@ -474,8 +509,8 @@ class _ItemRedaction:
                 redacted[key] = value
             elif isinstance(value, str):
                 new_value, replacements = self.redactor.redact(value, self.counts)
-                if replacements:
-                    self.fields[key] = _RedactedField(value, new_value, OffsetMap(replacements))
+                # Kept even when nothing was replaced: a span region over this text then needs no scan.
+                self.fields[key] = _RedactedField(value, new_value, OffsetMap(replacements))
                 redacted[key] = new_value
             else:
                 redacted[key] = _redact_nested(value, self.redactor, self.counts)

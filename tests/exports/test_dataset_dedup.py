@@ -4,7 +4,7 @@ import random
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from datasketch import MinHash  # type: ignore[import-untyped]
 
 from exports.datasets.dedup import (
     MinHashSigner,
