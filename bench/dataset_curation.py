@@ -121,19 +121,29 @@ def pii(rng: random.Random) -> str:
     return rng.choice(choices)()
 
 
-def with_spans(task_id: int, text: str, rng: random.Random) -> DatasetItem:
-    name = rng.choice(NAMES)
+def with_name(text: str, rng: random.Random) -> str:
+    """The text with a name inserted, which the item's span region labels."""
     position = rng.randint(0, len(text) // 2)
-    text = text[:position] + name + " " + text[position:]
-    result = [
-        {
-            "id": f"r{task_id}",
-            "from_name": "label",
-            "to_name": "text",
-            "type": "labels",
-            "value": {"start": position, "end": position + len(name), "text": name, "labels": ["PER"]},
-        }
-    ]
+    return text[:position] + rng.choice(NAMES) + " " + text[position:]
+
+
+def as_item(task_id: int, text: str) -> DatasetItem:
+    """The item, with a span over the first name in its text (a near or respelled copy may have none)."""
+    result = []
+    for name in NAMES:
+        start = text.find(name)
+        if start >= 0:
+            value = {"start": start, "end": start + len(name), "text": name, "labels": ["PER"]}
+            result.append(
+                {
+                    "id": f"r{task_id}",
+                    "from_name": "label",
+                    "to_name": "text",
+                    "type": "labels",
+                    "value": value,
+                }
+            )
+            break
     return DatasetItem(task_id=task_id, data={"text": text}, result=result)
 
 
@@ -167,8 +177,9 @@ def generate(count: int, *, duplicates: float, near: float, pii_share: float, se
             if rng.random() < pii_share:
                 position = rng.randint(0, len(text))
                 text = text[:position] + " " + pii(rng) + " " + text[position:]
+            text = with_name(text, rng)
         texts.append(text)
-    return [with_spans(task_id, text, rng) for task_id, text in enumerate(texts, start=1)]
+    return [as_item(task_id, text) for task_id, text in enumerate(texts, start=1)]
 
 
 def timed(name: str, step, items: list[DatasetItem]) -> dict:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH  # type: ignore[import-untyped]
+from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
 from django.utils.translation import gettext as _
 
 from exports.datasets.items import DatasetContext, DatasetItem
@@ -204,13 +204,40 @@ def _run_starts(counts: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _lean_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
-    # As LeanMinHash.copy() builds one, without re-validating (a copy per item) a signature made here.
-    minhash = object.__new__(LeanMinHash)
-    minhash.seed = seed
-    minhash.scheme = "affine32"
-    minhash.hashvalues = signature
-    return minhash
+class BandIndex:
+    """datasketch's MinHashLSH, fed band keys computed for a block of signatures at once.
+
+    ``MinHashLSH.query`` and ``insert`` slice, byte-swap and copy each band of each signature in
+    Python, twice per item; here the block is byte-swapped once and each band key is a slice of its
+    bytes, the same key ``MinHashLSH`` makes (``bytes(band.byteswap().data)``), put in and read from
+    the same ``hashtables``. So ``MinHashLSH.query`` answers on this index as on one it filled itself,
+    which tests/exports/test_dataset_dedup.py pins. The index's ``keys`` storage (kept for ``remove``)
+    is not filled: nothing is removed from it, and it would double the index's memory.
+    """
+
+    def __init__(self, *, threshold: float, num_perm: int):
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._ranges = [(start * 4, end * 4) for start, end in self.lsh.hashranges]
+
+    def band_keys(self, signatures: np.ndarray) -> list[list[bytes]]:
+        """Each signature's band keys (signatures: uint32 rows)."""
+        swapped = signatures.astype(np.uint32, copy=False).byteswap()
+        row_bytes = swapped.shape[1] * 4
+        raw = swapped.tobytes()
+        keys = []
+        for offset in range(0, len(raw), row_bytes):
+            keys.append([raw[offset + start : offset + end] for start, end in self._ranges])
+        return keys
+
+    def query(self, band_keys: list[bytes]) -> set[int]:
+        candidates: set[int] = set()
+        for band_key, table in zip(band_keys, self.lsh.hashtables, strict=True):
+            candidates.update(table.get(band_key))
+        return candidates
+
+    def insert(self, key: int, band_keys: list[bytes]) -> None:
+        for band_key, table in zip(band_keys, self.lsh.hashtables, strict=True):
+            table.insert(band_key, key)
 
 
 def near_step(
@@ -242,29 +269,34 @@ def near_step(
         report.details.update(
             {"threshold": threshold, "num_perm": num_perm, "shingle_size": shingle_size, "examples": []}
         )
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        # Kept items' signatures, by their position among the kept (the LSH key), in growing blocks.
+        index = BandIndex(threshold=threshold, num_perm=num_perm)
+        # Kept items' signatures, by their position among the kept (the LSH key).
         kept_signatures: list[np.ndarray] = []
         kept_task_ids: list[int] = []
         iterator = iter(items)
         while block := list(islice(iterator, BLOCK_ITEMS)):
             texts = [normalize_text(item_text(item, context)) for item in block]
-            signed = [index for index, text in enumerate(texts) if text]
-            signatures = signer.sign([texts[index] for index in signed]) if signed else None
+            signed = [position for position, text in enumerate(texts) if text]
+            if not signed:
+                yield from block
+                continue
+            signatures = signer.sign([texts[position] for position in signed])
+            band_keys = index.band_keys(signatures)
             rows = dict(zip(signed, range(len(signed)), strict=True))
             # Items are decided one by one in stream order: a later item in the block may duplicate an
             # earlier one of the same block, which must be in the index by then.
-            for index, item in enumerate(block):
-                row = rows.get(index)
-                if row is None or signatures is None:
+            for position, item in enumerate(block):
+                row = rows.get(position)
+                if row is None:
                     yield item
                     continue
                 signature = signatures[row]
-                minhash = _lean_minhash(signature, seed)
-                duplicate_of = _best_candidate(lsh.query(minhash), signature, kept_signatures, threshold)
+                candidates = index.query(band_keys[row])
+                duplicate_of = (
+                    _best_candidate(candidates, signature, kept_signatures, threshold) if candidates else None
+                )
                 if duplicate_of is None:
-                    key = len(kept_signatures)
-                    lsh.insert(key, minhash, check_duplication=False)
+                    index.insert(len(kept_signatures), band_keys[row])
                     kept_signatures.append(signature)
                     kept_task_ids.append(item.task_id)
                     yield item
@@ -276,7 +308,7 @@ def near_step(
 
 
 def _best_candidate(
-    candidates: list[int], signature: np.ndarray, kept_signatures: list[np.ndarray], threshold: float
+    candidates: set[int], signature: np.ndarray, kept_signatures: list[np.ndarray], threshold: float
 ) -> int | None:
     """The earliest kept candidate similar enough (earliest, so that the output never depends on set order)."""
     for key in sorted(candidates):

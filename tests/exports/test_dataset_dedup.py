@@ -4,9 +4,10 @@ import random
 
 import numpy as np
 import pytest
-from datasketch import MinHash  # type: ignore[import-untyped]
+from datasketch import LeanMinHash, MinHash, MinHashLSH  # type: ignore[import-untyped]
 
 from exports.datasets.dedup import (
+    BandIndex,
     MinHashSigner,
     exact_step,
     item_text,
@@ -97,6 +98,22 @@ def test_signatures_are_datasketch_minhash_of_the_shingle_hashes():
             minhash = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda value: value)
             minhash.update_batch([int(value) for value in shingle_hashes(codepoints, 5)])
             assert np.array_equal(minhash.hashvalues, signature), text
+
+
+def test_the_band_index_is_the_one_minhash_lsh_fills_and_queries():
+    signer = MinHashSigner(num_perm=128, shingle_size=5)
+    signatures = signer.sign([ARTICLE_EN, ARTICLE_JA, ARTICLE_EN.replace("twelve", "eleven")])
+    index = BandIndex(threshold=0.8, num_perm=128)
+    keys = index.band_keys(signatures)
+    index.insert(0, keys[0])
+    index.insert(1, keys[1])
+    reference = MinHashLSH(threshold=0.8, num_perm=128)
+    for key in (0, 1):
+        reference.insert(key, LeanMinHash(seed=1, hashvalues=signatures[key], scheme="affine32"))
+    assert [table._dict for table in index.lsh.hashtables] == [table._dict for table in reference.hashtables]
+    near_copy = LeanMinHash(seed=1, hashvalues=signatures[2], scheme="affine32")
+    assert index.lsh.query(near_copy) == reference.query(near_copy) == [0]
+    assert index.query(keys[2]) == {0}
 
 
 def test_shingle_hashes_are_of_code_point_ngrams():
