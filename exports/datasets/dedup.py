@@ -39,9 +39,10 @@ DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE_SIZE = 5
 # Fixed, so that a recipe built twice gives the same signatures, hence the same items.
 MINHASH_SEED = 1
-# Items signed together: large enough that numpy's per-call overhead is spread thin, small enough that
-# the (num_perm x shingles) block stays in the CPU cache (64 items of 400 characters: 13 MB at 128).
+# Items signed together: enough that numpy's per-call overhead is spread thin (64 measured fastest,
+# 32 and 128 both about a fifth slower on 300-character texts).
 BLOCK_ITEMS = 64
+PERMUTATION_ROWS = 32
 # Odd 64-bit multipliers for the polynomial hash of a shingle's code points (golden ratio and
 # MurmurHash/xxHash primes): any fixed odd constants would do, these mix well.
 _SHINGLE_MULTIPLIERS = np.array(
@@ -168,13 +169,19 @@ class MinHashSigner:
     def sign(self, texts: list[str]) -> np.ndarray:
         """One row of ``num_perm`` uint32 per text (texts must not be empty)."""
         hashes, starts = self._block_shingle_hashes(texts)
-        hashes = _fmix32(hashes)
-        block = np.empty((self.num_perm, len(hashes)), dtype=np.uint32)
-        # In place: the block is the only large array, and uint32 arithmetic wraps, which is the
-        # "mod 2**32" of the affine permutation.
-        np.multiply(self._a, hashes[np.newaxis, :], out=block)
-        np.add(block, self._b, out=block)
-        return np.minimum.reduceat(block, starts, axis=1).T.copy()
+        hashes = _fmix32(hashes)[np.newaxis, :]
+        signatures = np.empty((self.num_perm, len(texts)), dtype=np.uint32)
+        # PERMUTATION_ROWS permutations at a time, in place: the working array stays in the CPU cache
+        # (15% faster than all rows at once), and uint32 arithmetic wraps, which is the "mod 2**32" of
+        # the affine permutation.
+        block = np.empty((min(PERMUTATION_ROWS, self.num_perm), hashes.shape[1]), dtype=np.uint32)
+        for first in range(0, self.num_perm, PERMUTATION_ROWS):
+            rows = slice(first, first + PERMUTATION_ROWS)
+            work = block[: len(self._a[rows])]
+            np.multiply(self._a[rows], hashes, out=work)
+            np.add(work, self._b[rows], out=work)
+            signatures[rows] = np.minimum.reduceat(work, starts, axis=1)
+        return signatures.T.copy()
 
     def _block_shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every text's shingle hashes, concatenated, and where each text's run starts.
