@@ -7,7 +7,9 @@ item after normalisation (case, full width, spacing changed), ``--near`` are nea
 characters changed), and ``--pii`` carry personal data (an e-mail, a phone number in Japanese or
 international form, a card number, a My Number, a Japanese address, an IP address) that the
 redaction step finds. Each step then reads the same N items once, and the script prints one JSON line:
-items/s per step (wall and process CPU time), what each removed or changed, the machine's load
+items/s per step (wall and process CPU time), what each removed or changed, the process's peak RSS
+after each step (the steps run in the order exact, redact, near, so that the near step's index shows
+as growth), the machine's load
 average before each run (the machine may be shared) and the parameters.
 
 Usage (from the repository root)::
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import random
+import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -148,10 +151,10 @@ def as_item(task_id: int, text: str) -> DatasetItem:
 
 
 def respell(text: str, rng: random.Random) -> str:
-    """The same text after normalisation: upper case or full width, extra spaces."""
-    if text.isascii() and rng.random() < 0.5:
+    """The same text after normalisation: upper case and doubled spaces, or ASCII made full width."""
+    if rng.random() < 0.5:
         return text.upper().replace(" ", "  ")
-    return text.replace("。", "。 ").replace("a", "ａ") + " "
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text) + "\u3000"
 
 
 def nudge(text: str, rng: random.Random) -> str:
@@ -189,6 +192,9 @@ def timed(name: str, step, items: list[DatasetItem]) -> dict:
     kept = sum(1 for _ in step(items, CONTEXT, report))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
+        # The process's peak resident memory so far (Linux: kilobytes): the items are in memory all
+        # along, so the growth over the previous step's figure is what this step held at its peak.
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "items_per_s": round(len(items) / wall),
         "items_per_cpu_s": round(len(items) / cpu),
         "wall_s": round(wall, 3),
@@ -223,10 +229,11 @@ def main() -> None:
     )
     generate_s = time.perf_counter() - started
     mean_chars = sum(len(item.data["text"]) for item in items) / len(items)
+    rss_items_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     steps = {
         "dedup_exact": exact_step({"exact": True}),
-        "dedup_near": near_step(options.threshold, num_perm=options.num_perm),
         "redact": redact_step(KINDS, text_fields=["text"]),
+        "dedup_near": near_step(options.threshold, num_perm=options.num_perm),
     }
     results = {name: timed(name, step, items) for name, step in steps.items()}
     print(
@@ -242,6 +249,7 @@ def main() -> None:
                 "items": len(items),
                 "mean_chars": round(mean_chars),
                 "generate_s": round(generate_s, 1),
+                "peak_rss_mb_with_items": rss_items_mb,
                 "options": vars(options),
                 "steps": results,
             },

@@ -24,6 +24,7 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
 import numpy as np
@@ -280,15 +281,15 @@ def near_step(
         # Kept items' signatures, by their position among the kept (the LSH key).
         kept_signatures: list[np.ndarray] = []
         kept_task_ids: list[int] = []
-        iterator = iter(items)
-        while block := list(islice(iterator, BLOCK_ITEMS)):
-            texts = [normalize_text(item_text(item, context)) for item in block]
-            signed = [position for position, text in enumerate(texts) if text]
-            if not signed:
+
+        def decide(
+            block: list[DatasetItem], signed: list[int], signatures: Future | None
+        ) -> Iterator[DatasetItem]:
+            if signatures is None:
                 yield from block
-                continue
-            signatures = signer.sign([texts[position] for position in signed])
-            band_keys = index.band_keys(signatures)
+                return
+            signed_rows = signatures.result()
+            band_keys = index.band_keys(signed_rows)
             rows = dict(zip(signed, range(len(signed)), strict=True))
             # Items are decided one by one in stream order: a later item in the block may duplicate an
             # earlier one of the same block, which must be in the index by then.
@@ -297,7 +298,7 @@ def near_step(
                 if row is None:
                     yield item
                     continue
-                signature = signatures[row]
+                signature = signed_rows[row]
                 candidates = index.query(band_keys[row])
                 duplicate_of = (
                     _best_candidate(candidates, signature, kept_signatures, threshold) if candidates else None
@@ -310,6 +311,33 @@ def near_step(
                     continue
                 report.removed += 1
                 _add_example(report, kept_task_ids[duplicate_of], item.task_id)
+
+        # The next block is signed in a thread while this one is decided: numpy releases the GIL for
+        # the permutations, which are most of the signing, so on two cores the two overlap. Only this
+        # thread reads ``items`` (an earlier step's generator) and touches the index, so the output is
+        # the same as without the thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="minhash") as signing:
+            iterator = iter(items)
+            pending: tuple[list[DatasetItem], list[int], Future | None] | None = None
+            try:
+                while True:
+                    block = list(islice(iterator, BLOCK_ITEMS))
+                    upcoming = None
+                    if block:
+                        texts = [normalize_text(item_text(item, context)) for item in block]
+                        signed = [position for position, text in enumerate(texts) if text]
+                        future = (
+                            signing.submit(signer.sign, [texts[row] for row in signed]) if signed else None
+                        )
+                        upcoming = (block, signed, future)
+                    if pending is not None:
+                        yield from decide(*pending)
+                    pending = upcoming
+                    if pending is None:
+                        break
+            finally:
+                # A consumer that stops early (or an error) leaves at most one block being signed.
+                signing.shutdown(wait=True, cancel_futures=True)
 
     return step
 

@@ -1,6 +1,8 @@
 """Deduplication steps on items with known answers: exact after normalisation, and MinHash LSH."""
 
+import itertools
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -195,3 +197,14 @@ def test_a_bad_threshold_names_the_dedup_field(threshold):
     with pytest.raises(ApplicationError) as error:
         near_step(threshold)
     assert error.value.field == "dedup"
+
+
+def test_a_consumer_that_stops_early_leaves_no_signing_thread_behind():
+    rng = random.Random(5)
+    texts = ["".join(rng.choice("abcdefghij 東京大阪") for _ in range(120)) for _ in range(500)]
+    before = {thread.name for thread in threading.enumerate()}
+    stream = near_step(0.9)(items_of(*texts), CONTEXT, StepReport("dedup_near"))
+    first = [item.task_id for item in itertools.islice(stream, 3)]
+    stream.close()
+    assert first == [1, 2, 3]
+    assert not {thread.name for thread in threading.enumerate()} - before
