@@ -5,7 +5,7 @@ Generates N items in memory (no database: the steps are pure code): English or J
 text project's items are. Among them, ``--duplicates`` (a fraction) are exact copies of an earlier
 item after normalisation (case, full width, spacing changed), ``--near`` are near copies (a few
 characters changed), and ``--pii`` carry personal data (an e-mail, a phone number in Japanese or
-international form, a card number, a My Number, a Japanese address, an IP address) that the
+international form, a card number, a My Number, a Japanese address, an IP address, an IBAN or a bank account number) that the
 redaction step finds. Each step then reads the same N items once, and the script prints one JSON line:
 items/s per step (wall and process CPU time), what each removed or changed, the process's peak RSS
 after each step (the steps run in the order exact, redact, near, so that the near step's index shows
@@ -120,6 +120,8 @@ def pii(rng: random.Random) -> str:
         lambda: my_number(rng),
         lambda: f"〒100-0001 東京都千代田区千代田{rng.randint(1, 9)}-{rng.randint(1, 20)}",
         lambda: f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        lambda: "IBAN GB82 WEST 1234 5698 7654 32",
+        lambda: f"口座番号：普通 {rng.randint(1000000, 9999999)}",
     )
     return rng.choice(choices)()
 
