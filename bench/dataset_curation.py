@@ -1,16 +1,16 @@
 """Curation steps of a dataset version (issue 11), timed one by one: exact dedup, near dedup, redaction.
 
 Generates N items in memory (no database: the steps are pure code): English or Japanese text of about
-200 to 500 characters, built from sentences drawn at random, with one or two NER spans each, as a
-text project's items are. Among them, ``--duplicates`` (a fraction) are exact copies of an earlier
-item after normalisation (case, full width, spacing changed), ``--near`` are near copies (a few
-characters changed), and ``--pii`` carry personal data (an e-mail, a phone number in Japanese or
-international form, a card number, a My Number, a Japanese address, an IP address, an IBAN or a bank account number) that the
-redaction step finds. Each step then reads the same N items once, and the script prints one JSON line:
-items/s per step (wall and process CPU time), what each removed or changed, the process's peak RSS
-after each step (the steps run in the order exact, redact, near, so that the near step's index shows
-as growth), the machine's load
-average before each run (the machine may be shared) and the parameters.
+200 to 500 characters, built from sentences drawn at random, with a name in each that an NER span
+labels, as a text project's items are. Among them, ``--duplicates`` (a fraction) are exact copies of
+an earlier item after normalisation (upper case and doubled spaces, or full width), ``--near`` are
+near copies (two or three characters changed), and ``--pii`` carry personal data (an e-mail, a phone
+number in Japanese or international form, a card number, a My Number, a Japanese address, an IP
+address, an IBAN or a bank account number) that the redaction step finds. Each step then reads the
+same N items once, and the script prints one JSON line: items/s per step (wall time, and process CPU
+time over all threads), what each removed or changed, the process's peak RSS after each step (the
+steps run in the order exact, redact, near, so that the near step's index shows as growth), the
+machine's load average before each step (the machine may be shared) and the parameters.
 
 Usage (from the repository root)::
 
