@@ -276,3 +276,16 @@ def test_a_pattern_that_backtracks_for_ever_fails_the_step_instead_of_leaving_te
     with pytest.raises(ApplicationError) as error:
         run(step, [item])
     assert (error.value.field, error.value.code) == ("redact", "pattern_timeout")
+
+
+def test_without_text_fields_every_string_of_the_data_is_redacted():
+    item = DatasetItem(task_id=1, data={"text": "a@example.com", "meta": "b@example.com", "n": 5}, result=[])
+    [out], report = run(redact_step(["email"]), [item])
+    assert out.data == {"text": "[EMAIL]", "meta": "[EMAIL]", "n": 5}
+    assert report.details == {"email": 2}
+
+
+def test_an_unknown_kind_fails_when_the_step_is_built():
+    with pytest.raises(ApplicationError) as error:
+        redact_step(["email", "passport"])
+    assert error.value.field == "redact"
