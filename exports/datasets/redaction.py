@@ -17,8 +17,9 @@ and regions whose offsets do not match the task text are redacted on their own.
 
 The detectors are conservative: a pattern is accepted only where its shape and its check (Luhn,
 mod-97, the My Number check digit, octets up to 255, the digit count of a phone number) hold, since a
-false positive destroys data that a training run needed. Where two matches overlap, the longer wins
-(then the earlier kind in KINDS, then the project's patterns in their order).
+false positive destroys data that a training run needed. Where two matches overlap, the one that starts
+first wins; at the same start the longer, then the earlier kind in KINDS, then the project's patterns
+in their order.
 
 The project's patterns run on the ``regex`` module with a timeout per text, since Python's ``re``
 cannot be interrupted and a pattern such as ``(a+)+$`` backtracks for ever on a long run of "a"; they

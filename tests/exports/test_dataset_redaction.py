@@ -112,7 +112,7 @@ def test_only_the_requested_kinds_and_the_project_patterns():
     )
 
 
-def test_the_longest_overlapping_match_wins():
+def test_of_overlapping_matches_the_first_then_the_longest_wins():
     # A custom pattern inside an e-mail address loses to the address; one covering more wins.
     assert redacted("x taro@example.com", kinds=["email"], patterns=["taro"]) == ("x [EMAIL]", {"email": 1})
     assert redacted("x taro@example.com y", kinds=["email"], patterns=[r"x \S+ y"]) == (
