@@ -2,7 +2,8 @@
 
 The first Labels control that points at a Text object gives the spans. The text is split into tokens
 (``shape_tokens``: words and marks, one token per CJK character, or the project's tokenizer), each kept
-with its ``[start, end)`` character offsets, so a prediction maps back onto the text. A token takes the
+with its ``[start, end)`` offsets in code points (as results store spans), so a prediction maps
+back onto the text. A token takes the
 tag of the span it overlaps: ``B-X`` for the first token of the span, ``I-X`` for the rest. Where spans
 overlap, the one that starts first (the longer at equal starts) keeps its tokens; a nested span cannot
 be written in BIO. Tags are written as names; ``token_classification_tag_names`` gives the

