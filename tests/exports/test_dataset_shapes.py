@@ -8,7 +8,6 @@ project, and the chat template is set in the test.
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.conf import settings
