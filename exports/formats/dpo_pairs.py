@@ -181,6 +181,10 @@ def write(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryI
         if not pairs:
             return
         messages = shape_rows.prompt_messages(tags, item.data, leave_out=preferences.candidates)
+        # A pair without a prompt is no preference over answers to anything, and TRL reads a chat
+        # prompt's last turn.
+        if not messages:
+            return
         for chosen, rejected in pairs:
             if preferences.chat:
                 yield {

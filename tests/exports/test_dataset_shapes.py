@@ -427,6 +427,7 @@ def test_dpo_pairs_from_pairwise_are_standard_preference_rows_for_trl(load_jsonl
     items = [
         DatasetItem(task_id=1, data=data, result=[left]),
         DatasetItem(task_id=2, data=data, result=[right]),
+        DatasetItem(task_id=3, data={**data, "prompt": ""}, result=[left]),  # no prompt: no row
     ]
     loaded = load_jsonl(written("dpo_pairs", items, context))
     assert loaded.to_list() == [
