@@ -29,7 +29,7 @@ def fits(context: DatasetContext) -> str | None:
             "A pre-training corpus needs text: a Text, HyperText, Paragraphs or Chat object, or a TextArea; "
             "this config has none."
         )
-    return None
+    return shape_tokens.tokenizer_problem(context.tokenizer)
 
 
 def write(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryIO) -> None:

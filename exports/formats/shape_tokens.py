@@ -10,6 +10,7 @@ pieces, read back as the original characters through its offset mapping.
 import re
 import threading
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -54,6 +55,22 @@ def _tokenizer(path: str) -> Any:
             code="tokenizer_not_fast",
         )
     return tokenizer
+
+
+def tokenizer_problem(path: str) -> str | None:
+    """Why the project's tokenizer folder cannot serve, checked without loading it; None when it may.
+
+    A format's ``fits`` asks this, so a recipe naming a missing tokenizer is refused up front rather
+    than failing its build halfway.
+    """
+    if not path:
+        return None
+    folder = Path(path)
+    if not (folder / "tokenizer.json").is_file() and not (folder / "tokenizer_config.json").is_file():
+        return _(
+            "The project's tokenizer folder %(path)s holds no tokenizer.json or tokenizer_config.json."
+        ) % {"path": path}
+    return None
 
 
 def load_tokenizer(path: str) -> Any:

@@ -45,7 +45,7 @@ def token_classification_tag_names(context: DatasetContext) -> list[str]:
 def fits(context: DatasetContext) -> str | None:
     if _labels_on_text(shape_rows.config_tags(context)) is None:
         return _("Token classification needs a Labels control on a Text object; this config has none.")
-    return None
+    return shape_tokens.tokenizer_problem(context.tokenizer)
 
 
 def _spans(result: list, control: str) -> list[tuple[int, int, str]]:

@@ -656,6 +656,13 @@ def test_a_shape_the_config_can_give_fits(name, config):
     assert DATASET_FORMATS[name].fits(context_for(config)) is None
 
 
+@pytest.mark.parametrize("name", ["token_classification", "pretraining_corpus"])
+def test_a_tokenizer_folder_without_a_tokenizer_is_refused_before_a_build(name, tmp_path):
+    reason = DATASET_FORMATS[name].fits(context_for(NER_CONFIG, tokenizer=str(tmp_path)))
+    assert reason and str(tmp_path) in reason and "tokenizer.json" in reason
+    assert DATASET_FORMATS[name].fits(context_for(NER_CONFIG, tokenizer=MODEL_DIR)) is None
+
+
 def test_a_pairwise_config_without_a_prompt_is_refused():
     config = """<View><Text name="a" value="$a"/><Text name="b" value="$b"/><Pairwise name="pick" toName="a,b"/></View>"""
     assert "need a prompt" in (DATASET_FORMATS["dpo_pairs"].fits(context_for(config)) or "")
