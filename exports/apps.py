@@ -8,9 +8,16 @@ class ExportsConfig(AppConfig):
     def ready(self) -> None:
         # Dataset formats register themselves in DATASET_FORMATS when their module is imported: import
         # them once the apps are loaded, so that a recipe's "formats" finds every one in any process.
+        # Their heavy libraries (pyarrow, datasets, a tokenizer) load only when a build writes.
         from exports.formats import (  # noqa: F401
             dataset_hf,
             dataset_label_studio,
             dataset_parquet,
             dataset_records,
+            dpo_pairs,
+            pretraining_corpus,
+            rubric_scores,
+            sft_chat,
+            text_classification,
+            token_classification,
         )
