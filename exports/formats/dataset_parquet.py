@@ -7,7 +7,8 @@ Columns, in this order (documented in docs/ARCHITECTURE.md, "Dataset formats"):
 - ``data`` string: the task's data as canonical JSON (keys sorted, UTF-8, compact);
 - one string column per data variable of the config (``$text`` → ``text``), holding the value when it is
   a string and null otherwise (the full value is in ``data``); a variable named like one of the fixed
-  columns is written as ``_data_<name>``, as the CSV export does for data named like a control;
+  columns is written as ``_data_<name>``, as the CSV export does for data named like a control
+  (``variable_columns``);
 - ``result`` string: the chosen result regions as canonical JSON;
 - ``annotation_ids`` list<int64>: the annotations behind the item;
 - ``label`` string, nullable: the first option chosen in ``result`` (None for a result with no choice).
@@ -40,8 +41,18 @@ FIXED_COLUMNS = ("task_id", "split", "data", "result", "annotation_ids", "label"
 
 
 def variable_columns(context: DatasetContext) -> dict[str, str]:
-    """{data variable: its column name}, in the config's order."""
-    return {name: f"_data_{name}" if name in FIXED_COLUMNS else name for name in context.data_variables}
+    """{data variable: its column name}, in the config's order. A variable named like a fixed column, or
+    like a column named before it, is prefixed with ``_data_`` (again, until the name is free), so that no
+    two columns share a name."""
+    taken = set(FIXED_COLUMNS)
+    columns = {}
+    for name in context.data_variables:
+        column = name
+        while column in taken:
+            column = f"_data_{column}"
+        taken.add(column)
+        columns[name] = column
+    return columns
 
 
 def arrow_schema(context: DatasetContext, *, with_split: bool = True) -> "pa.Schema":

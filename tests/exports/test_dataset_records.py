@@ -179,6 +179,13 @@ def test_parquet_variable_columns_hold_strings_only_and_never_shadow_the_fixed_c
     assert json.loads(row["data"])["page"] == 3
 
 
+def test_parquet_columns_never_share_a_name_even_when_variables_look_like_renamed_ones():
+    context = DatasetContext(project_id=1, controls={}, data_variables=("label", "_data_label"))
+    item = DatasetItem(task_id=1, data={"label": "a", "_data_label": "b"}, result=[])
+    row = pq.read_table(io.BytesIO(written("parquet", [item], context))).to_pylist()[0]
+    assert (row["_data_label"], row["_data__data_label"], row["label"]) == ("a", "b", None)
+
+
 @pytest.mark.parametrize("batch_rows", [3, 1000])
 def test_parquet_is_written_in_row_groups_of_a_fixed_size_whatever_the_batches(monkeypatch, batch_rows):
     monkeypatch.setattr(dataset_parquet, "ROW_GROUP_ROWS", 10)
