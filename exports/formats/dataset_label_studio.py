@@ -9,8 +9,8 @@ The writers read ``ExportTask`` rows; ``export_task`` adapts an item to one:
 - a result that is not one annotation's (a consensus of several) is the task's ``consensus``, beside the
   annotations behind it, as the project export writes a stored consensus. JSON_MIN, CSV and TSV are
   one record per annotation in Label Studio's shape and have no place for it: they list the annotations.
-An item has no times, predictions or meta: ``created_at`` and ``updated_at`` are empty, the others empty
-too, so that the bytes depend on the items alone.
+An item has no times, review states, predictions or meta: ``created_at``, ``updated_at`` and
+``review_state`` are empty strings and the others empty too, so that the bytes depend on the items alone.
 """
 
 import pickle
@@ -41,7 +41,9 @@ def _annotation(task_id: int, annotation_id: int, completed_by: int | None, resu
         parent_prediction=None,
         created_at="",
         updated_at="",
-        review_state="submitted",
+        # The item does not say how the annotation was reviewed (the recipe chose it, perhaps for its
+        # review): empty rather than a state it may not have.
+        review_state="",
     )
 
 

@@ -259,6 +259,8 @@ def test_json_holds_each_items_chosen_result_as_its_annotation():
         (10, 3, sample_items()[0].result)
     ]
     assert first["consensus"] is None and first["predictions"] == []
+    # What an item does not carry is empty, not made up.
+    assert (first["created_at"], first["annotations"][0]["review_state"], first["meta"]) == ("", "", {})
 
 
 def test_a_consensus_result_is_the_tasks_consensus_beside_the_annotations_behind_it():
