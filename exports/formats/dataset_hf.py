@@ -7,19 +7,22 @@ features ``datasets`` derives from them (``annotation_ids`` a ``Sequence`` of in
 
 How it stays streamed and reproducible:
 - items arrive once, all splits together (``per_split`` False); each split's rows go, batch by batch,
-  into an Arrow stream file of a private temporary folder, which ``datasets`` then memory-maps
-  (``MemoryMappedTable``), so memory holds one batch per split, not the dataset. We build the tables
-  ourselves rather than through ``Dataset.from_generator``, which builds one split a call: the mixed
-  items would have to be spooled per split first, and its builder would then encode every row again
-  into a cache folder (and, without a fingerprint given, take one that differs on every run). Nothing
-  is read from or written to the user's Hugging Face cache.
-- ``save_to_disk`` writes each split's ``state.json`` with the dataset's fingerprint, which ``datasets``
-  otherwise draws at random for a table read from a file; we pass the SHA-256 of the split's Arrow file
-  (its content) instead.
+  into an Arrow stream file of a private temporary folder (the format of save_to_disk's data files,
+  with the features in the schema's metadata), so memory holds one batch per split, not the dataset.
+  We build the files ourselves rather than through ``Dataset.from_generator``, which builds one split a
+  call: the mixed items would have to be spooled per split first, and its builder would then encode
+  every row again into a cache folder (and, without a fingerprint given, take one that differs on every
+  run). Nothing is read from or written to the user's Hugging Face cache.
+- ``save_to_disk`` writes the folder's metadata for empty splits of the same features, each with one
+  data file, which each split's own file then replaces; the output is the same as saving the full
+  splits, without reading every row back and writing it again (``write_hf``).
+- each split's ``state.json`` holds a fingerprint, which ``datasets`` otherwise draws at random for a
+  table it did not build; we pass the SHA-256 of the split's Arrow file (its content) instead.
 - the archive lists its entries in sorted order, with time 0, owner 0 and fixed modes.
 """
 
 import hashlib
+import json
 import os
 import tarfile
 import tempfile
@@ -77,10 +80,10 @@ def write_hf(items: Iterable[DatasetItem], context: DatasetContext, stream: Bina
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     import datasets
     import pyarrow as pa
-    from datasets.table import MemoryMappedTable
+    from datasets.table import InMemoryTable
 
     features = datasets.Features.from_arrow_schema(arrow_schema(context, with_split=False))
-    # The features' own Arrow schema carries them in its metadata, so the files say what they hold.
+    # The features' own Arrow schema carries them in its metadata, as save_to_disk's files do.
     schema = features.arrow_schema
     with tempfile.TemporaryDirectory(prefix="tessera-hf-") as temporary:
         root = Path(temporary)
@@ -96,17 +99,29 @@ def write_hf(items: Iterable[DatasetItem], context: DatasetContext, stream: Bina
         finally:
             for writer in writers.values():
                 writer.close()
-        splits = {}
-        for split in sorted(files, key=_split_key):
-            splits[split] = datasets.Dataset(
-                MemoryMappedTable.from_file(str(files[split])),
+        # datasets writes the folder's metadata (dataset_dict.json, each split's dataset_info.json and
+        # state.json) for empty splits of the same features, one data file each; each split's rows then
+        # take that file's place. Handing save_to_disk the full splits instead made it read every row
+        # back through a memory map and write it again: twice the disk writes, and the mapped pages
+        # counted in the worker's RSS, which grew with the dataset (400 MB at 150,000 items).
+        empty = {
+            split: datasets.Dataset(
+                InMemoryTable(schema.empty_table()),
                 info=datasets.DatasetInfo(features=features),
                 split=datasets.NamedSplit(split),
                 fingerprint=_file_sha256(files[split])[:FINGERPRINT_CHARS],
             )
+            for split in sorted(files, key=_split_key)
+        }
         folder = root / "dataset"
-        datasets.DatasetDict(splits).save_to_disk(str(folder))
-        del splits  # the memory maps, before the folder they map is removed
+        datasets.DatasetDict(empty).save_to_disk(str(folder), num_shards=dict.fromkeys(empty, 1))
+        for index, split in enumerate(empty):
+            split_folder = folder / split
+            state = json.loads((split_folder / "state.json").read_text())
+            (data_file,) = [entry["filename"] for entry in state["_data_files"]]
+            if Path(data_file).name != data_file:
+                raise ValueError(f"Unexpected data file {data_file!r} in split {index} of a datasets folder")
+            os.replace(files[split], split_folder / data_file)
         write_tar(folder, stream)
 
 
