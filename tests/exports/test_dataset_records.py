@@ -234,6 +234,36 @@ def test_the_hf_archive_loads_offline_with_one_split_per_recipe_split(tmp_path, 
     assert len(state["_fingerprint"]) == 16
 
 
+def test_the_hf_folder_is_byte_for_byte_what_save_to_disk_writes_for_the_full_splits(tmp_path):
+    """The writer has datasets write the metadata of empty splits and puts each split's rows in place of
+    its data file: pinned against the folder datasets itself writes for the same rows."""
+    import datasets
+    from datasets.table import InMemoryTable
+
+    with tarfile.open(fileobj=io.BytesIO(written("hf", sample_items()))) as archive:
+        archive.extractall(tmp_path / "ours", filter="data")
+    ours = tmp_path / "ours"
+    loaded = datasets.load_from_disk(str(ours))
+    reference = {}
+    for split in loaded:
+        features = loaded[split].features
+        state = json.loads((ours / split / "state.json").read_text())
+        reference[split] = datasets.Dataset(
+            InMemoryTable(pa.Table.from_pylist(loaded[split].to_list(), schema=features.arrow_schema)),
+            info=datasets.DatasetInfo(features=features),
+            split=datasets.NamedSplit(split),
+            fingerprint=state["_fingerprint"],
+        )
+    datasets.DatasetDict(reference).save_to_disk(str(tmp_path / "theirs"))
+    files = sorted(path.relative_to(ours).as_posix() for path in ours.rglob("*") if path.is_file())
+    theirs = tmp_path / "theirs"
+    assert files == sorted(
+        path.relative_to(theirs).as_posix() for path in theirs.rglob("*") if path.is_file()
+    )
+    for name in files:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+
+
 def test_write_tar_sorts_entries_and_zeroes_times_whatever_the_folder(tmp_path):
     folder = tmp_path / "f"
     (folder / "b").mkdir(parents=True)
