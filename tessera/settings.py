@@ -206,6 +206,9 @@ TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024
 TESSERA_MAX_PREDICTION_IMPORT_BYTES = env_int(
     "TESSERA_MAX_PREDICTION_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1
 )
+# CoNLL, COCO, YOLO and VOC exports are converted before they are sent, and label-studio-sdk's converter
+# holds a COCO export in memory: this bounds the tasks of one such export (a 400 beyond it).
+TESSERA_CONVERTER_EXPORT_MAX_TASKS = env_int("TESSERA_CONVERTER_EXPORT_MAX_TASKS", 100_000, minimum=1)
 TESSERA_MAX_TASKS_PER_IMPORT = env_int("TESSERA_MAX_TASKS_PER_IMPORT", 2_000_000, minimum=1)
 TESSERA_MAX_LABEL_CONFIG_BYTES = env_int("TESSERA_MAX_LABEL_CONFIG_BYTES", 256 * 1024, minimum=64)
 TESSERA_MAX_RESULT_BYTES = env_int("TESSERA_MAX_RESULT_BYTES", 1024 * 1024, minimum=64)
