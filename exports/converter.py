@@ -20,7 +20,6 @@ path when a file of that name exists.
 import io
 import json
 import os
-import posixpath
 import re
 import shutil
 import tempfile
@@ -84,7 +83,7 @@ _CONTENT_TYPES = {
 class _NoRequests(requests.Session):
     """The session the converter's media downloads go through: every request is refused."""
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         raise requests.exceptions.InvalidURL(f"Tessera's exports make no requests ({url})")
 
 
@@ -127,7 +126,7 @@ def misfit_reason(label_config: str, export_type: str) -> str | None:
 
 def media_keys(schema: dict) -> frozenset[str]:
     """The task data keys the config shows as images, audio or video."""
-    keys = set()
+    keys: set[str] = set()
     for control in schema.values():
         for source in control.get("inputs", []):
             if source.get("type") in MEDIA_OBJECTS:
@@ -150,7 +149,7 @@ def safe_media_value(value: str) -> str:
 
 def safe_media_data(data: dict, keys: frozenset[str]) -> dict:
     """The task's data with its media values made safe; the same dict when nothing needed it."""
-    changed = {}
+    changed: dict[str, object] = {}
     for key in keys:
         value = data.get(key)
         if isinstance(value, str):
@@ -242,9 +241,7 @@ def _pin_run_times(output: str) -> None:
                 file.truncate()
 
 
-def convert_to_stream(
-    *, label_config: str, export_type: str, tasks: Iterable[dict], out: BinaryIO
-) -> None:
+def convert_to_stream(*, label_config: str, export_type: str, tasks: Iterable[dict], out: BinaryIO) -> None:
     """Dataset versions: the same conversion, reproducible. A single-file format writes that file; a folder
     format writes a tar with sorted entries and fixed times. ``tasks``: Label Studio task dicts."""
     schema = config_schema(label_config)

@@ -37,7 +37,11 @@ def box(x, y, width, height, label, *, original=(640, 480)) -> dict:
 def ner_project(make_project, cast):
     project = make_project(
         NER_CONFIG,
-        tasks=[{"text": "Acme Bank hired Ann Lee."}, {"text": "Profits rose 5 percent."}, {"text": "Unread."}],
+        tasks=[
+            {"text": "Acme Bank hired Ann Lee."},
+            {"text": "Profits rose 5 percent."},
+            {"text": "Unread."},
+        ],
     )
     first, second, _ = project.tasks.order_by("inner_id")
     annotation_create(
@@ -52,7 +56,10 @@ def ner_project(make_project, cast):
 def image_project(make_project, cast):
     project = make_project(
         IMAGE_CONFIG,
-        tasks=[{"image": "https://images.example/street/1.jpg"}, {"image": "https://images.example/street/2.png"}],
+        tasks=[
+            {"image": "https://images.example/street/1.jpg"},
+            {"image": "https://images.example/street/2.png"},
+        ],
     )
     first, second = project.tasks.order_by("inner_id")
     annotation_create(
@@ -85,7 +92,9 @@ def direct_conversion(project, api, export_type: str, tmp_path) -> str:
 def test_conll_export_is_what_label_studios_converter_writes(api, ner_project, tmp_path):
     response = export(api, ner_project, "?exportType=CONLL2003")
     assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert response["Content-Disposition"] == f'attachment; filename="project-{ner_project.pk}-CONLL2003.conll"'
+    assert (
+        response["Content-Disposition"] == f'attachment; filename="project-{ner_project.pk}-CONLL2003.conll"'
+    )
     text = body(response).decode()
     assert text == direct_conversion(ner_project, api, "CONLL2003", tmp_path)
     assert text.startswith("-DOCSTART- -X- O\n")
@@ -141,7 +150,9 @@ def test_yolo_export_has_classes_and_a_label_file_per_image(api, image_project):
 
 def test_voc_export_has_one_annotation_xml_per_image(api, image_project):
     archive = zip_of(export(api, image_project, "?exportType=VOC"))
-    xmls = sorted(name for name in archive.namelist() if name.startswith("Annotations/") and name.endswith(".xml"))
+    xmls = sorted(
+        name for name in archive.namelist() if name.startswith("Annotations/") and name.endswith(".xml")
+    )
     assert len(xmls) == 2
     first = archive.read(xmls[0]).decode()
     assert "<name>Car</name>" in first and "<name>Person</name>" in first
