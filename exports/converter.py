@@ -208,7 +208,11 @@ def convert_for_download(
                 content_type=_CONTENT_TYPES.get(extension, "application/octet-stream"),
             )
         archive = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
-        write_zip(output, archive)
+        try:
+            write_zip(output, archive)
+        except BaseException:
+            archive.close()
+            raise
         archive.seek(0)
         return ConvertedExport(file=archive, extension="zip", content_type="application/zip")
 
