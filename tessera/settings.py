@@ -381,5 +381,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("TESSERA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # label-studio-sdk's converter logs every image it did not download (a traceback at INFO) and every
+        # task without annotations (WARNING): exports never download, so that is one log entry per task of
+        # an export. Its errors still show.
+        "label_studio_sdk.converter": {"level": "ERROR"},
+        "label_studio_sdk._extensions.label_studio_tools.core.utils.io": {"level": "ERROR"},
+    },
 }
