@@ -25,16 +25,17 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from label_studio_sdk.converter import Converter
-from label_studio_sdk.converter.utils import parse_config
 
 from exports.archives import write_tar, write_zip
+
+if TYPE_CHECKING:
+    from label_studio_sdk.converter import Converter
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,19 @@ class ConverterMisfit(Exception):
     """The format does not fit the project's config; the message says why (for a 400)."""
 
 
+# label_studio_sdk.converter is imported where it is used: it pulls in nltk, pandas and Pillow (seconds
+# of start-up), and this module is imported by every process when the dataset formats register.
+
+
 def config_schema(label_config: str) -> dict:
+    from label_studio_sdk.converter.utils import parse_config
+
     return parse_config(label_config) if label_config else {}
 
 
-def converter_for(schema: dict, project_dir: str) -> Converter:
+def converter_for(schema: dict, project_dir: str) -> "Converter":
+    from label_studio_sdk.converter import Converter
+
     return Converter(
         config=schema,
         project_dir=project_dir,
