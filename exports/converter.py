@@ -93,8 +93,8 @@ def _no_local_files(path: str) -> None:
     return None
 
 
-class ConverterMisfit(Exception):
-    """The format does not fit the project's config; the message says why (for a 400)."""
+class ConversionFailed(Exception):
+    """The converter stopped on the tasks' data (a text that is not a string, a data key a task lacks)."""
 
 
 # label_studio_sdk.converter is imported where it is used: it pulls in nltk, pandas and Pillow (seconds
@@ -192,7 +192,12 @@ def write_tasks_json(tasks_text: Iterable[str], path: str) -> None:
 def _run(schema: dict, export_type: str, folder: str, tasks_path: str) -> str:
     output = os.path.join(folder, "output")
     os.mkdir(output)
-    converter_for(schema, folder).convert(tasks_path, output, export_type, is_dir=False)
+    try:
+        converter_for(schema, folder).convert(tasks_path, output, export_type, is_dir=False)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        # The converter reads task data as its config says it is; data of another shape stops it, and that
+        # is the data's fault, not a server error. The task's content is left out of the message.
+        raise ConversionFailed(f"{type(error).__name__}: {error}"[:200]) from error
     return output
 
 

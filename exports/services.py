@@ -200,11 +200,19 @@ def _converter_export(
     keys = converter.media_keys(converter.config_schema(project.label_config))
     if keys:
         chunks = _safe_media_chunks(chunks, keys)
-    converted = converter.convert_for_download(
-        label_config=project.label_config,
-        export_type=export_type,
-        tasks_text=json_full.write(chunks, context),
-    )
+    try:
+        converted = converter.convert_for_download(
+            label_config=project.label_config,
+            export_type=export_type,
+            tasks_text=json_full.write(chunks, context),
+        )
+    except converter.ConversionFailed as error:
+        raise ApplicationError(
+            _("label-studio-sdk's converter could not write %(format)s from these tasks' data (%(error)s).")
+            % {"format": export_type, "error": error},
+            field="exportType",
+            code="conversion_failed",
+        ) from error
     _audit_export(
         project=project,
         user=user,

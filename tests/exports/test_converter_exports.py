@@ -302,3 +302,12 @@ def test_dataset_formats_say_when_the_config_does_not_fit():
     reason = DATASET_FORMATS["COCO"].fits(text)
     assert reason is not None and "Image" in reason
     assert DATASET_FORMATS["CONLL2003"].fits(text) is None
+
+
+def test_task_data_the_converter_cannot_read_answers_400(api, make_project, cast):
+    project = make_project(NER_CONFIG, tasks=[{"text": 123}])
+    annotation_create(task=project.tasks.get(), user=cast.users["annotator"], result=[])
+    response = export(api, project, "?exportType=CONLL2003")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["field"], error["code"]) == ("exportType", "conversion_failed")
