@@ -64,6 +64,7 @@ class ModelFolder:
     model_type: str
     kind: str
     config: dict[str, Any]
+    parameters: int
 
 
 def _refuse(message: str, code: str = "invalid") -> ApplicationError:
@@ -134,9 +135,41 @@ def model_folder_check(raw_path: object, *, roots: list[str | Path]) -> ModelFol
             % {"type": repr(model_type), "names": ", ".join(sorted(SUPPORTED_MODEL_TYPES))},
             code="unsupported_architecture",
         )
+    parameters = sum(safetensors_parameters(entry) for entry in files if entry.suffix == ".safetensors")
     return ModelFolder(
-        path=path, model_type=str(model_type), kind=SUPPORTED_MODEL_TYPES[str(model_type)], config=config
+        path=path,
+        model_type=str(model_type),
+        kind=SUPPORTED_MODEL_TYPES[str(model_type)],
+        config=config,
+        parameters=parameters,
     )
+
+
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # the format's own limit on its JSON header
+
+
+def safetensors_parameters(file: Path) -> int:
+    """The elements of every tensor in a safetensors file, read from its header alone (8 bytes of length,
+    then JSON naming each tensor's shape), so counting a 70B model reads kilobytes, not its weights."""
+    with file.open("rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        if not 0 < size <= MAX_HEADER_BYTES:
+            raise _refuse(_("%(name)s is not a safetensors file.") % {"name": file.name})
+        try:
+            header = json.loads(handle.read(size))
+        except (UnicodeDecodeError, ValueError):
+            raise _refuse(_("%(name)s is not a safetensors file.") % {"name": file.name}) from None
+    if not isinstance(header, dict):
+        raise _refuse(_("%(name)s is not a safetensors file.") % {"name": file.name})
+    total = 0
+    for name, tensor in header.items():
+        if name == "__metadata__":
+            continue
+        count = 1
+        for dimension in tensor.get("shape", []) if isinstance(tensor, dict) else []:
+            count *= int(dimension)
+        total += count
+    return total
 
 
 def _config(path: Path) -> dict[str, Any]:
