@@ -26,7 +26,7 @@ from training.estimate import (
 from training.estimate import model_shape as shape_of
 from training.models import BaseModel, ModelKind
 from training.recipes import recipe_get
-from training.recipes.base import Recipe
+from training.recipes.base import Recipe, params_dict
 from training.recipes.pretraining_from_scratch import model_config as scratch_config
 
 MAX_GPUS = 1024
@@ -47,6 +47,9 @@ class LaunchChecked:
     base_model: BaseModel | None
     params: Any
     resources: Resources
+
+    def recipe_params_dict(self) -> dict[str, Any]:
+        return params_dict(self.params)
 
 
 def _int(value: object, *, field: str, minimum: int, maximum: int) -> int:
