@@ -14,44 +14,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from tessera.errors import ApplicationError
-from training.models import ModelKind
+from training.architectures import MODEL_KIND_OF_TYPE as SUPPORTED_MODEL_TYPES
 
-# config.json's model_type → what it is. Each is a transformers architecture the recipes were written for:
-# encoders get sequence/token classification and masked-LM heads, decoders causal-LM training.
-SUPPORTED_MODEL_TYPES: dict[str, str] = {
-    **{
-        name: ModelKind.ENCODER
-        for name in (
-            "bert",
-            "roberta",
-            "xlm-roberta",
-            "distilbert",
-            "deberta",
-            "deberta-v2",
-            "electra",
-            "albert",
-            "mpnet",
-            "modernbert",
-        )
-    },
-    **{
-        name: ModelKind.CAUSAL_LM
-        for name in (
-            "llama",
-            "mistral",
-            "qwen2",
-            "qwen3",
-            "gpt2",
-            "gpt_neox",
-            "gemma",
-            "gemma2",
-            "phi",
-            "phi3",
-            "olmo",
-            "olmo2",
-        )
-    },
-}
 # Files that torch or pickle would load by unpickling, whatever the extension says of their content.
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".h5", ".msgpack"})
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -18,9 +18,6 @@ from django.utils.translation import gettext as _
 
 from tessera.errors import ApplicationError
 
-ENCODER = "encoder"
-CAUSAL_LM = "causal_lm"
-
 P = TypeVar("P")
 
 

@@ -3,7 +3,8 @@ for a decoder, on text cut into blocks of max_length tokens (as ClimateBert adap
 
 from dataclasses import dataclass
 
-from training.recipes.base import CAUSAL_LM, ENCODER, LoraParams, Recipe, TrainingParams, param
+from training.architectures import CAUSAL_LM, ENCODER
+from training.recipes.base import LoraParams, Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)

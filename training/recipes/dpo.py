@@ -3,7 +3,8 @@ base model as it was (or, with LoRA, the model with its adapter switched off).""
 
 from dataclasses import dataclass
 
-from training.recipes.base import CAUSAL_LM, LoraParams, Recipe, TrainingParams, param
+from training.architectures import CAUSAL_LM
+from training.recipes.base import LoraParams, Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)

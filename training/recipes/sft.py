@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from training.recipes.base import CAUSAL_LM, LoraParams, Recipe, TrainingParams, param
+from training.architectures import CAUSAL_LM
+from training.recipes.base import LoraParams, Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from training.recipes.base import ENCODER, Recipe, TrainingParams, param
+from training.architectures import ENCODER
+from training.recipes.base import Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)
