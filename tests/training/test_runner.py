@@ -104,9 +104,8 @@ def test_text_classification_on_minilm_beats_the_majority_baseline(tmp_path):
     evaluation = assert_trained(tmp_path, run_spec(tmp_path, spec))
     metrics = evaluation["metrics"]
     assert evaluation["split"] == "test"
-    assert (metrics["majority_label"], metrics["majority_baseline_accuracy"]) == ("positive", pytest.approx(16 / 24))
-        "majority_baseline_accuracy"
-    ] == pytest.approx(16 / 24)
+    assert metrics["majority_label"] == "positive"
+    assert metrics["majority_baseline_accuracy"] == pytest.approx(16 / 24)
     assert metrics["accuracy"] > metrics["majority_baseline_accuracy"]
     assert metrics["confusion_matrix"]["labels"] == ["negative", "positive"]
     assert sum(map(sum, metrics["confusion_matrix"]["matrix"])) == 24
