@@ -43,10 +43,7 @@ def _field(annotation: object, spec: dataclasses.Field) -> serializers.Field:
 @cache
 def params_serializer(params_class: type) -> type[serializers.Serializer]:
     hints = typing.get_type_hints(params_class)
-    attributes = {
-        spec.name: _field(hints[spec.name], spec)
-        for spec in dataclasses.fields(params_class)  # type: ignore[arg-type]
-    }
+    attributes = {spec.name: _field(hints[spec.name], spec) for spec in dataclasses.fields(params_class)}
     name = params_class.__name__.removesuffix("Params") + "ParamsIn"
     return type(name, (serializers.Serializer,), attributes)
 

@@ -79,7 +79,7 @@ class Recipe:
         return bool(self.model_kinds)
 
     def check_params(self, raw: object) -> Any:
-        checked = params_check(self.params_class, raw, path="params")
+        checked: Any = params_check(self.params_class, raw, path="params")
         self.check_together(checked)
         return checked
 
@@ -149,7 +149,7 @@ def _value(annotation: Any, metadata: Any, value: object, path: str) -> Any:
             raise _invalid(path, _("Use one of %(names)s.") % {"names": ", ".join(metadata["choices"])})
         return value
     minimum, maximum = metadata.get("minimum"), metadata.get("maximum")
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):  # type: ignore[operator]
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise _invalid(
             path,
             _("Must be between %(minimum)s and %(maximum)s.") % {"minimum": minimum, "maximum": maximum},

@@ -13,9 +13,9 @@ from training.runner.spec import RunSpec, read_jsonl, require_columns
 
 
 def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, Any]]:
-    if spec.base_model is None:
-        raise ValueError("continued pre-training needs a base model")
-    model_type = json.loads((spec.base_model / "config.json").read_text(encoding="utf-8")).get("model_type")
+    model_type = json.loads((spec.base_model_folder / "config.json").read_text(encoding="utf-8")).get(
+        "model_type"
+    )
     causal = MODEL_KIND_OF_TYPE.get(model_type) == CAUSAL_LM
     train_rows = read_jsonl(spec.train)
     require_columns(train_rows, ("text",), split="train")
@@ -27,9 +27,9 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
 
             model = get_peft_model(model, peft_config)
     else:
-        tokenizer = AutoTokenizer.from_pretrained(spec.base_model, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(spec.base_model_folder, local_files_only=True)
         model = AutoModelForMaskedLM.from_pretrained(
-            spec.base_model, local_files_only=True, use_safetensors=True
+            spec.base_model_folder, local_files_only=True, use_safetensors=True
         )
     collator = DataCollatorForLanguageModeling(
         tokenizer, mlm=not causal, mlm_probability=params.mlm_probability, seed=params.seed

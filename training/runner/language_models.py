@@ -13,10 +13,12 @@ LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
 
 def load_causal_lm(spec: RunSpec) -> tuple[Any, PreTrainedTokenizerBase]:
-    tokenizer = AutoTokenizer.from_pretrained(spec.base_model, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(spec.base_model_folder, local_files_only=True)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # batches need one; the loss ignores padding either way
-    model = AutoModelForCausalLM.from_pretrained(spec.base_model, local_files_only=True, use_safetensors=True)
+    model = AutoModelForCausalLM.from_pretrained(
+        spec.base_model_folder, local_files_only=True, use_safetensors=True
+    )
     return model, tokenizer
 
 

@@ -60,6 +60,13 @@ class RunSpec:
             "peak_flops": self.peak_flops,
         }
 
+    @property
+    def base_model_folder(self) -> Path:
+        """The base model's folder, for the recipes that start from one."""
+        if self.base_model is None:
+            raise ValueError(f"the {self.recipe} recipe needs a base model")
+        return self.base_model
+
     # The output folder's layout, named once.
     @property
     def metrics_file(self) -> Path:

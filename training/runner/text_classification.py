@@ -27,9 +27,9 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     if len(labels) < 2:
         raise ValueError("the training split has fewer than two labels")
     label_ids = {label: index for index, label in enumerate(labels)}
-    tokenizer = AutoTokenizer.from_pretrained(spec.base_model, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(spec.base_model_folder, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(
-        spec.base_model,
+        spec.base_model_folder,
         local_files_only=True,
         use_safetensors=True,
         num_labels=len(labels),

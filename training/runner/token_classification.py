@@ -40,13 +40,13 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     _check(train_rows, "train")
     tags = sorted({tag for row in train_rows for tag in row["ner_tags"]} | {"O"})
     tag_ids = {tag: index for index, tag in enumerate(tags)}
-    tokenizer = AutoTokenizer.from_pretrained(spec.base_model, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(spec.base_model_folder, local_files_only=True)
     if not tokenizer.is_fast:
         raise ValueError(
             "token classification needs a fast tokenizer (tokenizer.json) to map sub-words to words"
         )
     model = AutoModelForTokenClassification.from_pretrained(
-        spec.base_model,
+        spec.base_model_folder,
         local_files_only=True,
         use_safetensors=True,
         num_labels=len(tags),
