@@ -56,7 +56,7 @@ def base_model_out(base_model: BaseModel) -> dict[str, Any]:
 
 class BaseModelsView(APIView):
     @extend_schema(
-        responses={200: BaseModelOut(many=True), **errors(403)},
+        responses={200: BaseModelOut(many=True)},
         summary="The organization's base models (members); all-MiniLM-L6-v2 is registered on first look",
     )
     def get(self, request: AuthenticatedRequest) -> Response:
@@ -84,7 +84,7 @@ class BaseModelsView(APIView):
 
 
 class BaseModelDetailView(APIView):
-    @extend_schema(responses={200: BaseModelOut, **errors(403, 404)}, summary="One base model (members)")
+    @extend_schema(responses={200: BaseModelOut, **errors(404)}, summary="One base model (members)")
     def get(self, request: AuthenticatedRequest, base_model_id: int) -> Response:
         base_model = selectors.base_model_get(
             membership=caller_membership(request), base_model_id=base_model_id
