@@ -93,7 +93,7 @@ def model_folder_check(raw_path: object, *, roots: list[str | Path]) -> ModelFol
         raise _refuse(_("The folder holds no *.safetensors weights."), code="no_weights")
     config = _config(path)
     model_type = config.get("model_type")
-    if model_type not in SUPPORTED_MODEL_TYPES:
+    if not isinstance(model_type, str) or model_type not in SUPPORTED_MODEL_TYPES:
         raise _refuse(
             _("Unsupported architecture %(type)s: use one of %(names)s.")
             % {"type": repr(model_type), "names": ", ".join(sorted(SUPPORTED_MODEL_TYPES))},

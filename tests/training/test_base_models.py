@@ -26,7 +26,7 @@ def roots(settings, tmp_path) -> Path:
     return root
 
 
-def model_folder(parent: Path, name: str = "tiny-bert", model_type: str = "bert") -> Path:
+def model_folder(parent: Path, name: str = "tiny-bert", model_type: object = "bert") -> Path:
     folder = parent / name
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": model_type, "hidden_size": 8}))
@@ -100,8 +100,9 @@ def test_pickle_weights_are_refused_even_beside_safetensors(api, roots, pickle_n
     assert not BaseModel.objects.exists()
 
 
-def test_an_unsupported_architecture_is_refused(api, roots):
-    response = register(api, model_folder(roots, model_type="t5"))
+@pytest.mark.parametrize("model_type", ["t5", ["llama"], None])
+def test_an_unsupported_architecture_is_refused(api, roots, model_type):
+    response = register(api, model_folder(roots, model_type=model_type))
     assert response.status_code == 400
     assert (error_of(response)["field"], error_of(response)["code"]) == ("path", "unsupported_architecture")
 
