@@ -121,11 +121,15 @@ def test_token_classification_reports_entity_f1(tmp_path, models):
         tmp_path,
         "token_classification",
         models["bert"],
-        {"train": rows * 4, "test": rows},
+        {"train": rows * 4, "validation": rows, "test": rows},
         learning_rate=5e-3,
         max_steps=10,
+        save_steps=5,
     )
     metrics = assert_trained(tmp_path, run_spec(tmp_path, spec))["metrics"]
+    # The validation split is evaluated at each checkpoint (steps 5 and 10).
+    evaluated = [row["step"] for row in json_lines(tmp_path / "run" / "metrics.jsonl") if "eval_loss" in row]
+    assert evaluated == [5, 10]
     assert metrics["rows"] == 4
     assert 0.0 <= metrics["entity_f1"] <= 1.0
     assert metrics["token_accuracy"] > 0.5
@@ -195,9 +199,10 @@ def test_pretraining_from_scratch_trains_its_own_tokenizer(tmp_path):
         tmp_path,
         "pretraining_from_scratch",
         None,
-        {"train": corpus * 4, "test": corpus},
+        {"train": corpus * 4, "validation": corpus, "test": corpus},
         learning_rate=3e-3,
         max_steps=8,
+        save_steps=4,
         vocab_size=400,
         hidden_size=32,
         num_layers=2,
@@ -206,6 +211,10 @@ def test_pretraining_from_scratch_trains_its_own_tokenizer(tmp_path):
     metrics = assert_trained(tmp_path, run_spec(tmp_path, spec))["metrics"]
     assert metrics["vocab_size"] <= 400
     assert "tokenizer_trained" in events_of(tmp_path / "run")
+    assert [row["step"] for row in json_lines(tmp_path / "run" / "metrics.jsonl") if "eval_loss" in row] == [
+        4,
+        8,
+    ]
     assert (tmp_path / "run" / "model" / "tokenizer.json").is_file()
 
 

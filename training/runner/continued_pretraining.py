@@ -9,7 +9,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLan
 from training.architectures import CAUSAL_LM, MODEL_KIND_OF_TYPE
 from training.runner import language_models, trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
 
 def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, Any]]:
@@ -41,6 +41,11 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         model=model,
         args=trainer_setup.training_arguments(spec, params),
         train_dataset=blocks,
+        eval_dataset=None
+        if (validation := validation_rows(spec)) is None
+        else language_models.text_blocks(
+            tokenizer, language_models.texts_of(validation), max_length=params.max_length, causal=causal
+        ),
         data_collator=collator,
         processing_class=tokenizer,
         callbacks=[trainer_setup.reporting(spec, events)],
@@ -52,5 +57,7 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     test_blocks = language_models.text_blocks(
         tokenizer, language_models.texts_of(rows), max_length=params.max_length, causal=causal
     )
-    metrics = language_models.perplexity_metrics(trainer.evaluate(eval_dataset=test_blocks))
+    metrics = language_models.perplexity_metrics(
+        trainer.evaluate(eval_dataset=test_blocks, metric_key_prefix="test")
+    )
     return split, {"rows": len(rows), "objective": "causal_lm" if causal else "masked_lm", **metrics}

@@ -10,7 +10,7 @@ from trl import DPOConfig, DPOTrainer
 
 from training.runner import language_models, trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
 COLUMNS = ("prompt", "chosen", "rejected")
 
@@ -31,6 +31,9 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         model=model,
         args=config,
         train_dataset=_pairs(read_jsonl(spec.train), "train"),
+        eval_dataset=None
+        if (validation := validation_rows(spec)) is None
+        else _pairs(validation, "validation"),
         processing_class=tokenizer,
         peft_config=language_models.lora_config(params.lora, model),
         callbacks=[trainer_setup.reporting(spec, events)],
@@ -38,11 +41,12 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     trainer_setup.train(trainer, spec, events)
     trainer_setup.save_model(trainer.model, tokenizer, spec, events)
     split, rows = ("test", read_jsonl(spec.test)) if spec.test else ("train", read_jsonl(spec.train))
-    metrics = trainer.evaluate(eval_dataset=_pairs(rows, split))
+    raw = trainer.evaluate(eval_dataset=_pairs(rows, split), metric_key_prefix="test")
+    # trl adds its own figures (rewards, log-probabilities) under "eval_" whatever the prefix asked.
+    metrics = {key.removeprefix("test_").removeprefix("eval_"): value for key, value in raw.items()}
     return split, {
         "rows": len(rows),
-        "loss": metrics.get("eval_loss"),
-        "reward_accuracy": metrics.get("eval_rewards/accuracies"),
-        "reward_margin": metrics.get("eval_rewards/margins"),
-        **{key.removeprefix("eval_"): value for key, value in metrics.items()},
+        "reward_accuracy": metrics.get("rewards/accuracies"),
+        "reward_margin": metrics.get("rewards/margins"),
+        **metrics,
     }

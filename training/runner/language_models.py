@@ -65,12 +65,12 @@ def text_blocks(
 
 
 def perplexity_metrics(metrics: dict[str, float]) -> dict[str, Any]:
-    loss = metrics.get("eval_loss")
+    loss = metrics.get("test_loss")
     return {
         "loss": loss,
         # exp of the mean cross-entropy per token; for a masked LM, of the masked tokens (pseudo-perplexity).
         "perplexity": math.exp(min(loss, 50.0)) if loss is not None else None,
-        **{key.removeprefix("eval_"): value for key, value in metrics.items() if key != "eval_loss"},
+        **{key.removeprefix("test_"): value for key, value in metrics.items() if key != "test_loss"},
     }
 
 

@@ -18,7 +18,7 @@ from transformers import (
 from training.recipes.pretraining_from_scratch import model_config
 from training.runner import language_models, trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 from training.runner.tokenizer import train_bpe_tokenizer
 
 
@@ -49,6 +49,11 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         train_dataset=language_models.text_blocks(
             tokenizer, texts, max_length=params.max_length, causal=True
         ),
+        eval_dataset=None
+        if (validation := validation_rows(spec)) is None
+        else language_models.text_blocks(
+            tokenizer, language_models.texts_of(validation), max_length=params.max_length, causal=True
+        ),
         data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
         processing_class=tokenizer,
         callbacks=[trainer_setup.reporting(spec, events)],
@@ -60,7 +65,9 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     test_blocks = language_models.text_blocks(
         tokenizer, language_models.texts_of(rows), max_length=params.max_length, causal=True
     )
-    metrics = language_models.perplexity_metrics(trainer.evaluate(eval_dataset=test_blocks))
+    metrics = language_models.perplexity_metrics(
+        trainer.evaluate(eval_dataset=test_blocks, metric_key_prefix="test")
+    )
     return split, {
         "rows": len(rows),
         "parameters": model.num_parameters(),

@@ -35,7 +35,8 @@ DROPPED = {
 
 
 class ReportingCallback(TrainerCallback):
-    """Metric lines on every log, events at checkpoints and epochs.
+    """Metric lines on every log, events at checkpoints and epochs. A line with ``eval_loss`` is the
+    validation split's, at a checkpoint; the closing evaluation of the test split logs ``test_*`` keys.
 
     Throughput is measured here, between two logs (the Trainer's own figures average over the whole run,
     start-up included): samples/s from the steps done and the global batch, tokens/s from the Trainer's

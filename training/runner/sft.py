@@ -10,7 +10,7 @@ from trl import SFTConfig, SFTTrainer
 
 from training.runner import language_models, trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
 
 def _conversations(rows: list[dict[str, Any]], split: str) -> Dataset:
@@ -41,6 +41,9 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         model=model,
         args=config,
         train_dataset=train_set,
+        eval_dataset=None
+        if (validation := validation_rows(spec)) is None
+        else _conversations(validation, "validation"),
         processing_class=tokenizer,
         peft_config=language_models.lora_config(params.lora, model),
         callbacks=[trainer_setup.reporting(spec, events)],
@@ -48,5 +51,7 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     trainer_setup.train(trainer, spec, events)
     trainer_setup.save_model(trainer.model, tokenizer, spec, events)
     split, rows = ("test", read_jsonl(spec.test)) if spec.test else ("train", read_jsonl(spec.train))
-    metrics = language_models.perplexity_metrics(trainer.evaluate(eval_dataset=_conversations(rows, split)))
+    metrics = language_models.perplexity_metrics(
+        trainer.evaluate(eval_dataset=_conversations(rows, split), metric_key_prefix="test")
+    )
     return split, {"rows": len(rows), **metrics}

@@ -101,6 +101,10 @@ def read_jsonl(file: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def validation_rows(spec: RunSpec) -> list[dict[str, Any]] | None:
+    return None if spec.validation is None else read_jsonl(spec.validation)
+
+
 def require_columns(rows: list[dict[str, Any]], columns: tuple[str, ...], *, split: str) -> None:
     """The dataset shape the recipe reads; a row without one of its columns fails the run before training."""
     for number, row in enumerate(rows, 1):

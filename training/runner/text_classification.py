@@ -15,7 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 
 from training.runner import trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
 COLUMNS = ("text", "label")
 
@@ -49,6 +49,7 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         model=model,
         args=trainer_setup.training_arguments(spec, params),
         train_dataset=encode(train_rows),
+        eval_dataset=None if (validation := validation_rows(spec)) is None else encode(validation),
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         callbacks=[trainer_setup.reporting(spec, events)],

@@ -19,7 +19,7 @@ from transformers import (
 
 from training.runner import trainer_setup
 from training.runner.reporting import EventLog
-from training.runner.spec import RunSpec, read_jsonl, require_columns
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
 COLUMNS = ("tokens", "ner_tags")
 IGNORED = -100  # the loss's ignore_index
@@ -76,10 +76,14 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         return Dataset.from_dict(dict(encoded)), word_maps
 
     train_set, _maps = encode(train_rows)
+    validation = validation_rows(spec)
+    if validation is not None:
+        _check(validation, "validation")
     trainer = Trainer(
         model=model,
         args=trainer_setup.training_arguments(spec, params),
         train_dataset=train_set,
+        eval_dataset=None if validation is None else encode(validation)[0],
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         callbacks=[trainer_setup.reporting(spec, events)],

@@ -39,7 +39,9 @@ def common_arguments(spec: RunSpec, params: Any) -> dict[str, Any]:
         "save_strategy": "steps",
         "save_steps": params.save_steps,
         "save_total_limit": params.save_total_limit,
-        "eval_strategy": "no",
+        # With a validation split, its loss is logged at every checkpoint (a metric line with eval_loss).
+        "eval_strategy": "steps" if spec.validation else "no",
+        "eval_steps": params.save_steps,
         "report_to": [],
         "disable_tqdm": True,
         "use_cpu": not on_gpu(),
