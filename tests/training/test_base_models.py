@@ -160,3 +160,15 @@ def test_the_set_up_command_registers_minilm_in_every_organization(cast, roots):
     call_command("tessera_register_base_models", stdout=out)
     assert BaseModel.objects.count() == 2
     assert "already there" in out.getvalue()
+
+
+def test_the_list_costs_the_same_queries_for_one_model_or_many(api, roots, django_assert_num_queries):
+    client = api("annotator")
+    client.get("/api/base-models/")  # registers MiniLM
+    # The caller's membership, whether the organization has a model, the models with their creators.
+    with django_assert_num_queries(3):
+        assert len(client.get("/api/base-models/").json()) == 1
+    for index in range(4):
+        register(api, model_folder(roots, f"model-{index}"), name=f"model-{index}")
+    with django_assert_num_queries(3):
+        assert len(client.get("/api/base-models/").json()) == 5
