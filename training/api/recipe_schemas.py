@@ -8,7 +8,7 @@ from functools import cache
 from rest_framework import serializers
 
 from training.recipes import RECIPES
-from training.recipes.base import _optional
+from training.recipes.base import optional_type
 
 
 def _camel(name: str) -> str:
@@ -16,7 +16,7 @@ def _camel(name: str) -> str:
 
 
 def _field(annotation: object, spec: dataclasses.Field) -> serializers.Field:
-    kind, nullable = _optional(annotation)
+    kind, nullable = optional_type(annotation)
     meta = spec.metadata
     common: dict = {"required": False, "allow_null": nullable, "help_text": meta.get("help") or None}
     if dataclasses.is_dataclass(kind):

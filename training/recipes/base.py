@@ -91,7 +91,7 @@ def _invalid(path: str, message: str) -> ApplicationError:
     return ApplicationError(message, field=path)
 
 
-def _optional(annotation: Any) -> tuple[Any, bool]:
+def optional_type(annotation: Any) -> tuple[Any, bool]:
     """(the inner type, whether None is allowed) of ``X | None``."""
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
@@ -124,7 +124,7 @@ def params_check(params_class: type[P], raw: object, *, path: str) -> P:
 
 
 def _value(annotation: Any, metadata: Any, value: object, path: str) -> Any:
-    kind, nullable = _optional(annotation)
+    kind, nullable = optional_type(annotation)
     if value is None:
         if nullable:
             return None
