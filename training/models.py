@@ -83,3 +83,38 @@ class PrelabelJob(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "-id"], name="prelabel_job_project")]
+
+
+class ModelKind(models.TextChoices):
+    """What a base model's architecture is for; a recipe names the kinds it trains."""
+
+    ENCODER = "encoder", "Encoder (BERT-like)"
+    CAUSAL_LM = "causal_lm", "Causal language model (decoder)"
+
+
+class BaseModel(models.Model):
+    """A local Hugging Face model folder an admin registered for the organization's training runs.
+
+    The folder was checked when registered (training/model_folders.py): inside an allowed root, a supported
+    architecture, safetensors weights only. Nothing is downloaded: runs read the folder as it is.
+    """
+
+    organization = models.ForeignKey("tessera.Organization", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200, help_text="Unique in the organization, e.g. all-MiniLM-L6-v2.")
+    path = models.CharField(max_length=1000, help_text="The model folder, resolved (no symlink left in it).")
+    model_type = models.CharField(max_length=64, help_text="config.json's model_type: bert, llama, …")
+    kind = models.CharField(max_length=16, choices=ModelKind.choices)
+    parameters = models.BigIntegerField(help_text="Parameters of the bare model, counted from its config.")
+    config = models.JSONField(default=dict, help_text="The folder's config.json when it was registered.")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="base_model_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

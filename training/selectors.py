@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from annotation.models import Project
 from tessera import validation
-from tessera.errors import NotFound
+from tessera.errors import ApplicationError, NotFound
 from tessera.models import Membership
-from training.models import PrelabelBackend, Prelabeler, PrelabelJob
+from training.models import BaseModel, PrelabelBackend, Prelabeler, PrelabelJob
 
 RECENT_JOBS = 50
 
@@ -58,4 +58,23 @@ def ml_backend_get(*, membership: Membership, ml_backend_id: object) -> Prelabel
     found = ml_backends(membership=membership).filter(pk=validation.object_id(ml_backend_id)).first()
     if found is None:
         raise NotFound(_("ML backend not found."))
+    return found
+
+
+def base_models_of(*, membership: Membership) -> QuerySet[BaseModel]:
+    return BaseModel.objects.filter(organization_id=membership.organization_id).order_by("id")
+
+
+def base_model_get(*, membership: Membership, base_model_id: object, field: str | None = None) -> BaseModel:
+    """The organization's base model; with ``field`` (an id in a request body) a missing one is a 400 naming
+    it, without (an id in the path) a 404."""
+    found = (
+        base_models_of(membership=membership)
+        .filter(pk=validation.object_id(base_model_id, field=field))
+        .first()
+    )
+    if found is None:
+        if field is not None:
+            raise ApplicationError(_("No such base model."), field=field, code="not_found")
+        raise NotFound(_("Base model not found."))
     return found

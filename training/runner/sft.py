@@ -1,0 +1,57 @@
+"""Supervised fine-tuning on chat rows {"messages": [{"role", "content"}, …]} with trl's SFTTrainer: the
+model's own chat template renders each conversation, several are packed into a sequence of max_length
+tokens when ``packing`` is on, and a LoRA adapter is trained instead of every weight when ``lora`` is set.
+Evaluation: perplexity on the test split's conversations."""
+
+from typing import Any
+
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from training.runner import language_models, trainer_setup
+from training.runner.reporting import EventLog
+from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
+
+
+def _conversations(rows: list[dict[str, Any]], split: str) -> Dataset:
+    require_columns(rows, ("messages",), split=split)
+    for number, row in enumerate(rows, 1):
+        messages = row["messages"]
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in messages
+        ):
+            raise ValueError(f"{split} row {number}: messages must be a list of {{role, content}} strings")
+    return Dataset.from_list([{"messages": row["messages"]} for row in rows])
+
+
+def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, Any]]:
+    model, tokenizer = language_models.load_causal_lm(spec)
+    if not tokenizer.chat_template:
+        raise ValueError(
+            "the base model's tokenizer has no chat template (tokenizer_config.json chat_template)"
+        )
+    train_set = _conversations(read_jsonl(spec.train), "train")
+    config = SFTConfig(
+        **trainer_setup.common_arguments(spec, params),
+        max_length=params.max_length,
+        packing=params.packing,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=train_set,
+        eval_dataset=None
+        if (validation := validation_rows(spec)) is None
+        else _conversations(validation, "validation"),
+        processing_class=tokenizer,
+        peft_config=language_models.lora_config(params.lora, model),
+        callbacks=[trainer_setup.reporting(spec, events)],
+    )
+    trainer_setup.train(trainer, spec, events)
+    trainer_setup.save_model(trainer.model, tokenizer, spec, events)
+    split, rows = ("test", read_jsonl(spec.test)) if spec.test else ("train", read_jsonl(spec.train))
+    metrics = language_models.perplexity_metrics(
+        trainer.evaluate(eval_dataset=_conversations(rows, split), metric_key_prefix="test")
+    )
+    return split, {"rows": len(rows), **metrics}

@@ -1,0 +1,181 @@
+"""The estimate of a training run from a launch body: the recipe, base model and parameters checked as a
+launch will check them, then training/estimate.py's arithmetic.
+
+Tokens come from the body today (``tokens``, or ``rows`` with ``mean_tokens_per_row``). Once dataset
+versions land (exports/), ``dataset`` will name one and its stored counts will fill DatasetCounts; until
+then a body naming a dataset must give its tokens too.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from tessera import validation
+from tessera.errors import ApplicationError
+from tessera.models import Membership
+from training import selectors
+from training.estimate import (
+    DEFAULT_UTILISATION,
+    DEVICES,
+    DatasetCounts,
+    Estimate,
+    estimate,
+    llama_parameters,
+)
+from training.estimate import model_shape as shape_of
+from training.models import BaseModel, ModelKind
+from training.recipes import recipe_get
+from training.recipes.base import Recipe, params_dict
+from training.recipes.pretraining_from_scratch import model_config as scratch_config
+
+MAX_GPUS = 1024
+
+
+@dataclass(frozen=True)
+class Resources:
+    gpus: int
+    gpu_type: str
+    utilisation: float
+
+
+@dataclass(frozen=True)
+class LaunchChecked:
+    """A launch body, checked: what a job row will hold, and what the estimate reads."""
+
+    recipe: Recipe
+    base_model: BaseModel | None
+    params: Any
+    resources: Resources
+
+    def recipe_params_dict(self) -> dict[str, Any]:
+        return params_dict(self.params)
+
+
+def _int(value: object, *, field: str, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ApplicationError(
+            _("Must be an integer between %(minimum)s and %(maximum)s.")
+            % {"minimum": minimum, "maximum": maximum},
+            field=field,
+        )
+    return value
+
+
+def resources_check(raw: object) -> Resources:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ApplicationError(_("Must be a JSON object."), field="resources")
+    unknown = sorted(set(raw) - {"gpus", "gpu_type", "utilisation"})
+    if unknown:
+        raise ApplicationError(
+            _("Unknown key; use gpus, gpu_type or utilisation."), field=f"resources.{unknown[0]}"
+        )
+    gpus = _int(raw.get("gpus", 1), field="resources.gpus", minimum=1, maximum=MAX_GPUS)
+    gpu_type = raw.get("gpu_type", "H100")
+    if gpu_type not in DEVICES:
+        raise ApplicationError(
+            _("Use one of %(names)s.") % {"names": ", ".join(DEVICES)}, field="resources.gpu_type"
+        )
+    utilisation = raw.get("utilisation", DEFAULT_UTILISATION)
+    if (
+        isinstance(utilisation, bool)
+        or not isinstance(utilisation, int | float)
+        or not 0.01 <= utilisation <= 1
+    ):
+        raise ApplicationError(_("Must be between 0.01 and 1."), field="resources.utilisation")
+    return Resources(gpus=gpus, gpu_type=str(gpu_type), utilisation=float(utilisation))
+
+
+def launch_check(*, membership: Membership, body: dict[str, Any]) -> LaunchChecked:
+    """Recipe, base model (the organization's, of a kind the recipe trains), parameters and resources."""
+    recipe = recipe_get(body.get("recipe"))
+    base_model = None
+    if recipe.needs_base_model:
+        if body.get("base_model") is None:
+            raise ApplicationError(_("This recipe needs a base model."), field="base_model", code="required")
+        base_model = selectors.base_model_get(
+            membership=membership, base_model_id=body["base_model"], field="base_model"
+        )
+        if base_model.kind not in recipe.model_kinds:
+            raise ApplicationError(
+                _("%(recipe)s trains %(kinds)s models; %(name)s is %(kind)s.")
+                % {
+                    "recipe": recipe.name,
+                    "kinds": " or ".join(recipe.model_kinds),
+                    "name": base_model.name,
+                    "kind": base_model.kind,
+                },
+                field="base_model",
+            )
+    elif body.get("base_model") is not None:
+        raise ApplicationError(
+            _("This recipe trains a model from scratch: leave base_model null."), field="base_model"
+        )
+    params = recipe.check_params(body.get("params"))
+    if (
+        getattr(params, "lora", None) is not None
+        and base_model is not None
+        and base_model.kind != ModelKind.CAUSAL_LM
+    ):
+        raise ApplicationError(_("LoRA is offered for decoder models only."), field="params.lora")
+    return LaunchChecked(
+        recipe=recipe, base_model=base_model, params=params, resources=resources_check(body.get("resources"))
+    )
+
+
+def _mean(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 10**7:
+        raise ApplicationError(_("Must be a number between 1 and 10000000."), field="mean_tokens_per_row")
+    return float(value)
+
+
+def counts_check(body: dict[str, Any]) -> DatasetCounts:
+    tokens, rows, mean = body.get("tokens"), body.get("rows"), body.get("mean_tokens_per_row")
+    if tokens is None and (rows is None or mean is None):
+        if body.get("dataset") is not None:
+            raise ApplicationError(
+                _("Estimating from a dataset version's counts is not available yet: give tokens."),
+                field="tokens",
+                code="required",
+            )
+        raise ApplicationError(
+            _("Give tokens, or rows and mean_tokens_per_row."), field="tokens", code="required"
+        )
+    if body.get("dataset") is not None:
+        validation.object_id(body["dataset"], field="dataset")
+    limit = 10**15
+    return DatasetCounts(
+        tokens=None if tokens is None else _int(tokens, field="tokens", minimum=1, maximum=limit),
+        rows=None if rows is None else _int(rows, field="rows", minimum=1, maximum=limit),
+        mean_tokens_per_row=None if mean is None else _mean(mean),
+    )
+
+
+def training_estimate(*, membership: Membership, body: dict[str, Any]) -> tuple[LaunchChecked, Estimate]:
+    launch = launch_check(membership=membership, body=body)
+    counts = counts_check(body)
+    params = launch.params
+    lora = getattr(params, "lora", None)
+    if launch.base_model is None:
+        config = scratch_config(params)
+        parameters = llama_parameters(config)
+    else:
+        config = launch.base_model.config
+        parameters = launch.base_model.parameters
+    shape = shape_of(config, parameters=parameters, lora_r=None if lora is None else lora.r)
+    result = estimate(
+        shape=shape,
+        counts=counts,
+        epochs=params.epochs,
+        max_steps=params.max_steps,
+        batch_size=params.batch_size,
+        gradient_accumulation_steps=params.gradient_accumulation_steps,
+        max_length=params.max_length,
+        device=launch.resources.gpu_type,
+        devices=launch.resources.gpus,
+        utilisation=launch.resources.utilisation,
+        pretraining=launch.recipe.pretraining,
+    )
+    return launch, result
