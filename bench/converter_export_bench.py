@@ -29,7 +29,7 @@ IMAGE = """<View><Image name="image" value="$image"/>
 def task(index: int, fmt: str) -> dict:
     if fmt == "CONLL2003":
         text = f"Acme Bank {index} hired Ann Lee as head of markets in Tokyo."
-        result = [
+        result: list[dict] = [
             {"from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 9, "labels": ["ORG"]}},
             {"from_name": "label", "to_name": "text", "type": "labels",
              "value": {"start": len(text) - 37, "end": len(text) - 30, "labels": ["PER"]}},
