@@ -55,17 +55,22 @@ def assign_splits(
     for key, members in units.items():
         stratum = _label_of_unit([m.label for m in members]) if stratify else ""
         strata.setdefault(stratum, []).append(key)
-    names = list(ratios)
+    names = [name for name in ratios if ratios[name] > 0]
     assigned: dict[int, str] = {}
     for stratum in sorted(strata):
         keys = sorted(strata[stratum], key=lambda key: (_rank(seed, key), key))
         targets = largest_remainder(sum(len(units[key]) for key in keys), ratios)
-        filled = dict.fromkeys(names, 0)
+        # Consecutive runs of the hash order: a unit goes to the split whose run holds its midpoint.
+        bounds, total = [], 0
+        for name in names:
+            total += targets[name]
+            bounds.append((total, name))
+        position = 0.0
         for key in keys:
             size = len(units[key])
-            # Furthest below its target; ties go to the split named first.
-            split = max(names, key=lambda name: (targets[name] - filled[name], -names.index(name)))
-            filled[split] += size
+            middle = position + size / 2
+            split = next((name for bound, name in bounds if middle < bound), names[-1])
+            position += size
             for member in units[key]:
                 assigned[member.task_id] = split
     return assigned
