@@ -8,6 +8,7 @@ from django.urls import re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -189,7 +190,16 @@ def file_download(version: DatasetVersion, entry: dict, request: AuthenticatedRe
     return response
 
 
+class _FormatIsAParameter(DefaultContentNegotiation):
+    """``?format=`` names the dataset's format here, not DRF's renderer (which would 404 on "jsonl")."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class DatasetDownloadView(APIView):
+    content_negotiation_class = _FormatIsAParameter
+
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, required=True, description='A format of the recipe, "card" or "manifest"'),
