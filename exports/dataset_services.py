@@ -174,6 +174,7 @@ def dataset_version_run(*, version_id: int) -> None:
             recipe=version.recipe,
             parent=_parent_manifest(version),
             tick=tick,
+            beat=lease.renew,
         ).run()
         with transaction.atomic():
             lease.hold()

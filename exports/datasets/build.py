@@ -77,7 +77,8 @@ class BuildOutput:
 
 class DatasetBuild:
     """One build of one version. ``tick(done)`` is called every TESSERA_DATASET_PROGRESS_EVERY items read
-    (the service renews the lease and writes progress there); it may raise to stop the build."""
+    (the service renews the lease and writes progress there), ``beat()`` as often while the writers read
+    the spool (a slow writer must keep the lease too); either may raise to stop the build."""
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class DatasetBuild:
         recipe: dict,
         parent: tuple[int, str] | None,
         tick: Callable[[int], None],
+        beat: Callable[[], None],
     ):
         self.project = project
         self.version_id = version_id
@@ -96,6 +98,7 @@ class DatasetBuild:
         # (id, manifest path relative to storage) of the parent version.
         self.parent = parent
         self.tick = tick
+        self.beat = beat
         self.context: DatasetContext = dataset_context(project)
         self.folder = Path()
 
@@ -125,8 +128,11 @@ class DatasetBuild:
         return rows, reports
 
     def _read_spool(self, splits: dict[int, str], only: str | None) -> Iterator[DatasetItem]:
+        every = settings.TESSERA_DATASET_PROGRESS_EVERY
         with open(self.folder / SPOOL_NAME, "rb") as spool:
-            for line in spool:
+            for number, line in enumerate(spool, 1):
+                if number % every == 0:
+                    self.beat()
                 # The task id leads each line: skip other splits' lines without parsing them.
                 task_id = int(line[1 : line.index(b",")])
                 split = splits[task_id]
