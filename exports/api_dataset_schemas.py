@@ -45,7 +45,6 @@ class DatasetVersionOut(serializers.Serializer):
     steps = StepReportOut(many=True)
     files = DatasetFileOut(many=True)
     manifest_sha256 = serializers.CharField(allow_blank=True)
-    parent = serializers.IntegerField(allow_null=True, help_text="The project's previous completed version.")
     card = serializers.CharField(
         allow_null=True, required=False, help_text="The README.md, once built (on a single version only)."
     )
@@ -54,6 +53,14 @@ class DatasetVersionOut(serializers.Serializer):
     created_by = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_fields(self):
+        # "parent" is also the serializer's own attribute (its parent serializer): added here instead.
+        fields = super().get_fields()
+        fields["parent"] = serializers.IntegerField(
+            allow_null=True, help_text="The project's previous completed version."
+        )
+        return fields
 
 
 class DatasetRecipeIn(serializers.Serializer):

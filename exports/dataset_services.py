@@ -86,7 +86,9 @@ def _enqueue(version_id: int) -> None:
         )
 
 
-def dataset_version_create(*, project: Project, user: User, body: Any, snapshot: bool = False) -> DatasetVersion:
+def dataset_version_create(
+    *, project: Project, user: User, body: Any, snapshot: bool = False
+) -> DatasetVersion:
     recipe = recipe_check(project=project, body=body)
     total = selection_count(project=project, recipe=recipe)
     with transaction.atomic():

@@ -113,7 +113,9 @@ class DatasetBuild:
         self.tick(done)
 
     def _spool(self) -> tuple[list[SplitRow], list[StepReport]]:
-        items: Iterable[DatasetItem] = self._counted(selection_items(project=self.project, recipe=self.recipe))
+        items: Iterable[DatasetItem] = self._counted(
+            selection_items(project=self.project, recipe=self.recipe)
+        )
         reports = []
         for name, step in steps_build(self.recipe, self.context):
             report = StepReport(name=name)
@@ -159,7 +161,11 @@ class DatasetBuild:
     def _manifest(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
         def write(stream) -> None:
             for item in self._read_spool(splits, None):
-                record = {"annotation_ids": [a.id for a in item.annotations], "split": item.split, "task_id": item.task_id}
+                record = {
+                    "annotation_ids": [a.id for a in item.annotations],
+                    "split": item.split,
+                    "task_id": item.task_id,
+                }
                 stream.write(json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n")
 
         return self._file(format_name=MANIFEST_FORMAT, split=None, extension="jsonl", write=write)
@@ -233,7 +239,10 @@ class DatasetBuild:
         )
         files.append(
             self._file(
-                format_name=CARD_FORMAT, split=None, extension="md", write=lambda stream: stream.write(card.encode())
+                format_name=CARD_FORMAT,
+                split=None,
+                extension="md",
+                write=lambda stream: stream.write(card.encode()),
             )
         )
         files.append(manifest)
@@ -264,5 +273,9 @@ def manifest_diff(old: Path, new: Path) -> dict:
         "added": len(added),
         "removed": len(removed),
         "relabeled": len(relabeled),
-        "samples": {"added": added[:SAMPLE_IDS], "removed": removed[:SAMPLE_IDS], "relabeled": relabeled[:SAMPLE_IDS]},
+        "samples": {
+            "added": added[:SAMPLE_IDS],
+            "removed": removed[:SAMPLE_IDS],
+            "relabeled": relabeled[:SAMPLE_IDS],
+        },
     }

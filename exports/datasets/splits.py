@@ -33,7 +33,9 @@ def largest_remainder(total: int, ratios: dict[str, float]) -> dict[str, int]:
     return counts
 
 
-def _stratum_targets(sizes: dict[str, int], ratios: dict[str, float], names: list[str]) -> dict[str, dict[str, int]]:
+def _stratum_targets(
+    sizes: dict[str, int], ratios: dict[str, float], names: list[str]
+) -> dict[str, dict[str, int]]:
     """Per stratum, the tasks each split gets: the floors of each stratum's quotas, then the seats left
     over given by largest remainder so that the splits' totals are the largest-remainder rounding of the
     whole (rounding each stratum alone would drift: two strata of 5 at 0.5 would give 6 and 4)."""

@@ -20,7 +20,9 @@ def _write(items: Iterable[DatasetItem], context: DatasetContext, stream: Binary
             "result": item.result,
             "annotation_ids": [a.id for a in item.annotations],
         }
-        stream.write(json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+        stream.write(
+            json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+        )
 
 
 TEST_JSONL = register(

@@ -23,7 +23,9 @@ def project(make_project, cast):
     project = make_project(tasks=[{"text": f"t{i}", "doc": f"d{i % 3}"} for i in range(12)])
     for index, task in enumerate(project.tasks.order_by("inner_id")):
         if index < 10:
-            annotation_create(task=task, user=cast.users["annotator"], result=choice(("Positive", "Negative")[index % 2]))
+            annotation_create(
+                task=task, user=cast.users["annotator"], result=choice(("Positive", "Negative")[index % 2])
+            )
     return project
 
 

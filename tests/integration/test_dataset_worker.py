@@ -34,7 +34,10 @@ def datasets_dir(settings, tmp_path):
 @pytest.fixture
 def project(make_project):
     tasks = [
-        {"data": {"text": f"Headline {i}"}, "annotations": [{"result": choice(("Positive", "Negative")[i % 3 == 0])}]}
+        {
+            "data": {"text": f"Headline {i}"},
+            "annotations": [{"result": choice(("Positive", "Negative")[i % 3 == 0])}],
+        }
         for i in range(200)
     ]
     return make_project(tasks=tasks)
@@ -93,8 +96,10 @@ def test_a_worker_killed_mid_build_gets_the_build_back_and_ends_with_a_clean_run
         version = DatasetVersion.objects.get(pk=version_id)
         assert version.state != JobState.COMPLETED, "the build finished before the kill: make it slower"
         # Mid-way: the items are spooled and the slow writer has started its first file.
-        return version.state == JobState.IN_PROGRESS and folder.exists() and any(
-            path.name.endswith(".partial") for path in folder.iterdir()
+        return (
+            version.state == JobState.IN_PROGRESS
+            and folder.exists()
+            and any(path.name.endswith(".partial") for path in folder.iterdir())
         )
 
     wait_for(writing, timeout=BUILD_TIMEOUT_SECONDS, what="the build to be mid-way", worker=worker)
