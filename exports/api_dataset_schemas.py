@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from annotation.models import JobState
+from tessera.api.schemas import UserSimpleOut
 
 
 class DatasetFileOut(serializers.Serializer):
@@ -104,16 +105,11 @@ class ConvertedFormatOut(serializers.Serializer):
     traceback = serializers.CharField(allow_null=True)
 
 
-class SnapshotUserOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.CharField()
-
-
 class SnapshotOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=JobState.choices)
-    created_by = SnapshotUserOut(allow_null=True)
+    created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     md5 = serializers.CharField(allow_blank=True, help_text="The SHA-256 of the version's manifest.")

@@ -34,7 +34,7 @@ def dataset_version_list(*, project: Project, snapshots_only: bool = False) -> Q
     rows = DatasetVersion.objects.filter(project=project)
     if snapshots_only:
         rows = rows.filter(snapshot=True)
-    return rows.order_by("-pk")[:RECENT_VERSIONS]
+    return rows.select_related("created_by").order_by("-pk")[:RECENT_VERSIONS]
 
 
 def dataset_version_card(*, version: DatasetVersion) -> str | None:

@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -30,20 +31,24 @@ from exports.formats.datasets import DATASET_FORMATS
 SPOOL_NAME = ".spool.jsonl"
 MANIFEST_FORMAT = "manifest"
 CARD_FORMAT = "card"
+# A snapshot keeps its curated items (the spool, each line with its split) and converts them when downloaded.
+ITEMS_FORMAT = "items"
 
 
-def _spool_line(item: DatasetItem) -> bytes:
+def _spool_line(item: DatasetItem, *, with_split: bool = False) -> bytes:
     record = [
         item.task_id,
         item.data,
         item.result,
         [[a.id, a.completed_by, a.result] for a in item.annotations],
     ]
+    if with_split:
+        record.append(item.split)
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def _spool_item(line: bytes, split: str) -> DatasetItem:
-    task_id, data, result, annotations = json.loads(line)
+    task_id, data, result, annotations = json.loads(line)[:4]
     return DatasetItem(
         task_id=task_id,
         data=data,
@@ -90,6 +95,7 @@ class DatasetBuild:
         parent: tuple[int, str] | None,
         tick: Callable[[int], None],
         beat: Callable[[], None],
+        keep_items: bool = False,
     ):
         self.project = project
         self.version_id = version_id
@@ -99,6 +105,7 @@ class DatasetBuild:
         self.parent = parent
         self.tick = tick
         self.beat = beat
+        self.keep_items = keep_items
         self.context: DatasetContext = dataset_context(project)
         self.folder = Path()
 
@@ -157,6 +164,10 @@ class DatasetBuild:
             "sha256": storage.sha256_of(path),
             "path": storage.relative(path),
         }
+
+    def _write_items(self, splits: dict[int, str], stream) -> None:
+        for item in self._read_spool(splits, None):
+            stream.write(_spool_line(item, with_split=True))
 
     def _manifest(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
         def write(stream) -> None:
@@ -246,8 +257,24 @@ class DatasetBuild:
             )
         )
         files.append(manifest)
+        if self.keep_items:
+            files.append(
+                self._file(
+                    format_name=ITEMS_FORMAT,
+                    split=None,
+                    extension="jsonl",
+                    write=partial(self._write_items, splits),
+                )
+            )
         (self.folder / SPOOL_NAME).unlink()
         return BuildOutput(counts=counts, steps=steps, files=files, manifest_sha256=manifest["sha256"])
+
+
+def stored_items(path: Path) -> Iterator[DatasetItem]:
+    """A snapshot's kept items, each with its split, in task-id order."""
+    with open(path, "rb") as stream:
+        for line in stream:
+            yield _spool_item(line, json.loads(line)[4])
 
 
 SAMPLE_IDS = 20

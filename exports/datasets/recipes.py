@@ -195,7 +195,9 @@ def _redact(value: Any) -> dict:
     return {"kinds": sorted(set(kinds)), "patterns": patterns}
 
 
-def _formats(value: Any, context: DatasetContext) -> list[str]:
+def _formats(value: Any, context: DatasetContext, *, required: bool) -> list[str]:
+    if not required and value in (None, []):
+        return []
     if not isinstance(value, list) or not value or any(not isinstance(name, str) for name in value):
         raise _bad(_("formats must list at least one format by name."), "formats", "required")
     names = list(dict.fromkeys(value))
@@ -219,8 +221,13 @@ def _formats(value: Any, context: DatasetContext) -> list[str]:
     return names
 
 
-def recipe_parse(body: Any, *, context: DatasetContext, limits: Limits) -> dict:
-    """The normalised recipe of a request body; ApplicationError (400, naming the field) otherwise."""
+def recipe_parse(
+    body: Any, *, context: DatasetContext, limits: Limits, formats_required: bool = True
+) -> dict:
+    """The normalised recipe of a request body; ApplicationError (400, naming the field) otherwise.
+
+    ``formats_required`` false: a Label Studio snapshot, whose items are kept and converted to the
+    format each download asks for."""
     if not isinstance(body, Mapping):
         raise _bad(_("The recipe must be a JSON object."), "recipe")
     unknown = sorted(set(body) - set(KEYS))
@@ -240,6 +247,6 @@ def recipe_parse(body: Any, *, context: DatasetContext, limits: Limits) -> dict:
         "group_by": _group_by(body.get("group_by")),
         "dedup": _dedup(body.get("dedup")),
         "redact": _redact(body.get("redact")),
-        "formats": _formats(body.get("formats"), context),
+        "formats": _formats(body.get("formats"), context, required=formats_required),
     }
     return recipe
