@@ -39,7 +39,7 @@ class DatasetVersionOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobState.choices, help_text="The same values as import jobs.")
+    status = serializers.ChoiceField(choices=JobState.values, help_text="The same values as import jobs.")
     progress = DatasetProgressOut()
     recipe = serializers.DictField(help_text="The recipe as checked, every default filled in.")
     counts = DatasetCountsOut()
@@ -108,7 +108,7 @@ class ConvertedFormatOut(serializers.Serializer):
 class SnapshotOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobState.choices)
+    status = serializers.ChoiceField(choices=JobState.values)
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

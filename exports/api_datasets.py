@@ -33,6 +33,7 @@ from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 
 ERRORS = {status: ErrorOut for status in (400, 403, 404)}
+READ_ERRORS = {status: ErrorOut for status in (403, 404)}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _STREAM_CHUNK = 256 * 1024
 
@@ -67,7 +68,7 @@ def dataset_version_out(version: DatasetVersion, *, card: bool = False) -> dict:
 
 class ProjectDatasetsView(APIView):
     @extend_schema(
-        responses={200: schemas.DatasetVersionOut(many=True), **ERRORS}, summary="List dataset versions"
+        responses={200: schemas.DatasetVersionOut(many=True), **READ_ERRORS}, summary="List dataset versions"
     )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = project_get(membership=caller_membership(request), project_id=project_id)
@@ -100,14 +101,14 @@ class DatasetPreviewView(APIView):
 
 class DatasetVersionView(APIView):
     @extend_schema(
-        responses={200: schemas.DatasetVersionOut, **ERRORS}, summary="A dataset version and its card"
+        responses={200: schemas.DatasetVersionOut, **READ_ERRORS}, summary="A dataset version and its card"
     )
     def get(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = dataset_version_get(membership=caller_membership(request), version_id=version_id)
         require_role(request, Role.REVIEWER, action="read dataset versions")
         return Response(dataset_version_out(version, card=True))
 
-    @extend_schema(responses={204: None, **ERRORS}, summary="Delete a dataset version and its files")
+    @extend_schema(responses={204: None, **READ_ERRORS}, summary="Delete a dataset version and its files")
     def delete(self, request: AuthenticatedRequest, version_id: int) -> HttpResponse:
         version = dataset_version_get(membership=caller_membership(request), version_id=version_id)
         require_role(request, Role.MANAGER, action="delete dataset versions")

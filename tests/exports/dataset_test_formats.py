@@ -29,7 +29,7 @@ TEST_JSONL = register(
     DatasetFormat(
         name="test_jsonl",
         extension="jsonl",
-        content_type="application/jsonl",
+        content_type="application/x-ndjson",
         per_split=True,
         fits=lambda context: None,
         write=_write,
@@ -39,7 +39,7 @@ TEST_WHOLE = register(
     DatasetFormat(
         name="test_whole",
         extension="jsonl",
-        content_type="application/jsonl",
+        content_type="application/x-ndjson",
         per_split=False,
         fits=lambda context: None,
         write=_write,
@@ -73,7 +73,7 @@ TEST_SLOW = register(
     DatasetFormat(
         name="test_slow",
         extension="jsonl",
-        content_type="application/jsonl",
+        content_type="application/x-ndjson",
         per_split=True,
         fits=lambda context: None,
         write=_write_slowly,
