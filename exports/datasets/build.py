@@ -23,6 +23,7 @@ from exports.datasets import storage
 from exports.datasets.card import CardFacts, card_render
 from exports.datasets.curation import steps_build
 from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
+from exports.datasets.recipes import split_ratios
 from exports.datasets.selection import dataset_context, selection_agreement, selection_items
 from exports.datasets.splits import SplitRow, assign_splits, first_label
 from exports.datasets.steps import StepReport
@@ -183,13 +184,13 @@ class DatasetBuild:
 
     def _counts(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
         per_split = Counter(splits[row.task_id] for row in rows)
-        labels: dict[str, Counter] = {name: Counter() for name in self.recipe["splits"]}
+        labels: dict[str, Counter] = {name: Counter() for name in split_ratios(self.recipe)}
         for row in rows:
             if row.label is not None:
                 labels[splits[row.task_id]][row.label] += 1
         return {
             "total": len(rows),
-            "splits": {name: per_split.get(name, 0) for name in self.recipe["splits"]},
+            "splits": {name: per_split.get(name, 0) for name in split_ratios(self.recipe)},
             "labels": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
         }
 
@@ -209,7 +210,7 @@ class DatasetBuild:
         rows, reports = self._spool()
         splits = assign_splits(
             rows,
-            ratios=self.recipe["splits"],
+            ratios=split_ratios(self.recipe),
             seed=self.recipe["seed"],
             stratify=self.recipe["stratify"],
             grouped=self.recipe["group_by"] is not None,
@@ -217,7 +218,7 @@ class DatasetBuild:
         files = []
         for format_name in self.recipe["formats"]:
             fmt = DATASET_FORMATS[format_name]
-            for split in self.recipe["splits"] if fmt.per_split else [None]:
+            for split in split_ratios(self.recipe) if fmt.per_split else [None]:
                 files.append(
                     self._file(
                         format_name=fmt.name,
