@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> None:
 
     register(DatasetFormat("bench_jsonl", "jsonl", "application/x-ndjson", True, lambda c: None, write))
     org = organization_get_or_create(title="Bench")
-    user, _ = user_upsert(email="owner@bench.test", organization=org, role=Role.OWNER, password="bench pass 42")
+    user, _ = user_upsert(email="owner@bench.test", organization=org, role=Role.OWNER)
     config = (
         '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
         '<Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/></Choices></View>'
