@@ -134,6 +134,19 @@ def dataset_version_delete(*, version: DatasetVersion, user: User) -> None:
         version.delete()
 
 
+def dataset_version_download_record(
+    *, version: DatasetVersion, user: User, format_name: str, split: str | None
+) -> None:
+    """Downloads are how a dataset leaves Tessera: each one is on the record, as project exports are."""
+    audit_record(
+        actor=user,
+        organization=version.organization_id,
+        action="dataset_version.download",
+        obj=version,
+        details={"format": format_name, "split": split},
+    )
+
+
 @receiver(post_delete, sender=DatasetVersion)
 def _files_gone_with_row(sender, instance: DatasetVersion, **kwargs: object) -> None:
     # Here rather than in the service: a project's deletion cascades to its versions without passing
