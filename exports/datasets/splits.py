@@ -62,6 +62,11 @@ def _stratum_targets(
     return targets
 
 
+# (hash rank, kind, group or task id): the kind keeps a group and a task apart on a tie of ranks, so the
+# third items compared are always of one type.
+UnitKey = tuple[int, int, str | int]
+
+
 def _rank(seed_key: bytes, unit: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(unit, digest_size=8, key=seed_key).digest(), "big")
 
@@ -82,8 +87,9 @@ def assign_splits(
     Units are kept as lists of rows keyed by their hash rank, not by strings: at a million tasks a
     string key per task cost more memory than the rows themselves."""
     seed_key = seed.to_bytes(8, "big")
-    # (rank, kind, group or task id) -> the unit's rows (the kind keeps a group and a task apart on a tie); a task without the group field (or every task, ungrouped) is a unit alone.
-    units: dict[tuple[int, int, str | int], list[SplitRow]] = {}
+    # The unit's rows by its key; a task without the group field (or every task, ungrouped) is a unit alone.
+    units: dict[UnitKey, list[SplitRow]] = {}
+    key: UnitKey
     for row in rows:
         if grouped and row.group is not None:
             group = row.group.encode()
@@ -91,7 +97,7 @@ def assign_splits(
         else:
             key = (_rank(seed_key, b"t" + row.task_id.to_bytes(8, "big", signed=True)), 1, row.task_id)
         units.setdefault(key, []).append(row)
-    strata: dict[str, list[tuple[int, int, str | int]]] = {}
+    strata: dict[str, list[UnitKey]] = {}
     for key, members in units.items():
         stratum = _label_of_unit([m.label for m in members]) if stratify else ""
         strata.setdefault(stratum, []).append(key)
