@@ -8,7 +8,7 @@ line. The data directory is removed at the end.
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/dataset_build.py --tasks 50000
+    .venv/bin/python bench/dataset_build_inprocess.py --tasks 50000
 """
 
 import argparse
