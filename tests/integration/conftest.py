@@ -115,7 +115,14 @@ class Worker:
     """One ``celery -A tessera worker -Q <queues>`` process (``default`` unless told) with a single pool child."""
 
     def __init__(
-        self, *, broker: str, env: dict[str, str], log_path: Path, beat: bool = False, queues: str = "default"
+        self,
+        *,
+        broker: str,
+        env: dict[str, str],
+        log_path: Path,
+        beat: bool = False,
+        queues: str = "default",
+        include: str = "",
     ):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -124,6 +131,9 @@ class Worker:
             "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if include:
+            # Modules the worker imports besides the app's (a test's own dataset formats).
+            command += ["--include", include]
         if beat:
             # Beat inside the worker, as the demo runs it: the reaper every TESSERA_JOB_REAP_INTERVAL_SECONDS.
             command += ["-B", "--schedule", str(log_path.with_suffix(".beat-schedule"))]
@@ -187,9 +197,12 @@ def _worker_env(settings) -> dict[str, str]:
 def _workers(broker: str, base_env: dict[str, str], log_dir: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None, queues: str = "default") -> Worker:
+    def start(
+        *, beat: bool = False, env: dict[str, str] | None = None, queues: str = "default", include: str = ""
+    ) -> Worker:
         worker = Worker(broker=broker, env={**base_env, **(env or {})},
-                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat, queues=queues)  # fmt: skip
+                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat, queues=queues,
+                        include=include)  # fmt: skip
         workers.append(worker)
         return worker
 
