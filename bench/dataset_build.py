@@ -4,8 +4,9 @@ For each size it makes a fresh PostgreSQL database, imports N labeled NER tasks 
 ids as Label Studio exports them, every result different; one task in four Japanese, one in ten with an
 e-mail address or phone number, 1 % exact and 1 % near duplicates), then, with the server and one worker
 as installed (the default file-system broker, default settings), builds one version per recipe through
-``POST /api/projects/{id}/datasets/`` and polls ``GET /api/datasets/{id}/`` until it completes. A thread
-samples the RSS of every process of the worker's group from ``/proc`` meanwhile.
+``POST /api/projects/{id}/datasets/`` and polls ``GET /api/datasets/{id}/`` until it completes, each on
+a fresh worker (its start-up and the broker's pick-up are in the figure). A thread samples the RSS of
+every process of the worker's group from ``/proc`` meanwhile.
 
 Recipes: ``jsonl``; ``parquet``; ``jsonl`` with exact dedup; ``jsonl`` with MinHash dedup; ``jsonl``
 with redaction of every built-in kind. A curation step's own rate is the tasks over the extra seconds
@@ -175,11 +176,14 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             )
             client.close()
         api_bench.database_analyze(args.database_url)
-        worker = Worker(environment, data_dir / "worker.log")
         with api_bench.benchmark_server(args, environment, log_path) as server:
             client = Client(server.port, token)
             for name in args.recipes:
+                # A fresh worker per build, so that one build's peak RSS is not another's memory kept.
+                worker = Worker(environment, data_dir / "worker.log")
                 result["builds"][name] = build(client, project, name, RECIPES[name], worker, args.job_timeout)
+                worker.stop()
+                worker = None
             client.close()
     finally:
         if worker is not None:
