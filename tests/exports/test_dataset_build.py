@@ -135,7 +135,7 @@ def test_a_retry_after_a_killed_build_rebuilds_from_nothing(project, cast, datas
     folder = storage.version_dir(project_id=project.pk, version_id=version.pk)
     folder.mkdir(parents=True)
     (folder / "test_jsonl-train.jsonl").write_text("half a file from a killed worker")
-    (folder / ".spool.jsonl").write_text("[1,")
+    (folder / ".spool").write_bytes(b"1\t2\t99\n\x80")
     dataset_version_run(version_id=version.pk)
     version.refresh_from_db()
     data_files = lambda v: [f["sha256"] for f in v.files if f["format"] not in ("card",)]  # noqa: E731
