@@ -22,6 +22,7 @@ const t = catalogue(
     review: "Review state",
     reviewAny: "Any",
     reviewAccepted: "Accepted only",
+    reviewAcceptedFixed: "Accepted or fixed by a reviewer",
     minAgreement: "Minimum agreement",
     minAgreementHint: "From 0 to 1; empty keeps every task.",
     gold: "Gold tasks",
@@ -84,6 +85,7 @@ const t = catalogue(
     review: "レビュー状態",
     reviewAny: "すべて",
     reviewAccepted: "承認済みのみ",
+    reviewAcceptedFixed: "承認済み、またはレビュアーが修正したもの",
     minAgreement: "最低一致率",
     minAgreementHint: "0〜1。空欄ならすべてのタスクを含めます。",
     gold: "ゴールドタスク",
@@ -164,10 +166,10 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
 
   const errors = new Map<string, HTMLElement>();
   const field = (name: string, labelKey: Key, control: HTMLElement, hintKey?: Key): HTMLElement => {
-    const error = el("p", { className: "field-error", attrs: { id: `dataset-${name}-error`, "aria-live": "polite" } });
+    const error = el("p", { className: "field-error", attrs: { id: `${idFor(name)}-error`, "aria-live": "polite" } });
     errors.set(name, error);
     control.setAttribute("aria-describedby", error.id);
-    const id = control.id || `dataset-${name}`;
+    const id = control.id || idFor(name);
     control.id = id;
     return el(
       "div",
@@ -184,23 +186,23 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     return el("fieldset", { className: "settings-group", data: { field: name } }, el("legend", { text: t(legendKey) }), hintKey ? el("p", { className: "hint", text: t(hintKey) }) : null, ...children, error);
   };
   const select = (name: string, choices: [string, string][], value = ""): HTMLSelectElement => {
-    const node = el("select", { attrs: { name, id: `dataset-${name}` } }, ...choices.map(([optionValue, text]) => el("option", { attrs: { value: optionValue }, text })));
+    const node = el("select", { attrs: { name, id: idFor(name) } }, ...choices.map(([optionValue, text]) => el("option", { attrs: { value: optionValue }, text })));
     node.value = value;
     return node;
   };
   const number = (name: string, value: string, attrs: Record<string, string> = {}): HTMLInputElement => {
-    const node = el("input", { attrs: { type: "number", name, id: `dataset-${name}`, inputmode: "decimal", ...attrs } });
+    const node = el("input", { attrs: { type: "number", name, id: idFor(name), inputmode: "decimal", ...attrs } });
     node.value = value;
     return node;
   };
   const check = (name: string, value: string, text: string, checked: boolean): HTMLElement => {
-    const id = `dataset-${name}-${value}`;
+    const id = `${idFor(name)}-${value}`;
     const input = el("input", { attrs: { type: "checkbox", name, value, id } });
     input.checked = checked;
     return el("label", { className: "check", attrs: { for: id } }, input, text);
   };
   const radio = (name: string, value: string, text: string, checked: boolean): HTMLElement => {
-    const id = `dataset-${name}-${value}`;
+    const id = `${idFor(name)}-${value}`;
     const input = el("input", { attrs: { type: "radio", name, value, id } });
     input.checked = checked;
     return el("label", { className: "check", attrs: { for: id } }, input, text);
@@ -216,10 +218,11 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     radio("tasks", "all", t("allTasks"), !filter),
     filter ? radio("tasks", "filter", t("filtered", { rows: formatNumber(filter.items.length) }), true) : el("span"),
   );
-  const review = select("review", [["", t("reviewAny")], ["accepted", t("reviewAccepted")]]);
+  // A select's value is one string: review states travel comma-separated in it.
+  const review = select("review", [["", t("reviewAny")], ["accepted", t("reviewAccepted")], ["accepted,fixed", t("reviewAcceptedFixed")]]);
   const minAgreement = number("min_agreement", "", { min: "0", max: "1", step: "0.05" });
   const gold = select("gold", [["include", t("goldInclude")], ["exclude", t("goldExclude")], ["only", t("goldOnly")]], "include");
-  const result = select("result", [["consensus", t("consensus")], ["reviewed", t("reviewed")], ["latest", t("latest")], ["all", t("all")]], "consensus");
+  const result = select("result", [["latest", t("latest")], ["consensus", t("consensus")], ["reviewed", t("reviewed")], ["all", t("all")]], "latest");
   const ratios = { train: "0.8", validation: "0.1", test: "0.1" };
   const splitInputs = SPLITS.map((split) => number(`splits.${split}`, ratios[split], { min: "0", max: "1", step: "0.05" }));
   const splits = group(
@@ -234,13 +237,13 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
   const exact = check("dedup.exact", "on", t("dedupExact"), true);
   const near = number("dedup.near_threshold", "", { min: "0", max: "1", step: "0.05" });
   const dedup = group("dedup", "dedup", null, exact, field("dedup.near_threshold", "nearThreshold", near, "nearHint"));
-  const patterns = el("textarea", { attrs: { name: "redact_patterns", rows: "2", spellcheck: "false" } });
+  const patterns = el("textarea", { attrs: { name: "redact.patterns", rows: "2", spellcheck: "false" } });
   const redact = group(
     "redact",
     "redact",
     null,
     el("div", { className: "check-grid" }, ...REDACTION_KINDS.map((kind) => check("redact", kind, t(kind), false))),
-    field("redact_patterns", "patterns", patterns, "patternsHint"),
+    field("redact.patterns", "patterns", patterns, "patternsHint"),
   );
   const formatBoxes = formats.map((format) => {
     const box = check("formats", format.name, format.label, false);
@@ -313,12 +316,10 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
       seed: decimal(seed) ?? 0,
       stratify: checked("stratify").length > 0,
       dedup: { exact: checked("dedup.exact").length > 0, near_threshold: decimal(near) },
-      redact: checked("redact"),
+      redact: { kinds: checked("redact"), patterns: patterns.value.split("\n").map((line) => line.trim()).filter(Boolean) },
     };
-    const customPatterns = patterns.value.split("\n").map((line) => line.trim()).filter(Boolean);
-    if (customPatterns.length) body.redact_patterns = customPatterns;
-    if (checked("tasks")[0] === "filter" && filter) body.tasks = filter;
-    if (review.value) body.review = review.value;
+    if (checked("tasks")[0] === "filter" && filter) body.tasks = { filters: filter };
+    if (review.value) body.review = review.value.split(",");
     const agreement = decimal(minAgreement);
     if (agreement !== null) body.min_agreement = agreement;
     if (groupBy.value) body.group_by = groupBy.value;
@@ -447,6 +448,11 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
       window.clearTimeout(previewTimer);
     },
   };
+}
+
+/** An element id for a recipe field ("dedup.near_threshold" → "dataset-dedup-near_threshold"). */
+function idFor(name: string): string {
+  return `dataset-${name.replace(/\./g, "-")}`;
 }
 
 /** The data table's filter carried in this page's address (`?f=…&c=…`, as the data table writes it). */

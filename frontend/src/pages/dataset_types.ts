@@ -63,19 +63,25 @@ function labelCounts(value: unknown): Record<string, number> {
   return labels;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return Boolean(value) && typeof value === "object" && !Array.isArray(value);
+}
+
 /**
- * Counts per split, train, validation and test first: `{"train": 8}`, `{"train": {"total": 8,
- * "labels": {...}}}`, or the same under a `splits` key (a preview may put its totals beside it).
+ * Counts per split, train, validation and test first. The version's shape is `{"total", "splits":
+ * {split: n}, "labels": {split: {label: n}}}`; `{"train": 8}` and `{"train": {"total": 8, "labels":
+ * {...}}}` are read too.
  */
 export function splitCounts(counts: unknown): SplitCount[] {
-  if (!counts || typeof counts !== "object" || Array.isArray(counts)) return [];
-  const source = counts as Record<string, unknown>;
-  const splits = source.splits && typeof source.splits === "object" && !Array.isArray(source.splits) ? (source.splits as Record<string, unknown>) : source;
+  if (!isRecord(counts)) return [];
+  const splits = isRecord(counts.splits) ? counts.splits : counts;
+  const labelsBySplit = isRecord(counts.splits) && isRecord(counts.labels) ? counts.labels : {};
   const rows: SplitCount[] = [];
   for (const [split, value] of Object.entries(splits)) {
     const number = asNumber(value);
     if (number !== null) {
-      rows.push({ split, total: number, labels: {} });
+      if (splits === counts && split === "total") continue;
+      rows.push({ split, total: number, labels: labelCounts(labelsBySplit[split]) });
       continue;
     }
     if (!value || typeof value !== "object" || Array.isArray(value)) continue;
