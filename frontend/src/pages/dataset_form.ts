@@ -306,7 +306,7 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     return Number.isFinite(value) ? value : text;
   };
 
-  /** The recipe as the API takes it; `formats` only for a build. */
+  /** The recipe as the API takes it (exports/datasets/recipes.py); `formats` may be left out. */
   const recipe = (withFormats: boolean): Record<string, unknown> => {
     const body: Record<string, unknown> = {
       name: nameInput.value.trim(),
@@ -324,6 +324,17 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     if (agreement !== null) body.min_agreement = agreement;
     if (groupBy.value) body.group_by = groupBy.value;
     if (withFormats) body.formats = checked("formats");
+    return body;
+  };
+
+  /**
+   * The recipe a preview sends. The preview endpoint checks the whole recipe, formats included (so an
+   * unfit format is named while the form is filled in); with none ticked yet it is asked with JSONL,
+   * which every project's items can be written as and which changes no count.
+   */
+  const previewRecipe = (): Record<string, unknown> => {
+    const body = recipe(true);
+    if (!(body.formats as string[]).length) body.formats = ["jsonl"];
     return body;
   };
 
@@ -379,7 +390,7 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     previewBody.setAttribute("aria-busy", "true");
     let answer: unknown;
     try {
-      answer = await api<unknown>("POST", `/api/projects/${project.id}/datasets/preview`, recipe(false));
+      answer = await api<unknown>("POST", `/api/projects/${project.id}/datasets/preview`, previewRecipe());
     } catch (error) {
       if (stopped || ticket !== previewTicket) return;
       clearErrors();
@@ -402,15 +413,15 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     previewTimer = window.setTimeout(() => void runPreview(), PREVIEW_DELAY_MS);
   };
   form.addEventListener("input", (event) => {
-    // The name and the formats change nothing a preview counts.
+    // The name changes nothing a preview counts or checks.
     const target = event.target as HTMLInputElement;
-    if (target === nameInput || target.name === "formats") return;
+    if (target === nameInput) return;
     schedulePreview();
   });
   form.addEventListener("change", (event) => {
     const target = event.target as HTMLInputElement;
     if (target.type === "checkbox" || target.type === "radio" || target.tagName === "SELECT") {
-      if (target.name !== "formats") schedulePreview();
+      schedulePreview();
     }
   });
 

@@ -109,10 +109,10 @@ export function progressFraction(progress: unknown): number | null {
   return null;
 }
 
-/** Who built a version: an e-mail, a name, or a user object carrying one. */
-export function personName(person: unknown): string {
+/** Who built a version: an e-mail, a name, or a user object carrying one; a bare user id as "#id". */
+export function personName(person: unknown, self?: { id: number; email: string }): string {
   if (typeof person === "string") return person;
-  if (typeof person === "number") return `#${person}`;
+  if (typeof person === "number") return self && self.id === person ? self.email : `#${person}`;
   if (person && typeof person === "object") {
     const record = person as Record<string, unknown>;
     for (const key of ["email", "username", "name", "first_name"]) {
@@ -158,11 +158,15 @@ function diffPart(answer: Record<string, unknown>, key: string): DiffPart {
     const sample = ids(record.sample ?? record.sample_ids ?? record.ids);
     return { count: asNumber(record.count) ?? asNumber(record.total) ?? sample.length, sample };
   }
-  const sample = ids(answer[`${key}_sample`] ?? answer[`${key}_ids`] ?? answer[`sample_${key}`]);
+  const samples = answer.samples && typeof answer.samples === "object" ? (answer.samples as Record<string, unknown>) : {};
+  const sample = ids(samples[key] ?? answer[`${key}_sample`] ?? answer[`${key}_ids`]);
   return { count: asNumber(value) ?? sample.length, sample };
 }
 
-/** `GET /api/datasets/{id}/diff?other=`: tasks added, removed and relabeled, each a count and sample ids. */
+/**
+ * `GET /api/datasets/{id}/diff?other=`: tasks added, removed and relabeled, each a count and sample ids
+ * (`{"added": 3, …, "samples": {"added": [ids], …}}`).
+ */
 export function readDiff(answer: unknown): VersionDiff {
   const record = (answer && typeof answer === "object" ? answer : {}) as Record<string, unknown>;
   return { added: diffPart(record, "added"), removed: diffPart(record, "removed"), relabeled: diffPart(record, "relabeled") };

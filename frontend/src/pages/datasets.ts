@@ -8,10 +8,10 @@
 // of it goes into the DOM as text through dom.ts and markdown.ts.
 
 import "./datasets.css";
-import { api, ApiError } from "../api";
+import { api } from "../api";
 import { el, replaceChildren } from "../dom";
 import { apiDownloadLink } from "../download";
-import { catalogue, formatBytes, formatDateTime, formatNumber } from "../locale";
+import { catalogue, formatBytes, formatDateTime, formatNumber, language } from "../locale";
 import { renderMarkdown } from "../markdown";
 import { roleAtLeast } from "../types";
 import { confirmAction } from "./confirm";
@@ -98,7 +98,6 @@ const t = catalogue(
     relabeled: "Relabeled",
     sample: "Task ids: {ids}",
     more: "(and more)",
-    formatsFailed: "The list of formats could not be loaded: {reason}",
   },
   {
     heading: "データセット",
@@ -166,7 +165,6 @@ const t = catalogue(
     relabeled: "ラベル変更",
     sample: "タスク ID: {ids}",
     more: "（ほかにもあります）",
-    formatsFailed: "形式の一覧を読み込めませんでした: {reason}",
   },
 );
 
@@ -184,7 +182,9 @@ const STATUS_TEXT: Record<string, Key> = {
   cancelled: "cancelled",
 };
 
-// The names a recipe's "formats" takes, with what each holds; used when the server does not list them.
+// The names a recipe's "formats" takes (exports/formats/ registers them), with what each holds. The
+// server says which fit the project only when a build is asked for: an unfit one is refused with a 400
+// that names it, shown beside the formats.
 const FORMAT_LABELS: Record<string, { en: string; ja: string }> = {
   jsonl: { en: "JSONL", ja: "JSONL" },
   parquet: { en: "Parquet", ja: "Parquet" },
@@ -202,40 +202,21 @@ const FORMAT_LABELS: Record<string, { en: string; ja: string }> = {
   CONLL2003: { en: "CoNLL 2003", ja: "CoNLL 2003" },
   COCO: { en: "COCO", ja: "COCO" },
   YOLO: { en: "YOLO", ja: "YOLO" },
+  YOLO_OBB: { en: "YOLO (oriented boxes)", ja: "YOLO（回転ボックス）" },
   VOC: { en: "Pascal VOC", ja: "Pascal VOC" },
-  SPACY: { en: "spaCy", ja: "spaCy" },
+};
+// Files every version has beside its formats.
+const EXTRA_FILES: Record<string, { en: string; ja: string }> = {
+  card: { en: "Dataset card (README.md)", ja: "データセットカード（README.md）" },
+  manifest: { en: "Manifest (task and annotation ids)", ja: "マニフェスト（タスクとアノテーションの ID）" },
 };
 
 function formatLabel(name: string): string {
-  const labels = FORMAT_LABELS[name];
-  return labels ? (document.documentElement.lang.startsWith("ja") ? labels.ja : labels.en) : name;
+  const labels = FORMAT_LABELS[name] ?? EXTRA_FILES[name];
+  return labels ? labels[language()] : name;
 }
 
-interface ListedFormat {
-  name: string;
-  label?: string;
-  fits?: boolean;
-  reason?: string | null;
-  unfit?: string | null;
-}
-
-/** The formats the server lists for this project with whether each fits; the known names otherwise. */
-async function loadFormats(projectId: number): Promise<FormatChoice[]> {
-  try {
-    const answer = await api<ListedFormat[] | { results: ListedFormat[] }>("GET", `/api/projects/${projectId}/datasets/formats`);
-    const listed = Array.isArray(answer) ? answer : (answer?.results ?? []);
-    if (listed.length) {
-      return listed.map((format) => ({
-        name: format.name,
-        label: formatLabel(format.name),
-        unfit: format.fits === false ? (format.reason ?? format.unfit ?? "") || "—" : (format.unfit ?? null),
-      }));
-    }
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
-  }
-  return Object.keys(FORMAT_LABELS).map((name) => ({ name, label: formatLabel(name), unfit: null }));
-}
+const FORMAT_CHOICES = (): FormatChoice[] => Object.keys(FORMAT_LABELS).map((name) => ({ name, label: formatLabel(name), unfit: null }));
 
 function listOf(answer: DatasetVersion[] | { results: DatasetVersion[] } | null): DatasetVersion[] {
   return Array.isArray(answer) ? answer : (answer?.results ?? []);
@@ -303,7 +284,7 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
         el("th", { attrs: { scope: "row" } }, open),
         progressCell(version),
         el("td", { text: formatDateTime(version.created_at) }),
-        el("td", { className: "who", text: personName(version.created_by) }),
+        el("td", { className: "who", text: personName(version.created_by, ctx.settings.user) }),
         el("td", { className: "counts", text: countsText(version) }),
         el("td", { className: "num", text: files.length ? formatNumber(files.length) : "" }),
         canBuild ? el("td", {}, remove) : null,
@@ -432,7 +413,7 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
         bar ? " " : null,
         bar,
         " ",
-        [formatDateTime(version.created_at), personName(version.created_by)].filter(Boolean).join(" · "),
+        [formatDateTime(version.created_at), personName(version.created_by, ctx.settings.user)].filter(Boolean).join(" · "),
       ),
       reason ? el("p", { className: "notice error", text: t("failedBecause", { reason }) }) : null,
       parent ? el("p", { className: "hint", text: t("parent", { id: parent }) }) : null,
@@ -556,19 +537,20 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
   document.title = `${t("heading")} · ${project.title} · Tessera`;
   replaceChildren(ctx.root, page);
 
-  const [listed, formats] = await Promise.allSettled([
-    api<DatasetVersion[] | { results: DatasetVersion[] }>("GET", `/api/projects/${project.id}/datasets/`),
-    canBuild ? loadFormats(project.id) : Promise.resolve([] as FormatChoice[]),
-  ]);
+  let listed: DatasetVersion[] | { results: DatasetVersion[] } | null = null;
+  try {
+    listed = await api<DatasetVersion[] | { results: DatasetVersion[] }>("GET", `/api/projects/${project.id}/datasets/`);
+  } catch (error) {
+    replaceChildren(listBody, el("p", { className: "notice error", attrs: { role: "alert" }, text: t("loadFailed", { reason: (error as Error).message }) }));
+  }
   if (left) return () => undefined;
-  if (listed.status === "fulfilled") {
-    versions = listOf(listed.value);
+  if (listed) {
+    versions = listOf(listed);
     drawList();
-  } else replaceChildren(listBody, el("p", { className: "notice error", attrs: { role: "alert" }, text: t("loadFailed", { reason: (listed.reason as Error).message }) }));
+  }
   drawCompare();
   if (canBuild) {
-    if (formats.status === "rejected") page.append(el("p", { className: "notice error", attrs: { role: "alert" }, text: t("formatsFailed", { reason: (formats.reason as Error).message }) }));
-    form = buildForm(project, formats.status === "fulfilled" ? formats.value : [], (version) => {
+    form = buildForm(project, FORMAT_CHOICES(), (version) => {
       versions = [version, ...versions.filter((item) => item.id !== version.id)];
       select(version.id);
       drawCompare();
