@@ -46,6 +46,7 @@ REAPER = "annotation.tasks.reap_import_jobs"
 SEARCH_SWEEP = "annotation.tasks.sweep_task_search"
 PRELABEL_REAPER = "training.tasks.reap_prelabel_jobs"
 PRELABEL_REFITS = "training.tasks.sweep_prelabel_refits"
+DATASET_REAPER = "exports.tasks.reap_dataset_versions"
 
 
 @app.on_after_configure.connect
@@ -77,6 +78,10 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     )
     sender.add_periodic_task(
         interval, signature(PRELABEL_REFITS, options={"expires": interval}), name="sweep-prelabel-refits"
+    )
+    # Dataset builds whose worker died are rebuilt from nothing (exports/dataset_services.py).
+    sender.add_periodic_task(
+        interval, signature(DATASET_REAPER, options={"expires": expires}), name="reap-dataset-versions"
     )
 
 

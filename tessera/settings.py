@@ -237,6 +237,10 @@ TESSERA_TASK_SELECTION_MAX_IDS = env_int("TESSERA_TASK_SELECTION_MAX_IDS", 10_00
 # The most items (conditions, child conditions included) one filter may hold.
 TESSERA_TASK_FILTER_MAX_ITEMS = env_int("TESSERA_TASK_FILTER_MAX_ITEMS", 50, minimum=1)
 TESSERA_IMPORT_DIR = DATA_DIR / "imports"
+# Dataset versions' files (exports/datasets/storage.py): one folder per version, named by ids only.
+TESSERA_DATASETS_DIR = Path(env_str("TESSERA_DATASETS_DIR", str(DATA_DIR / "datasets"))).resolve()
+# A dataset build writes its progress to its row every this many items.
+TESSERA_DATASET_PROGRESS_EVERY = env_int("TESSERA_DATASET_PROGRESS_EVERY", 5000, minimum=1)
 # Invitations: how long a link stays valid, the address links are made with (else the request's
 # own host), and the mail they go out by (Django's console backend prints them to the log).
 TESSERA_INVITE_TTL_HOURS = env_int("TESSERA_INVITE_TTL_HOURS", 168, minimum=1)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/", include("tessera.api.urls")),
     path("api/", include("annotation.api.urls")),
     path("api/", include("exports.api")),
+    path("api/", include("exports.api_datasets")),
     path("api/", include("training.api.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,0 +1,262 @@
+"""Building a dataset version: selection -> curation steps -> a spool file -> splits -> one file per format
+(and split), the manifest and the card, each hashed.
+
+Memory stays flat: items stream from the database through the steps into a JSONL spool on disk; only a
+small (task id, group, label) row per item is kept to assign the splits, and each writer then reads the
+spool again. Every byte written depends only on the recipe and the data (no times, sorted keys), so the
+same recipe on the same data gives the same SHA-256. A build starts by emptying its version's folder, so
+a retry after a killed worker rebuilds from nothing.
+"""
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from annotation.models import Project
+from exports.datasets import storage
+from exports.datasets.card import CardFacts, card_render
+from exports.datasets.curation import steps_build
+from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
+from exports.datasets.selection import dataset_context, selection_agreement, selection_items
+from exports.datasets.splits import SplitRow, assign_splits, first_label
+from exports.datasets.steps import StepReport
+from exports.formats.datasets import DATASET_FORMATS
+
+SPOOL_NAME = ".spool.jsonl"
+MANIFEST_FORMAT = "manifest"
+CARD_FORMAT = "card"
+
+
+def _spool_line(item: DatasetItem) -> bytes:
+    record = [
+        item.task_id,
+        item.data,
+        item.result,
+        [[a.id, a.completed_by, a.result] for a in item.annotations],
+    ]
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _spool_item(line: bytes, split: str) -> DatasetItem:
+    task_id, data, result, annotations = json.loads(line)
+    return DatasetItem(
+        task_id=task_id,
+        data=data,
+        result=result,
+        annotations=[ItemAnnotation(a[0], a[1], a[2]) for a in annotations],
+        split=split,
+    )
+
+
+def _group_key(data: dict, field: str | None) -> str | None:
+    if field is None or not isinstance(data, dict) or data.get(field) is None:
+        return None
+    value = data[field]
+    # As the preview reads it from the database: strings as they are, anything else as JSON text.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _item_label(item: DatasetItem) -> str | None:
+    if item.result:
+        return first_label(item.result)
+    return first_label(item.annotations[0].result) if item.annotations else None
+
+
+@dataclass
+class BuildOutput:
+    counts: dict
+    steps: list[dict]
+    files: list[dict]
+    manifest_sha256: str
+
+
+class DatasetBuild:
+    """One build of one version. ``tick(done)`` is called every TESSERA_DATASET_PROGRESS_EVERY items read
+    (the service renews the lease and writes progress there); it may raise to stop the build."""
+
+    def __init__(
+        self,
+        *,
+        project: Project,
+        version_id: int,
+        name: str,
+        recipe: dict,
+        parent: tuple[int, str] | None,
+        tick: Callable[[int], None],
+    ):
+        self.project = project
+        self.version_id = version_id
+        self.name = name
+        self.recipe = recipe
+        # (id, manifest path relative to storage) of the parent version.
+        self.parent = parent
+        self.tick = tick
+        self.context: DatasetContext = dataset_context(project)
+        self.folder = Path()
+
+    def _counted(self, items: Iterable[DatasetItem]) -> Iterator[DatasetItem]:
+        every = settings.TESSERA_DATASET_PROGRESS_EVERY
+        done = 0
+        for item in items:
+            yield item
+            done += 1
+            if done % every == 0:
+                self.tick(done)
+        self.tick(done)
+
+    def _spool(self) -> tuple[list[SplitRow], list[StepReport]]:
+        items: Iterable[DatasetItem] = self._counted(selection_items(project=self.project, recipe=self.recipe))
+        reports = []
+        for name, step in steps_build(self.recipe, self.context):
+            report = StepReport(name=name)
+            reports.append(report)
+            items = step(items, self.context, report)
+        rows: list[SplitRow] = []
+        group_by = self.recipe["group_by"]
+        with open(self.folder / SPOOL_NAME, "wb") as spool:
+            for item in items:
+                spool.write(_spool_line(item))
+                rows.append(SplitRow(item.task_id, _group_key(item.data, group_by), _item_label(item)))
+        return rows, reports
+
+    def _read_spool(self, splits: dict[int, str], only: str | None) -> Iterator[DatasetItem]:
+        with open(self.folder / SPOOL_NAME, "rb") as spool:
+            for line in spool:
+                # The task id leads each line: skip other splits' lines without parsing them.
+                task_id = int(line[1 : line.index(b",")])
+                split = splits[task_id]
+                if only is None or split == only:
+                    yield _spool_item(line, split)
+
+    def _file(self, *, format_name: str, split: str | None, extension: str, write) -> dict:
+        name = storage.file_name(format_name=format_name, split=split, extension=extension)
+        path = self.folder / name
+        partial = self.folder / f".{name}.partial"
+        with open(partial, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        partial.replace(path)
+        return {
+            "format": format_name,
+            "split": split,
+            "bytes": path.stat().st_size,
+            "sha256": storage.sha256_of(path),
+            "path": storage.relative(path),
+        }
+
+    def _manifest(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
+        def write(stream) -> None:
+            for item in self._read_spool(splits, None):
+                record = {"annotation_ids": [a.id for a in item.annotations], "split": item.split, "task_id": item.task_id}
+                stream.write(json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n")
+
+        return self._file(format_name=MANIFEST_FORMAT, split=None, extension="jsonl", write=write)
+
+    def _counts(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
+        per_split = Counter(splits[row.task_id] for row in rows)
+        labels: dict[str, Counter] = {name: Counter() for name in self.recipe["splits"]}
+        for row in rows:
+            if row.label is not None:
+                labels[splits[row.task_id]][row.label] += 1
+        return {
+            "total": len(rows),
+            "splits": {name: per_split.get(name, 0) for name in self.recipe["splits"]},
+            "labels": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
+        }
+
+    def _agreement(self, rows: list[SplitRow]) -> dict:
+        values = selection_agreement(project=self.project, task_ids=[row.task_id for row in rows])
+        if not values:
+            return {"tasks": 0, "mean": None, "min": None, "max": None}
+        return {
+            "tasks": len(values),
+            "mean": round(sum(values) / len(values), 6),
+            "min": round(min(values), 6),
+            "max": round(max(values), 6),
+        }
+
+    def run(self) -> BuildOutput:
+        self.folder = storage.version_files_reset(project_id=self.project.pk, version_id=self.version_id)
+        rows, reports = self._spool()
+        splits = assign_splits(
+            rows,
+            ratios=self.recipe["splits"],
+            seed=self.recipe["seed"],
+            stratify=self.recipe["stratify"],
+            grouped=self.recipe["group_by"] is not None,
+        )
+        files = []
+        for format_name in self.recipe["formats"]:
+            fmt = DATASET_FORMATS[format_name]
+            for split in self.recipe["splits"] if fmt.per_split else [None]:
+                files.append(
+                    self._file(
+                        format_name=fmt.name,
+                        split=split,
+                        extension=fmt.extension,
+                        write=lambda stream, fmt=fmt, split=split: fmt.write(
+                            self._read_spool(splits, split), self.context, stream
+                        ),
+                    )
+                )
+        manifest = self._manifest(rows, splits)
+        counts = self._counts(rows, splits)
+        steps = [report.as_dict() for report in reports]
+        diff = None
+        if self.parent is not None:
+            diff = manifest_diff(storage.resolve(self.parent[1]), storage.resolve(manifest["path"]))
+        card = card_render(
+            CardFacts(
+                version_id=self.version_id,
+                name=self.name,
+                project_id=self.project.pk,
+                recipe=self.recipe,
+                counts=counts,
+                steps=steps,
+                files=[*files, manifest],
+                agreement=self._agreement(rows),
+                parent_id=None if self.parent is None else self.parent[0],
+                diff=None if diff is None else {k: diff[k] for k in ("added", "removed", "relabeled")},
+            )
+        )
+        files.append(
+            self._file(
+                format_name=CARD_FORMAT, split=None, extension="md", write=lambda stream: stream.write(card.encode())
+            )
+        )
+        files.append(manifest)
+        (self.folder / SPOOL_NAME).unlink()
+        return BuildOutput(counts=counts, steps=steps, files=files, manifest_sha256=manifest["sha256"])
+
+
+SAMPLE_IDS = 20
+
+
+def _manifest_rows(path: Path) -> dict[int, tuple[int, ...]]:
+    rows: dict[int, tuple[int, ...]] = {}
+    with open(path, "rb") as stream:
+        for line in stream:
+            record = json.loads(line)
+            rows[record["task_id"]] = tuple(record["annotation_ids"])
+    return rows
+
+
+def manifest_diff(old: Path, new: Path) -> dict:
+    """Tasks added, removed, and relabeled (held with other annotations) from ``old`` to ``new``, with
+    up to SAMPLE_IDS ids of each, lowest first."""
+    before, after = _manifest_rows(old), _manifest_rows(new)
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    relabeled = sorted(task_id for task_id in set(after) & set(before) if after[task_id] != before[task_id])
+    return {
+        "added": len(added),
+        "removed": len(removed),
+        "relabeled": len(relabeled),
+        "samples": {"added": added[:SAMPLE_IDS], "removed": removed[:SAMPLE_IDS], "relabeled": relabeled[:SAMPLE_IDS]},
+    }

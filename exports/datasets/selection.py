@@ -1,0 +1,256 @@
+"""The tasks a recipe selects, read in task-id order as ``DatasetItem``s with the result the recipe chose.
+
+Keyset pages of task ids, each page read with its annotations, stored consensus and reviewers' fixes in
+four statements whatever the page holds (the query count grows with pages, never with tasks), each in
+a short statement of its own so that a long build holds no transaction open (as exports/selectors.py).
+
+Which result a task contributes:
+
+* ``latest``: its newest submitted annotation (highest id);
+* ``reviewed``: its newest annotation a reviewer accepted or fixed, a fix contributing the fixed result;
+* ``consensus``: the stored consensus (annotation/services/quality.py) once the task reached its
+  overlap; before that (a single answer), its newest annotation;
+* ``all``: no single result; every submitted annotation is in ``annotations``.
+
+``review`` narrows the candidate annotations to those states; a task left with none is not selected.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+
+from annotation.models import Annotation, Project, Review, ReviewState, Task, TaskQuality, Verdict
+from annotation.selectors import task_query_limits, task_query_where
+from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
+from exports.datasets.recipes import tasks_query
+
+TASK = Task._meta.db_table
+ANNOTATION = Annotation._meta.db_table
+QUALITY = TaskQuality._meta.db_table
+REVIEW = Review._meta.db_table
+PAGE_TASKS = 2000
+REVIEWED_STATES = (ReviewState.ACCEPTED.value, ReviewState.FIXED.value)
+
+
+def dataset_context(project: Project) -> DatasetContext:
+    return DatasetContext(
+        project_id=project.pk,
+        controls=dict(project.parsed_label_config or {}),
+        data_variables=tuple(project.data_variables or ()),
+        label_config=project.label_config or "",
+    )
+
+
+def candidate_states(recipe: dict) -> tuple[str, ...] | None:
+    """The review states an annotation needs to count for the recipe; None: any submitted one."""
+    states = set(recipe["review"]) if recipe["review"] else None
+    if recipe["result"] == "reviewed":
+        states = set(REVIEWED_STATES) if states is None else states & set(REVIEWED_STATES)
+    return None if states is None else tuple(sorted(states))
+
+
+def _in_list(values: tuple) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def selection_where(*, project: Project, recipe: dict) -> tuple[str, list]:
+    """The SQL condition on ``t`` for the recipe's tasks: its filter, gold, agreement and review states,
+    and at least one submitted annotation that counts."""
+    query = tasks_query(recipe["tasks"], task_query_limits())
+    if query is None:
+        where, params = 't."project_id" = %s', [project.pk]
+    else:
+        where, params = task_query_where(project=project, query=query)
+    parts = [where]
+    if recipe["gold"] == "exclude":
+        parts.append('NOT t."is_gold"')
+    elif recipe["gold"] == "only":
+        parts.append('t."is_gold"')
+    if recipe["min_agreement"] is not None:
+        parts.append(
+            f'EXISTS (SELECT 1 FROM "{QUALITY}" q WHERE q."task_id" = t."id" AND q."agreement" >= %s)'
+        )
+        params.append(recipe["min_agreement"])
+    states = candidate_states(recipe)
+    counted = f'EXISTS (SELECT 1 FROM "{ANNOTATION}" a WHERE a."task_id" = t."id" AND NOT a."was_cancelled"'
+    if states is not None:
+        counted += f' AND a."review_state" IN ({_in_list(states)})'
+        params.extend(states)
+    parts.append(counted + ")")
+    return " AND ".join(f"({part})" for part in parts), params
+
+
+def selection_count(*, project: Project, recipe: dict) -> int:
+    where, params = selection_where(project=project, recipe=recipe)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT COUNT(*) FROM "{TASK}" t WHERE {where}', params)
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def data_field_sql(key: str) -> tuple[str, list]:
+    """A task data field as text (NULL when absent), on either database."""
+    if connection.vendor == "postgresql":
+        return 't."data" ->> %s', [key]
+    return "json_extract(t.\"data\", %s)", ['$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"']
+
+
+def selection_has_field(*, project: Project, recipe: dict, key: str) -> bool:
+    where, params = selection_where(project=project, recipe=recipe)
+    field, field_params = data_field_sql(key)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT 1 FROM "{TASK}" t WHERE {where} AND {field} IS NOT NULL LIMIT 1', [*params, *field_params]
+        )
+        return cursor.fetchone() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    task_id: int
+    group: str | None
+    labels_json: str
+
+
+def selection_preview_rows(*, project: Project, recipe: dict) -> Iterator[PreviewRow]:
+    """Task id, group field and stored labels per selected task, for a preview: no annotation is read."""
+    where, params = selection_where(project=project, recipe=recipe)
+    field, field_params = data_field_sql(recipe["group_by"]) if recipe["group_by"] else ("NULL", [])
+    sql = (
+        f'SELECT t."id", {field}, CAST(t."labels" AS TEXT) FROM "{TASK}" t '
+        f'WHERE {where} AND t."id" > %s ORDER BY t."id" LIMIT %s'
+    )
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*field_params, *params, after, PAGE_TASKS])
+            rows = cursor.fetchall()
+        for task_id, group, labels in rows:
+            yield PreviewRow(task_id, None if group is None else str(group), labels or "{}")
+        if len(rows) < PAGE_TASKS:
+            return
+        after = rows[-1][0]
+
+
+def _range(ids: list[int]) -> tuple[str, list[int]]:
+    # Tasks of one import have consecutive ids: a range scan beats a long IN list (as exports/selectors.py).
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        return '"task_id" BETWEEN %s AND %s', [low, high]
+    return f'"task_id" IN ({_in_list(tuple(ids))})', ids
+
+
+@dataclass(slots=True)
+class _Candidate:
+    id: int
+    completed_by: int | None
+    result_json: str
+    review_state: str
+
+
+def _page_children(
+    ids: list[int], recipe: dict
+) -> tuple[dict[int, list[_Candidate]], dict[int, tuple[str, float | None]], dict[int, str]]:
+    condition, params = _range(ids)
+    states = candidate_states(recipe)
+    state_sql = f' AND "review_state" IN ({_in_list(states)})' if states is not None else ""
+    candidates: dict[int, list[_Candidate]] = {}
+    consensus: dict[int, tuple[str, float | None]] = {}
+    fixes: dict[int, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "review_state" '
+            f'FROM "{ANNOTATION}" WHERE {condition} AND NOT "was_cancelled"{state_sql} ORDER BY "id"',
+            [*params, *(states or ())],
+        )
+        for annotation_id, task_id, completed_by, result_json, review_state in cursor.fetchall():
+            candidates.setdefault(task_id, []).append(
+                _Candidate(annotation_id, completed_by, result_json, review_state)
+            )
+        if recipe["result"] == "consensus":
+            cursor.execute(
+                f'SELECT "task_id", CAST("consensus" AS TEXT), "agreement" FROM "{QUALITY}" '
+                f'WHERE {condition} AND "consensus" IS NOT NULL',
+                params,
+            )
+            for task_id, consensus_json, agreement in cursor.fetchall():
+                if consensus_json not in (None, "null"):
+                    consensus[task_id] = (consensus_json, agreement)
+        if recipe["result"] == "reviewed":
+            fixed = [c.id for rows in candidates.values() for c in rows if c.review_state == ReviewState.FIXED]
+            if fixed:
+                # The newest fix of each annotation wins: rows come oldest first and overwrite.
+                cursor.execute(
+                    f'SELECT "annotation_id", CAST("result" AS TEXT) FROM "{REVIEW}" WHERE "verdict" = %s '
+                    f'AND "annotation_id" IN ({_in_list(tuple(fixed))}) ORDER BY "created_at", "id"',
+                    [Verdict.FIX.value, *fixed],
+                )
+                for annotation_id, result_json in cursor.fetchall():
+                    if result_json not in (None, "null"):
+                        fixes[annotation_id] = result_json
+    return candidates, consensus, fixes
+
+
+def _item(task_id: int, data_json: str, rows: list[_Candidate], recipe: dict, consensus, fixes) -> DatasetItem:
+    data = json.loads(data_json)
+    mode = recipe["result"]
+    if mode == "all":
+        annotations = [ItemAnnotation(c.id, c.completed_by, json.loads(c.result_json)) for c in rows]
+        return DatasetItem(task_id=task_id, data=data, result=[], annotations=annotations)
+    if mode == "consensus" and task_id in consensus:
+        # Every submitted annotation stands behind a consensus: the manifest names them all.
+        annotations = [ItemAnnotation(c.id, c.completed_by, json.loads(c.result_json)) for c in rows]
+        return DatasetItem(
+            task_id=task_id, data=data, result=json.loads(consensus[task_id][0]), annotations=annotations
+        )
+    chosen = rows[-1]
+    result_json = fixes.get(chosen.id, chosen.result_json) if mode == "reviewed" else chosen.result_json
+    result = json.loads(result_json)
+    return DatasetItem(
+        task_id=task_id,
+        data=data,
+        result=result,
+        annotations=[ItemAnnotation(chosen.id, chosen.completed_by, result)],
+    )
+
+
+def selection_items(*, project: Project, recipe: dict) -> Iterator[DatasetItem]:
+    """The recipe's items in task-id order, one page of tasks in memory at a time."""
+    where, params = selection_where(project=project, recipe=recipe)
+    sql = (
+        f'SELECT t."id", CAST(t."data" AS TEXT) FROM "{TASK}" t '
+        f'WHERE {where} AND t."id" > %s ORDER BY t."id" LIMIT %s'
+    )
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, after, PAGE_TASKS])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        candidates, consensus, fixes = _page_children([row[0] for row in rows], recipe)
+        for task_id, data_json in rows:
+            # A task whose last counted annotation went between the two reads is left out.
+            if candidates.get(task_id):
+                yield _item(task_id, data_json, candidates[task_id], recipe, consensus, fixes)
+        if len(rows) < PAGE_TASKS:
+            return
+        after = rows[-1][0]
+
+
+def selection_agreement(*, project: Project, task_ids: list[int]) -> list[float]:
+    """The stored agreement of those tasks that have one (for the card), read a page of ids at a time."""
+    values: list[float] = []
+    for start in range(0, len(task_ids), PAGE_TASKS):
+        page = task_ids[start : start + PAGE_TASKS]
+        condition, params = _range(page)
+        wanted = set(page)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT "task_id", "agreement" FROM "{QUALITY}" WHERE {condition} AND "agreement" IS NOT NULL',
+                params,
+            )
+            values.extend(float(agreement) for task_id, agreement in cursor.fetchall() if task_id in wanted)
+    return values

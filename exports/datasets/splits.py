@@ -1,0 +1,93 @@
+"""Split assignment: deterministic given the seed, exact ratios by largest remainder, stratified by label,
+and grouped by a data field so that no group crosses splits. Pure: it sees (task id, group, label) rows.
+
+A unit is a task, or with ``group_by`` every task of one group (a task without the field is a group of
+its own). Units are ordered by a keyed hash of (seed, unit), so a unit's place does not depend on which
+other units exist: adding tasks moves few of the old ones. Per stratum (one label, or everything when
+not stratified) the target task count of each split is the largest-remainder rounding of its ratio;
+units then go, in hash order, to the split furthest below its target. With single-task units this hits
+every target exactly; with groups each split ends within one group of it.
+"""
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRow:
+    task_id: int
+    group: str | None
+    label: str | None
+
+
+def largest_remainder(total: int, ratios: dict[str, float]) -> dict[str, int]:
+    """Integer counts summing to ``total``, each as near its ratio as can be (ties in the ratios' order)."""
+    exact = {name: total * ratio for name, ratio in ratios.items()}
+    counts = {name: int(value) for name, value in exact.items()}
+    left = total - sum(counts.values())
+    order = sorted(ratios, key=lambda name: (-(exact[name] - counts[name]), list(ratios).index(name)))
+    for name in order[:left]:
+        counts[name] += 1
+    return counts
+
+
+def _rank(seed: int, key: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=16).digest()
+
+
+def _label_of_unit(labels: list[str | None]) -> str:
+    counted = Counter("" if label is None else label for label in labels)
+    # The unit's most common label, ties by name: independent of the order the rows came in.
+    return min(counted, key=lambda label: (-counted[label], label))
+
+
+def assign_splits(
+    rows: Iterable[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
+) -> dict[int, str]:
+    """task id -> split name."""
+    units: dict[str, list[SplitRow]] = {}
+    for row in rows:
+        key = f"g:{row.group}" if grouped and row.group is not None else f"t:{row.task_id}"
+        units.setdefault(key, []).append(row)
+    strata: dict[str, list[str]] = {}
+    for key, members in units.items():
+        stratum = _label_of_unit([m.label for m in members]) if stratify else ""
+        strata.setdefault(stratum, []).append(key)
+    names = [name for name in ratios if ratios[name] > 0]
+    assigned: dict[int, str] = {}
+    for stratum in sorted(strata):
+        keys = sorted(strata[stratum], key=lambda key: (_rank(seed, key), key))
+        targets = largest_remainder(sum(len(units[key]) for key in keys), ratios)
+        # Consecutive runs of the hash order: a unit goes to the split whose run holds its midpoint.
+        bounds, total = [], 0
+        for name in names:
+            total += targets[name]
+            bounds.append((total, name))
+        position = 0.0
+        for key in keys:
+            size = len(units[key])
+            middle = position + size / 2
+            split = next((name for bound, name in bounds if middle < bound), names[-1])
+            position += size
+            for member in units[key]:
+                assigned[member.task_id] = split
+    return assigned
+
+
+def first_label(result: list) -> str | None:
+    """The first label of a result: the first region's first choice, label or taxonomy path."""
+    for region in result or ():
+        value = region.get("value") if isinstance(region, dict) else None
+        if not isinstance(value, dict):
+            continue
+        for key in sorted(value):
+            if key == "choices" or key.endswith("labels") or key == "taxonomy":
+                picked = value[key]
+                if isinstance(picked, list) and picked:
+                    first = picked[0]
+                    if isinstance(first, list):
+                        first = "/".join(str(part) for part in first)
+                    return str(first)
+    return None
