@@ -115,7 +115,14 @@ class Worker:
     """One ``celery -A tessera worker -Q <queues>`` process (``default`` unless told) with a single pool child."""
 
     def __init__(
-        self, *, broker: str, env: dict[str, str], log_path: Path, beat: bool = False, queues: str = "default"
+        self,
+        *,
+        broker: str,
+        env: dict[str, str],
+        log_path: Path,
+        beat: bool = False,
+        queues: str = "default",
+        include: str = "",
     ):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -124,6 +131,9 @@ class Worker:
             "--pool=prefork", "--concurrency=1", "--loglevel=INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if include:
+            # Modules the worker imports at start beside the app's own (a test's registered formats).
+            command += ["--include", include]
         if beat:
             # Beat inside the worker, as the demo runs it: the reaper every TESSERA_JOB_REAP_INTERVAL_SECONDS.
             command += ["-B", "--schedule", str(log_path.with_suffix(".beat-schedule"))]
@@ -187,9 +197,12 @@ def _worker_env(settings) -> dict[str, str]:
 def _workers(broker: str, base_env: dict[str, str], log_dir: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None, queues: str = "default") -> Worker:
+    def start(
+        *, beat: bool = False, env: dict[str, str] | None = None, queues: str = "default", include: str = ""
+    ) -> Worker:
         worker = Worker(broker=broker, env={**base_env, **(env or {})},
-                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat, queues=queues)  # fmt: skip
+                        log_path=log_dir / f"worker-{len(workers)}.log", beat=beat, queues=queues,
+                        include=include)  # fmt: skip
         workers.append(worker)
         return worker
 
@@ -205,7 +218,8 @@ def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[..., Worke
     """``start_worker()`` starts a real worker on Redis and the test database; every one started is stopped.
 
     ``start_worker(beat=True, env={...})`` runs beat in it too, with settings of its own;
-    ``start_worker(queues="prelabel,default")`` takes those queues instead of ``default``.
+    ``start_worker(queues="prelabel,default")`` takes those queues instead of ``default``;
+    ``start_worker(include="tests.exports.dataset_test_formats")`` imports that module in the worker too.
     """
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
     with publishing_to(broker_url), _workers(broker_url, _worker_env(settings), tmp_path) as start:

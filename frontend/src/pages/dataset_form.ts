@@ -234,7 +234,7 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
   const seed = number("seed", "0", { min: "0", step: "1", inputmode: "numeric" });
   const stratify = check("stratify", "on", t("stratify"), true);
   const groupBy = select("group_by", [["", t("groupNone")], ...project.data_variables.map((name): [string, string] => [name, name])]);
-  const exact = check("dedup.exact", "on", t("dedupExact"), true);
+  const exact = check("dedup.exact", "on", t("dedupExact"), false);
   const near = number("dedup.near_threshold", "", { min: "0", max: "1", step: "0.05" });
   const dedup = group("dedup", "dedup", null, exact, field("dedup.near_threshold", "nearThreshold", near, "nearHint"));
   const patterns = el("textarea", { attrs: { name: "redact.patterns", rows: "2", spellcheck: "false" } });

@@ -182,9 +182,7 @@ const STATUS_TEXT: Record<string, Key> = {
   cancelled: "cancelled",
 };
 
-// The names a recipe's "formats" takes (exports/formats/ registers them), with what each holds. The
-// server says which fit the project only when a build is asked for: an unfit one is refused with a 400
-// that names it, shown beside the formats.
+// The names a recipe's "formats" takes (exports/formats/ registers them), with what each holds.
 const FORMAT_LABELS: Record<string, { en: string; ja: string }> = {
   jsonl: { en: "JSONL", ja: "JSONL" },
   parquet: { en: "Parquet", ja: "Parquet" },
@@ -216,7 +214,29 @@ function formatLabel(name: string): string {
   return labels ? labels[language()] : name;
 }
 
-const FORMAT_CHOICES = (): FormatChoice[] => Object.keys(FORMAT_LABELS).map((name) => ({ name, label: formatLabel(name), unfit: null }));
+interface ListedFormat {
+  name: string;
+  fits: boolean;
+  reason: string | null;
+}
+
+/**
+ * The formats the server has (`GET /api/projects/{id}/datasets/formats`), those that do not fit the
+ * project disabled with the reason, in the order of FORMAT_LABELS (records, training shapes, Label
+ * Studio's); the known names, all enabled, when the list cannot be read.
+ */
+async function loadFormats(projectId: number): Promise<FormatChoice[]> {
+  const order = Object.keys(FORMAT_LABELS);
+  const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
+  try {
+    const listed = await api<ListedFormat[]>("GET", `/api/projects/${projectId}/datasets/formats`);
+    return listed
+      .map((format) => ({ name: format.name, label: formatLabel(format.name), unfit: format.fits ? null : format.reason || "—" }))
+      .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  } catch {
+    return order.map((name) => ({ name, label: formatLabel(name), unfit: null }));
+  }
+}
 
 function listOf(answer: DatasetVersion[] | { results: DatasetVersion[] } | null): DatasetVersion[] {
   return Array.isArray(answer) ? answer : (answer?.results ?? []);
@@ -537,6 +557,7 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
   document.title = `${t("heading")} · ${project.title} · Tessera`;
   replaceChildren(ctx.root, page);
 
+  const formats = canBuild ? loadFormats(project.id) : Promise.resolve([]);
   let listed: DatasetVersion[] | { results: DatasetVersion[] } | null = null;
   try {
     listed = await api<DatasetVersion[] | { results: DatasetVersion[] }>("GET", `/api/projects/${project.id}/datasets/`);
@@ -550,7 +571,9 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
   }
   drawCompare();
   if (canBuild) {
-    form = buildForm(project, FORMAT_CHOICES(), (version) => {
+    const choices = await formats;
+    if (left) return () => undefined;
+    form = buildForm(project, choices, (version) => {
       versions = [version, ...versions.filter((item) => item.id !== version.id)];
       select(version.id);
       drawCompare();
