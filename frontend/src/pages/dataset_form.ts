@@ -329,12 +329,13 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
 
   /**
    * The recipe a preview sends. The preview endpoint checks the whole recipe, formats included (so an
-   * unfit format is named while the form is filled in); with none ticked yet it is asked with JSONL,
-   * which every project's items can be written as and which changes no count.
+   * unfit format is named while the form is filled in); with none ticked yet it is asked with the first
+   * format that fits, since a format changes no count.
    */
+  const firstFit = formats.find((format) => !format.unfit)?.name;
   const previewRecipe = (): Record<string, unknown> => {
     const body = recipe(true);
-    if (!(body.formats as string[]).length) body.formats = ["jsonl"];
+    if (!(body.formats as string[]).length && firstFit) body.formats = [firstFit];
     return body;
   };
 
