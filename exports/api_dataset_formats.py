@@ -19,7 +19,9 @@ from tessera.request_types import AuthenticatedRequest
 class DatasetFormatOut(serializers.Serializer):
     name = serializers.CharField(help_text='As a recipe\'s "formats" names it.')
     extension = serializers.CharField(help_text="Of the downloaded file (tar for a folder format).")
-    per_split = serializers.BooleanField(help_text="One file per split (else one file for the whole version).")
+    per_split = serializers.BooleanField(
+        help_text="One file per split (else one file for the whole version)."
+    )
     fits = serializers.BooleanField(help_text="Whether the project's labeling config can be written in it.")
     reason = serializers.CharField(allow_null=True, help_text="Why it does not fit; null when it fits.")
 
@@ -48,6 +50,8 @@ class DatasetFormatsView(APIView):
 
 urlpatterns = [
     re_path(
-        r"^projects/(?P<project_id>\d+)/datasets/formats/?$", DatasetFormatsView.as_view(), name="dataset-formats"
+        r"^projects/(?P<project_id>\d+)/datasets/formats/?$",
+        DatasetFormatsView.as_view(),
+        name="dataset-formats",
     ),
 ]

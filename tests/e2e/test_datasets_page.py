@@ -81,7 +81,9 @@ def _screenshots(page, language: str, theme: str) -> None:
         page.emulate_media(color_scheme=shown)
         if SCREENSHOT_DIR:
             Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"datasets-{language}-{shown}.png"), full_page=True)
+            page.screenshot(
+                path=str(Path(SCREENSHOT_DIR) / f"datasets-{language}-{shown}.png"), full_page=True
+            )
     page.emulate_media(color_scheme=theme)
 
 
@@ -93,7 +95,9 @@ def test_a_manager_builds_reads_downloads_and_compares_dataset_versions(
     project = labeling_project(SENTIMENT, [{"text": text} for text in TEXTS], title="Notes")
     tasks = list(project.tasks.order_by("inner_id"))
     for index, task in enumerate(tasks[:8]):
-        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive" if index % 2 else "Negative"))
+        annotation_create(
+            task=task, user=cast.users["annotator"], result=choice("Positive" if index % 2 else "Negative")
+        )
 
     session = open_session(cast.users["manager"].email, locale=words["locale"])
     page = session.page

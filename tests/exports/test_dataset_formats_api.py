@@ -18,7 +18,9 @@ def test_formats_say_which_fit_a_text_project(api, make_project):
     # The test format that needs an image field gives the same reason a build's 400 would.
     assert listed["test_images_only"]["fits"] is False
     assert listed["test_images_only"]["reason"] == "it needs an image field"
-    assert [row["name"].lower() for row in response.json()] == sorted(row["name"].lower() for row in response.json())
+    assert [row["name"].lower() for row in response.json()] == sorted(
+        row["name"].lower() for row in response.json()
+    )
 
 
 def test_reviewers_and_annotators_may_not_list_build_formats(api, make_project):

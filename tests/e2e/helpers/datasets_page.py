@@ -37,13 +37,15 @@ def version_row(page, version_id: int):
 
 def wait_completed(page, version_id: int, timeout: float = 90_000) -> None:
     expect(version_row(page, version_id)).to_have_attribute("data-status", "completed", timeout=timeout)
-    expect(page.locator(f".version-detail[data-version-id='{version_id}'][data-status=completed]")).to_be_visible(
-        timeout=timeout
-    )
+    expect(
+        page.locator(f".version-detail[data-version-id='{version_id}'][data-status=completed]")
+    ).to_be_visible(timeout=timeout)
 
 
 def download_file(page, format_name: str, split: str) -> tuple[str, bytes]:
-    link = page.locator(f".version-detail table.files tr[data-format='{format_name}'][data-split='{split}'] a.download")
+    link = page.locator(
+        f".version-detail table.files tr[data-format='{format_name}'][data-split='{split}'] a.download"
+    )
     with page.expect_download() as info:
         link.click()
     saved = info.value
