@@ -7,6 +7,7 @@ and no Delete. Screenshots go to TESSERA_SCREENSHOT_DIR (docs/screenshots)."""
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -48,6 +49,7 @@ STRINGS = {
         "compare": "Compare",
         "added": "Added",
         "card": "Dataset card",
+        "delete": "Delete",
     },
     "ja": {
         "locale": "ja-JP",
@@ -58,6 +60,7 @@ STRINGS = {
         "compare": "比較",
         "added": "追加",
         "card": "データセットカード",
+        "delete": "削除",
     },
 }
 
@@ -177,13 +180,20 @@ def test_a_manager_builds_reads_downloads_and_compares_dataset_versions(
     expect(added).to_contain_text(str(tasks[8].pk))
     expect(added.locator("dt")).to_have_text(words["added"])
     _screenshots(page, language, theme)
+
+    # Delete asks first; the version and its row go.
+    version_row(page, second.pk).locator("[data-action=delete]").click()
+    dialog = page.locator("dialog.confirm")
+    dialog.get_by_role("button", name=words["delete"]).click()
+    expect(version_row(page, second.pk)).to_have_count(0)
+    assert not DatasetVersion.objects.filter(pk=second.pk).exists()
     unexpected = [entry for entry in session.console_errors if "status of 400" not in entry]
     assert session.errors == [] and unexpected == [], (session.errors, session.console_errors)
 
     # A reviewer reads the versions and downloads them, but builds and deletes nothing.
     reviewer = open_session(cast.users["reviewer"].email, locale=words["locale"])
     open_datasets(reviewer, project, f"?version={first.pk}")
-    expect(reviewer.page.locator("table.versions tbody tr")).to_have_count(2)
+    expect(reviewer.page.locator("table.versions tbody tr")).to_have_count(1)
     expect(version_row(reviewer.page, first.pk).locator("th button")).to_have_text(XSS_NAME)
     assert reviewer.page.locator(".dataset-form").count() == 0
     assert reviewer.page.locator("[data-action=delete]").count() == 0
@@ -199,3 +209,31 @@ def test_an_annotator_has_no_datasets_tab(open_session, cast, labeling_project):
     session.page.goto(f"{session.base_url}/projects/{project.pk}/datasets/")
     assert session.page.locator(".datasets-page").count() == 0
     assert session.page.locator(".tabs a[href$='/datasets/']").count() == 0
+
+
+def test_the_data_tables_filter_goes_to_the_build_form(open_session, cast, labeling_project):
+    """No worker: the preview alone shows that the filter travelled and the server applied it."""
+    project = labeling_project(SENTIMENT, [{"text": text} for text in TEXTS], title="Filtered")
+    for index, task in enumerate(project.tasks.order_by("inner_id")[:8]):
+        annotation_create(
+            task=task, user=cast.users["annotator"], result=choice("Positive" if index % 2 else "Negative")
+        )
+    session = open_session(cast.users["manager"].email)
+    page = session.page
+    rows = json.dumps([{"column": "data.text", "operator": "contains", "value": "profit"}])
+    page.goto(f"{session.base_url}/projects/{project.pk}/data/?f={quote(rows)}")
+    link = page.get_by_role("link", name="Build a dataset from this filter")
+    expect(link).to_be_visible()
+    link.click()
+    page.locator(".datasets-page[data-state=ready]").wait_for()
+    expect(page.get_by_label("Tasks that match the data table's filter")).to_be_checked()
+    preview_ready(page)
+    # Of the eight labeled notes, the four that say "profit" (all labeled Positive).
+    assert sum(preview_totals(page).values()) == 4
+    expect(page.locator(".dataset-preview tbody tr[data-label]")).to_have_count(1)
+    page.get_by_label("All tasks").check()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dataset-preview tr.total td')]"
+        ".reduce((sum, cell) => sum + Number(cell.textContent), 0) === 8"
+    )
+    assert session.errors == []

@@ -18,7 +18,7 @@ const t = catalogue(
     name: "Name",
     tasks: "Tasks",
     allTasks: "All tasks",
-    filtered: "The data table's current filter ({rows} conditions)",
+    filtered: "Tasks that match the data table's filter",
     review: "Review state",
     reviewAny: "Any",
     reviewAccepted: "Accepted only",
@@ -81,7 +81,7 @@ const t = catalogue(
     name: "名前",
     tasks: "対象タスク",
     allTasks: "すべてのタスク",
-    filtered: "データ表の現在のフィルター（条件 {rows} 件）",
+    filtered: "データ表のフィルターに一致するタスク",
     review: "レビュー状態",
     reviewAny: "すべて",
     reviewAccepted: "承認済みのみ",
@@ -216,7 +216,7 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     "tasks",
     null,
     radio("tasks", "all", t("allTasks"), !filter),
-    filter ? radio("tasks", "filter", t("filtered", { rows: formatNumber(filter.items.length) }), true) : el("span"),
+    filter ? radio("tasks", "filter", t("filtered"), true) : el("span"),
   );
   // A select's value is one string: review states travel comma-separated in it.
   const review = select("review", [["", t("reviewAny")], ["accepted", t("reviewAccepted")], ["accepted,fixed", t("reviewAcceptedFixed")]]);
