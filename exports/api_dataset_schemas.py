@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from annotation.models import JobState
+from tessera.api.schemas import UserSimpleOut
 
 
 class DatasetFileOut(serializers.Serializer):
@@ -38,14 +39,13 @@ class DatasetVersionOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobState.choices, help_text="The same values as import jobs.")
+    status = serializers.ChoiceField(choices=JobState.values, help_text="The same values as import jobs.")
     progress = DatasetProgressOut()
     recipe = serializers.DictField(help_text="The recipe as checked, every default filled in.")
     counts = DatasetCountsOut()
     steps = StepReportOut(many=True)
     files = DatasetFileOut(many=True)
     manifest_sha256 = serializers.CharField(allow_blank=True)
-    parent = serializers.IntegerField(allow_null=True, help_text="The project's previous completed version.")
     card = serializers.CharField(
         allow_null=True, required=False, help_text="The README.md, once built (on a single version only)."
     )
@@ -54,6 +54,14 @@ class DatasetVersionOut(serializers.Serializer):
     created_by = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_fields(self):
+        # "parent" is also the serializer's own attribute (its parent serializer): added here instead.
+        fields = super().get_fields()
+        fields["parent"] = serializers.IntegerField(
+            allow_null=True, help_text="The project's previous completed version."
+        )
+        return fields
 
 
 class DatasetRecipeIn(serializers.Serializer):
@@ -97,16 +105,11 @@ class ConvertedFormatOut(serializers.Serializer):
     traceback = serializers.CharField(allow_null=True)
 
 
-class SnapshotUserOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.CharField()
-
-
 class SnapshotOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    status = serializers.ChoiceField(choices=JobState.choices)
-    created_by = SnapshotUserOut(allow_null=True)
+    status = serializers.ChoiceField(choices=JobState.values)
+    created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     md5 = serializers.CharField(allow_blank=True, help_text="The SHA-256 of the version's manifest.")

@@ -8,6 +8,7 @@ from django.urls import re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,6 +33,7 @@ from tessera.permissions import caller_membership, require_role
 from tessera.request_types import AuthenticatedRequest
 
 ERRORS = {status: ErrorOut for status in (400, 403, 404)}
+READ_ERRORS = {status: ErrorOut for status in (403, 404)}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _STREAM_CHUNK = 256 * 1024
 
@@ -65,7 +67,9 @@ def dataset_version_out(version: DatasetVersion, *, card: bool = False) -> dict:
 
 
 class ProjectDatasetsView(APIView):
-    @extend_schema(responses={200: schemas.DatasetVersionOut(many=True), **ERRORS}, summary="List dataset versions")
+    @extend_schema(
+        responses={200: schemas.DatasetVersionOut(many=True), **READ_ERRORS}, summary="List dataset versions"
+    )
     def get(self, request: AuthenticatedRequest, project_id: int) -> Response:
         project = project_get(membership=caller_membership(request), project_id=project_id)
         require_role(request, Role.REVIEWER, action="read dataset versions")
@@ -96,13 +100,15 @@ class DatasetPreviewView(APIView):
 
 
 class DatasetVersionView(APIView):
-    @extend_schema(responses={200: schemas.DatasetVersionOut, **ERRORS}, summary="A dataset version and its card")
+    @extend_schema(
+        responses={200: schemas.DatasetVersionOut, **READ_ERRORS}, summary="A dataset version and its card"
+    )
     def get(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = dataset_version_get(membership=caller_membership(request), version_id=version_id)
         require_role(request, Role.REVIEWER, action="read dataset versions")
         return Response(dataset_version_out(version, card=True))
 
-    @extend_schema(responses={204: None, **ERRORS}, summary="Delete a dataset version and its files")
+    @extend_schema(responses={204: None, **READ_ERRORS}, summary="Delete a dataset version and its files")
     def delete(self, request: AuthenticatedRequest, version_id: int) -> HttpResponse:
         version = dataset_version_get(membership=caller_membership(request), version_id=version_id)
         require_role(request, Role.MANAGER, action="delete dataset versions")
@@ -126,7 +132,9 @@ def _ranged(path, size: int, header: str | None) -> tuple[int, int] | None:
         return None
     match = _RANGE.match(header.strip())
     if match is None or match.groups() == ("", ""):
-        raise ApplicationError(_("The Range header is malformed."), field="Range", code="bad_range", status=416)
+        raise ApplicationError(
+            _("The Range header is malformed."), field="Range", code="bad_range", status=416
+        )
     first_text, last_text = match.groups()
     if first_text == "":
         length = int(last_text)
@@ -157,26 +165,31 @@ def _file_part(path, first: int, last: int):
             yield chunk
 
 
-def file_download(version: DatasetVersion, entry: dict, request: AuthenticatedRequest) -> HttpResponse:
+def file_download(
+    version: DatasetVersion, entry: dict, request: AuthenticatedRequest
+) -> HttpResponse | StreamingHttpResponse:
     """The stored file with its SHA-256 as a strong ETag: 304 for a matching If-None-Match, 206 for one range."""
     fmt = DATASET_FORMATS.get(entry["format"])
     content_type = (
         fmt.content_type
         if fmt is not None
-        else {"card": "text/markdown; charset=utf-8", "manifest": "application/jsonl"}.get(entry["format"], "application/octet-stream")
+        else {"card": "text/markdown; charset=utf-8", "manifest": "application/jsonl"}.get(
+            entry["format"], "application/octet-stream"
+        )
     )
     path = storage.resolve(entry["path"])
     etag = f'"{entry["sha256"]}"'
     # Built from the version's id, a format name and a split only: never from task data or a name.
     filename = f"dataset-{version.pk}-{path.name}"
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
+        unchanged = HttpResponse(status=304)
+        unchanged["ETag"] = etag
+        return unchanged
     size = entry["bytes"]
     span = _ranged(path, size, request.headers.get("Range"))
+    response: HttpResponse | StreamingHttpResponse
     if span is None:
-        response: HttpResponse = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
+        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
         response["Content-Length"] = str(size)
     else:
         first, last = span
@@ -189,11 +202,24 @@ def file_download(version: DatasetVersion, entry: dict, request: AuthenticatedRe
     return response
 
 
+class _FormatIsAParameter(DefaultContentNegotiation):
+    """``?format=`` names the dataset's format here, not DRF's renderer (which would 404 on "jsonl")."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class DatasetDownloadView(APIView):
+    content_negotiation_class = _FormatIsAParameter
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, required=True, description='A format of the recipe, "card" or "manifest"'),
-            OpenApiParameter("split", str, description="train, validation or test (formats written per split)"),
+            OpenApiParameter(
+                "format", str, required=True, description='A format of the recipe, "card" or "manifest"'
+            ),
+            OpenApiParameter(
+                "split", str, description="train, validation or test (formats written per split)"
+            ),
             OpenApiParameter("Range", str, location=OpenApiParameter.HEADER, description="bytes=first-last"),
             OpenApiParameter("If-None-Match", str, location=OpenApiParameter.HEADER),
         ],
@@ -205,7 +231,7 @@ class DatasetDownloadView(APIView):
         },
         summary="Download a dataset version's file (ETag, range requests)",
     )
-    def get(self, request: AuthenticatedRequest, version_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, version_id: int) -> HttpResponse | StreamingHttpResponse:
         version = dataset_version_get(membership=caller_membership(request), version_id=version_id)
         require_role(request, Role.REVIEWER, action="download dataset versions")
         _completed(version)
@@ -214,7 +240,10 @@ class DatasetDownloadView(APIView):
         if not any(f["format"] == format_name for f in version.files):
             raise ApplicationError(
                 _("This version has no %(format)r file; it has %(formats)s.")
-                % {"format": format_name[:100], "formats": ", ".join(dict.fromkeys(f["format"] for f in version.files))},
+                % {
+                    "format": format_name[:100],
+                    "formats": ", ".join(dict.fromkeys(f["format"] for f in version.files)),
+                },
                 field="format",
             )
         entry = dataset_version_file(version=version, format_name=format_name, split=split)
@@ -255,11 +284,17 @@ class DatasetDiffView(APIView):
 
 
 urlpatterns = [
-    re_path(r"^projects/(?P<project_id>\d+)/datasets/?$", ProjectDatasetsView.as_view(), name="project-datasets"),
     re_path(
-        r"^projects/(?P<project_id>\d+)/datasets/preview/?$", DatasetPreviewView.as_view(), name="dataset-preview"
+        r"^projects/(?P<project_id>\d+)/datasets/?$", ProjectDatasetsView.as_view(), name="project-datasets"
+    ),
+    re_path(
+        r"^projects/(?P<project_id>\d+)/datasets/preview/?$",
+        DatasetPreviewView.as_view(),
+        name="dataset-preview",
     ),
     re_path(r"^datasets/(?P<version_id>\d+)/?$", DatasetVersionView.as_view(), name="dataset-version"),
-    re_path(r"^datasets/(?P<version_id>\d+)/download/?$", DatasetDownloadView.as_view(), name="dataset-download"),
+    re_path(
+        r"^datasets/(?P<version_id>\d+)/download/?$", DatasetDownloadView.as_view(), name="dataset-download"
+    ),
     re_path(r"^datasets/(?P<version_id>\d+)/diff/?$", DatasetDiffView.as_view(), name="dataset-diff"),
 ]

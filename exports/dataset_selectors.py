@@ -14,7 +14,9 @@ from tessera.validation import object_id
 RECENT_VERSIONS = 200
 
 
-def dataset_version_get(*, membership: Membership, version_id: object, project_id: int | None = None) -> DatasetVersion:
+def dataset_version_get(
+    *, membership: Membership, version_id: object, project_id: int | None = None
+) -> DatasetVersion:
     # Without a field, a malformed id is a 404 (no version has it).
     pk = object_id(version_id)
     rows = DatasetVersion.objects.filter(pk=pk, organization_id=membership.organization_id)
@@ -32,7 +34,7 @@ def dataset_version_list(*, project: Project, snapshots_only: bool = False) -> Q
     rows = DatasetVersion.objects.filter(project=project)
     if snapshots_only:
         rows = rows.filter(snapshot=True)
-    return rows.order_by("-pk")[:RECENT_VERSIONS]
+    return rows.select_related("created_by").order_by("-pk")[:RECENT_VERSIONS]
 
 
 def dataset_version_card(*, version: DatasetVersion) -> str | None:

@@ -49,10 +49,12 @@ def _error(code: str, message: str, field: str | None = None) -> dict:
     return {"code": code, "message": message, "field": field}
 
 
-def recipe_check(*, project: Project, body: Any) -> dict:
+def recipe_check(*, project: Project, body: Any, snapshot: bool = False) -> dict:
     """The normalised recipe, with the checks that read the project's tasks: it selects something, and
     its group field is one that a selected task has."""
-    recipe = recipe_parse(body, context=dataset_context(project), limits=task_query_limits())
+    recipe = recipe_parse(
+        body, context=dataset_context(project), limits=task_query_limits(), formats_required=not snapshot
+    )
     steps_check(recipe)
     if selection_count(project=project, recipe=recipe) == 0:
         raise ApplicationError(
@@ -86,8 +88,10 @@ def _enqueue(version_id: int) -> None:
         )
 
 
-def dataset_version_create(*, project: Project, user: User, body: Any, snapshot: bool = False) -> DatasetVersion:
-    recipe = recipe_check(project=project, body=body)
+def dataset_version_create(
+    *, project: Project, user: User, body: Any, snapshot: bool = False
+) -> DatasetVersion:
+    recipe = recipe_check(project=project, body=body, snapshot=snapshot)
     total = selection_count(project=project, recipe=recipe)
     with transaction.atomic():
         parent = (
@@ -174,6 +178,8 @@ def dataset_version_run(*, version_id: int) -> None:
             recipe=version.recipe,
             parent=_parent_manifest(version),
             tick=tick,
+            beat=lease.renew,
+            keep_items=version.snapshot,
         ).run()
         with transaction.atomic():
             lease.hold()
@@ -283,3 +289,43 @@ def dataset_preview(*, project: Project, body: Any) -> dict:
         "splits": {name: per_split.get(name, 0) for name in recipe["splits"]},
         "labels": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
     }
+
+
+# ---- Label Studio's snapshot API ---------------------------------------------------------------------
+
+
+def _filter_mode(options: dict, key: str) -> str | None:
+    value = options.get(key)
+    return value if value in ("only", "exclude") else None
+
+
+def snapshot_recipe(*, body: Any) -> dict:
+    """A recipe from Label Studio's snapshot body: every annotation of every annotated task (``result``
+    "all"), narrowed by what its filter options say that a recipe can say."""
+    if not isinstance(body, dict):
+        raise ApplicationError(_("The export must be a JSON object."), field="body")
+    title = body.get("title")
+    tasks = body.get("task_filter_options") or {}
+    annotations = body.get("annotation_filter_options") or {}
+    if not isinstance(tasks, dict):
+        raise ApplicationError(_("task_filter_options must be an object."), field="task_filter_options")
+    if not isinstance(annotations, dict):
+        raise ApplicationError(
+            _("annotation_filter_options must be an object."), field="annotation_filter_options"
+        )
+    recipe: dict[str, Any] = {"name": title if isinstance(title, str) else None, "result": "all"}
+    reviewed = _filter_mode(tasks, "reviewed") or _filter_mode(annotations, "reviewed")
+    if reviewed == "only":
+        recipe["review"] = ["accepted", "fixed"]
+    elif reviewed == "exclude":
+        recipe["review"] = ["rejected", "submitted"]
+    usual, gold = annotations.get("usual"), annotations.get("ground_truth")
+    if gold is True and usual is False:
+        recipe["gold"] = "only"
+    elif usual is True and gold is False:
+        recipe["gold"] = "exclude"
+    return recipe
+
+
+def snapshot_create(*, project: Project, user: User, body: Any) -> DatasetVersion:
+    return dataset_version_create(project=project, user=user, body=snapshot_recipe(body=body), snapshot=True)

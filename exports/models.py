@@ -14,7 +14,9 @@ class DatasetVersion(models.Model):
     organization = models.ForeignKey(
         "tessera.Organization", on_delete=models.CASCADE, related_name="dataset_versions"
     )
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="dataset_versions")
+    project = models.ForeignKey(
+        "annotation.Project", on_delete=models.CASCADE, related_name="dataset_versions"
+    )
     name = models.CharField(max_length=200)
     recipe = models.JSONField(help_text="The recipe as checked and normalised (exports/datasets/recipes.py).")
     # Label Studio's snapshot API (POST /api/projects/{id}/exports/) makes versions too; its list shows those.

@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/", include("annotation.api.urls")),
     path("api/", include("exports.api")),
     path("api/", include("exports.api_datasets")),
+    path("api/", include("exports.api_snapshots")),
     path("api/", include("exports.api_dataset_formats")),
     path("api/", include("training.api.urls")),
     path("", include("frontend.urls")),

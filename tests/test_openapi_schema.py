@@ -23,6 +23,7 @@ from annotation.api.views import LabelConfigValidateThrottle
 from annotation.models import ImportJob, Project
 from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
+from tests.exports.schema_walk import walk_datasets
 from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
 
@@ -179,7 +180,7 @@ def call(api, responses):
 # ---- every endpoint, through its documented answers ------------------------------------------------
 
 
-def test_every_answer_matches_the_schema(call, responses, cast, make_project, settings, monkeypatch):
+def test_every_answer_matches_the_schema(call, responses, cast, make_project, settings, monkeypatch, tmp_path):
     owner, manager, annotator = call("owner"), call("manager"), call("annotator")
     outsider = call("outsider")
 
@@ -577,6 +578,7 @@ def test_every_answer_matches_the_schema(call, responses, cast, make_project, se
 
     # Pre-labelers and their jobs (issue 10).
     walk_prelabeling(call, make_project, monkeypatch)
+    walk_datasets(call, make_project, cast, settings, tmp_path)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -30,20 +31,24 @@ from exports.formats.datasets import DATASET_FORMATS
 SPOOL_NAME = ".spool.jsonl"
 MANIFEST_FORMAT = "manifest"
 CARD_FORMAT = "card"
+# A snapshot keeps its curated items (the spool, each line with its split) and converts them when downloaded.
+ITEMS_FORMAT = "items"
 
 
-def _spool_line(item: DatasetItem) -> bytes:
+def _spool_line(item: DatasetItem, *, with_split: bool = False) -> bytes:
     record = [
         item.task_id,
         item.data,
         item.result,
         [[a.id, a.completed_by, a.result] for a in item.annotations],
     ]
+    if with_split:
+        record.append(item.split)
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def _spool_item(line: bytes, split: str) -> DatasetItem:
-    task_id, data, result, annotations = json.loads(line)
+    task_id, data, result, annotations = json.loads(line)[:4]
     return DatasetItem(
         task_id=task_id,
         data=data,
@@ -77,7 +82,8 @@ class BuildOutput:
 
 class DatasetBuild:
     """One build of one version. ``tick(done)`` is called every TESSERA_DATASET_PROGRESS_EVERY items read
-    (the service renews the lease and writes progress there); it may raise to stop the build."""
+    (the service renews the lease and writes progress there), ``beat()`` as often while the writers read
+    the spool (a slow writer must keep the lease too); either may raise to stop the build."""
 
     def __init__(
         self,
@@ -88,6 +94,8 @@ class DatasetBuild:
         recipe: dict,
         parent: tuple[int, str] | None,
         tick: Callable[[int], None],
+        beat: Callable[[], None],
+        keep_items: bool = False,
     ):
         self.project = project
         self.version_id = version_id
@@ -96,6 +104,8 @@ class DatasetBuild:
         # (id, manifest path relative to storage) of the parent version.
         self.parent = parent
         self.tick = tick
+        self.beat = beat
+        self.keep_items = keep_items
         self.context: DatasetContext = dataset_context(project)
         self.folder = Path()
 
@@ -110,7 +120,9 @@ class DatasetBuild:
         self.tick(done)
 
     def _spool(self) -> tuple[list[SplitRow], list[StepReport]]:
-        items: Iterable[DatasetItem] = self._counted(selection_items(project=self.project, recipe=self.recipe))
+        items: Iterable[DatasetItem] = self._counted(
+            selection_items(project=self.project, recipe=self.recipe)
+        )
         reports = []
         for name, step in steps_build(self.recipe, self.context):
             report = StepReport(name=name)
@@ -125,8 +137,11 @@ class DatasetBuild:
         return rows, reports
 
     def _read_spool(self, splits: dict[int, str], only: str | None) -> Iterator[DatasetItem]:
+        every = settings.TESSERA_DATASET_PROGRESS_EVERY
         with open(self.folder / SPOOL_NAME, "rb") as spool:
-            for line in spool:
+            for number, line in enumerate(spool, 1):
+                if number % every == 0:
+                    self.beat()
                 # The task id leads each line: skip other splits' lines without parsing them.
                 task_id = int(line[1 : line.index(b",")])
                 split = splits[task_id]
@@ -150,10 +165,18 @@ class DatasetBuild:
             "path": storage.relative(path),
         }
 
+    def _write_items(self, splits: dict[int, str], stream) -> None:
+        for item in self._read_spool(splits, None):
+            stream.write(_spool_line(item, with_split=True))
+
     def _manifest(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
         def write(stream) -> None:
             for item in self._read_spool(splits, None):
-                record = {"annotation_ids": [a.id for a in item.annotations], "split": item.split, "task_id": item.task_id}
+                record = {
+                    "annotation_ids": [a.id for a in item.annotations],
+                    "split": item.split,
+                    "task_id": item.task_id,
+                }
                 stream.write(json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n")
 
         return self._file(format_name=MANIFEST_FORMAT, split=None, extension="jsonl", write=write)
@@ -227,12 +250,31 @@ class DatasetBuild:
         )
         files.append(
             self._file(
-                format_name=CARD_FORMAT, split=None, extension="md", write=lambda stream: stream.write(card.encode())
+                format_name=CARD_FORMAT,
+                split=None,
+                extension="md",
+                write=lambda stream: stream.write(card.encode()),
             )
         )
         files.append(manifest)
+        if self.keep_items:
+            files.append(
+                self._file(
+                    format_name=ITEMS_FORMAT,
+                    split=None,
+                    extension="jsonl",
+                    write=partial(self._write_items, splits),
+                )
+            )
         (self.folder / SPOOL_NAME).unlink()
         return BuildOutput(counts=counts, steps=steps, files=files, manifest_sha256=manifest["sha256"])
+
+
+def stored_items(path: Path) -> Iterator[DatasetItem]:
+    """A snapshot's kept items, each with its split, in task-id order."""
+    with open(path, "rb") as stream:
+        for line in stream:
+            yield _spool_item(line, json.loads(line)[4])
 
 
 SAMPLE_IDS = 20
@@ -258,5 +300,9 @@ def manifest_diff(old: Path, new: Path) -> dict:
         "added": len(added),
         "removed": len(removed),
         "relabeled": len(relabeled),
-        "samples": {"added": added[:SAMPLE_IDS], "removed": removed[:SAMPLE_IDS], "relabeled": relabeled[:SAMPLE_IDS]},
+        "samples": {
+            "added": added[:SAMPLE_IDS],
+            "removed": removed[:SAMPLE_IDS],
+            "relabeled": relabeled[:SAMPLE_IDS],
+        },
     }

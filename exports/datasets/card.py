@@ -33,7 +33,7 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 def card_render(facts: CardFacts) -> str:
     splits = facts.counts.get("splits", {})
-    front = {
+    front: dict[str, object] = {
         "pretty_name": facts.name or f"Dataset version {facts.version_id}",
         "tags": ["tessera", "label-studio"],
         "dataset_info": {"splits": [{"name": name, "num_examples": count} for name, count in splits.items()]},
@@ -57,8 +57,10 @@ def card_render(facts: CardFacts) -> str:
         "",
         "## Counts",
         "",
-        _table(["split", "tasks"], [[name, count] for name, count in splits.items()]
-               + [["total", facts.counts.get("total", 0)]]),  # fmt: skip
+        _table(
+            ["split", "tasks"],
+            [[name, count] for name, count in splits.items()] + [["total", facts.counts.get("total", 0)]],
+        ),  # fmt: skip
         "",
         "## Label distribution",
         "",
@@ -66,7 +68,9 @@ def card_render(facts: CardFacts) -> str:
     labels = facts.counts.get("labels", {})
     names = sorted({label for per_split in labels.values() for label in per_split})
     if names:
-        parts.append(_table(["label", *splits], [[n, *(labels.get(s, {}).get(n, 0) for s in splits)] for n in names]))
+        parts.append(
+            _table(["label", *splits], [[n, *(labels.get(s, {}).get(n, 0) for s in splits)] for n in names])
+        )
     else:
         parts.append("No labels.")
     parts += ["", "## Agreement", ""]
@@ -74,7 +78,14 @@ def card_render(facts: CardFacts) -> str:
         parts.append(
             _table(
                 ["tasks with agreement", "mean", "min", "max"],
-                [[facts.agreement["tasks"], facts.agreement["mean"], facts.agreement["min"], facts.agreement["max"]]],
+                [
+                    [
+                        facts.agreement["tasks"],
+                        facts.agreement["mean"],
+                        facts.agreement["min"],
+                        facts.agreement["max"],
+                    ]
+                ],
             )
         )
     else:

@@ -47,7 +47,9 @@ def _name(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > MAX_NAME_CHARS:
-        raise _bad(_("name must be text of at most %(limit)s characters.") % {"limit": MAX_NAME_CHARS}, "name")
+        raise _bad(
+            _("name must be text of at most %(limit)s characters.") % {"limit": MAX_NAME_CHARS}, "name"
+        )
     validation.check_json(value, field="name")
     return value.strip()
 
@@ -104,7 +106,8 @@ def _choice(value: Any, field: str, choices: tuple[str, ...], default: str) -> s
         return default
     if value not in choices:
         raise _bad(
-            _("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices)}, field
+            _("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices)},
+            field,
         )
     return value
 
@@ -127,7 +130,8 @@ def _splits(value: Any) -> dict[str, float]:
         )
     if abs(sum(splits.values()) - 1.0) > SPLIT_SUM_TOLERANCE:
         raise _bad(
-            _("The split ratios must sum to 1 (they sum to %(total)s).") % {"total": round(sum(splits.values()), 9)},
+            _("The split ratios must sum to 1 (they sum to %(total)s).")
+            % {"total": round(sum(splits.values()), 9)},
             "splits",
             "splits_sum",
         )
@@ -161,7 +165,9 @@ def _dedup(value: Any) -> dict:
     threshold = value.get("near_threshold")
     return {
         "exact": validation.flag(value.get("exact", False), field="dedup.exact", default=False),
-        "near_threshold": None if threshold is None else _ratio(threshold, "dedup.near_threshold", low_open=True),
+        "near_threshold": None
+        if threshold is None
+        else _ratio(threshold, "dedup.near_threshold", low_open=True),
     }
 
 
@@ -181,14 +187,17 @@ def _redact(value: Any) -> dict:
         or any(not isinstance(p, str) or not p for p in patterns)
     ):
         raise _bad(
-            _("redact.patterns must be a list of at most %(limit)s regular expressions.") % {"limit": MAX_PATTERNS},
+            _("redact.patterns must be a list of at most %(limit)s regular expressions.")
+            % {"limit": MAX_PATTERNS},
             "redact.patterns",
         )
     validation.check_json(patterns, field="redact.patterns")
     return {"kinds": sorted(set(kinds)), "patterns": patterns}
 
 
-def _formats(value: Any, context: DatasetContext) -> list[str]:
+def _formats(value: Any, context: DatasetContext, *, required: bool) -> list[str]:
+    if not required and value in (None, []):
+        return []
     if not isinstance(value, list) or not value or any(not isinstance(name, str) for name in value):
         raise _bad(_("formats must list at least one format by name."), "formats", "required")
     names = list(dict.fromkeys(value))
@@ -204,15 +213,21 @@ def _formats(value: Any, context: DatasetContext) -> list[str]:
         reason = fmt.fits(context)
         if reason is not None:
             raise _bad(
-                _("The format %(name)s does not fit this project: %(reason)s") % {"name": name, "reason": reason},
+                _("The format %(name)s does not fit this project: %(reason)s")
+                % {"name": name, "reason": reason},
                 "formats",
                 "format_unfit",
             )
     return names
 
 
-def recipe_parse(body: Any, *, context: DatasetContext, limits: Limits) -> dict:
-    """The normalised recipe of a request body; ApplicationError (400, naming the field) otherwise."""
+def recipe_parse(
+    body: Any, *, context: DatasetContext, limits: Limits, formats_required: bool = True
+) -> dict:
+    """The normalised recipe of a request body; ApplicationError (400, naming the field) otherwise.
+
+    ``formats_required`` false: a Label Studio snapshot, whose items are kept and converted to the
+    format each download asks for."""
     if not isinstance(body, Mapping):
         raise _bad(_("The recipe must be a JSON object."), "recipe")
     unknown = sorted(set(body) - set(KEYS))
@@ -232,6 +247,6 @@ def recipe_parse(body: Any, *, context: DatasetContext, limits: Limits) -> dict:
         "group_by": _group_by(body.get("group_by")),
         "dedup": _dedup(body.get("dedup")),
         "redact": _redact(body.get("redact")),
-        "formats": _formats(body.get("formats"), context),
+        "formats": _formats(body.get("formats"), context, required=formats_required),
     }
     return recipe

@@ -18,6 +18,7 @@ Which result a task contributes:
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -59,6 +60,7 @@ def selection_where(*, project: Project, recipe: dict) -> tuple[str, list]:
     """The SQL condition on ``t`` for the recipe's tasks: its filter, gold, agreement and review states,
     and at least one submitted annotation that counts."""
     query = tasks_query(recipe["tasks"], task_query_limits())
+    params: list[Any]
     if query is None:
         where, params = 't."project_id" = %s', [project.pk]
     else:
@@ -94,7 +96,7 @@ def data_field_sql(key: str) -> tuple[str, list]:
     """A task data field as text (NULL when absent), on either database."""
     if connection.vendor == "postgresql":
         return 't."data" ->> %s', [key]
-    return "json_extract(t.\"data\", %s)", ['$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    return 'json_extract(t."data", %s)', ['$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"']
 
 
 def selection_has_field(*, project: Project, recipe: dict, key: str) -> bool:
@@ -102,7 +104,8 @@ def selection_has_field(*, project: Project, recipe: dict, key: str) -> bool:
     field, field_params = data_field_sql(key)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT 1 FROM "{TASK}" t WHERE {where} AND {field} IS NOT NULL LIMIT 1', [*params, *field_params]
+            f'SELECT 1 FROM "{TASK}" t WHERE {where} AND {field} IS NOT NULL LIMIT 1',
+            [*params, *field_params],
         )
         return cursor.fetchone() is not None
 
@@ -179,7 +182,9 @@ def _page_children(
                 if consensus_json not in (None, "null"):
                     consensus[task_id] = (consensus_json, agreement)
         if recipe["result"] == "reviewed":
-            fixed = [c.id for rows in candidates.values() for c in rows if c.review_state == ReviewState.FIXED]
+            fixed = [
+                c.id for rows in candidates.values() for c in rows if c.review_state == ReviewState.FIXED
+            ]
             if fixed:
                 # The newest fix of each annotation wins: rows come oldest first and overwrite.
                 cursor.execute(
@@ -193,7 +198,9 @@ def _page_children(
     return candidates, consensus, fixes
 
 
-def _item(task_id: int, data_json: str, rows: list[_Candidate], recipe: dict, consensus, fixes) -> DatasetItem:
+def _item(
+    task_id: int, data_json: str, rows: list[_Candidate], recipe: dict, consensus, fixes
+) -> DatasetItem:
     data = json.loads(data_json)
     mode = recipe["result"]
     if mode == "all":

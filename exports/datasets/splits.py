@@ -33,6 +33,35 @@ def largest_remainder(total: int, ratios: dict[str, float]) -> dict[str, int]:
     return counts
 
 
+def _stratum_targets(
+    sizes: dict[str, int], ratios: dict[str, float], names: list[str]
+) -> dict[str, dict[str, int]]:
+    """Per stratum, the tasks each split gets: the floors of each stratum's quotas, then the seats left
+    over given by largest remainder so that the splits' totals are the largest-remainder rounding of the
+    whole (rounding each stratum alone would drift: two strata of 5 at 0.5 would give 6 and 4)."""
+    totals = largest_remainder(sum(sizes.values()), {name: ratios[name] for name in names})
+    targets = {s: {name: int(size * ratios[name]) for name in names} for s, size in sizes.items()}
+    column_left = {name: totals[name] - sum(targets[s][name] for s in sizes) for name in names}
+    row_left = {s: size - sum(targets[s].values()) for s, size in sizes.items()}
+    remainders = sorted(
+        ((size * ratios[name] - targets[s][name], s, name) for s, size in sizes.items() for name in names),
+        key=lambda entry: (-entry[0], entry[1], names.index(entry[2])),
+    )
+    for _fraction, s, name in remainders:
+        if row_left[s] > 0 and column_left[name] > 0:
+            targets[s][name] += 1
+            row_left[s] -= 1
+            column_left[name] -= 1
+    # Whatever the greedy pass could not place (both sums agree, so something always fits).
+    for s in sizes:
+        for name in names:
+            extra = min(row_left[s], column_left[name])
+            targets[s][name] += extra
+            row_left[s] -= extra
+            column_left[name] -= extra
+    return targets
+
+
 def _rank(seed: int, key: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=16).digest()
 
@@ -56,14 +85,15 @@ def assign_splits(
         stratum = _label_of_unit([m.label for m in members]) if stratify else ""
         strata.setdefault(stratum, []).append(key)
     names = [name for name in ratios if ratios[name] > 0]
+    ordered = sorted(strata)
+    targets = _stratum_targets({s: sum(len(units[key]) for key in strata[s]) for s in ordered}, ratios, names)
     assigned: dict[int, str] = {}
-    for stratum in sorted(strata):
+    for stratum in ordered:
         keys = sorted(strata[stratum], key=lambda key: (_rank(seed, key), key))
-        targets = largest_remainder(sum(len(units[key]) for key in keys), ratios)
         # Consecutive runs of the hash order: a unit goes to the split whose run holds its midpoint.
         bounds, total = [], 0
         for name in names:
-            total += targets[name]
+            total += targets[stratum][name]
             bounds.append((total, name))
         position = 0.0
         for key in keys:

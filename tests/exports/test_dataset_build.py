@@ -28,7 +28,8 @@ def datasets_dir(settings, tmp_path):
 def project(make_project, cast):
     """40 tasks in 10 documents, each labeled once (3 of 4 Positive); one more task left unlabeled."""
     project = make_project(
-        tasks=[{"text": f"sentence {i}", "doc": f"doc-{i // 4}"} for i in range(40)] + [{"text": "unlabeled"}],
+        tasks=[{"text": f"sentence {i}", "doc": f"doc-{i // 4}"} for i in range(40)]
+        + [{"text": "unlabeled"}],
         maximum_annotations=2,
     )
     for index, task in enumerate(project.tasks.order_by("inner_id")[:40]):
@@ -148,7 +149,9 @@ def test_a_completed_version_is_not_built_again(project, cast):
     assert (version.files, version.finished_at) == before
 
 
-def test_deleting_a_version_or_its_project_removes_its_files(project, cast, django_capture_on_commit_callbacks):
+def test_deleting_a_version_or_its_project_removes_its_files(
+    project, cast, django_capture_on_commit_callbacks
+):
     first, second = build(project, cast, RECIPE), build(project, cast, RECIPE)
     first_dir = storage.version_dir(project_id=project.pk, version_id=first.pk)
     second_dir = storage.version_dir(project_id=project.pk, version_id=second.pk)
@@ -161,7 +164,9 @@ def test_deleting_a_version_or_its_project_removes_its_files(project, cast, djan
 
 
 def test_build_reads_pages_not_tasks(project, cast, django_assert_max_num_queries):
-    version = dataset_version_create(project=project, user=cast.users["manager"], body={"formats": ["test_whole"]})
+    version = dataset_version_create(
+        project=project, user=cast.users["manager"], body={"formats": ["test_whole"]}
+    )
     # Claim, a page of tasks and its annotations, the agreement page, progress ticks and completion:
     # a fixed number, whatever the number of tasks in a page.
     with django_assert_max_num_queries(25):

@@ -86,5 +86,7 @@ def test_an_unfit_format_says_why():
 
 
 def test_splits_within_the_tolerance_pass():
-    recipe = parse({"formats": ["test_jsonl"], "splits": {"train": 0.7, "validation": 0.2, "test": 0.1000000001}})
+    recipe = parse(
+        {"formats": ["test_jsonl"], "splits": {"train": 0.7, "validation": 0.2, "test": 0.1000000001}}
+    )
     assert set(recipe["splits"]) == {"train", "validation", "test"}

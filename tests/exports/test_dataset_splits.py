@@ -9,7 +9,9 @@ RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 def rows(n: int, *, groups: int | None = None, labels=("a", "b")) -> list[SplitRow]:
     return [
-        SplitRow(task_id, None if groups is None else f"doc-{task_id % groups}", labels[task_id % len(labels)])
+        SplitRow(
+            task_id, None if groups is None else f"doc-{task_id % groups}", labels[task_id % len(labels)]
+        )
         for task_id in range(1, n + 1)
     ]
 

@@ -132,7 +132,7 @@ class Worker:
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         if include:
-            # Modules the worker imports at start beside the app's own (a test's registered formats).
+            # Modules the worker imports besides the app's (a test's own dataset formats).
             command += ["--include", include]
         if beat:
             # Beat inside the worker, as the demo runs it: the reaper every TESSERA_JOB_REAP_INTERVAL_SECONDS.
@@ -218,8 +218,7 @@ def start_worker(broker_url, settings, tmp_path) -> Iterator[Callable[..., Worke
     """``start_worker()`` starts a real worker on Redis and the test database; every one started is stopped.
 
     ``start_worker(beat=True, env={...})`` runs beat in it too, with settings of its own;
-    ``start_worker(queues="prelabel,default")`` takes those queues instead of ``default``;
-    ``start_worker(include="tests.exports.dataset_test_formats")`` imports that module in the worker too.
+    ``start_worker(queues="prelabel,default")`` takes those queues instead of ``default``.
     """
     settings.TESSERA_SYNC_IMPORT_MAX_BYTES = 1024
     with publishing_to(broker_url), _workers(broker_url, _worker_env(settings), tmp_path) as start:
