@@ -236,4 +236,7 @@ def test_the_data_tables_filter_goes_to_the_build_form(open_session, cast, label
         "() => [...document.querySelectorAll('.dataset-preview tr.total td')]"
         ".reduce((sum, cell) => sum + Number(cell.textContent), 0) === 8"
     )
+    # On a phone the page fits the screen's width (tables scroll in their own boxes).
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert session.errors == []
