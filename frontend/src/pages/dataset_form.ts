@@ -477,3 +477,9 @@ function filterFromAddress(search: string): FilterJson | null {
 export function splitName(split: string): string {
   return (SPLITS as readonly string[]).includes(split) ? t(split as Key) : split;
 }
+
+/** A redaction kind in the page's language ("custom" is the project's own patterns; an unknown kind as it is). */
+export function redactionKindName(kind: string): string {
+  if (kind === "custom") return t("patterns");
+  return (REDACTION_KINDS as readonly string[]).includes(kind) ? t(kind as Key) : kind;
+}

@@ -15,7 +15,7 @@ import { catalogue, formatBytes, formatDateTime, formatNumber, language } from "
 import { renderMarkdown } from "../markdown";
 import { roleAtLeast } from "../types";
 import { confirmAction } from "./confirm";
-import { buildForm, splitName, type BuildForm, type FormatChoice } from "./dataset_form";
+import { buildForm, redactionKindName, splitName, type BuildForm, type FormatChoice } from "./dataset_form";
 import {
   errorText,
   isRunning,
@@ -66,7 +66,10 @@ const t = catalogue(
     label: "Label",
     total: "Total",
     steps: "Curation steps",
-    noSteps: "No curation step changed anything.",
+    noSteps: "This recipe has no curation step (deduplication or redaction).",
+    threshold: "threshold {value}",
+    examples: "For example: {pairs}",
+    examplePair: "#{removed} removed as a duplicate of #{kept}",
     dedup_exact: "Exact duplicates",
     dedup_near: "Near duplicates",
     redact: "Redaction",
@@ -133,7 +136,10 @@ const t = catalogue(
     label: "ラベル",
     total: "合計",
     steps: "整備の手順",
-    noSteps: "どの手順でも変更はありませんでした。",
+    noSteps: "このレシピには整備の手順（重複除去・マスキング）がありません。",
+    threshold: "しきい値 {value}",
+    examples: "例: {pairs}",
+    examplePair: "#{removed} を #{kept} の重複として除外",
     dedup_exact: "完全一致の重複",
     dedup_near: "類似重複",
     redact: "マスキング",
@@ -336,22 +342,31 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
 
   // ---- one version ----
   const stepsList = (steps: StepReport[]): HTMLElement => {
-    const shown = steps.filter((step) => step.removed || step.changed || Object.keys(step.details ?? {}).length);
-    if (!shown.length) return el("p", { className: "hint", text: t("noSteps") });
+    if (!steps.length) return el("p", { className: "hint", text: t("noSteps") });
     return el(
       "ul",
       { className: "steps" },
-      ...shown.map((step) => {
-        const counts = Object.entries(step.details ?? {})
-          .filter((entry): entry is [string, number | string] => typeof entry[1] === "number" || typeof entry[1] === "string")
-          .map(([name, value]) => t("detailsOf", { name, count: typeof value === "number" ? formatNumber(value) : value }));
+      ...steps.map((step) => {
+        const details = step.details ?? {};
+        const counts = step.name === "redact" ? t("changed", { count: formatNumber(step.changed ?? 0) }) : t("removed", { count: formatNumber(step.removed ?? 0) });
+        const extra: string[] = [];
+        if (typeof details.threshold === "number") extra.push(t("threshold", { value: formatNumber(details.threshold) }));
+        if (step.name === "redact") {
+          // Matches per kind ({"email": 3, "custom": 1}), in the form's words.
+          for (const [kind, count] of Object.entries(details)) {
+            if (typeof count === "number") extra.push(t("detailsOf", { name: redactionKindName(kind), count: formatNumber(count) }));
+          }
+        }
+        // Dedup's examples: [kept task id, removed task id] pairs.
+        const examples = Array.isArray(details.examples) ? details.examples.filter((pair): pair is [number, number] => Array.isArray(pair) && pair.length === 2 && pair.every((id) => typeof id === "number")) : [];
         return el(
           "li",
           { data: { step: step.name } },
           el("strong", { text: stepName(step.name) }),
           " ",
-          el("span", { className: "step-counts", text: [t("removed", { count: formatNumber(step.removed ?? 0) }), t("changed", { count: formatNumber(step.changed ?? 0) })].join(" · ") }),
-          counts.length ? el("span", { className: "step-details", text: ` (${counts.join(", ")})` }) : null,
+          el("span", { className: "step-counts", text: counts }),
+          extra.length ? el("span", { className: "step-details", text: ` (${extra.join(", ")})` }) : null,
+          examples.length ? el("small", { className: "step-examples", text: t("examples", { pairs: examples.slice(0, 3).map(([kept, removed]) => t("examplePair", { kept, removed })).join("; ") }) }) : null,
         );
       }),
     );
