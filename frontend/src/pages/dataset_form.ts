@@ -156,6 +156,8 @@ const PREVIEW_DELAY_MS = 400;
 export interface BuildForm {
   element: HTMLElement;
   stop(): void;
+  /** The build this form started has ended (the versions table says how): its "Building…" line goes. */
+  buildEnded(): void;
 }
 
 export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBuilt: (version: DatasetVersion) => void): BuildForm {
@@ -455,6 +457,9 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
   void runPreview();
   return {
     element,
+    buildEnded: () => {
+      if (form.dataset.state === "started") status.textContent = "";
+    },
     stop: () => {
       stopped = true;
       window.clearTimeout(previewTimer);

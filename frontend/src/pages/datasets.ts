@@ -337,6 +337,7 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
       if (left) return;
       drawList();
       drawCompare();
+      if (!versions.some(isRunning)) form?.buildEnded();
       if (selected !== null) void showDetail(selected, false);
       schedulePoll();
     }, POLL_MS);
