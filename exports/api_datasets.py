@@ -21,7 +21,12 @@ from exports.dataset_selectors import (
     dataset_version_get,
     dataset_version_list,
 )
-from exports.dataset_services import dataset_preview, dataset_version_create, dataset_version_delete
+from exports.dataset_services import (
+    dataset_preview,
+    dataset_version_create,
+    dataset_version_delete,
+    dataset_version_download_record,
+)
 from exports.datasets import storage
 from exports.datasets.build import manifest_diff
 from exports.formats.datasets import DATASET_FORMATS
@@ -256,6 +261,9 @@ class DatasetDownloadView(APIView):
                 },
                 field="split",
             )
+        dataset_version_download_record(
+            version=version, user=request.user, format_name=entry["format"], split=entry["split"]
+        )
         return file_download(version, entry, request)
 
 

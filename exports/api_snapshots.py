@@ -20,7 +20,7 @@ from annotation.models import JobState
 from annotation.selectors import project_get
 from exports import api_dataset_schemas as schemas
 from exports.dataset_selectors import dataset_version_file, dataset_version_get, dataset_version_list
-from exports.dataset_services import dataset_version_delete, snapshot_create
+from exports.dataset_services import dataset_version_delete, dataset_version_download_record, snapshot_create
 from exports.datasets import storage
 from exports.datasets.build import ITEMS_FORMAT, stored_items
 from exports.datasets.selection import dataset_context
@@ -150,6 +150,7 @@ class SnapshotDownloadView(APIView):
         entry = dataset_version_file(version=version, format_name=ITEMS_FORMAT, split=None)
         if entry is None:
             raise Conflict(_("This export kept no items to convert."), code="no_items")
+        dataset_version_download_record(version=version, user=request.user, format_name=fmt.name, split=None)
         # Converted into a private temporary file, then streamed: writers write to a binary stream, and
         # the file goes when the response is closed.
         converted = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115

@@ -29,7 +29,7 @@ from annotation.services.leases import Lease, LeaseLost, expired, requeue
 from exports.datasets import storage
 from exports.datasets.build import DatasetBuild
 from exports.datasets.curation import steps_check
-from exports.datasets.recipes import recipe_parse
+from exports.datasets.recipes import recipe_parse, split_ratios
 from exports.datasets.selection import (
     dataset_context,
     selection_count,
@@ -132,6 +132,19 @@ def dataset_version_delete(*, version: DatasetVersion, user: User) -> None:
             details={"project": version.project_id, "name": version.name},
         )
         version.delete()
+
+
+def dataset_version_download_record(
+    *, version: DatasetVersion, user: User, format_name: str, split: str | None
+) -> None:
+    """Downloads are how a dataset leaves Tessera: each one is on the record, as project exports are."""
+    audit_record(
+        actor=user,
+        organization=version.organization_id,
+        action="dataset_version.download",
+        obj=version,
+        details={"format": format_name, "split": split},
+    )
 
 
 @receiver(post_delete, sender=DatasetVersion)
@@ -274,19 +287,19 @@ def dataset_preview(*, project: Project, body: Any) -> dict:
     ]
     splits = assign_splits(
         rows,
-        ratios=recipe["splits"],
+        ratios=split_ratios(recipe),
         seed=recipe["seed"],
         stratify=recipe["stratify"],
         grouped=recipe["group_by"] is not None,
     )
-    labels: dict[str, Counter] = {name: Counter() for name in recipe["splits"]}
+    labels: dict[str, Counter] = {name: Counter() for name in split_ratios(recipe)}
     for row in rows:
         if row.label is not None:
             labels[splits[row.task_id]][row.label] += 1
     per_split = Counter(splits.values())
     return {
         "total": len(rows),
-        "splits": {name: per_split.get(name, 0) for name in recipe["splits"]},
+        "splits": {name: per_split.get(name, 0) for name in split_ratios(recipe)},
         "labels": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
     }
 

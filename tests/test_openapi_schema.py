@@ -181,7 +181,9 @@ def call(api, responses):
 # ---- every endpoint, through its documented answers ------------------------------------------------
 
 
-def test_every_answer_matches_the_schema(call, responses, cast, make_project, settings, monkeypatch, tmp_path):
+def test_every_answer_matches_the_schema(
+    call, responses, cast, make_project, settings, monkeypatch, tmp_path
+):
     owner, manager, annotator = call("owner"), call("manager"), call("annotator")
     outsider = call("outsider")
 

@@ -23,6 +23,7 @@ from exports.datasets import storage
 from exports.datasets.card import CardFacts, card_render
 from exports.datasets.curation import steps_build
 from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
+from exports.datasets.recipes import split_ratios
 from exports.datasets.selection import dataset_context, selection_agreement, selection_items
 from exports.datasets.splits import SplitRow, assign_splits, first_label
 from exports.datasets.steps import StepReport
@@ -35,20 +36,20 @@ CARD_FORMAT = "card"
 ITEMS_FORMAT = "items"
 
 
-def _spool_line(item: DatasetItem, *, with_split: bool = False) -> bytes:
-    record = [
-        item.task_id,
-        item.data,
-        item.result,
-        [[a.id, a.completed_by, a.result] for a in item.annotations],
-    ]
-    if with_split:
-        record.append(item.split)
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+# One encoder for every line: json.dumps with options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _spool_item(line: bytes, split: str) -> DatasetItem:
-    task_id, data, result, annotations = json.loads(line)[:4]
+def _spool_line(item: DatasetItem) -> bytes:
+    """``<task id>\t<annotation ids, comma-separated>\t<JSON of data, result, annotations>``: the split
+    filter and the manifest read the two leading fields without parsing the JSON."""
+    annotations = [[a.id, a.completed_by, a.result] for a in item.annotations]
+    ids = ",".join(str(a.id) for a in item.annotations)
+    return f"{item.task_id}\t{ids}\t{_ENCODE([item.data, item.result, annotations])}\n".encode()
+
+
+def _spool_item(task_id: int, payload: bytes, split: str) -> DatasetItem:
+    data, result, annotations = json.loads(payload)
     return DatasetItem(
         task_id=task_id,
         data=data,
@@ -58,12 +59,18 @@ def _spool_item(line: bytes, split: str) -> DatasetItem:
     )
 
 
+def _items_line(item: DatasetItem) -> bytes:
+    """A line of a snapshot's kept items: JSON of task id, data, result, annotations and split."""
+    annotations = [[a.id, a.completed_by, a.result] for a in item.annotations]
+    return _ENCODE([item.task_id, item.data, item.result, annotations, item.split]).encode() + b"\n"
+
+
 def _group_key(data: dict, field: str | None) -> str | None:
     if field is None or not isinstance(data, dict) or data.get(field) is None:
         return None
     value = data[field]
     # As the preview reads it from the database: strings as they are, anything else as JSON text.
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value if isinstance(value, str) else _ENCODE(value)
 
 
 def _item_label(item: DatasetItem) -> str | None:
@@ -136,17 +143,22 @@ class DatasetBuild:
                 rows.append(SplitRow(item.task_id, _group_key(item.data, group_by), _item_label(item)))
         return rows, reports
 
-    def _read_spool(self, splits: dict[int, str], only: str | None) -> Iterator[DatasetItem]:
+    def _spool_lines(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """(task id, annotation ids as text, JSON payload) per spooled item, keeping the lease meanwhile."""
         every = settings.TESSERA_DATASET_PROGRESS_EVERY
         with open(self.folder / SPOOL_NAME, "rb") as spool:
             for number, line in enumerate(spool, 1):
                 if number % every == 0:
                     self.beat()
-                # The task id leads each line: skip other splits' lines without parsing them.
-                task_id = int(line[1 : line.index(b",")])
-                split = splits[task_id]
-                if only is None or split == only:
-                    yield _spool_item(line, split)
+                task_id, ids, payload = line.split(b"\t", 2)
+                yield int(task_id), ids, payload
+
+    def _read_spool(self, splits: dict[int, str], only: str | None) -> Iterator[DatasetItem]:
+        for task_id, _ids, payload in self._spool_lines():
+            split = splits[task_id]
+            # Other splits' lines are skipped without parsing their JSON.
+            if only is None or split == only:
+                yield _spool_item(task_id, payload, split)
 
     def _file(self, *, format_name: str, split: str | None, extension: str, write) -> dict:
         name = storage.file_name(format_name=format_name, split=split, extension=extension)
@@ -167,29 +179,29 @@ class DatasetBuild:
 
     def _write_items(self, splits: dict[int, str], stream) -> None:
         for item in self._read_spool(splits, None):
-            stream.write(_spool_line(item, with_split=True))
+            stream.write(_items_line(item))
 
-    def _manifest(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
+    def _manifest(self, splits: dict[int, str]) -> dict:
         def write(stream) -> None:
-            for item in self._read_spool(splits, None):
-                record = {
-                    "annotation_ids": [a.id for a in item.annotations],
-                    "split": item.split,
-                    "task_id": item.task_id,
-                }
-                stream.write(json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n")
+            # Written by hand as json.dumps(sort_keys=True, compact) would: the ids are digits, the
+            # split one of three fixed names.
+            for task_id, ids, _payload in self._spool_lines():
+                stream.write(
+                    b'{"annotation_ids":[%s],"split":"%s","task_id":%d}\n'
+                    % (ids, splits[task_id].encode(), task_id)
+                )
 
         return self._file(format_name=MANIFEST_FORMAT, split=None, extension="jsonl", write=write)
 
     def _counts(self, rows: list[SplitRow], splits: dict[int, str]) -> dict:
         per_split = Counter(splits[row.task_id] for row in rows)
-        labels: dict[str, Counter] = {name: Counter() for name in self.recipe["splits"]}
+        labels: dict[str, Counter] = {name: Counter() for name in split_ratios(self.recipe)}
         for row in rows:
             if row.label is not None:
                 labels[splits[row.task_id]][row.label] += 1
         return {
             "total": len(rows),
-            "splits": {name: per_split.get(name, 0) for name in self.recipe["splits"]},
+            "splits": {name: per_split.get(name, 0) for name in split_ratios(self.recipe)},
             "labels": {name: dict(sorted(counter.items())) for name, counter in labels.items()},
         }
 
@@ -209,7 +221,7 @@ class DatasetBuild:
         rows, reports = self._spool()
         splits = assign_splits(
             rows,
-            ratios=self.recipe["splits"],
+            ratios=split_ratios(self.recipe),
             seed=self.recipe["seed"],
             stratify=self.recipe["stratify"],
             grouped=self.recipe["group_by"] is not None,
@@ -217,7 +229,7 @@ class DatasetBuild:
         files = []
         for format_name in self.recipe["formats"]:
             fmt = DATASET_FORMATS[format_name]
-            for split in self.recipe["splits"] if fmt.per_split else [None]:
+            for split in split_ratios(self.recipe) if fmt.per_split else [None]:
                 files.append(
                     self._file(
                         format_name=fmt.name,
@@ -228,7 +240,7 @@ class DatasetBuild:
                         ),
                     )
                 )
-        manifest = self._manifest(rows, splits)
+        manifest = self._manifest(splits)
         counts = self._counts(rows, splits)
         steps = [report.as_dict() for report in reports]
         diff = None
@@ -274,7 +286,14 @@ def stored_items(path: Path) -> Iterator[DatasetItem]:
     """A snapshot's kept items, each with its split, in task-id order."""
     with open(path, "rb") as stream:
         for line in stream:
-            yield _spool_item(line, json.loads(line)[4])
+            task_id, data, result, annotations, split = json.loads(line)
+            yield DatasetItem(
+                task_id=task_id,
+                data=data,
+                result=result,
+                annotations=[ItemAnnotation(a[0], a[1], a[2]) for a in annotations],
+                split=split,
+            )
 
 
 SAMPLE_IDS = 20

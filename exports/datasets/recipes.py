@@ -221,6 +221,12 @@ def _formats(value: Any, context: DatasetContext, *, required: bool) -> list[str
     return names
 
 
+def split_ratios(recipe: dict) -> dict[str, float]:
+    """The recipe's splits in their fixed order (train, validation, test): a stored recipe's JSON object
+    may come back with its keys in another order (PostgreSQL's jsonb sorts them)."""
+    return {name: recipe["splits"][name] for name in SPLIT_NAMES if name in recipe["splits"]}
+
+
 def recipe_parse(
     body: Any, *, context: DatasetContext, limits: Limits, formats_required: bool = True
 ) -> dict:

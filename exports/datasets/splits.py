@@ -67,6 +67,8 @@ def _rank(seed: int, key: str) -> bytes:
 
 
 def _label_of_unit(labels: list[str | None]) -> str:
+    if len(labels) == 1:
+        return labels[0] or ""
     counted = Counter("" if label is None else label for label in labels)
     # The unit's most common label, ties by name: independent of the order the rows came in.
     return min(counted, key=lambda label: (-counted[label], label))

@@ -45,9 +45,12 @@ def test_sdk_creates_lists_gets_and_downloads_a_snapshot(sdk, project):
     listed = ls.projects.exports.list(id=project.pk)
     assert [export.id for export in listed] == [created.id]
 
-    body = b"".join(ls.projects.exports.download(id=project.pk, export_pk=created.id, export_type="test_whole"))
+    body = b"".join(
+        ls.projects.exports.download(id=project.pk, export_pk=created.id, export_type="test_whole")
+    )
     rows = [json.loads(line) for line in body.splitlines()]
-    assert [row["result"] for row in rows] == [[], [], []]  # a snapshot holds every annotation, not one result
+    # A snapshot holds every annotation, not one chosen result.
+    assert [row["result"] for row in rows] == [[], [], []]
     assert [len(row["annotation_ids"]) for row in rows] == [1, 1, 1]
 
 

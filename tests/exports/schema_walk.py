@@ -20,7 +20,8 @@ def _raw(caller: Any, url: str, *, expect: int, **headers: str) -> bytes:
 
 def walk_datasets(call: Any, make_project: Any, cast: Any, settings: Any, tmp_path: Any) -> None:
     settings.TESSERA_DATASETS_DIR = tmp_path / "datasets"
-    manager, reviewer, annotator, outsider = call("manager"), call("reviewer"), call("annotator"), call("outsider")
+    manager, reviewer = call("manager"), call("reviewer")
+    annotator, outsider = call("annotator"), call("outsider")
     project = make_project(tasks=[{"text": "Rates rose."}, {"text": "Rates fell."}, {"text": "Flat."}])
     for task, label in zip(project.tasks.order_by("inner_id")[:2], ("Positive", "Negative"), strict=True):
         annotation_create(task=task, user=cast.users["annotator"], result=choice(label))

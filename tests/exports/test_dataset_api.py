@@ -5,6 +5,7 @@ import pytest
 
 from annotation.services.annotations import annotation_create
 from exports.dataset_services import dataset_version_run
+from tessera.models import AuditEvent
 from tests.conftest import choice, post_json
 from tests.exports import dataset_test_formats  # noqa: F401 - registers the test formats
 
@@ -177,3 +178,9 @@ def test_a_manager_deletes_a_version(api, built):
     assert api("reviewer").delete(f"/api/datasets/{built}/").status_code == 403
     assert api("manager").delete(f"/api/datasets/{built}/").status_code == 204
     assert api("manager").get(f"/api/datasets/{built}/").status_code == 404
+
+
+def test_a_download_is_on_the_record(api, cast, built):
+    api("reviewer").get(f"/api/datasets/{built}/download?format=test_jsonl&split=train")
+    event = AuditEvent.objects.filter(action="dataset_version.download").get()
+    assert (event.object_id, event.details) == (built, {"format": "test_jsonl", "split": "train"})
