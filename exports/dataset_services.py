@@ -182,8 +182,8 @@ def dataset_version_run(*, version_id: int) -> None:
         if not mine.update(progress_done=done):
             raise LeaseLost(f"dataset version {version_id} is no longer held by {lease.owner}")
 
+    version = DatasetVersion.objects.select_related("project", "parent").get(pk=version_id)
     try:
-        version = DatasetVersion.objects.select_related("project", "parent").get(pk=version_id)
         output = DatasetBuild(
             project=version.project,
             version_id=version.pk,
@@ -204,9 +204,18 @@ def dataset_version_run(*, version_id: int) -> None:
                 progress_done=output.counts["total"],
             )
     except ApplicationError as error:
-        lease.fail(_error(error.code, error.message, error.field))
+        message = error.message
+        if error.code == "time_limit":
+            message = (
+                f"The dataset build ran longer than its time limit ({lease.time_limit} s) and was stopped."
+            )
+        lease.fail(_error(error.code, message, error.field))
     except LeaseLost as lost:
         logger.warning("Dataset version %s stopped: %s", version_id, lost)
+        if not DatasetVersion.objects.filter(pk=version_id).exists():
+            # Deleted while it was being built: its deletion removed the folder, and this run may have
+            # written into it since.
+            storage.version_files_delete(project_id=version.project_id, version_id=version_id)
     except (DatabaseError, OSError):
         # A transient fault: the task retries, and the retry may claim the build at once.
         with contextlib.suppress(DatabaseError):

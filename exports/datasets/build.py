@@ -10,6 +10,7 @@ a retry after a killed worker rebuilds from nothing.
 
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -140,7 +141,15 @@ class DatasetBuild:
         with open(self.folder / SPOOL_NAME, "wb") as spool:
             for item in items:
                 spool.write(_spool_line(item))
-                rows.append(SplitRow(item.task_id, _group_key(item.data, group_by), _item_label(item)))
+                label = _item_label(item)
+                # Interned: a million rows share a few label strings instead of holding one each.
+                rows.append(
+                    SplitRow(
+                        item.task_id,
+                        _group_key(item.data, group_by),
+                        None if label is None else sys.intern(label),
+                    )
+                )
         return rows, reports
 
     def _spool_lines(self) -> Iterator[tuple[int, bytes, bytes]]:

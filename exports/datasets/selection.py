@@ -76,8 +76,11 @@ def selection_where(*, project: Project, recipe: dict) -> tuple[str, list]:
         )
         params.append(recipe["min_agreement"])
     states = candidate_states(recipe)
+    if states == ():
+        # "reviewed" results with review states that hold none of accepted and fixed: nothing counts.
+        parts.append("1 = 0")
     counted = f'EXISTS (SELECT 1 FROM "{ANNOTATION}" a WHERE a."task_id" = t."id" AND NOT a."was_cancelled"'
-    if states is not None:
+    if states:
         counted += f' AND a."review_state" IN ({_in_list(states)})'
         params.extend(states)
     parts.append(counted + ")")
@@ -158,7 +161,7 @@ def _page_children(
 ) -> tuple[dict[int, list[_Candidate]], dict[int, tuple[str, float | None]], dict[int, str]]:
     condition, params = _range(ids)
     states = candidate_states(recipe)
-    state_sql = f' AND "review_state" IN ({_in_list(states)})' if states is not None else ""
+    state_sql = f' AND "review_state" IN ({_in_list(states)})' if states else ""
     candidates: dict[int, list[_Candidate]] = {}
     consensus: dict[int, tuple[str, float | None]] = {}
     fixes: dict[int, str] = {}

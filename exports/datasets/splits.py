@@ -62,8 +62,13 @@ def _stratum_targets(
     return targets
 
 
-def _rank(seed: int, key: str) -> bytes:
-    return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=16).digest()
+# (hash rank, kind, group or task id): the kind keeps a group and a task apart on a tie of ranks, so the
+# third items compared are always of one type.
+UnitKey = tuple[int, int, str | int]
+
+
+def _rank(seed_key: bytes, unit: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(unit, digest_size=8, key=seed_key).digest(), "big")
 
 
 def _label_of_unit(labels: list[str | None]) -> str:
@@ -77,12 +82,22 @@ def _label_of_unit(labels: list[str | None]) -> str:
 def assign_splits(
     rows: Iterable[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
 ) -> dict[int, str]:
-    """task id -> split name."""
-    units: dict[str, list[SplitRow]] = {}
+    """task id -> split name.
+
+    Units are kept as lists of rows keyed by their hash rank, not by strings: at a million tasks a
+    string key per task cost more memory than the rows themselves."""
+    seed_key = seed.to_bytes(8, "big")
+    # The unit's rows by its key; a task without the group field (or every task, ungrouped) is a unit alone.
+    units: dict[UnitKey, list[SplitRow]] = {}
+    key: UnitKey
     for row in rows:
-        key = f"g:{row.group}" if grouped and row.group is not None else f"t:{row.task_id}"
+        if grouped and row.group is not None:
+            group = row.group.encode()
+            key = (_rank(seed_key, b"g" + group), 0, row.group)
+        else:
+            key = (_rank(seed_key, b"t" + row.task_id.to_bytes(8, "big", signed=True)), 1, row.task_id)
         units.setdefault(key, []).append(row)
-    strata: dict[str, list[str]] = {}
+    strata: dict[str, list[UnitKey]] = {}
     for key, members in units.items():
         stratum = _label_of_unit([m.label for m in members]) if stratify else ""
         strata.setdefault(stratum, []).append(key)
@@ -91,7 +106,7 @@ def assign_splits(
     targets = _stratum_targets({s: sum(len(units[key]) for key in strata[s]) for s in ordered}, ratios, names)
     assigned: dict[int, str] = {}
     for stratum in ordered:
-        keys = sorted(strata[stratum], key=lambda key: (_rank(seed, key), key))
+        keys = sorted(strata.pop(stratum))
         # Consecutive runs of the hash order: a unit goes to the split whose run holds its midpoint.
         bounds, total = [], 0
         for name in names:
@@ -99,11 +114,11 @@ def assign_splits(
             bounds.append((total, name))
         position = 0.0
         for key in keys:
-            size = len(units[key])
-            middle = position + size / 2
+            members = units.pop(key)
+            middle = position + len(members) / 2
             split = next((name for bound, name in bounds if middle < bound), names[-1])
-            position += size
-            for member in units[key]:
+            position += len(members)
+            for member in members:
                 assigned[member.task_id] = split
     return assigned
 

@@ -83,6 +83,7 @@ def test_another_organizations_versions_are_not_found(api, project, built):
         ({"formats": ["test_jsonl"], "splits": {"train": 0.5, "test": 0.4}}, "splits"),
         ({"formats": ["test_jsonl"], "group_by": "no_such_field"}, "group_by"),
         ({"formats": ["test_jsonl"], "review": ["accepted"]}, "tasks"),
+        ({"formats": ["test_jsonl"], "review": ["submitted"], "result": "reviewed"}, "tasks"),
         ({"splits": {"train": 1}}, "formats"),
     ],
 )  # fmt: skip

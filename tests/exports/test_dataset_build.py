@@ -8,6 +8,7 @@ from annotation.models import JobState
 from annotation.services.annotations import annotation_create
 from exports.dataset_services import dataset_version_create, dataset_version_delete, dataset_version_run
 from exports.datasets import storage
+from exports.formats.datasets import DatasetFormat, register
 from exports.models import DatasetVersion
 from tests.conftest import choice
 from tests.exports import dataset_test_formats  # noqa: F401 - registers the test formats
@@ -171,3 +172,25 @@ def test_build_reads_pages_not_tasks(project, cast, django_assert_max_num_querie
     # a fixed number, whatever the number of tasks in a page.
     with django_assert_max_num_queries(25):
         dataset_version_run(version_id=version.pk)
+
+
+def _delete_the_versions(items, context, stream) -> None:
+    # A manager deletes the version while its worker writes: the row goes, the worker carries on.
+    DatasetVersion.objects.filter(project_id=context.project_id).delete()
+    stream.write(b"".join(b"%d\n" % item.task_id for item in items))
+
+
+register(
+    DatasetFormat(
+        "test_deletes_its_version", "txt", "text/plain", False, lambda c: None, _delete_the_versions
+    )
+)
+
+
+def test_a_version_deleted_while_it_builds_leaves_no_files(project, cast):
+    version = dataset_version_create(
+        project=project, user=cast.users["manager"], body={"formats": ["test_deletes_its_version"]}
+    )
+    dataset_version_run(version_id=version.pk)
+    assert not DatasetVersion.objects.filter(pk=version.pk).exists()
+    assert not storage.version_dir(project_id=project.pk, version_id=version.pk).exists()
