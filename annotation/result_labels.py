@@ -54,3 +54,25 @@ def task_labels(results: Iterable) -> dict[str, list[str]]:
     for result in results:
         result_labels(result, found)
     return labels_document(found)
+
+
+def first_label(result) -> str | None:
+    """The first option chosen in a result, in region order (a task's label for stratified splits and
+    single-label dataset columns), or None when the result picks none (a TextArea, a Rating)."""
+    if type(result) is not list:
+        return None
+    for region in result:
+        if type(region) is not dict:
+            continue
+        value = region.get("value")
+        if type(value) is not dict:
+            continue
+        for key, options in value.items():
+            if type(options) is not list or not options or not _is_option_key(key):
+                continue
+            option = options[0]
+            if type(option) is list:  # a taxonomy path: its leaf is the label
+                option = option[-1] if option else None
+            if type(option) is str:
+                return option
+    return None

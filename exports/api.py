@@ -1,7 +1,7 @@
 """The Label Studio export endpoint, streamed: ``GET /api/projects/{id}/export?exportType=JSON``."""
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +22,13 @@ from tessera.request_types import AuthenticatedRequest
 class ProjectExportView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("exportType", str, description="JSON, JSON_MIN, CSV or TSV (default JSON)"),
+            OpenApiParameter(
+                "exportType",
+                str,
+                description="JSON, JSON_MIN, CSV or TSV (default JSON), or one of label-studio-sdk's converter "
+                "formats that fits the config: CONLL2003 (a .conll file), COCO, YOLO, YOLO_OBB, VOC (a zip, "
+                "as Label Studio answers them); those hold at most TESSERA_CONVERTER_EXPORT_MAX_TASKS tasks",
+            ),
             OpenApiParameter("download_all_tasks", bool, description="Include tasks with no annotation"),
             OpenApiParameter(
                 "ids", int, many=True, description="Only these tasks (ids=1&ids=2, ids[]=1, ids=1,2)"
@@ -38,6 +44,8 @@ class ProjectExportView(APIView):
             (200, "application/json"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "text/tab-separated-values"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
             **{status: ErrorOut for status in (400, 403, 404)},
         },
         summary="Export a project (streamed)",
@@ -64,6 +72,11 @@ class ProjectExportView(APIView):
             ids=request.query_params.getlist("ids") + request.query_params.getlist("ids[]"),
             query=query,
         )
+        if stream.file is not None:
+            # A converted export, already on disk: FileResponse sends it with its length and closes it.
+            return FileResponse(
+                stream.file, as_attachment=True, filename=stream.filename, content_type=stream.content_type
+            )
         response = StreamingHttpResponse(
             (chunk.encode() for chunk in stream.chunks), content_type=stream.content_type
         )

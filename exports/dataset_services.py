@@ -17,8 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
@@ -144,16 +142,6 @@ def dataset_version_download_record(
         action="dataset_version.download",
         obj=version,
         details={"format": format_name, "split": split},
-    )
-
-
-@receiver(post_delete, sender=DatasetVersion)
-def _files_gone_with_row(sender, instance: DatasetVersion, **kwargs: object) -> None:
-    # Here rather than in the service: a project's deletion cascades to its versions without passing
-    # through dataset_version_delete, and their files must go too. After the commit, so that a rolled
-    # back deletion keeps its files.
-    transaction.on_commit(
-        partial(storage.version_files_delete, project_id=instance.project_id, version_id=instance.pk)
     )
 
 

@@ -1,9 +1,14 @@
 """Dataset versions: a saved recipe and what its build wrote (exports/datasets/)."""
 
+from functools import partial
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from annotation.models import JobState
+from exports.datasets import storage
 
 
 class DatasetVersion(models.Model):
@@ -54,3 +59,13 @@ class DatasetVersion(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "-id"], name="dataset_version_project")]
+
+
+@receiver(post_delete, sender=DatasetVersion)
+def _files_gone_with_row(sender: type[DatasetVersion], instance: DatasetVersion, **kwargs: object) -> None:
+    # A receiver rather than the service: a project's deletion cascades to its versions without passing
+    # through dataset_version_delete, and their files must go too. After the commit, so that a rolled
+    # back deletion keeps its files. (Connected here, where the model is defined, so every process has it.)
+    transaction.on_commit(
+        partial(storage.version_files_delete, project_id=instance.project_id, version_id=instance.pk)
+    )

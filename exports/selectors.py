@@ -190,3 +190,28 @@ def export_data_keys(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*filter_params, *(task_ids or [])])
         return tuple(sorted(row[0] for row in cursor.fetchall()))
+
+
+def export_task_count(
+    *,
+    project: Project,
+    only_annotated: bool,
+    task_ids: list[int] | None = None,
+    query: TaskQuery | None = None,
+    cap: int,
+) -> int:
+    """How many tasks an export with these filters holds, counted up to ``cap`` + 1 (a limit's check needs
+    no more, and a million-task project is not counted in full for it)."""
+    filtered, filter_params = _filtered(project, query)
+    conditions = [filtered]
+    if only_annotated:
+        conditions.append('(t."total_annotations" > 0 OR t."cancelled_annotations" > 0)')
+    if task_ids:
+        conditions.append(f't."id" IN ({", ".join(["%s"] * len(task_ids))})')
+    sql = (
+        f'SELECT COUNT(*) FROM (SELECT 1 FROM "{Task._meta.db_table}" t '
+        f"WHERE {' AND '.join(conditions)} LIMIT %s) capped"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*filter_params, *(task_ids or []), cap + 1])
+        return cursor.fetchone()[0]

@@ -206,6 +206,9 @@ TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 512 * 1024 * 1024
 TESSERA_MAX_PREDICTION_IMPORT_BYTES = env_int(
     "TESSERA_MAX_PREDICTION_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1
 )
+# CoNLL, COCO, YOLO and VOC exports are converted before they are sent, and label-studio-sdk's converter
+# holds a COCO export in memory: this bounds the tasks of one such export (a 400 beyond it).
+TESSERA_CONVERTER_EXPORT_MAX_TASKS = env_int("TESSERA_CONVERTER_EXPORT_MAX_TASKS", 100_000, minimum=1)
 TESSERA_MAX_TASKS_PER_IMPORT = env_int("TESSERA_MAX_TASKS_PER_IMPORT", 2_000_000, minimum=1)
 TESSERA_MAX_LABEL_CONFIG_BYTES = env_int("TESSERA_MAX_LABEL_CONFIG_BYTES", 256 * 1024, minimum=64)
 TESSERA_MAX_RESULT_BYTES = env_int("TESSERA_MAX_RESULT_BYTES", 1024 * 1024, minimum=64)
@@ -382,5 +385,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("TESSERA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # label-studio-sdk's converter logs every image it did not download (a traceback at INFO) and every
+        # task without annotations (WARNING): exports never download, so that is one log entry per task of
+        # an export. Its errors still show.
+        "label_studio_sdk.converter": {"level": "ERROR"},
+        "label_studio_sdk._extensions.label_studio_tools.core.utils.io": {"level": "ERROR"},
+    },
 }

@@ -492,6 +492,8 @@ def test_every_answer_matches_the_schema(
     # The export (its bodies are files; tests/exports compares them with Label Studio's converter).
     call("reviewer")("get", f"{project_url}export?exportType=CSV", expect=200)
     call("reviewer")("get", f"{project_url}export?exportType=XML", expect=400)
+    # A converter format that does not fit the config (a text project) is a 400 naming exportType.
+    call("reviewer")("get", f"{project_url}export?exportType=COCO", expect=400)
     annotator("get", f"{project_url}export", expect=403)
     outsider("get", f"{project_url}export", expect=404)
 

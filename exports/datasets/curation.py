@@ -74,7 +74,8 @@ def steps_check(recipe: dict) -> None:
         redaction = _module(REDACTION_MODULE, field="redact")
         parse = getattr(redaction, "parse_redact", None)
         if parse is not None:
-            parse(recipe["redact"]["kinds"])
+            # Its own shape: kinds and {"pattern": …} entries in one list; it compiles the patterns.
+            parse([*recipe["redact"]["kinds"], *({"pattern": p} for p in recipe["redact"]["patterns"])])
 
 
 def steps_build(recipe: dict, context: DatasetContext) -> list[tuple[str, CurationStep]]:

@@ -40,3 +40,6 @@ class DatasetContext:
     data_variables: tuple[str, ...]
     # The config's XML, for writers that hand it to label_studio_sdk.converter.
     label_config: str = ""
+    # A local folder holding the project's Hugging Face tokenizer, for the writers that split or count
+    # tokens (token classification, the pre-training corpus); empty: words, marks and CJK characters.
+    tokenizer: str = ""

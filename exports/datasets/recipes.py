@@ -172,10 +172,18 @@ def _dedup(value: Any) -> dict:
 
 
 def _redact(value: Any) -> dict:
+    """Kinds by name and project patterns as ``{"pattern": "<regex>"}`` entries of one list (the shape
+    exports/datasets/redaction.parse_redact reads), or ``{"kinds": […], "patterns": […]}``."""
     if value is None:
         return {"kinds": [], "patterns": []}
     if isinstance(value, list):
-        value = {"kinds": value}
+        kinds = [entry for entry in value if isinstance(entry, str)]
+        patterns = [
+            entry["pattern"] for entry in value if isinstance(entry, dict) and set(entry) == {"pattern"}
+        ]
+        if len(kinds) + len(patterns) != len(value):
+            raise _bad(_('redact must list kinds by name and {"pattern": …} objects.'), "redact")
+        value = {"kinds": kinds, "patterns": patterns}
     if not isinstance(value, dict) or not set(value) <= {"kinds", "patterns"}:
         raise _bad(_('redact must be a list of kinds, or {"kinds": […], "patterns": […]}.'), "redact")
     kinds, patterns = value.get("kinds") or [], value.get("patterns") or []

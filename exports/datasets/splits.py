@@ -11,8 +11,10 @@ every target exactly; with groups each split ends within one group of it.
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +64,6 @@ def _stratum_targets(
     return targets
 
 
-# (hash rank, kind, group or task id): the kind keeps a group and a task apart on a tie of ranks, so the
-# third items compared are always of one type.
-UnitKey = tuple[int, int, str | int]
-
-
 def _rank(seed_key: bytes, unit: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(unit, digest_size=8, key=seed_key).digest(), "big")
 
@@ -80,47 +77,71 @@ def _label_of_unit(labels: list[str | None]) -> str:
 
 
 def assign_splits(
-    rows: Iterable[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
+    rows: Sequence[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
 ) -> dict[int, str]:
     """task id -> split name.
 
-    Units are kept as lists of rows keyed by their hash rank, not by strings: at a million tasks a
-    string key per task cost more memory than the rows themselves."""
+    Units are numbered and their ranks, sizes and strata held in numpy arrays: at a million tasks a
+    Python object per unit cost more memory than the rows themselves. A unit's order is (hash rank,
+    groups before single tasks, the group's name or the task's id), so ties of the 64-bit rank too are
+    broken the same way on every run."""
     seed_key = seed.to_bytes(8, "big")
-    # The unit's rows by its key; a task without the group field (or every task, ungrouped) is a unit alone.
-    units: dict[UnitKey, list[SplitRow]] = {}
-    key: UnitKey
-    for row in rows:
+    groups: dict[str, int] = {}
+    unit_of_row = np.empty(len(rows), dtype=np.int64)
+    singles: list[int] = []  # row index of each single-task unit, in unit order after the groups
+    for index, row in enumerate(rows):
         if grouped and row.group is not None:
-            group = row.group.encode()
-            key = (_rank(seed_key, b"g" + group), 0, row.group)
+            unit_of_row[index] = groups.setdefault(row.group, len(groups))
         else:
-            key = (_rank(seed_key, b"t" + row.task_id.to_bytes(8, "big", signed=True)), 1, row.task_id)
-        units.setdefault(key, []).append(row)
-    strata: dict[str, list[UnitKey]] = {}
-    for key, members in units.items():
-        stratum = _label_of_unit([m.label for m in members]) if stratify else ""
-        strata.setdefault(stratum, []).append(key)
+            unit_of_row[index] = -1 - len(singles)
+            singles.append(index)
+    group_count = len(groups)
+    # Single-task units come after the groups: -1 - k becomes group_count + k.
+    singles_rows = unit_of_row < 0
+    unit_of_row[singles_rows] = group_count - 1 - unit_of_row[singles_rows]
+    unit_count = group_count + len(singles)
+    rank = np.empty(unit_count, dtype=np.uint64)
+    kind = np.zeros(unit_count, dtype=np.int8)
+    ident = np.empty(unit_count, dtype=np.int64)
+    for order, name in enumerate(sorted(groups)):
+        code = groups[name]
+        rank[code] = _rank(seed_key, b"g" + name.encode())
+        ident[code] = order
+    for k, index in enumerate(singles):
+        task_id = rows[index].task_id
+        rank[group_count + k] = _rank(seed_key, b"t" + task_id.to_bytes(8, "big", signed=True))
+        kind[group_count + k] = 1
+        ident[group_count + k] = task_id
+    size = np.bincount(unit_of_row, minlength=unit_count)
+    stratum_names: list[str] = [""]
+    stratum = np.zeros(unit_count, dtype=np.int32)
+    if stratify:
+        codes: dict[str, int] = {}
+        members: dict[int, list[str | None]] = {}
+        for index, row in enumerate(rows):
+            unit = int(unit_of_row[index])
+            if unit < group_count:
+                members.setdefault(unit, []).append(row.label)
+            else:
+                stratum[unit] = codes.setdefault(row.label or "", len(codes))
+        for unit, labels in members.items():
+            stratum[unit] = codes.setdefault(_label_of_unit(labels), len(codes))
+        stratum_names = list(codes)
     names = [name for name in ratios if ratios[name] > 0]
-    ordered = sorted(strata)
-    targets = _stratum_targets({s: sum(len(units[key]) for key in strata[s]) for s in ordered}, ratios, names)
-    assigned: dict[int, str] = {}
-    for stratum in ordered:
-        keys = sorted(strata.pop(stratum))
+    ordered = sorted(range(len(stratum_names)), key=lambda code: stratum_names[code])
+    sizes = {stratum_names[code]: int(size[stratum == code].sum()) for code in ordered}
+    targets = _stratum_targets(sizes, ratios, names)
+    split_of_unit = np.zeros(unit_count, dtype=np.int8)
+    for code in ordered:
+        units = np.flatnonzero(stratum == code)
+        units = units[np.lexsort((ident[units], kind[units], rank[units]))]
         # Consecutive runs of the hash order: a unit goes to the split whose run holds its midpoint.
-        bounds, total = [], 0
-        for name in names:
-            total += targets[stratum][name]
-            bounds.append((total, name))
-        position = 0.0
-        for key in keys:
-            members = units.pop(key)
-            middle = position + len(members) / 2
-            split = next((name for bound, name in bounds if middle < bound), names[-1])
-            position += len(members)
-            for member in members:
-                assigned[member.task_id] = split
-    return assigned
+        bounds = np.cumsum([targets[stratum_names[code]][name] for name in names])
+        ends = np.cumsum(size[units])
+        middles = ends - size[units] / 2
+        split_of_unit[units] = np.minimum(np.searchsorted(bounds, middles, side="right"), len(names) - 1)
+    split_of_row = split_of_unit[unit_of_row]
+    return {row.task_id: names[split] for row, split in zip(rows, split_of_row.tolist(), strict=True)}
 
 
 def first_label(result: list) -> str | None:

@@ -15,13 +15,16 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import NoReturn
 
 
-def compact_encoder() -> Callable[[object], str]:
-    """Compact JSON text, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it.
+def compact_encoder(*, sort_keys: bool = False, allow_nan: bool = True) -> Callable[[object], str]:
+    """Compact JSON text, as json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=…,
+    allow_nan=…) writes it. Dataset files use sort_keys and refuse NaN (the same value, the same text).
 
     Values must come from parsed JSON: they cannot hold cycles, so the encoder keeps no
     circular-reference markers (a cycle would recurse until RecursionError).
     """
-    fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    fallback = json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, allow_nan=allow_nan
+    ).encode
     if c_make_encoder is None:
         return fallback
 
@@ -29,9 +32,14 @@ def compact_encoder() -> Callable[[object], str]:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan)
-    encode_chunks = c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, True)
+    encode_chunks = c_make_encoder(
+        None, default, encode_basestring, None, ":", ",", sort_keys, False, allow_nan
+    )
 
     def encode(value: object) -> str:
+        if isinstance(value, str):
+            # A bare string is one escape call (json.dumps takes the same shortcut).
+            return encode_basestring(value)
         return "".join(encode_chunks(value, 0))
 
     return encode

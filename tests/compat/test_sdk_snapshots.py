@@ -70,3 +70,19 @@ def test_sdk_deletes_a_snapshot_and_annotators_cannot_make_one(sdk, project):
     assert caught.value.status_code == 403
     sdk("manager").projects.exports.delete(id=project.pk, export_pk=created.id)
     assert list(sdk("manager").projects.exports.list(id=project.pk)) == []
+
+
+def test_sdk_downloads_a_snapshot_as_label_studio_json(sdk, project):
+    ls = sdk("manager")
+    created = ls.projects.exports.create(id=project.pk, title="JSON")
+    dataset_version_run(version_id=created.id)
+    tasks = json.loads(
+        b"".join(ls.projects.exports.download(id=project.pk, export_pk=created.id, export_type="JSON"))
+    )
+    labeled = list(project.tasks.order_by("inner_id"))[:3]
+    assert [task["id"] for task in tasks] == [task.pk for task in labeled]
+    assert [task["annotations"][0]["result"][0]["value"]["choices"] for task in tasks] == [
+        ["Positive"],
+        ["Negative"],
+        ["Positive"],
+    ]

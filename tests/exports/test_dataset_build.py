@@ -10,6 +10,7 @@ from exports.dataset_services import dataset_version_create, dataset_version_del
 from exports.datasets import storage
 from exports.formats.datasets import DatasetFormat, register
 from exports.models import DatasetVersion
+from tessera.errors import ApplicationError
 from tests.conftest import choice
 from tests.exports import dataset_test_formats  # noqa: F401 - registers the test formats
 
@@ -194,3 +195,36 @@ def test_a_version_deleted_while_it_builds_leaves_no_files(project, cast):
     dataset_version_run(version_id=version.pk)
     assert not DatasetVersion.objects.filter(pk=version.pk).exists()
     assert not storage.version_dir(project_id=project.pk, version_id=version.pk).exists()
+
+
+def test_dedup_and_redaction_run_between_selection_and_the_writers(make_project, cast):
+    project = make_project(
+        tasks=[
+            {"text": "Write to kenji@example.jp today."},
+            {"text": "Rates rose."},
+            {"text": "rates   ROSE."},  # the same after normalisation: removed
+            {"text": "Flat."},
+        ]
+    )
+    for task in project.tasks.order_by("inner_id"):
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+    version = build(
+        project, cast, {"formats": ["jsonl", "JSON"], "dedup": {"exact": True}, "redact": ["email"]}
+    )
+    assert [(s["name"], s["removed"], s["changed"]) for s in version.steps] == [
+        ("dedup_exact", 1, 0),
+        ("redact", 0, 1),
+    ]
+    assert version.counts["total"] == 3
+    rows = read_jsonl(version, "jsonl", "train")
+    assert [row["data"]["text"] for row in rows] == ["Write to [EMAIL] today.", "Rates rose.", "Flat."]
+    card = storage.resolve(next(f for f in version.files if f["format"] == "card")["path"]).read_text()
+    assert "dedup_exact" in card and "redact" in card
+
+
+def test_an_unknown_redaction_kind_is_a_400_naming_redact(project, cast):
+    with pytest.raises(ApplicationError) as caught:
+        dataset_version_create(
+            project=project, user=cast.users["manager"], body={"formats": ["jsonl"], "redact": ["shoe_size"]}
+        )
+    assert caught.value.field == "redact"

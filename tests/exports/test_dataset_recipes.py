@@ -85,6 +85,12 @@ def test_an_unfit_format_says_why():
     assert "test_images_only" in error.message and "image" in error.message
 
 
+def test_redact_takes_kinds_and_pattern_objects_in_one_list():
+    recipe = parse({"formats": ["test_jsonl"], "redact": ["phone", {"pattern": "ID-[0-9]+"}, "email"]})
+    assert recipe["redact"] == {"kinds": ["email", "phone"], "patterns": ["ID-[0-9]+"]}
+    assert refused({"formats": ["test_jsonl"], "redact": [{"regex": "x"}]}).field == "redact"
+
+
 def test_splits_within_the_tolerance_pass():
     recipe = parse(
         {"formats": ["test_jsonl"], "splits": {"train": 0.7, "validation": 0.2, "test": 0.1000000001}}
