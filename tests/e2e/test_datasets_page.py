@@ -1,9 +1,10 @@
 """The Datasets tab in a real browser, in English and in Japanese, light and dark: a manager fills in the
 build form while its live preview follows (splits that do not sum to 1 are refused beside the field with
-the server's sentence), builds a version on a real Celery worker, watches it complete, reads its card
-and step reports, downloads a split, builds a second version and compares the two. The version's name is
-markup-looking text and stays text. A reviewer sees the versions and their downloads but no build form
-and no Delete. Screenshots go to TESSERA_SCREENSHOT_DIR (docs/screenshots)."""
+the server's sentence), builds a version with exact dedup and e-mail redaction on a real Celery worker,
+watches it complete, reads its card and step reports, downloads a split, builds a second version and
+compares the two, then deletes one. The version's name is markup-looking text and stays text. A reviewer
+sees the versions and their downloads but no build form and no Delete. Screenshots go to
+TESSERA_SCREENSHOT_DIR (docs/screenshots)."""
 
 import json
 from pathlib import Path
@@ -50,6 +51,8 @@ STRINGS = {
         "added": "Added",
         "card": "Dataset card",
         "delete": "Delete",
+        "removed_none": "0 removed",
+        "email": "E-mail addresses: 0",
     },
     "ja": {
         "locale": "ja-JP",
@@ -61,6 +64,8 @@ STRINGS = {
         "added": "追加",
         "card": "データセットカード",
         "delete": "削除",
+        "removed_none": "0 件を除外",
+        "email": "メールアドレス: 0",
     },
 }
 
@@ -133,6 +138,8 @@ def test_a_manager_builds_reads_downloads_and_compares_dataset_versions(
 
     page.fill("#dataset-name", XSS_NAME)
     page.locator("#dataset-stratify-on").uncheck()
+    page.locator("#dataset-dedup-exact-on").check()
+    page.locator("#dataset-redact-email").check()
     page.get_by_role("button", name=words["build"]).click()
     page.locator("form.dataset-form[data-state=started]").wait_for()
     first = DatasetVersion.objects.get(project=project)
@@ -148,9 +155,14 @@ def test_a_manager_builds_reads_downloads_and_compares_dataset_versions(
     first.refresh_from_db()
     assert first.recipe["splits"] == {"train": 0.75, "validation": 0.25}
     assert first.recipe["stratify"] is False and first.recipe["formats"] == ["test_jsonl"]
+    assert first.recipe["dedup"]["exact"] is True and first.recipe["redact"]["kinds"] == ["email"]
     # Counts per split and label, the step reports, the files and the card.
     split_totals = detail.locator("table.split-counts tr.total td[data-split]")
     assert sum(int(split_totals.nth(i).inner_text()) for i in range(split_totals.count())) == 8
+    # Each curation step's report: nothing to remove or redact in these notes, said as such.
+    expect(detail.locator(".steps li[data-step]")).to_have_count(2)
+    expect(detail.locator(".steps li[data-step=dedup_exact]")).to_contain_text(words["removed_none"])
+    expect(detail.locator(".steps li[data-step=redact]")).to_contain_text(words["email"])
     card = detail.locator("article.dataset-card")
     expect(card).to_be_visible()
     assert card.locator("h3, h4, h5").count() >= 1
