@@ -118,6 +118,10 @@ def test_a_manager_builds_reads_downloads_and_compares_dataset_versions(
     totals = preview_totals(page)
     assert set(totals) == {"train", "validation", "test"} and sum(totals.values()) == 8, totals
     expect(page.locator(".dataset-preview tbody tr[data-label]")).to_have_count(2)
+    # Formats that cannot hold a Choices project's answers are not offered, and say why.
+    assert page.locator("#dataset-formats-COCO").count() == 0
+    expect(page.locator(".unfit-formats li[data-format=COCO]")).to_have_count(1)
+    expect(page.locator("#dataset-formats-text_classification")).to_be_enabled()
 
     # Ratios that do not add up: the server's sentence beside the splits, in the preview and on Build.
     set_splits(page, "0.9", "0.1", "0.1")

@@ -59,8 +59,7 @@ const t = catalogue(
     patterns: "Custom patterns",
     patternsHint: "One regular expression a line; matches are replaced.",
     formats: "Formats",
-    formatsHint: "Formats that do not fit this project's labeling config are refused with the reason.",
-    unfit: "{name}: {reason}",
+    unfitSummary: "{count} formats do not fit this project's labeling config",
     build: "Build the version",
     building: "Starting…",
     started: "Building “{name}”.",
@@ -122,8 +121,7 @@ const t = catalogue(
     patterns: "独自のパターン",
     patternsHint: "1 行に 1 つの正規表現。一致した部分を置き換えます。",
     formats: "形式",
-    formatsHint: "このプロジェクトのラベル設定に合わない形式は、理由とともに拒否されます。",
-    unfit: "{name}: {reason}",
+    unfitSummary: "このプロジェクトのラベル設定に合わない形式（{count} 件）",
     build: "バージョンを作成",
     building: "開始しています…",
     started: "「{name}」を作成しています。",
@@ -182,7 +180,7 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
       error,
     );
   };
-  const group = (name: string, legendKey: Key, hintKey: Key | null, ...children: HTMLElement[]): HTMLElement => {
+  const group = (name: string, legendKey: Key, hintKey: Key | null, ...children: (HTMLElement | null)[]): HTMLElement => {
     const error = el("p", { className: "field-error", attrs: { "aria-live": "polite" } });
     errors.set(name, error);
     return el("fieldset", { className: "settings-group", data: { field: name } }, el("legend", { text: t(legendKey) }), hintKey ? el("p", { className: "hint", text: t(hintKey) }) : null, ...children, error);
@@ -247,18 +245,24 @@ export function buildForm(project: ProjectDetail, formats: FormatChoice[], onBui
     el("div", { className: "check-grid" }, ...REDACTION_KINDS.map((kind) => check("redact", kind, t(kind), false))),
     field("redact.patterns", "patterns", patterns, "patternsHint"),
   );
-  const formatBoxes = formats.map((format) => {
-    const box = check("formats", format.name, format.label, false);
-    if (format.unfit) {
-      const input = box.querySelector("input")!;
-      input.disabled = true;
-      box.classList.add("unfit");
-      box.title = t("unfit", { name: format.label, reason: format.unfit });
-      box.append(el("small", { className: "unfit-reason", text: format.unfit }));
-    }
-    return box;
-  });
-  const formatGroup = group("formats", "formats", "formatsHint", el("div", { className: "check-grid formats" }, ...formatBoxes));
+  // Only the formats that fit are offered; the others are listed apart with the reason, so the manager
+  // sees why COCO is missing from a text project without a refusal to learn it from.
+  const fitting = formats.filter((format) => !format.unfit);
+  const unfit = formats.filter((format) => format.unfit);
+  const formatGroup = group(
+    "formats",
+    "formats",
+    null,
+    el("div", { className: "check-grid formats" }, ...fitting.map((format) => check("formats", format.name, format.label, false))),
+    unfit.length
+      ? el(
+          "details",
+          { className: "unfit-formats" },
+          el("summary", { text: t("unfitSummary", { count: formatNumber(unfit.length) }) }),
+          el("ul", {}, ...unfit.map((format) => el("li", { data: { format: format.name } }, el("strong", { text: format.label }), ": ", format.unfit ?? ""))),
+        )
+      : null,
+  );
 
   const status = el("p", { className: "notice", attrs: { role: "status", "aria-live": "polite", id: "dataset-form-status" } });
   const submit = el("button", { className: "primary", attrs: { type: "submit" }, text: t("build") });
