@@ -105,6 +105,9 @@ PROJECT_TABS: dict[str, Role] = {
     "settings": Role.MANAGER,
     "members": Role.REVIEWER,
     "export": Role.REVIEWER,
+    # Dataset versions (issue 11): reviewers read and download them; building and deleting are for
+    # managers, which the API enforces and the page reflects.
+    "datasets": Role.REVIEWER,
 }
 # Pages outside a project: the minimum role of the active organization.
 APP_PAGES: dict[str, Role] = {

@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/", include("exports.api")),
     path("api/", include("exports.api_datasets")),
     path("api/", include("exports.api_snapshots")),
+    path("api/", include("exports.api_dataset_formats")),
     path("api/", include("training.api.urls")),
     path("", include("frontend.urls")),
 ]

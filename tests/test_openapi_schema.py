@@ -24,6 +24,7 @@ from annotation.models import ImportJob, Project
 from tessera.services import user_upsert
 from tests.conftest import NER_CONFIG, SENTIMENT_CONFIG, choice
 from tests.exports.schema_walk import walk_datasets
+from tests.exports.schema_walk_formats import walk_dataset_formats
 from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
 from tests.training.schema_walk_training import walk_training
@@ -584,6 +585,7 @@ def test_every_answer_matches_the_schema(
     # Pre-labelers and their jobs (issue 10).
     walk_prelabeling(call, make_project, monkeypatch)
     walk_datasets(call, make_project, cast, settings, tmp_path)
+    walk_dataset_formats(call, make_project)
 
     # Base models and the training estimate (issue 12).
     walk_training(call, settings)

@@ -15,3 +15,16 @@ export function saveBlob(blob: Blob, fileName: string): void {
   // The download has started from the URL; give the browser a moment before letting it go.
   window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/**
+ * A link that downloads a file from our own API (a dataset version's file). dom.ts refuses hrefs
+ * into /api/ because task data must never make the browser call the API with the session cookie;
+ * this path is built by the page from a version's numeric id and query values it encodes itself, so
+ * it is set on the anchor's property here, beside the blob: exception above.
+ */
+export function apiDownloadLink(path: string, query: Record<string, string>, text: string, label: string): HTMLAnchorElement {
+  if (!/^\/api\/[a-z0-9_/-]+$/.test(path)) throw new Error(`refusing download path ${path}`);
+  const link = el("a", { className: "download", attrs: { download: "", "aria-label": label }, text });
+  link.href = `${path}?${new URLSearchParams(query)}`;
+  return link;
+}

@@ -44,6 +44,9 @@ def app_settings(response) -> dict:
         ("manager", "models", 200),
         ("reviewer", "models", 403),
         ("annotator", "models", 403),
+        ("manager", "datasets", 200),
+        ("reviewer", "datasets", 200),
+        ("annotator", "datasets", 403),
     ],
 )
 def test_project_tabs_are_served_by_role(cast, make_project, key, tab, status):

@@ -21,6 +21,7 @@ const t = catalogue(
     searchIn: "Search in",
     searchPlaceholder: "Words to find…",
     filters: "Filters",
+    buildDataset: "Build a dataset from this filter",
     filtersCount: "Filters ({n})",
     addFilter: "Add filter",
     removeFilter: "Remove this filter",
@@ -104,6 +105,7 @@ const t = catalogue(
     searchIn: "検索する項目",
     searchPlaceholder: "検索する語…",
     filters: "フィルター",
+    buildDataset: "このフィルターでデータセットを作成",
     filtersCount: "フィルター（{n}）",
     addFilter: "フィルターを追加",
     removeFilter: "このフィルターを削除",
@@ -300,6 +302,8 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
   const status = el("p", { className: "notice", attrs: { role: "status" } });
   const selectionBar = el("div", { className: "selection-bar", attrs: { hidden: "" } });
   const tableWrap = el("div", { className: "table-wrap" });
+  // Managers take the current filter to the Datasets tab's build form (it reads the same ?f=&c= query).
+  const datasetLink = manager ? el("a", { className: "button dataset-link", attrs: { href: `/projects/${project.id}/datasets/`, hidden: "" }, text: t("buildDataset") }) : null;
   const pager = el("nav", { className: "pager", attrs: { "aria-label": t("page", { from: "", to: "", total: "" }) } });
 
   const toolbar = el(
@@ -323,6 +327,7 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
     ),
     filterToggle,
     columnsToggle,
+    datasetLink,
   );
   replaceChildren(ctx.root, toolbar, filterPanel, columnPanel, selectionBar, status, tableWrap, pager);
 
@@ -489,6 +494,10 @@ export default async function dataTable(ctx: ProjectContext): Promise<() => void
       ),
     );
     filterToggle.textContent = query.rows.length ? t("filtersCount", { n: query.rows.length }) : t("filters");
+    if (datasetLink) {
+      datasetLink.hidden = !query.rows.length;
+      datasetLink.setAttribute("href", `/projects/${project.id}/datasets/${writeQuery({ rows: query.rows, conjunction: query.conjunction, ordering: "", page: 1 })}`);
+    }
   }
 
   function renderColumnPanel(): void {

@@ -1,4 +1,4 @@
-// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Models, Import, Settings, Members, Export), each tab a
+// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Models, Import, Settings, Members, Export, Datasets), each tab a
 // module of its own loaded on demand. A tab is shown when its module exists and the caller's role
 // reaches it; the server (frontend/views.py PROJECT_TABS) refuses the same URLs to lower roles.
 
@@ -22,7 +22,7 @@ export interface TabModule {
   prefetch?: (projectId: number) => void;
 }
 
-type TabKey = "label" | "data" | "review" | "dashboard" | "models" | "import" | "settings" | "members" | "export";
+type TabKey = "label" | "data" | "review" | "dashboard" | "models" | "import" | "settings" | "members" | "export" | "datasets";
 
 interface Tab {
   key: TabKey;
@@ -31,7 +31,7 @@ interface Tab {
   load?: () => Promise<TabModule>;
 }
 
-// One line a tab. A later issue adds Datasets here.
+// One line a tab.
 const TABS: Tab[] = [
   { key: "label", minimum: "annotator" },
   { key: "data", minimum: "reviewer", load: () => import("./data_table") },
@@ -42,6 +42,8 @@ const TABS: Tab[] = [
   { key: "settings", minimum: "manager", load: () => import("./project_settings") },
   { key: "members", minimum: "reviewer", load: () => import("./project_members") },
   { key: "export", minimum: "reviewer", load: () => import("./project_export") },
+  // Reviewers see versions and download them; building and deleting are a manager's (the page hides them).
+  { key: "datasets", minimum: "reviewer", load: () => import("./datasets") },
 ];
 
 const t = catalogue(
@@ -55,6 +57,7 @@ const t = catalogue(
     settings: "Settings",
     members: "Members",
     export: "Export",
+    datasets: "Datasets",
     tabs: "Project pages",
     allProjects: "All projects",
     unknownTab: "This project has no such page.",
@@ -71,6 +74,7 @@ const t = catalogue(
     settings: "設定",
     members: "メンバー",
     export: "エクスポート",
+    datasets: "データセット",
     tabs: "プロジェクトのページ",
     allProjects: "すべてのプロジェクト",
     unknownTab: "このプロジェクトにそのページはありません。",
