@@ -51,7 +51,7 @@ class DatasetVersionOut(serializers.Serializer):
     )
     error = serializers.DictField(allow_null=True)
     attempts = serializers.IntegerField()
-    created_by = serializers.IntegerField(allow_null=True)
+    created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 

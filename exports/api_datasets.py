@@ -31,6 +31,7 @@ from exports.datasets import storage
 from exports.datasets.build import manifest_diff
 from exports.formats.datasets import DATASET_FORMATS
 from exports.models import DatasetVersion
+from tessera.api.output import user_simple_out
 from tessera.api.schemas import ErrorOut
 from tessera.errors import ApplicationError, Conflict
 from tessera.models import Role
@@ -62,7 +63,7 @@ def dataset_version_out(version: DatasetVersion, *, card: bool = False) -> dict:
         "parent": version.parent_id,
         "error": version.error,
         "attempts": version.attempts,
-        "created_by": version.created_by_id,
+        "created_by": user_simple_out(version.created_by),
         "created_at": _time(version.created_at),
         "finished_at": _time(version.finished_at),
     }

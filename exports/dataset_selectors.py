@@ -22,7 +22,7 @@ def dataset_version_get(
     rows = DatasetVersion.objects.filter(pk=pk, organization_id=membership.organization_id)
     if project_id is not None:
         rows = rows.filter(project_id=project_id)
-    version = rows.select_related("project").first()
+    version = rows.select_related("project", "created_by").first()
     if version is None:
         raise NotFound(_("Dataset version not found."))
     # The project's own visibility rules apply to its versions too.

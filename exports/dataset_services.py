@@ -47,11 +47,15 @@ def _error(code: str, message: str, field: str | None = None) -> dict:
     return {"code": code, "message": message, "field": field}
 
 
-def recipe_check(*, project: Project, body: Any, snapshot: bool = False) -> dict:
+def recipe_check(*, project: Project, body: Any, snapshot: bool = False, preview: bool = False) -> dict:
     """The normalised recipe, with the checks that read the project's tasks: it selects something, and
-    its group field is one that a selected task has."""
+    its group field is one that a selected task has. A snapshot and a preview need no ``formats`` (a
+    snapshot is converted when downloaded; formats change no count)."""
     recipe = recipe_parse(
-        body, context=dataset_context(project), limits=task_query_limits(), formats_required=not snapshot
+        body,
+        context=dataset_context(project),
+        limits=task_query_limits(),
+        formats_required=not (snapshot or preview),
     )
     steps_check(recipe)
     if selection_count(project=project, recipe=recipe) == 0:
@@ -277,7 +281,7 @@ def dataset_preview(*, project: Project, body: Any) -> dict:
     """Counts per split and label that the recipe would give, without building: one read of each selected
     task's id, group field and stored labels (no annotation is read). Curation steps are not run, so a
     recipe with dedup may build fewer items; labels are the task's stored ones, not the chosen result's."""
-    recipe = recipe_check(project=project, body=body)
+    recipe = recipe_check(project=project, body=body, preview=True)
     rows = [
         SplitRow(row.task_id, row.group, _preview_label(row.labels_json))
         for row in selection_preview_rows(project=project, recipe=recipe)

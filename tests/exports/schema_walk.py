@@ -40,7 +40,7 @@ def walk_datasets(call: Any, make_project: Any, cast: Any, settings: Any, tmp_pa
     outsider("get", datasets, expect=404)
     preview = f"{datasets}preview"
     manager("post", preview, recipe, expect=200)
-    manager("post", preview, {"formats": []}, expect=400)
+    manager("post", preview, {"splits": {"train": 0.5}}, expect=400)
     annotator("post", preview, recipe, expect=403)
     outsider("post", preview, recipe, expect=404)
 

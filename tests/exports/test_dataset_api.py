@@ -50,6 +50,8 @@ def test_a_manager_builds_a_version_that_starts_queued(api, project):
     assert body["progress"] == {"done": 0, "total": 10}
     assert body["recipe"]["splits"] == {"train": 0.5, "test": 0.5}
     assert body["files"] == [] and body["parent"] is None
+    # The builder by name, as Label Studio's snapshots name theirs (the page shows who built each one).
+    assert body["created_by"]["email"] == "manager@acme.test"
 
 
 @pytest.mark.parametrize("role", ["annotator", "reviewer"])
@@ -162,7 +164,14 @@ def test_preview_counts_splits_and_labels_without_building(api, project):
     body = response.json()
     assert body["total"] == 10 and body["splits"] == {"train": 5, "test": 5}
     assert sum(sum(labels.values()) for labels in body["labels"].values()) == 10
-    assert post_json(api("manager"), f"/api/projects/{project.pk}/datasets/preview", {}).status_code == 400
+    # Formats change no count: a preview needs none, and a bare recipe previews every task in train.
+    bare = post_json(api("manager"), f"/api/projects/{project.pk}/datasets/preview", {})
+    assert bare.status_code == 200, bare.content
+    assert bare.json()["splits"] == {"train": 10}
+    wrong = post_json(
+        api("manager"), f"/api/projects/{project.pk}/datasets/preview", {"splits": {"train": 0.5}}
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "splits"
 
 
 def test_diff_counts_tasks_added_removed_and_relabeled(api, project, cast, built):
