@@ -5,6 +5,7 @@ import pytest
 
 from annotation.services.annotations import annotation_create
 from exports.dataset_services import dataset_version_run
+from exports.datasets import storage
 from tessera.models import AuditEvent
 from tests.conftest import choice, post_json
 from tests.exports import dataset_test_formats  # noqa: F401 - registers the test formats
@@ -187,6 +188,17 @@ def test_diff_counts_tasks_added_removed_and_relabeled(api, project, cast, built
 def test_a_manager_deletes_a_version(api, built):
     assert api("reviewer").delete(f"/api/datasets/{built}/").status_code == 403
     assert api("manager").delete(f"/api/datasets/{built}/").status_code == 204
+    assert api("manager").get(f"/api/datasets/{built}/").status_code == 404
+
+
+def test_deleting_the_project_removes_its_versions_files(
+    api, project, built, django_capture_on_commit_callbacks
+):
+    folder = storage.version_dir(project_id=project.pk, version_id=built)
+    assert any(folder.iterdir())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api("manager").delete(f"/api/projects/{project.pk}/").status_code == 204
+    assert not folder.exists()
     assert api("manager").get(f"/api/datasets/{built}/").status_code == 404
 
 
