@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -190,6 +191,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
             worker.stop()
         if not args.keep_db:
             api_bench.database_drop(args.database_url)
+        shutil.rmtree(data_dir, ignore_errors=True)
     builds = result["builds"]
     summary: dict = {}
     for name, figures in builds.items():
