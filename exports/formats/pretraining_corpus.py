@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from exports.datasets.items import DatasetContext, DatasetItem
 from exports.formats import shape_rows, shape_tokens
-from exports.formats.datasets import DatasetFormat, register
 
 NAME = "pretraining_corpus"
 _DOCUMENT_TAGS = shape_rows.TEXT_TAGS | shape_rows.DIALOGUE_TAGS
@@ -50,13 +49,4 @@ def write(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryI
     shape_rows.write_jsonl(rows(), stream)
 
 
-FORMAT = register(
-    DatasetFormat(
-        name=NAME,
-        extension=shape_rows.EXTENSION,
-        content_type=shape_rows.CONTENT_TYPE,
-        per_split=True,
-        fits=fits,
-        write=write,
-    )
-)
+FORMAT = shape_rows.register_shape(name=NAME, fits=fits, write=write)

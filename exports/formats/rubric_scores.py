@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from exports.datasets.items import DatasetContext, DatasetItem
 from exports.formats import shape_rows
-from exports.formats.datasets import DatasetFormat, register
 from exports.formats.shape_rows import ConfigControl, ConfigObject, ConfigTags
 
 NAME = "rubric_scores"
@@ -69,13 +68,4 @@ def write(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryI
     shape_rows.write_jsonl(shape_rows.rows_for_results(items, build), stream)
 
 
-FORMAT = register(
-    DatasetFormat(
-        name=NAME,
-        extension=shape_rows.EXTENSION,
-        content_type=shape_rows.CONTENT_TYPE,
-        per_split=True,
-        fits=fits,
-        write=write,
-    )
-)
+FORMAT = shape_rows.register_shape(name=NAME, fits=fits, write=write)

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from exports.datasets.items import DatasetContext, DatasetItem
+from exports.formats.datasets import DatasetFormat, register
 
 CONTENT_TYPE = "application/jsonl"
 EXTENSION = "jsonl"
@@ -306,3 +307,17 @@ def rows_for_results(
     for item in items:
         for result in item_results(item):
             yield from build(item, result)
+
+
+def register_shape(
+    *,
+    name: str,
+    fits: Callable[[DatasetContext], str | None],
+    write: Callable[[Iterable[DatasetItem], DatasetContext, BinaryIO], None],
+) -> DatasetFormat:
+    """A training shape: JSONL rows, one file per split."""
+    return register(
+        DatasetFormat(
+            name=name, extension=EXTENSION, content_type=CONTENT_TYPE, per_split=True, fits=fits, write=write
+        )
+    )
