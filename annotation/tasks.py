@@ -1,39 +1,29 @@
 """Celery entry points for the annotation app: thin adapters that call services with a job row's id."""
 
+from functools import partial
+
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import DatabaseError
 
 from annotation.services.import_jobs import import_job_fail, import_job_run, import_jobs_reap
 from annotation.services.search_index import search_index_send_once, task_search_index, task_search_sweep
+from tessera.job_tasks import JOB_RETRY_OPTIONS, job_task_run
 
 
 @shared_task(
     bind=True,
     name="annotation.tasks.run_import_job",
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
+    **JOB_RETRY_OPTIONS,
 )
 def run_import_job(self, job_id: int) -> None:
-    try:
-        import_job_run(job_id=job_id)
-    except SoftTimeLimitExceeded:
+    job_task_run(
+        self,
+        run=partial(import_job_run, job_id=job_id),
+        fail=partial(import_job_fail, job_id=job_id),
         # Raised in the middle of the work: the import's transaction rolled back, nothing was written.
-        limit = self.soft_time_limit or settings.TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
-        import_job_fail(
-            job_id=job_id,
-            message=f"The import ran longer than its time limit ({limit} s) and was stopped; nothing was written.",
-            code="time_limit",
-        )
-    except Exception as exc:
-        if self.request.retries >= self.max_retries or not isinstance(exc, (DatabaseError, OSError)):
-            import_job_fail(job_id=job_id, message=f"{type(exc).__name__}: {exc}")
-            if not isinstance(exc, (DatabaseError, OSError)):
-                return
-        raise
+        time_limit_message="The import ran longer than its time limit ({limit} s) and was stopped; "
+        "nothing was written.",
+    )
 
 
 @shared_task(name="annotation.tasks.reap_import_jobs", soft_time_limit=50, time_limit=60)

@@ -4,14 +4,13 @@ Dataset builds run on the ``default`` queue with the app's reliability settings 
 worker lost); a second delivery of one build claims nothing while the first holds its lease.
 """
 
+from functools import partial
 from typing import Any
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.db import DatabaseError
 
 from exports.dataset_services import dataset_version_fail, dataset_version_run, dataset_versions_reap
+from tessera.job_tasks import JOB_RETRY_OPTIONS, job_task_run
 
 
 @shared_task(
@@ -19,27 +18,15 @@ from exports.dataset_services import dataset_version_fail, dataset_version_run, 
     name="exports.tasks.dataset_build",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
+    **JOB_RETRY_OPTIONS,
 )
 def dataset_build(self: Any, version_id: int) -> None:
-    try:
-        dataset_version_run(version_id=version_id)
-    except SoftTimeLimitExceeded:
-        limit = self.soft_time_limit or settings.TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
-        dataset_version_fail(
-            version_id=version_id,
-            message=f"The dataset build ran longer than its time limit ({limit} s) and was stopped.",
-            code="time_limit",
-        )
-    except Exception as exc:
-        if self.request.retries >= self.max_retries or not isinstance(exc, (DatabaseError, OSError)):
-            dataset_version_fail(version_id=version_id, message=f"{type(exc).__name__}: {exc}")
-            if not isinstance(exc, (DatabaseError, OSError)):
-                return
-        raise
+    job_task_run(
+        self,
+        run=partial(dataset_version_run, version_id=version_id),
+        fail=partial(dataset_version_fail, version_id=version_id),
+        time_limit_message="The dataset build ran longer than its time limit ({limit} s) and was stopped.",
+    )
 
 
 @shared_task(name="exports.tasks.reap_dataset_versions", soft_time_limit=50, time_limit=60)

@@ -4,13 +4,12 @@
 reaper and the refit sweep are short and run on the default queue.
 """
 
+from functools import partial
 from typing import Any
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.db import DatabaseError
 
+from tessera.job_tasks import JOB_RETRY_OPTIONS, job_task_run
 from training.services.prelabel_jobs import (
     prelabel_job_fail,
     prelabel_job_run,
@@ -22,28 +21,16 @@ from training.services.prelabel_jobs import (
 @shared_task(
     bind=True,
     name="training.tasks.prelabel_run_job",
-    autoretry_for=(DatabaseError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
+    **JOB_RETRY_OPTIONS,
 )
 def prelabel_run_job(self: Any, job_id: int) -> None:
-    try:
-        prelabel_job_run(job_id=job_id)
-    except SoftTimeLimitExceeded:
-        limit = self.soft_time_limit or settings.TESSERA_JOB_SOFT_TIME_LIMIT_SECONDS
-        prelabel_job_fail(
-            job_id=job_id,
-            message=f"The job ran longer than its time limit ({limit} s) and was stopped; "
-            "the predictions written so far are kept.",
-            code="time_limit",
-        )
-    except Exception as exc:
-        if self.request.retries >= self.max_retries or not isinstance(exc, (DatabaseError, OSError)):
-            prelabel_job_fail(job_id=job_id, message=f"{type(exc).__name__}: {exc}")
-            if not isinstance(exc, (DatabaseError, OSError)):
-                return
-        raise
+    job_task_run(
+        self,
+        run=partial(prelabel_job_run, job_id=job_id),
+        fail=partial(prelabel_job_fail, job_id=job_id),
+        time_limit_message="The job ran longer than its time limit ({limit} s) and was stopped; "
+        "the predictions written so far are kept.",
+    )
 
 
 @shared_task(name="training.tasks.reap_prelabel_jobs", soft_time_limit=50, time_limit=60)
