@@ -216,7 +216,7 @@ class DatasetBuild:
     def _counts(self, rows: SplitRows, splits: "Splits") -> dict:
         label_count = len(rows.labels)
         # (split, label) pairs counted in one pass over the codes; label code 0 is no label.
-        pairs = splits.codes.astype(np.int64) * label_count + np.frombuffer(rows.label_codes, dtype=np.uint16)
+        pairs = splits.codes.astype(np.int64) * label_count + np.frombuffer(rows.label_codes, dtype=np.uint32)
         counted = np.bincount(pairs, minlength=len(splits.names) * label_count).reshape(-1, label_count)
         per_split = dict(zip(splits.names, counted.sum(axis=1).tolist(), strict=True))
         labels: dict[str, dict[str, int]] = {name: {} for name in split_ratios(self.recipe)}

@@ -11,8 +11,7 @@ every target exactly; with groups each split ends within one group of it.
 
 import hashlib
 from array import array
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,25 +68,16 @@ def _rank(seed_key: bytes, unit: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(unit, digest_size=8, key=seed_key).digest(), "big")
 
 
-def _label_of_unit(labels: list[str | None]) -> str:
-    if len(labels) == 1:
-        return labels[0] or ""
-    counted = Counter("" if label is None else label for label in labels)
-    # The unit's most common label, ties by name: independent of the order the rows came in.
-    return min(counted, key=lambda label: (-counted[label], label))
-
-
 class SplitRows:
     """(task id, group, label) rows held as columns: task ids in an ``array('q')``, each group and label
     as an index into its own list of distinct values. A ``SplitRow`` per item cost a hundred bytes at a
-    million tasks (an object, its int and the list's pointer); these cost 18 and the distinct values.
-    Reads as a sequence of ``SplitRow``. Group codes number the groups in order of first appearance,
-    label code 0 is no label."""
+    million tasks (an object, its int and the list's pointer); these cost 20 and the distinct values.
+    Group codes number the groups in order of first appearance, label code 0 is no label."""
 
     def __init__(self) -> None:
         self.task_ids = array("q")
         self.group_codes = array("q")  # -1: no group
-        self.label_codes = array("H")
+        self.label_codes = array("I")  # a free-text taxonomy may have more than 65,535 labels
         self.groups: dict[str, int] = {}
         self.labels: list[str | None] = [None]
         self._label_codes: dict[str | None, int] = {None: 0}
@@ -104,19 +94,6 @@ class SplitRows:
     def __len__(self) -> int:
         return len(self.task_ids)
 
-    def __getitem__(self, index: int) -> SplitRow:
-        code = self.group_codes[index]
-        return SplitRow(
-            self.task_ids[index],
-            None if code < 0 else self.group_names()[code],
-            self.labels[self.label_codes[index]],
-        )
-
-    def __iter__(self) -> Iterator[SplitRow]:
-        names = self.group_names()
-        for task_id, code, label in zip(self.task_ids, self.group_codes, self.label_codes, strict=True):
-            yield SplitRow(task_id, None if code < 0 else names[code], self.labels[label])
-
     def group_names(self) -> list[str]:
         return list(self.groups)
 
@@ -129,7 +106,12 @@ class SplitRows:
 
 
 def assign_splits(
-    rows: Sequence[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
+    rows: Sequence[SplitRow] | SplitRows,
+    *,
+    ratios: dict[str, float],
+    seed: int,
+    stratify: bool,
+    grouped: bool,
 ) -> dict[int, str]:
     """task id -> split name (see ``split_codes``)."""
     compact = rows if isinstance(rows, SplitRows) else SplitRows.of(rows)
@@ -150,9 +132,9 @@ def split_codes(
     groups before single tasks, the group's name or the task's id), so ties of the 64-bit rank too are
     broken the same way on every run."""
     seed_key = seed.to_bytes(8, "big")
-    task_ids = np.frombuffer(rows.task_ids, dtype=np.int64) if len(rows) else np.empty(0, np.int64)
-    row_groups = np.frombuffer(rows.group_codes, dtype=np.int64) if len(rows) else np.empty(0, np.int64)
-    label_codes = np.frombuffer(rows.label_codes, dtype=np.uint16) if len(rows) else np.empty(0, np.uint16)
+    task_ids = np.frombuffer(rows.task_ids, dtype=np.int64)
+    row_groups = np.frombuffer(rows.group_codes, dtype=np.int64)
+    label_codes = np.frombuffer(rows.label_codes, dtype=np.uint32)
     group_names = rows.group_names() if grouped else []
     in_group = row_groups >= 0 if grouped else np.zeros(len(rows), dtype=bool)
     singles = np.flatnonzero(~in_group)  # row index of each single-task unit, in unit order after the groups
