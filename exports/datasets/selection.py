@@ -16,7 +16,7 @@ Which result a task contributes:
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,11 +250,11 @@ def selection_items(*, project: Project, recipe: dict) -> Iterator[DatasetItem]:
         after = rows[-1][0]
 
 
-def selection_agreement(*, project: Project, task_ids: list[int]) -> list[float]:
+def selection_agreement(*, project: Project, task_ids: Sequence[int]) -> list[float]:
     """The stored agreement of those tasks that have one (for the card), read a page of ids at a time."""
     values: list[float] = []
     for start in range(0, len(task_ids), PAGE_TASKS):
-        page = task_ids[start : start + PAGE_TASKS]
+        page = list(task_ids[start : start + PAGE_TASKS])
         condition, params = _range(page)
         wanted = set(page)
         with connection.cursor() as cursor:

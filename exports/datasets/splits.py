@@ -10,8 +10,8 @@ every target exactly; with groups each split ends within one group of it.
 """
 
 import hashlib
-from collections import Counter
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,67 +68,122 @@ def _rank(seed_key: bytes, unit: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(unit, digest_size=8, key=seed_key).digest(), "big")
 
 
-def _label_of_unit(labels: list[str | None]) -> str:
-    if len(labels) == 1:
-        return labels[0] or ""
-    counted = Counter("" if label is None else label for label in labels)
-    # The unit's most common label, ties by name: independent of the order the rows came in.
-    return min(counted, key=lambda label: (-counted[label], label))
+class SplitRows:
+    """(task id, group, label) rows held as columns: task ids in an ``array('q')``, each group and label
+    as an index into its own list of distinct values. A ``SplitRow`` per item cost a hundred bytes at a
+    million tasks (an object, its int and the list's pointer); these cost 20 and the distinct values.
+    Group codes number the groups in order of first appearance, label code 0 is no label."""
+
+    def __init__(self) -> None:
+        self.task_ids = array("q")
+        self.group_codes = array("q")  # -1: no group
+        self.label_codes = array("I")  # a free-text taxonomy may have more than 65,535 labels
+        self.groups: dict[str, int] = {}
+        self.labels: list[str | None] = [None]
+        self._label_codes: dict[str | None, int] = {None: 0}
+
+    def append(self, task_id: int, group: str | None, label: str | None) -> None:
+        self.task_ids.append(task_id)
+        self.group_codes.append(-1 if group is None else self.groups.setdefault(group, len(self.groups)))
+        code = self._label_codes.get(label)
+        if code is None:
+            code = self._label_codes[label] = len(self.labels)
+            self.labels.append(label)
+        self.label_codes.append(code)
+
+    def __len__(self) -> int:
+        return len(self.task_ids)
+
+    def group_names(self) -> list[str]:
+        return list(self.groups)
+
+    @classmethod
+    def of(cls, rows: Iterable[SplitRow]) -> "SplitRows":
+        compact = cls()
+        for row in rows:
+            compact.append(row.task_id, row.group, row.label)
+        return compact
 
 
 def assign_splits(
-    rows: Sequence[SplitRow], *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
+    rows: Sequence[SplitRow] | SplitRows,
+    *,
+    ratios: dict[str, float],
+    seed: int,
+    stratify: bool,
+    grouped: bool,
 ) -> dict[int, str]:
-    """task id -> split name.
+    """task id -> split name (see ``split_codes``)."""
+    compact = rows if isinstance(rows, SplitRows) else SplitRows.of(rows)
+    codes, names = split_codes(compact, ratios=ratios, seed=seed, stratify=stratify, grouped=grouped)
+    return {task_id: names[code] for task_id, code in zip(compact.task_ids, codes.tolist(), strict=True)}
+
+
+_RANK_CHUNK = 65_536
+
+
+def split_codes(
+    rows: SplitRows, *, ratios: dict[str, float], seed: int, stratify: bool, grouped: bool
+) -> tuple[np.ndarray, list[str]]:
+    """(each row's split as an index into the names, the names of the splits with a ratio above 0).
 
     Units are numbered and their ranks, sizes and strata held in numpy arrays: at a million tasks a
     Python object per unit cost more memory than the rows themselves. A unit's order is (hash rank,
     groups before single tasks, the group's name or the task's id), so ties of the 64-bit rank too are
     broken the same way on every run."""
     seed_key = seed.to_bytes(8, "big")
-    groups: dict[str, int] = {}
-    unit_of_row = np.empty(len(rows), dtype=np.int64)
-    singles: list[int] = []  # row index of each single-task unit, in unit order after the groups
-    for index, row in enumerate(rows):
-        if grouped and row.group is not None:
-            unit_of_row[index] = groups.setdefault(row.group, len(groups))
-        else:
-            unit_of_row[index] = -1 - len(singles)
-            singles.append(index)
-    group_count = len(groups)
-    # Single-task units come after the groups: -1 - k becomes group_count + k.
-    singles_rows = unit_of_row < 0
-    unit_of_row[singles_rows] = group_count - 1 - unit_of_row[singles_rows]
+    task_ids = np.frombuffer(rows.task_ids, dtype=np.int64)
+    row_groups = np.frombuffer(rows.group_codes, dtype=np.int64)
+    label_codes = np.frombuffer(rows.label_codes, dtype=np.uint32)
+    group_names = rows.group_names() if grouped else []
+    in_group = row_groups >= 0 if grouped else np.zeros(len(rows), dtype=bool)
+    singles = np.flatnonzero(~in_group)  # row index of each single-task unit, in unit order after the groups
+    group_count = len(group_names)
     unit_count = group_count + len(singles)
+    unit_of_row = np.empty(len(rows), dtype=np.int64)
+    unit_of_row[in_group] = row_groups[in_group]
+    unit_of_row[singles] = group_count + np.arange(len(singles), dtype=np.int64)
     rank = np.empty(unit_count, dtype=np.uint64)
     kind = np.zeros(unit_count, dtype=np.int8)
     ident = np.empty(unit_count, dtype=np.int64)
-    for order, name in enumerate(sorted(groups)):
-        code = groups[name]
-        rank[code] = _rank(seed_key, b"g" + name.encode())
+    for order, code in enumerate(sorted(range(group_count), key=group_names.__getitem__)):
+        rank[code] = _rank(seed_key, b"g" + group_names[code].encode())
         ident[code] = order
-    for k, index in enumerate(singles):
-        task_id = rows[index].task_id
-        rank[group_count + k] = _rank(seed_key, b"t" + task_id.to_bytes(8, "big", signed=True))
-        kind[group_count + k] = 1
-        ident[group_count + k] = task_id
+    single_ids = task_ids[singles]
+    # A page of task ids at a time: a Python int per task, all at once, would be 36 MB a million.
+    for start in range(0, len(single_ids), _RANK_CHUNK):
+        page = single_ids[start : start + _RANK_CHUNK].tolist()
+        rank[group_count + start : group_count + start + len(page)] = [
+            _rank(seed_key, b"t" + task_id.to_bytes(8, "big", signed=True)) for task_id in page
+        ]
+    kind[group_count:] = 1
+    ident[group_count:] = single_ids
+    del single_ids
     size = np.bincount(unit_of_row, minlength=unit_count)
     stratum_names: list[str] = [""]
     stratum = np.zeros(unit_count, dtype=np.int32)
     if stratify:
-        codes: dict[str, int] = {}
-        members: dict[int, list[str | None]] = {}
-        for index, row in enumerate(rows):
-            unit = int(unit_of_row[index])
-            if unit < group_count:
-                members.setdefault(unit, []).append(row.label)
-            else:
-                stratum[unit] = codes.setdefault(row.label or "", len(codes))
-        for unit, labels in members.items():
-            stratum[unit] = codes.setdefault(_label_of_unit(labels), len(codes))
-        stratum_names = list(codes)
+        # A stratum per label name, no label counting as "" (two label codes may share one).
+        stratum_names = sorted({label or "" for label in rows.labels})
+        of_label = np.array([stratum_names.index(label or "") for label in rows.labels], dtype=np.int32)
+        row_stratum = of_label[label_codes]
+        stratum[group_count:] = row_stratum[singles]
+        if group_count:
+            # A group's stratum is its most common label, ties by name (names are sorted, so by code):
+            # independent of the order the rows came in.
+            pairs = unit_of_row[in_group] * len(stratum_names) + row_stratum[in_group].astype(np.int64)
+            pair, count = np.unique(pairs, return_counts=True)
+            unit, code = np.divmod(pair, len(stratum_names))
+            best = np.lexsort((code, -count, unit))
+            unit, code = unit[best], code[best]
+            first = np.ones(len(unit), dtype=bool)
+            first[1:] = unit[1:] != unit[:-1]
+            stratum[unit[first]] = code[first]
+        del row_stratum
+    # The row-sized arrays the units were made from: a million tasks' worth is 9 MB more at the peak.
+    del singles, in_group
     names = [name for name in ratios if ratios[name] > 0]
-    ordered = sorted(range(len(stratum_names)), key=lambda code: stratum_names[code])
+    ordered = range(len(stratum_names))  # the names are sorted
     sizes = {stratum_names[code]: int(size[stratum == code].sum()) for code in ordered}
     targets = _stratum_targets(sizes, ratios, names)
     split_of_unit = np.zeros(unit_count, dtype=np.int8)
@@ -140,8 +195,7 @@ def assign_splits(
         ends = np.cumsum(size[units])
         middles = ends - size[units] / 2
         split_of_unit[units] = np.minimum(np.searchsorted(bounds, middles, side="right"), len(names) - 1)
-    split_of_row = split_of_unit[unit_of_row]
-    return {row.task_id: names[split] for row, split in zip(rows, split_of_row.tolist(), strict=True)}
+    return split_of_unit[unit_of_row], names
 
 
 def first_label(result: list) -> str | None:
