@@ -6,7 +6,11 @@ import pytest
 
 from annotation.models import JobState
 from annotation.services.annotations import annotation_create
-from exports.dataset_services import dataset_version_create, dataset_version_delete, dataset_version_run
+from exports.dataset_services import (
+    dataset_version_create,
+    dataset_version_delete,
+    dataset_version_run,
+)
 from exports.datasets import storage
 from exports.formats.datasets import DatasetFormat, register
 from exports.models import DatasetVersion
@@ -228,3 +232,28 @@ def test_an_unknown_redaction_kind_is_a_400_naming_redact(project, cast):
             project=project, user=cast.users["manager"], body={"formats": ["jsonl"], "redact": ["shoe_size"]}
         )
     assert caught.value.field == "redact"
+
+
+def test_keyset_pages_bound_every_exists_so_a_late_page_reads_no_earlier_annotation(
+    project, cast, monkeypatch
+):
+    """PostgreSQL carries no inequality across a join: without the bound repeated in the EXISTS, a merge
+    semi join read the annotation index from its start on every page (quadratic over the project; at 1M
+    tasks the build ran at a third of its speed). Pages of 3 tasks here: every page must still hold the
+    right tasks, and the page condition bounds the annotation and agreement subqueries too."""
+    from exports.datasets import selection
+
+    monkeypatch.setattr(selection, "PAGE_TASKS", 3)
+    version = dataset_version_create(
+        project=project, user=cast.users["manager"], body={"formats": ["test_whole"]}
+    )
+    where, params = selection.selection_where(
+        project=project, recipe={**version.recipe, "min_agreement": 0.0}, after=12345
+    )
+    assert 'a."task_id" > %s' in where and 'q."task_id" > %s' in where and 't."id" > %s' in where
+    assert params.count(12345) == 3
+    items = list(selection.selection_items(project=project, recipe=version.recipe))
+    labeled = list(project.tasks.filter(total_annotations__gt=0).order_by("id").values_list("id", flat=True))
+    assert [item.task_id for item in items] == labeled and len(labeled) == 40
+    previews = list(selection.selection_preview_rows(project=project, recipe=version.recipe))
+    assert [row.task_id for row in previews] == labeled
