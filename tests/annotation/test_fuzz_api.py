@@ -19,12 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotation.services.comments import comment_create
+from exports.dataset_services import dataset_version_create, snapshot_create
 from tessera.invitations import invitation_create
 from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 from tests.training.loopback_servers import closed_port
 from training.models import Prelabeler, PrelabelJob
+from training.services.base_models import base_model_defaults_register
 from training.services.ml_backends import ml_backend_create
 
 pytestmark = pytest.mark.django_db
@@ -220,6 +222,21 @@ WRITES = [
     ("post", "/api/prelabelers/{prelabeler}/jobs/", {"tasks": ["{task}"], "refit": False}),
     ("post", "/api/prelabel-jobs/{prelabel_job}/cancel/", {}),
     ("delete", "/api/prelabelers/{prelabeler}/", {}),
+    ("post", "/api/projects/{project}/datasets/", {"name": "fuzzed", "tasks": {"filters": {"conjunction": "and",
+        "items": []}}, "review": ["accepted"], "min_agreement": 0.5, "gold": "exclude", "result": "consensus",
+        "splits": {"train": 0.8, "test": 0.2}, "seed": 1, "stratify": True, "group_by": "text",
+        "dedup": {"exact": True, "near_threshold": 0.9}, "redact": ["email", {"pattern": "[0-9]+"}],
+        "formats": ["jsonl", "parquet", "CONLL2003"]}),
+    ("post", "/api/projects/{project}/datasets/preview", {"splits": {"train": 0.5, "test": 0.5}, "stratify": True,
+                                                         "group_by": "text", "result": "latest"}),
+    ("delete", "/api/datasets/{dataset}/", {}),
+    ("post", "/api/projects/{project}/exports/", {"title": "fuzzed", "serialization_options": {},
+        "task_filter_options": {"only_with_annotations": True}, "annotation_filter_options": {"usual": True}}),
+    ("delete", "/api/projects/{project}/exports/{snapshot}/", {}),
+    ("post", "/api/base-models/", {"name": "fuzzed", "path": "/nowhere/model"}),
+    ("delete", "/api/base-models/{base_model}/", {}),
+    ("post", "/api/training-jobs/estimate", {"recipe": "text_classification", "base_model": "{base_model}",
+        "params": {"epochs": 1}, "resources": {"gpus": 1, "gpu_type": "H100"}, "tokens": 1000}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -257,10 +274,16 @@ QUERIES = [
     ("/api/prelabelers/{prelabeler}/", ["page"]),
     ("/api/prelabel-jobs/{prelabel_job}/", ["page"]),
     ("/api/projects/{project}/prelabel-jobs/", ["page"]),
+    ("/api/projects/{project}/datasets/", ["page"]),
+    ("/api/datasets/{dataset}/download", ["format", "split"]),
+    ("/api/datasets/{dataset}/diff", ["other"]),
+    ("/api/projects/{project}/exports/", ["page"]),
+    ("/api/projects/{project}/exports/{snapshot}/download", ["exportType", "download_resources"]),
+    ("/api/base-models/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
-                    "CONLL2003", "COCO", "%00", "\x00"]  # fmt: skip
+                    "CONLL2003", "COCO", "%00", "\x00", "jsonl", "parquet", "train", "test", "hf"]  # fmt: skip
 query_values = st.one_of(
     st.sampled_from(ODD_QUERY_VALUES).map(lambda text: quote_from_bytes(text.encode())),
     st.binary(max_size=12).map(quote_from_bytes),
@@ -276,7 +299,7 @@ def assert_not_a_server_error(response, what: str) -> None:
 
 
 @pytest.fixture
-def fuzz_world(world, cast, settings):
+def fuzz_world(world, cast, settings, tmp_path):
     ids = {name: obj.pk for name, obj in world.items()}
     # An ML backend on a loopback port nothing listens on: each call is refused at once (state ER).
     settings.TESSERA_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
@@ -300,6 +323,17 @@ def fuzz_world(world, cast, settings):
     ids["prelabel_job"] = PrelabelJob.objects.create(
         project=world["project"], prelabeler=prelabeler, scope={"tasks": "all", "refit": False}
     ).pk
+    # A dataset version and a Label Studio snapshot, queued (never built: no worker runs here), and the
+    # default base model.
+    settings.TESSERA_DATASETS_DIR = tmp_path / "datasets"
+    manager = cast.users["manager"]
+    ids["dataset"] = dataset_version_create(
+        project=world["project"], user=manager, body={"formats": ["jsonl"]}
+    ).pk
+    ids["snapshot"] = snapshot_create(project=world["project"], user=manager, body={"title": "snap"}).pk
+    base_model = base_model_defaults_register(organization=cast.org)
+    assert base_model is not None
+    ids["base_model"] = base_model.pk
     return ids
 
 
@@ -397,6 +431,9 @@ def test_every_api_endpoint_is_fuzzed():
             "ml_backend",
             "prelabeler",
             "prelabel_job",
+            "dataset",
+            "snapshot",
+            "base_model",
         )
     }
     fuzzed = {

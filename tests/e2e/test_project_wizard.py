@@ -229,6 +229,8 @@ def test_every_template_renders_in_the_preview(open_session, cast):
     page.fill("#project-title", "Gallery")
     page.locator("[data-action=next]").click()
     page.wait_for_url("**/projects/new/?step=template")
+    # count() does not wait: the URL changes before the step draws its cards.
+    page.locator(".template-card").first.wait_for()
     assert page.locator(".template-card").count() == len(TEMPLATES)
     for template in TEMPLATES:
         page.locator(f".template-card[data-template={template['id']}]").click()
