@@ -1,4 +1,4 @@
-"""Pre-labelers (a model backend configured for one project) and their pre-labeling jobs."""
+"""Pre-labelers and their pre-labeling jobs; base models, training jobs and the model registry."""
 
 from django.conf import settings as django_settings
 from django.db import models
@@ -118,3 +118,146 @@ class BaseModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TrainingJob(models.Model):
+    """A training run of a recipe on a dataset version, launched by a manager; a worker on the ``gpu`` queue
+    owns it through the lease in this row (not through the broker: a run lasting hours must not be
+    redelivered and run twice) and starts the runner as a subprocess in ``run_dir``.
+
+    ``state`` takes the import jobs' values: created (queued), in_progress (running), completed
+    (succeeded), failed, cancelled.
+    """
+
+    organization = models.ForeignKey("tessera.Organization", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="training_jobs")
+    dataset = models.ForeignKey(
+        "exports.DatasetVersion",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="training_jobs",
+        help_text="The dataset version trained on (null once deleted; its manifest digest stays).",
+    )
+    dataset_manifest_sha256 = models.CharField(max_length=64, blank=True, default="")
+    recipe = models.CharField(max_length=64)
+    base_model = models.ForeignKey(
+        BaseModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
+    )
+    base_model_path = models.CharField(
+        max_length=1000, blank=True, default="", help_text="The base model's folder when launched."
+    )
+    params = models.JSONField(default=dict, help_text="The recipe's parameters, checked, defaults filled in.")
+    resources = models.JSONField(default=dict, help_text='{"gpus", "gpu_type"}.')
+    estimate = models.JSONField(null=True, blank=True, help_text="The estimate made at launch.")
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.CREATED, db_index=True)
+    step = models.BigIntegerField(default=0, help_text="The run's latest optimizer step.")
+    max_steps = models.BigIntegerField(default=0, help_text="Steps the run will take (0 until it starts).")
+    epoch = models.FloatField(default=0.0)
+    latest_metrics = models.JSONField(default=dict, help_text="The latest value of each metric.")
+    error = models.JSONField(null=True, blank=True, help_text='{"code", "message"} when failed.')
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    run_dir = models.CharField(
+        max_length=500, blank=True, default="", help_text="The run's folder, relative to the data directory."
+    )
+    # How far the worker has read the runner's JSON-lines files (bytes), saved with the rows read, so a
+    # worker that takes the job over reads on from there and no line is stored twice.
+    metrics_offset = models.BigIntegerField(default=0)
+    events_offset = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "-id"], name="training_job_project"),
+            models.Index(fields=["organization", "-id"], name="training_job_org"),
+        ]
+
+
+class TrainingMetric(models.Model):
+    """One line of the runner's metrics.jsonl: the values logged at a step."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    step = models.BigIntegerField()
+    time = models.DateTimeField()
+    values = models.JSONField(help_text="loss, learning_rate, tokens_per_second, mfu, eval_loss, test_*, …")
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "step", "id"], name="training_metric_job_step")]
+
+
+class TrainingEvent(models.Model):
+    """Something that happened to a job: the runner's events.jsonl lines (``source`` runner) and the
+    worker's own (claimed, lease lost, resumed elsewhere, cancel, failure reasons; ``source`` worker)."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="events")
+    time = models.DateTimeField()
+    source = models.CharField(max_length=16, default="worker")
+    kind = models.CharField(max_length=64)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "id"], name="training_event_job")]
+
+
+class ModelVersion(models.Model):
+    """A trained model in the registry: what a successful job produced. Its artifact (safetensors and the
+    tokenizer) is a registry folder, ``DATA_DIR/models/registry/<name>/<version>/``, which the
+    ``registry_model`` pre-labeler reads once the version is promoted."""
+
+    organization = models.ForeignKey("tessera.Organization", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="model_versions")
+    job = models.OneToOneField(
+        TrainingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"
+    )
+    name = models.CharField(
+        max_length=100, help_text="The registry name, e.g. project-12-text_classification."
+    )
+    version = models.CharField(max_length=60, help_text="v1, v2, … per name.")
+    recipe = models.CharField(max_length=64)
+    task_kind = models.CharField(
+        max_length=32,
+        help_text="sequence_classification, token_classification, causal_lm or masked_lm.",
+    )
+    base_model = models.ForeignKey(
+        BaseModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_versions"
+    )
+    base_model_name = models.CharField(max_length=200, blank=True, default="")
+    params = models.JSONField(default=dict)
+    dataset = models.ForeignKey(
+        "exports.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dataset_manifest_sha256 = models.CharField(max_length=64, blank=True, default="")
+    metrics = models.JSONField(default=dict, help_text="The evaluation on the test split (eval.json).")
+    files = models.JSONField(default=list, help_text='[{"path", "bytes", "sha256"}] of the artifact.')
+    lineage = models.JSONField(
+        default=dict, help_text="Dataset version, its recipe and manifest, the annotations it came from."
+    )
+    evaluation_project = models.ForeignKey(
+        "annotation.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name", "version"], name="model_version_unique_version"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-id"], name="model_version_org"),
+            models.Index(fields=["project", "-id"], name="model_version_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
