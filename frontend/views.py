@@ -108,6 +108,9 @@ PROJECT_TABS: dict[str, Role] = {
     # Dataset versions (issue 11): reviewers read and download them; building and deleting are for
     # managers, which the API enforces and the page reflects.
     "datasets": Role.REVIEWER,
+    # Training runs and the model registry (issue 12): reviewers follow runs and read models; launching,
+    # cancelling and promoting are for managers, which the API enforces and the page reflects.
+    "training": Role.REVIEWER,
 }
 # Pages outside a project: the minimum role of the active organization.
 APP_PAGES: dict[str, Role] = {

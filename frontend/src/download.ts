@@ -25,6 +25,7 @@ export function saveBlob(blob: Blob, fileName: string): void {
 export function apiDownloadLink(path: string, query: Record<string, string>, text: string, label: string): HTMLAnchorElement {
   if (!/^\/api\/[a-z0-9_/-]+$/.test(path)) throw new Error(`refusing download path ${path}`);
   const link = el("a", { className: "download", attrs: { download: "", "aria-label": label }, text });
-  link.href = `${path}?${new URLSearchParams(query)}`;
+  const search = new URLSearchParams(query).toString();
+  link.href = search ? `${path}?${search}` : path;
   return link;
 }

@@ -1,4 +1,4 @@
-// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Models, Import, Settings, Members, Export, Datasets), each tab a
+// A project's pages: its title and the tabs (Label, Data, Review, Dashboard, Models, Import, Settings, Members, Export, Datasets, Training), each tab a
 // module of its own loaded on demand. A tab is shown when its module exists and the caller's role
 // reaches it; the server (frontend/views.py PROJECT_TABS) refuses the same URLs to lower roles.
 
@@ -22,7 +22,7 @@ export interface TabModule {
   prefetch?: (projectId: number) => void;
 }
 
-type TabKey = "label" | "data" | "review" | "dashboard" | "models" | "import" | "settings" | "members" | "export" | "datasets";
+type TabKey = "label" | "data" | "review" | "dashboard" | "models" | "import" | "settings" | "members" | "export" | "datasets" | "training";
 
 interface Tab {
   key: TabKey;
@@ -44,6 +44,8 @@ const TABS: Tab[] = [
   { key: "export", minimum: "reviewer", load: () => import("./project_export") },
   // Reviewers see versions and download them; building and deleting are a manager's (the page hides them).
   { key: "datasets", minimum: "reviewer", load: () => import("./datasets") },
+  // Reviewers follow runs and read the registry; launching, cancelling and promoting are a manager's.
+  { key: "training", minimum: "reviewer", load: () => import("./training") },
 ];
 
 const t = catalogue(
@@ -58,6 +60,7 @@ const t = catalogue(
     members: "Members",
     export: "Export",
     datasets: "Datasets",
+    training: "Training",
     tabs: "Project pages",
     allProjects: "All projects",
     unknownTab: "This project has no such page.",
@@ -75,6 +78,7 @@ const t = catalogue(
     members: "メンバー",
     export: "エクスポート",
     datasets: "データセット",
+    training: "学習",
     tabs: "プロジェクトのページ",
     allProjects: "すべてのプロジェクト",
     unknownTab: "このプロジェクトにそのページはありません。",
