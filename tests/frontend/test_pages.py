@@ -47,6 +47,9 @@ def app_settings(response) -> dict:
         ("manager", "datasets", 200),
         ("reviewer", "datasets", 200),
         ("annotator", "datasets", 403),
+        ("manager", "training", 200),
+        ("reviewer", "training", 200),
+        ("annotator", "training", 403),
     ],
 )
 def test_project_tabs_are_served_by_role(cast, make_project, key, tab, status):

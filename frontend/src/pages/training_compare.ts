@@ -124,7 +124,7 @@ export default async function compareView(ctx: ProjectContext, ids: number[], ro
   };
   row("status", t("status"), runs.map((run) => statusPill(run.job)));
   row("recipe", t("recipe"), runs.map((run) => recipeTitle(run.job.recipe)));
-  row("dataset", t("dataset"), runs.map((run) => run.job.dataset_name));
+  row("dataset", t("dataset"), runs.map((run) => run.job.dataset_name ?? "—"));
   row("base_model", t("baseModel"), runs.map((run) => run.job.base_model_name || t("fromScratch")));
   row("steps", t("steps"), runs.map((run) => formatNumber(run.job.step)));
   row("model_version", t("model"), runs.map((run) => (run.job.model_version ? `${run.job.model_version.name} ${run.job.model_version.version}` : "—")));

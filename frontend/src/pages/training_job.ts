@@ -244,7 +244,7 @@ export default async function jobPage(ctx: ProjectContext, jobId: number, root: 
         "dl",
         { className: "facts" },
         fact("recipe", t("recipe"), recipeTitle(job.recipe)),
-        fact("dataset", t("dataset"), job.dataset ? el("a", { attrs: { href: `/projects/${ctx.project.id}/datasets/?version=${job.dataset}` }, text: `${job.dataset_name} (#${job.dataset})` }) : job.dataset_name),
+        fact("dataset", t("dataset"), job.dataset ? el("a", { attrs: { href: `/projects/${ctx.project.id}/datasets/?version=${job.dataset}` }, text: `${job.dataset_name ?? ""} (#${job.dataset})`.trim() }) : (job.dataset_name ?? "—")),
         fact("base_model", t("baseModel"), job.base_model_name || t("fromScratch")),
         fact("resources", t("resources"), t("gpusValue", { gpus: String(resources.gpus ?? 1), type: String(resources.gpu_type ?? "") }).trim()),
         fact("model_version", t("model"), modelLink),

@@ -113,7 +113,7 @@ export default async function jobsList(ctx: ProjectContext, root: HTMLElement, c
         el("th", { attrs: { scope: "row" } }, el("a", { attrs: { href: `/projects/${project.id}/training/?job=${job.id}` }, text: jobTitle(job) })),
         el("td", { className: "status" }, statusPill(job), el("br"), progressView(job)),
         el("td", { text: recipeTitle(job.recipe) }),
-        el("td", { className: "wrap", text: job.dataset_name }),
+        el("td", { className: "wrap", text: job.dataset_name ?? "—" }),
         el("td", { className: "wrap", text: job.base_model_name || t("fromScratch") }),
         el("td", { className: "num loss", text: loss === null ? "" : formatDecimal(loss, 4) }),
         el("td", {}, job.model_version ? el("a", { attrs: { href: `/projects/${project.id}/training/?model=${job.model_version.id}` }, text: `${job.model_version.name} ${job.model_version.version}` }) : null),
@@ -136,7 +136,7 @@ export default async function jobsList(ctx: ProjectContext, root: HTMLElement, c
     const ids = new Set(fresh.map((job) => job.id));
     const oldest = Math.min(...ids);
     jobs = [...fresh, ...jobs.filter((job) => !ids.has(job.id) && job.id < oldest)];
-    if (!loadedMore) next = nextPath(answer.next, "/api/training-jobs/");
+    if (!loadedMore) next = nextPath(answer.next, first);
   };
 
   moreButton.addEventListener("click", async () => {
@@ -145,7 +145,7 @@ export default async function jobsList(ctx: ProjectContext, root: HTMLElement, c
     try {
       const answer = await api<Page<TrainingJob>>("GET", next);
       jobs = [...jobs, ...(answer.results ?? []).filter((job) => !jobs.some((item) => item.id === job.id))];
-      next = nextPath(answer.next, "/api/training-jobs/");
+      next = nextPath(answer.next, first);
       loadedMore = true;
       draw();
     } finally {

@@ -120,6 +120,7 @@ export async function registryList(ctx: ProjectContext, root: HTMLElement): Prom
   const project = ctx.project;
   let models: ModelVersion[] = [];
   let next: string | null = null;
+  const first = `/api/models/?project=${project.id}`;
   const body = el("div", { className: "registry-body" });
   const moreButton = el("button", { attrs: { type: "button" }, text: t("more") });
   const section = el(
@@ -160,8 +161,8 @@ export async function registryList(ctx: ProjectContext, root: HTMLElement): Prom
     moreButton.disabled = true;
     try {
       const answer = await api<Page<ModelVersion>>("GET", next);
-      models = [...models, ...(answer.results ?? [])];
-      next = nextPath(answer.next, "/api/models/");
+      models = [...models, ...(answer.results ?? []).filter((model) => !models.some((item) => item.id === model.id))];
+      next = nextPath(answer.next, first);
       draw();
     } finally {
       moreButton.disabled = false;
@@ -169,9 +170,9 @@ export async function registryList(ctx: ProjectContext, root: HTMLElement): Prom
   });
 
   try {
-    const answer = await api<Page<ModelVersion>>("GET", `/api/models/?project=${project.id}`);
+    const answer = await api<Page<ModelVersion>>("GET", first);
     models = answer.results ?? [];
-    next = nextPath(answer.next, "/api/models/");
+    next = nextPath(answer.next, first);
   } catch (error) {
     replaceChildren(body, el("p", { className: "notice error", attrs: { role: "alert" }, text: t("loadFailed", { reason: (error as Error).message }) }));
     section.dataset.state = "failed";

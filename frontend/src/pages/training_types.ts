@@ -33,10 +33,10 @@ export interface TrainingJob {
   project: number;
   name?: string;
   dataset: number | null;
-  dataset_name: string;
+  dataset_name: string | null;
   recipe: string;
   base_model: number | null;
-  base_model_name: string;
+  base_model_name: string | null;
   params: Record<string, unknown>;
   resources: Record<string, unknown>;
   status: JobStatus | string;
@@ -110,8 +110,9 @@ export interface BaseModel {
 
 export interface Page<T> {
   count: number;
-  next: string | null;
-  previous: string | null;
+  /** The next page's number (or URL), null on the last page. */
+  next: number | string | null;
+  previous: number | string | null;
   results: T[];
 }
 
@@ -170,13 +171,15 @@ export function evaluationOf(metrics: unknown): Record<string, unknown> {
 }
 
 /**
- * A same-origin API path from a page's `next` link (DRF gives an absolute URL), or null when it points
- * elsewhere: the page follows only its own API's links.
+ * The path of the page after this one: the list endpoints give the next page's number (DRF's paginators
+ * give an absolute URL, also read, and followed only when it is our own API's). Null on the last page.
  */
-export function nextPath(next: string | null, prefix: string): string | null {
+export function nextPath(next: number | string | null, listPath: string): string | null {
+  if (typeof next === "number") return `${listPath}${listPath.includes("?") ? "&" : "?"}page=${next}`;
   if (!next) return null;
   try {
     const url = new URL(next, location.origin);
+    const prefix = listPath.split("?")[0];
     return url.origin === location.origin && url.pathname.startsWith(prefix) ? url.pathname + url.search : null;
   } catch {
     return null;
