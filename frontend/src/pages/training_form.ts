@@ -127,6 +127,11 @@ export interface LaunchForm {
   stop(): void;
 }
 
+/** A range's end as typed in the input: 1e-8 stays 1e-8 (a locale's format would write it 0). */
+function formatBound(value: number): string {
+  return value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : formatNumber(value);
+}
+
 /** An element id for a body field ("params.lora.r" → "training-params-lora-r"). */
 export function fieldId(name: string): string {
   return `training-${name.replace(/\./g, "-")}`;
@@ -280,7 +285,7 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
     if (spec.maximum !== null) input.max = String(spec.maximum);
     if (typeof spec.default === "number") input.value = String(spec.default);
     if (spec.nullable) input.placeholder = t("optional");
-    const range = spec.minimum !== null && spec.maximum !== null ? t("range", { minimum: formatNumber(spec.minimum), maximum: formatNumber(spec.maximum) }) : spec.minimum !== null ? t("atLeast", { minimum: formatNumber(spec.minimum) }) : "";
+    const range = spec.minimum !== null && spec.maximum !== null ? t("range", { minimum: formatBound(spec.minimum), maximum: formatBound(spec.maximum) }) : spec.minimum !== null ? t("atLeast", { minimum: formatBound(spec.minimum) }) : "";
     const node = field(path, paramLabel(spec.name), input, [paramHint(spec.name, spec.description), range].filter(Boolean).join(" "));
     node.querySelector("label")?.append(" ", el("code", { text: spec.name }));
     return {
