@@ -226,7 +226,7 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
     page.get_by_role("button", name=words["promote"]).click()
     page.locator("form.promote-form[data-state=promoted]").wait_for()
     prelabeler = Prelabeler.objects.get(project=project, backend="registry_model", is_active=True)
-    assert prelabeler.settings == {"model": model.name, "version": model.version}
+    assert (prelabeler.settings["model"], prelabeler.settings["version"]) == (model.name, model.version)
     expect(page.locator(".promoted-line")).to_contain_text(project.title)
     _screenshot(page, "model", language, theme)
     unexpected = [entry for entry in session.console_errors if "status of 400" not in entry]
