@@ -26,10 +26,10 @@ export interface ChartOptions {
   emptyText: string;
   /** A name for tests and styles (data-chart). */
   name: string;
+  /** A small chart (one of a grid) is drawn on a narrower canvas, so its labels stay readable. */
+  small?: boolean;
 }
 
-const WIDTH = 600;
-const HEIGHT = 220;
 const MARGIN = { left: 64, right: 14, top: 10, bottom: 30 };
 
 /** About `count` round tick values covering [low, high]. */
@@ -67,6 +67,8 @@ export function lineChart(series: Series[], options: ChartOptions): HTMLElement 
     return figure;
   }
   const formatX = options.formatX ?? ((value: number) => String(value));
+  const WIDTH = options.small ? 340 : 600;
+  const HEIGHT = options.small ? 190 : 220;
   const [xLow, xHigh] = extent(all.map(([x]) => x));
   const [yLowRaw, yHighRaw] = extent(all.map(([, y]) => y));
   const yPad = (yHighRaw - yLowRaw) * 0.05;
@@ -90,7 +92,7 @@ export function lineChart(series: Series[], options: ChartOptions): HTMLElement 
     label.textContent = options.format(tick);
     grid.append(label);
   }
-  for (const tick of niceTicks(xLow, xHigh, 6)) {
+  for (const tick of niceTicks(xLow, xHigh, options.small ? 4 : 6)) {
     const x = xAt(tick);
     grid.append(svg("line", { x1: x, x2: x, y1: MARGIN.top + plotHeight, y2: MARGIN.top + plotHeight + 4 }));
     const label = svg("text", { x, y: HEIGHT - 10, class: "tick x" });

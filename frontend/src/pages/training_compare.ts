@@ -10,7 +10,7 @@ import type { ProjectContext } from "./project";
 import { formatDecimal, formatMetric } from "./training_format";
 import { jobTitle, statusPill } from "./training_job";
 import { metricValue, scalarMetrics } from "./training_metrics";
-import { LOSS_NAMES, emptyMetrics, readMetrics, seriesOf, type MetricsState } from "./training_series";
+import { LOSS_NAMES, emptyMetrics, isMeasure, readMetrics, seriesOf, type MetricsState } from "./training_series";
 import { asNumber, isRecord, type ModelVersion, type TrainingJob } from "./training_types";
 import { metricName, paramLabel, recipeTitle } from "./training_words";
 
@@ -134,7 +134,7 @@ export default async function compareView(ctx: ProjectContext, ids: number[], ro
     row(`eval.${name}`, t("evaluation", { name: metricName(name) }), evaluations.map((map) => (map.has(name) ? metricValue(name, map.get(name)!) : "—")));
   }
   const latest = runs.map((run) => (isRecord(run.job.latest_metrics) ? run.job.latest_metrics : {}));
-  const finalNames = [...new Set(latest.flatMap((metrics) => Object.keys(metrics).filter((name) => asNumber(metrics[name]) !== null)))].sort();
+  const finalNames = [...new Set(latest.flatMap((metrics) => Object.keys(metrics).filter((name) => isMeasure(name) && asNumber(metrics[name]) !== null)))].sort();
   for (const name of finalNames) {
     row(`final.${name}`, t("final", { name: metricName(name) }), latest.map((metrics) => (asNumber(metrics[name]) !== null ? formatMetric(name, metrics[name] as number) : "—")));
   }

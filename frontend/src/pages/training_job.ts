@@ -266,6 +266,7 @@ export default async function jobPage(ctx: ProjectContext, jobId: number, root: 
         format: (value) => formatMetric(name, value),
         formatX: formatNumber,
         emptyText: t("noPoints"),
+        small: true,
       }),
     );
     replaceChildren(charts, el("div", { className: "chart-main" }, lossChart(metrics)), others.length ? el("div", { className: "chart-grid" }, ...others) : null);

@@ -11,7 +11,7 @@ import type { ProjectDetail } from "../types";
 import type { ProjectContext } from "./project";
 import { dataTable } from "./tables";
 import { evaluationView, metricValue, scalarMetrics } from "./training_metrics";
-import { isRecord, nextPath, personName, type ModelVersion, type Page } from "./training_types";
+import { asNumber, isRecord, nextPath, personName, type ModelVersion, type Page } from "./training_types";
 import { kindName, metricName, recipeTitle } from "./training_words";
 
 const t = catalogue(
@@ -41,6 +41,12 @@ const t = catalogue(
     lineage: "Lineage",
     lineageHint: "What the model was trained on, back to the annotations.",
     manifest: "Manifest SHA-256",
+    lineageDataset: "Dataset version",
+    lineageTasks: "Tasks",
+    lineageSplits: "{total} (train {train}, validation {validation}, test {test})",
+    lineageAnnotations: "Annotations",
+    lineageFormats: "Formats",
+    allLineage: "Every lineage field",
     files: "Files",
     noFiles: "No file is listed.",
     path: "Path",
@@ -87,6 +93,12 @@ const t = catalogue(
     lineage: "来歴",
     lineageHint: "このモデルが何で学習されたか（アノテーションまでさかのぼって）。",
     manifest: "マニフェストの SHA-256",
+    lineageDataset: "データセットのバージョン",
+    lineageTasks: "タスク数",
+    lineageSplits: "{total}（学習 {train}、検証 {validation}、テスト {test}）",
+    lineageAnnotations: "アノテーション数",
+    lineageFormats: "形式",
+    allLineage: "来歴のすべての項目",
     files: "ファイル",
     noFiles: "ファイルはありません。",
     path: "パス",
@@ -198,6 +210,31 @@ function lineageRows(lineage: Record<string, unknown>): [string, string][] {
   return rows;
 }
 
+/** What the model was trained on, in a few lines: the dataset version, its tasks per split, the annotations, the manifest. */
+function lineageSummary(model: ModelVersion): HTMLElement {
+  const lineage = isRecord(model.lineage) ? model.lineage : {};
+  const fact = (key: string, label: string, ...value: (Node | string | null)[]): HTMLElement => el("div", { className: "fact", data: { lineage: key } }, el("dt", { text: label }), el("dd", {}, ...value));
+  const datasetId = asNumber(lineage.dataset) ?? model.dataset;
+  const datasetName = typeof lineage.dataset_name === "string" ? lineage.dataset_name : "";
+  const counts = isRecord(lineage.counts) ? lineage.counts : {};
+  const splits = isRecord(counts.splits) ? counts.splits : {};
+  const total = asNumber(counts.total);
+  const annotations = Array.isArray(lineage.annotation_ids) ? lineage.annotation_ids.length : asNumber(lineage.annotation_ids) ?? asNumber(lineage.annotations);
+  const recipe = isRecord(lineage.dataset_recipe) ? lineage.dataset_recipe : {};
+  const formats = Array.isArray(recipe.formats) ? recipe.formats.map(String).join(", ") : "";
+  const manifest = model.dataset_manifest_sha256 || (typeof lineage.dataset_manifest_sha256 === "string" ? lineage.dataset_manifest_sha256 : "");
+  const count = (value: unknown): string => formatNumber(asNumber(value) ?? 0);
+  return el(
+    "dl",
+    { className: "facts lineage-summary" },
+    datasetId ? fact("dataset", t("lineageDataset"), el("a", { attrs: { href: `/projects/${model.project}/datasets/?version=${datasetId}` }, text: `${datasetName} (#${datasetId})`.trim() })) : null,
+    total !== null ? fact("tasks", t("lineageTasks"), t("lineageSplits", { total: count(total), train: count(splits.train), validation: count(splits.validation), test: count(splits.test) })) : null,
+    annotations !== null ? fact("annotations", t("lineageAnnotations"), formatNumber(annotations)) : null,
+    formats ? fact("formats", t("lineageFormats"), formats) : null,
+    manifest ? fact("manifest", t("manifest"), el("code", { className: "sha", text: manifest })) : null,
+  );
+}
+
 function promoteForm(ctx: ProjectContext, model: ModelVersion, onPromoted: () => void): HTMLElement {
   const projectSelect = el("select", { attrs: { id: "promote-project", name: "project", "aria-describedby": "promote-project-error" } }, el("option", { attrs: { value: String(ctx.project.id) }, text: ctx.project.title }));
   const error = el("p", { className: "field-error", attrs: { id: "promote-project-error", "aria-live": "polite" } });
@@ -297,12 +334,8 @@ export async function modelPage(ctx: ProjectContext, modelId: number, root: HTML
       { className: "training-section lineage", attrs: { "aria-labelledby": "model-lineage-title" } },
       el("h4", { attrs: { id: "model-lineage-title" }, text: t("lineage") }),
       el("p", { className: "hint", text: t("lineageHint") }),
-      el(
-        "dl",
-        { className: "facts lineage-list" },
-        model.dataset_manifest_sha256 ? fact("manifest", t("manifest"), el("code", { className: "sha", text: model.dataset_manifest_sha256 })) : null,
-        ...lineage.map(([name, value]) => fact(name, name, value)),
-      ),
+      lineageSummary(model),
+      lineage.length ? el("details", { className: "all-lineage" }, el("summary", { text: t("allLineage") }), el("dl", { className: "facts lineage-list" }, ...lineage.map(([name, value]) => fact(name, name, value)))) : null,
     ),
     el(
       "section",

@@ -6,6 +6,14 @@ import { asNumber, type MetricRow, type MetricsAnswer } from "./training_types";
 
 // Not charts: the line's own bookkeeping, and the closing test evaluation (shown as the evaluation).
 const NOT_CHARTED = new Set(["id", "step", "time", "epoch", "job"]);
+// The Trainer's own timings and counters (how long an evaluation took, tokens seen so far): not a
+// measure of the model, so neither charted nor compared.
+const TRAINER_BOOKKEEPING = /(_runtime|_steps_per_second|^eval_samples_per_second|input_tokens_seen|total_flos)$/;
+
+/** Whether a metric name measures the run (loss, learning rate, throughput, memory, …), not the Trainer's clock. */
+export function isMeasure(name: string): boolean {
+  return !NOT_CHARTED.has(name) && !TRAINER_BOOKKEEPING.test(name);
+}
 // Drawn together on the loss chart.
 export const LOSS_NAMES = ["loss", "eval_loss"];
 const MAX_PAGES = 50;
@@ -54,5 +62,5 @@ export function seriesOf(rows: MetricRow[], name: string): [number, number][] {
 export function chartedNames(state: MetricsState): string[] {
   const present = new Set(state.names);
   for (const row of state.rows) for (const [name, value] of Object.entries(row)) if (asNumber(value) !== null) present.add(name);
-  return [...present].filter((name) => !NOT_CHARTED.has(name) && !LOSS_NAMES.includes(name) && !name.startsWith("test_") && !name.startsWith("train_")).sort();
+  return [...present].filter((name) => isMeasure(name) && !LOSS_NAMES.includes(name) && !name.startsWith("test_") && !name.startsWith("train_")).sort();
 }
