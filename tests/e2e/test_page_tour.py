@@ -28,6 +28,7 @@ PAGES = [
     ("settings", "/projects/{project}/settings/", ".tab-body form, .tab-body > *"),
     ("project-members", "/projects/{project}/members/", ".tab-body > *"),
     ("export", "/projects/{project}/export/", ".tab-body > *"),
+    ("training", "/projects/{project}/training/", ".training-page .jobs[data-state=ready]"),
     ("members", "/members/", "main#app table, main#app > *"),
     ("account", "/account/", "main#app > *"),
     ("not-found", "/no/such/page/", "main.not-found h1"),
