@@ -118,9 +118,13 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
     session = open_session(cast.users["manager"].email, locale=words["locale"])
     page = session.page
     page.emulate_media(color_scheme=theme)
-    open_training(session, project, "?view=launch")
-    expect(page.locator(".tabs a[aria-current=page]")).to_have_text(words["tab"])
+    # The way in: a completed version in the Datasets tab, and its link to the launch form.
+    page.goto(f"{session.base_url}/projects/{project.pk}/datasets/?version={version.pk}")
+    page.locator(
+        f".version-detail[data-version-id='{version.pk}'][data-status=completed] a.train-link"
+    ).click()
     launch_ready(page)
+    expect(page.locator(".tabs a[aria-current=page]")).to_have_text(words["tab"])
 
     # The form offers the completed version and the one encoder; the parameters come with their defaults.
     expect(page.locator("#training-dataset")).to_have_value(str(version.pk))

@@ -102,6 +102,7 @@ const t = catalogue(
     relabeled: "Relabeled",
     sample: "Task ids: {ids}",
     more: "(and more)",
+    train: "Train a model on this version",
   },
   {
     heading: "データセット",
@@ -173,6 +174,7 @@ const t = catalogue(
     relabeled: "ラベル変更",
     sample: "タスク ID: {ids}",
     more: "（ほかにもあります）",
+    train: "このバージョンでモデルを学習",
   },
 );
 
@@ -455,6 +457,10 @@ export default async function datasetsTab(ctx: ProjectContext): Promise<() => vo
       ),
       reason ? el("p", { className: "notice error", text: t("failedBecause", { reason }) }) : null,
       parent ? el("p", { className: "hint", text: t("parent", { id: parent }) }) : null,
+      // The loop goes on in the Training tab, with this version chosen in its launch form.
+      canBuild && version.status === "completed"
+        ? el("p", {}, el("a", { className: "train-link", attrs: { href: `/projects/${project.id}/training/?view=launch&dataset=${version.id}` }, text: t("train") }))
+        : null,
       counts ? el("h4", { text: t("perLabel") }) : null,
       counts,
       el("h4", { text: t("steps") }),
