@@ -537,6 +537,11 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
     }
     if (stopped || ticket !== estimateTicket) return;
     clearErrors();
+    // The form as it is now would be accepted: an earlier "Not launched" no longer holds.
+    if (form.dataset.state === "refused") {
+      status.textContent = "";
+      delete form.dataset.state;
+    }
     drawEstimate(answer);
     estimate.dataset.state = "ready";
     estimateBody.removeAttribute("aria-busy");
