@@ -537,7 +537,7 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
     }
     if (stopped || ticket !== estimateTicket) return;
     clearErrors();
-    // The form as it is now would be accepted: an earlier "Not launched" no longer holds.
+    // The checks the estimate shares with a launch pass now: an earlier "Not launched" line is stale.
     if (form.dataset.state === "refused") {
       status.textContent = "";
       delete form.dataset.state;
