@@ -30,7 +30,9 @@ def greedy(folder: Path, tokenizer_folder: Path, messages: list[dict], max_new_t
     ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")
     with torch.inference_mode():
         output = model.generate(**ids, do_sample=False, max_new_tokens=max_new_tokens)
-    return tokenizer.decode(output[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+    answer = tokenizer.decode(output[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert isinstance(answer, str)
+    return answer.strip()
 
 
 def test_sft_writes_the_trained_and_base_answers_to_the_test_prompts(tmp_path, llama):

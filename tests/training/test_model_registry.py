@@ -191,6 +191,13 @@ def test_a_generative_model_cannot_be_promoted(api, choices_project, make_versio
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "project"
     assert response.json()["error"]["code"] == "not_promotable"
+    japanese = api("manager").post(
+        f"/api/models/{version.pk}/promote",
+        data={"project": choices_project.pk},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert "分類モデルだけ" in japanese.json()["error"]["message"]
 
 
 def test_the_body_must_name_a_project_of_the_organization(

@@ -122,6 +122,7 @@ class ModelVersionsView(APIView):
             OpenApiParameter("page_size", int),
         ],
         responses={200: ModelVersionPageOut, **errors(400, 404)},
+        operation_id="models_list",
         summary="The organization's model versions, newest first (members)",
     )
     def get(self, request: AuthenticatedRequest) -> Response:

@@ -84,11 +84,13 @@ def _answers(folder: Path, tokenizer: Any, prompt_ids: list[list[int]], *, max_n
     from transformers import AutoModelForCausalLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else None
-    model = AutoModelForCausalLM.from_pretrained(
-        folder, local_files_only=True, use_safetensors=True, torch_dtype=dtype
-    ).to(device)
-    model.eval()
+    # bf16 on a GPU that has it (half the memory, the speed of its tensor cores); the saved dtype elsewhere.
+    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    options: dict[str, Any] = {"dtype": torch.bfloat16} if bf16 else {}
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        folder, local_files_only=True, use_safetensors=True, **options
+    )
+    model.to(device).eval()
     answers: list[str] = []
     try:
         for start in range(0, len(prompt_ids), BATCH):
