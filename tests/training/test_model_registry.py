@@ -258,3 +258,16 @@ def test_a_labels_project_config_is_what_the_fit_is_checked_against(make_project
     version = make_version(project, "token", BIO)
     response = promote(api, "manager", version, project)
     assert response.status_code == 400 and "MONEY" in response.json()["error"]["message"]
+
+
+def test_reading_one_model_costs_a_fixed_number_of_queries(
+    api, choices_project, make_version, make_prelabeler, django_assert_num_queries
+):
+    client = api("annotator")
+    version = make_version(choices_project, folder=False)
+    for _ in range(3):
+        make_prelabeler(choices_project, "registry_model", {"model": version.name, "version": "v1"})
+    client.get(f"/api/models/{version.pk}/")
+    # The caller (token and membership together), the version with its creator, the pre-labelers reading it.
+    with django_assert_num_queries(3):
+        assert client.get(f"/api/models/{version.pk}/").json()["promoted_to"] == [choices_project.pk]
