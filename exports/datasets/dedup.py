@@ -20,13 +20,15 @@ signatures to ``MinHash.update_batch`` given the same shingle hashes. Candidates
 confirmed by the signatures' estimated Jaccard similarity, so a band collision below the threshold
 removes nothing.
 
-Memory: datasketch's dict storage keeps a set per band bucket, so the index holds about 2.7 KB per kept
-item at 128 permutations (measured by bench/dataset_curation.py: 250 MB for 93,000 kept items).
+Memory per kept item, at 128 permutations and the default threshold: the band index's sorted arrays
+(12 bytes per band), one byte per permutation of its signature, and its task id: about 250 bytes
+(datasketch's own storage took 2.7 KB). See ``BandIndex`` and ``Fingerprints``.
 """
 
 import hashlib
 import json
 import unicodedata
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
@@ -216,40 +218,117 @@ def _run_starts(counts: np.ndarray) -> np.ndarray:
     return starts
 
 
-class BandIndex:
-    """datasketch's MinHashLSH, fed band keys computed for a block of signatures at once.
+# A kept item's signature is kept as one byte per permutation (its low byte): two different 32-bit
+# minimums agree on their low byte with probability 1/256, so the share of equal bytes p estimates
+# J + (1 - J) / 256 and (p - 1/256) / (255/256) is an unbiased estimate of the Jaccard similarity J,
+# at a quarter of the memory (128 bytes per kept item at 128 permutations instead of 512).
+FINGERPRINT_FALSE_MATCH = 1 / 256
+# Kept items whose band hashes wait in dictionaries before they are merged into the sorted arrays.
+MERGE_EVERY = 65_536
+FINGERPRINT_CHUNK = 65_536  # kept items per fingerprint array: the store grows without copying
+_BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 
-    ``MinHashLSH.query`` and ``insert`` slice, byte-swap and copy each band of each signature in
-    Python, twice per item; here the block is byte-swapped once and each band key is a slice of its
-    bytes, the same key ``MinHashLSH`` makes (``bytes(band.byteswap().data)``), put in and read from
-    the same ``hashtables``. So ``MinHashLSH.query`` answers on this index as on one it filled itself,
-    which tests/exports/test_dataset_dedup.py pins. The index's ``keys`` storage (kept for ``remove``)
-    is not filled: nothing is removed from it, and it would double the index's memory.
+
+class BandIndex:
+    """The LSH index of the kept items' signatures: datasketch's bands (``MinHashLSH``'s ``hashranges``
+    for the threshold and width), each band hashed to 64 bits.
+
+    datasketch's dict storage keeps a set per bucket and the band's bytes as the key, about 2.7 KB per
+    kept item at 128 permutations (3 GB at a million distinct items). Here each band is a sorted array
+    of (hash, key), 12 bytes per band per kept item, searched for a whole block at once with
+    ``searchsorted``; items kept since the last merge wait in one dictionary per band, which the items
+    of the same block are checked against too (an item may duplicate one a few rows above it).
+    Two band hashes equal by chance (2**-64) only add a candidate, which the signatures then reject.
+    tests/exports/test_dataset_dedup.py pins the candidates to ``MinHashLSH.query``'s.
     """
 
     def __init__(self, *, threshold: float, num_perm: int):
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._ranges = [(start * 4, end * 4) for start, end in self.lsh.hashranges]
+        self.ranges = list(MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
+        self._hashes = [np.empty(0, dtype=np.uint64) for _ in self.ranges]
+        self._keys = [np.empty(0, dtype=np.uint32) for _ in self.ranges]
+        self._recent: list[dict[int, list[int]]] = [{} for _ in self.ranges]
+        self._recent_count = 0
 
-    def band_keys(self, signatures: np.ndarray) -> list[list[bytes]]:
-        """Each signature's band keys (signatures: uint32 rows)."""
-        swapped = signatures.astype(np.uint32, copy=False).byteswap()
-        row_bytes = swapped.shape[1] * 4
-        raw = swapped.tobytes()
-        keys = []
-        for offset in range(0, len(raw), row_bytes):
-            keys.append([raw[offset + start : offset + end] for start, end in self._ranges])
-        return keys
+    def band_hashes(self, signatures: np.ndarray) -> np.ndarray:
+        """(rows, bands) uint64: each band's values folded into one hash."""
+        values = signatures.astype(np.uint64)
+        out = np.empty((len(values), len(self.ranges)), dtype=np.uint64)
+        for band, (start, end) in enumerate(self.ranges):
+            mixed = np.full(len(values), np.uint64(end - start), dtype=np.uint64)
+            for column in range(start, end):
+                mixed = (mixed ^ values[:, column]) * _BAND_MIX
+                mixed ^= mixed >> np.uint64(29)
+            out[:, band] = mixed
+        return out
 
-    def query(self, band_keys: list[bytes]) -> set[int]:
-        candidates: set[int] = set()
-        for band_key, table in zip(band_keys, self.lsh.hashtables, strict=True):
-            candidates.update(table.get(band_key))
-        return candidates
+    def stored_candidates(self, hashes: np.ndarray) -> list[set[int]]:
+        """Each row's candidates among the merged items (one ``searchsorted`` per band for the block)."""
+        found: list[set[int]] = [set() for _ in range(len(hashes))]
+        for band in range(len(self.ranges)):
+            stored = self._hashes[band]
+            if not len(stored):
+                continue
+            left = np.searchsorted(stored, hashes[:, band], side="left")
+            right = np.searchsorted(stored, hashes[:, band], side="right")
+            for row in np.flatnonzero(right > left):
+                found[row].update(self._keys[band][left[row] : right[row]].tolist())
+        return found
 
-    def insert(self, key: int, band_keys: list[bytes]) -> None:
-        for band_key, table in zip(band_keys, self.lsh.hashtables, strict=True):
-            table.insert(band_key, key)
+    def recent_candidates(self, row_hashes: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for band, value in enumerate(row_hashes.tolist()):
+            keys = self._recent[band].get(value)
+            if keys:
+                found.update(keys)
+        return found
+
+    def insert(self, key: int, row_hashes: np.ndarray) -> None:
+        for band, value in enumerate(row_hashes.tolist()):
+            self._recent[band].setdefault(value, []).append(key)
+        self._recent_count += 1
+
+    def merge_if_due(self) -> None:
+        """Called between blocks (a block's stored candidates were read before its items were kept)."""
+        if self._recent_count >= MERGE_EVERY:
+            self.merge()
+
+    def merge(self) -> None:
+        for band, recent in enumerate(self._recent):
+            if not recent:
+                continue
+            pairs = [(value, key) for value, keys in recent.items() for key in keys]
+            new_hashes = np.fromiter((value for value, _ in pairs), dtype=np.uint64, count=len(pairs))
+            new_keys = np.fromiter((key for _, key in pairs), dtype=np.uint32, count=len(pairs))
+            order = np.argsort(new_hashes, kind="stable")
+            new_hashes, new_keys = new_hashes[order], new_keys[order]
+            at = np.searchsorted(self._hashes[band], new_hashes, side="right")
+            self._hashes[band] = np.insert(self._hashes[band], at, new_hashes)
+            self._keys[band] = np.insert(self._keys[band], at, new_keys)
+            self._recent[band] = {}
+        self._recent_count = 0
+
+
+class Fingerprints:
+    """The kept items' signatures, one byte per permutation, in fixed-size chunks (no copy as it grows)."""
+
+    def __init__(self, num_perm: int):
+        self.num_perm = num_perm
+        self._chunks: list[np.ndarray] = []
+        self.count = 0
+
+    def append(self, signature: np.ndarray) -> int:
+        row = self.count % FINGERPRINT_CHUNK
+        if row == 0:
+            self._chunks.append(np.empty((FINGERPRINT_CHUNK, self.num_perm), dtype=np.uint8))
+        self._chunks[-1][row] = signature.astype(np.uint8)  # the low byte (uint32 -> uint8 wraps)
+        self.count += 1
+        return self.count - 1
+
+    def similarity(self, key: int, signature: np.ndarray) -> float:
+        """The estimated Jaccard similarity of a kept item and a signature (see FINGERPRINT_FALSE_MATCH)."""
+        stored = self._chunks[key // FINGERPRINT_CHUNK][key % FINGERPRINT_CHUNK]
+        equal = np.count_nonzero(stored == signature.astype(np.uint8)) / self.num_perm
+        return (equal - FINGERPRINT_FALSE_MATCH) / (1 - FINGERPRINT_FALSE_MATCH)
 
 
 def near_step(
@@ -282,9 +361,9 @@ def near_step(
             {"threshold": threshold, "num_perm": num_perm, "shingle_size": shingle_size, "examples": []}
         )
         index = BandIndex(threshold=threshold, num_perm=num_perm)
-        # Kept items' signatures, by their position among the kept (the LSH key).
-        kept_signatures: list[np.ndarray] = []
-        kept_task_ids: list[int] = []
+        # Kept items' signatures and task ids, by their position among the kept (the LSH key).
+        kept = Fingerprints(num_perm)
+        kept_task_ids = array("q")
 
         def decide(
             block: list[DatasetItem], signed: list[int], signatures: Future | None
@@ -293,7 +372,8 @@ def near_step(
                 yield from block
                 return
             signed_rows = signatures.result()
-            band_keys = index.band_keys(signed_rows)
+            band_hashes = index.band_hashes(signed_rows)
+            stored = index.stored_candidates(band_hashes)
             rows = dict(zip(signed, range(len(signed)), strict=True))
             # Items are decided one by one in stream order: a later item in the block may duplicate an
             # earlier one of the same block, which must be in the index by then.
@@ -303,18 +383,16 @@ def near_step(
                     yield item
                     continue
                 signature = signed_rows[row]
-                candidates = index.query(band_keys[row])
-                duplicate_of = (
-                    _best_candidate(candidates, signature, kept_signatures, threshold) if candidates else None
-                )
+                candidates = stored[row] | index.recent_candidates(band_hashes[row])
+                duplicate_of = _best_candidate(candidates, signature, kept, threshold) if candidates else None
                 if duplicate_of is None:
-                    index.insert(len(kept_signatures), band_keys[row])
-                    kept_signatures.append(signature)
+                    index.insert(kept.append(signature), band_hashes[row])
                     kept_task_ids.append(item.task_id)
                     yield item
                     continue
                 report.removed += 1
                 _add_example(report, kept_task_ids[duplicate_of], item.task_id)
+            index.merge_if_due()
 
         # The next block is signed in a thread while this one is decided: numpy releases the GIL for
         # the permutations, which are most of the signing, so on two cores the two overlap. Only this
@@ -347,10 +425,10 @@ def near_step(
 
 
 def _best_candidate(
-    candidates: set[int], signature: np.ndarray, kept_signatures: list[np.ndarray], threshold: float
+    candidates: set[int], signature: np.ndarray, kept: Fingerprints, threshold: float
 ) -> int | None:
     """The earliest kept candidate similar enough (earliest, so that the output never depends on set order)."""
     for key in sorted(candidates):
-        if float(np.count_nonzero(kept_signatures[key] == signature)) / len(signature) >= threshold:
+        if kept.similarity(key, signature) >= threshold:
             return key
     return None

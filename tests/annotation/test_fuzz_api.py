@@ -25,7 +25,7 @@ from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 from tests.training.loopback_servers import closed_port
-from training.models import Prelabeler, PrelabelJob
+from training.models import ModelVersion, Prelabeler, PrelabelJob
 from training.services.base_models import base_model_defaults_register
 from training.services.ml_backends import ml_backend_create
 
@@ -237,6 +237,9 @@ WRITES = [
     ("delete", "/api/base-models/{base_model}/", {}),
     ("post", "/api/training-jobs/estimate", {"recipe": "text_classification", "base_model": "{base_model}",
         "params": {"epochs": 1}, "resources": {"gpus": 1, "gpu_type": "H100"}, "tokens": 1000}),
+    ("post", "/api/models/{model}/promote", {"project": "{project}"}),
+    ("post", "/api/models/{model}/evaluation-project", {}),
+    ("delete", "/api/models/{model}/", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -280,6 +283,9 @@ QUERIES = [
     ("/api/projects/{project}/exports/", ["page"]),
     ("/api/projects/{project}/exports/{snapshot}/download", ["exportType", "download_resources"]),
     ("/api/base-models/", ["page"]),
+    ("/api/models/", ["project", "page", "page_size"]),
+    ("/api/models/?project={project}", ["page", "page_size"]),
+    ("/api/models/{model}/", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -334,6 +340,15 @@ def fuzz_world(world, cast, settings, tmp_path):
     base_model = base_model_defaults_register(organization=cast.org)
     assert base_model is not None
     ids["base_model"] = base_model.pk
+    # A model version whose registry folder was never written (promoting it is a 400) and whose job is gone.
+    ids["model"] = ModelVersion.objects.create(
+        organization=cast.org,
+        project=world["project"],
+        name=f"project-{world['project'].pk}-text_classification",
+        version="v1",
+        recipe="text_classification",
+        task_kind="sequence_classification",
+    ).pk
     return ids
 
 
@@ -434,6 +449,7 @@ def test_every_api_endpoint_is_fuzzed():
             "dataset",
             "snapshot",
             "base_model",
+            "model",
         )
     }
     fuzzed = {

@@ -10,6 +10,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH  # type: ignore[import-u
 
 from exports.datasets.dedup import (
     BandIndex,
+    Fingerprints,
     MinHashSigner,
     exact_step,
     item_text,
@@ -102,20 +103,45 @@ def test_signatures_are_datasketch_minhash_of_the_shingle_hashes():
             assert np.array_equal(minhash.hashvalues, signature), text
 
 
-def test_the_band_index_is_the_one_minhash_lsh_fills_and_queries():
-    signer = MinHashSigner(num_perm=128, shingle_size=5)
-    signatures = signer.sign([ARTICLE_EN, ARTICLE_JA, ARTICLE_EN.replace("twelve", "eleven")])
-    index = BandIndex(threshold=0.8, num_perm=128)
-    keys = index.band_keys(signatures)
-    index.insert(0, keys[0])
-    index.insert(1, keys[1])
-    reference = MinHashLSH(threshold=0.8, num_perm=128)
-    for key in (0, 1):
+@pytest.mark.parametrize("merged", [False, True])
+def test_the_band_index_finds_the_candidates_minhash_lsh_finds(merged):
+    """Texts in families of near copies: every query answers what datasketch's MinHashLSH answers, from
+    the items waiting to be merged and from the merged arrays alike."""
+    rng = random.Random(5)
+    texts = []
+    for _ in range(40):
+        base = "".join(rng.choice("abcdefghijklmnop 東京") for _ in range(200))
+        texts.extend(edit(base, rng.sample(range(200), rng.randint(0, 6))) for _ in range(5))
+    signatures = MinHashSigner(num_perm=128, shingle_size=5).sign(texts)
+    index = BandIndex(threshold=0.7, num_perm=128)
+    reference = MinHashLSH(threshold=0.7, num_perm=128)
+    hashes = index.band_hashes(signatures)
+    inserted = range(0, len(texts), 2)
+    for key in inserted:
+        index.insert(key, hashes[key])
         reference.insert(key, LeanMinHash(seed=1, hashvalues=signatures[key], scheme="affine32"))
-    assert [table._dict for table in index.lsh.hashtables] == [table._dict for table in reference.hashtables]
-    near_copy = LeanMinHash(seed=1, hashvalues=signatures[2], scheme="affine32")
-    assert index.lsh.query(near_copy) == reference.query(near_copy) == [0]
-    assert index.query(keys[2]) == {0}
+    if merged:
+        index.merge()
+    stored = index.stored_candidates(hashes)
+    answered = 0
+    for row in range(len(texts)):
+        expected = set(reference.query(LeanMinHash(seed=1, hashvalues=signatures[row], scheme="affine32")))
+        assert stored[row] | index.recent_candidates(hashes[row]) == expected, row
+        answered += bool(expected - {row})
+    assert answered > 100  # near copies found, not only each inserted row itself
+
+
+def test_a_one_byte_fingerprint_estimates_the_jaccard_similarity_of_the_full_signatures():
+    rng = random.Random(11)
+    base = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(400))
+    texts = [base] + [edit(base, rng.sample(range(400), count)) for count in (5, 20, 40, 80, 160)]
+    signatures = MinHashSigner(num_perm=128, shingle_size=5).sign(texts)
+    kept = Fingerprints(128)
+    assert kept.append(signatures[0]) == 0
+    for signature in signatures:
+        full = np.count_nonzero(signatures[0] == signature) / 128
+        assert abs(kept.similarity(0, signature) - full) <= 0.03
+    assert kept.similarity(0, signatures[0]) == 1.0
 
 
 def test_shingle_hashes_are_of_code_point_ngrams():

@@ -65,6 +65,16 @@ class TrainingParams:
 
 
 @dataclass(frozen=True)
+class GenerationParams:
+    """What a generative recipe answers after training: the test prompts, for the evaluation project."""
+
+    max_new_tokens: int = param(128, minimum=1, maximum=8192, help="Tokens per generated test answer.")
+    generation_prompts: int = param(
+        64, minimum=0, maximum=10_000, help="Test prompts answered after training (0: none)."
+    )
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     title: str

@@ -4,11 +4,11 @@ base model as it was (or, with LoRA, the model with its adapter switched off).""
 from dataclasses import dataclass
 
 from training.architectures import CAUSAL_LM
-from training.recipes.base import LoraParams, Recipe, TrainingParams, param
+from training.recipes.base import GenerationParams, LoraParams, Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)
-class DpoParams(TrainingParams):
+class DpoParams(GenerationParams, TrainingParams):
     learning_rate: float = param(5e-7, minimum=1e-9, maximum=1.0, help="Peak learning rate (AdamW).")
     epochs: float = param(1.0, minimum=0.01, maximum=100.0, help="Passes over the training split.")
     max_length: int = param(1024, minimum=8, maximum=131_072, help="Tokens of prompt and answer together.")

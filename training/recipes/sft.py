@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 
 from training.architectures import CAUSAL_LM
-from training.recipes.base import LoraParams, Recipe, TrainingParams, param
+from training.recipes.base import GenerationParams, LoraParams, Recipe, TrainingParams, param
 
 
 @dataclass(frozen=True)
-class SftParams(TrainingParams):
+class SftParams(GenerationParams, TrainingParams):
     learning_rate: float = param(2e-5, minimum=1e-8, maximum=1.0, help="Peak learning rate (AdamW).")
     max_length: int = param(1024, minimum=8, maximum=131_072, help="Tokens per (packed) sequence.")
     packing: bool = param(True, help="Pack several conversations into each sequence (no padding wasted).")

@@ -8,7 +8,7 @@ from typing import Any
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from training.runner import language_models, trainer_setup
+from training.runner import generation, language_models, trainer_setup
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
@@ -44,6 +44,8 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     raw = trainer.evaluate(eval_dataset=_pairs(rows, split), metric_key_prefix="test")
     # trl adds its own figures (rewards, log-probabilities) under "eval_" whatever the prefix asked.
     metrics = {key.removeprefix("test_").removeprefix("eval_"): value for key, value in raw.items()}
+    # After the evaluation, so a run whose answers cannot be generated still reports its figures.
+    generation.generate_answers(spec, params, events, rows=rows if split == "test" else None)
     return split, {
         "rows": len(rows),
         "reward_accuracy": metrics.get("rewards/accuracies"),

@@ -8,7 +8,7 @@ from typing import Any
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from training.runner import language_models, trainer_setup
+from training.runner import generation, language_models, trainer_setup
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 
@@ -54,4 +54,6 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     metrics = language_models.perplexity_metrics(
         trainer.evaluate(eval_dataset=_conversations(rows, split), metric_key_prefix="test")
     )
+    # After the evaluation, so a run whose answers cannot be generated still reports its figures.
+    generation.generate_answers(spec, params, events, rows=rows if split == "test" else None)
     return split, {"rows": len(rows), **metrics}
