@@ -283,3 +283,47 @@ def test_an_annotator_has_no_training_tab(open_session, cast, labeling_project):
     session.page.goto(f"{session.base_url}/projects/{project.pk}/training/")
     assert session.page.locator(".training-page").count() == 0
     assert session.page.locator(".tabs a[href$='/training/']").count() == 0
+
+
+def test_a_chat_model_links_its_evaluation_project_and_is_not_offered_for_promotion(
+    open_session, cast, labeling_project
+):
+    """A generative model's page: perplexity, the evaluation project where reviewers rate its answers, and
+    no Promote (only classification and NER models pre-label). The registry row is the one a run of the
+    sft recipe registers."""
+    from tests.e2e.conftest import SENTIMENT
+
+    project = labeling_project(SENTIMENT, [{"text": "fine"}], title="Assistant")
+    evaluation = labeling_project(SENTIMENT, [{"text": "an answer"}], title="Assistant v1 evaluation")
+    model = ModelVersion.objects.create(
+        organization=cast.org,
+        project=project,
+        name=f"project-{project.pk}-sft",
+        version="v1",
+        recipe="sft",
+        task_kind="causal_lm",
+        base_model_name="tiny-llama",
+        metrics={"perplexity": 12.5, "loss": 2.526},
+        files=[{"path": "model.safetensors", "bytes": 2048, "sha256": "ab" * 32}],
+        lineage={"dataset_name": XSS_NAME, "counts": {"total": 4, "splits": {"train": 3, "test": 1}}},
+        evaluation_project=evaluation,
+    )
+    session = open_session(cast.users["manager"].email)
+    page = session.page
+    open_training(session, project, "?view=registry")
+    row = page.locator(f"table.model-versions tr[data-model-id='{model.pk}']")
+    expect(row.locator("td.headline")).to_contain_text("Perplexity")
+    row.locator("th a").click()
+    page.locator(".model-page[data-state=ready]").wait_for()
+    expect(page.locator(".metric-tiles [data-metric=perplexity] dd")).to_have_text("12.5")
+    expect(page.locator(f"a[data-evaluation-project='{evaluation.pk}']")).to_have_attribute(
+        "href", f"/projects/{evaluation.pk}/"
+    )
+    expect(page.locator("section.promote")).to_contain_text("evaluated by people")
+    assert page.locator("form.promote-form").count() == 0
+    # The lineage's names are text.
+    expect(page.locator("[data-lineage=tasks] dd")).to_contain_text("4")
+    page.locator("details.all-lineage summary").click()
+    expect(page.locator("[data-fact=dataset_name] dd")).to_have_text(XSS_NAME)
+    assert page.locator(".model-page img").count() == 0
+    assert session.errors == [] and session.dialogs == []
