@@ -1,19 +1,22 @@
 // The Training tab's launch form (managers and above): a completed dataset version, a recipe, a base model
 // of a kind the recipe trains, the recipe's typed parameters (from the API schema: defaults filled in,
-// ranges on the inputs) and the GPUs. Beside it, the live estimate (`POST /api/training-jobs/estimate`,
-// the same body as a launch), asked again a moment after each change, only the latest answer drawn.
+// ranges on the inputs; training_params.ts) and the GPUs. Beside it, the live estimate
+// (`POST /api/training-jobs/estimate`, the same body as a launch; training_estimate.ts), asked again a
+// moment after each change, only the latest answer drawn.
 // Launching posts the body to `POST /api/training-jobs/`; a refusal shows the server's sentence beside
 // the field it names ("dataset", "base_model", "params.learning_rate", "resources.gpus", …).
 
 import { api, ApiError } from "../api";
 import { el, replaceChildren } from "../dom";
-import { catalogue, formatBytes, formatNumber } from "../locale";
+import { catalogue } from "../locale";
 import type { ProjectDetail } from "../types";
 import type { DatasetVersion } from "./dataset_types";
-import { loadLaunchSchema, type LaunchSchema, type ParamSpec, type RecipeSpec } from "./training_schema";
-import { formatCount, formatDecimal, formatPercent, formatScientific } from "./training_format";
-import { RECIPE_NEEDS, asNumber, isRecord, resultsOf, type BaseModel, type Page, type TrainingJob } from "./training_types";
-import { kindName, paramHint, paramLabel, recipeDescription, recipeTitle } from "./training_words";
+import { estimateView } from "./training_estimate";
+import { formatCount } from "./training_format";
+import { fieldId, paramControl, type FieldKit, type ParamControl } from "./training_params";
+import { loadLaunchSchema, type LaunchSchema, type RecipeSpec } from "./training_schema";
+import { RECIPE_NEEDS, isRecord, resultsOf, type BaseModel, type Page, type TrainingJob } from "./training_types";
+import { kindName, recipeDescription, recipeTitle } from "./training_words";
 
 const t = catalogue(
   {
@@ -32,10 +35,6 @@ const t = catalogue(
     modelOption: "{name} · {type} · {parameters} parameters",
     params: "Parameters",
     moreParams: "More parameters",
-    range: "From {minimum} to {maximum}.",
-    atLeast: "At least {minimum}.",
-    optional: "none",
-    useGroup: "Use a {name}",
     resources: "Resources",
     gpus: "GPUs",
     gpusHint: "Several GPUs start the run with torchrun, one process per GPU.",
@@ -49,22 +48,6 @@ const t = catalogue(
     estimateHint: "What this run will cost, from the dataset's counts and the model's size.",
     estimating: "Estimating…",
     estimateFailed: "No estimate: {reason}",
-    parameters: "Parameters",
-    trainable: "{count} trained",
-    tokens: "Tokens",
-    tokensValue: "{perEpoch} per epoch × {epochs} = {total}",
-    flops: "Training FLOPs",
-    gpuHours: "GPU-hours",
-    gpuHoursValue: "on {devices} × {device} at {utilisation} of peak; about {wall} h of wall time",
-    memory: "Memory per device",
-    memoryValue: "{total} of {device}",
-    memoryUnknown: "{total}",
-    memoryParts: "weights {weights}, gradients {gradients}, optimizer {optimizer}, activations {activations}",
-    fits: "Fits",
-    doesNotFit: "Does not fit",
-    fitUnknown: "Device memory unknown",
-    ratio: "Tokens per parameter",
-    scaling: "Scaling",
   },
   {
     heading: "学習を開始",
@@ -82,10 +65,6 @@ const t = catalogue(
     modelOption: "{name} · {type} · パラメータ {parameters}",
     params: "パラメータ",
     moreParams: "その他のパラメータ",
-    range: "{minimum}〜{maximum}。",
-    atLeast: "{minimum} 以上。",
-    optional: "なし",
-    useGroup: "{name}を使う",
     resources: "リソース",
     gpus: "GPU 数",
     gpusHint: "複数の GPU では torchrun で GPU ごとに 1 プロセスを起動します。",
@@ -99,22 +78,6 @@ const t = catalogue(
     estimateHint: "データセットの件数とモデルの大きさから見積もった、この学習のコスト。",
     estimating: "見積もっています…",
     estimateFailed: "見積もれません: {reason}",
-    parameters: "パラメータ数",
-    trainable: "うち学習対象 {count}",
-    tokens: "トークン数",
-    tokensValue: "エポックあたり {perEpoch} × {epochs} = {total}",
-    flops: "学習の FLOPs",
-    gpuHours: "GPU 時間",
-    gpuHoursValue: "{devices} × {device}（ピークの {utilisation}）。実時間で約 {wall} 時間",
-    memory: "デバイスあたりのメモリ",
-    memoryValue: "{device} 中 {total}",
-    memoryUnknown: "{total}",
-    memoryParts: "重み {weights}、勾配 {gradients}、オプティマイザー {optimizer}、活性化 {activations}",
-    fits: "収まります",
-    doesNotFit: "収まりません",
-    fitUnknown: "デバイスのメモリは不明",
-    ratio: "パラメータあたりのトークン数",
-    scaling: "スケーリング",
   },
 );
 
@@ -125,16 +88,6 @@ const MAIN_PARAMS = new Set(["learning_rate", "epochs", "max_steps", "batch_size
 export interface LaunchForm {
   element: HTMLElement;
   stop(): void;
-}
-
-/** A range's end as typed in the input: 1e-8 stays 1e-8 (a locale's format would write it 0). */
-function formatBound(value: number): string {
-  return value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : formatNumber(value);
-}
-
-/** An element id for a body field ("params.lora.r" → "training-params-lora-r"). */
-export function fieldId(name: string): string {
-  return `training-${name.replace(/\./g, "-")}`;
 }
 
 export function launchForm(project: ProjectDetail, onLaunched: (job: TrainingJob) => void): LaunchForm {
@@ -277,92 +230,12 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
   );
 
   // ---- the recipe's parameters ----
-  let paramControls: { spec: ParamSpec; read: () => unknown | undefined }[] = [];
-
-  const numberControl = (path: string, spec: ParamSpec): { node: HTMLElement; read: () => unknown | undefined } => {
-    const input = el("input", { attrs: { type: "number", name: path, step: spec.type === "integer" ? "1" : "any", inputmode: spec.type === "integer" ? "numeric" : "decimal" } });
-    if (spec.minimum !== null) input.min = String(spec.minimum);
-    if (spec.maximum !== null) input.max = String(spec.maximum);
-    if (typeof spec.default === "number") input.value = String(spec.default);
-    if (spec.nullable) input.placeholder = t("optional");
-    const range = spec.minimum !== null && spec.maximum !== null ? t("range", { minimum: formatBound(spec.minimum), maximum: formatBound(spec.maximum) }) : spec.minimum !== null ? t("atLeast", { minimum: formatBound(spec.minimum) }) : "";
-    const node = field(path, paramLabel(spec.name), input, [paramHint(spec.name, spec.description), range].filter(Boolean).join(" "));
-    node.querySelector("label")?.append(" ", el("code", { text: spec.name }));
-    return {
-      node,
-      read: () => {
-        const text = input.value.trim();
-        if (!text) return spec.nullable ? null : undefined;
-        const value = Number(text);
-        // Sent as typed when it is not a number: the server's refusal names the field.
-        return Number.isFinite(value) ? value : text;
-      },
-    };
-  };
-
-  const paramControl = (path: string, spec: ParamSpec): { node: HTMLElement; read: () => unknown | undefined } => {
-    if (spec.type === "boolean") {
-      const input = el("input", { attrs: { type: "checkbox", name: path, id: fieldId(path) } });
-      input.checked = spec.default === true;
-      const slot = errorSlot(path);
-      const node = el(
-        "div",
-        { className: "field check", data: { field: path } },
-        el("label", { className: "check", attrs: { for: input.id } }, input, paramLabel(spec.name), " ", el("code", { text: spec.name })),
-        el("p", { className: "hint", text: paramHint(spec.name, spec.description) }),
-        slot,
-      );
-      return { node, read: () => input.checked };
-    }
-    if (spec.type === "object") {
-      const toggle = el("input", { attrs: { type: "checkbox", name: `${path}.enabled`, id: `${fieldId(path)}-enabled` } });
-      toggle.checked = spec.default !== null && spec.default !== undefined;
-      const children = spec.children.map((child) => paramControl(`${path}.${child.name}`, child));
-      const inner = el("div", { className: "field-row nested" }, ...children.map((child) => child.node));
-      const sync = (): void => {
-        inner.hidden = !toggle.checked;
-        for (const control of inner.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")) control.disabled = !toggle.checked;
-      };
-      toggle.addEventListener("change", sync);
-      sync();
-      const slot = errorSlot(path);
-      const node = el(
-        "fieldset",
-        { className: "settings-group nested-group", data: { field: path } },
-        el("legend", {}, el("label", { className: "check", attrs: { for: toggle.id } }, toggle, t("useGroup", { name: paramLabel(spec.name) }), " ", el("code", { text: spec.name }))),
-        el("p", { className: "hint", text: paramHint(spec.name, spec.description) }),
-        inner,
-        slot,
-      );
-      return {
-        node,
-        read: () => {
-          if (!toggle.checked) return spec.nullable ? null : undefined;
-          const values: Record<string, unknown> = {};
-          children.forEach((child, index) => {
-            const value = child.read();
-            if (value !== undefined) values[spec.children[index].name] = value;
-          });
-          return values;
-        },
-      };
-    }
-    if (spec.choices.length) {
-      const select = el("select", { attrs: { name: path } }, ...spec.choices.map((choice) => el("option", { attrs: { value: choice }, text: choice })));
-      if (typeof spec.default === "string") select.value = spec.default;
-      return { node: field(path, paramLabel(spec.name), select, paramHint(spec.name, spec.description)), read: () => select.value };
-    }
-    if (spec.type === "string") {
-      const input = el("input", { attrs: { type: "text", name: path } });
-      if (typeof spec.default === "string") input.value = spec.default;
-      return { node: field(path, paramLabel(spec.name), input, paramHint(spec.name, spec.description)), read: () => input.value || (spec.nullable ? null : undefined) };
-    }
-    return numberControl(path, spec);
-  };
+  let paramControls: ParamControl[] = [];
+  const kit: FieldKit = { field, errorSlot };
 
   const drawParams = (recipe: RecipeSpec | undefined): void => {
     for (const name of [...errors.keys()]) if (name.startsWith("params.")) errors.delete(name);
-    const controls = (recipe?.params ?? []).map((spec) => ({ spec, ...paramControl(`params.${spec.name}`, spec) }));
+    const controls = (recipe?.params ?? []).map((spec) => paramControl(kit, `params.${spec.name}`, spec));
     paramControls = controls;
     const main = controls.filter((control) => MAIN_PARAMS.has(control.spec.name));
     const more = controls.filter((control) => !MAIN_PARAMS.has(control.spec.name));
@@ -475,48 +348,6 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
   };
 
   // ---- the estimate ----
-  const row = (key: string, label: string, ...value: (Node | string | null)[]): HTMLElement =>
-    el("div", { className: "estimate-row", data: { estimate: key } }, el("dt", { text: label }), el("dd", {}, ...value));
-
-  const drawEstimate = (answer: Record<string, unknown>): void => {
-    const number = (key: string): number => asNumber(answer[key]) ?? 0;
-    const memory = isRecord(answer.memory) ? answer.memory : {};
-    const bytes = (key: string): string => formatBytes(asNumber(memory[key]) ?? 0);
-    const fits = memory.fits;
-    const deviceBytes = asNumber(memory.device_bytes);
-    const parameters = number("parameters");
-    const trainable = number("trainable_parameters");
-    const note = typeof answer.scaling_note === "string" && answer.scaling_note ? answer.scaling_note : "";
-    replaceChildren(
-      estimateBody,
-      el(
-        "dl",
-        { className: "estimate" },
-        row("parameters", t("parameters"), formatCount(parameters), trainable && trainable !== parameters ? el("small", { text: t("trainable", { count: formatCount(trainable) }) }) : null),
-        row("tokens", t("tokens"), t("tokensValue", { perEpoch: formatCount(number("tokens_per_epoch")), epochs: formatDecimal(number("epochs"), 3), total: formatCount(number("training_tokens")) })),
-        row("flops", t("flops"), formatScientific(number("flops"))),
-        row(
-          "gpu_hours",
-          t("gpuHours"),
-          el("strong", { text: formatDecimal(number("gpu_hours"), 3) }),
-          el("small", {
-            text: t("gpuHoursValue", { devices: formatNumber(number("devices")), device: String(answer.device ?? ""), utilisation: formatPercent(number("utilisation")), wall: formatDecimal(number("wall_hours"), 3) }),
-          }),
-        ),
-        row(
-          "memory",
-          t("memory"),
-          deviceBytes !== null ? t("memoryValue", { total: bytes("total_bytes"), device: formatBytes(deviceBytes) }) : t("memoryUnknown", { total: bytes("total_bytes") }),
-          " ",
-          el("span", { className: `fit-badge ${fits === true ? "fits" : fits === false ? "no-fit" : "unknown"}`, data: { fits: String(fits) }, text: fits === true ? t("fits") : fits === false ? t("doesNotFit") : t("fitUnknown") }),
-          el("small", { text: t("memoryParts", { weights: bytes("weights_bytes"), gradients: bytes("gradients_bytes"), optimizer: bytes("optimizer_bytes"), activations: bytes("activations_bytes") }) }),
-        ),
-        row("tokens_per_parameter", t("ratio"), formatDecimal(number("tokens_per_parameter"), 3)),
-        note ? row("scaling_note", t("scaling"), el("span", { className: "scaling-note", text: note })) : null,
-      ),
-    );
-  };
-
   const runEstimate = async (): Promise<void> => {
     const ticket = ++estimateTicket;
     estimate.dataset.state = "loading";
@@ -542,7 +373,7 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
       status.textContent = "";
       delete form.dataset.state;
     }
-    drawEstimate(answer);
+    replaceChildren(estimateBody, estimateView(answer));
     estimate.dataset.state = "ready";
     estimateBody.removeAttribute("aria-busy");
   };
