@@ -2,7 +2,8 @@
 // steps, and two runs' curves on one chart. The axes get "nice" ticks (1, 2 or 5 × 10ⁿ); colours and
 // strokes come from CSS classes (line_chart.css), so the theme's light and dark variables apply. Names
 // and numbers go in as text nodes only. Pointing at the chart shows the values at the nearest step in a
-// line under it (keyboard users read the same values from the table the callers put beside a chart).
+// line under it; with `tableSummary`, the values are also a table under a fold, for keyboards and
+// screen readers (at most about a hundred rows, evenly spread, the last one always in).
 
 import "./line_chart.css";
 import { el, replaceChildren, svg } from "./dom";
@@ -28,6 +29,32 @@ export interface ChartOptions {
   name: string;
   /** A small chart (one of a grid) is drawn on a narrower canvas, so its labels stay readable. */
   small?: boolean;
+  /** The fold's title for the values as a table; no table without it. */
+  tableSummary?: string;
+}
+
+const TABLE_ROWS = 100;
+
+function valuesTable(series: Series[], finite: [number, number][][], options: ChartOptions, formatX: (value: number) => string): HTMLElement {
+  const xs = [...new Set(finite.flat().map(([x]) => x))].sort((a, b) => a - b);
+  const every = Math.max(1, Math.ceil(xs.length / TABLE_ROWS));
+  const shown = xs.filter((_, index) => index % every === 0 || index === xs.length - 1);
+  const lookup = finite.map((points) => new Map(points));
+  const head = el("tr", {}, el("th", { attrs: { scope: "col" }, text: options.xLabel }), ...series.map((one) => el("th", { className: "num", attrs: { scope: "col" }, text: one.label })));
+  const rows = shown.map((x) =>
+    el(
+      "tr",
+      {},
+      el("th", { attrs: { scope: "row" }, text: formatX(x) }),
+      ...lookup.map((values) => el("td", { className: "num", text: values.has(x) ? options.format(values.get(x)!) : "" })),
+    ),
+  );
+  return el(
+    "details",
+    { className: "chart-values" },
+    el("summary", { text: options.tableSummary ?? "" }),
+    el("div", { className: "table-wrap" }, el("table", { className: "data" }, el("thead", {}, head), el("tbody", {}, ...rows))),
+  );
 }
 
 const MARGIN = { left: 64, right: 14, top: 10, bottom: 30 };
@@ -147,6 +174,6 @@ export function lineChart(series: Series[], options: ChartOptions): HTMLElement 
     ),
   );
   chart.setAttribute("aria-label", `${options.title}: ${series.map((one) => one.label).join(", ")}`);
-  replaceChildren(figure, caption, chart, legend, readout);
+  replaceChildren(figure, caption, chart, legend, readout, options.tableSummary ? valuesTable(series, finite, options, formatX) : null);
   return figure;
 }

@@ -177,6 +177,9 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
     loss = page.locator("figure.line-chart[data-chart=loss]")
     assert int(loss.get_attribute("data-points")) >= 3
     assert loss.locator("path.series").count() >= 1
+    # The same values as a table, for keyboards and screen readers: a row per logged step.
+    loss.locator("details.chart-values summary").click()
+    expect(loss.locator("details.chart-values tbody tr")).to_have_count(6)
     expect(page.locator("table.events tbody tr").first).to_be_visible()
     assert page.locator("table.events tr[data-kind=completed]").count() >= 1
     # The name given at launch is in the events' details, as text.

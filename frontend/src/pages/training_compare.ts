@@ -25,6 +25,7 @@ const t = catalogue(
     evalLoss: "{run}: validation loss",
     step: "Step",
     noPoints: "Neither run has logged a loss yet.",
+    values: "The values as a table",
     figures: "Side by side",
     figure: "Figure",
     status: "Status",
@@ -48,6 +49,7 @@ const t = catalogue(
     evalLoss: "{run}: 検証損失",
     step: "ステップ",
     noPoints: "どちらの学習もまだ損失を記録していません。",
+    values: "値を表で見る",
     figures: "並べて比較",
     figure: "項目",
     status: "状態",
@@ -115,7 +117,7 @@ export default async function compareView(ctx: ProjectContext, ids: number[], ro
       ...(validation.length ? [{ label: t("evalLoss", { run: name }), points: validation, dashed: true, colour }] : []),
     ];
   });
-  const chart = lineChart(series, { name: "compare-loss", title: t("lossChart"), xLabel: t("step"), format: (value) => formatDecimal(value, 3), formatX: formatNumber, emptyText: t("noPoints") });
+  const chart = lineChart(series, { name: "compare-loss", title: t("lossChart"), xLabel: t("step"), format: (value) => formatDecimal(value, 3), formatX: formatNumber, emptyText: t("noPoints"), tableSummary: t("values") });
 
   const rows: HTMLElement[] = [];
   const row = (key: string, label: string, values: (Node | string)[]): void => {

@@ -55,6 +55,7 @@ const t = catalogue(
     evalLoss: "Validation loss",
     step: "Step",
     noPoints: "No metric yet: the first line comes after the first logging steps.",
+    values: "The values as a table",
     evaluation: "Evaluation on the test split",
     evaluationFailed: "The evaluation could not be loaded: {reason}",
     events: "Events",
@@ -104,6 +105,7 @@ const t = catalogue(
     evalLoss: "検証損失",
     step: "ステップ",
     noPoints: "指標はまだありません。最初の記録ステップの後に表示されます。",
+    values: "値を表で見る",
     evaluation: "テスト用分割での評価",
     evaluationFailed: "評価を読み込めませんでした: {reason}",
     events: "イベント",
@@ -154,7 +156,7 @@ export function lossChart(metrics: MetricsState): HTMLElement {
       { label: t("trainLoss"), points: seriesOf(metrics.rows, LOSS_NAMES[0]) },
       { label: t("evalLoss"), points: seriesOf(metrics.rows, LOSS_NAMES[1]), dashed: true },
     ].filter((series, index) => index === 0 || series.points.length),
-    { name: "loss", title: t("lossChart"), xLabel: t("step"), format: (value) => formatDecimal(value, 3), formatX: formatNumber, emptyText: t("noPoints") },
+    { name: "loss", title: t("lossChart"), xLabel: t("step"), format: (value) => formatDecimal(value, 3), formatX: formatNumber, emptyText: t("noPoints"), tableSummary: t("values") },
   );
 }
 
@@ -215,7 +217,8 @@ export default async function jobPage(ctx: ProjectContext, jobId: number, root: 
 
   const drawHead = (job: TrainingJob): void => {
     const actions: HTMLElement[] = [];
-    if (job.status !== "created") actions.push(apiDownloadLink(`/api/training-jobs/${job.id}/logs`, {}, t("logs"), t("logsLabel", { id: job.id })));
+    // The log is the runner's output: there is none before the run started.
+    if (job.started_at) actions.push(apiDownloadLink(`/api/training-jobs/${job.id}/logs`, {}, t("logs"), t("logsLabel", { id: job.id })));
     if (canManage && isRunning(job) && !job.cancel_requested) {
       const button = el("button", { className: "danger", attrs: { type: "button", "data-action": "cancel" }, text: t("cancel") });
       button.addEventListener("click", () => void cancel(job));
@@ -269,7 +272,11 @@ export default async function jobPage(ctx: ProjectContext, jobId: number, root: 
         small: true,
       }),
     );
+    // Redrawn on every poll: a values table the reader opened stays open.
+    const opened = charts.querySelector<HTMLDetailsElement>("details.chart-values")?.open ?? false;
     replaceChildren(charts, el("div", { className: "chart-main" }, lossChart(metrics)), others.length ? el("div", { className: "chart-grid" }, ...others) : null);
+    const table = charts.querySelector<HTMLDetailsElement>("details.chart-values");
+    if (table) table.open = opened;
   };
 
   const drawEvents = (list: TrainingEvent[]): void => {
