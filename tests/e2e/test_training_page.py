@@ -199,6 +199,10 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
         page.locator(".job-head a.download").click()
     assert Path(download.value.path()).read_bytes(), "the log is empty"
     _screenshot(page, "run", language, theme)
+    # On a phone the run's page fits the screen's width (charts shrink, tables scroll in their boxes).
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1100, "height": 760})
 
     # A second run, launched through the API as a script would, then the two compared.
     second = launch_through_api(cast.users["manager"], version, base_model, max_steps=4, learning_rate=0.0005)
@@ -329,4 +333,7 @@ def test_a_chat_model_links_its_evaluation_project_and_is_not_offered_for_promot
     page.locator("details.all-lineage summary").click()
     expect(page.locator("[data-fact=dataset_name] dd")).to_have_text(XSS_NAME)
     assert page.locator(".model-page img").count() == 0
+    # On a phone the page fits the screen's width (tables scroll in their own boxes).
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert session.errors == [] and session.dialogs == []
