@@ -69,7 +69,11 @@ class TrainingLease(Lease):
             seconds=settings.TESSERA_TRAINING_LEASE_SECONDS,
             max_attempts=settings.TESSERA_TRAINING_MAX_ATTEMPTS,
         )
-        return lease if isinstance(lease, TrainingLease) else None
+        if not isinstance(lease, TrainingLease):
+            return None
+        attempt = TrainingJob.objects.values_list("attempts", flat=True).get(pk=job_id)
+        job_event(job_id, "claimed", owner=lease.owner, attempt=attempt)
+        return lease
 
     def check_time(self) -> None:
         return None
@@ -452,7 +456,6 @@ def training_job_run(job_id: int) -> None:
         return
     run = JobRun(lease)
     attempt = run.job.attempts
-    job_event(job_id, "claimed", owner=lease.owner, attempt=attempt)
     try:
         with _stopped_on_exit(run):
             if attempt > 1:
