@@ -28,6 +28,7 @@ from tests.exports.schema_walk_formats import walk_dataset_formats
 from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
 from tests.training.schema_walk_training import walk_training
+from tests.training.schema_walk_training_jobs import walk_training_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -589,6 +590,7 @@ def test_every_answer_matches_the_schema(
 
     # Base models and the training estimate (issue 12).
     walk_training(call, settings)
+    walk_training_jobs(call, make_project, cast, settings, tmp_path)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

@@ -7,7 +7,12 @@ import pytest
 from annotation.models import JobState
 from tests.conftest import post_json
 from tests.integration.conftest import wait_for
-from tests.training.training_job_support import built_version, labeled_project, launch_body, tiny_encoder_folder
+from tests.training.training_job_support import (
+    built_version,
+    labeled_project,
+    launch_body,
+    tiny_encoder_folder,
+)
 from training.models import ModelVersion, TrainingEvent, TrainingMetric
 from training.services.base_models import base_model_create
 
@@ -16,7 +21,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 JOB_TIMEOUT_SECONDS = 240
 
 
-def test_a_gpu_worker_runs_a_training_job_end_to_end(start_worker, api, cast, make_project, settings, tmp_path):
+def test_a_gpu_worker_runs_a_training_job_end_to_end(
+    start_worker, api, cast, make_project, settings, tmp_path
+):
     settings.DATA_DIR = tmp_path / "data"
     settings.TESSERA_DATASETS_DIR = tmp_path / "data" / "datasets"
     settings.TESSERA_MODEL_ROOTS = [str(tmp_path / "data" / "models")]
@@ -48,6 +55,8 @@ def test_a_gpu_worker_runs_a_training_job_end_to_end(start_worker, api, cast, ma
     assert TrainingEvent.objects.filter(job_id=job_id, source="runner", kind="finished").exists()
     assert "training.tasks.train_run_job" in worker.log()
     version_row = ModelVersion.objects.get(job_id=job_id)
-    assert (settings.DATA_DIR / "models" / "registry" / version_row.name / "v1" / "model.safetensors").is_file()
+    assert (
+        settings.DATA_DIR / "models" / "registry" / version_row.name / "v1" / "model.safetensors"
+    ).is_file()
     metrics = api("manager").get(f"/api/training-jobs/{job_id}/metrics/").json()
     assert "loss" in metrics["names"] and len(metrics["metrics"]) >= 6

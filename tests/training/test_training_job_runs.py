@@ -20,7 +20,6 @@ from tests.conftest import post_json
 from tests.integration.conftest import publishing_to
 from tests.training.training_job_support import (
     built_version,
-    finished,
     json_lines,
     labeled_project,
     launch_body,
@@ -65,7 +64,9 @@ def tiny(cast, folders):
 
 
 def events_of(job: TrainingJob, source: str) -> list[str]:
-    return list(TrainingEvent.objects.filter(job=job, source=source).order_by("id").values_list("kind", flat=True))
+    return list(
+        TrainingEvent.objects.filter(job=job, source=source).order_by("id").values_list("kind", flat=True)
+    )
 
 
 @pytest.mark.django_db
@@ -208,7 +209,9 @@ def test_cancel_stops_a_running_runner(api, manager, version, tiny, folders):
 def test_a_run_whose_worker_died_resumes_from_its_checkpoint_through_the_reaper(
     manager, version, tiny, folders, django_capture_on_commit_callbacks
 ):
-    job = training_job_launch(membership=manager, body=launch_body(version, tiny.pk, max_steps=40, save_steps=4))
+    job = training_job_launch(
+        membership=manager, body=launch_body(version, tiny.pk, max_steps=40, save_steps=4)
+    )
     # The first worker: claims, starts the runner, and dies after the runner's first checkpoint.
     lease = TrainingLease.take(job.pk)
     assert lease is not None

@@ -63,7 +63,11 @@ def test_a_manager_launches_a_job_with_everything_the_run_needs(api, cast, versi
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == body["state"] == "created"
-    assert (body["project"], body["dataset"], body["dataset_name"]) == (version.project_id, version.pk, version.name)
+    assert (body["project"], body["dataset"], body["dataset_name"]) == (
+        version.project_id,
+        version.pk,
+        version.name,
+    )
     assert (body["base_model"], body["base_model_name"]) == (minilm.pk, "all-MiniLM-L6-v2")
     # Defaults filled in beside what was sent.
     assert body["params"]["max_steps"] == 6 and body["params"]["learning_rate"] == 5e-5
@@ -209,7 +213,13 @@ def test_the_metric_series_reads_on_after_an_id(api, version, minilm, manager_me
     client = api("reviewer")
     body = client.get(f"{URL}{job.pk}/metrics/").json()
     assert body["job"] == job.pk and len(body["metrics"]) == 4
-    assert body["metrics"][0] == {"id": rows[0].pk, "step": 1, "time": now.isoformat(), "loss": 1.0, "epoch": 0.1}
+    assert body["metrics"][0] == {
+        "id": rows[0].pk,
+        "step": 1,
+        "time": now.isoformat(),
+        "loss": 1.0,
+        "epoch": 0.1,
+    }
     assert body["names"] == ["epoch", "eval_loss", "loss"]
     later = client.get(f"{URL}{job.pk}/metrics/", {"after": rows[1].pk}).json()
     assert [metric["step"] for metric in later["metrics"]] == [3, 3]

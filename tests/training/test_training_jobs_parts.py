@@ -32,7 +32,11 @@ def test_several_gpus_run_torchrun_with_a_process_each(tmp_path):
         "print(json.dumps([a.nproc_per_node, a.standalone, a.module, a.training_script, a.training_script_args]))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe, *command[3:]], env=runner_env(), capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe, *command[3:]],
+        env=runner_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(result.stdout) == ["4", True, True, "training.runner", ["--spec", str(spec)]]
 
@@ -70,5 +74,8 @@ def test_failure_reasons_name_a_full_disk_out_of_memory_and_a_signal():
     }
     assert failure_reason(-signal.SIGSEGV, "")["message"] == "The runner was killed by SIGSEGV."
     other = failure_reason(1, "ValueError: the training split has fewer than two labels")
-    assert other == {"code": "runner_failed", "message": "ValueError: the training split has fewer than two labels"}
+    assert other == {
+        "code": "runner_failed",
+        "message": "ValueError: the training split has fewer than two labels",
+    }
     assert failure_reason(3, "")["message"] == "The runner exited with code 3."

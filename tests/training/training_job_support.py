@@ -45,7 +45,9 @@ def labeled_project(make_project, cast, *, count: int = 40, org=None):
     return project
 
 
-def built_version(project, user, *, formats: tuple[str, ...] = ("text_classification",), **recipe) -> DatasetVersion:
+def built_version(
+    project, user, *, formats: tuple[str, ...] = ("text_classification",), **recipe
+) -> DatasetVersion:
     body = {"formats": list(formats), "splits": SPLITS, "seed": 1, "stratify": True, **recipe}
     version = dataset_version_create(project=project, user=user, body=body)
     dataset_version_run(version_id=version.pk)

@@ -17,7 +17,12 @@ from django.http import FileResponse
 from django.urls import re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -157,7 +162,7 @@ class TrainingJobSummaryOut(serializers.Serializer):
     params = serializers.DictField()
     resources = serializers.DictField()
     status = serializers.ChoiceField(choices=JobState.values)
-    state = serializers.ChoiceField(choices=JobState.values, help_text="The same value as status.")
+    state = serializers.CharField(help_text="The same value as status.")
     step = serializers.IntegerField()
     max_steps = serializers.IntegerField()
     epoch = serializers.FloatField()
@@ -185,16 +190,27 @@ class TrainingJobPageOut(serializers.Serializer):
     results = TrainingJobSummaryOut(many=True, help_text="Newest first; without events (see the detail).")
 
 
-class TrainingMetricOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    step = serializers.IntegerField()
-    time = serializers.DateTimeField()
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "step": {"type": "integer"},
+            "time": {"type": "string", "format": "date-time"},
+        },
+        "required": ["id", "step", "time"],
+        # The values the runner logged at that step, by name: loss, learning_rate, eval_loss, mfu, …
+        "additionalProperties": {},
+    }
+)
+class TrainingMetricField(serializers.DictField):
+    pass
 
 
 class TrainingMetricsOut(serializers.Serializer):
     job = serializers.IntegerField()
-    metrics = TrainingMetricOut(
-        many=True, help_text="In id order; each also holds its values: loss, learning_rate, eval_loss, …"
+    metrics = serializers.ListField(
+        child=TrainingMetricField(), help_text="In id order: id, step, time and the values logged then."
     )
     names = serializers.ListField(child=serializers.CharField(), help_text="The value names present.")
 
@@ -275,6 +291,7 @@ class TrainingJobsView(APIView):
             OpenApiParameter("page_size", int),
         ],
         responses={200: TrainingJobPageOut, **errors(400, 404)},
+        operation_id="training_jobs_list",
         summary="The organization's training jobs, newest first (paged; members)",
     )
     def get(self, request: AuthenticatedRequest) -> Response:
@@ -297,7 +314,7 @@ class TrainingJobsView(APIView):
 
     @extend_schema(
         request=TrainingJobIn,
-        responses={201: TrainingJobOut, **errors(400, 403, 503)},
+        responses={201: TrainingJobOut, **errors(400, 403)},
         summary="Launch a training run of a recipe on a dataset version (managers+)",
     )
     def post(self, request: AuthenticatedRequest) -> Response:
