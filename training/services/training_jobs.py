@@ -82,7 +82,7 @@ def dataset_for_recipe(
         if entry["format"] == recipe.dataset_format and entry.get("split")
     }
     if "train" not in files:
-        asked = ", ".join((version.recipe or {}).get("formats") or []) or _("none")
+        asked = ", ".join((version.recipe or {}).get("formats") or []) or "-"
         raise ApplicationError(
             _(
                 "The %(recipe)s recipe trains on %(format)s files with a train split; this dataset version "
