@@ -146,7 +146,8 @@ class TrainingModelVersionRefOut(serializers.Serializer):
 class TrainingEventOut(serializers.Serializer):
     id = serializers.IntegerField()
     time = serializers.DateTimeField()
-    source = serializers.CharField(help_text="runner (its events.jsonl) or worker.")
+    # A declared field, popped from the class by the serializer's metaclass: Field.source is untouched.
+    source = serializers.CharField(help_text="runner (its events.jsonl) or worker.")  # type: ignore[assignment]
     kind = serializers.CharField()
     details = serializers.DictField()
 

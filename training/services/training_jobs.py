@@ -47,6 +47,7 @@ MAX_NAME = 200
 
 
 def job_event(job_id: int, kind: str, *, source: str = "worker", **details: Any) -> TrainingEvent:
+    """One event of the job (the worker's, unless said), written now."""
     return TrainingEvent.objects.create(
         job_id=job_id, time=timezone.now(), source=source, kind=kind, details=details
     )
@@ -167,7 +168,12 @@ def training_job_launch(*, membership: Membership, body: dict[str, Any]) -> Trai
         # Named from the id alone, never from anything a user typed.
         job.run_dir = f"training/jobs/{job.pk}"
         job.save(update_fields=["run_dir"])
-        details = {"recipe": job.recipe, "dataset": version.pk, "base_model": job.base_model_id, "name": name}
+        details: dict[str, Any] = {
+            "recipe": job.recipe,
+            "dataset": version.pk,
+            "base_model": job.base_model_id,
+            "name": name,
+        }
         audit_record(
             actor=user,
             organization=membership.organization_id,

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotation.models import JobState
@@ -78,7 +79,7 @@ class TrainingLease(Lease):
     def check_time(self) -> None:
         return None
 
-    def mine(self):
+    def mine(self) -> QuerySet[TrainingJob]:
         return self._mine()
 
 
@@ -222,7 +223,8 @@ class JobRun:
                 start_new_session=True,  # its own process group: a cancel reaches torchrun's children too
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - the worker runs tasks in one thread
             )
-        job_event(self.job.pk, "runner_started", pid=self.process.pid, command=self.process.args[1:])
+        command = launch_command(self.folder / "spec.json", gpus=gpus)
+        job_event(self.job.pk, "runner_started", pid=self.process.pid, command=command[1:])
         return self.process
 
     def stop(self, *, grace: float | None = None) -> int | None:
@@ -319,10 +321,9 @@ class JobRun:
                 details = {k: v for k, v in line.items() if k not in ("time", "event")}
                 events.append(TrainingEvent(job_id=self.job.pk, time=_time(line), source="runner", kind=kind,
                                             details=details))  # fmt: skip
-                if kind == "train_begin" and _int(details.get("max_steps")):
-                    max_steps = _int(details["max_steps"])
-                if _int(details.get("step")) is not None:
-                    step = max(step, _int(details["step"]) or 0)
+                if kind == "train_begin":
+                    max_steps = _int(details.get("max_steps")) or max_steps
+                step = max(step, _int(details.get("step")) or 0)
             TrainingMetric.objects.bulk_create(metrics)
             TrainingEvent.objects.bulk_create(events)
             update.update(step=step, epoch=epoch, max_steps=max_steps, latest_metrics=latest)
