@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from training.runner import runner_env
-from training.runner.launch import launch_command
+from training.runner.launch import launch_command, launch_env
 from training.services.training_runs import failure_reason, read_lines
 
 
@@ -79,3 +79,27 @@ def test_failure_reasons_name_a_full_disk_out_of_memory_and_a_signal():
         "message": "ValueError: the training split has fewer than two labels",
     }
     assert failure_reason(3, "")["message"] == "The runner exited with code 3."
+
+
+def test_the_runner_gets_no_setting_or_secret_of_the_worker():
+    worker = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/tessera",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "0,1",
+        "DATABASE_URL": "postgres://tessera:pw@db/tessera",
+        "TESSERA_SECRET_KEY": "k",
+        "CELERY_BROKER_URL": "redis://redis:6379/0",
+        "DJANGO_SETTINGS_MODULE": "tessera.settings",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "HF_TOKEN": "t",
+    }
+    env = launch_env(worker)
+    assert {"PATH", "HOME", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "HF_HUB_OFFLINE", "PYTHONPATH"} <= set(
+        env
+    )
+    assert env["HF_HUB_OFFLINE"] == "1" and env["TOKENIZERS_PARALLELISM"] == "false"
+    assert not {"DATABASE_URL", "TESSERA_SECRET_KEY", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"} & set(
+        env
+    )
+    assert not {"AWS_SECRET_ACCESS_KEY", "HF_TOKEN"} & set(env)

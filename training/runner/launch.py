@@ -8,7 +8,12 @@ Trainer reads torchrun's environment, so the runner itself does not change).
 import sys
 from pathlib import Path
 
-from training.runner import runner_command
+from training.runner import runner_command, runner_env
+
+# The runner touches no database, broker or mail server and signs nothing: the worker's settings and
+# secrets stay out of its environment (it runs model code on user data).
+WITHHELD_PREFIXES = ("TESSERA_", "CELERY_", "DATABASE_", "REDIS_", "DJANGO_")
+WITHHELD_MARKS = ("SECRET", "PASSWORD", "TOKEN", "CREDENTIAL")
 
 
 def torchrun_prefix(gpus: int) -> list[str]:
@@ -24,3 +29,12 @@ def launch_command(spec_path: str | Path, *, gpus: int) -> list[str]:
     if gpus == 1:
         return runner_command(spec_path)
     return [*torchrun_prefix(gpus), "-m", "training.runner", "--spec", str(spec_path)]
+
+
+def launch_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The runner's environment: the worker's, offline, without Tessera's settings and secrets."""
+    return {
+        key: value
+        for key, value in runner_env(base).items()
+        if not key.startswith(WITHHELD_PREFIXES) and not set(key.upper().split("_")) & set(WITHHELD_MARKS)
+    }

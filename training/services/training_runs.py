@@ -40,8 +40,7 @@ from annotation.services.leases import Lease, LeaseLost
 from exports.datasets import storage
 from training.estimate import DEVICES
 from training.models import TrainingEvent, TrainingJob, TrainingMetric
-from training.runner import runner_env
-from training.runner.launch import launch_command
+from training.runner.launch import launch_command, launch_env
 from training.services.model_versions import model_version_register, registry_root
 from training.services.training_jobs import job_event
 
@@ -211,7 +210,7 @@ class JobRun:
 
     def start(self) -> subprocess.Popen:
         gpus = int(self.job.resources.get("gpus") or 1)
-        env = runner_env()
+        env = launch_env()
         with (self.folder / "log.txt").open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - argv built by launch_command, no shell
                 launch_command(self.folder / "spec.json", gpus=gpus),
