@@ -245,13 +245,12 @@ def test_a_run_whose_worker_died_resumes_from_its_checkpoint_through_the_reaper(
     resumed = TrainingEvent.objects.get(job=job, source="runner", kind="resumed")
     assert "/checkpoints/checkpoint-" in resumed.details["checkpoint"]
     assert events_of(job, "runner").count("started") == 2
-    # The resumed run logged the steps after its checkpoint: the series goes on from there.
-    resumed_from = int(resumed.details["checkpoint"].rsplit("-", 1)[1])
+    # The resumed run logged the steps after its checkpoint.
+    assert int(resumed.details["checkpoint"].rsplit("-", 1)[1]) >= 4
     steps = [m.step for m in TrainingMetric.objects.filter(job=job, values__has_key="loss").order_by("id")]
-    after = 40 - resumed_from
-    assert steps[-after:] == list(range(resumed_from + 1, 41))
-    # Before them, the dead run's lines, each stored once (its steps past the checkpoint are logged again).
-    assert steps[:-after] == list(range(1, len(steps) - after + 1))
+    # The dead run's lines past the checkpoint were dropped when the resumed run said where it went on
+    # from, so the series has each step once, in order.
+    assert steps == list(range(1, 41))
     assert ModelVersion.objects.filter(job=job).count() == 1
 
 

@@ -116,6 +116,16 @@ def read_lines(file: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
     return rows, offset + end + 1
 
 
+def _resumed_step(event_rows: list[dict[str, Any]]) -> int | None:
+    """The step of the checkpoint a ``resumed`` event names (``…/checkpoint-<step>``), if one is among the rows."""
+    for line in event_rows:
+        if line.get("event") == "resumed":
+            name = Path(str(line.get("checkpoint") or "")).name
+            if name.startswith("checkpoint-") and name[len("checkpoint-") :].isdigit():
+                return int(name[len("checkpoint-") :])
+    return None
+
+
 def _time(row: dict[str, Any]) -> datetime:
     value = row.get("time")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -303,6 +313,12 @@ class JobRun:
             }
             latest = dict(row["latest_metrics"] or {})
             step, epoch, max_steps = row["step"], row["epoch"], row["max_steps"]
+            resumed_at = _resumed_step(event_rows)
+            if resumed_at is not None:
+                # The run went on from its checkpoint: the lines logged past it before the kill are
+                # trained again, so they leave the series (which would otherwise show those steps twice).
+                TrainingMetric.objects.filter(job_id=self.job.pk, step__gt=resumed_at).delete()
+                step = resumed_at
             metrics = []
             for line in metric_rows:
                 values = {k: v for k, v in line.items() if k not in METRIC_COLUMNS}
