@@ -13,7 +13,7 @@ import threading
 import pytest
 from django.db import connection
 
-from annotation.models import JobState
+from annotation.models import JobState, Prediction
 from annotation.services.annotations import annotation_create
 from exports.datasets import storage
 from tessera.models import Membership
@@ -27,9 +27,10 @@ from tests.training.training_job_support import (
     tiny_encoder_folder,
     wait_until,
 )
-from training.models import ModelVersion, TrainingEvent, TrainingJob, TrainingMetric
+from training.models import ModelVersion, Prelabeler, TrainingEvent, TrainingJob, TrainingMetric
 from training.services.base_models import base_model_create, base_model_defaults_register
 from training.services.model_versions import registry_root
+from training.services.prelabel_jobs import prelabel_job_create, prelabel_job_run
 from training.services.training_jobs import training_job_launch, training_jobs_reap
 from training.services.training_runs import JobRun, TrainingLease, training_job_run
 
@@ -124,6 +125,20 @@ def test_minilm_trains_end_to_end_and_its_model_version_is_registered(api, cast,
     assert detail["model_version"] == {"id": model.pk, "name": model.name, "version": "v1"}
     log = api("annotator").get(f"/api/training-jobs/{job.pk}/logs")
     assert log.status_code == 200 and b"".join(log.streaming_content)
+
+    # The loop closes: promoted, the model pre-labels the project it was trained from.
+    promoted = post_json(api("manager"), f"/api/models/{model.pk}/promote", {"project": version.project_id})
+    assert promoted.status_code == 200, promoted.content
+    prelabeler = Prelabeler.objects.get(pk=promoted.json()["prelabeler"])
+    prelabel = prelabel_job_create(prelabeler=prelabeler, user=cast.users["manager"], tasks="all")
+    prelabel_job_run(job_id=prelabel.pk)
+    prelabel.refresh_from_db()
+    assert (prelabel.state, prelabel.predictions_written) == ("completed", 30), prelabel.error
+    picked = {
+        prediction.result[0]["value"]["choices"][0]
+        for prediction in Prediction.objects.filter(task__project_id=version.project_id)
+    }
+    assert picked <= {"Positive", "Negative", "Neutral"} and picked
 
 
 @pytest.mark.django_db
