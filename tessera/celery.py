@@ -47,6 +47,7 @@ SEARCH_SWEEP = "annotation.tasks.sweep_task_search"
 PRELABEL_REAPER = "training.tasks.reap_prelabel_jobs"
 PRELABEL_REFITS = "training.tasks.sweep_prelabel_refits"
 DATASET_REAPER = "exports.tasks.reap_dataset_versions"
+TRAINING_REAPER = "training.tasks.reap_training_jobs"
 
 
 @app.on_after_configure.connect
@@ -82,6 +83,11 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     # Dataset builds whose worker died are rebuilt from nothing (exports/dataset_services.py).
     sender.add_periodic_task(
         interval, signature(DATASET_REAPER, options={"expires": expires}), name="reap-dataset-versions"
+    )
+    # Training runs whose worker died go back to the gpu queue and resume from their last checkpoint
+    # (training/services/training_jobs.py).
+    sender.add_periodic_task(
+        interval, signature(TRAINING_REAPER, options={"expires": expires}), name="reap-training-jobs"
     )
 
 

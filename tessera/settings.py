@@ -375,6 +375,18 @@ CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TI
 # times before the job fails; the batch size is the backend's own unless set here (tests set it small).
 TESSERA_PRELABEL_BATCH_TRIES = env_int("TESSERA_PRELABEL_BATCH_TRIES", 3, minimum=1)
 TESSERA_PRELABEL_BATCH_SIZE = env_int("TESSERA_PRELABEL_BATCH_SIZE", 0, minimum=0)
+# Training jobs (training/services/training_jobs.py): a worker on the ``gpu`` queue owns a run through
+# its row's lease, renewed every heartbeat while the runner subprocess trains (the broker's message is
+# acknowledged at once, so a run of hours is never redelivered); the reaper gives a job whose lease ran
+# out to another worker, which resumes from the last checkpoint, up to the max attempts. Cancel sends
+# SIGTERM to the runner, then SIGKILL after the grace. Checkpoints are removed after a success unless kept.
+TESSERA_TRAINING_HEARTBEAT_SECONDS = env_int("TESSERA_TRAINING_HEARTBEAT_SECONDS", 5, minimum=1)
+TESSERA_TRAINING_LEASE_SECONDS = env_int("TESSERA_TRAINING_LEASE_SECONDS", 120, minimum=2)
+TESSERA_TRAINING_CANCEL_GRACE_SECONDS = env_int("TESSERA_TRAINING_CANCEL_GRACE_SECONDS", 30, minimum=0)
+TESSERA_TRAINING_MAX_ATTEMPTS = env_int("TESSERA_TRAINING_MAX_ATTEMPTS", 3, minimum=1)
+TESSERA_TRAINING_KEEP_CHECKPOINTS = env_bool("TESSERA_TRAINING_KEEP_CHECKPOINTS", False)
+# The Celery limits of one run's task (a week by default): training outlasts every other job.
+TESSERA_TRAINING_TIME_LIMIT_SECONDS = env_int("TESSERA_TRAINING_TIME_LIMIT_SECONDS", 7 * 86400, minimum=60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Full-text search rows are written after an import commits, this many tasks per statement
 # (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.

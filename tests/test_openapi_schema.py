@@ -29,6 +29,7 @@ from tests.training.schema_calls import ml_api_answers
 from tests.training.schema_walk import walk_prelabeling
 from tests.training.schema_walk_models import walk_models
 from tests.training.schema_walk_training import walk_training
+from tests.training.schema_walk_training_jobs import walk_training_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -591,6 +592,7 @@ def test_every_answer_matches_the_schema(
     # Base models and the training estimate (issue 12).
     walk_training(call, settings)
     walk_models(call, make_project, cast, settings, tmp_path)
+    walk_training_jobs(call, make_project, cast, settings, tmp_path)
 
     # Deletes, last.
     annotator("delete", prediction_url, expect=403)

@@ -8,7 +8,15 @@ from annotation.models import Project
 from tessera import validation
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Membership
-from training.models import BaseModel, PrelabelBackend, Prelabeler, PrelabelJob
+from training.models import (
+    BaseModel,
+    PrelabelBackend,
+    Prelabeler,
+    PrelabelJob,
+    TrainingEvent,
+    TrainingJob,
+    TrainingMetric,
+)
 
 RECENT_JOBS = 50
 
@@ -78,3 +86,39 @@ def base_model_get(*, membership: Membership, base_model_id: object, field: str 
             raise ApplicationError(_("No such base model."), field=field, code="not_found")
         raise NotFound(_("Base model not found."))
     return found
+
+
+# ---- training jobs ------------------------------------------------------------------------------------------
+
+TRAINING_JOB_EVENTS = 50
+TRAINING_METRICS_PAGE = 5000
+
+
+def training_jobs_of(*, membership: Membership, project: Project | None = None) -> QuerySet[TrainingJob]:
+    """The organization's jobs (of one project if given), newest first, with what a list item shows
+    joined in one query: dataset, base model, creator and the model version it produced."""
+    rows = TrainingJob.objects.filter(organization_id=membership.organization_id)
+    if project is not None:
+        rows = rows.filter(project_id=project.pk)
+    return rows.select_related("dataset", "base_model", "created_by", "model_version").order_by("-id")
+
+
+def training_job_get(*, membership: Membership, job_id: object) -> TrainingJob:
+    job = training_jobs_of(membership=membership).filter(pk=validation.object_id(job_id)).first()
+    if job is None:
+        raise NotFound(_("Training job not found."))
+    return job
+
+
+def training_job_events(*, job: TrainingJob) -> list[TrainingEvent]:
+    """The latest TRAINING_JOB_EVENTS events, oldest first (the (job, id) index, read backwards)."""
+    latest = list(TrainingEvent.objects.filter(job_id=job.pk).order_by("-id")[:TRAINING_JOB_EVENTS])
+    return latest[::-1]
+
+
+def training_job_metrics(*, job: TrainingJob, after: int = 0) -> list[TrainingMetric]:
+    """Metric rows after the id ``after``, in id order, at most TRAINING_METRICS_PAGE (ask again after the
+    last id for more)."""
+    return list(
+        TrainingMetric.objects.filter(job_id=job.pk, pk__gt=after).order_by("id")[:TRAINING_METRICS_PAGE]
+    )

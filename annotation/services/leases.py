@@ -71,13 +71,23 @@ class Lease:
         self._deadline = self._renewed + self.time_limit
 
     @classmethod
-    def claim(cls, model: type[models.Model], job_id: int) -> "Lease | None":
-        """Take the job if it waits or its owner's lease ran out; None if someone else holds it or it is done."""
-        seconds = settings.TESSERA_JOB_LEASE_SECONDS
+    def claim(
+        cls,
+        model: type[models.Model],
+        job_id: int,
+        *,
+        seconds: int | None = None,
+        max_attempts: int | None = None,
+    ) -> "Lease | None":
+        """Take the job if it waits or its owner's lease ran out; None if someone else holds it or it is done.
+
+        ``seconds`` and ``max_attempts`` default to the jobs' settings (training runs have their own)."""
+        seconds = settings.TESSERA_JOB_LEASE_SECONDS if seconds is None else seconds
+        max_attempts = settings.TESSERA_JOB_MAX_ATTEMPTS if max_attempts is None else max_attempts
         owner = lease_owner_name()
         now = timezone.now()
         claimed = (
-            model._default_manager.filter(pk=job_id, attempts__lt=settings.TESSERA_JOB_MAX_ATTEMPTS)
+            model._default_manager.filter(pk=job_id, attempts__lt=max_attempts)
             .filter(Q(state=JobState.CREATED) | expired(now))
             .update(
                 state=JobState.IN_PROGRESS,

@@ -244,8 +244,8 @@ class BandIndex:
 
     def __init__(self, *, threshold: float, num_perm: int):
         self.ranges = list(MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
-        self._hashes = [np.empty(0, dtype=np.uint64) for _ in self.ranges]
-        self._keys = [np.empty(0, dtype=np.uint32) for _ in self.ranges]
+        self._hashes: list[np.ndarray] = [np.empty(0, dtype=np.uint64) for _ in self.ranges]
+        self._keys: list[np.ndarray] = [np.empty(0, dtype=np.uint32) for _ in self.ranges]
         self._recent: list[dict[int, list[int]]] = [{} for _ in self.ranges]
         self._recent_count = 0
 
@@ -254,7 +254,7 @@ class BandIndex:
         values = signatures.astype(np.uint64)
         out = np.empty((len(values), len(self.ranges)), dtype=np.uint64)
         for band, (start, end) in enumerate(self.ranges):
-            mixed = np.full(len(values), np.uint64(end - start), dtype=np.uint64)
+            mixed: np.ndarray = np.full(len(values), np.uint64(end - start), dtype=np.uint64)
             for column in range(start, end):
                 mixed = (mixed ^ values[:, column]) * _BAND_MIX
                 mixed ^= mixed >> np.uint64(29)

@@ -25,7 +25,7 @@ from tessera.models import ApiToken, Membership
 from tests.annotation.conftest import fill_ids
 from tests.conftest import SENTIMENT_CONFIG
 from tests.training.loopback_servers import closed_port
-from training.models import ModelVersion, Prelabeler, PrelabelJob
+from training.models import ModelVersion, Prelabeler, PrelabelJob, TrainingJob
 from training.services.base_models import base_model_defaults_register
 from training.services.ml_backends import ml_backend_create
 
@@ -240,6 +240,9 @@ WRITES = [
     ("post", "/api/models/{model}/promote", {"project": "{project}"}),
     ("post", "/api/models/{model}/evaluation-project", {}),
     ("delete", "/api/models/{model}/", {}),
+    ("post", "/api/training-jobs/", {"dataset": "{dataset}", "recipe": "text_classification",
+        "base_model": "{base_model}", "params": {"max_steps": 2}, "resources": {"gpus": 1}, "name": "fuzzed"}),
+    ("post", "/api/training-jobs/{training_job}/cancel", {}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
@@ -286,6 +289,10 @@ QUERIES = [
     ("/api/models/", ["project", "page", "page_size"]),
     ("/api/models/?project={project}", ["page", "page_size"]),
     ("/api/models/{model}/", ["page"]),
+    ("/api/training-jobs/", ["project", "page", "page_size"]),
+    ("/api/training-jobs/{training_job}/", ["page"]),
+    ("/api/training-jobs/{training_job}/metrics/", ["after"]),
+    ("/api/training-jobs/{training_job}/logs", ["page"]),
 ]
 ODD_QUERY_VALUES = ["", "0", "-1", "1", "2", " 1", "1 ", "+1", "1.0", "1e3", "١٢", "true", "True", "nan",
                     str(2**63), str(2**64), "9" * 400, "9" * 5000, "1,2,,3", "JSON", "CSV", "TSV", "JSON_MIN",
@@ -349,6 +356,11 @@ def fuzz_world(world, cast, settings, tmp_path):
         recipe="text_classification",
         task_kind="sequence_classification",
     ).pk
+    # A queued training job (no worker runs here) on that version and model.
+    ids["training_job"] = TrainingJob.objects.create(
+        organization=cast.org, project=world["project"], dataset_id=ids["dataset"], recipe="text_classification",
+        base_model=base_model, params={"max_steps": 2}, resources={"gpus": 1, "gpu_type": "H100"},
+    ).pk  # fmt: skip
     return ids
 
 
@@ -450,6 +462,7 @@ def test_every_api_endpoint_is_fuzzed():
             "snapshot",
             "base_model",
             "model",
+            "training_job",
         )
     }
     fuzzed = {

@@ -7,7 +7,7 @@ worker's job was never reaped and the test waited in vain.
 
 import pytest
 
-from tessera.celery import REAPER, SEARCH_SWEEP, app, sweep_expiry_seconds
+from tessera.celery import REAPER, SEARCH_SWEEP, TRAINING_REAPER, app, sweep_expiry_seconds
 
 
 @pytest.mark.parametrize(("interval", "expires"), [(1.0, 15.0), (5.0, 15.0), (60.0, 120.0)])
@@ -18,5 +18,5 @@ def test_a_sweep_message_outlives_its_delivery(interval, expires):
 def test_the_schedule_uses_that_expiry():
     app.loader.import_default_modules()
     entries = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
-    for task in (REAPER, SEARCH_SWEEP):
+    for task in (REAPER, SEARCH_SWEEP, TRAINING_REAPER):
         assert entries[task]["options"]["expires"] == sweep_expiry_seconds(entries[task]["schedule"])

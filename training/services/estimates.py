@@ -155,7 +155,11 @@ def counts_check(body: dict[str, Any]) -> DatasetCounts:
 
 def training_estimate(*, membership: Membership, body: dict[str, Any]) -> tuple[LaunchChecked, Estimate]:
     launch = launch_check(membership=membership, body=body)
-    counts = counts_check(body)
+    return launch, estimate_run(launch, counts_check(body))
+
+
+def estimate_run(launch: LaunchChecked, counts: DatasetCounts) -> Estimate:
+    """The arithmetic for a checked launch and its dataset's counts (a launch stores it on the job)."""
     params = launch.params
     lora = getattr(params, "lora", None)
     if launch.base_model is None:
@@ -165,7 +169,7 @@ def training_estimate(*, membership: Membership, body: dict[str, Any]) -> tuple[
         config = launch.base_model.config
         parameters = launch.base_model.parameters
     shape = shape_of(config, parameters=parameters, lora_r=None if lora is None else lora.r)
-    result = estimate(
+    return estimate(
         shape=shape,
         counts=counts,
         epochs=params.epochs,
@@ -178,4 +182,3 @@ def training_estimate(*, membership: Membership, body: dict[str, Any]) -> tuple[
         utilisation=launch.resources.utilisation,
         pretraining=launch.recipe.pretraining,
     )
-    return launch, result
