@@ -295,7 +295,8 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
 
   // The first recipe that the version asked for in the address (else any completed version) has the
   // files for: a text project's versions fit classification, a chat project's SFT.
-  const candidates = versions.filter((version) => version.id === wanted).length ? versions.filter((version) => version.id === wanted) : versions;
+  const named = versions.filter((version) => version.id === wanted);
+  const candidates = named.length ? named : versions;
   const fitsSome = (recipe: RecipeSpec): boolean => candidates.some((version) => formatsOf(version).has(RECIPE_NEEDS[recipe.name]?.dataset_format ?? ""));
   recipeSelect.value = (schema.recipes.find(fitsSome) ?? schema.recipes[0])?.name ?? "";
   chooseRecipe();
