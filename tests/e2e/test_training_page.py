@@ -8,6 +8,7 @@ project's pre-labeler. A run is cancelled from its page. A reviewer follows runs
 cancels and promotes nothing; an annotator has no Training tab. The run's name is markup-looking text and
 stays text. Screenshots go to TESSERA_SCREENSHOT_DIR (docs/screenshots)."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,9 @@ def data_dir(settings, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def gpu_worker(request, data_dir, transactional_db):
-    """A real Celery worker on the ``gpu`` queue: on Redis where it answers, else on the demo's file broker."""
+def gpu_worker_starter(request, data_dir, transactional_db):
+    """Starts a real Celery worker on the ``gpu`` queue: on Redis where it answers, else on the demo's file
+    broker. Launches publish to that broker from the moment this fixture is set up."""
     try:
         client = redis.Redis.from_url(_redis_url(), socket_connect_timeout=1, socket_timeout=2)
         client.ping()
@@ -91,7 +93,14 @@ def gpu_worker(request, data_dir, transactional_db):
         starter = request.getfixturevalue("start_worker")
     except redis.RedisError:
         starter = request.getfixturevalue("start_file_broker_worker")
-    return starter(queues="gpu", env={"TESSERA_TRAINING_HEARTBEAT_SECONDS": "1", "OMP_NUM_THREADS": "1"})
+    return lambda: starter(
+        queues="gpu", env={"TESSERA_TRAINING_HEARTBEAT_SECONDS": "1", "OMP_NUM_THREADS": "1"}
+    )
+
+
+@pytest.fixture
+def gpu_worker(gpu_worker_starter):
+    return gpu_worker_starter()
 
 
 def _screenshot(page, name: str, language: str, theme: str) -> None:
@@ -279,6 +288,28 @@ def test_a_manager_cancels_a_run_from_its_page(open_session, cast, labeling_proj
     assert page.locator("[data-action=cancel]").count() == 0
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED and not ModelVersion.objects.filter(job=job).exists()
+    assert session.errors == []
+
+
+def test_a_failed_run_shows_its_reason(open_session, cast, labeling_project, data_dir, gpu_worker_starter):
+    """The base model's folder is gone before a worker takes the run: it fails before any training, and its
+    page says why."""
+    project = labeled_sentiment_project(labeling_project, cast, title="Doomed")
+    version = built_version(project, cast.users["manager"])
+    base_model = tiny_base_model(cast.org, data_dir)
+    job_id = launch_through_api(cast.users["manager"], version, base_model, max_steps=2)
+    shutil.rmtree(data_dir / "models" / "tiny-bert")
+    gpu_worker_starter()
+    session = open_session(cast.users["manager"].email, locale="ja-JP")
+    page = session.page
+    open_training(session, project, f"?job={job_id}")
+    wait_job_status(page, "failed", timeout=120_000)
+    expect(page.locator(".job-head .status-pill")).to_have_text("失敗")
+    reason = page.locator(".job-head .notice.error")
+    expect(reason).to_contain_text("失敗:")
+    assert len(reason.inner_text()) > len("失敗: ") and "{" not in reason.inner_text()
+    assert page.locator("[data-action=cancel]").count() == 0
+    expect(page.locator("[data-fact=model_version] .muted")).to_be_visible()
     assert session.errors == []
 
 
