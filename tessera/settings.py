@@ -375,6 +375,9 @@ CELERY_TASK_TIME_LIMIT = max(TESSERA_JOB_TIME_LIMIT_SECONDS, TESSERA_JOB_SOFT_TI
 # times before the job fails; the batch size is the backend's own unless set here (tests set it small).
 TESSERA_PRELABEL_BATCH_TRIES = env_int("TESSERA_PRELABEL_BATCH_TRIES", 3, minimum=1)
 TESSERA_PRELABEL_BATCH_SIZE = env_int("TESSERA_PRELABEL_BATCH_SIZE", 0, minimum=0)
+# A training estimate from a dataset version tokenizes at most this many rows of its train split and
+# extrapolates their mean to every row (training/services/dataset_tokens.py): seconds, not minutes, at 1M.
+TESSERA_TRAINING_ESTIMATE_SAMPLE_ROWS = env_int("TESSERA_TRAINING_ESTIMATE_SAMPLE_ROWS", 2000, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Full-text search rows are written after an import commits, this many tasks per statement
 # (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.

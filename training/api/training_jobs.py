@@ -1,5 +1,5 @@
-"""Training jobs. Today: ``POST /api/training-jobs/estimate``, what a launch would cost, with the body a
-launch will take. The jobs themselves (create, list, metrics, cancel) follow on top of dataset versions.
+"""Training jobs. ``POST /api/training-jobs/estimate``: what a launch would cost, with the body a launch
+takes; with ``dataset`` (a dataset version) and no tokens, the version's train split gives the tokens.
 
 Managers and above estimate (they are the ones who launch). The base model is looked up in the caller's
 organization: another organization's id is a 400 naming ``base_model``, as no such model exists for them.
@@ -38,6 +38,19 @@ class EstimateMemoryOut(serializers.Serializer):
     fits = serializers.BooleanField(allow_null=True)
 
 
+class EstimateDatasetTokensOut(serializers.Serializer):
+    dataset = serializers.IntegerField()
+    rows = serializers.IntegerField(help_text="Rows of the train split.")
+    sampled_rows = serializers.IntegerField(help_text="Rows tokenized; their mean is extrapolated to all.")
+    exact = serializers.BooleanField(help_text="Every row was tokenized.")
+    mean_tokens_per_row = serializers.FloatField(help_text="Cut at max_length where the run cuts rows.")
+    tokens_per_epoch = serializers.IntegerField()
+    counted_by = serializers.ChoiceField(
+        choices=["tokenizer", "bytes_per_token"],
+        help_text="The base model's tokenizer, or UTF-8 bytes / 4 from scratch (no tokenizer before the run).",
+    )
+
+
 class EstimateOut(serializers.Serializer):
     recipe = serializers.CharField()
     base_model = serializers.IntegerField(allow_null=True)
@@ -57,6 +70,10 @@ class EstimateOut(serializers.Serializer):
     memory = EstimateMemoryOut()
     tokens_per_parameter = serializers.FloatField()
     scaling_note = serializers.CharField(allow_null=True, help_text="Set when far from Chinchilla's ≈20.")
+    dataset_tokens = EstimateDatasetTokensOut(
+        allow_null=True,
+        help_text="How a dataset version's tokens were counted; null when the body gave them.",
+    )
 
 
 class TrainingEstimateView(APIView):
@@ -67,13 +84,15 @@ class TrainingEstimateView(APIView):
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         membership = require_role(request, Role.MANAGER, action="estimate training runs")
-        launch, result = training_estimate(membership=membership, body=json_object(request))
+        result = training_estimate(membership=membership, body=json_object(request))
+        launch = result.launch
         return Response(
             {
                 "recipe": launch.recipe.name,
                 "base_model": None if launch.base_model is None else launch.base_model.pk,
                 "params": launch.recipe_params_dict(),
-                **result.as_dict(),
+                **result.estimate.as_dict(),
+                "dataset_tokens": None if result.dataset_tokens is None else result.dataset_tokens.as_dict(),
             }
         )
 

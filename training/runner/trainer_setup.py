@@ -46,6 +46,7 @@ def common_arguments(spec: RunSpec, params: Any) -> dict[str, Any]:
         "disable_tqdm": True,
         "use_cpu": not on_gpu(),
         "bf16": bf16,
+        "torch_compile": spec.torch_compile,
         "dataloader_num_workers": 0,  # rows are in memory; workers would only fork the process
         "include_num_input_tokens_seen": "non_padding",
     }
