@@ -33,6 +33,8 @@ import json
 import os
 import platform
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,10 +137,25 @@ def throughput(rows: list[dict[str, Any]], *, parameters: int, peak_flops: float
     return result
 
 
+def summary(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over the repeats, and every repeat's steady tokens/s."""
+    numbers = [key for key, value in found[0].items() if isinstance(value, int | float)]
+    result: dict[str, Any] = {
+        key: statistics.median(row[key] for row in found if row.get(key) is not None)
+        for key in numbers
+        if any(row.get(key) is not None for row in found)
+    }
+    result["steady_tokens_per_s_each"] = [row.get("steady_tokens_per_s") for row in found]
+    result["logged_steps"] = found[0]["logged_steps"]
+    result["final_loss"] = found[-1]["final_loss"]
+    return result
+
+
 def run_runner(work: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[float, Path]:
     from training.runner import runner_command
 
     output = work / "runner"
+    shutil.rmtree(output, ignore_errors=True)  # a repeat starts afresh, not from the last one's checkpoint
     spec = {
         "recipe": "sft",
         "output_dir": str(output),
@@ -223,6 +240,9 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="torch.compile in both (a GPU; slow to start)."
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="Runner and baseline alternate this many times."
+    )
     parser.add_argument("--only", choices=("runner", "plain"), default=None)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -235,19 +255,24 @@ def main() -> None:
     parameters = build_model(work / "model", rows, args)
     env = child_env(args)
     load_start = os.getloadavg()[0]
-    results: dict[str, Any] = {}
-    for name, run in (("runner", run_runner), ("plain", run_plain)):
-        if args.only not in (None, name):
-            continue
-        wall, metrics = run(work, args, env)
-        results[name] = {
-            "wall_s": wall,
-            **throughput(lines(metrics), parameters=parameters, peak_flops=args.peak_flops),
-        }
-    ratio = None
-    if "runner" in results and "plain" in results:
-        a, b = results["runner"].get("steady_tokens_per_s"), results["plain"].get("steady_tokens_per_s")
-        ratio = None if not (a and b) else a / b
+    # Runner and baseline alternate, --repeats times: on a shared machine the load drifts over minutes, and
+    # alternating puts both under the same drift; each pair's ratio and the medians are reported.
+    runs: dict[str, list[dict[str, Any]]] = {"runner": [], "plain": []}
+    for _repeat in range(args.repeats):
+        for name, run in (("runner", run_runner), ("plain", run_plain)):
+            if args.only not in (None, name):
+                continue
+            wall, metrics = run(work, args, env)
+            rows = lines(metrics)
+            runs[name].append(
+                {"wall_s": wall, **throughput(rows, parameters=parameters, peak_flops=args.peak_flops)}
+            )
+    results = {name: summary(found) for name, found in runs.items() if found}
+    pairs = [
+        a["steady_tokens_per_s"] / b["steady_tokens_per_s"]
+        for a, b in zip(runs["runner"], runs["plain"], strict=False)
+        if a.get("steady_tokens_per_s") and b.get("steady_tokens_per_s")
+    ]
     print(
         json.dumps(
             {
@@ -274,7 +299,8 @@ def main() -> None:
                 "peak_flops": args.peak_flops,
                 "runner": results.get("runner"),
                 "plain": results.get("plain"),
-                "runner_over_plain_steady": ratio,
+                "runner_over_plain_steady_per_pair": pairs,
+                "runner_over_plain_steady_median": statistics.median(pairs) if pairs else None,
                 "workdir": str(work),
             },
             indent=2,

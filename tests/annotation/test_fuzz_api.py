@@ -237,6 +237,8 @@ WRITES = [
     ("delete", "/api/base-models/{base_model}/", {}),
     ("post", "/api/training-jobs/estimate", {"recipe": "text_classification", "base_model": "{base_model}",
         "params": {"epochs": 1}, "resources": {"gpus": 1, "gpu_type": "H100"}, "tokens": 1000}),
+    ("post", "/api/training-jobs/estimate", {"recipe": "text_classification", "base_model": "{base_model}",
+        "dataset": "{dataset}", "params": {"max_length": 64}, "resources": {"gpu_type": "CPU"}}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.
