@@ -16,8 +16,7 @@ from transformers import (
 )
 
 from training.recipes.pretraining_from_scratch import model_config
-from training.runner import language_models, trainer_setup
-from training.runner import process_rank
+from training.runner import language_models, process_rank, trainer_setup
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 from training.runner.tokenizer import train_bpe_tokenizer
