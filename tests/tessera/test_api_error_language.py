@@ -31,14 +31,8 @@ def error_of(response, status: int) -> dict:
             "ja",
             "不明な exportType です ('NOPE')。JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC のいずれかを使ってください。",
         ),
-        (
-            "en",
-            "Unknown exportType 'NOPE'; use one of JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC.",
-        ),
-        (
-            "",
-            "Unknown exportType 'NOPE'; use one of JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC.",
-        ),
+        ("en", "Unknown exportType 'NOPE'; use one of JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC."),
+        ("", "Unknown exportType 'NOPE'; use one of JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC."),
     ],
 )
 def test_an_api_error_answers_in_the_users_language(cast, make_project, language, message):
