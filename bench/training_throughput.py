@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,9 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=1, help="Runner and baseline alternate this many times."
     )
+    parser.add_argument(
+        "--concurrent", action="store_true", help="Run both at once, one thread each (a machine others load)."
+    )
     parser.add_argument("--only", choices=("runner", "plain"), default=None)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -258,14 +262,22 @@ def main() -> None:
     # Runner and baseline alternate, --repeats times: on a shared machine the load drifts over minutes, and
     # alternating puts both under the same drift; each pair's ratio and the medians are reported.
     runs: dict[str, list[dict[str, Any]]] = {"runner": [], "plain": []}
+    chosen = [pair for pair in (("runner", run_runner), ("plain", run_plain)) if args.only in (None, pair[0])]
+    if args.concurrent:
+        env = {**env, "OMP_NUM_THREADS": str(args.threads or 1)}
     for _repeat in range(args.repeats):
-        for name, run in (("runner", run_runner), ("plain", run_plain)):
-            if args.only not in (None, name):
-                continue
-            wall, metrics = run(work, args, env)
-            rows = lines(metrics)
+        if args.concurrent:
+            # Both at once, one thread each: whatever else loads the machine loads both alike.
+            with ThreadPoolExecutor(len(chosen)) as pool:
+                done = list(pool.map(lambda pair: pair[1](work, args, env), chosen))
+        else:
+            done = [run(work, args, env) for _name, run in chosen]
+        for (name, _run), (wall, metrics) in zip(chosen, done, strict=True):
             runs[name].append(
-                {"wall_s": wall, **throughput(rows, parameters=parameters, peak_flops=args.peak_flops)}
+                {
+                    "wall_s": wall,
+                    **throughput(lines(metrics), parameters=parameters, peak_flops=args.peak_flops),
+                }
             )
     results = {name: summary(found) for name, found in runs.items() if found}
     pairs = [
@@ -297,6 +309,7 @@ def main() -> None:
                 "runner_packing": args.runner_packing,
                 "baseline_packing": args.baseline_packing,
                 "peak_flops": args.peak_flops,
+                "concurrent": args.concurrent,
                 "runner": results.get("runner"),
                 "plain": results.get("plain"),
                 "runner_over_plain_steady_per_pair": pairs,

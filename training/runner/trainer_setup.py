@@ -51,7 +51,7 @@ def common_arguments(spec: RunSpec, params: Any) -> dict[str, Any]:
         # Trainer leaves it off: recomputing every layer's forward in the backward costs about a third more
         # compute per step (measured in bench/training_throughput.py), and the estimate's memory figure
         # assumes activations are kept.
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,
         "torch_compile": spec.torch_compile,
         "dataloader_num_workers": 0,  # rows are in memory; workers would only fork the process
         "include_num_input_tokens_seen": "non_padding",
