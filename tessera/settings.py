@@ -387,6 +387,9 @@ TESSERA_TRAINING_MAX_ATTEMPTS = env_int("TESSERA_TRAINING_MAX_ATTEMPTS", 3, mini
 TESSERA_TRAINING_KEEP_CHECKPOINTS = env_bool("TESSERA_TRAINING_KEEP_CHECKPOINTS", False)
 # The Celery limits of one run's task (a week by default): training outlasts every other job.
 TESSERA_TRAINING_TIME_LIMIT_SECONDS = env_int("TESSERA_TRAINING_TIME_LIMIT_SECONDS", 7 * 86400, minimum=60)
+# A training estimate from a dataset version tokenizes at most this many rows of its train split and
+# extrapolates their mean to every row (training/services/dataset_tokens.py): seconds, not minutes, at 1M.
+TESSERA_TRAINING_ESTIMATE_SAMPLE_ROWS = env_int("TESSERA_TRAINING_ESTIMATE_SAMPLE_ROWS", 2000, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Full-text search rows are written after an import commits, this many tasks per statement
 # (annotation/services/search_index.py); beat sweeps for projects left behind every reap interval.

@@ -72,6 +72,18 @@ def test_the_gpu_worker_starts_only_with_its_profile():
     assert all("profiles" not in service for name, service in stack.items() if name != "worker-gpu")
 
 
+def test_the_gpu_worker_runs_one_job_at_a_time_on_the_hosts_gpus():
+    worker = services()["worker-gpu"]
+    command = worker["command"]
+    assert command[command.index("--concurrency") + 1] == "1"
+    (device,) = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert device["count"] == "all"
+    # The run folders and checkpoints live in the data directory, shared with web (models, datasets).
+    assert "tessera-data:/data" in worker["volumes"]
+    assert worker["environment"]["TESSERA_DATA_DIR"] == "/data"
+
+
 def test_the_image_context_leaves_out_secrets_environments_and_artefacts():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", "**/node_modules", ".env", ".pytest_cache"} <= ignored

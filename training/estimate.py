@@ -57,8 +57,8 @@ class ModelShape:
 
 @dataclass(frozen=True)
 class DatasetCounts:
-    """What a dataset tells the estimate: its training rows and their tokens. Given by the caller today;
-    a dataset version's stored counts feed it once versions are built (exports/)."""
+    """What a dataset tells the estimate: its training rows and their tokens, given by the caller or
+    counted from a dataset version's train split (training/services/dataset_tokens.py)."""
 
     rows: int | None = None
     tokens: int | None = None

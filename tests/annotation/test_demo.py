@@ -66,7 +66,9 @@ def test_demo_sets_up_pre_labelers_and_its_queued_job_pre_labels_every_task(sett
     prelabel_job_run(job_id=job.pk)  # what the demo's worker does with the queued message
 
     job.refresh_from_db()
-    assert (job.state, job.tasks_done, job.predictions_written) == (JobState.COMPLETED, 40, 40)
+    # A third of the tasks come labeled; the job pre-labels the others.
+    assert project.tasks.filter(total_annotations=1).count() == 13
+    assert (job.state, job.tasks_done, job.predictions_written) == (JobState.COMPLETED, 27, 27)
     labels = {
         result[0]["value"]["choices"][0]
         for result in Prediction.objects.filter(project=project).values_list("result", flat=True)
@@ -75,3 +77,34 @@ def test_demo_sets_up_pre_labelers_and_its_queued_job_pre_labels_every_task(sett
     # Run again, the demo adds nothing twice.
     call_command("tessera_demo", "--tasks", "40")
     assert project.prelabelers.count() == 2 and PrelabelJob.objects.filter(project=project).count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_labels_a_third_and_queues_a_dataset_version_ready_to_train(settings, tmp_path):
+    from annotation.models import Annotation, JobState
+    from exports.dataset_services import dataset_version_run
+    from exports.models import DatasetVersion
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TESSERA_DATASETS_DIR = tmp_path / "datasets"
+    call_command("tessera_demo", "--tasks", "90")
+    project = Project.objects.get(title="Financial news sentiment")
+    labels = Counter(
+        annotation.result[0]["value"]["choices"][0]
+        for annotation in Annotation.objects.filter(project=project)
+    )
+    assert labels == {"Positive": 10, "Negative": 10, "Neutral": 10}
+    version = DatasetVersion.objects.get(project=project)
+    assert (version.name, version.state) == ("Labeled headlines v1", JobState.CREATED)
+
+    dataset_version_run(version_id=version.pk)  # what the demo's worker does with the queued message
+
+    version.refresh_from_db()
+    assert version.state == JobState.COMPLETED, version.error
+    assert version.counts["total"] == 30
+    assert {(entry["format"], entry["split"]) for entry in version.files} >= {
+        ("text_classification", "train"), ("text_classification", "test"),
+    }  # fmt: skip
+    call_command("tessera_demo", "--tasks", "90")
+    assert DatasetVersion.objects.filter(project=project).count() == 1
+    assert Annotation.objects.filter(project=project).count() == 30

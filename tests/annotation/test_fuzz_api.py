@@ -243,6 +243,8 @@ WRITES = [
     ("post", "/api/training-jobs/", {"dataset": "{dataset}", "recipe": "text_classification",
         "base_model": "{base_model}", "params": {"max_steps": 2}, "resources": {"gpus": 1}, "name": "fuzzed"}),
     ("post", "/api/training-jobs/{training_job}/cancel", {}),
+    ("post", "/api/training-jobs/estimate", {"recipe": "text_classification", "base_model": "{base_model}",
+        "dataset": "{dataset}", "params": {"max_length": 64}, "resources": {"gpu_type": "CPU"}}),
 ]  # fmt: skip
 
 # Every query parameter, on the endpoints that read one.

@@ -213,7 +213,7 @@ def test_a_from_scratch_estimate_counts_the_model_it_would_build(api, cast):
         ({"resources": {"gpu_type": "TPU"}}, "resources.gpu_type"),
         ({"resources": {"gpus": 0}}, "resources.gpus"),
         ({"tokens": None}, "tokens"),
-        ({"tokens": None, "dataset": 7}, "tokens"),
+        ({"tokens": None, "dataset": 7}, "dataset"),  # no such version
         ({"base_model": 999_999}, "base_model"),
     ],
 )

@@ -21,7 +21,7 @@ def test_several_gpus_run_torchrun_with_a_process_each(tmp_path):
     spec = tmp_path / "spec.json"
     command = launch_command(spec, gpus=4)
     assert command == [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "4",
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4",
         "-m", "training.runner", "--spec", str(spec),
     ]  # fmt: skip
     # torchrun itself accepts the command: its parser, given the same options, names the module and its

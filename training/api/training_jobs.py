@@ -1,7 +1,8 @@
 """Training jobs: ``POST /api/training-jobs/`` (launch), ``GET /api/training-jobs/?project=``, ``GET
 /api/training-jobs/{id}/`` (with its latest events), ``…/metrics/?after=`` (the series), ``…/logs`` (the
 runner's output, a text download), ``POST …/cancel``, and ``POST /api/training-jobs/estimate``, what a
-launch would cost, with the body a launch takes.
+launch would cost, with the body a launch takes; with ``dataset`` (a dataset version) and no tokens, the
+version's train split gives the tokens.
 
 Managers and above launch, cancel and estimate; every member of the organization reads jobs (their
 project's visibility applies to the ``project`` filter). Another organization's job is a 404; another
@@ -62,6 +63,19 @@ class EstimateMemoryOut(serializers.Serializer):
     fits = serializers.BooleanField(allow_null=True)
 
 
+class EstimateDatasetTokensOut(serializers.Serializer):
+    dataset = serializers.IntegerField()
+    rows = serializers.IntegerField(help_text="Rows of the train split.")
+    sampled_rows = serializers.IntegerField(help_text="Rows tokenized; their mean is extrapolated to all.")
+    exact = serializers.BooleanField(help_text="Every row was tokenized.")
+    mean_tokens_per_row = serializers.FloatField(help_text="Cut at max_length where the run cuts rows.")
+    tokens_per_epoch = serializers.IntegerField()
+    counted_by = serializers.ChoiceField(
+        choices=["tokenizer", "bytes_per_token"],
+        help_text="The base model's tokenizer, or UTF-8 bytes / 4 from scratch (no tokenizer before the run).",
+    )
+
+
 class EstimateOut(serializers.Serializer):
     recipe = serializers.CharField()
     base_model = serializers.IntegerField(allow_null=True)
@@ -81,6 +95,10 @@ class EstimateOut(serializers.Serializer):
     memory = EstimateMemoryOut()
     tokens_per_parameter = serializers.FloatField()
     scaling_note = serializers.CharField(allow_null=True, help_text="Set when far from Chinchilla's ≈20.")
+    dataset_tokens = EstimateDatasetTokensOut(
+        allow_null=True,
+        help_text="How a dataset version's tokens were counted; null when the body gave them.",
+    )
 
 
 class TrainingEstimateView(APIView):
@@ -91,13 +109,15 @@ class TrainingEstimateView(APIView):
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         membership = require_role(request, Role.MANAGER, action="estimate training runs")
-        launch, result = training_estimate(membership=membership, body=json_object(request))
+        result = training_estimate(membership=membership, body=json_object(request))
+        launch = result.launch
         return Response(
             {
                 "recipe": launch.recipe.name,
                 "base_model": None if launch.base_model is None else launch.base_model.pk,
                 "params": launch.recipe_params_dict(),
-                **result.as_dict(),
+                **result.estimate.as_dict(),
+                "dataset_tokens": None if result.dataset_tokens is None else result.dataset_tokens.as_dict(),
             }
         )
 

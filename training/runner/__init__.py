@@ -28,9 +28,28 @@ OFFLINE_ENV = {
 }
 
 
-def runner_command(spec_path: str | Path) -> list[str]:
-    """The command line that runs one training run (one process; several GPUs get torchrun later)."""
+def runner_command(spec_path: str | Path, *, processes: int = 1) -> list[str]:
+    """The command line that runs one training run: one process, or ``processes`` data-parallel ones
+    under torchrun on this host (one per GPU; docs/TRAINING.md)."""
+    if processes > 1:
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",  # what the torchrun script runs, found with this interpreter
+            "--standalone",
+            f"--nproc_per_node={processes}",
+            "-m",
+            "training.runner",
+            "--spec",
+            str(spec_path),
+        ]
     return [sys.executable, "-m", "training.runner", "--spec", str(spec_path)]
+
+
+def process_rank() -> int:
+    """This process's rank under torchrun (0 when run alone). Only rank 0 writes the run's files: the
+    others would write the same bytes to the same paths at once."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def runner_env(base: dict[str, str] | None = None) -> dict[str, str]:

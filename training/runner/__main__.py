@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from training.runner import OFFLINE_ENV
+from training.runner import OFFLINE_ENV, process_rank
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = RunSpec.load(args.spec)
     spec.output_dir.mkdir(parents=True, exist_ok=True)
-    events = EventLog(spec.events_file)
+    rank = process_rank()
+    # Under torchrun the other ranks keep their own events (a failure on one of them is still on disk).
+    events = EventLog(spec.events_file if rank == 0 else spec.output_dir / f"events-rank{rank}.jsonl")
     events.event("started", recipe=spec.recipe, pid=os.getpid())
     try:
         if spec.recipe not in RECIPES:
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"training.runner.{spec.recipe}")
         split, metrics = module.run(spec, params, events)
         evaluation = {"recipe": spec.recipe, "split": split, "metrics": metrics}
-        spec.eval_file.write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+        if rank == 0:
+            spec.eval_file.write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         events.event(
             "evaluated",
             split=split,

@@ -5,7 +5,6 @@ Trainer reads torchrun's environment, so the runner itself does not change).
 ``--standalone`` makes torchrun's rendezvous local to this machine: a job runs on one machine's GPUs.
 """
 
-import sys
 from pathlib import Path
 
 from training.runner import runner_command, runner_env
@@ -16,19 +15,11 @@ WITHHELD_PREFIXES = ("TESSERA_", "CELERY_", "DATABASE_", "REDIS_", "DJANGO_")
 WITHHELD_MARKS = ("SECRET", "PASSWORD", "TOKEN", "CREDENTIAL")
 
 
-def torchrun_prefix(gpus: int) -> list[str]:
-    # torchrun is the console script of torch.distributed.run; ``python -m`` finds it in the same
-    # environment as the worker, whether or not its bin folder is on PATH.
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(gpus)]
-
-
 def launch_command(spec_path: str | Path, *, gpus: int) -> list[str]:
-    """The subprocess's argv for a run on ``gpus`` devices (1: a plain runner process)."""
+    """The subprocess's argv for a run on ``gpus`` devices (1: a plain runner process; more: torchrun)."""
     if gpus < 1:
         raise ValueError(f"a run needs at least one device, not {gpus}")
-    if gpus == 1:
-        return runner_command(spec_path)
-    return [*torchrun_prefix(gpus), "-m", "training.runner", "--spec", str(spec_path)]
+    return runner_command(spec_path, processes=gpus)
 
 
 def launch_env(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -16,7 +16,7 @@ from transformers import (
 )
 
 from training.recipes.pretraining_from_scratch import model_config
-from training.runner import language_models, trainer_setup
+from training.runner import language_models, process_rank, trainer_setup
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec, read_jsonl, require_columns, validation_rows
 from training.runner.tokenizer import train_bpe_tokenizer
@@ -30,8 +30,10 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
     if (tokenizer_dir / "tokenizer.json").is_file():
         tokenizer = PreTrainedTokenizerFast.from_pretrained(tokenizer_dir, local_files_only=True)
     else:
+        # Under torchrun every rank trains the same tokenizer (same texts, deterministic merges); rank 0 keeps it.
         tokenizer = train_bpe_tokenizer(texts, vocab_size=params.vocab_size)
-        tokenizer.save_pretrained(tokenizer_dir)
+        if process_rank() == 0:
+            tokenizer.save_pretrained(tokenizer_dir)
         events.event("tokenizer_trained", vocab_size=len(tokenizer), path=str(tokenizer_dir))
     config = LlamaConfig(
         **{

@@ -73,6 +73,9 @@ class ReportingCallback(TrainerCallback):
         if not logs or not state.is_world_process_zero:
             return
         row: dict[str, Any] = {"time": time.time(), "step": state.global_step, "epoch": state.epoch}
+        if state.num_input_tokens_seen:
+            # Cumulative, so that a reader can measure throughput over any span of the run, not only one interval.
+            row["input_tokens_seen"] = state.num_input_tokens_seen
         for key, value in logs.items():
             if key not in DROPPED:
                 row[key] = value

@@ -6,6 +6,7 @@ Evaluation: perplexity on the test split's conversations."""
 from typing import Any
 
 from datasets import Dataset
+from transformers import Trainer
 from trl import SFTConfig, SFTTrainer
 
 from training.runner import generation, language_models, trainer_setup
@@ -25,6 +26,30 @@ def _conversations(rows: list[dict[str, Any]], split: str) -> Dataset:
     return Dataset.from_list([{"messages": row["messages"]} for row in rows])
 
 
+class _SFTTrainer(SFTTrainer):
+    """trl's SFTTrainer with the plain Trainer's loss where trl's fused LM head has no kernel.
+
+    SFTTrainer always computes the loss through a chunked log-probability head (it never holds the whole
+    batch · length · vocabulary logits, and reports entropy and token accuracy). On a GPU that is a Triton
+    kernel; elsewhere it falls back to tiles in PyTorch that recompute the head in the backward pass, and a
+    step took about twice as long as the plain Trainer's on the same batch (bench/training_throughput.py,
+    docs/BENCHMARKS.md, issue 12). There the model's own loss is used: the same cross-entropy, without the
+    entropy and accuracy metrics.
+    """
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        if trainer_setup.on_gpu():
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
+        inputs["use_cache"] = False
+        return Trainer.compute_loss(
+            self, model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
+
+
 def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, Any]]:
     model, tokenizer = language_models.load_causal_lm(spec)
     if not tokenizer.chat_template:
@@ -37,7 +62,7 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
         max_length=params.max_length,
         packing=params.packing,
     )
-    trainer = SFTTrainer(
+    trainer = _SFTTrainer(
         model=model,
         args=config,
         train_dataset=train_set,

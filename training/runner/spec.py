@@ -16,6 +16,9 @@ class RunSpec:
     base_model: Path | None = None  # the model folder; None for a model trained from scratch
     params: dict[str, Any] = field(default_factory=dict)  # the recipe's parameters, checked at launch
     peak_flops: float | None = None  # per device, for MFU; None when unknown (the CPU)
+    # torch.compile the model: faster steps on a GPU after a compile of a minute or so; off by default, as a
+    # short run or a CPU does not earn the compile back.
+    torch_compile: bool = False
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, base: Path | None = None) -> "RunSpec":
@@ -40,6 +43,7 @@ class RunSpec:
             base_model=path(raw.get("base_model")),
             params=dict(raw.get("params") or {}),
             peak_flops=raw.get("peak_flops"),
+            torch_compile=bool(raw.get("torch_compile", False)),
         )
 
     @classmethod
@@ -58,6 +62,7 @@ class RunSpec:
             "base_model": None if self.base_model is None else str(self.base_model),
             "params": self.params,
             "peak_flops": self.peak_flops,
+            "torch_compile": self.torch_compile,
         }
 
     @property

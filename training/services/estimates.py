@@ -1,17 +1,19 @@
 """The estimate of a training run from a launch body: the recipe, base model and parameters checked as a
 launch will check them, then training/estimate.py's arithmetic.
 
-Tokens come from the body today (``tokens``, or ``rows`` with ``mean_tokens_per_row``). Once dataset
-versions land (exports/), ``dataset`` will name one and its stored counts will fill DatasetCounts; until
-then a body naming a dataset must give its tokens too.
+Tokens come from the body (``tokens``, or ``rows`` with ``mean_tokens_per_row``) or, when the body names
+a ``dataset`` version and gives neither, from the version: its train split's rows, tokenized with the
+base model's tokenizer (training/services/dataset_tokens.py). A named version is checked as the launch
+checks it (training/services/dataset_inputs.py) even when the body gives its tokens.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from tessera import validation
+from exports.models import DatasetVersion
 from tessera.errors import ApplicationError
 from tessera.models import Membership
 from training import selectors
@@ -28,6 +30,8 @@ from training.models import BaseModel, ModelKind
 from training.recipes import recipe_get
 from training.recipes.base import Recipe, params_dict
 from training.recipes.pretraining_from_scratch import model_config as scratch_config
+from training.services.dataset_inputs import dataset_version_for_recipe
+from training.services.dataset_tokens import DatasetTokens, dataset_counts
 
 MAX_GPUS = 1024
 
@@ -131,20 +135,11 @@ def _mean(value: object) -> float:
     return float(value)
 
 
-def counts_check(body: dict[str, Any]) -> DatasetCounts:
+def counts_check(body: dict[str, Any]) -> DatasetCounts | None:
+    """The counts the body gives, or None when it gives neither tokens nor rows with their mean."""
     tokens, rows, mean = body.get("tokens"), body.get("rows"), body.get("mean_tokens_per_row")
     if tokens is None and (rows is None or mean is None):
-        if body.get("dataset") is not None:
-            raise ApplicationError(
-                _("Estimating from a dataset version's counts is not available yet: give tokens."),
-                field="tokens",
-                code="required",
-            )
-        raise ApplicationError(
-            _("Give tokens, or rows and mean_tokens_per_row."), field="tokens", code="required"
-        )
-    if body.get("dataset") is not None:
-        validation.object_id(body["dataset"], field="dataset")
+        return None
     limit = 10**15
     return DatasetCounts(
         tokens=None if tokens is None else _int(tokens, field="tokens", minimum=1, maximum=limit),
@@ -153,9 +148,44 @@ def counts_check(body: dict[str, Any]) -> DatasetCounts:
     )
 
 
-def training_estimate(*, membership: Membership, body: dict[str, Any]) -> tuple[LaunchChecked, Estimate]:
+@dataclass(frozen=True)
+class EstimateResult:
+    launch: LaunchChecked
+    estimate: Estimate
+    dataset_tokens: DatasetTokens | None  # how a dataset version's tokens were counted, when they were
+
+
+def training_estimate(*, membership: Membership, body: dict[str, Any]) -> EstimateResult:
     launch = launch_check(membership=membership, body=body)
-    return launch, estimate_run(launch, counts_check(body))
+    counts = counts_check(body)
+    counted = None
+    if body.get("dataset") is not None:
+        # The version is checked even when the body's own counts win: an estimate for a launch that
+        # would be refused is no estimate.
+        version, files = dataset_version_for_recipe(membership, body["dataset"], launch.recipe)
+        if counts is None:
+            counts, counted = version_counts(launch, version, files)
+    if counts is None:
+        raise ApplicationError(
+            _("Give a dataset version, tokens, or rows and mean_tokens_per_row."),
+            field="tokens",
+            code="required",
+        )
+    return EstimateResult(launch=launch, estimate=estimate_run(launch, counts), dataset_tokens=counted)
+
+
+def version_counts(
+    launch: LaunchChecked, version: DatasetVersion, files: dict[str, Path]
+) -> tuple[DatasetCounts, DatasetTokens]:
+    """The train split's rows and tokens, counted with the base model's tokenizer as the run will cut them."""
+    return dataset_counts(
+        dataset_id=version.pk,
+        train_rows=int(version.counts.get("splits", {}).get("train", 0)),
+        train_file=files["train"],
+        recipe=launch.recipe,
+        base_model=launch.base_model,
+        max_length=launch.params.max_length,
+    )
 
 
 def estimate_run(launch: LaunchChecked, counts: DatasetCounts) -> Estimate:

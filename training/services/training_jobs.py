@@ -21,28 +21,21 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.models import JobState
-from annotation.selectors import project_get
 from annotation.services.leases import expired, requeue
 from exports.datasets import storage
-from exports.models import DatasetVersion
-from tessera import validation
-from tessera.errors import ApplicationError, Conflict, NotFound
+from tessera.errors import ApplicationError, Conflict
 from tessera.models import Membership, User
 from tessera.services import audit_record
-from training.estimate import DatasetCounts
 from training.model_folders import model_folder_check
 from training.models import TrainingEvent, TrainingJob
-from training.recipes.base import Recipe
 from training.services.base_models import allowed_roots
-from training.services.estimates import LaunchChecked, estimate_run, launch_check
+from training.services.dataset_inputs import dataset_version_for_recipe
+from training.services.estimates import LaunchChecked, estimate_run, launch_check, version_counts
 
 logger = logging.getLogger(__name__)
 
 LIVE_STATES = (JobState.CREATED, JobState.IN_PROGRESS)
 LAUNCH_KEYS = {"dataset", "recipe", "base_model", "params", "resources", "name"}
-# Tokens per row at launch are estimated from the train file's size: about four bytes a token for
-# English text with a BPE or WordPiece vocabulary. The estimate is a forecast, not a bill.
-BYTES_PER_TOKEN = 4.0
 MAX_NAME = 200
 
 
@@ -51,58 +44,6 @@ def job_event(job_id: int, kind: str, *, source: str = "worker", **details: Any)
     return TrainingEvent.objects.create(
         job_id=job_id, time=timezone.now(), source=source, kind=kind, details=details
     )
-
-
-# ---- the dataset version a recipe trains on -----------------------------------------------------------
-
-
-def dataset_for_recipe(
-    *, membership: Membership, dataset_id: object, recipe: Recipe
-) -> tuple[DatasetVersion, dict[str, dict]]:
-    """The version and its files of the recipe's format by split (``train`` always among them); a 400
-    naming ``dataset`` otherwise: not found (another organization's too), not completed, wrong shape."""
-    pk = validation.object_id(dataset_id, field="dataset")
-    version = DatasetVersion.objects.filter(pk=pk, organization_id=membership.organization_id).first()
-    not_found = ApplicationError(_("Dataset version not found."), field="dataset", code="not_found")
-    if version is None:
-        raise not_found
-    try:
-        project_get(membership=membership, project_id=version.project_id)
-    except NotFound:
-        raise not_found from None
-    if version.state != JobState.COMPLETED:
-        raise ApplicationError(
-            _("This dataset version is not built yet (%(state)s); wait until it is completed.")
-            % {"state": version.state},
-            field="dataset",
-            code="not_ready",
-        )
-    files = {
-        entry["split"]: entry
-        for entry in version.files
-        if entry["format"] == recipe.dataset_format and entry.get("split")
-    }
-    if "train" not in files:
-        asked = ", ".join((version.recipe or {}).get("formats") or []) or "-"
-        raise ApplicationError(
-            _(
-                "The %(recipe)s recipe trains on %(format)s files with a train split; this dataset version "
-                "has none (its formats: %(formats)s). Build a version with the %(format)s format and a "
-                "train split."
-            )
-            % {"recipe": recipe.name, "format": recipe.dataset_format, "formats": asked},
-            field="dataset",
-            code="wrong_shape",
-        )
-    return version, files
-
-
-def _counts(version: DatasetVersion, files: dict[str, dict]) -> DatasetCounts:
-    rows = int((version.counts.get("splits") or {}).get("train") or 0) or None
-    train_bytes = int(files["train"].get("bytes") or 0)
-    if rows is None or not train_bytes:
-        return DatasetCounts(tokens=max(1, round(train_bytes / BYTES_PER_TOKEN)))
-    return DatasetCounts(rows=rows, mean_tokens_per_row=max(1.0, train_bytes / rows / BYTES_PER_TOKEN))
 
 
 def _base_model_folder(launch: LaunchChecked) -> str:
@@ -143,13 +84,15 @@ def training_job_launch(*, membership: Membership, body: dict[str, Any]) -> Trai
     if body.get("dataset") is None:
         raise ApplicationError(_("Name the dataset version to train on."), field="dataset", code="required")
     launch = launch_check(membership=membership, body=body)
-    version, files = dataset_for_recipe(
-        membership=membership, dataset_id=body["dataset"], recipe=launch.recipe
-    )
+    version, files = dataset_version_for_recipe(membership, body["dataset"], launch.recipe)
     base_model_path = _base_model_folder(launch)
     name = _name(body)
-    counts = _counts(version, files)
-    estimate = {**estimate_run(launch, counts).as_dict(), "dataset_counts": version.counts}
+    counts, counted = version_counts(launch, version, files)
+    estimate = {
+        **estimate_run(launch, counts).as_dict(),
+        "dataset_counts": version.counts,
+        "dataset_tokens": counted.as_dict(),
+    }
     user = membership.user
     with transaction.atomic():
         job = TrainingJob.objects.create(

@@ -11,8 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from annotation.demo_data import INSTRUCTIONS, LABEL_CONFIG, MAX_HEADLINES, headlines
 from annotation.importing.parsers import to_task_item
 from annotation.models import Project
+from annotation.services.annotations import annotation_create
 from annotation.services.imports import tasks_import
 from annotation.services.projects import project_create
+from exports.dataset_services import dataset_version_create
 from tessera.models import Role
 from tessera.services import api_token_create, organization_get_or_create, user_upsert
 from training.models import PrelabelBackend, Prelabeler
@@ -29,6 +31,26 @@ DESCRIPTIONS = {
     "Negative": "Bad news for the company's investors: losses, cuts, downgrades, lawsuits.",
     "Neutral": "Routine company news with no clear effect for investors.",
 }
+
+
+# The demo's labeled share and the dataset version built from it (split by sentiment, seeded).
+LABELED_SHARE = 3  # one task in three
+DATASET_MIN_LABELED = 30
+DATASET_RECIPE = {
+    "name": "Labeled headlines v1",
+    "formats": ["text_classification", "jsonl"],
+    "splits": {"train": 0.8, "validation": 0.1, "test": 0.1},
+    "stratify": True,
+    "seed": 1,
+}
+
+
+def labeled_count(tasks: int) -> int:
+    return tasks // LABELED_SHARE
+
+
+def sentiment_result(label: str) -> list[dict]:
+    return [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
 
 
 class Command(BaseCommand):
@@ -86,8 +108,17 @@ class Command(BaseCommand):
                 backend=PrelabelBackend.EMBEDDING_CLASSIFIER,
                 title="MiniLM classifier (learns from your labels)",
             )
+            # A third of the tasks come labeled (by the demo annotator, with the headline's sentiment), so
+            # the Datasets and Training tabs have something to build and train on from the start.
+            for task, row in zip(
+                project.tasks.order_by("inner_id")[: labeled_count(tasks)], headlines(tasks), strict=False
+            ):
+                label = row["meta"]["template_sentiment"]
+                annotation_create(task=task, user=annotator, result=sentiment_result(label))
             # Queued now, run by the demo's worker as soon as it starts.
             prelabel_job_create(prelabeler=zero_shot, user=user, tasks="unlabeled", from_request=False)
+            if labeled_count(tasks) >= DATASET_MIN_LABELED:
+                dataset_version_create(project=project, user=user, body=DATASET_RECIPE)
         token = api_token_create(user=user, name="demo")
         self.stdout.write(
             f"login: {DEMO_EMAIL} / {DEMO_PASSWORD} (annotator: annotator@tessera.local / {DEMO_PASSWORD})"
