@@ -45,12 +45,14 @@ def dataset_version_for_recipe(
         if entry["format"] == recipe.dataset_format and entry["split"] in storage.SPLIT_NAMES
     }
     if "train" not in entries:
+        asked = ", ".join((version.recipe or {}).get("formats") or []) or "-"
         raise ApplicationError(
             _(
-                "The %(recipe)s recipe reads the %(format)s format, which this dataset version was not built "
-                "in; build a version whose recipe lists %(format)s."
+                "The %(recipe)s recipe trains on %(format)s files with a train split; this dataset version "
+                "has none (its formats: %(formats)s). Build a version with the %(format)s format and a "
+                "train split."
             )
-            % {"recipe": recipe.name, "format": recipe.dataset_format},
+            % {"recipe": recipe.name, "format": recipe.dataset_format, "formats": asked},
             field=FIELD,
             code="wrong_shape",
         )
