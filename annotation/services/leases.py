@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.models import JobState
-from tessera.errors import ApplicationError
+from tessera.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +154,23 @@ class Lease:
     def release(self) -> None:
         """Let the lease run out now, so that a retry of this job can claim it at once."""
         self._mine().update(lease_expires_at=timezone.now())
+
+
+def cancel_mark(job: models.Model) -> bool | None:
+    """In the caller's transaction, a cancel asked of a job row (a model with ``state``,
+    ``cancel_requested`` and ``finished_at``): a waiting job is cancelled at once (True; a late message
+    for it claims nothing), a running one is asked to stop (False; its worker stops at its next
+    heartbeat, or the reaper if the worker is gone), one already cancelled is left as it is (None).
+    A finished job is a 409. ``job`` is read again."""
+    rows = type(job)._default_manager.filter(pk=job.pk)
+    waiting = rows.filter(state=JobState.CREATED).update(
+        state=JobState.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+    )
+    running = waiting or rows.filter(state=JobState.IN_PROGRESS).update(cancel_requested=True)
+    job.refresh_from_db()
+    if running:
+        return bool(waiting)
+    state = getattr(job, "state")  # noqa: B009 - every job model has it; models.Model does not say so
+    if state == JobState.CANCELLED:
+        return None
+    raise Conflict(_("This job has already finished (%(state)s).") % {"state": state}, code="finished")

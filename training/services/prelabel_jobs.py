@@ -40,7 +40,7 @@ from annotation.models import JobState, Prediction, Project, Task
 from annotation.results import ResultValidator
 from annotation.selectors import task_query_limits, task_query_where
 from annotation.services.counters import project_hold, project_totals_add
-from annotation.services.leases import Lease, LeaseLost, expired, requeue
+from annotation.services.leases import Lease, LeaseLost, cancel_mark, expired, requeue
 from annotation.task_filters import TaskQuery, parse_filters, parse_selection
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict
@@ -227,21 +227,9 @@ def prelabel_job_create(
 def prelabel_job_cancel(*, job: PrelabelJob, user: User) -> PrelabelJob:
     """A waiting job is cancelled at once (a late message for it claims nothing); a running one stops at
     its worker's next batch, or at the reaper if its worker is gone. Asking again is harmless."""
-    now = timezone.now()
     with transaction.atomic():
-        waiting = PrelabelJob.objects.filter(pk=job.pk, state=JobState.CREATED).update(
-            state=JobState.CANCELLED, cancel_requested=True, finished_at=now
-        )
-        running = waiting or PrelabelJob.objects.filter(pk=job.pk, state=JobState.IN_PROGRESS).update(
-            cancel_requested=True
-        )
-        job.refresh_from_db()
-        if not running:
-            if job.state == JobState.CANCELLED:
-                return job
-            raise Conflict(
-                _("This job has already finished (%(state)s).") % {"state": job.state}, code="finished"
-            )
+        if cancel_mark(job) is None:
+            return job
         audit_record(
             actor=user, organization=job.project.organization_id, action="prelabel_job.cancel", obj=job
         )

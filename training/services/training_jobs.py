@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from annotation.models import JobState
-from annotation.services.leases import expired, requeue
+from annotation.services.leases import cancel_mark, expired, requeue
 from exports.datasets import storage
-from tessera.errors import ApplicationError, Conflict
+from tessera.errors import ApplicationError
 from tessera.models import Membership, User
 from tessera.services import audit_record
 from training.model_folders import model_folder_check
@@ -152,21 +152,10 @@ def training_job_cancel(*, job: TrainingJob, user: User) -> TrainingJob:
     """A queued job is cancelled at once (a late message for it claims nothing); a running one is asked to
     stop: its worker sends the runner SIGTERM at its next heartbeat (the reaper cancels it if its worker is
     gone). Asking again is harmless; a finished job is a 409."""
-    now = timezone.now()
     with transaction.atomic():
-        waiting = TrainingJob.objects.filter(pk=job.pk, state=JobState.CREATED).update(
-            state=JobState.CANCELLED, cancel_requested=True, finished_at=now
-        )
-        running = waiting or TrainingJob.objects.filter(pk=job.pk, state=JobState.IN_PROGRESS).update(
-            cancel_requested=True
-        )
-        job.refresh_from_db()
-        if not running:
-            if job.state == JobState.CANCELLED:
-                return job
-            raise Conflict(
-                _("This job has already finished (%(state)s).") % {"state": job.state}, code="finished"
-            )
+        waiting = cancel_mark(job)
+        if waiting is None:
+            return job
         job_event(job.pk, "cancelled" if waiting else "cancel_requested", user=user.pk)
         audit_record(actor=user, organization=job.organization_id, action="training_job.cancel", obj=job)
     return job
