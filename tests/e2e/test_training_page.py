@@ -193,6 +193,9 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
     assert page.locator("table.events tr[data-kind=completed]").count() >= 1
     # The name given at launch is in the events' details, as text.
     expect(page.locator("table.events td.details", has_text=XSS_NAME).first).to_be_visible()
+    # Nested details (the evaluation's metrics, the runner's command) read as pairs, never as JSON.
+    expect(page.locator("table.events td.details", has_text="metrics.accuracy:").first).to_be_visible()
+    assert page.locator("table.events td.details", has_text='{"').count() == 0
     assert page.locator(".job-page img").count() == 0 and session.dialogs == []
     model = ModelVersion.objects.get(job=first)
     expect(page.locator(f"[data-fact=model_version] a[data-model-version='{model.pk}']")).to_have_text(

@@ -141,12 +141,24 @@ export function progressView(job: TrainingJob): HTMLElement {
   return el("span", { className: "job-progress" }, bar, bar ? " " : null, [steps, epoch].filter(Boolean).join(" · "));
 }
 
-/** An event's details as "name: value" pairs (nested values as compact JSON text). */
+/** An event's details as "name: value" pairs; a nested object's pairs are named by its key
+ * ("metrics.accuracy: 0.67"), a list's items joined by spaces, numbers rounded: readable text, never JSON. */
 export function detailsText(details: unknown): string {
   if (!isRecord(details)) return "";
-  return Object.entries(details)
-    .map(([name, value]) => `${name}: ${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)
-    .join(" · ");
+  const pairs: string[] = [];
+  const add = (name: string, value: unknown): void => {
+    if (isRecord(value)) {
+      for (const [key, inner] of Object.entries(value)) add(`${name}.${key}`, inner);
+    } else if (Array.isArray(value)) {
+      pairs.push(`${name}: ${value.map((item) => (typeof item === "object" && item !== null ? "…" : String(item))).join(" ")}`);
+    } else if (typeof value === "number" && !Number.isInteger(value)) {
+      pairs.push(`${name}: ${formatDecimal(value, 4)}`);
+    } else {
+      pairs.push(`${name}: ${String(value)}`);
+    }
+  };
+  for (const [name, value] of Object.entries(details)) add(name, value);
+  return pairs.join(" · ");
 }
 
 /** The loss chart of one run: the training loss and the validation loss (dashed). */
