@@ -60,8 +60,10 @@ def main() -> None:
         dtype=torch.float32,
     )
     rows = [json.loads(line) for line in args.train.read_text(encoding="utf-8").splitlines() if line.strip()]
-    encoded = [
-        tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=False) for row in rows
+    # return_dict=False: one list of token ids per conversation (the stubs type every return shape).
+    encoded: list[list[int]] = [
+        tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=False)  # type: ignore[misc]
+        for row in rows
     ]
     if args.packing:
         stream: list[int] = []
@@ -74,7 +76,9 @@ def main() -> None:
     dataset = Dataset.from_dict({"input_ids": encoded})
 
     class Lines(TrainerCallback):
-        def on_log(self, targs: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        def on_log(  # type: ignore[override]  # the Trainer passes logs by keyword, as named here
+            self, targs: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
+        ) -> None:
             row = {
                 "time": time.time(),
                 "step": state.global_step,
