@@ -7,8 +7,9 @@
 2. Writes --rows synthetic chat rows ``{"messages": [user, assistant]}`` (sft_chat's shape) as
    train.jsonl, and a few more as test.jsonl.
 3. Runs Tessera's runner as the worker does (``python -m training.runner --spec spec.json``, a subprocess)
-   on the ``sft`` recipe with --max-steps steps of --batch-size rows of --max-length tokens. The runner's
-   SFT packs by default (trl's best-fit-decreasing packing); --no-runner-packing turns it off.
+   on the ``sft`` recipe with --max-steps steps of --batch-size rows of --max-length tokens, with the
+   recipe's defaults: no packing, batches drawn from rows of similar lengths; --runner-packing packs
+   (trl's best-fit-decreasing packing, padding-free).
 4. Runs bench/training_plain_sft.py (a subprocess too): a bare Trainer over the same rows rendered with
    the same chat template, cut at --max-length, batches padded to their longest row; no packing unless
    --baseline-packing.
@@ -232,10 +233,9 @@ def main() -> None:
         "--threads", type=int, default=0, help="OMP_NUM_THREADS of both runs (0: torch's default)."
     )
     parser.add_argument(
-        "--no-runner-packing",
-        dest="runner_packing",
-        action="store_false",
-        help="Turn the runner's packing off.",
+        "--runner-packing",
+        action="store_true",
+        help="Turn the runner's packing on (the recipe's default is off: batches of similar lengths).",
     )
     parser.add_argument("--baseline-packing", action="store_true", help="Pack the plain baseline's rows too.")
     parser.add_argument(

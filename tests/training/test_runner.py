@@ -159,6 +159,30 @@ def test_sft_trains_a_tiny_llama_with_its_chat_template(tmp_path, models, lora):
     assert metrics["perplexity"] > 1.0
     # A LoRA adapter is merged: the artifact is a plain model folder, loadable without peft.
     assert not (tmp_path / "run" / "model" / "adapter_config.json").exists()
+    # Unpacked by default (the recipe's default), so no warning about packing.
+    assert "packing_without_varlen_attention" not in events_of(tmp_path / "run")
+
+
+def test_sft_packing_without_flash_attention_trains_and_says_so(tmp_path, models):
+    """Packing is on request only: without a variable-length attention kernel (the CPU here) each pack is
+    computed whole, so the run says so in its events, and still trains."""
+    spec = spec_for(
+        tmp_path,
+        "sft",
+        models["llama"],
+        {"train": sft_rows() * 4, "test": sft_rows()},
+        learning_rate=3e-3,
+        max_steps=6,
+        max_length=64,
+        packing=True,
+    )
+    assert_trained(tmp_path, run_spec(tmp_path, spec))
+    warned = [
+        e
+        for e in json_lines(tmp_path / "run" / "events.jsonl")
+        if e["event"] == "packing_without_varlen_attention"
+    ]
+    assert len(warned) == 1 and warned[0]["attention"] in {"sdpa", "eager"}
 
 
 def test_dpo_prefers_the_chosen_answers(tmp_path, models):

@@ -1,6 +1,7 @@
 """Supervised fine-tuning on chat rows {"messages": [{"role", "content"}, …]} with trl's SFTTrainer: the
 model's own chat template renders each conversation, several are packed into a sequence of max_length
-tokens when ``packing`` is on, and a LoRA adapter is trained instead of every weight when ``lora`` is set.
+tokens when ``packing`` is on (otherwise batches are drawn from rows of similar lengths, so little padding is
+computed), and a LoRA adapter is trained instead of every weight when ``lora`` is set.
 Evaluation: perplexity on the test split's conversations."""
 
 from typing import Any
@@ -24,6 +25,13 @@ def _conversations(rows: list[dict[str, Any]], split: str) -> Dataset:
         ):
             raise ValueError(f"{split} row {number}: messages must be a list of {{role, content}} strings")
     return Dataset.from_list([{"messages": row["messages"]} for row in rows])
+
+
+def varlen_attention(model: Any) -> bool:
+    """Whether the model's attention computes each packed conversation on its own (flash-attention's
+    variable-length kernels) rather than the whole flattened pack under a block mask."""
+    implementation = str(getattr(model.config, "_attn_implementation", "") or "")
+    return implementation.startswith("flash_attention") or "flash" in implementation
 
 
 class _SFTTrainer(SFTTrainer):
@@ -57,10 +65,20 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
             "the base model's tokenizer has no chat template (tokenizer_config.json chat_template)"
         )
     train_set = _conversations(read_jsonl(spec.train), "train")
+    if params.packing and not varlen_attention(model):
+        events.event(
+            "packing_without_varlen_attention",
+            attention=str(model.config._attn_implementation),
+            note="each packed sequence attends over its whole pack: steps cost more than unpacked ones",
+        )
     config = SFTConfig(
         **trainer_setup.common_arguments(spec, params),
         max_length=params.max_length,
         packing=params.packing,
+        # Unpacked, a batch is padded to its longest row: drawing rows of similar lengths together (the
+        # Trainer's LengthGroupedSampler, shuffled by megabatches) keeps the padding, and so the wasted
+        # compute, small. It needs an ``input_ids`` column, which packed rows do not need grouping for.
+        **({} if params.packing else {"train_sampling_strategy": "group_by_length"}),
     )
     trainer = _SFTTrainer(
         model=model,

@@ -100,7 +100,7 @@ const PARAMS: Record<string, { label: Words; hint: Words }> = {
   logging_steps: { label: { en: "Logging interval", ja: "記録間隔" }, hint: { en: "Steps between metric lines.", ja: "指標を記録するステップ間隔。" } },
   save_steps: { label: { en: "Checkpoint interval", ja: "チェックポイント間隔" }, hint: { en: "Steps between checkpoints.", ja: "チェックポイントを保存するステップ間隔。" } },
   save_total_limit: { label: { en: "Checkpoints kept", ja: "保持するチェックポイント数" }, hint: { en: "Checkpoints kept; older ones are removed.", ja: "保持する数。古いものから削除します。" } },
-  packing: { label: { en: "Packing", ja: "パッキング" }, hint: { en: "Pack several conversations into each sequence (no padding wasted).", ja: "複数の会話を 1 つの系列に詰めます（パディングの無駄がありません）。" } },
+  packing: { label: { en: "Packing", ja: "パッキング" }, hint: { en: "Pack several conversations into each sequence. Pays with flash-attention on a GPU only; off, batches hold conversations of similar lengths.", ja: "複数の会話を 1 つの系列に詰めます。GPU の flash-attention でのみ効果があります。オフのときは長さの近い会話をまとめてバッチにします。" } },
   lora: { label: { en: "LoRA adapter", ja: "LoRA アダプター" }, hint: { en: "Train a LoRA adapter instead of every weight.", ja: "すべての重みではなく LoRA アダプターを学習します。" } },
   r: { label: { en: "Rank", ja: "ランク" }, hint: { en: "The adapter's rank.", ja: "アダプターのランク。" } },
   alpha: { label: { en: "Alpha", ja: "アルファ" }, hint: { en: "Scaling: the update is multiplied by alpha / r.", ja: "スケーリング: 更新に alpha / r を掛けます。" } },
