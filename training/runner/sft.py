@@ -71,15 +71,13 @@ def run(spec: RunSpec, params: Any, events: EventLog) -> tuple[str, dict[str, An
             attention=str(model.config._attn_implementation),
             note="each packed sequence attends over its whole pack: steps cost more than unpacked ones",
         )
-    config = SFTConfig(
-        **trainer_setup.common_arguments(spec, params),
-        max_length=params.max_length,
-        packing=params.packing,
+    arguments: dict[str, Any] = trainer_setup.common_arguments(spec, params)
+    if not params.packing:
         # Unpacked, a batch is padded to its longest row: drawing rows of similar lengths together (the
         # Trainer's LengthGroupedSampler, shuffled by megabatches) keeps the padding, and so the wasted
-        # compute, small. It needs an ``input_ids`` column, which packed rows do not need grouping for.
-        **({} if params.packing else {"train_sampling_strategy": "group_by_length"}),
-    )
+        # compute, small.
+        arguments["train_sampling_strategy"] = "group_by_length"
+    config = SFTConfig(**arguments, max_length=params.max_length, packing=params.packing)
     trainer = _SFTTrainer(
         model=model,
         args=config,
