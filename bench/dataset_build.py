@@ -89,8 +89,14 @@ def labeled_batch(first: int, count: int, rng: random.Random) -> bytes:
     return json.dumps(tasks, ensure_ascii=False).encode()
 
 
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
 class GroupRss(threading.Thread):
-    """Peak RSS of every process in a process group (the worker and the child that runs the job)."""
+    """Peak RSS of every process in a process group (the worker and the child that runs the job), and
+    the CPU seconds of the group's other processes (the pool child that runs the job: a child's count
+    starts at its fork, so the worker's start-up is not in it). On a shared machine the wall clock
+    counts other processes' turns; the job's CPU seconds say what the build costs on a core of its own."""
 
     def __init__(self, group: int, interval: float = 0.05):
         super().__init__(daemon=True)
@@ -98,6 +104,7 @@ class GroupRss(threading.Thread):
         self.interval = interval
         self.peak_process = 0.0
         self.peak_total = 0.0
+        self.child_cpu: dict[int, float] = {}
         self.finished = threading.Event()
 
     def pids(self) -> list[int]:
@@ -110,6 +117,10 @@ class GroupRss(threading.Thread):
                     continue
                 if int(fields[2]) == self.group:  # pgrp
                     found.append(int(entry.name))
+                    if int(entry.name) != self.group:  # utime + stime, fields 14 and 15 of stat
+                        self.child_cpu[int(entry.name)] = (
+                            int(fields[11]) + int(fields[12])
+                        ) / TICKS_PER_SECOND
         return found
 
     def run(self) -> None:
@@ -123,7 +134,11 @@ class GroupRss(threading.Thread):
     def stop(self) -> dict:
         self.finished.set()
         self.join()
-        return {"peak_process_mb": round(self.peak_process, 1), "peak_group_mb": round(self.peak_total, 1)}
+        return {
+            "peak_process_mb": round(self.peak_process, 1),
+            "peak_group_mb": round(self.peak_total, 1),
+            "job_cpu_s": round(sum(self.child_cpu.values()), 2),
+        }
 
 
 def build(client: Client, project_id: int, name: str, recipe: dict, worker: Worker, timeout_s: float) -> dict:
@@ -197,6 +212,9 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
     for name, figures in builds.items():
         summary[f"{name}_tasks_per_s"] = round(total / figures["seconds"])
         summary[f"{name}_worker_peak_rss_mb"] = figures["worker_rss"]["peak_process_mb"]
+        job_cpu = figures["worker_rss"]["job_cpu_s"]
+        summary[f"{name}_job_cpu_s"] = job_cpu
+        summary[f"{name}_tasks_per_cpu_s"] = round(total / job_cpu) if job_cpu else None
         if name.startswith("jsonl_") and "jsonl" in builds:
             extra = figures["seconds"] - builds["jsonl"]["seconds"]
             summary[f"{name}_step_tasks_per_s"] = round(total / extra) if extra > 0 else None

@@ -15,7 +15,6 @@ Which result a task contributes:
 ``review`` narrows the candidate annotations to those states; a task left with none is not selected.
 """
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from annotation.models import Annotation, Project, Review, ReviewState, Task, Ta
 from annotation.selectors import task_query_limits, task_query_where
 from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
 from exports.datasets.recipes import tasks_query
+from exports.formats.canonical_json import json_loads
 
 TASK = Task._meta.db_table
 ANNOTATION = Annotation._meta.db_table
@@ -157,12 +157,9 @@ def _range(ids: list[int]) -> tuple[str, list[int]]:
     return f'"task_id" IN ({_in_list(tuple(ids))})', ids
 
 
-@dataclass(slots=True)
-class _Candidate:
-    id: int
-    completed_by: int | None
-    result_json: str
-    review_state: str
+# A candidate annotation, the page query's row as it comes: (id, completed_by, result JSON, review state,
+# task id). An object per annotation was a million objects built and dropped for nothing.
+_Candidate = tuple[int, int | None, str, str, int]
 
 
 def _page_children(
@@ -176,14 +173,16 @@ def _page_children(
     fixes: dict[int, str] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT "id", "task_id", "completed_by_id", CAST("result" AS TEXT), "review_state" '
+            f'SELECT "id", "completed_by_id", CAST("result" AS TEXT), "review_state", "task_id" '
             f'FROM "{ANNOTATION}" WHERE {condition} AND NOT "was_cancelled"{state_sql} ORDER BY "id"',
             [*params, *(states or ())],
         )
-        for annotation_id, task_id, completed_by, result_json, review_state in cursor.fetchall():
-            candidates.setdefault(task_id, []).append(
-                _Candidate(annotation_id, completed_by, result_json, review_state)
-            )
+        for candidate in cursor.fetchall():
+            rows = candidates.get(candidate[4])
+            if rows is None:
+                candidates[candidate[4]] = [candidate]
+            else:
+                rows.append(candidate)
         if recipe["result"] == "consensus":
             cursor.execute(
                 f'SELECT "task_id", CAST("consensus" AS TEXT), "agreement" FROM "{QUALITY}" '
@@ -194,9 +193,7 @@ def _page_children(
                 if consensus_json not in (None, "null"):
                     consensus[task_id] = (consensus_json, agreement)
         if recipe["result"] == "reviewed":
-            fixed = [
-                c.id for rows in candidates.values() for c in rows if c.review_state == ReviewState.FIXED
-            ]
+            fixed = [c[0] for rows in candidates.values() for c in rows if c[3] == ReviewState.FIXED]
             if fixed:
                 # The newest fix of each annotation wins: rows come oldest first and overwrite.
                 cursor.execute(
@@ -210,28 +207,34 @@ def _page_children(
     return candidates, consensus, fixes
 
 
+def _every_annotation(rows: list[_Candidate]) -> list[ItemAnnotation]:
+    return [ItemAnnotation(c[0], c[1], json_loads(c[2])) for c in rows]
+
+
 def _item(
     task_id: int, data_json: str, rows: list[_Candidate], recipe: dict, consensus, fixes
 ) -> DatasetItem:
-    data = json.loads(data_json)
+    data = json_loads(data_json)
     mode = recipe["result"]
     if mode == "all":
-        annotations = [ItemAnnotation(c.id, c.completed_by, json.loads(c.result_json)) for c in rows]
-        return DatasetItem(task_id=task_id, data=data, result=[], annotations=annotations)
+        return DatasetItem(task_id=task_id, data=data, result=[], annotations=_every_annotation(rows))
     if mode == "consensus" and task_id in consensus:
         # Every submitted annotation stands behind a consensus: the manifest names them all.
-        annotations = [ItemAnnotation(c.id, c.completed_by, json.loads(c.result_json)) for c in rows]
         return DatasetItem(
-            task_id=task_id, data=data, result=json.loads(consensus[task_id][0]), annotations=annotations
+            task_id=task_id,
+            data=data,
+            result=json_loads(consensus[task_id][0]),
+            annotations=_every_annotation(rows),
         )
-    chosen = rows[-1]
-    result_json = fixes.get(chosen.id, chosen.result_json) if mode == "reviewed" else chosen.result_json
-    result = json.loads(result_json)
+    annotation_id, completed_by, result_json, _state, _task_id = rows[-1]
+    if mode == "reviewed":
+        result_json = fixes.get(annotation_id, result_json)
+    result = json_loads(result_json)
     return DatasetItem(
         task_id=task_id,
         data=data,
         result=result,
-        annotations=[ItemAnnotation(chosen.id, chosen.completed_by, result)],
+        annotations=[ItemAnnotation(annotation_id, completed_by, result)],
     )
 
 

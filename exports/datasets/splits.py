@@ -204,12 +204,16 @@ def first_label(result: list) -> str | None:
         value = region.get("value") if isinstance(region, dict) else None
         if not isinstance(value, dict):
             continue
-        for key in sorted(value):
-            if key == "choices" or key.endswith("labels") or key == "taxonomy":
-                picked = value[key]
-                if isinstance(picked, list) and picked:
-                    first = picked[0]
-                    if isinstance(first, list):
-                        first = "/".join(str(part) for part in first)
-                    return str(first)
+        # The label keys in sorted order; only they are sorted (a region's value holds a few other keys,
+        # and this runs once per item of a build).
+        keys = [key for key in value if key == "choices" or key == "taxonomy" or key.endswith("labels")]
+        if len(keys) > 1:
+            keys.sort()
+        for key in keys:
+            picked = value[key]
+            if isinstance(picked, list) and picked:
+                first = picked[0]
+                if isinstance(first, list):
+                    first = "/".join(str(part) for part in first)
+                return str(first)
     return None

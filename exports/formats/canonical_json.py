@@ -6,11 +6,22 @@ circular-reference check); at two or three values per item that setup was a thir
 JSONL writers' time. The encoder is built once, through the adapter that owns that private API
 (tessera/adapters/c_json_encoder.py); tests/exports/test_dataset_records.py pins that its text equals
 ``json.dumps``' with the same options. Values here come from JSON (task data, results): no cycles.
+
+``canonical_json_bytes`` writes the same text as UTF-8 through orjson where it is installed (five times
+faster than the C encoder on a result), and ``json_loads`` reads JSON through it (three to four times
+faster than ``json.loads``). Both fall back to the standard library wherever orjson would differ, so
+the text and the values are the same either way; tests/exports/test_canonical_json.py pins that.
 """
 
 import json
+import re
 
 from tessera.adapters.c_json_encoder import compact_encoder
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the standard library is the fallback
+    orjson = None  # type: ignore[assignment]
 
 _OPTIONS = {"ensure_ascii": False, "separators": (",", ":"), "sort_keys": True, "allow_nan": False}
 
@@ -20,3 +31,60 @@ canonical_json = compact_encoder(sort_keys=True, allow_nan=False)
 def reference_json(value) -> str:
     """The same text through the public API (tests compare the two)."""
     return json.dumps(value, **_OPTIONS)  # type: ignore[arg-type]
+
+
+# Where orjson's text can differ from json.dumps' (found by comparing both on millions of doubles, every
+# code point and the integer limits): a float under 1e-4 in magnitude, which orjson writes as 0.00001 or
+# 1e-7 where Python writes 1e-05 and 1e-07 (larger exponents and every other float are written alike);
+# NaN and Infinity, which orjson writes as null where canonical JSON refuses them. Output holding either
+# pattern (also when it is only inside a string, which costs nothing but speed) is written again by the
+# C encoder. Integers past 64 bits, lone surrogates, non-string keys and subclasses make orjson raise,
+# and are written (or refused) by the C encoder too.
+_ORJSON_MAY_DIFFER = re.compile(rb"0\.0000|e-[0-9](?![0-9])|null")
+_ORJSON_OPTIONS = (
+    (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+    if orjson is not None
+    else 0
+)
+
+
+def canonical_json_bytes(value) -> bytes:
+    """``canonical_json(value)`` encoded as UTF-8, the same bytes, faster."""
+    if orjson is not None:
+        try:
+            text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
+        else:
+            if _ORJSON_MAY_DIFFER.search(text) is None:
+                return text
+    return canonical_json(value).encode()
+
+
+# orjson reads an integer past 64 bits as a float, where json.loads keeps every digit: text with a run
+# of 19 digits or more (an integer near or past the limit, or a long number or digit string anywhere,
+# which costs nothing but speed) is read by json.loads.
+_ORJSON_MAY_MISREAD = re.compile(r"[0-9]{19}")
+_ORJSON_MAY_MISREAD_BYTES = re.compile(rb"[0-9]{19}")
+
+
+def json_loads(text: str | bytes):
+    """``json.loads(text)``: the same values (dicts in the text's key order), through orjson where it
+    reads the text alike. What orjson refuses and json.loads reads (lone surrogates, NaN, Infinity, a
+    number out of a double's range) and what it would read otherwise (long integers) go to json.loads."""
+    if orjson is not None:
+        if (
+            _ORJSON_MAY_MISREAD_BYTES.search(text)
+            if isinstance(text, bytes)
+            else _ORJSON_MAY_MISREAD.search(text)
+        ) is None:
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                pass
+    return json.loads(text)

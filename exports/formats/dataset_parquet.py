@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from annotation.result_labels import first_label
 from exports.datasets.items import DatasetContext, DatasetItem
-from exports.formats.canonical_json import canonical_json
+from exports.formats.canonical_json import canonical_json_bytes
 from exports.formats.dataset_records import fits_any_config
 from exports.formats.datasets import DatasetFormat, register
 
@@ -87,7 +87,8 @@ def record_batches(
 
     def batch(split: str, chunk: list[DatasetItem]) -> "pa.RecordBatch":
         # Column by column, in list comprehensions: a third faster than appending to each column per item.
-        encode = canonical_json
+        # The JSON columns are handed to Arrow as UTF-8 bytes, as orjson writes them (the same text).
+        encode = canonical_json_bytes
         datas = [item.data for item in chunk]
         results = [item.result for item in chunk]
         columns = {

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from exports.datasets.items import DatasetContext, DatasetItem
-from exports.formats.canonical_json import canonical_json
+from exports.formats.canonical_json import canonical_json, canonical_json_bytes
 from exports.formats.datasets import DatasetFormat, register
 
 # Lines are joined and written in batches: one write per line costs a call each on the stream.
@@ -56,17 +56,44 @@ def line(item: DatasetItem) -> str:
     )
 
 
+def _number_bytes(value) -> bytes:
+    return b"%d" % value if type(value) is int else canonical_json_bytes(value)
+
+
+def line_bytes(item: DatasetItem) -> bytes:
+    """``line(item)`` as UTF-8, built as bytes: the canonical JSON comes as UTF-8 from orjson (see
+    canonical_json_bytes), and a line built as text would be encoded once more."""
+    result = item.result
+    result_json = canonical_json_bytes(result)
+    annotations = b",".join(
+        b'{"completed_by":%s,"id":%s,"result":%s}'
+        % (
+            _number_bytes(a.completed_by),
+            _number_bytes(a.id),
+            result_json if a.result is result or a.result == result else canonical_json_bytes(a.result),
+        )
+        for a in item.annotations
+    )
+    return b'{"annotations":[%s],"data":%s,"result":%s,"split":%s,"task_id":%s}' % (
+        annotations,
+        canonical_json_bytes(item.data),
+        result_json,
+        canonical_json_bytes(item.split),
+        _number_bytes(item.task_id),
+    )
+
+
 def write_jsonl(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryIO) -> None:
-    lines: list[str] = []
+    lines: list[bytes] = []
     for item in items:
-        lines.append(line(item))
+        lines.append(line_bytes(item))
         if len(lines) == LINES_PER_WRITE:
-            lines.append("")  # the last line's newline
-            stream.write("\n".join(lines).encode())
+            lines.append(b"")  # the last line's newline
+            stream.write(b"\n".join(lines))
             lines = []
     if lines:
-        lines.append("")
-        stream.write("\n".join(lines).encode())
+        lines.append(b"")
+        stream.write(b"\n".join(lines))
 
 
 def fits_any_config(context: DatasetContext) -> str | None:

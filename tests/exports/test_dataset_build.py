@@ -257,3 +257,31 @@ def test_keyset_pages_bound_every_exists_so_a_late_page_reads_no_earlier_annotat
     assert [item.task_id for item in items] == labeled and len(labeled) == 40
     previews = list(selection.selection_preview_rows(project=project, recipe=version.recipe))
     assert [row.task_id for row in previews] == labeled
+
+
+@pytest.mark.parametrize("result", ["latest", "all"])
+def test_selected_items_hold_the_tasks_and_annotations_as_stored(project, cast, result):
+    """The selection reads JSON as text and decodes it itself (orjson where it reads alike): each item
+    must hold what the ORM reads for its task, the newest annotation for "latest", every one for "all"."""
+    from exports.datasets import selection
+
+    first = project.tasks.order_by("id").first()
+    newer = annotation_create(task=first, user=cast.users["manager"], result=choice("Negative"))
+    version = dataset_version_create(
+        project=project, user=cast.users["manager"], body={"formats": ["test_whole"], "result": result}
+    )
+    items = list(selection.selection_items(project=project, recipe=version.recipe))
+    tasks = project.tasks.filter(total_annotations__gt=0).order_by("id")
+    assert [item.task_id for item in items] == [task.pk for task in tasks]
+    for item, task in zip(items, tasks, strict=True):
+        stored = list(task.annotations.filter(was_cancelled=False).order_by("id"))
+        assert item.data == task.data
+        if result == "latest":
+            stored = stored[-1:]
+            assert item.result == stored[0].result
+        else:
+            assert item.result == []
+        assert [(a.id, a.completed_by, a.result) for a in item.annotations] == [
+            (a.pk, a.completed_by_id, a.result) for a in stored
+        ]
+    assert items[0].annotations[-1].id == newer.pk

@@ -5,6 +5,7 @@ imports into a project.
 """
 
 import csv
+import hashlib
 import io
 import json
 import tarfile
@@ -374,3 +375,50 @@ def test_first_label_is_the_first_option_in_region_order():
     assert first_label([{"value": {"taxonomy": [["Animal", "Cat"]]}}]) == "Cat"
     assert first_label([{"value": {"rating": 4}}, "junk"]) is None
     assert first_label([]) is None and first_label(None) is None
+
+
+def pinned_items() -> list[DatasetItem]:
+    """Items whose values reach every path of the canonical JSON: floats orjson writes otherwise, null,
+    integers past 64 bits, escapes, CJK and astral text, an annotation with a result of its own."""
+    shared = [{"id": "r1", "from_name": "label", "to_name": "text", "type": "labels",
+               "value": {"start": 0, "end": 4, "text": "Acme", "labels": ["ORG"]}}]  # fmt: skip
+    return [
+        DatasetItem(task_id=1, data={"text": "Acme bought Acme Labs.", "doc": "d1"}, result=shared,
+                    annotations=[ItemAnnotation(10, 3, shared)]),
+        DatasetItem(task_id=2, data={"text": "株式会社Acme 🚀", "z": {"b": 1, "a": [1.5, 0.1, 1e-05, 1e-07]}},
+                    result=[{"value": {"choices": ["Positive"]}, "score": 2.5e-06}],
+                    annotations=[ItemAnnotation(20, None, [{"value": {"choices": ["Negative"]}}])],
+                    split="validation"),
+        DatasetItem(task_id=3, data={"text": None, "n": 123456789012345678901234567890, "t": "tab\there \"q\" \\ \u2028 \x00"},
+                    result=[], annotations=[ItemAnnotation(30, 4, []), ItemAnnotation(31, 5, [{"x": 1e16}])],
+                    split="test"),
+        DatasetItem(task_id=2**40, data={"text": "0.00001 e-7 null", "split": "mine"},
+                    result=[{"value": {"rating": 4, "big": 1e300, "neg": -0.0}}],
+                    annotations=[ItemAnnotation(2**41, 7, [{"value": {"rating": 4, "big": 1e300, "neg": -0.0}}])]),
+    ]  # fmt: skip
+
+
+# SHA-256 of each writer's bytes for pinned_items(), as the writers wrote them before their JSON went
+# through orjson: a faster path must not change one byte. Parquet's bytes hold pyarrow's version.
+PINNED_SHA256 = {
+    "jsonl": "7097a66cd613791b8dd1592831888078988ec4efb518cc870caaea9d4e95a658",
+    "parquet": "f24d5efc48be8bf9257f5d912556040b8c7f9f03bd4460e570de6981023d9702",
+}
+PINNED_PYARROW = "26.0.1"
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256))
+def test_writers_give_the_pinned_bytes_for_pinned_items(name):
+    if name == "parquet" and pa.__version__ != PINNED_PYARROW:
+        pytest.skip(f"the pinned Parquet bytes were written by pyarrow {PINNED_PYARROW}")
+    context = DatasetContext(project_id=7, controls={}, data_variables=("text", "split"))
+    stream = io.BytesIO()
+    DATASET_FORMATS[name].write(pinned_items(), context, stream)
+    assert hashlib.sha256(stream.getvalue()).hexdigest() == PINNED_SHA256[name]
+
+
+def test_jsonl_line_bytes_are_the_lines_text():
+    from exports.formats.dataset_records import line, line_bytes
+
+    for item in [*pinned_items(), *sample_items()]:
+        assert line_bytes(item) == line(item).encode()

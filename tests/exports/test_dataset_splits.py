@@ -69,3 +69,11 @@ def test_first_label_reads_choices_labels_and_taxonomy():
     assert first_label([{"value": {"taxonomy": [["Animal", "Cat"]]}}]) == "Animal/Cat"
     assert first_label([{"value": {"text": ["free"]}}]) is None
     assert first_label([]) is None
+
+
+def test_first_label_takes_the_label_keys_in_sorted_order_whatever_the_values_key_order():
+    value = {"text": "x", "taxonomy": [["A", "B"]], "labels": ["L"], "choices": ["C"], "start": 0}
+    assert first_label([{"value": value}]) == "C"
+    assert first_label([{"value": {"taxonomy": [["A", "B"]], "hypertextlabels": ["H"]}}]) == "H"
+    assert first_label([{"value": {"taxonomy": [["A", "B"]], "labels": []}}]) == "A/B"
+    assert first_label([{"value": {"labels": []}}, {"value": {"labels": ["Second"]}}]) == "Second"
