@@ -31,6 +31,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from itertools import islice
 
 import numpy as np
@@ -46,10 +47,14 @@ DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE_SIZE = 5
 # Fixed, so that a recipe built twice gives the same signatures, hence the same items.
 MINHASH_SEED = 1
-# Items signed together: enough that numpy's per-call overhead is spread thin (64 measured fastest,
-# 32 and 128 both about a fifth slower on 300-character texts).
-BLOCK_ITEMS = 64
-PERMUTATION_ROWS = 32
+# Items decided together: the band hashes, the index look-ups and the check within the block are a few
+# dozen numpy calls per block whatever its size, which 256 items spread thin.
+BLOCK_ITEMS = 256
+# Texts whose permutations are computed together, and permutations at a time: the working array
+# (rows by the texts' shingles, about 300 per text) stays in the core's cache. 64 texts by 8 or 16 rows
+# measured fastest on 300-character texts; 64 by 32 about a fifth slower, 256 by 8 a tenth.
+SIGN_TEXTS = 64
+PERMUTATION_ROWS = 16
 # Odd 64-bit multipliers for the polynomial hash of a shingle's code points (golden ratio and
 # MurmurHash/xxHash primes): any fixed odd constants would do, these mix well.
 _SHINGLE_MULTIPLIERS = np.array(
@@ -86,7 +91,14 @@ def item_text(item: DatasetItem, context: DatasetContext) -> str:
 
 
 def normalize_text(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    # Most texts are already single-spaced, and splitting them into words only to join them again is
+    # half of this function's time. The space is the one whitespace character that is printable
+    # (tests/exports/test_dataset_dedup.py checks every code point), so a printable text with no
+    # doubled, leading or trailing space is exactly what the split and join would give back.
+    if folded.isprintable() and "  " not in folded and folded[:1] != " " and folded[-1:] != " ":
+        return folded
+    return " ".join(folded.split())
 
 
 def text_digest(normalized: str) -> bytes:
@@ -176,18 +188,30 @@ class MinHashSigner:
     def sign(self, texts: list[str]) -> np.ndarray:
         """One row of ``num_perm`` uint32 per text (texts must not be empty)."""
         hashes, starts = self._block_shingle_hashes(texts)
-        hashes = _fmix32(hashes)[np.newaxis, :]
+        hashes = _fmix32(hashes)
         signatures = np.empty((self.num_perm, len(texts)), dtype=np.uint32)
-        # PERMUTATION_ROWS permutations at a time, in place: the working array stays in the CPU cache
-        # (15% faster than all rows at once), and uint32 arithmetic wraps, which is the "mod 2**32" of
-        # the affine permutation.
-        block = np.empty((min(PERMUTATION_ROWS, self.num_perm), hashes.shape[1]), dtype=np.uint32)
-        for first in range(0, self.num_perm, PERMUTATION_ROWS):
-            rows = slice(first, first + PERMUTATION_ROWS)
-            work = block[: len(self._a[rows])]
-            np.multiply(self._a[rows], hashes, out=work)
-            np.add(work, self._b[rows], out=work)
-            signatures[rows] = np.minimum.reduceat(work, starts, axis=1)
+        ends = np.append(starts[1:], len(hashes))
+        rows_at_once = min(PERMUTATION_ROWS, self.num_perm)
+        work_columns = int(
+            max(
+                ends[first : first + SIGN_TEXTS][-1] - starts[first]
+                for first in range(0, len(texts), SIGN_TEXTS)
+            )
+        )
+        block = np.empty((rows_at_once, work_columns), dtype=np.uint32)
+        for first_text in range(0, len(texts), SIGN_TEXTS):
+            texts_here = slice(first_text, first_text + SIGN_TEXTS)
+            first_column, end_column = int(starts[first_text]), int(ends[texts_here][-1])
+            group = hashes[np.newaxis, first_column:end_column]
+            group_starts = starts[texts_here] - first_column
+            # PERMUTATION_ROWS permutations at a time, in place; uint32 arithmetic wraps, which is the
+            # "mod 2**32" of the affine permutation.
+            for first in range(0, self.num_perm, rows_at_once):
+                rows = slice(first, first + rows_at_once)
+                work = block[: len(self._a[rows]), : end_column - first_column]
+                np.multiply(self._a[rows], group, out=work)
+                np.add(work, self._b[rows], out=work)
+                signatures[rows, texts_here] = np.minimum.reduceat(work, group_starts, axis=1)
         return signatures.T.copy()
 
     def _block_shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -195,21 +219,26 @@ class MinHashSigner:
 
         The texts' code points are hashed as one array (one numpy pass instead of one per text), then
         the shingles that would cross from one text into the next are dropped. A text shorter than a
-        shingle is one shingle of its own, hashed apart.
+        shingle is one shingle of its own, hashed apart and put in its place.
         """
         size = self.shingle_size
         lengths = np.fromiter((len(text) for text in texts), dtype=np.intp, count=len(texts))
-        if int(lengths.min()) < size:
-            per_text = [shingle_hashes(_codepoints(text), size) for text in texts]
-            counts = np.fromiter((len(hashes) for hashes in per_text), dtype=np.intp, count=len(per_text))
-            return np.concatenate(per_text), _run_starts(counts)
-        all_hashes = shingle_hashes(_codepoints("".join(texts)), size)
-        counts = lengths - size + 1
-        # Text i's shingles start at its first code point, ends[i-1], and there are counts[i] of them.
-        text_starts = _run_starts(lengths)
+        counts = np.where(lengths >= size, lengths - size + 1, 1)
         run_starts = _run_starts(counts)
+        joined = "".join(texts)
+        if len(joined) < size:
+            per_text = [shingle_hashes(_codepoints(text), size) for text in texts]
+            return np.concatenate(per_text), run_starts
+        all_hashes = shingle_hashes(_codepoints(joined), size)
+        # Text i's shingles start at its first code point and there are counts[i] of them.
+        text_starts = _run_starts(lengths)
         positions = np.arange(int(counts.sum()), dtype=np.intp) + np.repeat(text_starts - run_starts, counts)
-        return all_hashes[positions], run_starts
+        # A short text's one position may lie past the joined text's last shingle: it is replaced below.
+        np.minimum(positions, len(all_hashes) - 1, out=positions)
+        block_hashes = all_hashes[positions]
+        for row in np.flatnonzero(lengths < size).tolist():
+            block_hashes[run_starts[row]] = shingle_hashes(_codepoints(texts[row]), size)[0]
+        return block_hashes, run_starts
 
 
 def _run_starts(counts: np.ndarray) -> np.ndarray:
@@ -229,6 +258,14 @@ FINGERPRINT_CHUNK = 65_536  # kept items per fingerprint array: the store grows 
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+@lru_cache(maxsize=32)
+def _band_ranges(threshold: float, num_perm: int) -> tuple[tuple[int, int], ...]:
+    """``MinHashLSH``'s bands for the threshold and width. Cached: datasketch finds them by numerical
+    integration over every split of the permutations, about 0.1 s a time, once per build otherwise."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return tuple((int(start), int(end)) for start, end in lsh.hashranges)
+
+
 class BandIndex:
     """The LSH index of the kept items' signatures: datasketch's bands (``MinHashLSH``'s ``hashranges``
     for the threshold and width), each band hashed to 64 bits.
@@ -243,52 +280,79 @@ class BandIndex:
     """
 
     def __init__(self, *, threshold: float, num_perm: int):
-        self.ranges = list(MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
+        self.ranges = _band_ranges(threshold, num_perm)
         self._hashes: list[np.ndarray] = [np.empty(0, dtype=np.uint64) for _ in self.ranges]
         self._keys: list[np.ndarray] = [np.empty(0, dtype=np.uint32) for _ in self.ranges]
-        self._recent: list[dict[int, list[int]]] = [{} for _ in self.ranges]
+        # Per band: band hash -> the key of the kept item, or the keys when several share it.
+        self._recent: list[dict[int, int | list[int]]] = [{} for _ in self.ranges]
         self._recent_count = 0
 
     def band_hashes(self, signatures: np.ndarray) -> np.ndarray:
-        """(rows, bands) uint64: each band's values folded into one hash."""
-        values = signatures.astype(np.uint64)
-        out = np.empty((len(values), len(self.ranges)), dtype=np.uint64)
-        for band, (start, end) in enumerate(self.ranges):
-            mixed: np.ndarray = np.full(len(values), np.uint64(end - start), dtype=np.uint64)
-            for column in range(start, end):
-                mixed = (mixed ^ values[:, column]) * _BAND_MIX
-                mixed ^= mixed >> np.uint64(29)
-            out[:, band] = mixed
-        return out
+        """(rows, bands) uint64: each band's values folded into one hash, in the band's column order.
 
-    def stored_candidates(self, hashes: np.ndarray) -> list[set[int]]:
-        """Each row's candidates among the merged items (one ``searchsorted`` per band for the block)."""
-        found: list[set[int]] = [set() for _ in range(len(hashes))]
+        The bands are folded side by side, one column offset at a time (datasketch's bands all have
+        the same width, so that is ``width`` steps over every band instead of one step per column).
+        """
+        values = signatures.astype(np.uint64)
+        starts = np.array([start for start, _end in self.ranges], dtype=np.intp)
+        widths = np.array([end - start for start, end in self.ranges], dtype=np.intp)
+        mixed = np.repeat(widths.astype(np.uint64)[np.newaxis, :], len(values), axis=0)
+        for offset in range(int(widths.max(initial=0))):
+            active = widths > offset
+            if active.all():
+                mixed = (mixed ^ values[:, starts + offset]) * _BAND_MIX
+                mixed ^= mixed >> np.uint64(29)
+                continue
+            part = (mixed[:, active] ^ values[:, starts[active] + offset]) * _BAND_MIX
+            mixed[:, active] = part ^ (part >> np.uint64(29))
+        return mixed
+
+    def block_candidates(self, hashes: np.ndarray) -> dict[int, set[int]]:
+        """The rows of a block that have candidates among the kept items (merged or recent), with them.
+
+        Most rows have none, and those cost no Python object here.
+        """
+        found: dict[int, set[int]] = {}
         for band in range(len(self.ranges)):
             stored = self._hashes[band]
-            if not len(stored):
-                continue
-            left = np.searchsorted(stored, hashes[:, band], side="left")
-            right = np.searchsorted(stored, hashes[:, band], side="right")
-            for row in np.flatnonzero(right > left):
-                found[row].update(self._keys[band][left[row] : right[row]].tolist())
+            column = hashes[:, band]
+            if len(stored):
+                left = np.searchsorted(stored, column, side="left")
+                right = np.searchsorted(stored, column, side="right")
+                keys = self._keys[band]
+                for row in np.flatnonzero(right > left).tolist():
+                    found.setdefault(row, set()).update(keys[left[row] : right[row]].tolist())
+            recent = self._recent[band]
+            if recent:
+                for row, recent_keys in enumerate(map(recent.get, column.tolist())):
+                    if recent_keys is None:
+                        continue
+                    if isinstance(recent_keys, int):
+                        found.setdefault(row, set()).add(recent_keys)
+                    else:
+                        found.setdefault(row, set()).update(recent_keys)
         return found
 
-    def recent_candidates(self, row_hashes: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for band, value in enumerate(row_hashes.tolist()):
-            keys = self._recent[band].get(value)
-            if keys:
-                found.update(keys)
-        return found
+    def insert_many(self, keys: list[int], hashes: np.ndarray) -> None:
+        """Kept items, in key order.
 
-    def insert(self, key: int, row_hashes: np.ndarray) -> None:
-        for band, value in enumerate(row_hashes.tolist()):
-            self._recent[band].setdefault(value, []).append(key)
-        self._recent_count += 1
+        A recent bucket holds its one key as a plain int, and a list only once a second key shares
+        the band hash: a list per bucket made the garbage collector walk a few hundred thousand of them
+        over and over, which cost more than the rest of the index.
+        """
+        for band, recent in enumerate(self._recent):
+            for value, key in zip(hashes[:, band].tolist(), keys, strict=True):
+                earlier = recent.setdefault(value, key)
+                if earlier is key:
+                    continue
+                if isinstance(earlier, int):
+                    recent[value] = [earlier, key]
+                else:
+                    earlier.append(key)
+        self._recent_count += len(keys)
 
     def merge_if_due(self) -> None:
-        """Called between blocks (a block's stored candidates were read before its items were kept)."""
+        """Called between blocks (a block's candidates were read before its items were kept)."""
         if self._recent_count >= MERGE_EVERY:
             self.merge()
 
@@ -296,9 +360,17 @@ class BandIndex:
         for band, recent in enumerate(self._recent):
             if not recent:
                 continue
-            pairs = [(value, key) for value, keys in recent.items() for key in keys]
-            new_hashes = np.fromiter((value for value, _ in pairs), dtype=np.uint64, count=len(pairs))
-            new_keys = np.fromiter((key for _, key in pairs), dtype=np.uint32, count=len(pairs))
+            values: list[int] = []
+            keys: list[int] = []
+            for value, bucket in recent.items():
+                if isinstance(bucket, int):
+                    values.append(value)
+                    keys.append(bucket)
+                else:
+                    values.extend([value] * len(bucket))
+                    keys.extend(bucket)
+            new_hashes = np.array(values, dtype=np.uint64)
+            new_keys = np.array(keys, dtype=np.uint32)
             order = np.argsort(new_hashes, kind="stable")
             new_hashes, new_keys = new_hashes[order], new_keys[order]
             at = np.searchsorted(self._hashes[band], new_hashes, side="right")
@@ -317,12 +389,31 @@ class Fingerprints:
         self.count = 0
 
     def append(self, signature: np.ndarray) -> int:
-        row = self.count % FINGERPRINT_CHUNK
-        if row == 0:
-            self._chunks.append(np.empty((FINGERPRINT_CHUNK, self.num_perm), dtype=np.uint8))
-        self._chunks[-1][row] = signature.astype(np.uint8)  # the low byte (uint32 -> uint8 wraps)
-        self.count += 1
+        self.extend(signature[np.newaxis, :])
         return self.count - 1
+
+    def extend(self, signatures: np.ndarray) -> None:
+        """Rows of signatures, kept under the next keys in order."""
+        done = 0
+        while done < len(signatures):
+            row = self.count % FINGERPRINT_CHUNK
+            if row == 0:
+                self._chunks.append(np.empty((FINGERPRINT_CHUNK, self.num_perm), dtype=np.uint8))
+            take = min(len(signatures) - done, FINGERPRINT_CHUNK - row)
+            # The low byte (uint32 -> uint8 wraps).
+            self._chunks[-1][row : row + take] = signatures[done : done + take].astype(np.uint8)
+            done += take
+            self.count += take
+
+    def similarities(self, keys: np.ndarray, signature: np.ndarray) -> np.ndarray:
+        """``similarity`` for many keys at once (the same float64 arithmetic, so the same values)."""
+        stored = np.empty((len(keys), self.num_perm), dtype=np.uint8)
+        chunks, rows = np.divmod(keys, FINGERPRINT_CHUNK)
+        for chunk in np.unique(chunks).tolist():
+            in_chunk = chunks == chunk
+            stored[in_chunk] = self._chunks[chunk][rows[in_chunk]]
+        equal = np.count_nonzero(stored == signature.astype(np.uint8), axis=1) / self.num_perm
+        return (equal - FINGERPRINT_FALSE_MATCH) / (1 - FINGERPRINT_FALSE_MATCH)
 
     def similarity(self, key: int, signature: np.ndarray) -> float:
         """The estimated Jaccard similarity of a kept item and a signature (see FINGERPRINT_FALSE_MATCH)."""
@@ -373,25 +464,47 @@ def near_step(
                 return
             signed_rows = signatures.result()
             band_hashes = index.band_hashes(signed_rows)
-            stored = index.stored_candidates(band_hashes)
-            rows = dict(zip(signed, range(len(signed)), strict=True))
-            # Items are decided one by one in stream order: a later item in the block may duplicate an
-            # earlier one of the same block, which must be in the index by then.
+            # Candidates among the items kept before this block, for the whole block at once.
+            candidates_before = index.block_candidates(band_hashes)
+            # A later item of the block may duplicate an earlier one of the same block.
+            has_earlier = _shares_a_band_with_an_earlier_row(band_hashes).tolist()
+            row_of_position = dict(zip(signed, range(len(signed)), strict=True))
+            # Rows kept in this block, in order, and the key each got (keys follow kept.count).
+            kept_rows: list[int] = []
+            key_of_row: dict[int, int] = {}
+            stored_rows = 0  # kept_rows[:stored_rows] are already in ``kept``
+            # Items are decided one by one in stream order; most have no candidate at all and are kept
+            # without touching the index, which takes the block's kept items in one call at the end.
             for position, item in enumerate(block):
-                row = rows.get(position)
+                row = row_of_position.get(position)
                 if row is None:
                     yield item
                     continue
-                signature = signed_rows[row]
-                candidates = stored[row] | index.recent_candidates(band_hashes[row])
-                duplicate_of = _best_candidate(candidates, signature, kept, threshold) if candidates else None
+                candidates = candidates_before.get(row)
+                if has_earlier[row]:
+                    sharing = (band_hashes[:row] == band_hashes[row]).any(axis=1)
+                    earlier = {
+                        key_of_row[other] for other in np.flatnonzero(sharing).tolist() if other in key_of_row
+                    }
+                    candidates = earlier | candidates if candidates else earlier
+                duplicate_of = None
+                if candidates:
+                    # The similarity is read from ``kept``: this block's kept rows go in first.
+                    if stored_rows < len(kept_rows):
+                        kept.extend(signed_rows[kept_rows[stored_rows:]])
+                        stored_rows = len(kept_rows)
+                    duplicate_of = _best_candidate(candidates, signed_rows[row], kept, threshold)
                 if duplicate_of is None:
-                    index.insert(kept.append(signature), band_hashes[row])
+                    key_of_row[row] = kept.count + len(kept_rows) - stored_rows
+                    kept_rows.append(row)
                     kept_task_ids.append(item.task_id)
                     yield item
                     continue
                 report.removed += 1
                 _add_example(report, kept_task_ids[duplicate_of], item.task_id)
+            if stored_rows < len(kept_rows):
+                kept.extend(signed_rows[kept_rows[stored_rows:]])
+            index.insert_many([key_of_row[row] for row in kept_rows], band_hashes[kept_rows])
             index.merge_if_due()
 
         # The next block is signed in a thread while this one is decided: numpy releases the GIL for
@@ -424,11 +537,25 @@ def near_step(
     return step
 
 
+def _shares_a_band_with_an_earlier_row(hashes: np.ndarray) -> np.ndarray:
+    """Per row of a block's band hashes: whether an earlier row has the same hash in some band.
+
+    Sorted per band (stable, so that among equal hashes the earlier row comes first): a few calls per
+    band, where comparing every pair of rows grows with the square of the block.
+    """
+    found = np.zeros(len(hashes), dtype=bool)
+    for band in range(hashes.shape[1]):
+        column = hashes[:, band]
+        order = np.argsort(column, kind="stable")
+        repeated = column[order[1:]] == column[order[:-1]]
+        found[order[1:][repeated]] = True
+    return found
+
+
 def _best_candidate(
     candidates: set[int], signature: np.ndarray, kept: Fingerprints, threshold: float
 ) -> int | None:
     """The earliest kept candidate similar enough (earliest, so that the output never depends on set order)."""
-    for key in sorted(candidates):
-        if kept.similarity(key, signature) >= threshold:
-            return key
-    return None
+    keys = np.array(sorted(candidates), dtype=np.intp)
+    similar = np.flatnonzero(kept.similarities(keys, signature) >= threshold)
+    return int(keys[similar[0]]) if len(similar) else None

@@ -64,27 +64,45 @@ _D = "[0-9０-９]"
 _HY = "[-－ー‐−–]"
 _SP = "[ \u3000]"
 _SEP = f"(?:{_SP}|{_HY})"
-_NOT_D_BEFORE = f"(?<!{_D})"
 _NOT_D_AFTER = f"(?!{_D})"
-# Not part of a longer group of digits ("4111 1111 1111 1111" holds no 12-digit id).
-_NOT_GROUPED_BEFORE = f"(?<!{_D})(?<!{_D}{_SEP})"
+# Not part of a longer group of digits ("4111 1111 1111 1111" holds no 12-digit id); the pattern looks
+# behind its first digit for the digits before it.
 _NOT_GROUPED_AFTER = f"(?!{_SEP}?{_D})"
 
-_PREFECTURES = (
-    "北海道|東京都|大阪府|京都府|(?:青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|神奈川|新潟|富山"
-    "|石川|福井|山梨|長野|岐阜|静岡|愛知|三重|滋賀|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛"
-    "|高知|福岡|佐賀|長崎|熊本|大分|宮崎|鹿児島|沖縄)県"
+_PREFECTURE_NAMES = (
+    "北海道",
+    "東京都",
+    "大阪府",
+    "京都府",
+    *(
+        f"{name}県"
+        for name in (
+            "青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|神奈川|新潟|富山|石川|福井|山梨|長野|岐阜|静岡"
+            "|愛知|三重|滋賀|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛|高知|福岡|佐賀|長崎|熊本|大分"
+            "|宮崎|鹿児島|沖縄"
+        ).split("|")
+    ),
 )
 # A place name: no spaces, punctuation or digits (the block numbers come after it).
 _PLACE_CHAR = r"[^\s、。，,．.()（）「」『』【】〒0-9０-９]"
 _BLOCK_NUMBER = f"(?:{_D}{{1,4}}|[一二三四五六七八九十〇]{{1,3}})"
-_JP_ADDRESS = (
-    f"(?:{_PREFECTURES}){_SP}?(?:{_PLACE_CHAR}{{1,8}}?[市区町村郡]){{1,3}}{_PLACE_CHAR}{{0,10}}?"
+# What follows the prefecture's name.
+_JP_ADDRESS_REST = (
+    f"{_SP}?(?:{_PLACE_CHAR}{{1,8}}?[市区町村郡]){{1,3}}{_PLACE_CHAR}{{0,10}}?"
     f"(?:{_BLOCK_NUMBER}(?:丁目|番地?|{_HY}){_BLOCK_NUMBER}(?:(?:番地?|{_HY}){_BLOCK_NUMBER}号?)?(?:号)?"
     # Sapporo's grid: 北1条西2丁目
     f"|{_BLOCK_NUMBER}条[東西南北]?{_BLOCK_NUMBER}丁目(?:{_BLOCK_NUMBER}(?:番地?|{_HY}){_BLOCK_NUMBER}?号?)?)"
 )
+_JP_ADDRESS = f"(?:{'|'.join(_PREFECTURE_NAMES)}){_JP_ADDRESS_REST}"
 _JP_POSTAL = f"〒{_SP}?{_D}{{3}}{_HY}?{_D}{{4}}{_NOT_D_AFTER}"
+# Any one character, for a lookbehind that looks past the character a pattern has just read. The
+# built-in patterns read their first character before they look behind it ("[+＋](?<![A-Za-z0-9+]_ANY)"
+# rather than "(?<![A-Za-z0-9+])[+＋]"), the same matches: a pattern that opens with a character class
+# lets the regular expression engine skip in C to where a match can start, where one that opens with a
+# lookbehind is tried at every position of the window. That and the prefectures listed one by one were
+# a third of this step's time. tests/exports/test_dataset_redaction.py checks the matches against the
+# patterns as first written.
+_ANY = r"[\s\S]"
 
 
 def _digits(text: str) -> str:
@@ -186,7 +204,7 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "email",
             re.compile(
-                r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+                rf"[A-Za-z0-9](?<![A-Za-z0-9._%+-]{_ANY})[A-Za-z0-9._%+-]{{0,63}}@"
                 r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*"
                 r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
             ),
@@ -201,7 +219,7 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "phone",
             re.compile(
-                rf"(?<![A-Za-z0-9+])[+＋]{_D}{{1,3}}(?:[ \u3000.]?{_HY}?[ \u3000]?\(?{_D}{{1,4}}\)?){{2,5}}{_NOT_D_AFTER}"
+                rf"[+＋](?<![A-Za-z0-9+]{_ANY}){_D}{{1,3}}(?:[ \u3000.]?{_HY}?[ \u3000]?\(?{_D}{{1,4}}\)?){{2,5}}{_NOT_D_AFTER}"
             ),
             _is_phone,
         ),
@@ -209,7 +227,7 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "phone",
             re.compile(
-                rf"{_NOT_D_BEFORE}(?:[(（][0０]{_D}{{1,4}}[)）]{_SP}?|[0０]{_D}{{1,4}}{_SEP}?)"
+                rf"[(（0０](?<!{_D}{_ANY})(?:(?<=[(（])[0０]{_D}{{1,4}}[)）]{_SP}?|(?<=[0０]){_D}{{1,4}}{_SEP}?)"
                 rf"(?:{_D}{{1,4}}{_SEP}?|{_D}{{1,4}}[(（]|[(（]{_D}{{1,4}}[)）])?{_D}{{3,4}}{_NOT_D_AFTER}"
             ),
             _is_phone,
@@ -217,14 +235,16 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         # (415) 555-2671, 415-555-2671, 415.555.2671
         Detector(
             "phone",
-            re.compile(r"(?<![A-Za-z0-9])(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?!\d)"),
+            re.compile(
+                rf"[(\d](?<![A-Za-z0-9]{_ANY})(?:(?<=\()\d{{3}}\) ?|(?<=\d)\d{{2}}[-. ])\d{{3}}[-. ]\d{{4}}(?!\d)"
+            ),
             _is_phone,
         ),
     ),
     "card": (
         Detector(
             "card",
-            re.compile(rf"{_NOT_D_BEFORE}{_D}(?:{_SEP}?{_D}){{12,18}}{_NOT_D_AFTER}"),
+            re.compile(rf"{_D}(?<!{_D}{_ANY})(?:{_SEP}?{_D}){{12,18}}{_NOT_D_AFTER}"),
             _is_card,
         ),
     ),
@@ -232,7 +252,7 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "account",
             re.compile(
-                r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+                rf"[A-Z](?<![A-Za-z0-9]{_ANY})[A-Z][0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?(?![A-Za-z0-9])"
             ),
             _is_iban,
         ),
@@ -240,7 +260,8 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "account",
             re.compile(
-                rf"(?:口座番号|口座|account\s*(?:number|no\.?|#)|acct\.?\s*(?:no\.?|#)?)\s*[:：は]?\s*"
+                rf"(?-i:[口aA])(?:(?<=口)(?:座番号|座)|(?<=a)(?:ccount\s*(?:number|no\.?|#)|cct\.?\s*(?:no\.?|#)?))"
+                rf"\s*[:：は]?\s*"
                 rf"(?:(?:普通|当座|貯蓄)(?:預金)?{_SP}*)?(?P<number>{_D}(?:{_SEP}?{_D}){{5,16}}){_NOT_D_AFTER}",
                 re.IGNORECASE,
             ),
@@ -248,7 +269,13 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         ),
     ),
     "ip": (
-        Detector("ip", re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])"), _is_ipv4),
+        Detector(
+            "ip",
+            re.compile(
+                rf"[0-9](?<![0-9.]{_ANY})[0-9]{{0,2}}\.(?:[0-9]{{1,3}}\.){{2}}[0-9]{{1,3}}(?![0-9]|\.[0-9])"
+            ),
+            _is_ipv4,
+        ),
         Detector(
             "ip",
             re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
@@ -261,7 +288,12 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
     "jp_address": (
         Detector(
             "jp_address",
-            re.compile(f"{_JP_POSTAL}(?:{_SP}*{_JP_ADDRESS})?|{_JP_ADDRESS}"),
+            re.compile(
+                "|".join(
+                    [f"{_JP_POSTAL}(?:{_SP}*{_JP_ADDRESS})?"]
+                    + [f"{name}{_JP_ADDRESS_REST}" for name in _PREFECTURE_NAMES]
+                )
+            ),
             # Every address starts with 〒 or a prefecture, whose name ends in one of 都道府県 and starts
             # at most three characters before it (神奈川県); 一丁目 holds no digit.
             anchors="〒都道府県",
@@ -273,30 +305,31 @@ _DETECTORS: dict[str, tuple[Detector, ...]] = {
         Detector(
             "my_number",
             re.compile(
-                rf"{_NOT_GROUPED_BEFORE}(?:{_D}{{12}}|{_D}{{4}}{_SP}{_D}{{4}}{_SP}{_D}{{4}}"
-                rf"|{_D}{{4}}{_HY}{_D}{{4}}{_HY}{_D}{{4}}){_NOT_GROUPED_AFTER}"
+                rf"{_D}(?<!{_D}{_ANY})(?<!{_D}{_SEP}{_ANY})(?:{_D}{{11}}|{_D}{{3}}{_SP}{_D}{{4}}{_SP}{_D}{{4}}"
+                rf"|{_D}{{3}}{_HY}{_D}{{4}}{_HY}{_D}{{4}}){_NOT_GROUPED_AFTER}"
             ),
             _is_my_number,
         ),
     ),
 }
-_FIRST_DIGIT = re.compile(_D)
-_LAST_DIGIT = re.compile(f".*({_D})", re.DOTALL)
+# One character class per set of anchors (digits for the empty set), searched in C.
+_ANCHOR_PATTERNS = {
+    anchors: re.compile(f"[{re.escape(anchors)}]" if anchors else _D)
+    for anchors in {detector.anchors for detectors in _DETECTORS.values() for detector in detectors}
+}
 
 
 def _anchor_span(text: str, anchors: str) -> tuple[int, int] | None:
     """Where the first and the last of ``anchors`` (digits when empty) are in ``text``, if anywhere."""
-    if not anchors:
-        first_digit = _FIRST_DIGIT.search(text)
-        if first_digit is None:
-            return None
-        last_digit = _LAST_DIGIT.match(text)
-        assert last_digit is not None
-        return first_digit.start(), last_digit.start(1)
-    firsts = [position for position in map(text.find, anchors) if position >= 0]
-    if not firsts:
+    pattern = _ANCHOR_PATTERNS[anchors]
+    first = pattern.search(text)
+    if first is None:
         return None
-    return min(firsts), max(map(text.rfind, anchors))
+    # The last one is the first of the reversed text: one scan in C, where a greedy ".*" followed by
+    # the class backtracks one character at a time and a find per anchor is a Python call each.
+    last = pattern.search(text[::-1])
+    assert last is not None
+    return first.start(), len(text) - 1 - last.start()
 
 
 @dataclass(frozen=True)
@@ -534,6 +567,10 @@ class _ItemRedaction:
             and type(end) is int
             and field.original[start:end] == text
         )
+        if spans_field and field is not None and field.redacted is field.original:
+            # Nothing was replaced in this text: the region stays as it is (what the offsets and text
+            # below would give, without building them).
+            return region
         if spans_field and field is not None and isinstance(start, int) and isinstance(end, int):
             new_start, new_end = field.offsets.start(start), field.offsets.end(end)
             new_value = {

@@ -3,6 +3,7 @@
 import itertools
 import random
 import threading
+import unicodedata
 
 import numpy as np
 import pytest
@@ -116,17 +117,19 @@ def test_the_band_index_finds_the_candidates_minhash_lsh_finds(merged):
     index = BandIndex(threshold=0.7, num_perm=128)
     reference = MinHashLSH(threshold=0.7, num_perm=128)
     hashes = index.band_hashes(signatures)
-    inserted = range(0, len(texts), 2)
+    inserted = list(range(0, len(texts), 2))
+    # In two calls, so that a bucket gains keys after it was made.
+    index.insert_many(inserted[:40], hashes[inserted[:40]])
+    index.insert_many(inserted[40:], hashes[inserted[40:]])
     for key in inserted:
-        index.insert(key, hashes[key])
         reference.insert(key, LeanMinHash(seed=1, hashvalues=signatures[key], scheme="affine32"))
     if merged:
         index.merge()
-    stored = index.stored_candidates(hashes)
+    found = index.block_candidates(hashes)
     answered = 0
     for row in range(len(texts)):
         expected = set(reference.query(LeanMinHash(seed=1, hashvalues=signatures[row], scheme="affine32")))
-        assert stored[row] | index.recent_candidates(hashes[row]) == expected, row
+        assert found.get(row, set()) == expected, row
         answered += bool(expected - {row})
     assert answered > 100  # near copies found, not only each inserted row itself
 
@@ -234,3 +237,94 @@ def test_a_consumer_that_stops_early_leaves_no_signing_thread_behind():
     stream.close()
     assert first == [1, 2, 3]
     assert not {thread.name for thread in threading.enumerate()} - before
+
+
+def test_the_space_is_the_only_printable_whitespace():
+    """normalize_text returns a printable text without doubled or outer spaces as it is: that is only
+    what splitting and joining would give if no other whitespace character is printable."""
+    assert [code for code in range(0x110000) if chr(code).isspace() and chr(code).isprintable()] == [0x20]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "a  b",
+        " a",
+        "a ",
+        "a\tb",
+        "a\u3000b",
+        "ａ\u00a0ｂ",
+        "a\u2028b",
+        "x\x1fy",
+        "東京 大阪",
+        "ﬁ  Ⅻ",
+    ],
+)
+def test_normalisation_equals_splitting_and_joining(text):
+    assert normalize_text(text) == " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def reference_near_dedup(texts: list[str], threshold: float) -> tuple[list[int], list[list[int]]]:
+    """Item by item, with datasketch's own MinHash and MinHashLSH: the kept positions and the examples."""
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    fingerprints: list[np.ndarray] = []  # by LSH key
+    key_positions: list[int] = []  # by LSH key
+    kept_positions: list[int] = []
+    examples: list[list[int]] = []
+    for position, raw in enumerate(texts):
+        text = " ".join(unicodedata.normalize("NFKC", raw).casefold().split())
+        if not text:
+            kept_positions.append(position)
+            continue
+        minhash = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda value: value)
+        codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        minhash.update_batch([int(value) for value in shingle_hashes(codepoints, 5)])
+        signature = LeanMinHash(minhash)
+        low_bytes = minhash.hashvalues.astype(np.uint8)
+        duplicate_of = None
+        for key in sorted(lsh.query(signature)):
+            equal = np.count_nonzero(fingerprints[key] == low_bytes) / 128
+            if (equal - 1 / 256) / (1 - 1 / 256) >= threshold:
+                duplicate_of = key
+                break
+        if duplicate_of is None:
+            lsh.insert(len(fingerprints), signature)
+            fingerprints.append(low_bytes)
+            key_positions.append(position)
+            kept_positions.append(position)
+        elif len(examples) < 5:
+            examples.append([key_positions[duplicate_of], position])
+    return kept_positions, examples
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.7, 0.5])
+def test_the_block_wise_near_step_equals_item_by_item_datasketch(threshold):
+    """Varied input across several blocks: Japanese and English, empty and one-character texts, texts
+    shorter than a shingle next to long ones, a very long text, and near copies on both sides of the
+    threshold (one to forty characters changed), also inside the same block."""
+    rng = random.Random(threshold)
+    bases = [ARTICLE_EN, ARTICLE_JA, ARTICLE_EN * 40, "東京", "ab", "x"]
+    texts: list[str] = []
+    for _ in range(700):
+        roll = rng.random()
+        if roll < 0.05:
+            texts.append(rng.choice(["", " ", "\n", "東", "ab", "abcd"]))
+        elif roll < 0.5 and texts:
+            source = rng.choice(texts[-300:])
+            if len(source) > 10:
+                source = edit(
+                    source, rng.sample(range(len(source)), min(len(source) // 4, rng.randint(1, 40))), "変"
+                )
+            texts.append(source)
+        else:
+            base = rng.choice(bases)
+            start = rng.randint(0, max(0, len(base) - 50))
+            texts.append(base[start : start + rng.randint(1, 400)] + str(rng.randint(0, 10**6)))
+    kept, report = run(near_step(threshold), items_of(*texts, start_id=0))
+    expected_kept, expected_examples = reference_near_dedup(texts, threshold)
+    assert kept == expected_kept
+    assert report.removed == len(texts) - len(expected_kept) > 20
+    assert report.details["examples"] == expected_examples

@@ -1,6 +1,8 @@
 """Redaction step on fixtures with known answers, Japanese included; span offsets stay valid."""
 
 import copy
+import random
+import re
 
 import pytest
 
@@ -289,3 +291,119 @@ def test_an_unknown_kind_fails_when_the_step_is_built():
     with pytest.raises(ApplicationError) as error:
         redact_step(["email", "passport"])
     assert error.value.field == "redact"
+
+
+# The built-in patterns as first written, each opening with its lookbehind. The module's patterns read
+# a character first and look behind it after (so that the regular expression engine can skip to the
+# characters a match starts with), and list every prefecture's name as an alternative of its own; the
+# matches must be the same.
+_D = "[0-9０-９]"
+_HY = "[-－ー‐−–]"
+_SP = "[ \u3000]"
+_SEP = f"(?:{_SP}|{_HY})"
+_PREFECTURES = (
+    "北海道|東京都|大阪府|京都府|(?:青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|神奈川|新潟|富山"
+    "|石川|福井|山梨|長野|岐阜|静岡|愛知|三重|滋賀|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛"
+    "|高知|福岡|佐賀|長崎|熊本|大分|宮崎|鹿児島|沖縄)県"
+)
+_PLACE_CHAR = r"[^\s、。，,．.()（）「」『』【】〒0-9０-９]"
+_BLOCK_NUMBER = f"(?:{_D}{{1,4}}|[一二三四五六七八九十〇]{{1,3}})"
+_JP_ADDRESS = (
+    f"(?:{_PREFECTURES}){_SP}?(?:{_PLACE_CHAR}{{1,8}}?[市区町村郡]){{1,3}}{_PLACE_CHAR}{{0,10}}?"
+    f"(?:{_BLOCK_NUMBER}(?:丁目|番地?|{_HY}){_BLOCK_NUMBER}(?:(?:番地?|{_HY}){_BLOCK_NUMBER}号?)?(?:号)?"
+    f"|{_BLOCK_NUMBER}条[東西南北]?{_BLOCK_NUMBER}丁目(?:{_BLOCK_NUMBER}(?:番地?|{_HY}){_BLOCK_NUMBER}?号?)?)"
+)
+REFERENCE_PATTERNS = {
+    "email": [
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+            r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*"
+            r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+        )
+    ],
+    "phone": [
+        re.compile(
+            rf"(?<![A-Za-z0-9+])[+＋]{_D}{{1,3}}(?:[ \u3000.]?{_HY}?[ \u3000]?\(?{_D}{{1,4}}\)?){{2,5}}(?!{_D})"
+        ),
+        re.compile(
+            rf"(?<!{_D})(?:[(（][0０]{_D}{{1,4}}[)）]{_SP}?|[0０]{_D}{{1,4}}{_SEP}?)"
+            rf"(?:{_D}{{1,4}}{_SEP}?|{_D}{{1,4}}[(（]|[(（]{_D}{{1,4}}[)）])?{_D}{{3,4}}(?!{_D})"
+        ),
+        re.compile(r"(?<![A-Za-z0-9])(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?!\d)"),
+    ],
+    "card": [re.compile(rf"(?<!{_D}){_D}(?:{_SEP}?{_D}){{12,18}}(?!{_D})")],
+    "account": [
+        re.compile(
+            r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"
+        ),
+        re.compile(
+            rf"(?:口座番号|口座|account\s*(?:number|no\.?|#)|acct\.?\s*(?:no\.?|#)?)\s*[:：は]?\s*"
+            rf"(?:(?:普通|当座|貯蓄)(?:預金)?{_SP}*)?(?P<number>{_D}(?:{_SEP}?{_D}){{5,16}})(?!{_D})",
+            re.IGNORECASE,
+        ),
+    ],
+    "ip": [
+        re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])"),
+        re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
+    ],
+    "jp_address": [
+        re.compile(f"〒{_SP}?{_D}{{3}}{_HY}?{_D}{{4}}(?!{_D})(?:{_SP}*{_JP_ADDRESS})?|{_JP_ADDRESS}")
+    ],
+    "my_number": [
+        re.compile(
+            rf"(?<!{_D})(?<!{_D}{_SEP})(?:{_D}{{12}}|{_D}{{4}}{_SP}{_D}{{4}}{_SP}{_D}{{4}}"
+            rf"|{_D}{{4}}{_HY}{_D}{{4}}{_HY}{_D}{{4}})(?!{_SEP}?{_D})"
+        )
+    ],
+}
+TRICKY_PIECES = [
+    *"0123456789０１２３４５６７８９ -－ー‐−–.()（）+＋@:：は〒都道府県市区町村郡丁目番地号条東西南北一二三",
+    *"\u3000aAbcdefxyzCOUNTnumbero#口座番号普通当座預金GBWST٣٤\n\t",
+    "東京都",
+    "北海道",
+    "神奈川県",
+    "大分県",
+    "account number ",
+    "ACCT# ",
+    "口座番号：",
+    "user@example.com",
+    "4111 1111 1111 1111",
+    MY_NUMBER,
+    "090-1234-5678",
+    "０３－１２３４－５６７８",
+    "+81 90-1234-5678",
+    "(415) 555-2671",
+    "192.168.0.1",
+    "fe80::1",
+    "千代田区千代田1-1",
+    "札幌市中央区北1条西2丁目",
+    "〒100-0001 ",
+    "GB82 WEST 1234 5698 7654 32",
+]
+
+
+def test_the_built_in_patterns_find_what_the_patterns_as_first_written_find(monkeypatch):
+    """Random texts made of the pieces personal data is made of (so that matches start, stop and
+    overlap everywhere), and a few ordinary ones: the same matches, kinds and offsets."""
+    import dataclasses
+
+    from exports.datasets import redaction
+
+    rng = random.Random(0)
+    texts = ["", "x", "a" * 5000 + " 090-1234-5678 " + "東京都内の企業" * 300 + MY_NUMBER]
+    for _ in range(20_000):
+        texts.append("".join(rng.choice(TRICKY_PIECES) for _ in range(rng.randint(1, 40))))
+    fast = Redactor(KINDS)
+    found = [fast.find(text) for text in texts]
+    reference_detectors = {
+        kind: tuple(
+            dataclasses.replace(detector, pattern=pattern)
+            for detector, pattern in zip(redaction._DETECTORS[kind], REFERENCE_PATTERNS[kind], strict=True)
+        )
+        for kind in KINDS
+    }
+    monkeypatch.setattr(redaction, "_DETECTORS", reference_detectors)
+    reference = Redactor(KINDS)
+    assert sum(map(len, found)) > 10_000  # matches of every kind, not texts with nothing in them
+    for text, matches in zip(texts, found, strict=True):
+        assert matches == reference.find(text), text
