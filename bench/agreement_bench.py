@@ -212,8 +212,9 @@ def main() -> None:
         gc.disable()
         with transaction.atomic():
             began = time.perf_counter()
-            for _ in quality._tasks_of(project.pk):
-                pass
+            for batch in quality._tasks_of(project.pk):
+                for _, task_rows in batch:
+                    quality._parsed(task_rows)
             read_s = time.perf_counter() - began
         gc.enable()
         if profiler is not None:
