@@ -22,7 +22,17 @@ from annotation.quality.agreement import (
     task_control_agreement,
     task_stats,
 )
-from annotation.quality.values import CHOICES, LABELS, NUMBER, RATING, TEXTAREA, category, control_value
+from annotation.quality.values import (
+    CHOICES,
+    LABELS,
+    NUMBER,
+    RATING,
+    TEXTAREA,
+    ControlsReader,
+    category,
+    control_value,
+    to_name,
+)
 
 USERS = [11, 12, 13, 14]
 
@@ -285,3 +295,42 @@ def test_span_statistics_equal_the_plain_per_pair_computation(seed):
         expected = _reference_span_stats(raters, consensus, gold)
         actual = task_stats(LABELS, raters, consensus=consensus, gold=gold)
         assert json.dumps(actual) == json.dumps(expected)
+
+
+READER_CONTROLS = [("sentiment", CHOICES), ("topic", CHOICES), ("label", LABELS), ("stars", RATING),
+                   ("score", NUMBER), ("side", "pairwise"), ("order", "ranker"), ("note", TEXTAREA)]  # fmt: skip
+
+
+def _odd_region(rng: random.Random) -> object:
+    """A region as a result may hold it, odd shapes included (the readers must skip them alike)."""
+    name = rng.choice([name for name, _ in READER_CONTROLS] + ["other", 7, None])
+    value = rng.choice([
+        {"choices": rng.sample(["a", "b", "東京", 3], rng.randint(0, 3))},
+        {"taxonomy": [["a", "b"], ["c"], ["d", 1]], "choices": ["z"]},
+        {"start": rng.choice([0, 2, 5, 2.0, None]), "end": rng.choice([4, 7, "9"]),
+         "labels": rng.sample(["ORG", "PER", 5], rng.randint(0, 2)), "hypertextlabels": ["LOC"], "text": "東京"},
+        {"rating": rng.choice([3, 4.5, None, "5"]), "number": rng.choice([1e-9, 7, float("nan")])},
+        {"selected": rng.choice(["left", "right", "up"])},
+        {"ranker": {"b": ["x", "y"], "a": ["z"], "c": "w"}},
+        {"text": ["ok", 5, "東京"]},
+        "not a dict",
+    ])  # fmt: skip
+    region = {"from_name": name, "value": value}
+    if rng.random() < 0.8:
+        region["to_name"] = rng.choice(["text", "text2", "", 5])
+    return region if rng.random() < 0.95 else ["not", "a", "region"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_pass_reader_equals_the_value_of_each_control(seed):
+    rng = random.Random(seed)
+    reader = ControlsReader(READER_CONTROLS)
+    for _ in range(200):
+        results = [
+            [_odd_region(rng) for _ in range(rng.randint(0, 6))] if rng.random() < 0.95 else None
+            for _ in range(rng.randint(1, 4))
+        ]
+        columns, targets = reader.read(results)
+        for (name, kind), column, named in zip(READER_CONTROLS, columns, targets, strict=True):
+            assert column == [control_value(kind, name, result) for result in results]
+            assert named == [to_name(result, name) for result in results]
