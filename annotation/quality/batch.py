@@ -92,7 +92,7 @@ def _members(document: dict) -> str:
     return _dumps(document)[1:-1]
 
 
-@dataclass
+@dataclass(slots=True)
 class Share:
     """One task's row of ``TaskQuality``, JSON columns as text."""
 

@@ -359,7 +359,7 @@ def _tasks_of(project_id: int):
         yield [(current_task, current)]
 
 
-def _parsed(rows: list[tuple]) -> list[tuple[int, int | None, list, bool]]:
+def _parsed(rows: list[tuple]) -> list[tuple]:
     """A task's rows from ``_tasks_of`` with each result parsed (ujson: the same values as the standard
     library's json for what PostgreSQL's jsonb and SQLite hold, in about two thirds of the time: the
     parse is a large part of a full recompute)."""
