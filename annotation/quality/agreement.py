@@ -232,7 +232,7 @@ def _pruned(document: dict) -> dict:
     """Drop zero counts and empty tables, so that adding then subtracting a task restores the document."""
     pruned: dict = {}
     for key, value in document.items():
-        # Counts first: most entries are (a type test, not isinstance, so that True stays on the last branch).
+        # Counts first, as most entries are counts; an exact type test, so that a bool still takes the last branch.
         if type(value) is int:
             if value:
                 pruned[key] = value
