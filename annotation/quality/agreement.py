@@ -46,28 +46,38 @@ class Rater(NamedTuple):
 # --- units ------------------------------------------------------------------------------------------
 
 
-def _span_units(raters: list[Rater]) -> dict[tuple[int, int], dict[int, str]]:
-    labels_at: list[dict[tuple[int, int], list[str]]] = []
+def _span_categories(spans: Iterable[tuple[int, int, str]]) -> dict[tuple[int, int], str]:
+    """One annotation's spans as its category per offsets: the labels it put there, sorted and joined."""
+    at: dict[tuple[int, int], list[str]] = {}
+    for start, end, label in spans:
+        at.setdefault((start, end), []).append(label)
+    return {position: "|".join(sorted(labels)) for position, labels in at.items()}
+
+
+def _span_units(categories: list[dict[tuple[int, int], str]]) -> dict[tuple[int, int], dict[int, str]]:
+    """The units of these annotations (each given by ``_span_categories``): every offsets any of them
+    marked, in order, with each annotation's category there (``NO_SPAN`` where it marked nothing)."""
     positions: set[tuple[int, int]] = set()
-    for rater in raters:
-        at: dict[tuple[int, int], list[str]] = {}
-        for start, end, label in rater.value:
-            at.setdefault((start, end), []).append(label)
-        labels_at.append(at)
+    for at in categories:
         positions.update(at)
     return {
-        position: {
-            index: "|".join(sorted(at[position])) if position in at else NO_SPAN
-            for index, at in enumerate(labels_at)
-        }
+        position: {index: at.get(position, NO_SPAN) for index, at in enumerate(categories)}
         for position in sorted(positions)
     }
+
+
+def _span_confusion(confusion: dict[str, int], at_a: dict, at_b: dict) -> None:
+    """Count two annotations' categories against each other on the units either of them marked (the
+    units of ``_span_units([at_a, at_b])``, in the same order)."""
+    for position in sorted(at_a.keys() | at_b.keys()):
+        key = f"{at_a.get(position, NO_SPAN)}{SEP}{at_b.get(position, NO_SPAN)}"
+        confusion[key] = confusion.get(key, 0) + 1
 
 
 def task_units(kind: str, raters: list[Rater]) -> list[dict[int, str]]:
     """The task's units: each a mapping rater index -> category, raters without a value left out."""
     if kind == LABELS:
-        return list(_span_units(raters).values())
+        return list(_span_units([_span_categories(rater.value) for rater in raters]).values())
     unit = {
         index: category(kind, rater.value) for index, rater in enumerate(raters) if rater.value is not None
     }
@@ -123,18 +133,6 @@ def _pair_key(user_a: int, user_b: int) -> tuple[str, bool]:
     return f"{user_b}{SEP}{user_a}", True
 
 
-def _reference_confusion(kind: str, value, reference) -> dict[str, int]:
-    """Confusion counts (rater category, reference category) of one annotation against a reference."""
-    confusion: dict[str, int] = {}
-    if kind == LABELS:
-        units = _span_units([Rater(0, None, value), Rater(0, None, reference)])
-        for unit in units.values():
-            _bump(confusion, f"{unit[0]}{SEP}{unit[1]}")
-    elif value is not None and reference is not None:
-        _bump(confusion, f"{category(kind, value)}{SEP}{category(kind, reference)}")
-    return confusion
-
-
 def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | None = None) -> dict:
     """One task's contribution to its control's statistics (a JSON document of integer counts).
 
@@ -144,21 +142,30 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
     if kind in (TEXTAREA, UNSUPPORTED):
         return {}
     stats: dict = {"tasks": 1}
-    units = task_units(kind, raters)
+    # Spans: each annotation's categories per offsets, worked out once for the task's units, every
+    # pair and every reference (they are what a full recompute spends its time on).
+    categories = [_span_categories(rater.value) for rater in raters] if kind == LABELS else []
+    units = list(_span_units(categories).values()) if kind == LABELS else task_units(kind, raters)
     alpha: dict[str, dict[str, int]] = {}
     fleiss: dict[str, dict[str, int]] = {"subjects": {}, "agreeing": {}, "categories": {}}
     for unit in units:
         m = len(unit)
         if m < 2:
             continue
-        counts = Counter(unit.values())
+        # Counted by hand, in the order of first appearance as a Counter would (a Counter costs more to
+        # build than these few values do to count).
+        counts: dict[str, int] = {}
+        for value in unit.values():
+            counts[value] = counts.get(value, 0) + 1
         pairs = alpha.setdefault(str(m - 1), {})
+        fleiss_categories = fleiss["categories"]
         for c, n_c in counts.items():
             for k, n_k in counts.items():
                 ordered = n_c * (n_c - 1) if c == k else n_c * n_k
                 if ordered:
-                    _bump(pairs, f"{c}{SEP}{k}", ordered)
-            _bump(fleiss["categories"], c, n_c)
+                    pair_key = f"{c}{SEP}{k}"
+                    pairs[pair_key] = pairs.get(pair_key, 0) + ordered
+            fleiss_categories[c] = fleiss_categories.get(c, 0) + n_c
         _bump(fleiss["subjects"], str(m))
         _bump(fleiss["agreeing"], str(m), sum(n * n for n in counts.values()) - m)
     stats["alpha"] = alpha
@@ -177,16 +184,16 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
             _bump(support, category(kind, rater.value))
     stats["support"] = support
     pairs_stats: dict[str, dict] = {}
-    for a, b in combinations(raters, 2):
+    for first, second in combinations(range(len(raters)), 2):
+        a, b = raters[first], raters[second]
         if a.user_id is None or b.user_id is None or a.user_id == b.user_id:
             continue
         key, swapped = _pair_key(a.user_id, b.user_id)
         if swapped:
-            a, b = b, a
+            a, b, first, second = b, a, second, first
         pair: dict = {"tasks": 1, "confusion": {}}
         if kind == LABELS:
-            for unit in _span_units([a, b]).values():
-                _bump(pair["confusion"], f"{unit[0]}{SEP}{unit[1]}")
+            _span_confusion(pair["confusion"], categories[first], categories[second])
             pair["spans"] = span_pair_counts(a.value, b.value)
         elif a.value is not None and b.value is not None:
             _bump(pair["confusion"], f"{category(kind, a.value)}{SEP}{category(kind, b.value)}")
@@ -197,12 +204,18 @@ def task_stats(kind: str, raters: list[Rater], *, consensus=None, gold: Rater | 
         if reference is None:
             continue
         per_user: dict[str, dict[str, int]] = {}
-        for rater in raters:
+        reference_at = _span_categories(reference) if kind == LABELS else {}
+        for index, rater in enumerate(raters):
             if rater.user_id is None or (
                 gold is not None and name == "gold" and rater.annotation_id == gold.annotation_id
             ):
                 continue
-            confusion = _reference_confusion(kind, rater.value, reference)
+            # Confusion counts (rater category, reference category) of one annotation against the reference.
+            confusion: dict[str, int] = {}
+            if kind == LABELS:
+                _span_confusion(confusion, categories[index], reference_at)
+            elif rater.value is not None:
+                _bump(confusion, f"{category(kind, rater.value)}{SEP}{category(kind, reference)}")
             if confusion:
                 per_user[str(rater.user_id)] = confusion
         if per_user:
@@ -219,7 +232,11 @@ def _pruned(document: dict) -> dict:
     """Drop zero counts and empty tables, so that adding then subtracting a task restores the document."""
     pruned: dict = {}
     for key, value in document.items():
-        if isinstance(value, dict):
+        # Counts first, as most entries are counts; an exact type test, so that a bool still takes the last branch.
+        if type(value) is int:
+            if value:
+                pruned[key] = value
+        elif isinstance(value, dict):
             inner = _pruned(value)
             if inner:
                 pruned[key] = inner

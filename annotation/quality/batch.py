@@ -28,21 +28,17 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from annotation.quality.agreement import SEP, Rater, stats_add, task_control_agreement, task_stats
 from annotation.quality.consensus import control_consensus
 from annotation.quality.values import (
-    CHOICES,
     LABELS,
     NUMBER,
-    PAIRWISE,
-    RANKER,
     RATING,
     TEXTAREA,
     UNSUPPORTED,
-    regions_by_control,
-    to_name_of,
-    value_of,
+    ControlsReader,
 )
 
 # Distinct cases kept before their counts are folded into the totals and the table starts afresh: a
@@ -86,9 +82,9 @@ class _Case:
         self.named: dict[tuple, list] = {}
 
 
-def _dumps(value) -> str:
-    # The form the services write (annotation/services/quality.py, _copy_json).
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# The form the services write (annotation/services/quality.py, _copy_json): json.dumps with these
+# arguments builds this encoder on every call, which cost more than the encoding of these small documents.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _members(document: dict) -> str:
@@ -96,7 +92,7 @@ def _members(document: dict) -> str:
     return _dumps(document)[1:-1]
 
 
-@dataclass
+@dataclass(slots=True)
 class Share:
     """One task's row of ``TaskQuality``, JSON columns as text."""
 
@@ -109,13 +105,14 @@ class Share:
     stats_json: str
 
 
-# A control's value when an annotation has no region of it (values.value_of of nothing).
-_NOTHING: dict[str, object] = {LABELS: frozenset()}
-_NOTHING.update({kind: None for kind in (CHOICES, RATING, NUMBER, PAIRWISE, RANKER, TEXTAREA)})
-
 # Kinds whose consensus depends on the order of the answers (the mean of ratings is a float sum), so
 # that their answers are kept in annotation order; the others are sorted by annotator.
 _ORDERED_KINDS = {RATING, NUMBER}
+
+# How a case's key holds its answers: (annotator id, value) in annotation order, when the annotators
+# are not all distinct and known; (rank, value) in annotation order; the values alone in rank order
+# (the usual case: the ranks are the positions). Every form but the first is keyed by rank.
+_BY_ID, _BY_RANK, _IN_RANK_ORDER = 0, 1, 2
 
 
 class TaskShares:
@@ -123,7 +120,7 @@ class TaskShares:
 
     def __init__(self, controls: Sequence[Control], *, overlap: int) -> None:
         self.controls = [control for control in controls if control.kind != UNSUPPORTED]
-        self.names = {control.name for control in self.controls}
+        self._reader = ControlsReader([(control.name, control.kind) for control in self.controls])
         self.overlap = overlap
         self.cases: dict[tuple, _Case] = {}
         self.total: dict[str, dict] = {}
@@ -149,66 +146,64 @@ class TaskShares:
     ) -> Share:
         """``rows``: the task's submitted annotations as (id, author, result, ground_truth), id order,
         at least two of them."""
-        names = self.names
-        found = [regions_by_control(result, names) for _, _, result, _ in rows]
         count = len(rows)
+        columns, named = self._reader.read([row[2] for row in rows])
         with_consensus = count >= max(self.overlap, 2)
         gold_index = next((index for index, row in enumerate(rows) if row[3]), None)
         authors = [row[1] for row in rows]
-        known = [author for author in authors if author is not None]
-        by_rank = len(set(known)) == count
+        by_rank = None not in authors and len(set(authors)) == count
         users: tuple[int, ...] = ()
+        in_rank_order: list[int] = []
+        gold_rank = None
         if by_rank:
             # Who answered stands as a rank (0 for the smallest id); the answers go in rank order,
             # except for the kinds where the order of the answers matters.
-            users = tuple(sorted(known))
-            in_rank_order = sorted(range(count), key=lambda index: known[index])
-            rank_of = [0] * count
-            for rank, index in enumerate(in_rank_order):
-                rank_of[index] = rank
-            gold_rank = rank_of[gold_index] if gold_index is not None else None
+            ids = cast("list[int]", authors)  # none of them None here
+            in_rank_order = sorted(range(count), key=ids.__getitem__)
+            users = tuple([ids[index] for index in in_rank_order])
+            if gold_index is not None:
+                gold_rank = in_rank_order.index(gold_index)
         stats_parts: list[str] = []
         agreement_parts: list[str] = []
         consensus_parts: list[str] = []
         defined: list[float] = []
         tie = False
-        for control in self.controls:
+        for control, column, targets in zip(self.controls, columns, named, strict=True):
             name, kind = control.name, control.kind
             target = None
             if with_consensus:
+                # The first annotation whose regions of the control name a target (values.to_name_of).
                 target = control.to_name
-                for regions in found:
-                    named = to_name_of(regions.get(name, ()))
-                    if named:
-                        target = named
+                for named_target in targets:
+                    if named_target:
+                        target = named_target
                         break
             if kind == TEXTAREA:
                 if with_consensus:
                     text_regions, text_tie = self._text_consensus(
-                        control, rows, found, target, best_annotation_id
+                        control, rows, column, target, best_annotation_id
                     )
                     consensus_parts.extend(text_regions)
                     tie = tie or text_tie
                 continue
-            values = [
-                value_of(kind, regions[name]) if name in regions else _NOTHING[kind] for regions in found
-            ]
             offsets: list[int] = []
             if kind == LABELS:
-                values, offsets = _ranked(values)
+                column, offsets = _ranked(column)
+            # The key holds the answers as _case reads them (_answers), in a shorter form for the
+            # usual case: with annotators by rank, answers in rank order need no rank beside them.
             if not by_rank:
-                answers = tuple(zip(authors, values, strict=True))
-                gold = gold_index
+                answers: tuple = tuple(zip(authors, column, strict=True))
+                gold, form = gold_index, _BY_ID
             elif kind in _ORDERED_KINDS:
-                answers = tuple(zip(rank_of, values, strict=True))
-                gold = gold_index
+                answers = tuple(zip(_ranks(in_rank_order), column, strict=True))
+                gold, form = gold_index, _BY_RANK
             else:
-                answers = tuple([(rank, values[index]) for rank, index in enumerate(in_rank_order)])
-                gold = gold_rank
-            key = (name, with_consensus, gold, target, by_rank, answers)
+                answers = tuple([column[index] for index in in_rank_order])
+                gold, form = gold_rank, _IN_RANK_ORDER
+            key = (name, with_consensus, gold, target, form, answers)
             case = self.cases.get(key)
             if case is None:
-                case = self._case(control, key, answers, target)
+                case = self._case(control, key, target)
             case.uses += 1
             named_stats = case.named.get(users)
             if named_stats is None:
@@ -259,12 +254,12 @@ class TaskShares:
             self._part_docs.append(document)
         return part, text
 
-    def _case(self, control: Control, key: tuple, answers: tuple, target: str | None) -> _Case:
+    def _case(self, control: Control, key: tuple, target: str | None) -> _Case:
         if len(self.cases) >= MAX_CASES:
             self._fold()
+        gold_position, by_rank = key[2], key[4] != _BY_ID
         # Annotation ids only single out the ground truth: positions stand in for them.
-        raters = [Rater(position, user, value) for position, (user, value) in enumerate(answers)]
-        gold_position, by_rank = key[2], key[4]
+        raters = [Rater(position, user, value) for position, (user, value) in enumerate(_answers(key))]
         case = _Case()
         consensus_value = None
         if key[1]:
@@ -315,12 +310,11 @@ class TaskShares:
         return regions
 
     def _text_consensus(
-        self, control: Control, rows, found, target, best_annotation_id
+        self, control: Control, rows, texts: list, target, best_annotation_id
     ) -> tuple[list[str], bool]:
         if best_annotation_id is None:
             return [], False
-        raters = [Rater(row[0], row[1], value_of(TEXTAREA, f.get(control.name, ())))
-                  for row, f in zip(rows, found, strict=True)]  # fmt: skip
+        raters = [Rater(row[0], row[1], text) for row, text in zip(rows, texts, strict=True)]
         best_result = next((row[2] for row in rows if row[0] == best_annotation_id), None)
         outcome = control_consensus(TEXTAREA, control.name, control.tag, target or control.to_name, raters,
                                     best_annotation_id=best_annotation_id, best_result=best_result)  # fmt: skip
@@ -358,9 +352,30 @@ class TaskShares:
         return {name: stats for name, stats in self.total.items() if stats}
 
 
+def _ranks(in_rank_order: list[int]) -> list[int]:
+    """Each annotation's rank, from the annotations in rank order."""
+    rank_of = [0] * len(in_rank_order)
+    for rank, index in enumerate(in_rank_order):
+        rank_of[index] = rank
+    return rank_of
+
+
+def _answers(key: tuple) -> tuple:
+    """A case's answers as (annotator, value) from its key (see ``TaskShares.share``)."""
+    form, answers = key[4], key[5]
+    return tuple(enumerate(answers)) if form == _IN_RANK_ORDER else answers
+
+
 def _ranked(values: list) -> tuple[list, list[int]]:
     """Span sets with each offset replaced by its rank among all of them, and the offsets by rank."""
-    offsets = sorted({offset for spans in values for start, end, _ in spans for offset in (start, end)})
+    points = set()
+    for spans in values:
+        for start, end, _ in spans:
+            points.add(start)
+            points.add(end)
+    if not points:
+        return values, []
+    offsets = sorted(points)
     rank = {offset: index for index, offset in enumerate(offsets)}
     return [
         frozenset([(rank[start], rank[end], label) for start, end, label in spans]) for spans in values

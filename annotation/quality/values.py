@@ -14,6 +14,8 @@ Plain Python, no ORM. Kinds:
 Anything else (boxes, polygons, key points...) is ``unsupported``: the metrics say so with a reason.
 """
 
+from typing import Any
+
 from annotation.label_config import ControlSpec
 
 CHOICES, LABELS, RATING, NUMBER, PAIRWISE, RANKER, TEXTAREA, UNSUPPORTED = (
@@ -55,23 +57,31 @@ def _number(value) -> float | None:
     return None
 
 
-def regions_by_control(result, controls) -> dict[str, list[dict]]:
-    """One pass over a result: the regions of each control named in ``controls`` (a set or dict), kept
-    as ``_regions`` keeps them, so that ``value_of(kind, found.get(name, ()))`` equals ``control_value``."""
-    found: dict[str, list[dict]] = {}
-    if type(result) is not list:
-        return found
-    for region in result:
-        if type(region) is dict:
-            name = region.get("from_name")
-            if type(name) is str and name in controls and type(region.get("value")) is dict:
-                found.setdefault(name, []).append(region)
-    return found
-
-
 def control_value(kind: str, control: str, result):
     """The value of ``control`` in one annotation's ``result`` (see the module docstring)."""
     return value_of(kind, _regions(result, control))
+
+
+def _add_spans(spans: set, value: dict) -> None:
+    """A span region's ``(start, end, label)`` spans, added to ``spans``."""
+    start, end = value.get("start"), value.get("end")
+    if type(start) is not int or type(end) is not int:
+        return
+    for key, labels in value.items():
+        if type(labels) is list and key.endswith("labels"):
+            for label in labels:
+                if type(label) is str:
+                    spans.add((start, end, label))
+
+
+def _add_choices(chosen: set, value: dict) -> None:
+    """A choices or taxonomy region's options, added to ``chosen`` (a taxonomy path joined by ``/``)."""
+    for option in value.get("choices") or []:
+        if type(option) is str:
+            chosen.add(option)
+    for path in value.get("taxonomy") or []:
+        if type(path) is list and all(type(part) is str for part in path):
+            chosen.add("/".join(path))
 
 
 def value_of(kind: str, regions) -> object:
@@ -79,26 +89,12 @@ def value_of(kind: str, regions) -> object:
     if kind == LABELS:
         spans: set[tuple[int, int, str]] = set()
         for region in regions:
-            value = region["value"]
-            start, end = value.get("start"), value.get("end")
-            if type(start) is not int or type(end) is not int:
-                continue
-            for key, labels in value.items():
-                if type(labels) is list and key.endswith("labels"):
-                    for label in labels:
-                        if type(label) is str:
-                            spans.add((start, end, label))
+            _add_spans(spans, region["value"])
         return frozenset(spans)
     if kind == CHOICES:
         chosen: set[str] = set()
         for region in regions:
-            value = region["value"]
-            for option in value.get("choices") or []:
-                if type(option) is str:
-                    chosen.add(option)
-            for path in value.get("taxonomy") or []:
-                if type(path) is list and all(type(part) is str for part in path):
-                    chosen.add("/".join(path))
+            _add_choices(chosen, region["value"])
         return tuple(sorted(chosen)) if chosen else None
     if kind == RATING or kind == NUMBER:
         for region in regions:
@@ -154,3 +150,67 @@ def to_name_of(regions) -> str | None:
         if type(name) is str:
             return name
     return None
+
+
+class ControlsReader:
+    """Every control's value and target in one pass over each result: what ``control_value`` and
+    ``to_name`` give, without a pass per control nor, for spans and choices (the kinds a full recompute
+    reads hundreds of thousands of times), the list of the control's regions."""
+
+    def __init__(self, controls: list[tuple[str, str]]) -> None:
+        """``controls``: (name, kind) of each control read, in the order of the columns returned."""
+        self.kinds = [kind for _, kind in controls]
+        self.slots = {name: (index, kind) for index, (name, kind) in enumerate(controls)}
+        self.nothing = [value_of(kind, ()) for kind in self.kinds]
+
+    def read(self, results: list) -> tuple[list[list], list[list]]:
+        """Per control, each result's value of it and the target its regions name (``to_name_of``: None
+        for none), in the order of ``results``."""
+        count = len(results)
+        columns = [[nothing] * count for nothing in self.nothing]
+        targets: list[list] = [[None] * count for _ in self.kinds]
+        slots = self.slots
+        for position, result in enumerate(results):
+            if type(result) is not list:
+                continue
+            found: dict[int, Any] = {}
+            for region in result:
+                if type(region) is not dict:
+                    continue
+                name = region.get("from_name")
+                if type(name) is not str:
+                    continue
+                slot = slots.get(name)
+                if slot is None:
+                    continue
+                value = region.get("value")
+                if type(value) is not dict:
+                    continue
+                index, kind = slot
+                named = targets[index]
+                if named[position] is None:
+                    to_name = region.get("to_name")
+                    if type(to_name) is str:
+                        named[position] = to_name
+                parts = found.get(index)
+                if kind == LABELS:
+                    if parts is None:
+                        parts = found[index] = set()
+                    _add_spans(parts, value)
+                elif kind == CHOICES:
+                    if parts is None:
+                        parts = found[index] = set()
+                    _add_choices(parts, value)
+                else:
+                    if parts is None:
+                        parts = found[index] = []
+                    parts.append(region)
+            for index, parts in found.items():
+                kind = self.kinds[index]
+                if kind == LABELS:
+                    columns[index][position] = frozenset(parts)
+                elif kind == CHOICES:
+                    columns[index][position] = tuple(sorted(parts)) if parts else None
+                else:
+                    columns[index][position] = value_of(kind, parts)
+        return columns, targets

@@ -8,13 +8,13 @@ import random
 
 import pytest
 
-from annotation.models import ProjectQualityShard, TaskQuality
+from annotation.models import Annotation, ProjectQualityShard, TaskQuality
 from annotation.quality import batch
 from annotation.quality.agreement import stats_add
 from annotation.quality.batch import Control, TaskShares
 from annotation.services import quality as quality_services
 from annotation.services.annotations import annotation_create, annotation_delete, annotation_update
-from annotation.services.projects import project_tasks_delete
+from annotation.services.projects import project_schema, project_tasks_delete
 from annotation.services.quality import _task_share, project_quality, project_quality_recompute
 from tessera.models import Membership
 
@@ -197,3 +197,54 @@ def test_deleting_every_task_of_a_project_empties_its_agreement(cast, make_proje
     assert project_quality(project.pk).tasks == 3
     project_tasks_delete(project=project, user=cast.users["owner"])
     assert _state(project) == ({}, 0, 0, {})
+
+
+JAPANESE_TEXT = "東京電機は配当金を引き上げ、山田太郎社長が会見した。Acme Bank paid 40 million."
+
+
+def _japanese_result(rng: random.Random) -> list[dict]:
+    """An answer over Japanese text (offsets in code points), often missing a control or everything."""
+    regions: list[dict] = []
+    if rng.random() < 0.8:
+        regions.append({"id": f"c{rng.getrandbits(24)}", "from_name": "sentiment", "to_name": "text",
+                        "type": "choices", "value": {"choices": [rng.choice(["Positive", "Negative"])]}})  # fmt: skip
+    for start, end, label in rng.sample([(0, 4, "ORG"), (0, 2, "LOC"), (14, 18, "PER"), (26, 35, "ORG")],
+                                        rng.randint(0, 3)):  # fmt: skip
+        end += rng.choice([0, 0, 1])
+        regions.append({"id": f"r{rng.getrandbits(24)}", "from_name": "label", "to_name": "text", "type": "labels",
+                        "value": {"start": start, "end": end, "text": JAPANESE_TEXT[start:end], "labels": [label]}})  # fmt: skip
+    return regions if rng.random() < 0.9 else []
+
+
+@pytest.mark.django_db
+def test_the_recompute_equals_the_per_task_reference_path_on_japanese_spans_with_missing_answers(
+    cast, make_project, monkeypatch
+):
+    # Every TaskQuality row the set-based recompute writes, and the project's sum, against _task_share
+    # (the incremental path's per-task code) run on the same annotations read back from the database.
+    monkeypatch.setattr(quality_services, "RECOMPUTE_FETCH", 5)
+    rng = random.Random(21)
+    project = make_project(CONFIG, maximum_annotations=3, tasks=[{"text": JAPANESE_TEXT} for _ in range(30)])
+    for task in project.tasks.order_by("inner_id"):
+        for role in rng.sample(AUTHORS, rng.randint(1, 3)):
+            annotation_create(task=task, user=cast.users[role], result=_japanese_result(rng),
+                              ground_truth=rng.random() < 0.1)  # fmt: skip
+    project_quality_recompute(project=project)
+    controls = quality_services._controls(project_schema(project))
+    expected_total: dict = {}
+    rows = TaskQuality.objects.filter(project_id=project.pk).order_by("task_id")
+    assert rows.count() > 15
+    for row in rows:
+        annotations = [
+            (annotation.pk, annotation.completed_by_id, annotation.result, annotation.ground_truth)
+            for annotation in Annotation.objects.filter(task_id=row.task_id, was_cancelled=False).order_by(
+                "id"
+            )
+        ]
+        reference = _task_share(row.task_id, annotations, controls, overlap=3)
+        assert json.loads(row.stats) == reference.stats
+        assert (row.agreement, row.controls, row.consensus, row.tie, row.annotations) == (
+            reference.agreement, reference.controls, reference.consensus, reference.tie, reference.annotations)  # fmt: skip
+        stats_add(expected_total, reference.stats)
+    totals = project_quality(project.pk)
+    assert (totals.stats, totals.tasks) == (expected_total, rows.count())

@@ -1,5 +1,7 @@
 """Agreement metrics from additive statistics, checked against krippendorff, statsmodels and sklearn."""
 
+import itertools
+import json
 import math
 import random
 
@@ -11,6 +13,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from annotation.quality.agreement import (
     Rater,
+    _pruned,
     confusion_matrix,
     control_metrics,
     pair_metrics,
@@ -19,7 +22,17 @@ from annotation.quality.agreement import (
     task_control_agreement,
     task_stats,
 )
-from annotation.quality.values import CHOICES, LABELS, NUMBER, RATING, TEXTAREA, category, control_value
+from annotation.quality.values import (
+    CHOICES,
+    LABELS,
+    NUMBER,
+    RATING,
+    TEXTAREA,
+    ControlsReader,
+    category,
+    control_value,
+    to_name,
+)
 
 USERS = [11, 12, 13, 14]
 
@@ -183,3 +196,141 @@ def test_values_per_control_kind():
     assert control_value(TEXTAREA, "x", result) == ("hello",)
     assert control_value(CHOICES, "missing", result) is None
     assert control_value(LABELS, "missing", result) == frozenset()
+
+
+def _reference_span_units(raters: list[Rater]) -> dict:
+    """Span units as they were computed before the categories were shared: afresh for every call."""
+    labels_at: list[dict] = []
+    positions: set = set()
+    for rater in raters:
+        at: dict = {}
+        for start, end, label in rater.value:
+            at.setdefault((start, end), []).append(label)
+        labels_at.append(at)
+        positions.update(at)
+    return {
+        position: {
+            index: "|".join(sorted(at[position])) if position in at else ""
+            for index, at in enumerate(labels_at)
+        }
+        for position in sorted(positions)
+    }
+
+
+def _reference_span_stats(raters: list[Rater], consensus, gold) -> dict:
+    """``task_stats`` for spans written plainly: the units of the task, then again per pair and per
+    reference (the shape the faster code must reproduce, key order included)."""
+    units = list(_reference_span_units(raters).values())
+    alpha: dict = {}
+    fleiss: dict = {"subjects": {}, "agreeing": {}, "categories": {}}
+
+    def bump(table: dict, key: str, amount: int = 1) -> None:
+        table[key] = table.get(key, 0) + amount
+
+    for unit in units:
+        m = len(unit)
+        counts: dict = {}
+        for value in unit.values():
+            bump(counts, value)
+        pairs = alpha.setdefault(str(m - 1), {})
+        for c, n_c in counts.items():
+            for k, n_k in counts.items():
+                ordered = n_c * (n_c - 1) if c == k else n_c * n_k
+                if ordered:
+                    bump(pairs, f"{c}\t{k}", ordered)
+            bump(fleiss["categories"], c, n_c)
+        bump(fleiss["subjects"], str(m))
+        bump(fleiss["agreeing"], str(m), sum(n * n for n in counts.values()) - m)
+    support: dict = {}
+    for rater in raters:
+        for _, _, label in rater.value:
+            bump(support, label)
+    stats: dict = {"tasks": 1, "alpha": alpha, "fleiss": fleiss, "support": support, "pairs": {}}
+    for a, b in itertools.combinations(raters, 2):
+        if a.user_id is None or b.user_id is None or a.user_id == b.user_id:
+            continue
+        if a.user_id > b.user_id:
+            a, b = b, a
+        confusion: dict = {}
+        for unit in _reference_span_units([a, b]).values():
+            bump(confusion, f"{unit[0]}\t{unit[1]}")
+        stats["pairs"][f"{a.user_id}\t{b.user_id}"] = {
+            "tasks": 1, "confusion": confusion, "spans": span_pair_counts(a.value, b.value),
+        }  # fmt: skip
+    references: dict = {}
+    for name, reference in (("consensus", consensus), ("gold", gold.value if gold is not None else None)):
+        if reference is None:
+            continue
+        per_user = {}
+        for rater in raters:
+            if rater.user_id is None or (name == "gold" and rater.annotation_id == gold.annotation_id):
+                continue
+            confusion = {}
+            for unit in _reference_span_units([rater, Rater(0, None, reference)]).values():
+                bump(confusion, f"{unit[0]}\t{unit[1]}")
+            if confusion:
+                per_user[str(rater.user_id)] = confusion
+        if per_user:
+            references[name] = per_user
+    if references:
+        stats["references"] = references
+    return _pruned(stats)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_span_statistics_equal_the_plain_per_pair_computation(seed):
+    # The span categories are worked out once per task and shared by the units, the pairs and the
+    # references; the document must be the one computing them afresh gives, down to its key order.
+    rng = random.Random(seed)
+    for _ in range(300):
+        raters = []
+        for index in range(rng.randint(2, 5)):
+            spans = set()
+            for _ in range(rng.randint(0, 4)):
+                start = rng.choice([0, 2, 3, 5, 9])
+                spans.add((start, start + rng.choice([1, 2, 4]), rng.choice(["ORG", "PER", "LOC"])))
+            raters.append(Rater(index, rng.choice([11, 12, 13, 14, None]), frozenset(spans)))
+        consensus = rng.choice([None, frozenset(), raters[0].value | raters[-1].value])
+        gold = rng.choice([None, raters[0], raters[-1]])
+        expected = _reference_span_stats(raters, consensus, gold)
+        actual = task_stats(LABELS, raters, consensus=consensus, gold=gold)
+        assert json.dumps(actual) == json.dumps(expected)
+
+
+READER_CONTROLS = [("sentiment", CHOICES), ("topic", CHOICES), ("label", LABELS), ("stars", RATING),
+                   ("score", NUMBER), ("side", "pairwise"), ("order", "ranker"), ("note", TEXTAREA)]  # fmt: skip
+
+
+def _odd_region(rng: random.Random) -> object:
+    """A region as a result may hold it, odd shapes included (the readers must skip them alike)."""
+    name = rng.choice([name for name, _ in READER_CONTROLS] + ["other", 7, None])
+    value = rng.choice([
+        {"choices": rng.sample(["a", "b", "東京", 3], rng.randint(0, 3))},
+        {"taxonomy": [["a", "b"], ["c"], ["d", 1]], "choices": ["z"]},
+        {"start": rng.choice([0, 2, 5, 2.0, None]), "end": rng.choice([4, 7, "9"]),
+         "labels": rng.sample(["ORG", "PER", 5], rng.randint(0, 2)), "hypertextlabels": ["LOC"], "text": "東京"},
+        {"rating": rng.choice([3, 4.5, None, "5"]), "number": rng.choice([1e-9, 7, float("nan")])},
+        {"selected": rng.choice(["left", "right", "up"])},
+        {"ranker": {"b": ["x", "y"], "a": ["z"], "c": "w"}},
+        {"text": ["ok", 5, "東京"]},
+        "not a dict",
+    ])  # fmt: skip
+    region = {"from_name": name, "value": value}
+    if rng.random() < 0.8:
+        region["to_name"] = rng.choice(["text", "text2", "", 5])
+    return region if rng.random() < 0.95 else ["not", "a", "region"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_pass_reader_equals_the_value_of_each_control(seed):
+    rng = random.Random(seed)
+    reader = ControlsReader(READER_CONTROLS)
+    for _ in range(200):
+        results = [
+            [_odd_region(rng) for _ in range(rng.randint(0, 6))] if rng.random() < 0.95 else None
+            for _ in range(rng.randint(1, 4))
+        ]
+        columns, targets = reader.read(results)
+        for (name, kind), column, named in zip(READER_CONTROLS, columns, targets, strict=True):
+            assert column == [control_value(kind, name, result) for result in results]
+            assert named == [to_name(result, name) for result in results]
