@@ -25,7 +25,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import ujson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -41,6 +40,7 @@ from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, contr
 from annotation.services.projects import project_schema
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict
+from tessera.json_reading import json_loads
 from tessera.models import User
 from tessera.services import audit_record
 
@@ -360,11 +360,10 @@ def _tasks_of(project_id: int):
 
 
 def _parsed(rows: list[tuple]) -> list[tuple]:
-    """A task's rows from ``_tasks_of`` with each result parsed (ujson: the same values as the standard
-    library's json for what PostgreSQL's jsonb and SQLite hold, in about two thirds of the time: the
-    parse is a large part of a full recompute)."""
+    """A task's rows from ``_tasks_of`` with each result parsed (through orjson where it reads the text
+    alike, tessera/json_reading.py: the parse is a large part of a full recompute)."""
     return [
-        (pk, author, ujson.loads(result) if result is not None else None, bool(ground_truth))
+        (pk, author, json_loads(result) if result is not None else None, bool(ground_truth))
         for pk, author, result, ground_truth in rows
     ]
 

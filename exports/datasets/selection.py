@@ -25,7 +25,7 @@ from annotation.models import Annotation, Project, Review, ReviewState, Task, Ta
 from annotation.selectors import task_query_limits, task_query_where
 from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
 from exports.datasets.recipes import tasks_query
-from exports.formats.canonical_json import json_loads
+from tessera.json_reading import json_loads
 
 TASK = Task._meta.db_table
 ANNOTATION = Annotation._meta.db_table

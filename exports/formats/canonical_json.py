@@ -8,9 +8,9 @@ JSONL writers' time. The encoder is built once, through the adapter that owns th
 ``json.dumps``' with the same options. Values here come from JSON (task data, results): no cycles.
 
 ``canonical_json_bytes`` writes the same text as UTF-8 through orjson where it is installed (five times
-faster than the C encoder on a result), and ``json_loads`` reads JSON through it (three to four times
-faster than ``json.loads``). Both fall back to the standard library wherever orjson would differ, so
-the text and the values are the same either way; tests/exports/test_canonical_json.py pins that.
+faster than the C encoder on a result), falling back to the standard library wherever orjson would
+differ, so the text is the same either way; tests/exports/test_canonical_json.py pins that. Reading
+goes through ``tessera.json_reading.json_loads``.
 """
 
 import json
@@ -64,27 +64,3 @@ def canonical_json_bytes(value) -> bytes:
             if _ORJSON_MAY_DIFFER.search(text) is None:
                 return text
     return canonical_json(value).encode()
-
-
-# orjson reads an integer past 64 bits as a float, where json.loads keeps every digit: text with a run
-# of 19 digits or more (an integer near or past the limit, or a long number or digit string anywhere,
-# which costs nothing but speed) is read by json.loads.
-_ORJSON_MAY_MISREAD = re.compile(r"[0-9]{19}")
-_ORJSON_MAY_MISREAD_BYTES = re.compile(rb"[0-9]{19}")
-
-
-def json_loads(text: str | bytes):
-    """``json.loads(text)``: the same values (dicts in the text's key order), through orjson where it
-    reads the text alike. What orjson refuses and json.loads reads (lone surrogates, NaN, Infinity, a
-    number out of a double's range) and what it would read otherwise (long integers) go to json.loads."""
-    if orjson is not None:
-        if (
-            _ORJSON_MAY_MISREAD_BYTES.search(text)
-            if isinstance(text, bytes)
-            else _ORJSON_MAY_MISREAD.search(text)
-        ) is None:
-            try:
-                return orjson.loads(text)
-            except orjson.JSONDecodeError:
-                pass
-    return json.loads(text)
