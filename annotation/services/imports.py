@@ -22,7 +22,7 @@ from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
 from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
 from annotation.label_config import LabelSchema
-from annotation.models import Annotation, ImportJob, Prediction, Project, Task
+from annotation.models import Annotation, ImportJob, Prediction, Project, Task, TaskState
 from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services import gold
@@ -32,7 +32,7 @@ from annotation.services.leases import Lease
 from annotation.services.projects import project_schema
 from annotation.services.quality import tasks_quality_refresh
 from annotation.services.search_index import search_index_enqueue, search_index_hold
-from annotation.services.states import imported_states_sql
+from annotation.services.states import imported_state, imported_states_sql
 from tessera import validation
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError, NotFound
@@ -480,12 +480,19 @@ def _write_batch(
     """Write one batch of checked rows at its place in the import's inner_id range; the task ids, when
     asked for or needed for the batch's annotations and predictions."""
     first = first_inner_id + start
+    # Each task's state goes in its own row (annotation/services/states.py imported_state); the few
+    # that depend on the task's id or agreement are written as labeled and decided by one UPDATE below.
+    overlap, policy = project.maximum_annotations, project.review_policy
+    states = {total: imported_state(submitted=total, overlap=overlap, policy=policy)
+              for total in {row[3] for row in checked.tasks}}  # fmt: skip
+    undecided = None in states.values()
+    states = {total: TaskState.LABELED.value if state is None else state for total, state in states.items()}
     bulk_insert(
         Task._meta.db_table,
         ("data", "meta", "inner_id", "is_labeled", "total_annotations", "cancelled_annotations",
-         "total_predictions", "labels"),
+         "total_predictions", "labels", "state"),
         (
-            (data, meta, first + offset, is_labeled, total, cancelled, predictions, labels)
+            (data, meta, first + offset, is_labeled, total, cancelled, predictions, labels, states[total])
             for offset, (data, meta, is_labeled, total, cancelled, predictions, labels) in enumerate(checked.tasks)
         ),
         constants={"project_id": project.pk, "created_at": now, "updated_at": now},
@@ -526,9 +533,9 @@ def _write_batch(
         gold.gold_imported(
             project=project, task_ids=[task_ids[position - start] for position in gold_positions]
         )
-    if any(row[3] for row in checked.tasks):
-        # Tasks imported with answers start where the state machine puts them (in progress, labeled or
-        # in review; annotation/services/states.py): one set-based UPDATE over the batch's range.
+    if undecided:
+        # Tasks at the overlap under the sample or low_agreement policy: labeled or in review by their
+        # id or agreement (refreshed above), one set-based UPDATE over the batch's range.
         sql, params = imported_states_sql(project)
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
@@ -538,10 +545,11 @@ def _write_batch(
 # COPY lines of the two tables a labeled import fills, one f-string a row: formatting value by value
 # (a call and a type test each) cost about as much as the rest of the write phase's Python.
 def _task_copy_line(row: tuple) -> str:
-    data, meta, inner_id, is_labeled, total, cancelled, predictions, labels = row
+    data, meta, inner_id, is_labeled, total, cancelled, predictions, labels, state = row
+    # state is one of TaskState's plain values: no character COPY would need escaped.
     return (
         f"{copy_text(data)}\t{copy_text(meta)}\t{inner_id}\t{COPY_BOOL[is_labeled]}\t{total}\t{cancelled}"
-        f"\t{predictions}\t{copy_text(labels)}"
+        f"\t{predictions}\t{copy_text(labels)}\t{state}"
     )
 
 

@@ -184,20 +184,34 @@ def task_state_refresh(project: Project, task_id: int) -> str:
     return row[0] if row else TaskState.UNLABELED
 
 
+def imported_state(*, submitted: int, overlap: int, policy: str) -> str | None:
+    """The state a task starts in when an import writes it with ``submitted`` answers (none of them
+    reviewed), by ``task_state_for``'s rule; None when it depends on the task's id or agreement (the
+    sample and low_agreement policies at the overlap), which ``imported_states_sql`` decides once the
+    row exists. Imports write the state in the task's own row, so that most imports never rewrite
+    their tasks (an UPDATE of every row of a batch cost a third of its database time)."""
+    if submitted == 0:
+        return TaskState.UNLABELED.value
+    if submitted < overlap:
+        return TaskState.IN_PROGRESS.value
+    if policy != ReviewPolicy.SAMPLE and policy != ReviewPolicy.LOW_AGREEMENT:
+        # review_selects is True under every other policy.
+        return TaskState.IN_REVIEW.value
+    return None
+
+
 def imported_states_sql(project: Project) -> tuple[str, list]:
     """After an import wrote tasks with their answers (all of them submitted, none reviewed): the
-    states of the tasks in an inner_id range from their counters alone, set-based. Placeholders:
-    the range's first and last inner_id follow the returned parameters."""
+    states ``imported_state`` left undecided (tasks at the overlap under the sample or low_agreement
+    policy), set-based over an inner_id range. Placeholders: the range's first and last inner_id
+    follow the returned parameters."""
     table = Task._meta.db_table
     selects, select_params = _selects_sql(project, f'"{table}"."id"')
     sql = f"""
-UPDATE "{table}" SET "state" = CASE
-    WHEN "total_annotations" < %s THEN 'in_progress'
-    WHEN {selects} THEN 'in_review'
-    ELSE 'labeled' END
-WHERE "project_id" = %s AND "inner_id" >= %s AND "inner_id" <= %s AND "total_annotations" > 0
+UPDATE "{table}" SET "state" = CASE WHEN {selects} THEN 'in_review' ELSE 'labeled' END
+WHERE "project_id" = %s AND "total_annotations" >= %s AND "inner_id" >= %s AND "inner_id" <= %s
 """
-    return sql, [project.maximum_annotations, *select_params, project.pk]
+    return sql, [*select_params, project.pk, project.maximum_annotations]
 
 
 def review_state_after_edit(annotation: Annotation, *, by_author: bool) -> str:
