@@ -184,8 +184,12 @@ class ResultValidator:
                 passed.clear()
             passed.add(key)
 
-    def validate(self, result, data: dict, *, field: str, text: str) -> None:
-        """``text`` is the result's JSON encoding, which the caller needs anyway to store it."""
+    def validate(self, result, data: dict, *, field: str, text: str) -> bytes | None:
+        """``text`` is the result's JSON encoding, which the caller needs anyway to store it.
+
+        Returns the result's shape key when one was made (results whose text was seen before skip
+        it), so that the caller can keep per-shape facts too (``shape_labels``)."""
+        key = None
         if text not in self.passed:
             shape = result_shape(result)
             key = None if shape is None else shape_key(shape)
@@ -195,6 +199,7 @@ class ResultValidator:
                     self._remember(self.shapes_passed, key)
             self._remember(self.passed, text)
         validate_result_spans(self.schema, result, data, field=field)
+        return key
 
 
 def validate_task_data(schema: LabelSchema, data, *, field: str) -> None:

@@ -104,6 +104,47 @@ class _AuthorResolver:
         )
 
 
+class _LabelsByShape:
+    """Each answer's labels (``result_labels``) and their stored text (``Task.labels`` of a task with
+    that one answer), kept per result shape: the options chosen are part of the shape (only region ids
+    and span offsets and text are not), so results of one shape choose the same labels. Every result of
+    a Label Studio export differs, but a few shapes cover them: the walk and the encoding run once a
+    shape instead of once a row."""
+
+    MAX_REMEMBERED = ResultValidator.MAX_REMEMBERED
+    MAX_KEY_CHARS = ResultValidator.MAX_KEY_CHARS
+
+    def __init__(self) -> None:
+        self.by_shape: dict[bytes, tuple[dict[str, set[str]], str]] = {}
+
+    def of(self, result, key: bytes | None) -> tuple[dict[str, set[str]], str]:
+        """(labels by control, their stored text) of one submitted answer; callers must not change them."""
+        entry = None if key is None else self.by_shape.get(key)
+        if entry is None:
+            found = result_labels(result)
+            entry = (found, _encode(labels_document(found)) if found else "{}")
+            if key is not None and len(key) <= self.MAX_KEY_CHARS:
+                # Results all different in shape would only fill the dict: start over.
+                if len(self.by_shape) >= self.MAX_REMEMBERED:
+                    self.by_shape.clear()
+                self.by_shape[key] = entry
+        return entry
+
+
+def _task_labels_text(answers: list[tuple[dict[str, set[str]], str]]) -> str:
+    """Task.labels, as the annotation services keep it, from its submitted answers' ``_LabelsByShape``
+    entries (most imports carry none, most labeled ones one answer a task)."""
+    if not answers:
+        return "{}"
+    if len(answers) == 1:
+        return answers[0][1]
+    labels: dict[str, set[str]] = {}
+    for found, _text in answers:
+        for control, options in found.items():
+            labels.setdefault(control, set()).update(options)
+    return _encode(labels_document(labels)) if labels else "{}"
+
+
 @dataclass
 class _CheckedRows:
     tasks: list[tuple]  # (data_text, meta_text, is_labeled, total, cancelled, predictions, labels_text)
@@ -123,10 +164,12 @@ def _check_items(
     start: int = 0,
     authors: "_AuthorResolver | None" = None,
     results: ResultValidator | None = None,
+    labels_by_shape: _LabelsByShape | None = None,
 ) -> _CheckedRows:
     # start: the position of the first item in the whole import, when items are one batch of it.
     authors = authors or _AuthorResolver(project, user)
     results = results or ResultValidator(schema, encode=_encode)
+    labels_by_shape = labels_by_shape or _LabelsByShape()
     overlap = project.maximum_annotations
     checked = _CheckedRows(tasks=[], annotations=[], predictions=[])
     default_author = authors.default_id
@@ -137,14 +180,14 @@ def _check_items(
         total = cancelled = 0
         # The common values of each field take a fast path; anything else goes through the full check,
         # which names the field: field names are built only then (a few f-strings a row add up).
-        labels: dict[str, set[str]] = {}
+        answers: list[tuple[dict[str, set[str]], str]] = []
         for index, annotation in enumerate(item.annotations):
             field = f"{where}.annotations[{index}]"
             if not isinstance(annotation, dict):
                 raise ApplicationError(_("Each annotation must be a JSON object."), field=field)
             result = annotation.get("result", [])
             result_text = _json_text(result, field=f"{field}.result")
-            results.validate(result, item.data, field=field, text=result_text)
+            shape = results.validate(result, item.data, field=field, text=result_text)
             # In the order the fields were always checked, so that a row with several faults names the same one.
             was_cancelled = annotation.get("was_cancelled", False)
             if type(was_cancelled) is not bool:
@@ -166,7 +209,7 @@ def _check_items(
             cancelled += was_cancelled
             total += not was_cancelled
             if not was_cancelled:
-                result_labels(result, labels)
+                answers.append(labels_by_shape.of(result, shape))
         for index, prediction in enumerate(item.predictions):
             field = f"{where}.predictions[{index}]"
             if not isinstance(prediction, dict):
@@ -190,8 +233,7 @@ def _check_items(
                 total,
                 cancelled,
                 len(item.predictions),
-                # Task.labels, as the annotation services keep it (most imports carry none).
-                _encode(labels_document(labels)) if labels else "{}",
+                _task_labels_text(answers),
             )
         )
         if progress is not None and position and position % PROGRESS_EVERY_ROWS == 0:
@@ -382,13 +424,14 @@ def tasks_import_streamed(
     schema = project_schema(project)
     authors = _AuthorResolver(project, user)
     results = ResultValidator(schema, encode=_encode)
+    labels_by_shape = _LabelsByShape()
 
     def checked_batches(*, report: Callable[[int], None] | None) -> Iterator[tuple[int, _CheckedRows]]:
         position = 0
         for batch in _batches(open_items()):
             checked = _check_items(
                 batch, schema=schema, project=project, user=user, progress=report, start=position,
-                authors=authors, results=results,
+                authors=authors, results=results, labels_by_shape=labels_by_shape,
             )  # fmt: skip
             yield position, checked
             position += len(batch)
