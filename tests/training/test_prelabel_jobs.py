@@ -20,6 +20,7 @@ from tests.conftest import choice
 from tests.integration.conftest import publishing_to
 from tests.training.conftest import ENTITY_RULES, ENTITY_TEXTS
 from training.models import PrelabelJob
+from training.prelabelers.base import BackendUnfit
 from training.prelabelers.examples import labeled_count, labeled_examples
 from training.services.prelabel_jobs import (
     prelabel_job_cancel,
@@ -346,6 +347,56 @@ def test_the_sweep_refits_after_enough_new_labels_once(choices_project, make_pre
     assert prelabel_refit_sweep().refits == []  # its job waits: no second one
     job = PrelabelJob.objects.filter(prelabeler=prelabeler).latest("pk")
     assert job.scope == {"tasks": "unlabeled", "refit": True} and job.state == JobState.CREATED
+
+
+def test_the_sweep_gives_a_never_fitted_learning_pre_labeler_its_first_job(
+    choices_project, make_prelabeler, test_backends, cast
+):
+    # The demo's MiniLM classifier stayed unfitted with 100 labels: the sweep looked at fitted ones only.
+    Project.objects.filter(pk=choices_project.pk).update(prelabel_refit_every=2)
+    learner = make_prelabeler(choices_project, "test_majority")
+    make_prelabeler(choices_project, "test_first_choice")  # learns nothing: never swept
+    tasks = list(Task.objects.filter(project=choices_project).order_by("pk"))
+    annotation_create(task=tasks[0], user=cast.users["annotator"], result=choice("Negative"))
+    assert prelabel_refit_sweep().refits == []  # one label: not yet
+
+    annotation_create(task=tasks[1], user=cast.users["annotator"], result=choice("Negative"))
+    assert prelabel_refit_sweep().refits == [learner.pk]
+    job = PrelabelJob.objects.get(prelabeler=learner)
+    prelabel_job_run(job_id=job.pk)
+    learner.refresh_from_db()
+    assert (learner.fitted_examples, learner.model_version) == (2, "majority:2:Negative")
+    assert prelabel_refit_sweep().refits == []
+
+
+def test_a_failed_first_fit_waits_for_new_labels_before_the_sweep_tries_again(
+    choices_project, make_prelabeler, test_backends, cast, monkeypatch
+):
+    from tests.training.backends import Majority
+
+    Project.objects.filter(pk=choices_project.pk).update(prelabel_refit_every=2)
+    learner = make_prelabeler(choices_project, "test_majority")
+    tasks = list(Task.objects.filter(project=choices_project).order_by("pk"))
+    for task in tasks[:2]:
+        annotation_create(task=task, user=cast.users["annotator"], result=choice("Negative"))
+    real_fit = Majority.fit
+
+    def unfit(self, examples):
+        raise BackendUnfit("needs two classes", field="backend")
+
+    monkeypatch.setattr(Majority, "fit", unfit)
+    assert prelabel_refit_sweep().refits == [learner.pk]
+    prelabel_job_run(job_id=PrelabelJob.objects.get(prelabeler=learner).pk)
+    learner.refresh_from_db()
+    assert learner.fitted_at is None
+    assert learner.fit_info == {"state": "failed", "error_message": "needs two classes", "labels": 2}
+    assert prelabel_refit_sweep().refits == []  # the same labels would fail the same way
+
+    monkeypatch.setattr(Majority, "fit", real_fit)
+    annotation_create(task=tasks[2], user=cast.users["annotator"], result=choice("Positive"))
+    assert prelabel_refit_sweep().refits == []
+    annotation_create(task=tasks[3], user=cast.users["annotator"], result=choice("Positive"))
+    assert prelabel_refit_sweep().refits == [learner.pk]
 
 
 def test_an_import_is_pre_labeled_by_the_pre_labelers_that_ask_for_it(

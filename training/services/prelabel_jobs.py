@@ -50,6 +50,7 @@ from tessera.services import audit_record
 from training.models import Prelabeler, PrelabelJob
 from training.prelabelers.base import Backend, BackendUnfit, Dropped, PredictionOut, TaskInput
 from training.prelabelers.examples import labeled_count, labeled_examples
+from training.prelabelers.registry import backend_class
 from training.services.prelabelers import backend_for
 
 logger = logging.getLogger(__name__)
@@ -271,24 +272,30 @@ def prelabel_refit_sweep() -> SweepReport:
     """Run by beat: a refit job for each fitted pre-labeler whose project gained (or lost)
     ``prelabel_refit_every`` labels since its last fit, unless one of its jobs is waiting or running.
 
-    Only pre-labelers that were fitted at least once are looked at (a learning backend that never
-    ran waits to be asked), so nothing here loads a backend's class; labels are counted once a project.
+    A learning pre-labeler that was never fitted gets its first job the same way, once the project has
+    ``prelabel_refit_every`` labels (counted from its last failed attempt, if a fit failed: a fit that
+    cannot succeed yet, such as one with a single class, is not retried on every tick). Backend
+    classes are loaded only for never-fitted pre-labelers; labels are counted once a project.
     """
     report = SweepReport()
     candidates = list(
-        Prelabeler.objects.filter(
-            is_active=True, fitted_at__isnull=False, project__prelabel_refit_every__gt=0
-        )
+        Prelabeler.objects.filter(is_active=True, project__prelabel_refit_every__gt=0)
         .exclude(jobs__state__in=LIVE_STATES)
         .select_related("project")
         .order_by("project_id", "pk")
     )
     counts: dict[int, int] = {}
+    learns: dict[str, bool] = {}
     for prelabeler in candidates:
+        if prelabeler.fitted_at is None:
+            if prelabeler.backend not in learns:
+                learns[prelabeler.backend] = backend_class(prelabeler.backend).learns
+            if not learns[prelabeler.backend]:
+                continue
         project = prelabeler.project
         if project.pk not in counts:
             counts[project.pk] = labeled_count(project)
-        if abs(counts[project.pk] - prelabeler.fitted_examples) < project.prelabel_refit_every:
+        if abs(counts[project.pk] - _labels_at_last_fit(prelabeler)) < project.prelabel_refit_every:
             continue
         try:
             prelabel_job_create(
@@ -299,6 +306,15 @@ def prelabel_refit_sweep() -> SweepReport:
             continue
         report.refits.append(prelabeler.pk)
     return report
+
+
+def _labels_at_last_fit(prelabeler: Prelabeler) -> int:
+    """The label count of the last fit, or of the last failed first fit (kept in ``fit_info``)."""
+    if prelabeler.fitted_at is not None:
+        return prelabeler.fitted_examples
+    info = prelabeler.fit_info if isinstance(prelabeler.fit_info, dict) else {}
+    labels = info.get("labels")
+    return labels if isinstance(labels, int) else 0
 
 
 # ---- the runner -----------------------------------------------------------------------------------------
@@ -474,6 +490,13 @@ class JobRun:
                 },
             )
 
+    def _first_fit_failed(self, count: int, message: str) -> None:
+        """Remember the label count of a failed first fit, so that beat's sweep waits for new labels."""
+        if self.prelabeler.fitted_at is not None:
+            return  # the earlier fit stays the pre-labeler's model, and its info stays true
+        info = {"state": "failed", "error_message": message, "labels": count}
+        Prelabeler.objects.filter(pk=self.prelabeler.pk, fitted_at__isnull=True).update(fit_info=info)
+
     def _fit(self, backend: Backend) -> str:
         """Fit a learning backend when its fit is older than the labels (or a refit was asked); the version."""
         if not backend.learns:
@@ -487,14 +510,14 @@ class JobRun:
             examples = labeled_examples(self.project)
             try:
                 fitted = backend.fit(examples)
-            except BackendUnfit:
+            except BackendUnfit as unfit:
+                self._first_fit_failed(count, unfit.message)
                 raise
             except Exception as exc:
                 logger.exception("Pre-labeler %s failed to fit", prelabeler.pk)
-                raise ApplicationError(
-                    _("The fit failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"[:1000]},
-                    code="fit_failed",
-                ) from exc
+                message = _("The fit failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+                self._first_fit_failed(count, str(message))
+                raise ApplicationError(message, code="fit_failed") from exc
         now = timezone.now()
         with transaction.atomic():
             self.lease.hold()
