@@ -42,6 +42,7 @@ STRINGS = {
         "completed": "Completed",
         "span_rules": "Span rules",
         "dashboard_heading": "Pre-labels by model version",
+        "first_fit_failed": "Its fit on 7 labeled tasks failed",
     },
     "ja": {
         "locale": "ja-JP",
@@ -54,6 +55,7 @@ STRINGS = {
         "completed": "完了",
         "span_rules": "スパンルール",
         "dashboard_heading": "モデルのバージョン別の事前ラベル",
+        "first_fit_failed": "ラベル付きタスク 7 件での学習に失敗しました",
     },
 }
 
@@ -161,6 +163,22 @@ def test_a_manager_adds_tests_and_runs_a_span_rules_prelabeler(
     version_row = page.locator("table.prelabels tbody tr")
     expect(version_row).to_have_count(1)
     expect(version_row.locator("th")).to_have_text(prelabeler.model_version or job.model_version)
+    # A learning pre-labeler that never fitted says why its first fit failed, the server's words as text.
+    Prelabeler.objects.create(
+        project=project,
+        backend="embedding_classifier",
+        title="MiniLM",
+        settings={},
+        created_by=prelabeler.created_by,
+        fit_info={"state": "failed", "error_message": "<img src=x onerror=alert(1)> one class", "labels": 7},
+    )
+    page.goto(f"{session.base_url}/projects/{project.pk}/models/")
+    page.wait_for_selector(".models-page[data-state=ready]")
+    note = page.locator("article.prelabeler [data-test=first-fit]")
+    expect(note).to_have_count(1)
+    expect(note).to_contain_text("<img src=x onerror=alert(1)> one class")
+    expect(note).to_contain_text(words["first_fit_failed"])
+    assert page.locator("article.prelabeler img").count() == 0
     # The refused create is the one failed request the browser logs.
     unexpected = [entry for entry in session.console_errors if "status of 400" not in entry]
     assert session.errors == [] and unexpected == [], (session.errors, session.console_errors)

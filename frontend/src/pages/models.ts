@@ -40,6 +40,8 @@ const t = catalogue(
     modelVersion: "Model version",
     noVersion: "not fitted yet",
     fitted: "Fitted on {examples} labeled tasks, {when}",
+    firstFitWaits: "Not fitted yet: it fits by itself once enough tasks are labeled (see Settings), or run it with “Refit on the latest labels first”.",
+    firstFitFailed: "Its fit on {labels} labeled tasks failed: {reason}. It is tried again after more tasks are labeled.",
     learns: "Learns from the project's labels",
     rulesFixed: "Does not learn",
     autoImport: "Pre-labels new imports",
@@ -142,6 +144,8 @@ const t = catalogue(
     modelVersion: "モデルのバージョン",
     noVersion: "未学習",
     fitted: "ラベル付きタスク {examples} 件で学習（{when}）",
+    firstFitWaits: "未学習: ラベル付きタスクが十分に増えると自動で学習します（設定を参照）。「先に最新のラベルで再学習する」を選んで実行することもできます。",
+    firstFitFailed: "ラベル付きタスク {labels} 件での学習に失敗しました: {reason}。ラベル付きタスクが増えると再度試します。",
     learns: "プロジェクトのラベルから学習する",
     rulesFixed: "学習しない",
     autoImport: "新しいインポートに事前ラベルを付ける",
@@ -641,6 +645,15 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
     }
   });
 
+  // A learning pre-labeler that never fitted: when its first fit runs, or why the last try failed.
+  const firstFitNote = (info: Record<string, unknown> | null): HTMLElement => {
+    if (info && info.state === "failed" && typeof info.labels === "number") {
+      const reason = typeof info.error_message === "string" ? info.error_message : "";
+      return el("p", { className: "hint", attrs: { "data-test": "first-fit", role: "status" }, text: t("firstFitFailed", { labels: formatNumber(info.labels), reason }) });
+    }
+    return el("p", { className: "hint", attrs: { "data-test": "first-fit" }, text: t("firstFitWaits") });
+  };
+
   // ---- the list, with Test and Run on each -------------------------------------------------------
   const card = (prelabeler: Prelabeler): HTMLElement => {
     const prefix = `prelabeler-${prelabeler.id}`;
@@ -653,7 +666,9 @@ export default async function modelsTab(ctx: ProjectContext): Promise<() => void
     ];
     const fitted = prelabeler.fitted_at
       ? el("p", { className: "hint", text: t("fitted", { examples: formatNumber(prelabeler.fitted_examples), when: formatDateTime(prelabeler.fitted_at) }) })
-      : null;
+      : prelabeler.learns
+        ? firstFitNote(prelabeler.fit_info)
+        : null;
 
     // Test on a task.
     const taskInput = el("input", { attrs: { id: `${prefix}-task`, type: "text", inputmode: "numeric", autocomplete: "off", "data-test": "task", size: "8" } });
