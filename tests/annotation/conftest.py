@@ -13,12 +13,6 @@ from tests.conftest import choice
 WATCHED_MODELS = (Project, Task, Annotation, Prediction, Draft, TaskLock, ImportJob, Membership, AuditEvent)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast sets passwords; Django's default hasher costs ~0.2 s a user, MD5 keeps setup instant."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def snapshot():
     """``snapshot()`` returns every watched row, so that ``snapshot() == before`` proves nothing changed."""

@@ -38,12 +38,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_STOP_SECONDS = 15
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast sets passwords; Django's default hasher costs ~0.2 s a user, MD5 keeps setup instant."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _redis_url() -> str:
     configured = os.environ.get("TESSERA_TEST_REDIS_URL")
     if configured:

@@ -25,12 +25,6 @@ ENTITY_TEXTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast sets passwords; Django's default hasher costs ~0.2 s a user, MD5 keeps setup instant."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def members(cast: Cast) -> dict:
     """One user per role of the organization (owner, admin, manager, reviewer, annotator, annotator2),
