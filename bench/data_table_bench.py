@@ -159,7 +159,8 @@ def run(args: argparse.Namespace) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     log_path = data_dir / "gunicorn.log"
     environment = api_bench.server_environment(args, data_dir)
-    api_bench.database_create(args.database_url)
+    if not args.reuse_db:
+        api_bench.database_create(args.database_url)
     try:
         api_bench.manage(environment, "migrate", "--no-input")
         token = api_bench.manage(
@@ -171,15 +172,19 @@ def run(args: argparse.Namespace) -> dict:
             _drop_search_indexes(args)
         with api_bench.benchmark_server(args, environment, log_path) as server:
             client = Client(server.port, token)
-            project = api_bench.create_project(client, "Data table", CONFIG)
-            imported = api_bench.import_tasks(client, project, total, args.batch, make_batch)
-            # Search rows are written after the imports by a job (no worker runs here): the same
-            # service, run once in a process of its own, timed apart from the import.
-            indexing_started = time.perf_counter()
-            if not args.without_search_indexes:
-                api_bench.manage(environment, "tessera_index_search", "--project", str(project))
-            indexing_seconds = time.perf_counter() - indexing_started
-            api_bench.database_analyze(args.database_url)
+            imported: dict = {"tasks_per_s": None, "reused": True}
+            indexing_seconds = 0.0
+            project = _kept_project(args) if args.reuse_db else None
+            if project is None:
+                project = api_bench.create_project(client, "Data table", CONFIG)
+                imported = api_bench.import_tasks(client, project, total, args.batch, make_batch)
+                # Search rows are written after the imports by a job (no worker runs here): the same
+                # service, run once in a process of its own, timed apart from the import.
+                indexing_started = time.perf_counter()
+                if not args.without_search_indexes:
+                    api_bench.manage(environment, "tessera_index_search", "--project", str(project))
+                indexing_seconds = time.perf_counter() - indexing_started
+                api_bench.database_analyze(args.database_url)
             annotator_id = _user_id(args, ANNOTATORS[0])
             base = f"/api/tasks/?project={project}&ordering=-total_annotations"
             urls = {
@@ -196,7 +201,7 @@ def run(args: argparse.Namespace) -> dict:
             timed = {name: time_pages(client, url, args.samples, rng) for name, url in urls.items()}
             client.close()
     finally:
-        if not args.keep_db:
+        if not (args.keep_db or args.reuse_db):
             api_bench.database_drop(args.database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
     return {
@@ -232,6 +237,20 @@ def _drop_search_indexes(args: argparse.Namespace) -> None:
     connection.close()
 
 
+def _kept_project(args: argparse.Namespace) -> int | None:
+    """The project a ``--keep-db`` run filled, if it holds ``--tasks`` tasks."""
+    connection = api_bench._bench_connection(args.database_url)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id FROM annotation_project p WHERE p.title = 'Data table' "
+            "AND (SELECT count(*) FROM annotation_task t WHERE t.project_id = p.id) = %s ORDER BY p.id DESC",
+            [args.tasks],
+        )
+        row = cursor.fetchone()
+    connection.close()
+    return row[0] if row else None
+
+
 def _user_id(args: argparse.Namespace, email: str) -> int:
     connection = api_bench._bench_connection(args.database_url)
     with connection.cursor() as cursor:
@@ -253,6 +272,11 @@ def main() -> None:
         default=api_bench.DEFAULT_DATABASE_URL.replace("tessera_bench", "tessera_bench_datatable"),
     )
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="time the pages of the project a --keep-db run left (same --tasks), without importing again",
+    )
     parser.add_argument(
         "--without-search-indexes",
         action="store_true",
