@@ -87,6 +87,13 @@ def _compiled_translations():
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The cast sets seven passwords; Django's default hasher costs ~0.3 s each, over 2 s a test. MD5
+    keeps setup instant (a test about hashing itself sets its own hashers)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Django's LocaleMiddleware activates a request's language in the thread that serves it and
     leaves it active; the test client serves in the test's own thread, so without this a Japanese

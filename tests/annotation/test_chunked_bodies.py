@@ -30,11 +30,6 @@ from tests.conftest import SENTIMENT_CONFIG, choice
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def send_chunked(
     client, method: str, path: str, body: bytes, content_type="application/json", terminated=True
 ):

@@ -15,12 +15,6 @@ from tests.compat.sdk_http import sdk_client, sdk_request
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast sets passwords; Django's default hasher costs ~0.2 s a user, MD5 keeps setup instant."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def live_server_closes_its_connections():
     """The live server keeps HTTP connections alive, and each of its threads would keep its database
     connection for CONN_MAX_AGE while the client's socket stays open; PostgreSQL then refuses to

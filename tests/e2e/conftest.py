@@ -118,11 +118,6 @@ IMAGES = """<View>
 </View>"""
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _png(width: int, height: int) -> bytes:
     """A small PNG drawn in code (sea, land, a cloud), so the tests need no image files or downloads."""
     rows = []
