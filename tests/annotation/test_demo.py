@@ -80,6 +80,25 @@ def test_demo_sets_up_pre_labelers_and_its_queued_job_pre_labels_every_task(sett
 
 
 @pytest.mark.django_db
+def test_beat_gives_the_demos_classifier_its_first_fit(tmp_path, settings):
+    """The MiniLM classifier learns from the demo's labels: beat's refit sweep queues its first job once
+    the project holds ``prelabel_refit_every`` labels (it stayed unfitted while the sweep looked only
+    at pre-labelers fitted before)."""
+    from training.models import PrelabelJob
+    from training.services.prelabel_jobs import prelabel_refit_sweep
+
+    settings.TESSERA_DATASETS_DIR = tmp_path / "datasets"
+    call_command("tessera_demo", "--tasks", "150")  # 50 come labeled: the default refit interval
+    project = Project.objects.get(title="Financial news sentiment")
+    classifier = project.prelabelers.get(backend="embedding_classifier")
+
+    assert prelabel_refit_sweep().refits == [classifier.pk]
+    job = PrelabelJob.objects.get(prelabeler=classifier)
+    assert job.scope == {"tasks": "unlabeled", "refit": True}
+    assert prelabel_refit_sweep().refits == []  # its job waits: no second one
+
+
+@pytest.mark.django_db
 def test_demo_labels_a_third_and_queues_a_dataset_version_ready_to_train(settings, tmp_path):
     from annotation.models import Annotation, JobState
     from exports.dataset_services import dataset_version_run
