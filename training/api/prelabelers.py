@@ -45,7 +45,11 @@ class PrelabelerOut(serializers.Serializer):
     )
     fitted_at = serializers.DateTimeField(allow_null=True)
     fitted_examples = serializers.IntegerField(help_text="Labeled examples the latest fit learned from.")
-    fit_info = serializers.DictField(allow_null=True, help_text="What the latest fit reported.")
+    fit_info = serializers.DictField(
+        allow_null=True,
+        help_text="What the latest fit reported; for a learning pre-labeler never fitted, a failed first fit: "
+        '{"state": "failed", "error_message", "labels"} (the labeled tasks it tried).',
+    )
     learns = serializers.BooleanField(help_text="Fits on the project's labels before predicting.")
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
