@@ -297,6 +297,27 @@ def test_a_run_stops_at_its_time_limit_and_queues_its_continuation_behind_other_
 
 @postgres_only
 @pytest.mark.django_db
+def test_the_command_indexes_a_project_to_the_end_past_the_jobs_time_limit(make_project, settings):
+    """The data table benchmark at 1M ran the command once: it stopped after the job's 10 s and left
+    900k tasks to the scanned tail, so every search read them."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(5)])
+    settings.TESSERA_SEARCH_INDEX_BATCH = 2
+    settings.TESSERA_SEARCH_INDEX_RUN_SECONDS = 0  # the job would stop after its first batch
+    out = StringIO()
+    call_command("tessera_index_search", "--project", str(project.pk), stdout=out)
+
+    assert len(_rows(project)) == 5
+    assert "indexed 5" in out.getvalue() and "complete: True" in out.getvalue()
+    project.refresh_from_db()
+    assert project.search_indexed_layout_version == project.task_layout_version
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_imports_queue_one_message_while_one_waits(cast, make_project, django_capture_on_commit_callbacks):
     project = make_project()
     owner = cast.users["owner"]
