@@ -185,8 +185,10 @@ def _with_children(tasks: QuerySet[Task], *, membership: Membership, project: Pr
 # A walk of the sorted index checks each row's field alone; a trigram bitmap rechecks each candidate's
 # whole data as text as well, about four times the work per row.
 WALK_ROW_COST_RATIO = 4
-# The capped count scans instead of building the trigram bitmap for a word in one task in 8 or more.
-COUNT_WALK_SHARE = 8
+# The capped count: a scan checks a task's field in about 1.2 µs and meets ``cap`` matches after about
+# ``cap * tasks / E`` rows; the trigram way rechecks and de-duplicates every one of the ``E`` candidates
+# before the first count (about 4.5 µs each), measured at 1M tasks (docs/BENCHMARKS.md, issue 8).
+COUNT_WALK_ROW_COST_RATIO = 4
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,16 @@ class TextFilterPlan:
     count_walks: bool = False
 
 
-def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: int) -> TextFilterPlan:
+# A walk reads until its page (or the count's cap) is met, usually a few thousand rows, but is costed as
+# the whole scan: past jit_above_cost PostgreSQL compiled it (14 ms of a 56 ms page at 1M tasks) and
+# it split it over parallel workers, whose start and merge cost more than the rows (a page of 50 at
+# offset 200 for a Japanese word: 56 ms as planned, 11 ms with neither). For the walk's transaction only.
+WALK_SETTINGS = "set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
+
+
+def task_text_filter_plan(
+    *, project: Project, query: TaskQuery, rows_wanted: int, count_cap: int | None = None
+) -> TextFilterPlan:
     """Whether a text filter's page and count are cheaper walking the tasks than through the trigram index.
 
     PostgreSQL estimates the trigram condition well from the index's statistics, but not the exact
@@ -210,9 +221,12 @@ def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: in
     * the page: walking the sorted index reads about ``rows_wanted * tasks / E`` rows, each checked on
       its field; the bitmap rechecks ``E`` candidates, each on the whole data as text and the field
       (``WALK_ROW_COST_RATIO`` times the work);
-    * the count (up to the cap): a scan meets the cap after about ``cap * tasks / E`` rows, the bitmap
-      after ``cap`` rechecks but only once the bitmap of all ``E`` matches is built: the scan wins only
-      for a word in one task in ``COUNT_WALK_SHARE`` or more.
+    * the count (up to the cap): a scan meets the cap after about ``cap * tasks / E`` rows; the index
+      way rechecks and de-duplicates all ``E`` candidates first (the ``IN`` is hashed whole before the
+      count's limit applies), ``COUNT_WALK_ROW_COST_RATIO`` times a scanned row's work each.
+
+    ``E`` comes from the search text's histogram (1,000 entries, migration 0017): a rarer word than
+    one task in 1,000 is estimated at most a few thousand rows of 1M, below both thresholds.
     """
     if connection.vendor != "postgresql" or not project.task_count:
         return TextFilterPlan()
@@ -233,9 +247,10 @@ def task_text_filter_plan(*, project: Project, query: TaskQuery, rows_wanted: in
     if isinstance(plan, str):
         plan = json.loads(plan)
     estimated = float(plan[0]["Plan"]["Plan Rows"])
+    cap = settings.TESSERA_TASK_FILTER_COUNT_CAP if count_cap is None else count_cap
     return TextFilterPlan(
         page_walks=estimated * estimated * WALK_ROW_COST_RATIO > rows_wanted * project.task_count,
-        count_walks=estimated * COUNT_WALK_SHARE >= project.task_count,
+        count_walks=estimated * estimated * COUNT_WALK_ROW_COST_RATIO >= (cap + 1) * project.task_count,
     )
 
 
@@ -257,9 +272,11 @@ def task_page_filtered(
     )
     with transaction.atomic() if walk else nullcontext(), connection.cursor() as cursor:
         if walk:
-            # For this transaction only: no sequential scan and no sort when an index gives the order.
+            # For this transaction only: no sequential scan and no sort when an index gives the order,
+            # and a walk that stops early is planned as one (WALK_SETTINGS).
             cursor.execute(
-                "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true)"
+                "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true), "
+                + WALK_SETTINGS
             )
         cursor.execute(sql, [*params, limit, offset])
         ids = [row[0] for row in cursor.fetchall()]
@@ -296,7 +313,9 @@ def task_filtered_totals(
         f'FROM (SELECT t."total_annotations", t."total_predictions" FROM "{Task._meta.db_table}" t '
         f"WHERE {where} LIMIT %s) s"
     )
-    with connection.cursor() as cursor:
+    with transaction.atomic() if walk else nullcontext(), connection.cursor() as cursor:
+        if walk:
+            cursor.execute("SELECT " + WALK_SETTINGS)
         cursor.execute(sql, [*params, cap + 1])
         count, annotations, predictions = cursor.fetchone()
     if count > cap:

@@ -4,7 +4,7 @@
 For a slow figure of a benchmark that kept its database (``data_table_bench.py --keep-db``): the request
 goes through Django's test client signed in as ``--user`` (no server needed), every statement it runs is
 captured with its parameters, then the statements are replayed in one transaction that is rolled back:
-``SET``/``SET LOCAL`` statements (the data table's walk sets planner switches) as they were, the slow
+``SET`` statements and ``set_config`` calls (the data table's walk sets planner switches) as they were, the slow
 reads under ``EXPLAIN (ANALYZE, BUFFERS)``. Writes are never replayed.
 
 Usage (from the repository root)::
@@ -57,7 +57,7 @@ def main() -> None:
         for query in captured.captured_queries:
             sql, took = query["sql"], float(query["time"]) * 1000
             head = sql.lstrip().split(None, 1)[0].upper()
-            if head == "SET":
+            if head == "SET" or "set_config(" in sql:
                 cursor.execute(sql)
                 print(f"\n-- replayed: {sql}")
                 continue

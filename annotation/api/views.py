@@ -354,14 +354,12 @@ class TaskListView(APIView):
         if query.narrows:
             # Label Studio counts every match; here the count stops at a cap, so that a filter keeping
             # most of a million tasks does not make each page a scan of the project.
+            cap = settings.TESSERA_TASK_FILTER_COUNT_CAP
             plan = selectors.task_text_filter_plan(
-                project=project, query=query, rows_wanted=offset + page_size
+                project=project, query=query, rows_wanted=offset + page_size, count_cap=cap
             )
             filtered = selectors.task_filtered_totals(
-                project=project,
-                query=query,
-                cap=settings.TESSERA_TASK_FILTER_COUNT_CAP,
-                walk=plan.count_walks,
+                project=project, query=query, cap=cap, walk=plan.count_walks
             )
             tasks = selectors.task_page_filtered(
                 project=project, membership=membership, query=query, offset=offset, limit=page_size,

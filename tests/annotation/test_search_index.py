@@ -297,6 +297,19 @@ def test_a_run_stops_at_its_time_limit_and_queues_its_continuation_behind_other_
 
 @postgres_only
 @pytest.mark.django_db
+def test_the_search_text_keeps_a_histogram_fine_enough_for_a_word_in_one_task_in_1000():
+    """With the default 100 histogram entries a rare word was estimated at 1 % of 1M tasks, and its
+    page walked the sort order (migration 0017)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'annotation_tasksearchtext'::regclass AND attname = 'text'"
+        )
+        assert cursor.fetchone()[0] == 1000
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_the_command_indexes_a_project_to_the_end_past_the_jobs_time_limit(make_project, settings):
     """The data table benchmark at 1M ran the command once: it stopped after the job's 10 s and left
     900k tasks to the scanned tail, so every search read them."""

@@ -432,6 +432,17 @@ def test_a_common_term_walks_the_sort_order_and_a_rare_one_uses_the_trigram_inde
         return task_text_filter_walks(project=project, query=Query(conjunction, conditions), rows_wanted=50)
 
     assert walks("common") and not walks("zeppelin")
+    # The capped count: a scan for the common word (it meets the cap at once), the index for the rare one.
+    from annotation.selectors import task_text_filter_plan
+
+    def count_walks(term: str, cap: int) -> bool:
+        conjunction, conditions = parse_filters(
+            one("data.text", "search", term), field="filters", limits=Limits(50, 50)
+        )
+        query = Query(conjunction, conditions)
+        return task_text_filter_plan(project=project, query=query, rows_wanted=50, count_cap=cap).count_walks
+
+    assert count_walks("common", cap=100) and not count_walks("zeppelin", cap=100)
     # Both ways answer the same tasks.
     client = api("manager")
     assert listed(client, project, filters=one("data.text", "search", "zeppelin")) == [401]
