@@ -166,7 +166,8 @@ def run(args: argparse.Namespace) -> dict:
     load_at_start = api_bench.load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="tessera-bench-paint-"))
     environment = api_bench.server_environment(args, data_dir)
-    api_bench.database_create(args.database_url)
+    if not args.reuse_db:
+        api_bench.database_create(args.database_url)
     try:
         api_bench.manage(environment, "migrate", "--no-input")
         api_bench.manage(environment, "collectstatic", "--no-input", "-v0")
@@ -178,16 +179,19 @@ def run(args: argparse.Namespace) -> dict:
             api_bench.manage(environment, "tessera_user", email, "--org", "Bench", "--role", "annotator")
         with api_bench.benchmark_server(args, environment, data_dir / "gunicorn.log") as server:
             client = Client(server.port, token)
-            project = api_bench.create_project(client, "Data table", data_table_bench.CONFIG)
-            imported = api_bench.import_tasks(
-                client, project, args.tasks, args.batch, data_table_bench.make_batch
-            )
+            imported: dict = {"tasks_per_s": None, "reused": True}
+            project = data_table_bench._kept_project(args) if args.reuse_db else None
+            if project is None:
+                project = api_bench.create_project(client, "Data table", data_table_bench.CONFIG)
+                imported = api_bench.import_tasks(
+                    client, project, args.tasks, args.batch, data_table_bench.make_batch
+                )
+                api_bench.database_analyze(args.database_url)
             client.close()
-            api_bench.database_analyze(args.database_url)
             load_after_setup = api_bench.load_average()
             measured = measure(f"http://127.0.0.1:{server.port}", project, args.loads, args.warm_up)
     finally:
-        if not args.keep_db:
+        if not (args.keep_db or args.reuse_db):
             api_bench.database_drop(args.database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
     cold = measured["figures"]["cold"]
@@ -224,6 +228,12 @@ def main() -> None:
         default=api_bench.DEFAULT_DATABASE_URL.replace("tessera_bench", "tessera_bench_firstpaint"),
     )
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="measure the project a --keep-db run of this or data_table_bench.py left (same --tasks; "
+        "point --database-url at it), without importing again",
+    )
     args = parser.parse_args()
     if args.tasks < 100:
         parser.error("--tasks must be at least 100")
