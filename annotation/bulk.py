@@ -5,7 +5,7 @@ text, so no model instance is built per row.
 """
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from django.db import connection
@@ -121,6 +121,69 @@ def _copy_postgres(
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', source, size=COPY_CHUNK_CHARS)
     return source.count
+
+
+def copy_text_chunks(
+    rows: Iterable[tuple],
+    *,
+    constants: Mapping[str, object],
+    copy_line: Callable[[tuple], str],
+    chunk_chars: int = COPY_CHUNK_CHARS,
+) -> Iterator[str]:
+    """The COPY text ``bulk_insert`` would send for these rows, a chunk at a time: for a process that
+    formats rows another one copies (``copy_chunks``; the full agreement recompute's workers)."""
+    source = _CopySource(rows, tuple(constants.values()), copy_line)
+    while text := source.read(chunk_chars):
+        yield text
+
+
+def copy_chunks(
+    table: str, columns: Sequence[str], chunks: Iterable[bytes], *, statement_bytes: int | None = None
+) -> None:
+    """PostgreSQL's COPY of text already formatted (``copy_text_chunks``, encoded as UTF-8);
+    ``columns`` names every value of a line, the constants' columns last. With ``statement_bytes``, a
+    new COPY statement starts after about that many bytes: under ``SET CONSTRAINTS ALL IMMEDIATE`` each
+    statement's foreign-key checks then run while the producers work on the next chunks, instead of
+    all of them at commit."""
+    source = _ChunkSource(chunks, statement_bytes)
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    with connection.cursor() as cursor:
+        while not source.exhausted:
+            source.statement_sent = 0
+            try:
+                cursor.cursor.copy_expert(
+                    f'COPY "{table}" ({quoted}) FROM STDIN', source, size=COPY_CHUNK_CHARS
+                )
+            except Exception:
+                # The driver reports a producer's exception as a cancelled COPY: raise the producer's own.
+                if source.error is not None:
+                    raise source.error from None
+                raise
+
+
+class _ChunkSource:
+    """A file for ``copy_expert`` over chunks of COPY text: each read returns the next chunk whole, and
+    the end of the file once a statement has had ``statement_bytes``."""
+
+    def __init__(self, chunks: Iterable[bytes], statement_bytes: int | None) -> None:
+        self.chunks = iter(chunks)
+        self.statement_bytes = statement_bytes
+        self.statement_sent = 0
+        self.exhausted = False
+        self.error: Exception | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.statement_bytes is not None and self.statement_sent >= self.statement_bytes:
+            return b""
+        try:
+            chunk = next(self.chunks, b"")
+        except Exception as error:
+            self.error = error
+            raise
+        if not chunk:
+            self.exhausted = True
+        self.statement_sent += len(chunk)
+        return chunk
 
 
 def _insert_batches(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:

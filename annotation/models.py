@@ -157,7 +157,9 @@ class ProjectMember(models.Model):
 
 
 class Task(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: task_unique_inner_id (project, inner_id) serves every lookup by project, and
+    # each index costs every imported task a write.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     data = models.JSONField(help_text="The task's data, read by the label config's $variables.")
     meta = models.JSONField(default=dict, blank=True)
     inner_id = models.BigIntegerField(help_text="Position of the task within its project, from 1.")
@@ -222,9 +224,22 @@ class Task(models.Model):
         ]
 
 
+# db_constraint=False on a project key: the project of an annotation, prediction or quality row is
+# its task's, written by the services with the task (denormalised for per-project reads). The task's
+# foreign key, and the task's own to its project, already make the database refuse a row whose project
+# does not exist, so these keep no constraint of their own: that check cost every imported or
+# recomputed row a lookup at commit and guarded nothing more (it never tied the project to the
+# task's). Deletes go through the services (annotation/services/projects.py deletes a project's rows
+# table by table). Migration 0018.
+
+
 class Annotation(models.Model):
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    # Neither key has an index of its own: annotation_task_author starts with the task,
+    # annotation_project_author and annotation_review_queue with the project.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations", db_index=False)
+    project = models.ForeignKey(
+        Project, related_name="annotations", db_index=False, on_delete=models.CASCADE, db_constraint=False
+    )
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="annotations"
     )
@@ -285,8 +300,11 @@ class Draft(models.Model):
 
 
 class Prediction(models.Model):
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="predictions")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="predictions")
+    # prediction_task_best starts with the task: no index of its own.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="predictions", db_index=False)
+    project = models.ForeignKey(
+        Project, related_name="predictions", on_delete=models.CASCADE, db_constraint=False
+    )
     model_version = models.CharField(max_length=200, blank=True, default="")
     result = models.JSONField(default=list)
     score = models.FloatField(null=True, blank=True)
@@ -494,7 +512,10 @@ class TaskQuality(models.Model):
     """
 
     task = models.OneToOneField(Task, on_delete=models.CASCADE, primary_key=True, related_name="quality")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # Indexed by task_quality_project (project, task).
+    project = models.ForeignKey(
+        Project, related_name="+", db_index=False, on_delete=models.CASCADE, db_constraint=False
+    )
     agreement = models.FloatField(
         null=True, blank=True, help_text="Mean over controls of the share of annotator pairs agreeing (0-1)."
     )

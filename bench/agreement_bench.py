@@ -120,6 +120,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the full recompute (to stderr).")
     parser.add_argument("--keep", action="store_true", help="Keep the database (to look at plans).")
     parser.add_argument(
+        "--processes", type=int, nargs="+",
+        help="Recompute once per value with TESSERA_QUALITY_RECOMPUTE_PROCESSES set to it, in order "
+        "(default: once, with the setting as configured); the figures are the last run's.",
+    )  # fmt: skip
+    parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/tessera_bench_agreement"
     )
     args = parser.parse_args()
@@ -212,22 +217,37 @@ def main() -> None:
                 copy_s[0] += time.perf_counter() - began
 
         quality.bulk_insert = timed_bulk_insert
-        load_before = os.getloadavg()[0]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            backend = cursor.fetchone()[0]
-        server_cpu_before = _process_cpu_s(backend)
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = quality.project_quality_recompute(project=project)
-        recompute_s = time.perf_counter() - started
-        recompute_cpu_s = time.process_time() - started_cpu
-        server_cpu_after = _process_cpu_s(backend)
-        recompute_server_cpu_s = (
-            round(server_cpu_after - server_cpu_before, 2)
-            if server_cpu_before is not None and server_cpu_after is not None
-            else None
-        )
-        load_after = os.getloadavg()[0]
+        from django.conf import settings as django_settings
+
+        runs = []
+        for processes in args.processes or [django_settings.TESSERA_QUALITY_RECOMPUTE_PROCESSES]:
+            # Worker processes are used on PostgreSQL from TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS
+            # tasks; their CPU is the children's time of this process once they have been joined.
+            django_settings.TESSERA_QUALITY_RECOMPUTE_PROCESSES = processes
+            copy_s[0] = 0.0
+            load_before = os.getloadavg()[0]
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend = cursor.fetchone()[0]
+            server_cpu_before = _process_cpu_s(backend)
+            times_before = os.times()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            result = quality.project_quality_recompute(project=project)
+            recompute_s = time.perf_counter() - started
+            recompute_cpu_s = time.process_time() - started_cpu
+            times_after = os.times()
+            server_cpu_after = _process_cpu_s(backend)
+            recompute_server_cpu_s = (
+                round(server_cpu_after - server_cpu_before, 2)
+                if server_cpu_before is not None and server_cpu_after is not None
+                else None
+            )
+            load_after = os.getloadavg()[0]
+            children_cpu_s = (times_after.children_user + times_after.children_system
+                              - times_before.children_user - times_before.children_system)  # fmt: skip
+            runs.append({"processes": processes, "recompute_s": round(recompute_s, 2),
+                         "python_cpu_s": round(recompute_cpu_s, 2), "worker_processes_cpu_s": round(children_cpu_s, 2),
+                         "parent_backend_cpu_s": recompute_server_cpu_s, "load_avg_1m": [load_before, load_after]})  # fmt: skip
         quality.bulk_insert = original_bulk_insert
         # The streamed, ordered read alone (rows fetched and results parsed), after the recompute, with
         # the cyclic collector off as in the recompute.
@@ -300,12 +320,12 @@ def main() -> None:
         print(json.dumps({
             "tasks": args.tasks, "annotations": annotation_count, "annotators": 6, "overlap": 3,
             "setup_s": round(setup_s, 1), "recompute_s": round(recompute_s, 2),
-            "recompute_python_cpu_s": round(recompute_cpu_s, 2), "recompute_server_cpu_s": recompute_server_cpu_s,
+            "recompute_python_cpu_s": round(recompute_cpu_s + children_cpu_s, 2), "recompute_server_cpu_s": recompute_server_cpu_s,
             "recompute_copy_s": round(copy_s[0], 2), "read_and_parse_s": round(read_s, 2),
             "load_avg_1m_before_recompute": load_before, "load_avg_1m_after_recompute": load_after, "quality_tasks": result.tasks,
             "annotator_metrics_s": metrics_s, "recompute_and_metrics_s": round(recompute_s + sum(metrics_s.values()), 2),
             "incremental_refresh_ms": summary(refresh_ms), "incremental_submit_ms": summary(submit_ms),
-            "agreement_read_ms": summary(read_ms), "samples": len(submit_ms),
+            "agreement_read_ms": summary(read_ms), "samples": len(submit_ms), "recompute_runs": runs,
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         }))  # fmt: skip
     finally:

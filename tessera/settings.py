@@ -232,6 +232,15 @@ TESSERA_GOLD_MIN_ANSWERS = env_int("TESSERA_GOLD_MIN_ANSWERS", 5, minimum=1)
 # Rows a project's agreement statistics are spread over (annotation.models.ProjectQualityShard): a
 # submit locks only its task's shard, so concurrent submits on one project rarely queue behind each other.
 TESSERA_QUALITY_SHARDS = env_int("TESSERA_QUALITY_SHARDS", 16, minimum=1)
+# A full recompute of a project's agreement (manage.py tessera_recompute_quality) splits its tasks over
+# this many worker processes on PostgreSQL (1: in the command's own process), for projects of at
+# least TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS tasks: the work is Python, bound by one core each.
+TESSERA_QUALITY_RECOMPUTE_PROCESSES = env_int(
+    "TESSERA_QUALITY_RECOMPUTE_PROCESSES", min(4, os.cpu_count() or 1), minimum=1
+)
+TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS = env_int(
+    "TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS", 20_000, minimum=1
+)
 # A filtered task page counts its matches up to this many (one bounded scan); past it the answer says
 # total_exact: false. Unfiltered pages read the project's counters and are always exact.
 TESSERA_TASK_FILTER_COUNT_CAP = env_int("TESSERA_TASK_FILTER_COUNT_CAP", 1_000, minimum=1)

@@ -178,3 +178,58 @@ def test_0012_fills_the_search_rows_of_existing_tasks_and_their_watermarks(migra
     assert set(rows) == {task.pk for task in tasks}
     assert marks == {filled.pk: tasks[-1].pk, empty.pk: 0}
     assert Project.objects.get(pk=filled.pk).search_indexed_layout_version == 4
+
+
+def _keys_and_indexes(table: str) -> tuple[set[str], set[str]]:
+    """The columns with a foreign-key constraint, and those with a single-column non-unique index."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    keys = {info["columns"][0] for info in constraints.values() if info["foreign_key"]}
+    indexed = {info["columns"][0] for info in constraints.values()
+               if info["index"] and not info["unique"] and not info["primary_key"] and len(info["columns"]) == 1}  # fmt: skip
+    return keys, indexed
+
+
+def test_0018_drops_the_project_keys_checks_and_the_covered_indexes_with_the_rows_in_place(migrator):
+    """On PostgreSQL: the denormalised project keys lose their constraint and the single-column indexes
+    a composite one covers go; the rows stay, and the database still refuses an annotation of a missing
+    task. Back to 0017, the constraints and indexes return. SQLite keeps its tables as they were."""
+    old_state = migrator.apply_initial_migration(
+        [("tessera", "0001_initial"), ("annotation", "0017_search_text_statistics")]
+    )
+    apps = old_state.apps
+    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
+    user = apps.get_model("tessera", "User").objects.create(email="owner@upgrade.test", password="!")
+    project = apps.get_model("annotation", "Project").objects.create(
+        organization=organization, title="P", label_config="<View/>", task_counter=1
+    )
+    task = apps.get_model("annotation", "Task").objects.create(
+        project=project, data={"text": "t"}, inner_id=1
+    )
+    apps.get_model("annotation", "Annotation").objects.create(
+        task=task, project=project, completed_by=user, result=[]
+    )
+    apps.get_model("annotation", "Prediction").objects.create(task=task, project=project, result=[])
+    new_state = migrator.apply_tested_migration([("annotation", "0018_denormalised_project_keys")])
+    Annotation = new_state.apps.get_model("annotation", "Annotation")
+    assert Annotation.objects.filter(task_id=task.pk, project_id=project.pk).count() == 1
+    if connection.vendor != "postgresql":
+        return
+    annotation_keys, annotation_indexes = _keys_and_indexes("annotation_annotation")
+    assert "project_id" not in annotation_keys and {"task_id", "completed_by_id"} <= annotation_keys
+    assert not {"project_id", "task_id"} & annotation_indexes
+    assert "project_id" not in _keys_and_indexes("annotation_prediction")[0]
+    assert "task_id" not in _keys_and_indexes("annotation_prediction")[1]
+    assert "project_id" not in _keys_and_indexes("annotation_taskquality")[0]
+    task_keys, task_indexes = _keys_and_indexes("annotation_task")
+    assert "project_id" in task_keys and "project_id" not in task_indexes
+    from django.db import IntegrityError, transaction
+
+    # The task's key still holds: an annotation of a task that does not exist is refused.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Annotation.objects.create(task_id=task.pk + 1000, project_id=project.pk, result=[])
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    migrator.apply_tested_migration([("annotation", "0017_search_text_statistics")])
+    assert "project_id" in _keys_and_indexes("annotation_annotation")[0]
+    assert {"project_id", "task_id"} <= _keys_and_indexes("annotation_annotation")[1]

@@ -22,6 +22,7 @@ from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import (
     project_hold,
     project_totals_add,
+    project_totals_last,
     task_annotation_counters_add,
     task_hold,
     task_labels_after,
@@ -208,6 +209,7 @@ def _refuse_second_answer(task: Task, state: _CallerOnTask, *, overlap: int, ski
 
 
 @transaction.atomic
+@project_totals_last()
 def annotation_create(
     *,
     task: Task,
@@ -323,6 +325,7 @@ def annotation_create(
 
 
 @transaction.atomic
+@project_totals_last()
 def annotation_update(
     *, annotation: Annotation, user: User, membership: Membership, fields: dict
 ) -> Annotation:
@@ -437,6 +440,7 @@ def annotation_update(
 
 
 @transaction.atomic
+@project_totals_last()
 def annotation_delete(*, annotation: Annotation, user: User, membership: Membership) -> None:
     _may_edit(annotation, user=user, membership=membership)
     task = annotation.task

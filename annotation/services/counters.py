@@ -12,17 +12,24 @@ transaction, by the rows it really changed, under one locking rule (stated once,
    counted after it. Under READ COMMITTED a statement started after the lock is granted sees
    every commit before it, so two deletes of one annotation, or ten submits by one user, queue
    on the row and the later ones see what the earlier did.
-3. ``project_totals_add`` last: its UPDATE holds the project's row lock only until the
-   transaction commits, a millisecond for a submit.
+3. ``project_totals_add`` last: its UPDATE holds the project's row lock until the transaction
+   commits, and every writer of the project queues behind it, so nothing may follow it but the
+   commit. A service whose steps after the counters still write (the agreement's shard, the
+   audit event) runs under ``project_totals_last``, which holds the totals back and writes them
+   as the block's last statement: six annotators submitting at once had queued on the project row
+   through each other's agreement refresh and audit insert.
 
-The same order everywhere (project, then task, then the project's totals) leaves no cycle to
-deadlock on. SQLite runs one writer at a time (transactions open with BEGIN IMMEDIATE), so there
+The same order everywhere (project, then task, then a quality shard, then the project's totals)
+leaves no cycle to deadlock on. SQLite runs one writer at a time (transactions open with BEGIN IMMEDIATE), so there
 the row locks are no-ops and the order holds trivially.
 
 ``counters_check`` recounts every counter set-based and can fix them (``manage.py
 tessera_check_counters``).
 """
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -72,6 +79,29 @@ WHERE "id" = %s
 _LABELS_FIELD = Task._meta.get_field("labels")
 
 
+# The connection's (so this thread's) totals held back by project_totals_last, per project.
+_PENDING = "tessera_pending_totals"
+
+
+@contextmanager
+def project_totals_last() -> Iterator[None]:
+    """Step 3 of the rule for a service with more to write after its counters (usable as a decorator,
+    inside ``transaction.atomic``): ``project_totals_add`` calls in the block are summed per project and
+    written when it ends, so the project's row lock is taken just before the commit. Nested blocks
+    leave the writing to the outermost; a block that raises writes nothing (its transaction rolls back)."""
+    if getattr(connection, _PENDING, None) is not None:
+        yield
+        return
+    pending: dict[int, Counter] = {}
+    setattr(connection, _PENDING, pending)
+    try:
+        yield
+    finally:
+        setattr(connection, _PENDING, None)
+    for project_id in sorted(pending):
+        _project_totals_write(project_id, pending[project_id])
+
+
 def project_totals_add(
     project_id: int,
     *,
@@ -81,6 +111,18 @@ def project_totals_add(
     labeled_tasks: int = 0,
     annotated_tasks: int = 0,
 ) -> None:
+    amounts = Counter(tasks=tasks, annotations=annotations, predictions=predictions,
+                      labeled_tasks=labeled_tasks, annotated_tasks=annotated_tasks)  # fmt: skip
+    pending = getattr(connection, _PENDING, None)
+    if pending is None:
+        _project_totals_write(project_id, amounts)
+    else:
+        pending.setdefault(project_id, Counter()).update(amounts)
+
+
+def _project_totals_write(project_id: int, amounts: Counter) -> None:
+    tasks, annotations, predictions = amounts["tasks"], amounts["annotations"], amounts["predictions"]
+    labeled_tasks, annotated_tasks = amounts["labeled_tasks"], amounts["annotated_tasks"]
     changes = {}
     if tasks:
         changes["task_count"] = tasks

@@ -21,6 +21,7 @@ from the cases already seen (annotation/quality/batch.py), one COPY of ``TaskQua
 """
 
 import gc
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,12 +31,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert
+from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_chunks, copy_text_chunks
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, Project, ProjectQualityShard, Task, TaskQuality
 from annotation.quality.agreement import Rater, stats_add, task_control_agreement, task_stats
 from annotation.quality.batch import Control, Share, TaskShares
 from annotation.quality.consensus import control_consensus
+from annotation.quality.fanout import Fanout, Send
 from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, control_value, to_name
 from annotation.services.projects import project_schema
 from tessera import validation
@@ -46,6 +48,8 @@ from tessera.services import audit_record
 
 # Annotations per fetch of a full recompute's streamed read; each batch of tasks is one COPY.
 RECOMPUTE_FETCH = 20_000
+# A full recompute in worker processes copies their rows in COPY statements of about this many bytes.
+RECOMPUTE_COPY_STATEMENT_BYTES = 8 * 1024 * 1024
 
 
 def _controls(schema: LabelSchema) -> list[Control]:
@@ -322,31 +326,35 @@ def _share_row(share: Share, best: int | None) -> tuple:
             share.annotations, share.stats_json, best)  # fmt: skip
 
 
+# Every submitted annotation of a project (or of its tasks in [first, end)), ordered by task then id: the
+# result read as text, parsed once in Python. Its plan walks annotation_task_author by task_id.
+_ANNOTATIONS_IN_TASK_ORDER_SQL = (
+    f'SELECT task_id, id, completed_by_id, ground_truth, CAST(result AS text) FROM "{Annotation._meta.db_table}" '
+    "WHERE project_id = %s AND NOT was_cancelled{range} ORDER BY task_id, id"
+)
+_TASK_RANGE_SQL = " AND task_id >= %s AND task_id < %s"
+
+
 def _annotations_in_task_order(project_id: int):
-    """Every submitted annotation of the project as (task, id, author, ground truth, result as JSON text),
-    ordered by task then id: one statement, streamed (a server-side cursor on PostgreSQL), fetched
-    ``RECOMPUTE_FETCH`` at a time, with the result read as text and parsed once here."""
-    table = Annotation._meta.db_table
+    """The project's annotations (``_ANNOTATIONS_IN_TASK_ORDER_SQL``): one statement, streamed (a
+    server-side cursor on PostgreSQL), fetched ``RECOMPUTE_FETCH`` at a time."""
     with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            f'SELECT task_id, id, completed_by_id, ground_truth, CAST(result AS text) FROM "{table}" '
-            "WHERE project_id = %s AND NOT was_cancelled ORDER BY task_id, id",
-            [project_id],
-        )
-        while True:
-            rows = cursor.fetchmany(RECOMPUTE_FETCH)
-            if not rows:
-                return
-            yield rows
+        cursor.execute(_ANNOTATIONS_IN_TASK_ORDER_SQL.format(range=""), [project_id])
+        yield from iter(lambda: cursor.fetchmany(RECOMPUTE_FETCH), [])
 
 
 def _tasks_of(project_id: int):
-    """The project's submitted annotations grouped per task, a batch (about ``RECOMPUTE_FETCH``
-    annotations) at a time: ``[(task_id, [(id, author, result as JSON text, ground_truth), ...]), ...]``
-    (see ``_parsed``)."""
+    """The project's submitted annotations grouped per task (``_grouped``)."""
+    return _grouped(_annotations_in_task_order(project_id))
+
+
+def _grouped(fetches: Iterable[list[tuple]]):
+    """Rows of ``_ANNOTATIONS_IN_TASK_ORDER_SQL``, a fetch at a time, grouped per task, a batch (about
+    ``RECOMPUTE_FETCH`` annotations) at a time: ``[(task_id, [(id, author, result as JSON text,
+    ground_truth), ...]), ...]`` (see ``_parsed``)."""
     current_task = None
     current: list = []
-    for rows in _annotations_in_task_order(project_id):
+    for rows in fetches:
         batch = []
         for task_id, pk, author, ground_truth, result in rows:
             if task_id != current_task:
@@ -366,6 +374,116 @@ def _parsed(rows: list[tuple]) -> list[tuple]:
         (pk, author, json_loads(result) if result is not None else None, bool(ground_truth))
         for pk, author, result, ground_truth in rows
     ]
+
+
+_QUALITY_COLUMNS = ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats",
+                    "best_annotation_id")  # fmt: skip
+
+
+def _share_rows(shares: TaskShares, groups, best: dict[int, int]):
+    """``_share_row`` of every task of ``groups`` (``_grouped``) with two or more submitted annotations:
+    a generator, so each task is parsed and computed as COPY asks for rows."""
+    for batch in groups:
+        for task_id, rows in batch:
+            if len(rows) >= 2:
+                best_id = best.get(task_id)
+                yield _share_row(shares.share(task_id, _parsed(rows), best_annotation_id=best_id), best_id)
+
+
+def _recompute_here(project: Project, controls: list[Control], best: dict[int, int], constants: dict):
+    """The recompute in this process: one COPY per fetched batch (the read and the COPY share the
+    connection), the server storing one chunk while Python computes the next."""
+    shares = TaskShares(controls, overlap=project.maximum_annotations)
+    for batch in _tasks_of(project.pk):
+        bulk_insert(TaskQuality._meta.db_table, _QUALITY_COLUMNS, _share_rows(shares, [batch], best),
+                    constants=constants, copy_line=_share_copy_line)  # fmt: skip
+    return ProjectQualityTotals(stats=shares.totals(), tasks=shares.tasks, annotations=shares.annotations)
+
+
+def _recompute_ranges(project_id: int) -> list[tuple[int, int]]:
+    """Task id ranges ``[first, end)`` of about as many tasks each, one per worker process of a full
+    recompute; one range (or none) when it runs in this process: on SQLite, with one process set, or
+    for a project under ``TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS`` tasks."""
+    processes = settings.TESSERA_QUALITY_RECOMPUTE_PROCESSES
+    if processes < 2 or connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        # One pass over the project's task ids (its index), sorted once: O(project), like the recompute.
+        cursor.execute(
+            f'SELECT COUNT(*), percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY "id") '
+            f'FROM "{Task._meta.db_table}" WHERE "project_id" = %s',
+            [[part / processes for part in range(1, processes)], project_id],
+        )
+        count, bounds = cursor.fetchone()
+    if count < max(settings.TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS, processes):
+        return []
+    edges = [0, *sorted(set(bounds)), 2**63 - 1]
+    return list(itertools.pairwise(edges))
+
+
+@dataclass(frozen=True)
+class _RecomputePart:
+    """What one worker process of a full recompute works on (handed over by fork, not pickled)."""
+
+    project_id: int
+    first_task_id: int
+    end_task_id: int
+    controls: list[Control]
+    overlap: int
+    best: dict[int, int]
+    constants: dict
+
+
+def _recompute_part(part: _RecomputePart, send: Send) -> ProjectQualityTotals:
+    """In a worker process: the part's tasks read over a connection of its own, their rows sent to the
+    parent as COPY text, their summed statistics returned."""
+    shares = TaskShares(part.controls, overlap=part.overlap)
+    # Never the parent's connection (fanout.py): a new one, set up as Django sets up its own.
+    database = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with database.cursor(name="tessera_quality_recompute") as cursor:
+            cursor.execute(
+                _ANNOTATIONS_IN_TASK_ORDER_SQL.format(range=_TASK_RANGE_SQL),
+                [part.project_id, part.first_task_id, part.end_task_id],
+            )
+            groups = _grouped(iter(lambda: cursor.fetchmany(RECOMPUTE_FETCH), []))
+            rows = _share_rows(shares, groups, part.best)
+            for text in copy_text_chunks(rows, constants=part.constants, copy_line=_share_copy_line):
+                send(text.encode())
+    finally:
+        database.close()
+    return ProjectQualityTotals(stats=shares.totals(), tasks=shares.tasks, annotations=shares.annotations)
+
+
+def _recompute_in_processes(
+    project: Project,
+    controls: list[Control],
+    ranges: list[tuple[int, int]],
+    best: dict[int, int],
+    constants: dict,
+) -> ProjectQualityTotals:
+    """The recompute split by task ranges over worker processes (fanout.py), each reading and computing
+    its range while this process copies the rows they send, in one COPY, inside this transaction. The
+    statistics are sums, so the project's are the parts' added up."""
+    parts = [
+        _RecomputePart(project.pk, first, end, controls, project.maximum_annotations, best, constants)
+        for first, end in ranges
+    ]
+    with Fanout(_recompute_part, parts) as fanout, connection.cursor() as cursor:
+        # The rows' foreign keys are checked per COPY statement of about RECOMPUTE_COPY_STATEMENT_BYTES,
+        # while the workers compute the next rows, not all at commit after the last one.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        copy_chunks(TaskQuality._meta.db_table, (*_QUALITY_COLUMNS, *constants), fanout.chunks(),
+                    statement_bytes=RECOMPUTE_COPY_STATEMENT_BYTES)  # fmt: skip
+    stats: dict = {}
+    for result in fanout.results:
+        for name, part_stats in result.stats.items():
+            stats[name] = stats_add(stats.get(name) or {}, part_stats)
+    return ProjectQualityTotals(
+        stats={name: value for name, value in stats.items() if value},
+        tasks=sum(result.tasks for result in fanout.results),
+        annotations=sum(result.annotations for result in fanout.results),
+    )
 
 
 @transaction.atomic
@@ -390,33 +508,22 @@ def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
         )
     )
     TaskQuality.objects.filter(project_id=project.pk).delete()
-    shares = TaskShares(_controls(project_schema(project)), overlap=project.maximum_annotations)
-    now = timezone.now()
+    controls = _controls(project_schema(project))
+    constants = {"project_id": project.pk, "updated_at": timezone.now()}
+    ranges = _recompute_ranges(project.pk)
     # Millions of small acyclic objects (parsed results, cases) are made and dropped here: the cyclic
     # collector would walk the growing heap again and again (it cost more than the work itself).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for batch in _tasks_of(project.pk):
-            bulk_insert(
-                TaskQuality._meta.db_table,
-                ("task_id", "agreement", "controls", "consensus", "tie", "annotations", "stats",
-                 "best_annotation_id"),
-                # A generator: each task is parsed and computed as COPY asks for rows, so the server
-                # stores one chunk while Python works on the next.
-                (
-                    _share_row(shares.share(task_id, _parsed(rows), best_annotation_id=best.get(task_id)),
-                               best.get(task_id))
-                    for task_id, rows in batch
-                    if len(rows) >= 2
-                ),
-                constants={"project_id": project.pk, "updated_at": now},
-                copy_line=_share_copy_line,
-            )  # fmt: skip
+        if len(ranges) > 1:
+            totals = _recompute_in_processes(project, controls, ranges, best, constants)
+        else:
+            totals = _recompute_here(project, controls, best, constants)
     finally:
         if collecting:
             gc.enable()
-    totals = ProjectQualityTotals(stats=shares.totals(), tasks=shares.tasks, annotations=shares.annotations)
+    now = constants["updated_at"]
     ProjectQualityShard.objects.filter(project_id=project.pk, shard=0).update(
         stats=totals.stats, tasks=totals.tasks, annotations=totals.annotations, updated_at=now
     )

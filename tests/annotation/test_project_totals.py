@@ -86,3 +86,69 @@ def test_completed_background_import_lists_the_ids_of_its_tasks(api, make_projec
     assert body["task_ids"] == expected and len(expected) == 2
     assert ImportJob.objects.get(pk=job_id).first_inner_id == 2
     assert_totals_agree(project)
+
+
+def _writes(queries) -> list[str]:
+    return [
+        query["sql"] for query in queries
+        if query["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["submit", "update", "delete"])
+def test_the_project_totals_are_the_last_write_of_a_change_to_an_annotation(cast, make_project, method):
+    # Every writer of the project queues on its row from this UPDATE to its commit: the agreement's
+    # shard, the audit event and the rest must come before it (annotation/services/counters.py, step 3).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotation.models import Annotation
+    from annotation.services.annotations import annotation_create, annotation_delete, annotation_update
+    from tessera.models import Membership
+
+    project = make_project(tasks=[{"text": "a"}], maximum_annotations=3)
+    task = project.tasks.get()
+    first = annotation_create(task=task, user=cast.users["annotator"], result=choice("Positive"))
+    manager = Membership.objects.get(user=cast.users["manager"], organization=cast.org)
+    with CaptureQueriesContext(connection) as captured:
+        if method == "submit":
+            # The task's second answer: its agreement is refreshed too.
+            annotation_create(task=task, user=cast.users["annotator2"], result=choice("Negative"))
+        elif method == "update":
+            # A skip turned into an answer moves the counters.
+            skip = annotation_create(task=task, user=cast.users["reviewer"], result=[], was_cancelled=True)
+            captured.initial_queries = len(captured.connection.queries_log)
+            annotation_update(annotation=skip, user=cast.users["manager"], membership=manager,
+                              fields={"was_cancelled": False, "result": choice("Neutral")})  # fmt: skip
+        else:
+            annotation_create(task=task, user=cast.users["annotator2"], result=choice("Negative"))
+            captured.initial_queries = len(captured.connection.queries_log)
+            annotation_delete(annotation=Annotation.objects.get(pk=first.pk), user=cast.users["manager"],
+                              membership=manager)  # fmt: skip
+    writes = _writes(captured.captured_queries)
+    project_table = f'UPDATE "{Project._meta.db_table}"'
+    assert sum(project_table in sql for sql in writes) == 1, writes
+    assert project_table in writes[-1], writes
+    assert len(writes) > 3
+    assert_totals_agree(project)
+
+
+def test_totals_held_back_are_written_once_by_the_outermost_block_and_not_at_all_on_error(make_project):
+    from annotation.services.counters import project_totals_add, project_totals_last
+
+    project = make_project(tasks=[{"text": "a"}])
+    before = Project.objects.get(pk=project.pk).annotation_total
+    with project_totals_last():
+        with project_totals_last():
+            project_totals_add(project.pk, annotations=2)
+        project_totals_add(project.pk, annotations=3)
+        # Held back until the outermost block ends.
+        assert Project.objects.get(pk=project.pk).annotation_total == before
+    assert Project.objects.get(pk=project.pk).annotation_total == before + 5
+    with pytest.raises(RuntimeError), project_totals_last():
+        project_totals_add(project.pk, annotations=7)
+        raise RuntimeError("the change failed")
+    assert Project.objects.get(pk=project.pk).annotation_total == before + 5
+    # Outside a block the totals are written at once, as before.
+    project_totals_add(project.pk, annotations=-5)
+    assert Project.objects.get(pk=project.pk).annotation_total == before

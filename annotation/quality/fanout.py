@@ -1,0 +1,93 @@
+"""Forked processes that each work on one part of a CPU-bound pass and stream bytes back to the parent.
+
+The full agreement recompute is Python work on every annotation of a project (parsing, keying, the
+per-case cores): one process is bound by one core however many the machine has, while PostgreSQL can
+feed several readers at once. Each part runs ``work(part, send)`` in a child forked from the caller
+(so it shares the caller's loaded code and read-only data without pickling them); ``send(bytes)``
+streams output (COPY text) to the parent, which reads whichever child has output ready
+(``Fanout.chunks``), and the value ``work`` returns comes back pickled (``Fanout.results``).
+
+A child must not touch the parent's database connection (it would talk over the parent's socket in
+the middle of the parent's transaction): the work opens its own. Children are daemonic (they die with
+the parent) and end with ``os._exit`` (multiprocessing's fork start), so nothing the parent owns is
+closed or flushed by them. A child that raises, or dies, makes ``chunks`` raise ``WorkerFailed``; the
+parent's ``close`` (also on error) ends every child still running.
+"""
+
+import multiprocessing
+import pickle
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+# The first byte of each message from a child: output, the final value, or a failure's traceback.
+_CHUNK, _DONE, _FAILED = b"c", b"d", b"f"
+
+Send = Callable[[bytes], None]
+
+
+class WorkerFailed(RuntimeError):
+    """A child process raised (its traceback is the message) or ended without its result."""
+
+
+def _child(work: Callable[[Any, Send], Any], part: Any, writer: Connection) -> None:
+    try:
+        result = work(part, lambda data: writer.send_bytes(_CHUNK + data))
+        writer.send_bytes(_DONE + pickle.dumps(result))
+    except BaseException:  # noqa: BLE001 - everything goes back to the parent, which raises it
+        writer.send_bytes(_FAILED + traceback.format_exc().encode())
+    finally:
+        writer.close()
+
+
+class Fanout:
+    """``work(part, send)`` for each of ``parts``, one forked process each; use as a context manager."""
+
+    def __init__(self, work: Callable[[Any, Send], Any], parts: Sequence[Any]) -> None:
+        self._work = work
+        self._parts = list(parts)
+        self._processes: list = []
+        self._readers: dict[Connection, int] = {}
+        self.results: list[Any] = [None] * len(self._parts)
+
+    def __enter__(self) -> "Fanout":
+        context = multiprocessing.get_context("fork")
+        for index, part in enumerate(self._parts):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(self._work, part, writer), daemon=True)
+            process.start()
+            writer.close()  # the child's end: the parent reads EOF once the child has closed its copy
+            self._processes.append(process)
+            self._readers[reader] = index
+        return self
+
+    def chunks(self) -> Iterator[bytes]:
+        """Output as the children send it, in arrival order, until every child has returned."""
+        while self._readers:
+            for reader in wait(list(self._readers)):
+                assert isinstance(reader, Connection)
+                try:
+                    message = reader.recv_bytes()
+                except EOFError:
+                    raise WorkerFailed("A worker process ended without its result.") from None
+                kind, body = message[:1], message[1:]
+                if kind == _CHUNK:
+                    yield body
+                elif kind == _DONE:
+                    # Our own child over our own pipe, not outside input.
+                    self.results[self._readers.pop(reader)] = pickle.loads(body)  # noqa: S301
+                    reader.close()
+                else:
+                    raise WorkerFailed(body.decode(errors="replace"))
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Children still running (the parent failed, or one child did) are ended before their pipes
+        # close, so that none is left blocked writing to a pipe nobody reads.
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
