@@ -74,8 +74,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def manage(env: dict, *args: str) -> str:
     done = subprocess.run(
-        [str(PYTHON), "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True, text=True
+        [str(PYTHON), "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True
     )
+    if done.returncode:
+        # The command's own error, not only "returned non-zero exit status".
+        raise SystemExit(f"manage.py {args[0]} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return done.stdout
 
 

@@ -16,6 +16,7 @@ Prints one JSON line. Every request goes to 127.0.0.1.
 Usage (from the repository root, with the frontend built)::
 
     .venv/bin/python bench/dashboard_load.py --tasks 300 --overlap 3
+    .venv/bin/python bench/dashboard_load.py --tasks 100000 --database-url postgres://postgres@127.0.0.1:5432/tessera_bench_dash
     .venv/bin/python bench/dashboard_load.py --database-url postgres://postgres@127.0.0.1:5432/tessera_bench_dash
 """
 
@@ -45,6 +46,8 @@ from browser_submit_latency import (
 )
 
 OWNER = "demo@tessera.local"
+# Above this, the demo project gets this many of its own tasks and the rest imported (SEED_LARGE).
+DEMO_TASKS_MAX = 300
 WARM_UP = 2
 
 # Run inside ``manage.py shell``: annotators answer every task through the service (as the API would),
@@ -68,7 +71,8 @@ users = [
 ]
 rng = random.Random(9)
 choices = ["Positive", "Negative", "Neutral"]
-for task in project.tasks.order_by("inner_id"):
+# The demo labels some tasks itself (its pre-labeler learns from them): those keep their answers.
+for task in project.tasks.filter(total_annotations=0).order_by("inner_id"):
     truth = rng.choice(choices)
     for user in users:
         answer = truth if rng.random() < 0.8 else rng.choice(choices)
@@ -79,6 +83,66 @@ now = timezone.now()
 for annotation in Annotation.objects.filter(task__project=project).only("pk"):
     Annotation.objects.filter(pk=annotation.pk).update(created_at=now - timedelta(days=rng.randrange(30)))
 print(Annotation.objects.filter(task__project=project).count())
+"""
+
+# Past the demo's headlines (a project of --tasks above them): the demo's tasks are answered as above,
+# the rest imported with their three answers through the import service (10,000 tasks a call: the
+# product's own write path, which keeps counters, states, labels and agreement), each answer with a
+# region id of its own; then the answers' dates are spread over 30 days in one statement.
+SEED_LARGE = """
+import random
+from django.db import connection
+from annotation.importing.parsers import TaskItem
+from annotation.models import Annotation, Project
+from annotation.services.annotations import annotation_create
+from annotation.services.imports import tasks_import
+from tessera.models import Role
+from tessera.services import user_upsert
+
+project = Project.objects.get(pk={project})
+project.maximum_annotations = {overlap}
+project.save(update_fields=["maximum_annotations"])
+users = [
+    user_upsert(email=f"rater{{n}}@tessera.local", organization=project.organization, role=Role.ANNOTATOR,
+                password="{password}")[0]
+    for n in range({overlap})
+]
+rng = random.Random(9)
+choices = ["Positive", "Negative", "Neutral"]
+
+def answer(truth, index, user):
+    value = truth if rng.random() < 0.8 else rng.choice(choices)
+    return [{{"id": f"s{{index}}-{{user.pk}}", "from_name": "sentiment", "to_name": "text", "type": "choices",
+             "value": {{"choices": [value]}}}}]
+
+texts = []
+for task in project.tasks.order_by("inner_id"):
+    texts.append(task.data["text"])
+    truth = rng.choice(choices)
+    if task.total_annotations:
+        continue  # labeled by the demo itself
+    for user in users:
+        annotation_create(task=task, user=user, lead_time=rng.uniform(2, 20), result=answer(truth, task.pk, user))
+total, index = {tasks}, len(texts)
+while index < total:
+    items = []
+    for position in range(index, min(index + 10_000, total)):
+        truth = rng.choice(choices)
+        items.append(TaskItem(data={{"text": f"{{texts[position % len(texts)]}} ({{position}})"}}, annotations=[
+            {{"completed_by": user.pk, "lead_time": rng.uniform(2, 20), "result": answer(truth, position, user)}}
+            for user in users
+        ]))
+    tasks_import(project=project, user=project.created_by, items=items)
+    index += len(items)
+table = Annotation._meta.db_table
+with connection.cursor() as cursor:
+    if connection.vendor == "postgresql":
+        shifted = '"created_at" - make_interval(days => ("id" %% 30)::int)'
+    else:
+        shifted = 'datetime(julianday("created_at") - ("id" %% 30))'
+    cursor.execute(f'UPDATE "{{table}}" SET "created_at" = {{shifted}} WHERE "project_id" = %s', [project.pk])
+    cursor.execute("ANALYZE")
+print(Annotation.objects.filter(project=project).count())
 """
 
 
@@ -126,8 +190,11 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     server = None
     try:
-        project_id = demo_project(env, options.tasks)
-        seed = SEED.format(project=project_id, overlap=options.overlap, password=PASSWORD)
+        large = options.tasks > DEMO_TASKS_MAX
+        project_id = demo_project(env, DEMO_TASKS_MAX if large else options.tasks)
+        seed = (SEED_LARGE if large else SEED).format(
+            project=project_id, overlap=options.overlap, password=PASSWORD, tasks=options.tasks
+        )
         annotations = int(manage(env, "shell", "-c", seed).strip().splitlines()[-1])
         server = start_gunicorn(env, port, data_dir)
         wait_for_server(url)
