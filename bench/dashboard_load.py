@@ -46,50 +46,16 @@ from browser_submit_latency import (
 )
 
 OWNER = "demo@tessera.local"
-# Above this, the demo project gets this many of its own tasks and the rest imported (SEED_LARGE).
+# Above this, the demo project gets this many of its own tasks and the rest imported (SEED).
 DEMO_TASKS_MAX = 300
 WARM_UP = 2
 
-# Run inside ``manage.py shell``: annotators answer every task through the service (as the API would),
-# then the rows' dates are spread over 30 days (a benchmark's set-up, not a product path).
+# Run inside ``manage.py shell``. The demo's tasks are answered through the service (as the API would);
+# a project of --tasks above the demo's headlines gets the rest imported with their answers through the
+# import service (10,000 tasks a call: the product's own write path, which keeps counters, states,
+# labels and agreement); every answer has a region id of its own. Then the answers' dates are spread
+# over 30 days in one statement (a benchmark's set-up, not a product path).
 SEED = """
-import random
-from datetime import timedelta
-from django.utils import timezone
-from annotation.models import Annotation, Project
-from annotation.services.annotations import annotation_create
-from tessera.models import Role
-from tessera.services import user_upsert
-
-project = Project.objects.get(pk={project})
-project.maximum_annotations = {overlap}
-project.save(update_fields=["maximum_annotations"])
-users = [
-    user_upsert(email=f"rater{{n}}@tessera.local", organization=project.organization, role=Role.ANNOTATOR,
-                password="{password}")[0]
-    for n in range({overlap})
-]
-rng = random.Random(9)
-choices = ["Positive", "Negative", "Neutral"]
-# The demo labels some tasks itself (its pre-labeler learns from them): those keep their answers.
-for task in project.tasks.filter(total_annotations=0).order_by("inner_id"):
-    truth = rng.choice(choices)
-    for user in users:
-        answer = truth if rng.random() < 0.8 else rng.choice(choices)
-        annotation_create(task=task, user=user, lead_time=rng.uniform(2, 20), result=[
-            {{"id": "s", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {{"choices": [answer]}}}}
-        ])
-now = timezone.now()
-for annotation in Annotation.objects.filter(task__project=project).only("pk"):
-    Annotation.objects.filter(pk=annotation.pk).update(created_at=now - timedelta(days=rng.randrange(30)))
-print(Annotation.objects.filter(task__project=project).count())
-"""
-
-# Past the demo's headlines (a project of --tasks above them): the demo's tasks are answered as above,
-# the rest imported with their three answers through the import service (10,000 tasks a call: the
-# product's own write path, which keeps counters, states, labels and agreement), each answer with a
-# region id of its own; then the answers' dates are spread over 30 days in one statement.
-SEED_LARGE = """
 import random
 from django.db import connection
 from annotation.importing.parsers import TaskItem
@@ -197,9 +163,8 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     server = None
     try:
-        large = options.tasks > DEMO_TASKS_MAX
-        project_id = demo_project(env, DEMO_TASKS_MAX if large else options.tasks)
-        seed = (SEED_LARGE if large else SEED).format(
+        project_id = demo_project(env, min(options.tasks, DEMO_TASKS_MAX))
+        seed = SEED.format(
             project=project_id, overlap=options.overlap, password=PASSWORD, tasks=options.tasks
         )
         annotations = int(manage(env, "shell", "-c", seed).strip().splitlines()[-1])
