@@ -5,7 +5,7 @@ Medians of lead time use PostgreSQL's ``percentile_cont`` inside the grouped sta
 lead times come back in one ordered statement and the median is taken in Python.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
@@ -23,8 +23,10 @@ from annotation.models import (
     Task,
     Verdict,
 )
+from annotation.quality.agreement import SEP
 from annotation.quality.gold import control_value
 from annotation.services.gold import annotator_score, rating_ranges
+from annotation.services.quality import project_quality
 
 
 class _Median(Aggregate):
@@ -87,6 +89,26 @@ def _gold_states(project: Project) -> dict[int, dict[str, Any]]:
     }
 
 
+def _consensus_agreement(project: Project) -> dict[int, float]:
+    """Per annotator, the share of their answers' units equal to the task's consensus, over every
+    control and every task with a consensus: from the project's summed statistics (each answer's
+    confusion against the consensus, ``references``), so a read of the project's shards, not of its
+    answers. A unit is a choice answer, or for spans an offset some annotator marked; a unit where
+    neither the answer nor the consensus has a span is not counted (it says nothing of this answer)."""
+    agreeing: Counter[int] = Counter()
+    units: Counter[int] = Counter()
+    for control_stats in project_quality(project.pk).stats.values():
+        for user, confusion in ((control_stats.get("references") or {}).get("consensus") or {}).items():
+            for cell, count in confusion.items():
+                answered, reference = cell.split(SEP)
+                if not answered and not reference:
+                    continue
+                units[int(user)] += count
+                if answered == reference:
+                    agreeing[int(user)] += count
+    return {user: agreeing[user] / count for user, count in units.items() if count}
+
+
 def annotator_rows(*, project: Project) -> list[dict]:
     """One row per annotator who answered in the project (or has a gold state there)."""
     aggregates: dict[str, Aggregate] = {
@@ -133,12 +155,12 @@ def annotator_rows(*, project: Project) -> list[dict]:
                 "prelabel_accepted_unchanged": None,
             },
         )
+    agreement = _consensus_agreement(project)
     for user_id, row in rows.items():
         state = states.get(user_id, {})
         row["gold_score"] = annotator_score(project, cells.get(user_id, {}), ranges=ranges)
         row["gold_tasks"] = state.get("gold_answers", 0)
-        # Agreement with the task's consensus needs the stored consensus (TaskQuality), not built yet.
-        row["consensus_agreement"] = None
+        row["consensus_agreement"] = agreement.get(user_id)
         row["flagged"] = state.get("flagged", False)
         row["paused"] = state.get("paused", False)
     return [rows[user_id] for user_id in sorted(rows)]

@@ -41,7 +41,9 @@ class AnnotatorMetricsRowOut(serializers.Serializer):
     gold_score = _share("Score on gold tasks, 0-1 over the scored controls (higher is better).")
     gold_tasks = serializers.IntegerField(help_text="Gold tasks answered and scored.")
     consensus_agreement = _share(
-        "Share of answers equal to the task's consensus; null until consensus is kept."
+        "Share of the annotator's units (a choice answer; for spans, an offset marked by the answer or "
+        "the consensus) equal to the task's consensus, over tasks at their overlap with a consensus; "
+        "null before any."
     )
     prelabel_accepted_unchanged = _share(
         "Answers started from a prediction and submitted unchanged / all such."

@@ -124,7 +124,8 @@ def _more_annotators(cast, project: Project, count: int) -> None:
 # The caller's token and the project (two), then the grouped statements; SQLite reads lead times in one
 # more statement for the medians.
 QUERIES = {
-    "annotators/": {"postgresql": 5, "sqlite": 6},
+    # The agreement with consensus reads the project's quality shards: one statement more, however many answers.
+    "annotators/": {"postgresql": 6, "sqlite": 7},
     "annotators/?by=day": {"postgresql": 3, "sqlite": 4},
     "timeline/": {"postgresql": 4, "sqlite": 4},
     "gold/": {"postgresql": 5, "sqlite": 5},
@@ -141,3 +142,54 @@ def test_metrics_cost_a_fixed_number_of_queries(api, cast, worked, path, django_
     _more_annotators(cast, worked, 5)
     with django_assert_num_queries(expected):
         assert client.get(f"/api/projects/{worked.pk}/{path}").status_code == 200
+
+
+def test_agreement_with_consensus_per_annotator(api, cast, make_project):
+    # Overlap 3: the first task's consensus is Positive (two of three), the second's Negative.
+    project = make_project(tasks=[{"text": "a"}, {"text": "b"}, {"text": "c"}], maximum_annotations=3)
+    first, second, open_task = project.tasks.order_by("inner_id")
+    a, b, c = cast.users["annotator"], cast.users["annotator2"], cast.users["reviewer"]
+    for task, answers in (
+        (first, ("Positive", "Positive", "Negative")),
+        (second, ("Negative", "Positive", "Negative")),
+    ):
+        for user, value in zip((a, b, c), answers, strict=True):
+            annotation_create(task=task, user=user, result=choice(value))
+    # Below the overlap there is no consensus: this answer counts for nobody.
+    annotation_create(task=open_task, user=a, result=choice("Neutral"))
+    annotation_create(task=open_task, user=b, result=choice("Positive"))
+    body = api("manager").get(f"/api/projects/{project.pk}/annotators/").json()
+    shares = {row["user"]["id"]: row["consensus_agreement"] for row in body["annotators"]}
+    assert shares == {a.pk: 1.0, b.pk: 0.5, c.pk: 0.5}
+    # The figure follows an edit at once (the shards are kept up to date by the write).
+    from annotation.services.annotations import annotation_update
+    from tessera.models import Membership
+
+    changed = Annotation.objects.get(task=second, completed_by=b)
+    annotation_update(annotation=changed, user=b, membership=Membership.objects.get(user=b, organization=cast.org),
+                      fields={"result": choice("Negative")})  # fmt: skip
+    body = api("manager").get(f"/api/projects/{project.pk}/annotators/").json()
+    assert {row["user"]["id"]: row["consensus_agreement"] for row in body["annotators"]}[b.pk] == 1.0
+
+
+def test_agreement_with_consensus_over_spans_counts_only_marked_units(cast, make_project):
+    from annotation.annotator_metrics import annotator_rows
+
+    config = """<View><Text name="text" value="$text"/>
+      <Labels name="label" toName="text"><Label value="ORG"/><Label value="PER"/></Labels></View>"""
+    project = make_project(config, tasks=[{"text": "Acme Bank hired Jane Doe."}], maximum_annotations=3)
+    task = project.tasks.get()
+
+    def spans(*marked):
+        return [{"id": f"r{index}", "from_name": "label", "to_name": "text", "type": "labels",
+                 "value": {"start": start, "end": end, "labels": [label]}}
+                for index, (start, end, label) in enumerate(marked)]  # fmt: skip
+
+    org, per = (0, 9, "ORG"), (16, 24, "PER")
+    a, b, c = cast.users["annotator"], cast.users["annotator2"], cast.users["reviewer"]
+    annotation_create(task=task, user=a, result=spans(org, per))
+    annotation_create(task=task, user=b, result=spans(org, per))
+    annotation_create(task=task, user=c, result=spans(org))  # missed the person
+    shares = {row["user"]["id"]: row["consensus_agreement"] for row in annotator_rows(project=project)}
+    assert shares[a.pk] == shares[b.pk] == 1.0
+    assert 0 < shares[c.pk] < 1
