@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=3, help="annotators answering every task")
     parser.add_argument("--loads", type=int, default=20, help="measured page loads (after 2 warm-up ones)")
     parser.add_argument("--database-url", default="", help="default: SQLite in the temporary data directory")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="leave the PostgreSQL database in place (plans)"
+    )
     options = parser.parse_args()
     env, data_dir = bench_environment(options.database_url, "tessera-bench-dash-")
     port = free_port()
@@ -210,7 +213,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
-        if options.database_url:
+        if options.database_url and not options.keep_db:
             database_drop(options.database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
 

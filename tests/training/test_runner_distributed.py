@@ -52,3 +52,8 @@ def test_sft_under_torchrun_with_two_processes(tmp_path):
     assert steps == [1, 2, 3]  # one line a step: rank 1 wrote none
     assert (run / "model" / "model.safetensors").is_file()
     assert json.loads((run / "eval.json").read_text())["metrics"]["perplexity"] > 1.0
+    # Answers to the test prompts, written by rank 0 alone (both ranks writing and renaming the same
+    # file failed a run now and then), and logged once.
+    assert len(json_lines(run / "generations.jsonl")) == len(chat_rows())
+    assert events_of(run).count("generated") == 1
+    assert "generated" not in [row["event"] for row in json_lines(run / "events-rank1.jsonl")]

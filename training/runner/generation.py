@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from training.runner import process_rank
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec
 
@@ -125,6 +126,10 @@ def generate_answers(
     prompts would tell reviewers nothing about the model."""
     from transformers import AutoTokenizer
 
+    if process_rank() != 0:
+        # Under torchrun every process gets here: the others would write and rename the same file
+        # at once (one rank's os.replace found the other's .partial already moved: a failed run).
+        return None
     limit = int(getattr(params, "generation_prompts", DEFAULT_PROMPTS))
     max_new_tokens = int(getattr(params, "max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     if spec.test is None or limit == 0:
