@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, FloatField, Q
 from django.db.models.functions import TruncDate
 
@@ -46,6 +46,22 @@ def _median(values: list[float]) -> float | None:
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# Memory for one grouped statement's sort on PostgreSQL: the median is an ordered-set aggregate, so the
+# answers are sorted by annotator (and day), which at 300k answers spilled to disk under the default
+# 4 MB (470 ms; 196 ms in memory).
+GROUPED_SORT_MEMORY = "64MB"
+
+
+def _grouped_rows(queryset) -> list[dict]:
+    """The grouped statement's rows; on PostgreSQL with ``GROUPED_SORT_MEMORY`` for its sort, set for
+    this transaction only."""
+    if not _postgres():
+        return list(queryset)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [GROUPED_SORT_MEMORY])
+        return list(queryset)
 
 
 def _lead_time_medians(project: Project, *, by_day: bool) -> dict[tuple, float | None]:
@@ -132,7 +148,7 @@ def annotator_rows(*, project: Project) -> list[dict]:
     cells = _gold_cells(project)
     ranges = rating_ranges(project)
     rows: dict[int, dict] = {}
-    for row in grouped:
+    for row in _grouped_rows(grouped):
         user_id = row["completed_by"]
         median = row["median"] if medians is None else medians.get((user_id,))
         rows[user_id] = {
@@ -187,7 +203,7 @@ def annotator_day_rows(*, project: Project) -> list[dict]:
     )
     medians = None if _postgres() else _lead_time_medians(project, by_day=True)
     days = []
-    for row in grouped:
+    for row in _grouped_rows(grouped):
         key = (row["day"], row["completed_by"])
         days.append(
             {
