@@ -79,6 +79,14 @@ def _lead_time_medians(project: Project, *, by_day: bool) -> dict[tuple, float |
     return {key: _median(found) for key, found in values.items()}
 
 
+def _emails(user_ids) -> dict[int, str]:
+    """The members' e-mails, read apart: joined into a grouped statement, each e-mail widened every
+    answer its sort moves (about a third of the leaderboard's statement at 300k answers)."""
+    from tessera.models import User
+
+    return dict(User.objects.filter(pk__in=set(user_ids)).values_list("pk", "email"))
+
+
 def _user(user_id: int, email: str | None) -> dict:
     return {"id": user_id, "email": email or ""}
 
@@ -139,7 +147,7 @@ def annotator_rows(*, project: Project) -> list[dict]:
         aggregates["median"] = _Median("lead_time", filter=Q(was_cancelled=False))
     grouped = (
         Annotation.objects.filter(project=project, completed_by__isnull=False)
-        .values("completed_by", "completed_by__email")
+        .values("completed_by")
         .annotate(**aggregates)
         .order_by("completed_by")
     )
@@ -148,11 +156,13 @@ def annotator_rows(*, project: Project) -> list[dict]:
     cells = _gold_cells(project)
     ranges = rating_ranges(project)
     rows: dict[int, dict] = {}
-    for row in _grouped_rows(grouped):
+    grouped_rows = _grouped_rows(grouped)
+    emails = _emails(row["completed_by"] for row in grouped_rows)
+    for row in grouped_rows:
         user_id = row["completed_by"]
         median = row["median"] if medians is None else medians.get((user_id,))
         rows[user_id] = {
-            "user": _user(user_id, row["completed_by__email"]),
+            "user": _user(user_id, emails.get(user_id)),
             "tasks_done": row["submitted"],
             "median_lead_time": median,
             "skip_rate": _rate(row["skipped"], row["submitted"] + row["skipped"]),
@@ -197,18 +207,20 @@ def annotator_day_rows(*, project: Project) -> list[dict]:
     grouped = (
         Annotation.objects.filter(project=project, completed_by__isnull=False)
         .annotate(day=TruncDate("created_at"))
-        .values("day", "completed_by", "completed_by__email")
+        .values("day", "completed_by")
         .annotate(**aggregates)
         .order_by("day", "completed_by")
     )
     medians = None if _postgres() else _lead_time_medians(project, by_day=True)
     days = []
-    for row in _grouped_rows(grouped):
+    grouped_rows = _grouped_rows(grouped)
+    emails = _emails(row["completed_by"] for row in grouped_rows)
+    for row in grouped_rows:
         key = (row["day"], row["completed_by"])
         days.append(
             {
                 "date": _iso(row["day"]),
-                "user": _user(row["completed_by"], row["completed_by__email"]),
+                "user": _user(row["completed_by"], emails.get(row["completed_by"])),
                 "tasks_done": row["submitted"],
                 "median_lead_time": row["median"] if medians is None else medians.get(key),
                 "skip_rate": _rate(row["skipped"], row["submitted"] + row["skipped"]),
@@ -256,9 +268,7 @@ def gold_report(*, project: Project) -> dict:
     missing = set(cells) - set(emails)
     if missing:
         # A score without a state row cannot happen through the services; read the e-mails anyway.
-        from tessera.models import User
-
-        emails.update(User.objects.filter(pk__in=missing).values_list("pk", "email"))
+        emails.update(_emails(missing))
     annotators = []
     for user_id in sorted(set(cells) | set(states)):
         user_cells = cells.get(user_id, {})
