@@ -1,82 +1,30 @@
-"""Reads for the annotator metrics, the project timeline and gold scores: set-based, a GROUP BY per
-table, never a query per annotator or per task.
+"""Reads for the annotator metrics, the project timeline and gold scores: from running totals per
+member and day (``AnnotatorDay``, kept by annotation/services/activity_totals.py) and the gold
+tables, so each read is O(members x days), never a pass over the project's answers.
 
-Medians of lead time use PostgreSQL's ``percentile_cont`` inside the grouped statement; on SQLite the
-lead times come back in one ordered statement and the median is taken in Python.
+Medians of lead time come from each member-day's histogram of lead times (three significant figures).
 """
 
 from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Aggregate, Count, FloatField, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Sum
 
-from annotation.models import (
-    Annotation,
-    AnnotatorGold,
-    GoldScore,
-    Project,
-    Review,
-    ReviewState,
-    Task,
-    Verdict,
-)
+from annotation.models import AnnotatorDay, AnnotatorGold, GoldScore, Project, Task
 from annotation.quality.agreement import SEP
 from annotation.quality.gold import control_value
+from annotation.services.activity_totals import DAY_FIELDS, median_of
 from annotation.services.gold import annotator_score, rating_ranges
 from annotation.services.quality import project_quality
 
 
-class _Median(Aggregate):
-    """PostgreSQL's continuous median of a column."""
-
-    function = "percentile_cont"
-    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-# Memory for one grouped statement's sort on PostgreSQL: the median is an ordered-set aggregate, so the
-# answers are sorted by annotator (and day), which at 300k answers spilled to disk under the default
-# 4 MB (470 ms; 196 ms in memory).
-GROUPED_SORT_MEMORY = "64MB"
-
-
-def _grouped_rows(queryset) -> list[dict]:
-    """The grouped statement's rows; on PostgreSQL with ``GROUPED_SORT_MEMORY`` for its sort, set for
-    this transaction only."""
-    if not _postgres():
-        return list(queryset)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [GROUPED_SORT_MEMORY])
-        return list(queryset)
-
-
-def _lead_time_medians(project: Project, *, by_day: bool) -> dict[tuple, float | None]:
-    """SQLite only: the median lead time of submitted answers per user (and day), from one statement."""
-    rows = Annotation.objects.filter(
-        project=project, was_cancelled=False, lead_time__isnull=False, completed_by__isnull=False
-    )
-    keys = ["completed_by"]
-    if by_day:
-        rows = rows.annotate(day=TruncDate("created_at"))
-        keys = ["day", "completed_by"]
-    values: dict[tuple, list[float]] = defaultdict(list)
-    for row in rows.order_by(*keys, "lead_time").values_list(*keys, "lead_time"):
-        values[tuple(row[:-1])].append(row[-1])
-    return {key: _median(found) for key, found in values.items()}
+def _day_rows(project: Project, *, with_lead_times: bool) -> list[dict]:
+    """The project's member-day totals (annotation/services/activity_totals.py), without the rows a
+    delete left at zero."""
+    fields = ["user_id", "day", *DAY_FIELDS] + (["lead_times"] if with_lead_times else [])
+    rows = AnnotatorDay.objects.filter(project=project).order_by("day", "user_id").values(*fields)
+    return [row for row in rows if any(row[name] for name in DAY_FIELDS)]
 
 
 def _emails(user_ids) -> dict[int, str]:
@@ -134,39 +82,29 @@ def _consensus_agreement(project: Project) -> dict[int, float]:
 
 
 def annotator_rows(*, project: Project) -> list[dict]:
-    """One row per annotator who answered in the project (or has a gold state there)."""
-    aggregates: dict[str, Aggregate] = {
-        "submitted": Count("id", filter=Q(was_cancelled=False)),
-        "skipped": Count("id", filter=Q(was_cancelled=True)),
-        "reviewed": Count("id", filter=Q(was_cancelled=False) & ~Q(review_state=ReviewState.SUBMITTED)),
-        "rejected": Count("id", filter=Q(was_cancelled=False, review_state=ReviewState.REJECTED)),
-        "from_prediction": Count("id", filter=Q(was_cancelled=False, prediction_changes__isnull=False)),
-        "unchanged": Count("id", filter=Q(was_cancelled=False, prediction_changes__accepted=True)),
-    }
-    if _postgres():
-        aggregates["median"] = _Median("lead_time", filter=Q(was_cancelled=False))
-    grouped = (
-        Annotation.objects.filter(project=project, completed_by__isnull=False)
-        .values("completed_by")
-        .annotate(**aggregates)
-        .order_by("completed_by")
-    )
-    medians = None if _postgres() else _lead_time_medians(project, by_day=False)
+    """One row per annotator who answered in the project (or has a gold state there), summed from
+    the member-day totals: O(members x days), not O(answers)."""
+    totals: dict[int, Counter] = defaultdict(Counter)
+    lead_times: dict[int, Counter] = defaultdict(Counter)
+    for row in _day_rows(project, with_lead_times=True):
+        if not row["user_id"] or not (row["submitted"] or row["skipped"]):
+            continue
+        totals[row["user_id"]].update({name: row[name] for name in DAY_FIELDS})
+        lead_times[row["user_id"]].update(row["lead_times"])
     states = _gold_states(project)
     cells = _gold_cells(project)
     ranges = rating_ranges(project)
     rows: dict[int, dict] = {}
-    grouped_rows = _grouped_rows(grouped)
-    emails = _emails(row["completed_by"] for row in grouped_rows)
-    for row in grouped_rows:
-        user_id = row["completed_by"]
-        median = row["median"] if medians is None else medians.get((user_id,))
+    emails = _emails(totals)
+    for user_id in sorted(totals):
+        row = totals[user_id]
+        reviewed = row["accepted"] + row["rejected"] + row["fixed"]
         rows[user_id] = {
             "user": _user(user_id, emails.get(user_id)),
             "tasks_done": row["submitted"],
-            "median_lead_time": median,
+            "median_lead_time": median_of(lead_times[user_id]),
             "skip_rate": _rate(row["skipped"], row["submitted"] + row["skipped"]),
-            "rejection_rate": _rate(row["rejected"], row["reviewed"]),
+            "rejection_rate": _rate(row["rejected"], reviewed),
             "prelabel_accepted_unchanged": _rate(row["unchanged"], row["from_prediction"]),
         }
     for user_id, state in states.items():
@@ -198,65 +136,36 @@ def _iso(day: date | str) -> str:
 
 def annotator_day_rows(*, project: Project) -> list[dict]:
     """Per day (of the answer's creation, in the server's time zone) and annotator."""
-    aggregates: dict[str, Aggregate] = {
-        "submitted": Count("id", filter=Q(was_cancelled=False)),
-        "skipped": Count("id", filter=Q(was_cancelled=True)),
-    }
-    if _postgres():
-        aggregates["median"] = _Median("lead_time", filter=Q(was_cancelled=False))
-    grouped = (
-        Annotation.objects.filter(project=project, completed_by__isnull=False)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "completed_by")
-        .annotate(**aggregates)
-        .order_by("day", "completed_by")
-    )
-    medians = None if _postgres() else _lead_time_medians(project, by_day=True)
-    days = []
-    grouped_rows = _grouped_rows(grouped)
-    emails = _emails(row["completed_by"] for row in grouped_rows)
-    for row in grouped_rows:
-        key = (row["day"], row["completed_by"])
-        days.append(
-            {
-                "date": _iso(row["day"]),
-                "user": _user(row["completed_by"], emails.get(row["completed_by"])),
-                "tasks_done": row["submitted"],
-                "median_lead_time": row["median"] if medians is None else medians.get(key),
-                "skip_rate": _rate(row["skipped"], row["submitted"] + row["skipped"]),
-            }
-        )
-    return days
+    rows = [row for row in _day_rows(project, with_lead_times=True)
+            if row["user_id"] and (row["submitted"] or row["skipped"])]  # fmt: skip
+    emails = _emails(row["user_id"] for row in rows)
+    return [
+        {
+            "date": _iso(row["day"]),
+            "user": _user(row["user_id"], emails.get(row["user_id"])),
+            "tasks_done": row["submitted"],
+            "median_lead_time": median_of(row["lead_times"]),
+            "skip_rate": _rate(row["skipped"], row["submitted"] + row["skipped"]),
+        }
+        for row in rows
+    ]
 
 
 def timeline(*, project: Project) -> list[dict]:
-    """Per day: answers submitted, reviews given, and accepting reviews."""
-    days: dict[str, dict] = {}
-
-    def day(value) -> dict:
-        key = _iso(value)
-        return days.setdefault(key, {"date": key, "submitted": 0, "reviewed": 0, "accepted": 0})
-
-    submitted = (
-        Annotation.objects.filter(project=project, was_cancelled=False)
-        .annotate(day=TruncDate("created_at"))
+    """Per day: answers submitted, reviews given, and accepting reviews (every member's, and answers
+    without an author)."""
+    days = (
+        AnnotatorDay.objects.filter(project=project)
         .values("day")
-        .annotate(n=Count("id"))
+        .annotate(submitted=Sum("submitted"), reviewed=Sum("reviews"), accepted=Sum("reviews_accepted"))
         .order_by("day")
     )
-    for row in submitted:
-        day(row["day"])["submitted"] = row["n"]
-    reviews = (
-        Review.objects.filter(project=project)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(n=Count("id"), accepted=Count("id", filter=Q(verdict=Verdict.ACCEPT)))
-        .order_by("day")
-    )
-    for row in reviews:
-        entry = day(row["day"])
-        entry["reviewed"], entry["accepted"] = row["n"], row["accepted"]
-    return [days[key] for key in sorted(days)]
+    return [
+        {"date": _iso(row["day"]), "submitted": row["submitted"], "reviewed": row["reviewed"],
+         "accepted": row["accepted"]}
+        for row in days
+        if row["submitted"] or row["reviewed"]
+    ]  # fmt: skip
 
 
 def gold_report(*, project: Project) -> dict:

@@ -114,6 +114,14 @@ class Project(models.Model):
         default=0, help_text="Tasks with as many submitted annotations as the overlap asks (is_labeled)."
     )
     annotated_task_count = models.BigIntegerField(default=0, help_text="Tasks with a submitted annotation.")
+    # Tasks per state (unlabeled ones are the rest of task_count) and submitted answers waiting for a
+    # reviewer on tasks in review: the review backlog, kept like the totals above
+    # (annotation/services/activity_totals.py).
+    tasks_in_progress = models.BigIntegerField(default=0, db_default=0)
+    tasks_labeled = models.BigIntegerField(default=0, db_default=0)
+    tasks_in_review = models.BigIntegerField(default=0, db_default=0)
+    tasks_done = models.BigIntegerField(default=0, db_default=0)
+    answers_to_review = models.BigIntegerField(default=0, db_default=0)
     # Raised whenever tasks are deleted or an import commits, the only changes that move a task's
     # position; cached page boundaries are keyed by it.
     task_layout_version = models.BigIntegerField(default=0)
@@ -542,6 +550,37 @@ class TaskQuality(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "task"], name="task_quality_project")]
+
+
+class AnnotatorDay(models.Model):
+    """One member's work in a project on one day (the server's time zone): the running totals the
+    dashboard reads instead of grouping every answer (annotation/services/activity_totals.py keeps
+    them in the transactions that change answers and reviews)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The answer's author or the review's reviewer; 0 for answers without an author. A plain column,
+    # not a key: the totals stay with the day when an account goes.
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    submitted = models.IntegerField(default=0, help_text="Answers (not skips) created this day.")
+    skipped = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0, help_text="Of the answers, those a reviewer accepted.")
+    rejected = models.IntegerField(default=0)
+    fixed = models.IntegerField(default=0)
+    from_prediction = models.IntegerField(default=0, help_text="Answers begun from a prediction.")
+    unchanged = models.IntegerField(
+        default=0, help_text="Of those, answers that kept the prediction as it was."
+    )
+    reviews = models.IntegerField(default=0, help_text="Verdicts this member gave this day.")
+    reviews_accepted = models.IntegerField(default=0)
+    lead_times = models.JSONField(
+        default=dict, help_text="Answers per lead time in seconds, to three significant figures."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user_id", "day"], name="annotator_day_key"),
+        ]
 
 
 class ProjectQualityShard(models.Model):

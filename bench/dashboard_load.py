@@ -1,9 +1,9 @@
 """Dashboard page benchmark (issue 9): time from navigation to the Dashboard tab being drawn.
 
 It sets up the demo (``manage.py tessera_demo``: the financial-news sentiment project) in a fresh data
-directory, adds annotators and answers (overlap ``--overlap``, every task answered by that many
-annotators, a seeded random sentiment each, spread over the last 30 days so the progress chart has
-days), serves it as the demo does (gunicorn, 2 workers x 4 threads, whitenoise after
+directory, adds an entity (span) control to its config, ``--annotators`` annotators (6) and answers
+(overlap ``--overlap``, every task answered by that many of them in turn, a seeded random sentiment and
+company span each, spread over the last 30 days so the progress chart has days), serves it as the demo does (gunicorn, 2 workers x 4 threads, whitenoise after
 ``collectstatic``), signs in as the demo owner in headless Chromium and loads
 ``/projects/{id}/dashboard/`` ``--loads`` times (after two warm-up loads).
 
@@ -54,49 +54,73 @@ WARM_UP = 2
 # a project of --tasks above the demo's headlines gets the rest imported with their answers through the
 # import service (10,000 tasks a call: the product's own write path, which keeps counters, states,
 # labels and agreement); every answer has a region id of its own. Then the answers' dates are spread
-# over 30 days in one statement (a benchmark's set-up, not a product path).
+# over 30 days in one statement (a benchmark's set-up, not a product path) and the dashboard's running
+# totals rebuilt from the rows.
 SEED = """
 import random
 from django.db import connection
 from annotation.importing.parsers import TaskItem
 from annotation.models import Annotation, Project
+from annotation.services.activity_totals import activity_fix
 from annotation.services.annotations import annotation_create
 from annotation.services.imports import tasks_import
+from annotation.services.projects import project_update
 from tessera.models import Role
 from tessera.services import user_upsert
 
 project = Project.objects.get(pk={project})
-project.maximum_annotations = {overlap}
-project.save(update_fields=["maximum_annotations"])
+# Choices and spans: the demo's config with an entity control added (through the service, which checks
+# it against the answers already there).
+project = project_update(project=project, user=project.created_by, fields={{
+    "maximum_annotations": {overlap},
+    "label_config": project.label_config.replace("</View>", ENTITIES + "</View>"),
+}})
 users = [
     user_upsert(email=f"rater{{n}}@tessera.local", organization=project.organization, role=Role.ANNOTATOR,
                 password="{password}")[0]
-    for n in range({overlap})
+    for n in range({annotators})
 ]
+ENTITIES = '<Labels name="entity" toName="text"><Label value="ORG"/><Label value="MONEY"/></Labels>'
 rng = random.Random(9)
 choices = ["Positive", "Negative", "Neutral"]
 
-def answer(truth, index, user):
+def raters(position):
+    # Each task answered by {overlap} of the {annotators} annotators, in turn.
+    return [users[(position + k) % len(users)] for k in range({overlap})]
+
+def answer(truth, index, user, text):
     value = truth if rng.random() < 0.8 else rng.choice(choices)
-    return [{{"id": f"s{{index}}-{{user.pk}}", "from_name": "sentiment", "to_name": "text", "type": "choices",
-             "value": {{"choices": [value]}}}}]
+    # The headline's first word (the company) as an entity; some annotators mark it wider or otherwise.
+    end = len(text.split(" ")[0])
+    if rng.random() < 0.15:
+        end = min(len(text), end + 1 + len(text[end + 1:].split(" ")[0]))
+    label = "ORG" if rng.random() < 0.85 else "MONEY"
+    return [
+        {{"id": f"s{{index}}-{{user.pk}}", "from_name": "sentiment", "to_name": "text", "type": "choices",
+          "value": {{"choices": [value]}}}},
+        {{"id": f"e{{index}}-{{user.pk}}", "from_name": "entity", "to_name": "text", "type": "labels",
+          "value": {{"start": 0, "end": end, "text": text[:end], "labels": [label]}}}},
+    ]
 
 texts = []
-for task in project.tasks.order_by("inner_id"):
+for position, task in enumerate(project.tasks.order_by("inner_id")):
     texts.append(task.data["text"])
     truth = rng.choice(choices)
     if task.total_annotations:
         continue  # labeled by the demo itself
-    for user in users:
-        annotation_create(task=task, user=user, lead_time=rng.uniform(2, 20), result=answer(truth, task.pk, user))
+    for user in raters(position):
+        annotation_create(task=task, user=user, lead_time=rng.uniform(2, 20),
+                          result=answer(truth, task.pk, user, task.data["text"]))
 total, index = {tasks}, len(texts)
 while index < total:
     items = []
     for position in range(index, min(index + 10_000, total)):
         truth = rng.choice(choices)
-        items.append(TaskItem(data={{"text": f"{{texts[position % len(texts)]}} ({{position}})"}}, annotations=[
-            {{"completed_by": user.pk, "lead_time": rng.uniform(2, 20), "result": answer(truth, position, user)}}
-            for user in users
+        text = f"{{texts[position % len(texts)]}} ({{position}})"
+        items.append(TaskItem(data={{"text": text}}, annotations=[
+            {{"completed_by": user.pk, "lead_time": rng.uniform(2, 20),
+              "result": answer(truth, position, user, text)}}
+            for user in raters(position)
         ]))
     tasks_import(project=project, user=project.created_by, items=items)
     index += len(items)
@@ -107,6 +131,9 @@ with connection.cursor() as cursor:
     else:
         shifted = 'datetime(julianday("created_at") - ("id" %% 30))'
     cursor.execute(f'UPDATE "{{table}}" SET "created_at" = {{shifted}} WHERE "project_id" = %s', [project.pk])
+# The dates moved beside the services: the dashboard's running totals are rebuilt from the rows.
+activity_fix(project.pk)
+with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
 print(Annotation.objects.filter(project=project).count())
 """
@@ -155,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=300, help="tasks of the demo project")
     parser.add_argument("--overlap", type=int, default=3, help="annotators answering every task")
+    parser.add_argument("--annotators", type=int, default=6, help="annotators of the project")
     parser.add_argument("--loads", type=int, default=20, help="measured page loads (after 2 warm-up ones)")
     parser.add_argument("--database-url", default="", help="default: SQLite in the temporary data directory")
     parser.add_argument(
@@ -168,7 +196,11 @@ def main() -> None:
     try:
         project_id = demo_project(env, min(options.tasks, DEMO_TASKS_MAX))
         seed = SEED.format(
-            project=project_id, overlap=options.overlap, password=PASSWORD, tasks=options.tasks
+            project=project_id,
+            overlap=options.overlap,
+            annotators=options.annotators,
+            password=PASSWORD,
+            tasks=options.tasks,
         )
         annotations = int(manage(env, "shell", "-c", seed).strip().splitlines()[-1])
         server = start_gunicorn(env, port, data_dir)
@@ -183,6 +215,7 @@ def main() -> None:
                     "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                     "tasks": options.tasks,
                     "overlap": options.overlap,
+                    "annotators": options.annotators,
                     "annotations": annotations,
                     "loads_measured": len(timings),
                     "sections_failed": sorted(failed),

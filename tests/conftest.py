@@ -114,6 +114,27 @@ def _empty_shared_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_totals_agree(request):
+    """After every test that touched the database, the dashboard's running totals of every project
+    equal a recount of its rows (annotation/services/activity_totals.py): a write path that forgets
+    to keep them fails here, whichever test takes it. The database fixture is set up first, so it is
+    torn down after this check."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db or request.node.get_closest_marker("totals_unchecked"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from annotation.models import Project
+    from annotation.services.activity_totals import activity_differences
+
+    found = [line for pk in Project.objects.values_list("pk", flat=True) for line in activity_differences(pk)]
+    assert not found, "dashboard totals differ from a recount:\n" + "\n".join(found[:20])
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return Cast()

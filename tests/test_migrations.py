@@ -13,6 +13,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+# Data written here through older models, beside the services: the dashboard's totals are checked by
+# the test of the migration that fills them, not after each test.
+pytestmark = pytest.mark.totals_unchecked
+
 RELEASED_STATES = [
     "0002_initial",  # the first release: models and their foreign keys
     "0003_annotation_skip_reason",
@@ -233,3 +237,64 @@ def test_0018_drops_the_project_keys_checks_and_the_covered_indexes_with_the_row
     migrator.apply_tested_migration([("annotation", "0017_search_text_statistics")])
     assert "project_id" in _keys_and_indexes("annotation_annotation")[0]
     assert {"project_id", "task_id"} <= _keys_and_indexes("annotation_annotation")[1]
+
+
+def test_0019_fills_the_dashboard_totals_from_the_rows_of_the_previous_release(migrator):
+    """Answers, skips, verdicts and task states left by the previous release become the member-day
+    totals and the project's state columns that a recount of the rows gives."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old_state = migrator.apply_initial_migration(
+        [("tessera", "0001_initial"), ("annotation", "0018_denormalised_project_keys")]
+    )
+    apps = old_state.apps
+    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
+    User = apps.get_model("tessera", "User")
+    author = User.objects.create(email="author@upgrade.test", username="author", password="!")
+    reviewer = User.objects.create(email="reviewer@upgrade.test", username="reviewer", password="!")
+    project = apps.get_model("annotation", "Project").objects.create(
+        organization=organization, title="P", label_config="<View/>", task_counter=4, task_count=4
+    )
+    Task = apps.get_model("annotation", "Task")
+    Annotation = apps.get_model("annotation", "Annotation")
+    states = ["in_review", "done", "in_progress", "unlabeled"]
+    tasks = [Task.objects.create(project=project, data={"text": f"t{i}"}, inner_id=i + 1, state=state)
+             for i, state in enumerate(states)]  # fmt: skip
+    yesterday = timezone.now() - timedelta(days=1)
+    waiting = Annotation.objects.create(task=tasks[0], project=project, completed_by=author, result=[],
+                                        lead_time=12.34, prediction_changes={"accepted": True, "kept": 1})  # fmt: skip
+    accepted = Annotation.objects.create(task=tasks[1], project=project, completed_by=author, result=[],
+                                         lead_time=7.0, review_state="accepted")  # fmt: skip
+    Annotation.objects.filter(pk=accepted.pk).update(created_at=yesterday)
+    Annotation.objects.create(task=tasks[2], project=project, completed_by=None, result=[], lead_time=3.0)
+    Annotation.objects.create(
+        task=tasks[2], project=project, completed_by=author, result=[], was_cancelled=True
+    )
+    review = apps.get_model("annotation", "Review").objects.create(
+        annotation=accepted, project=project, reviewer=reviewer, verdict="accept"
+    )
+    assert waiting.pk and review.pk
+
+    new_state = migrator.apply_tested_migration([("annotation", "0019_dashboard_totals")])
+
+    AnnotatorDay = new_state.apps.get_model("annotation", "AnnotatorDay")
+    rows = {
+        (row.user_id, row.day): (row.submitted, row.skipped, row.accepted, row.from_prediction, row.unchanged,
+                                 row.reviews, row.reviews_accepted, row.lead_times)
+        for row in AnnotatorDay.objects.filter(project_id=project.pk)
+    }  # fmt: skip
+    today, day_before = timezone.localdate(), timezone.localdate(yesterday)
+    assert rows == {
+        (author.pk, today): (1, 1, 0, 1, 1, 0, 0, {"12.3": 1}),
+        (author.pk, day_before): (1, 0, 1, 0, 0, 0, 0, {"7": 1}),
+        (0, today): (1, 0, 0, 0, 0, 0, 0, {"3": 1}),
+        (reviewer.pk, today): (0, 0, 0, 0, 0, 1, 1, {}),
+    }
+    upgraded = new_state.apps.get_model("annotation", "Project").objects.get(pk=project.pk)
+    assert (upgraded.tasks_in_review, upgraded.tasks_done, upgraded.tasks_in_progress, upgraded.tasks_labeled,
+            upgraded.answers_to_review) == (1, 1, 1, 0, 1)  # fmt: skip
+    from annotation.services.activity_totals import activity_differences
+
+    assert activity_differences(project.pk) == []

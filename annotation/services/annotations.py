@@ -18,6 +18,7 @@ from annotation.models import Annotation, Draft, Prediction, ReviewPolicy, Task,
 from annotation.prediction_diff import prediction_diff
 from annotation.results import validate_result
 from annotation.services import gold
+from annotation.services.activity_totals import activity_after, activity_answer_added, activity_before
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import (
     project_hold,
@@ -306,7 +307,7 @@ def annotation_create(
         and submitted + 1 >= overlap
     ):
         # The policy reads the agreement just refreshed; only such projects pay this statement.
-        task_state_refresh(task.project, task.pk)
+        task_state = task_state_refresh(task.project, task.pk)
     # Submitting ends the user's draft and their hold on the task (the state read under the task's
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
@@ -314,6 +315,7 @@ def annotation_create(
             cursor.execute(_DRAFT_END_SQL, [task.pk, user.pk])
         if state is None or state.lock_rows:
             cursor.execute(_LOCK_END_SQL, [task.pk, user.pk])
+    activity_answer_added(annotation, state_before=locked.state, state_after=task_state)
     audit_record(
         actor=user,
         organization=task.project.organization_id,
@@ -342,6 +344,7 @@ def annotation_update(
                 )
     overlap = project_hold(annotation.project_id)
     locked_task = task_hold(annotation.task_id, message=_("Annotation not found."))
+    activity = activity_before([locked_task.pk])
     # of=self: the joined task and project rows are read, not locked (the rule above locked them already).
     locked = (
         Annotation.objects.select_for_update(of=("self",))
@@ -429,6 +432,7 @@ def annotation_update(
         details["review_state"] = {"from": review_state_before, "to": annotation.review_state}
         # /next handed the task back with a lock; the answer is in, so the hold ends.
         TaskLock.objects.filter(task_id=locked_task.pk, user=user).delete()
+    activity_after(task.project_id, [locked_task.pk], activity)
     audit_record(
         actor=user,
         organization=task.project.organization_id,
@@ -446,6 +450,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     task = annotation.task
     overlap = project_hold(annotation.project_id)
     locked = task_hold(annotation.task_id, message=_("Annotation not found."))
+    activity = activity_before([locked.pk])
     # Read again under the task's lock: a delete that waited for another one finds the row gone
     # (404), and a skip turned into an answer meanwhile is subtracted as what it is now.
     current = Annotation.objects.filter(pk=annotation.pk).values_list("was_cancelled", "ground_truth").first()
@@ -474,6 +479,7 @@ def annotation_delete(*, annotation: Annotation, user: User, membership: Members
     )
     if not was_cancelled:
         task_state_refresh(task.project, locked.pk)
+    activity_after(task.project_id, [locked.pk], activity)
 
 
 @transaction.atomic
@@ -619,9 +625,11 @@ def task_update(*, task: Task, user: User, fields: dict) -> Task:
 
 
 @transaction.atomic
+@project_totals_last()
 def task_delete(*, task: Task, user: User) -> None:
     project_hold(task.project_id)
     locked = task_hold(task.pk)
+    activity = activity_before([locked.pk])
     # Counted from the rows, under the task's lock: nothing can be added to or removed from it now.
     submitted = Annotation.objects.filter(task_id=task.pk, was_cancelled=False).count()
     if locked.is_gold:
@@ -629,6 +637,7 @@ def task_delete(*, task: Task, user: User) -> None:
     audit_record(actor=user, organization=task.project.organization_id, action="task.delete", obj=task)
     tasks_quality_forget(project_id=task.project_id, task_ids=[task.pk])
     _, deleted = locked.delete()
+    activity_after(task.project_id, [locked.pk], activity)
     project_totals_add(
         task.project_id,
         tasks=-1,

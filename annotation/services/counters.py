@@ -79,6 +79,9 @@ WHERE "id" = %s
 _LABELS_FIELD = Task._meta.get_field("labels")
 
 
+# The project's columns of tasks per state and answers waiting for review (the review backlog).
+STATE_TOTALS = ("tasks_in_progress", "tasks_labeled", "tasks_in_review", "tasks_done", "answers_to_review")
+
 # The connection's (so this thread's) totals held back by project_totals_last, per project.
 _PENDING = "tessera_pending_totals"
 
@@ -110,9 +113,15 @@ def project_totals_add(
     predictions: int = 0,
     labeled_tasks: int = 0,
     annotated_tasks: int = 0,
+    **states: int,
 ) -> None:
+    """``states``: amounts for the project's state columns (``STATE_TOTALS``; kept by
+    annotation/services/activity_totals.py)."""
+    unknown = set(states) - set(STATE_TOTALS)
+    if unknown:
+        raise TypeError(f"unknown project totals: {sorted(unknown)}")
     amounts = Counter(tasks=tasks, annotations=annotations, predictions=predictions,
-                      labeled_tasks=labeled_tasks, annotated_tasks=annotated_tasks)  # fmt: skip
+                      labeled_tasks=labeled_tasks, annotated_tasks=annotated_tasks, **states)  # fmt: skip
     pending = getattr(connection, _PENDING, None)
     if pending is None:
         _project_totals_write(project_id, amounts)
@@ -138,6 +147,9 @@ def _project_totals_write(project_id: int, amounts: Counter) -> None:
         changes["labeled_task_count"] = labeled_tasks
     if annotated_tasks:
         changes["annotated_task_count"] = annotated_tasks
+    for name in STATE_TOTALS:
+        if amounts[name]:
+            changes[name] = amounts[name]
     if changes:
         # Column names come from the fixed list above, the amounts travel as parameters.
         assignments = ", ".join(f'"{name}" = "{name}" + %s' for name in changes)

@@ -9,6 +9,7 @@ does not hold the project's row: submits in the project do not wait for it.
 
 import itertools
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from annotation.models import Annotation, ImportJob, Prediction, Project, Task, 
 from annotation.result_labels import labels_document, result_labels
 from annotation.results import ResultValidator, validate_task_data
 from annotation.services import gold
+from annotation.services.activity_totals import Activity, activity_imported, activity_write
 from annotation.services.checks import clean_model_version, clean_score
 from annotation.services.counters import project_hold
 from annotation.services.leases import Lease
@@ -285,8 +287,9 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         # with the job's watermark (annotation/services/search_index.py).
         search_index_hold(project.pk)
         search_index_enqueue(project.pk)
+        activity = Activity()
         task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
-                                want_ids=True)  # fmt: skip
+                                activity=activity, want_ids=True)  # fmt: skip
         _prelabel_after_import(project.pk, first_inner_id, count)
         counts = ImportCounts(
             task_count=count,
@@ -308,6 +311,7 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
             predictions=len(checked.predictions),
             labeled=labeled,
             annotated=annotated,
+            states=activity_write(project.pk, activity, with_project=False),
         )
     counts.duration = time.perf_counter() - started
     return counts
@@ -321,7 +325,14 @@ def _prelabel_after_import(project_id: int, first_inner_id: int, count: int) -> 
 
 
 def _project_totals_after_import(
-    project_id: int, *, tasks: int, annotations: int, predictions: int, labeled: int, annotated: int
+    project_id: int,
+    *,
+    tasks: int,
+    annotations: int,
+    predictions: int,
+    labeled: int,
+    annotated: int,
+    states: dict[str, int],
 ) -> None:
     """Last statement before an import's commit, so the project's row lock is held for one round trip.
     Increments, not values read earlier: submits and other imports change the same totals meanwhile.
@@ -333,6 +344,7 @@ def _project_totals_after_import(
         labeled_task_count=F("labeled_task_count") + labeled,
         annotated_task_count=F("annotated_task_count") + annotated,
         task_layout_version=F("task_layout_version") + 1,
+        **{name: F(name) + amount for name, amount in states.items() if amount},
     )
 
 
@@ -463,12 +475,13 @@ def tasks_import_streamed(
         search_index_hold(project.pk)
         search_index_enqueue(project.pk)
         annotation_total = annotation_count = prediction_count = labeled = annotated = 0
+        activity = Activity()
         written = 0
         with gc_paused():
             for position, checked in kept if kept is not None else checked_batches(report=None):
                 lease.check_time()
                 _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
-                             job_id=import_job.pk)  # fmt: skip
+                             job_id=import_job.pk, activity=activity)  # fmt: skip
                 written = position + len(checked.tasks)
                 annotation_total += sum(row[3] for row in checked.tasks)
                 labeled += sum(1 for row in checked.tasks if row[2])
@@ -488,6 +501,7 @@ def tasks_import_streamed(
             predictions=prediction_count,
             labeled=labeled,
             annotated=annotated,
+            states=activity_write(project.pk, activity, with_project=False),
         )
         counts = ImportCounts(
             task_count=count, annotation_count=annotation_count, prediction_count=prediction_count
@@ -518,10 +532,12 @@ def _write_batch(
     start: int,
     now,
     job_id: int | None,
+    activity: Activity,
     want_ids: bool = False,
 ) -> list[int]:
     """Write one batch of checked rows at its place in the import's inner_id range; the task ids, when
-    asked for or needed for the batch's annotations and predictions."""
+    asked for or needed for the batch's annotations and predictions. What the batch adds to the
+    dashboard's totals goes into ``activity``, written by the caller just before the project totals."""
     first = first_inner_id + start
     # Each task's state goes in its own row (annotation/services/states.py imported_state); the few
     # that depend on the task's id or agreement are written as labeled and decided by one UPDATE below.
@@ -543,6 +559,14 @@ def _write_batch(
     )  # fmt: skip
     if not checked.annotations and not checked.predictions and not want_ids:
         return []
+    # The batch's tasks per state for the dashboard's totals (those the UPDATE below decides are read
+    # back after it).
+    decided: dict[str, list[int]] = {}
+    for total, tasks in Counter(row[3] for row in checked.tasks).items():
+        if total and (total < overlap or not undecided):
+            counts = decided.setdefault(str(states[total]), [0, 0])
+            counts[0] += tasks
+            counts[1] += tasks * total
     task_ids = _task_ids_by_position(project.pk, first, len(checked.tasks))
     bulk_insert(
         Annotation._meta.db_table,
@@ -582,7 +606,21 @@ def _write_batch(
         sql, params = imported_states_sql(project)
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, first, first + len(checked.tasks) - 1])
+            cursor.execute(_STATES_SQL, [project.pk, first, first + len(checked.tasks) - 1, overlap])
+            for state, tasks, submitted in cursor.fetchall():
+                counts = decided.setdefault(state, [0, 0])
+                counts[0] += tasks
+                counts[1] += submitted
+    activity_imported(activity, answers=checked.annotations, day=timezone.localdate(now),
+                      tasks_by_state={state: (tasks, submitted) for state, (tasks, submitted) in decided.items()})  # fmt: skip
     return task_ids
+
+
+# The states imported_states_sql decided, per state with the tasks' answers.
+_STATES_SQL = f"""
+SELECT "state", COUNT(*), SUM("total_annotations") FROM "{Task._meta.db_table}"
+WHERE "project_id" = %s AND "inner_id" >= %s AND "inner_id" <= %s AND "total_annotations" >= %s GROUP BY "state"
+"""
 
 
 # COPY lines of the two tables a labeled import fills, one f-string a row: formatting value by value

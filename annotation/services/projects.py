@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from annotation.label_config import LabelSchema, parse_label_config
 from annotation.models import (
     Annotation,
+    AnnotatorDay,
     AnnotatorGold,
     Comment,
     Draft,
@@ -30,6 +31,7 @@ from annotation.models import (
     TaskQuality,
     TaskSearchText,
 )
+from annotation.services.activity_totals import project_activity_clear, project_states_recount
 from annotation.services.states import task_states_refresh
 from tessera.errors import ApplicationError, NotFound
 from tessera.models import Organization, User, max_length_of
@@ -257,8 +259,10 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
         )
     if selection_changed:
         # The overlap and the review policy decide where labeled tasks stand: one set-based UPDATE
-        # under the project's row lock (writers of its tasks wait for it).
+        # under the project's row lock (writers of its tasks wait for it), and the backlog's
+        # counts of tasks per state counted again.
         task_states_refresh(project)
+        project_states_recount(project)
     audit_record(
         actor=user,
         organization=project.organization_id,
@@ -276,7 +280,7 @@ def project_update(*, project: Project, user: User, fields: dict) -> Project:
 # raw (Django's cascade collector loads every related row into memory first; with a million
 # tasks that is gigabytes), so a new model that points at tasks or annotations belongs here.
 TASK_CHILDREN = (
-    ReviewLock, Review, Comment, TaskQuality, TaskLock, Draft, Annotation, Prediction, TaskSearchText,
+    ReviewLock, Review, Comment, TaskQuality, TaskLock, Draft, Annotation, Prediction, TaskSearchText, AnnotatorDay,
 )  # fmt: skip
 
 
@@ -338,6 +342,7 @@ def project_tasks_delete(*, project: Project, user: User) -> int:
     # they were).
     GoldScore.objects.filter(project=project).delete()
     ProjectQualityShard.objects.filter(project=project).delete()
+    project_activity_clear(project.pk)
     AnnotatorGold.objects.filter(project=project).update(gold_answers=0, gold_answers_at_resume=0)
     Project.objects.filter(pk=project.pk).update(
         task_count=0, annotation_total=0, prediction_total=0, labeled_task_count=0, annotated_task_count=0,

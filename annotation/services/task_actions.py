@@ -32,7 +32,8 @@ from annotation.models import (
 )
 from annotation.selectors import task_ids_selected
 from annotation.services import gold
-from annotation.services.counters import project_totals_add
+from annotation.services.activity_totals import activity_after, activity_before
+from annotation.services.counters import project_totals_add, project_totals_last
 from annotation.services.projects import _project_lock
 from annotation.services.quality import tasks_quality_forget
 from annotation.task_filters import TaskQuery
@@ -110,6 +111,7 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
     total = _Sums()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        activity = activity_before(chunk)
         gold.gold_tasks_removed(project=project, task_ids=gold.gold_task_ids(project=project, task_ids=chunk),
                                 actor=user)  # fmt: skip
         tasks_quality_forget(project_id=project.pk, task_ids=chunk)
@@ -118,6 +120,7 @@ def _delete_tasks(*, project: Project, user: User, ids: list[int]) -> _Sums:
         for model in (Comment, TaskLock, Draft, Annotation, Prediction, TaskSearchText):
             _raw_delete(model.objects.filter(task_id__in=chunk))
         _raw_delete(Task.objects.filter(pk__in=chunk))
+        activity_after(project.pk, chunk, activity)
     project_totals_add(
         project.pk,
         tasks=-total.tasks,
@@ -134,6 +137,7 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
     now = timezone.now()
     for chunk in _chunks(ids):
         total = _add(total, _sums(chunk))
+        activity = activity_before(chunk)
         tasks_quality_forget(project_id=project.pk, task_ids=chunk)
         # Drafts of corrections belong to the annotations removed; drafts of new answers stay.
         gold_ids = gold.gold_task_ids(project=project, task_ids=chunk)
@@ -149,6 +153,7 @@ def _delete_annotations(*, project: Project, user: User, ids: list[int]) -> _Sum
             total_annotations=0, cancelled_annotations=0, is_labeled=False, is_gold=False, labels={},
             updated_at=now, state=TaskState.UNLABELED,
         )  # fmt: skip
+        activity_after(project.pk, chunk, activity)
         _task_events(user=user, project=project, chunk=chunk, action="task.annotations_delete")
     project_totals_add(
         project.pk,
@@ -176,6 +181,7 @@ def _delete_predictions(*, project: Project, user: User, ids: list[int]) -> _Sum
 
 
 @transaction.atomic
+@project_totals_last()
 def task_action_run(*, project: Project, user: User, action: object, query: TaskQuery) -> int:
     """Run ``action`` on the tasks ``query`` selects; the number of tasks it processed."""
     name = ACTIONS.get(action) if isinstance(action, str) else None

@@ -82,3 +82,16 @@ def test_a_task_counter_ahead_of_the_tasks_is_right(project):
     # inner ids are not reused after deletes: a counter past the largest one is how it should be.
     Project.objects.filter(pk=project.pk).update(task_counter=100)
     assert run() == "Every counter matches a recount.\n"
+
+
+def test_wrong_dashboard_totals_fail_the_check_and_a_fix_rebuilds_them(project):
+    from annotation.models import AnnotatorDay
+
+    AnnotatorDay.objects.filter(project=project).update(submitted=40, lead_times={"1": 9})
+    Project.objects.filter(pk=project.pk).update(answers_to_review=3)
+    out = StringIO()
+    with pytest.raises(CommandError, match="dashboard totals of 1 projects differ"):
+        call_command("tessera_check_counters", stdout=out)
+    assert f"dashboard totals: project {project.pk}" in out.getvalue()
+    assert f"Rebuilt the dashboard totals of project {project.pk}." in run("--fix")
+    assert run() == "Every counter matches a recount.\n"

@@ -30,9 +30,11 @@ PREDICTION_LIST_QUERIES = 2
 # token with membership, task with project; in the transaction: project row shared (with its overlap),
 # task row locked, the caller's earlier answer, the task's live locks and the caller's lock and draft
 # (one statement), annotation insert, task counters, project totals (labeled and annotated task counts
-# with them), audit event; the transaction's two statements (savepoint/release here). With no lock or
-# draft of the caller on the task (as here) nothing is deleted; each of them present adds its DELETE.
-SUBMIT_QUERIES = 11
+# with them), audit event; the dashboard's member-day upsert and, because the task goes to review (overlap
+# 1 here), the count of its answers waiting for a reviewer; the transaction's two statements
+# (savepoint/release here). With no lock or draft of the caller on the task (as here) nothing is deleted;
+# each of them present adds its DELETE.
+SUBMIT_QUERIES = 13
 # token with membership, project; in the transaction: the caller's held lock, drafted tasks and locks
 # (one statement), candidate with its row (FOR UPDATE SKIP LOCKED), its re-check under the row lock
 # (PostgreSQL only), lock upsert; the transaction's two statements. The caller's other lock is let go
