@@ -68,6 +68,7 @@ from annotation.services.projects import project_update
 from tessera.models import Role
 from tessera.services import user_upsert
 
+ENTITIES = '<Labels name="entity" toName="text"><Label value="ORG"/><Label value="MONEY"/></Labels>'
 project = Project.objects.get(pk={project})
 # Choices and spans: the demo's config with an entity control added (through the service, which checks
 # it against the answers already there).
@@ -80,7 +81,6 @@ users = [
                 password="{password}")[0]
     for n in range({annotators})
 ]
-ENTITIES = '<Labels name="entity" toName="text"><Label value="ORG"/><Label value="MONEY"/></Labels>'
 rng = random.Random(9)
 choices = ["Positive", "Negative", "Neutral"]
 
