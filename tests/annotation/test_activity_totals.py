@@ -160,3 +160,22 @@ def test_a_fix_rebuilds_totals_left_wrong(cast, make_project):
     assert activity_differences(project.pk)
     activity_fix(project.pk)
     _agree(project)
+
+
+def test_reads_in_chunks_count_each_task_once(cast, make_project, monkeypatch):
+    """A read of many tasks goes in chunks of task ids: each task's rows stay in one chunk, so its state
+    is counted once (a rebuild that chunked rows counted tasks straddling two chunks twice)."""
+    from annotation.services import activity_totals
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(5)], maximum_annotations=2)
+    for task in project.tasks.all():
+        for user in (cast.users["annotator"], cast.users["annotator2"]):
+            annotation_create(task=task, user=user, result=choice("Positive"), lead_time=3.0)
+    monkeypatch.setattr(activity_totals, "IDS_PER_READ", 2)
+    read = activity_totals.activity_before(project.tasks.values_list("pk", flat=True))
+    recount = activity_totals.activity_recount(project.pk)
+    assert +read.project == +recount.project == {"tasks_in_review": 5, "answers_to_review": 10}
+    assert {key: +cell for key, cell in read.days.items()} == {
+        key: +cell for key, cell in recount.days.items()
+    }
+    assert read.leads == recount.leads
