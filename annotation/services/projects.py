@@ -69,7 +69,9 @@ PRELABEL_REFIT_EVERY_MAX = 1_000_000
 # Settings that are shares: between 0 and 1.
 SHARE_FIELDS = ("review_agreement_threshold", "gold_ratio", "gold_score_floor")
 # Settings that decide which tasks go to review: a change moves task states (states.py).
-REVIEW_SELECTION_FIELDS = ("maximum_annotations", "review_policy", "review_sample_percent")
+REVIEW_SELECTION_FIELDS = (
+    "maximum_annotations", "review_policy", "review_sample_percent", "review_agreement_threshold",
+)  # fmt: skip
 
 
 def project_schema(project: Project) -> LabelSchema:

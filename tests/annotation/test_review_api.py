@@ -226,6 +226,33 @@ def test_the_queue_only_serves_tasks_in_review(api, cast, make_project):
     assert api("reviewer").post(f"/api/projects/{project.pk}/review/next").json() is None
 
 
+def test_a_new_agreement_threshold_moves_labeled_tasks_in_and_out_of_review(api, cast, make_project):
+    """Under the low_agreement policy the threshold decides which labeled tasks are reviewed: changing
+    it moves the tasks already labeled (and the backlog's counts with them), as the overlap and the
+    other policy settings do."""
+    project = make_project(tasks=[{"text": "a"}, {"text": "b"}], maximum_annotations=2,
+                           review_policy="low_agreement")  # fmt: skip
+    agreeing, split = project.tasks.order_by("inner_id")
+    for task, answers in ((agreeing, ("Positive", "Positive")), (split, ("Positive", "Negative"))):
+        for user, value in zip((cast.users["annotator"], cast.users["annotator2"]), answers, strict=True):
+            annotation_create(task=task, user=user, result=choice(value))
+    states = dict(Task.objects.values_list("pk", "state"))
+    assert (states[agreeing.pk], states[split.pk]) == (TaskState.LABELED, TaskState.IN_REVIEW)
+    assert (
+        patch_json(
+            api("manager"), f"/api/projects/{project.pk}/", {"review_agreement_threshold": 0.0}
+        ).status_code
+        == 200
+    )
+    assert set(Task.objects.values_list("state", flat=True)) == {TaskState.LABELED}
+    backlog = api("reviewer").get(f"/api/projects/{project.pk}/review/backlog").json()
+    assert (
+        backlog["tasks_by_state"]["labeled"],
+        backlog["tasks_by_state"]["in_review"],
+        backlog["to_review"],
+    ) == (2, 0, 0)
+
+
 # ---- bulk accept and backlog ------------------------------------------------------------------------
 
 
