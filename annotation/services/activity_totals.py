@@ -8,7 +8,7 @@ project on each call (about 200, 70 and 150 ms at 300k answers); read from these
 O(members x days), and a write moves them in its own transaction, so the figures are never stale.
 
 How a write keeps them: a task's contribution to every figure is a function of its rows alone (its
-state, its answers, the verdicts on its answers; ``_read``). A service that changes tasks reads their
+state, its answers, the verdicts on its answers; ``activity_before``). A service that changes tasks reads their
 contribution under their row locks before the change (``activity_before``) and again after it
 (``activity_after``); the difference moves the totals. ``activity_recount`` computes the same
 function over a whole project, so stored totals and a recount can only disagree when a write path
@@ -94,12 +94,6 @@ class Activity:
         delta.project = Counter(self.project)
         delta.project.subtract(other.project)
         return delta
-
-    def add(self, other: "Activity") -> None:
-        for mine, theirs in ((self.days, other.days), (self.leads, other.leads)):
-            for key, cell in theirs.items():
-                mine[key].update(cell)
-        self.project.update(other.project)
 
 
 def _day(value) -> date:
