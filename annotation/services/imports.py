@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
 from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
+from annotation.importing.spool import CheckedSpool
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task, TaskState
 from annotation.result_labels import labels_document, result_labels
@@ -397,9 +399,9 @@ def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> l
 
 # A streamed import checks and writes this many rows at a time.
 STREAM_BATCH_ROWS = 2_000
-# Checked rows of a streamed import are kept for the write (one read of the file) while their JSON
-# text stays under this many characters; a larger upload is read a second time to write it, so
-# that the worker's memory stays bounded whatever the file's size.
+# Checked rows of a streamed import are kept in memory for the write while their JSON text stays
+# under this many characters; past it they are spooled to a temporary file (importing/spool.py),
+# so that the worker's memory stays bounded whatever the file's size.
 STREAM_KEEP_CHARS = 64 * 1024 * 1024
 
 
@@ -427,40 +429,42 @@ def tasks_import_streamed(
 ) -> ImportCounts:
     """A background import of any size in bounded memory, with the guarantees of tasks_import.
 
-    First every row is read and checked, in batches, renewing the job's lease as it goes; then,
-    in one transaction, the rows are written in batches (from the checked rows kept, or read and
-    checked again when the upload was too large to keep them). A bad row anywhere fails the
-    import before anything is written. ``open_items`` reads the upload from its start each time.
+    First every row is read and checked, in batches, renewing the job's lease as it goes, and the
+    checked rows are kept (in memory, or spooled to a temporary file past STREAM_KEEP_CHARS); then,
+    in one transaction, they are written in batches. A bad row anywhere fails the import before
+    anything is written. ``open_items`` reads the upload from its start.
     """
+    with CheckedSpool(keep_chars=STREAM_KEEP_CHARS, directory=Path(settings.TESSERA_IMPORT_DIR)) as spool:
+        return _import_streamed(project=project, user=user, open_items=open_items, import_job=import_job,
+                                lease=lease, progress=progress, spool=spool)  # fmt: skip
+
+
+def _import_streamed(
+    *,
+    project: Project,
+    user: User,
+    open_items: Callable[[], Iterator[TaskItem]],
+    import_job: ImportJob,
+    lease: Lease,
+    progress: Callable[[int], None] | None,
+    spool: CheckedSpool,
+) -> ImportCounts:
     started = time.perf_counter()
     schema = project_schema(project)
     authors = _AuthorResolver(project, user)
     results = ResultValidator(schema, encode=_encode)
     labels_by_shape = _LabelsByShape()
-
-    def checked_batches(*, report: Callable[[int], None] | None) -> Iterator[tuple[int, _CheckedRows]]:
-        position = 0
-        for batch in _batches(open_items()):
-            checked = _check_items(
-                batch, schema=schema, project=project, user=user, progress=report, start=position,
-                authors=authors, results=results, labels_by_shape=labels_by_shape,
-            )  # fmt: skip
-            yield position, checked
-            position += len(batch)
-            lease.renew()
-
-    kept: list[tuple[int, _CheckedRows]] | None = []
-    kept_chars = 0
     count = 0
     with gc_paused():
-        for position, checked in checked_batches(report=progress):
-            count = position + len(checked.tasks)
-            if kept is not None:
-                kept_chars += _checked_chars(checked)
-                if kept_chars <= STREAM_KEEP_CHARS:
-                    kept.append((position, checked))
-                else:
-                    kept = None
+        for batch in _batches(open_items()):
+            checked = _check_items(
+                batch, schema=schema, project=project, user=user, progress=progress, start=count,
+                authors=authors, results=results, labels_by_shape=labels_by_shape,
+            )  # fmt: skip
+            spool.add((count, (checked.tasks, checked.annotations, checked.predictions)),
+                      chars=_checked_chars(checked))  # fmt: skip
+            count += len(batch)
+            lease.renew()
     # The inner_id range is reserved in a short transaction of its own and kept on the job row, so the
     # project's row is not held through the write phase, and a retry writes into the same range.
     first_inner_id = _reserve_for_job(lease, project.pk, count)
@@ -476,24 +480,18 @@ def tasks_import_streamed(
         search_index_enqueue(project.pk)
         annotation_total = annotation_count = prediction_count = labeled = annotated = 0
         activity = Activity()
-        written = 0
         with gc_paused():
-            for position, checked in kept if kept is not None else checked_batches(report=None):
+            for position, rows in spool:
+                checked = _CheckedRows(*rows)
                 lease.check_time()
                 _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
                              job_id=import_job.pk, activity=activity)  # fmt: skip
-                written = position + len(checked.tasks)
                 annotation_total += sum(row[3] for row in checked.tasks)
                 labeled += sum(1 for row in checked.tasks if row[2])
                 annotated += sum(1 for row in checked.tasks if row[3])
                 annotation_count += len(checked.annotations)
                 prediction_count += len(checked.predictions)
         _prelabel_after_import(project.pk, first_inner_id, count)
-        if written != count:
-            # The upload changed between the two reads: nothing of it is kept.
-            raise ApplicationError(
-                _("The stored upload changed while it was imported."), field="file", code="changed"
-            )
         _project_totals_after_import(
             project.pk,
             tasks=count,

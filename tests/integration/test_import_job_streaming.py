@@ -1,15 +1,16 @@
 """A background import reads its upload as a stream and writes it in batches, all or nothing.
 
 Batches and the size of what is kept between the two passes are made tiny here, so that a
-few dozen rows cross many batches and take the path of a multi-gigabyte upload (read twice).
+few dozen rows cross many batches and take the path of a multi-gigabyte upload (spooled to disk).
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
 from annotation.models import Annotation, ImportJob, JobState, Prediction, Task
-from annotation.services import imports
+from annotation.services import import_jobs, imports
 from annotation.services.import_jobs import import_job_create, import_job_run, import_path
 from tests.conftest import choice
 from tests.integration.conftest import publishing_to
@@ -17,10 +18,10 @@ from tests.integration.conftest import publishing_to
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(params=["kept", "read-twice"])
+@pytest.fixture(params=["kept", "spooled"])
 def tiny_batches(request, monkeypatch):
     monkeypatch.setattr(imports, "STREAM_BATCH_ROWS", 7)
-    if request.param == "read-twice":
+    if request.param == "spooled":
         monkeypatch.setattr(imports, "STREAM_KEEP_CHARS", 100)
     return request.param
 
@@ -117,3 +118,22 @@ def test_a_second_import_continues_the_inner_ids(tiny_batches, make_project, cas
     assert list(
         Task.objects.filter(project=project).order_by("inner_id").values_list("inner_id", flat=True)
     ) == list(range(1, 23))
+
+
+def test_the_upload_is_read_once_and_leaves_no_file_behind(
+    tiny_batches, make_project, cast, monkeypatch, settings
+):
+    """Past STREAM_KEEP_CHARS the checked rows go to a temporary file, not back to the upload."""
+    reads = []
+    read = import_jobs.iter_items
+    monkeypatch.setattr(
+        import_jobs, "iter_items", lambda *args, **kwargs: reads.append(1) or read(*args, **kwargs)
+    )
+    project = make_project()
+    directory = Path(settings.TESSERA_IMPORT_DIR)
+    before = set(directory.iterdir()) if directory.exists() else set()
+
+    job = _run(project, cast.users["manager"], json.dumps(_labeled(30)).encode(), "json")
+
+    assert (job.state, job.task_count, len(reads)) == (JobState.COMPLETED, 30, 1), job.error
+    assert set(directory.iterdir()) == before
