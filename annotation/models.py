@@ -267,8 +267,9 @@ class Annotation(models.Model):
         db_default=ReviewState.SUBMITTED,
     )
     lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent labeling.")
+    # This key and import_job are indexed only where set (Meta): imports and most submits leave them empty.
     parent_prediction = models.ForeignKey(
-        "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "Prediction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     prediction_changes = models.JSONField(
         null=True,
@@ -276,7 +277,7 @@ class Annotation(models.Model):
         help_text='Against parent_prediction: {"accepted", "kept", "removed", "added"} region counts.',
     )
     import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -284,6 +285,15 @@ class Annotation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["task", "completed_by"], name="annotation_task_author"),
+            # Deleting a prediction or an import job finds the annotations that point at it (SET_NULL).
+            models.Index(
+                fields=["parent_prediction"],
+                condition=Q(parent_prediction__isnull=False),
+                name="annotation_parent_prediction",
+            ),
+            models.Index(
+                fields=["import_job"], condition=Q(import_job__isnull=False), name="annotation_import_job"
+            ),
             models.Index(fields=["project", "completed_by", "-created_at"], name="annotation_project_author"),
             # The review queue walks a project's annotations waiting for a verdict.
             models.Index(fields=["project", "review_state", "id"], name="annotation_review_queue"),
@@ -316,17 +326,31 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=200, blank=True, default="")
     result = models.JSONField(default=list)
     score = models.FloatField(null=True, blank=True)
+    # A prediction comes from an import or from a pre-labeler, never both: each key is indexed where set (Meta).
     import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     prelabeler = models.ForeignKey(
-        "training.Prelabeler", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions"
+        "training.Prelabeler",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="predictions",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["task", "-score"], name="prediction_task_best")]
+        indexes = [
+            models.Index(fields=["task", "-score"], name="prediction_task_best"),
+            models.Index(
+                fields=["import_job"], condition=Q(import_job__isnull=False), name="prediction_import_job"
+            ),
+            models.Index(
+                fields=["prelabeler"], condition=Q(prelabeler__isnull=False), name="prediction_prelabeler"
+            ),
+        ]
         constraints = [
             # A pre-labeling job re-run (a retry after a crash) writes no second prediction.
             models.UniqueConstraint(

@@ -298,3 +298,67 @@ def test_0019_fills_the_dashboard_totals_from_the_rows_of_the_previous_release(m
     from annotation.services.activity_totals import activity_differences
 
     assert activity_differences(project.pk) == []
+
+
+def _single_column_indexes(table: str) -> dict[str, set[str]]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexes: dict[str, set[str]] = {}
+    for name, info in constraints.items():
+        if info["index"] and not info["unique"] and not info["primary_key"] and len(info["columns"]) == 1:
+            indexes.setdefault(info["columns"][0], set()).add(name)
+    return indexes
+
+
+def test_0020_indexes_the_nullable_keys_only_where_set_with_the_rows_in_place(migrator):
+    """On both databases: the full indexes of the four nullable keys go, partial ones come, the rows stay
+    and deleting an import job still empties the keys that point at it. Back to 0019, full indexes return."""
+    old_state = migrator.apply_initial_migration(
+        [
+            ("tessera", "0001_initial"),
+            ("annotation", "0019_dashboard_totals"),
+            ("training", "0003_training_jobs"),
+        ]
+    )
+    apps = old_state.apps
+    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
+    user = apps.get_model("tessera", "User").objects.create(email="owner@upgrade.test", password="!")
+    project = apps.get_model("annotation", "Project").objects.create(
+        organization=organization, title="P", label_config="<View/>", task_counter=1
+    )
+    task = apps.get_model("annotation", "Task").objects.create(
+        project=project, data={"text": "t"}, inner_id=1
+    )
+    job = apps.get_model("annotation", "ImportJob").objects.create(
+        project=project, created_by=user, file_name="x.json", original_name="x.json", file_format="json"
+    )
+    prediction = apps.get_model("annotation", "Prediction").objects.create(
+        task=task, project=project, result=[], import_job=job
+    )
+    apps.get_model("annotation", "Annotation").objects.create(
+        task=task, project=project, completed_by=user, result=[], import_job=job, parent_prediction=prediction
+    )
+    apps.get_model("annotation", "Annotation").objects.create(task=task, project=project, completed_by=user)
+
+    new_state = migrator.apply_tested_migration([("annotation", "0020_partial_nullable_key_indexes")])
+
+    annotations, predictions = (
+        _single_column_indexes("annotation_annotation"),
+        _single_column_indexes("annotation_prediction"),
+    )
+    assert annotations["import_job_id"] == {"annotation_import_job"}
+    assert annotations["parent_prediction_id"] == {"annotation_parent_prediction"}
+    assert predictions["import_job_id"] == {"prediction_import_job"}
+    assert predictions["prelabeler_id"] == {"prediction_prelabeler"}
+    Annotation = new_state.apps.get_model("annotation", "Annotation")
+    assert Annotation.objects.filter(import_job_id=job.pk, parent_prediction_id=prediction.pk).count() == 1
+    new_state.apps.get_model("annotation", "ImportJob").objects.filter(pk=job.pk).delete()
+    assert Annotation.objects.filter(import_job__isnull=True).count() == 2
+
+    migrator.apply_tested_migration([("annotation", "0019_dashboard_totals")])
+    assert _single_column_indexes("annotation_annotation")["import_job_id"] == {
+        "annotation_annotation_import_job_id_full"
+    }
+    assert _single_column_indexes("annotation_prediction")["prelabeler_id"] == {
+        "annotation_prediction_prelabeler_id_full"
+    }
