@@ -194,14 +194,8 @@ def _keys_and_indexes(table: str) -> tuple[set[str], set[str]]:
     return keys, indexed
 
 
-def test_0018_drops_the_project_keys_checks_and_the_covered_indexes_with_the_rows_in_place(migrator):
-    """On PostgreSQL: the denormalised project keys lose their constraint and the single-column indexes
-    a composite one covers go; the rows stay, and the database still refuses an annotation of a missing
-    task. Back to 0017, the constraints and indexes return. SQLite keeps its tables as they were."""
-    old_state = migrator.apply_initial_migration(
-        [("tessera", "0001_initial"), ("annotation", "0017_search_text_statistics")]
-    )
-    apps = old_state.apps
+def _one_task(apps) -> tuple:
+    """An owner, a project and its one task, written through an earlier state's models."""
     organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
     user = apps.get_model("tessera", "User").objects.create(email="owner@upgrade.test", password="!")
     project = apps.get_model("annotation", "Project").objects.create(
@@ -210,6 +204,18 @@ def test_0018_drops_the_project_keys_checks_and_the_covered_indexes_with_the_row
     task = apps.get_model("annotation", "Task").objects.create(
         project=project, data={"text": "t"}, inner_id=1
     )
+    return user, project, task
+
+
+def test_0018_drops_the_project_keys_checks_and_the_covered_indexes_with_the_rows_in_place(migrator):
+    """On PostgreSQL: the denormalised project keys lose their constraint and the single-column indexes
+    a composite one covers go; the rows stay, and the database still refuses an annotation of a missing
+    task. Back to 0017, the constraints and indexes return. SQLite keeps its tables as they were."""
+    old_state = migrator.apply_initial_migration(
+        [("tessera", "0001_initial"), ("annotation", "0017_search_text_statistics")]
+    )
+    apps = old_state.apps
+    user, project, task = _one_task(apps)
     apps.get_model("annotation", "Annotation").objects.create(
         task=task, project=project, completed_by=user, result=[]
     )
@@ -321,14 +327,7 @@ def test_0020_indexes_the_nullable_keys_only_where_set_with_the_rows_in_place(mi
         ]
     )
     apps = old_state.apps
-    organization = apps.get_model("tessera", "Organization").objects.create(title="Upgraded Org")
-    user = apps.get_model("tessera", "User").objects.create(email="owner@upgrade.test", password="!")
-    project = apps.get_model("annotation", "Project").objects.create(
-        organization=organization, title="P", label_config="<View/>", task_counter=1
-    )
-    task = apps.get_model("annotation", "Task").objects.create(
-        project=project, data={"text": "t"}, inner_id=1
-    )
+    user, project, task = _one_task(apps)
     job = apps.get_model("annotation", "ImportJob").objects.create(
         project=project, created_by=user, file_name="x.json", original_name="x.json", file_format="json"
     )

@@ -22,6 +22,14 @@ KEYS = [
     ("annotation_prediction", "prelabeler_id"),
 ]
 
+# (model, field, name) of the partial index that replaces each.
+PARTIAL_INDEXES = [
+    ("annotation", "parent_prediction", "annotation_parent_prediction"),
+    ("annotation", "import_job", "annotation_import_job"),
+    ("prediction", "import_job", "prediction_import_job"),
+    ("prediction", "prelabeler", "prediction_prelabeler"),
+]
+
 
 def drop_full_indexes(apps, schema_editor):
     connection = schema_editor.connection
@@ -78,36 +86,13 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AddIndex(
-            model_name="annotation",
-            index=models.Index(
-                condition=models.Q(("parent_prediction__isnull", False)),
-                fields=["parent_prediction"],
-                name="annotation_parent_prediction",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="annotation",
-            index=models.Index(
-                condition=models.Q(("import_job__isnull", False)),
-                fields=["import_job"],
-                name="annotation_import_job",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="prediction",
-            index=models.Index(
-                condition=models.Q(("import_job__isnull", False)),
-                fields=["import_job"],
-                name="prediction_import_job",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="prediction",
-            index=models.Index(
-                condition=models.Q(("prelabeler__isnull", False)),
-                fields=["prelabeler"],
-                name="prediction_prelabeler",
-            ),
-        ),
+        *[
+            migrations.AddIndex(
+                model_name=model,
+                index=models.Index(
+                    condition=models.Q((f"{field}__isnull", False)), fields=[field], name=name
+                ),
+            )
+            for model, field, name in PARTIAL_INDEXES
+        ],
     ]
