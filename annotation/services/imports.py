@@ -10,7 +10,7 @@ does not hold the project's row: submits in the project do not wait for it.
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from annotation.bulk import COPY_BOOL, COPY_NULL, bulk_insert, copy_text
 from annotation.importing.gc_pause import gc_paused
 from annotation.importing.parsers import TaskItem
+from annotation.importing.read_ahead import read_ahead
 from annotation.importing.spool import CheckedSpool
 from annotation.label_config import LabelSchema
 from annotation.models import Annotation, ImportJob, Prediction, Project, Task, TaskState
@@ -264,20 +265,52 @@ def tasks_import(
             code="too_many_tasks",
         )
     schema = project_schema(project)
+    authors = _AuthorResolver(project, user)
+    results = ResultValidator(schema, encode=_encode)
+    labels_by_shape = _LabelsByShape()
+
+    def checked_batches() -> Generator[tuple[int, _CheckedRows], None, None]:
+        for start in range(0, len(items), IMPORT_WRITE_BATCH_ROWS):
+            batch = items[start : start + IMPORT_WRITE_BATCH_ROWS]
+            yield start, _check_items(
+                batch, schema=schema, project=project, user=user, progress=progress, start=start,
+                authors=authors, results=results, labels_by_shape=labels_by_shape,
+            )  # fmt: skip
+
     # The collector stays paused through the writes as well: reading back 50,000 task ids allocates
     # enough tuples to set off a full collection over every parsed item still alive (0.9 s a batch).
     with gc_paused():
-        checked = _check_items(items, schema=schema, project=project, user=user, progress=progress)
-        return _write(project=project, user=user, checked=checked, started=started)
+        # Past one batch the checks run a batch ahead in a thread (importing/read_ahead.py), beside the
+        # database's work on the batch before; they touch no database.
+        batches = read_ahead(checked_batches()) if len(items) > IMPORT_WRITE_BATCH_ROWS else checked_batches()
+        try:
+            return _write(project=project, user=user, batches=batches, count=len(items), started=started)
+        finally:
+            batches.close()
 
 
-def _write(*, project: Project, user: User, checked: _CheckedRows, started: float) -> ImportCounts:
-    """A synchronous import's one transaction (background jobs write with tasks_import_streamed)."""
+# A synchronous import writes its checked rows this many at a time, the next batch checked meanwhile.
+IMPORT_WRITE_BATCH_ROWS = 5_000
+
+
+def _write(
+    *,
+    project: Project,
+    user: User,
+    batches: Generator[tuple[int, _CheckedRows], None, None],
+    count: int,
+    started: float,
+) -> ImportCounts:
+    """A synchronous import's one transaction (background jobs write with tasks_import_streamed).
+
+    The first batch is checked before the inner_id range is reserved, so a bad row there (any bad row of
+    an import of one batch) leaves no gap; a bad row of a later batch rolls the writes back and leaves
+    the range unused, as a failed write does."""
     now = timezone.now()
-    count = len(checked.tasks)
+    first = next(batches, None)
     first_inner_id = _reserve_inner_ids(project.pk, count)
-    labeled = sum(1 for row in checked.tasks if row[2])
-    annotated = sum(1 for row in checked.tasks if row[3])
+    task_ids: list[int] = []
+    annotation_total = annotation_count = prediction_count = labeled = annotated = 0
     with transaction.atomic():
         # The rows are written without the project's row lock: submits, /next and other imports of
         # the project go on meanwhile. Only the totals at the end touch the project row, for the
@@ -289,14 +322,25 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         # with the job's watermark (annotation/services/search_index.py).
         search_index_hold(project.pk)
         search_index_enqueue(project.pk)
+        if connection.vendor == "postgresql":
+            # Each COPY's foreign keys are checked when it ends, while the next batch is checked,
+            # instead of all of them at commit, after the last.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         activity = Activity()
-        task_ids = _write_batch(project, checked, first_inner_id=first_inner_id, start=0, now=now, job_id=None,
-                                activity=activity, want_ids=True)  # fmt: skip
+        for position, checked in itertools.chain([first] if first else [], batches):
+            task_ids += _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
+                                     job_id=None, activity=activity, want_ids=True)  # fmt: skip
+            annotation_total += sum(row[3] for row in checked.tasks)
+            labeled += sum(1 for row in checked.tasks if row[2])
+            annotated += sum(1 for row in checked.tasks if row[3])
+            annotation_count += len(checked.annotations)
+            prediction_count += len(checked.predictions)
         _prelabel_after_import(project.pk, first_inner_id, count)
         counts = ImportCounts(
             task_count=count,
-            annotation_count=len(checked.annotations),
-            prediction_count=len(checked.predictions),
+            annotation_count=annotation_count,
+            prediction_count=prediction_count,
             task_ids=task_ids,
         )
         audit_record(
@@ -309,8 +353,8 @@ def _write(*, project: Project, user: User, checked: _CheckedRows, started: floa
         _project_totals_after_import(
             project.pk,
             tasks=count,
-            annotations=sum(row[3] for row in checked.tasks),
-            predictions=len(checked.predictions),
+            annotations=annotation_total,
+            predictions=prediction_count,
             labeled=labeled,
             annotated=annotated,
             states=activity_write(project.pk, activity, with_project=False),

@@ -8,11 +8,19 @@ import pytest
 from annotation.importing.parsers import to_task_item
 from annotation.models import Annotation, Project, Task
 from annotation.result_labels import task_labels
+from annotation.services import imports
 from annotation.services.imports import tasks_import
 from annotation.services.states import task_states_refresh
 from tests.conftest import choice
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["one batch", "read ahead"])
+def _write_batches(request, monkeypatch):
+    """Every test here once with the import's rows in one batch, once in batches of two checked ahead."""
+    if request.param == "read ahead":
+        monkeypatch.setattr(imports, "IMPORT_WRITE_BATCH_ROWS", 2)
 
 
 def _region(region_id: str, value: str) -> list[dict]:
@@ -66,8 +74,13 @@ def test_a_labeled_import_stores_these_rows(cast, make_project):
     project = make_project(maximum_annotations=2)
     owner, annotator = cast.users["owner"], cast.users["annotator"]
     items = _items(cast)
-    tasks_import(project=project, user=owner, items=[to_task_item(item, n) for n, item in enumerate(items)])
+    counts = tasks_import(
+        project=project, user=owner, items=[to_task_item(item, n) for n, item in enumerate(items)]
+    )
 
+    assert counts.task_ids == list(
+        Task.objects.filter(project=project).order_by("inner_id").values_list("id", flat=True)
+    )
     positive, negative, neutral = ({"sentiment": [label]} for label in ("Positive", "Negative", "Neutral"))
     assert _task_rows(project) == [
         ({"text": "none"}, {"source": "a"}, 1, False, 0, 0, 0, {}, "unlabeled", False),
