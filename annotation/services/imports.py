@@ -303,12 +303,31 @@ def _write(
 ) -> ImportCounts:
     """A synchronous import's one transaction (background jobs write with tasks_import_streamed).
 
-    The first batch is checked before the inner_id range is reserved, so a bad row there (any bad row of
-    an import of one batch) leaves no gap; a bad row of a later batch rolls the writes back and leaves
-    the range unused, as a failed write does."""
+    The first batch is checked before the inner_id range is reserved; a bad row of a later batch (or
+    any failure) rolls the writes back and gives the range back (_release_inner_ids), so a refused
+    import leaves nothing behind."""
     now = timezone.now()
     first = next(batches, None)
     first_inner_id = _reserve_inner_ids(project.pk, count)
+    try:
+        return _write_reserved(project=project, user=user, batches=batches, first=first, count=count,
+                               first_inner_id=first_inner_id, now=now, started=started)  # fmt: skip
+    except BaseException:
+        _release_inner_ids(project.pk, first_inner_id, count)
+        raise
+
+
+def _write_reserved(
+    *,
+    project: Project,
+    user: User,
+    batches: Iterator[tuple[int, _CheckedRows]],
+    first: tuple[int, _CheckedRows] | None,
+    count: int,
+    first_inner_id: int,
+    now,
+    started: float,
+) -> ImportCounts:
     task_ids: list[int] = []
     annotation_total = annotation_count = prediction_count = labeled = annotated = 0
     with transaction.atomic():
@@ -426,6 +445,21 @@ def _reserve_inner_ids(project_id: int, count: int) -> int:
     if row is None:
         raise NotFound(_("Project not found."))
     return row[0] - count + 1
+
+
+_RELEASE_SQL = (
+    'UPDATE "{project}" SET "task_counter" = "task_counter" - %s WHERE "id" = %s AND "task_counter" = %s'
+)
+
+
+def _release_inner_ids(project_id: int, first_inner_id: int, count: int) -> None:
+    """Give back the range of an import that failed, if no import has reserved after it meanwhile
+    (then the range stays a gap, which task pages allow for)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _RELEASE_SQL.format(project=Project._meta.db_table),
+            [count, project_id, first_inner_id + count - 1],
+        )
 
 
 def _task_ids_by_position(project_id: int, first_inner_id: int, count: int) -> list[int]:
