@@ -341,11 +341,10 @@ def _write_reserved(
         # with the job's watermark (annotation/services/search_index.py).
         search_index_hold(project.pk)
         search_index_enqueue(project.pk)
-        if connection.vendor == "postgresql":
-            # Each COPY's foreign keys are checked when it ends, while the next batch is checked,
-            # instead of all of them at commit, after the last.
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Each COPY's foreign keys are checked when it ends, while the next batch is checked, instead of
+        # all of them at commit, after the last; deferred again after the batches (Django declares every
+        # key INITIALLY DEFERRED), so a caller's enclosing transaction goes on as it began.
+        _constraints(immediate=True)
         activity = Activity()
         for position, checked in itertools.chain([first] if first else [], batches):
             task_ids += _write_batch(project, checked, first_inner_id=first_inner_id, start=position, now=now,
@@ -355,6 +354,7 @@ def _write_reserved(
             annotated += sum(1 for row in checked.tasks if row[3])
             annotation_count += len(checked.annotations)
             prediction_count += len(checked.predictions)
+        _constraints(immediate=False)
         _prelabel_after_import(project.pk, first_inner_id, count)
         counts = ImportCounts(
             task_count=count,
@@ -380,6 +380,12 @@ def _write_reserved(
         )
     counts.duration = time.perf_counter() - started
     return counts
+
+
+def _constraints(*, immediate: bool) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS ALL {'IMMEDIATE' if immediate else 'DEFERRED'}")
 
 
 def _prelabel_after_import(project_id: int, first_inner_id: int, count: int) -> None:

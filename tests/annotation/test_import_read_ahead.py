@@ -127,3 +127,21 @@ def test_a_range_is_given_back_only_while_no_import_has_reserved_after_it(make_p
     imports._release_inner_ids(project.pk, second, 5)
     project.refresh_from_db()
     assert project.task_counter == 10
+
+
+@pytest.mark.django_db
+def test_the_caller_s_transaction_keeps_its_keys_deferred(three_a_batch, make_project, cast):
+    """The import checks its own keys per COPY, then defers them again: a caller's later statements in
+    the same transaction may still write a row before the row it points at."""
+    from django.db import transaction
+
+    from annotation.importing.parsers import to_task_item
+
+    project = make_project()
+    with transaction.atomic():
+        imports.tasks_import(project=project, user=cast.users["owner"],
+                             items=[to_task_item(row, n) for n, row in enumerate(_rows(7))])  # fmt: skip
+        missing = Task.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+        early = Annotation.objects.create(task_id=missing, project_id=project.pk, result=[])  # no error yet
+        Annotation.objects.filter(pk=early.pk).delete()
+    assert Task.objects.filter(project=project).count() == 7
