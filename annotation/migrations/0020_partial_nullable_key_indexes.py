@@ -22,6 +22,13 @@ KEYS = [
     ("annotation_prediction", "prelabeler_id"),
 ]
 
+# (model, field, model it points at, related_name) of each key, now without an index of its own.
+KEY_FIELDS = [
+    ("annotation", "import_job", "annotation.importjob", "+"),
+    ("annotation", "parent_prediction", "annotation.prediction", "+"),
+    ("prediction", "import_job", "annotation.importjob", "+"),
+    ("prediction", "prelabeler", "training.prelabeler", "predictions"),
+]
 # (model, field, name) of the partial index that replaces each.
 PARTIAL_INDEXES = [
     ("annotation", "parent_prediction", "annotation_parent_prediction"),
@@ -68,22 +75,8 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(drop_full_indexes, restore_full_indexes)],
             state_operations=[
-                migrations.AlterField(
-                    model_name="annotation", name="import_job", field=_key("annotation.importjob", "+")
-                ),
-                migrations.AlterField(
-                    model_name="annotation",
-                    name="parent_prediction",
-                    field=_key("annotation.prediction", "+"),
-                ),
-                migrations.AlterField(
-                    model_name="prediction", name="import_job", field=_key("annotation.importjob", "+")
-                ),
-                migrations.AlterField(
-                    model_name="prediction",
-                    name="prelabeler",
-                    field=_key("training.prelabeler", "predictions"),
-                ),
+                migrations.AlterField(model_name=model, name=field, field=_key(to, related_name))
+                for model, field, to, related_name in KEY_FIELDS
             ],
         ),
         *[
