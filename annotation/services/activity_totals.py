@@ -373,7 +373,12 @@ def activity_differences(project_id: int) -> list[str]:
 
 def activity_fix(project_id: int) -> None:
     """Rebuild the project's totals from its rows (run with the project's row locked for update)."""
-    recount = activity_recount(project_id)
+    activity_replace(project_id, activity_recount(project_id))
+
+
+def activity_replace(project_id: int, recount: Activity) -> None:
+    """Store ``recount`` as the project's totals, in place of the stored ones (under the project's row
+    lock, taken before the recount was read)."""
     AnnotatorDay.objects.filter(project_id=project_id).delete()
     activity_write(project_id, recount, with_project=False)
     Project.objects.filter(pk=project_id).update(

@@ -23,8 +23,11 @@ from the cases already seen (annotation/quality/batch.py), one COPY of ``TaskQua
 import gc
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -39,6 +42,7 @@ from annotation.quality.batch import Control, Share, TaskShares
 from annotation.quality.consensus import control_consensus
 from annotation.quality.fanout import Fanout, Send
 from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, control_value, to_name
+from annotation.services.activity_totals import Activity, activity_recount, activity_replace
 from annotation.services.projects import project_schema
 from tessera import validation
 from tessera.errors import ApplicationError, Conflict
@@ -461,34 +465,53 @@ def _recompute_in_processes(
     ranges: list[tuple[int, int]],
     best: dict[int, int],
     constants: dict,
-) -> ProjectQualityTotals:
+    beside: Callable[[], Any] | None = None,
+) -> tuple[ProjectQualityTotals, Any]:
     """The recompute split by task ranges over worker processes (fanout.py), each reading and computing
     its range while this process copies the rows they send, in one COPY, inside this transaction. The
-    statistics are sums, so the project's are the parts' added up."""
+    statistics are sums, so the project's are the parts' added up. ``beside()``, when given, runs in a
+    thread meanwhile; its value comes back second."""
     parts = [
         _RecomputePart(project.pk, first, end, controls, project.maximum_annotations, best, constants)
         for first, end in ranges
     ]
-    with Fanout(_recompute_part, parts) as fanout, connection.cursor() as cursor:
-        # The rows' foreign keys are checked per COPY statement of about RECOMPUTE_COPY_STATEMENT_BYTES,
-        # while the workers compute the next rows, not all at commit after the last one.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        copy_chunks(TaskQuality._meta.db_table, (*_QUALITY_COLUMNS, *constants), fanout.chunks(),
-                    statement_bytes=RECOMPUTE_COPY_STATEMENT_BYTES)  # fmt: skip
+    with Fanout(_recompute_part, parts) as fanout, ThreadPoolExecutor(max_workers=1) as thread:
+        # Only once every worker is forked: a child forked while the thread held a lock (the
+        # connection handler's, the allocator's) would wait on that lock for ever.
+        running = thread.submit(beside) if beside is not None else None
+        with connection.cursor() as cursor:
+            # The rows' foreign keys are checked per COPY statement of about RECOMPUTE_COPY_STATEMENT_BYTES,
+            # while the workers compute the next rows, not all at commit after the last one.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            copy_chunks(TaskQuality._meta.db_table, (*_QUALITY_COLUMNS, *constants), fanout.chunks(),
+                        statement_bytes=RECOMPUTE_COPY_STATEMENT_BYTES)  # fmt: skip
+        beside_value = running.result() if running is not None else None
     stats: dict = {}
     for result in fanout.results:
         for name, part_stats in result.stats.items():
             stats[name] = stats_add(stats.get(name) or {}, part_stats)
-    return ProjectQualityTotals(
+    totals = ProjectQualityTotals(
         stats={name: value for name, value in stats.items() if value},
         tasks=sum(result.tasks for result in fanout.results),
         annotations=sum(result.annotations for result in fanout.results),
     )
+    return totals, beside_value
+
+
+def _recount_on_own_connection(project_id: int) -> Activity:
+    """``activity_recount`` in a thread of its own: Django gives the thread its own connection, closed
+    here, so it reads committed rows only (as the recompute's worker processes do)."""
+    try:
+        return activity_recount(project_id)
+    finally:
+        connection.close()
 
 
 @transaction.atomic
-def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
-    """Rebuild the project's quality rows and statistics from its annotations.
+def project_quality_recompute(*, project: Project, with_activity: bool = False) -> ProjectQualityTotals:
+    """Rebuild the project's quality rows and statistics from its annotations; with ``with_activity``
+    also the dashboard's running totals (annotation/services/activity_totals.py), so that every
+    agreement and annotator figure is rebuilt at once (``manage.py tessera_recompute_quality``).
 
     Locks every shard of the project's statistics for the whole run: incremental updates wait, then
     apply on top of the rebuilt figures. The sum goes into shard 0, the other shards are emptied.
@@ -502,6 +525,10 @@ def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
     )
     # Every row of the project, whatever shard count wrote them, in one order: no deadlock between two runs.
     list(ProjectQualityShard.objects.select_for_update().filter(project_id=project.pk).order_by("shard"))
+    if with_activity:
+        # After the shards, in a submit's order (its task's shard, then the project's totals): the
+        # writers of the totals wait for the rebuilt ones instead of adding to figures about to be replaced.
+        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk"))
     best = dict(
         TaskQuality.objects.filter(project_id=project.pk, best_annotation__isnull=False).values_list(
             "task_id", "best_annotation_id"
@@ -515,14 +542,22 @@ def project_quality_recompute(*, project: Project) -> ProjectQualityTotals:
     # collector would walk the growing heap again and again (it cost more than the work itself).
     collecting = gc.isenabled()
     gc.disable()
+    recount: Activity | None = None
     try:
         if len(ranges) > 1:
-            totals = _recompute_in_processes(project, controls, ranges, best, constants)
+            # The worker processes leave this process mostly waiting and the machine a little room:
+            # the totals' recount (grouped statements, about a second at 300k answers) runs beside them
+            # in a thread, on committed rows like theirs, instead of after them.
+            beside = partial(_recount_on_own_connection, project.pk) if with_activity else None
+            totals, recount = _recompute_in_processes(project, controls, ranges, best, constants, beside)
         else:
             totals = _recompute_here(project, controls, best, constants)
+            recount = activity_recount(project.pk) if with_activity else None
     finally:
         if collecting:
             gc.enable()
+    if recount is not None:
+        activity_replace(project.pk, recount)
     now = constants["updated_at"]
     ProjectQualityShard.objects.filter(project_id=project.pk, shard=0).update(
         stats=totals.stats, tasks=totals.tasks, annotations=totals.annotations, updated_at=now

@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import ProjectQualityShard, Task, TaskQuality
+from annotation.models import AnnotatorDay, Project, ProjectQualityShard, Task, TaskQuality
+from annotation.services.activity_totals import activity_differences
 from annotation.services.annotations import (
     annotation_create,
     annotation_delete,
@@ -253,8 +254,13 @@ def test_recompute_command(cast, quality_world, capsys):
     project, _, _ = quality_world
     before = _stats_now(project)
     ProjectQualityShard.objects.filter(project=project).update(stats={}, tasks=0)
+    # The dashboard's totals too: the command rebuilds every agreement and annotator figure.
+    AnnotatorDay.objects.filter(project=project).update(submitted=50)
+    Project.objects.filter(pk=project.pk).update(tasks_in_review=9)
+    assert activity_differences(project.pk)
     call_command("tessera_recompute_quality", "--project", str(project.pk))
     assert _stats_now(project) == before
+    assert activity_differences(project.pk) == []
     assert "4 tasks" in capsys.readouterr().out
 
 

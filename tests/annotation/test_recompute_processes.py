@@ -11,9 +11,10 @@ import random
 import pytest
 from django.db import connection
 
-from annotation.models import TaskQuality
+from annotation.models import AnnotatorDay, Project, TaskQuality
 from annotation.quality.fanout import Fanout, WorkerFailed
 from annotation.services import quality as quality_services
+from annotation.services.activity_totals import activity_differences
 from annotation.services.annotations import annotation_create
 from annotation.services.quality import project_quality_recompute
 from tests.annotation.test_agreement_full_path import AUTHORS, CONFIG, _db_result, _state
@@ -73,6 +74,35 @@ def test_the_recompute_in_worker_processes_writes_what_one_process_writes(
     assert _rows_as_text(project) == rows
     assert _state(project) == state
     assert (split.stats, split.tasks, split.annotations) == (alone.stats, alone.tasks, alone.annotations)
+
+
+def _totals(project) -> tuple[list, dict]:
+    days = AnnotatorDay.objects.filter(project_id=project.pk).order_by("user_id", "day")
+    columns = ("tasks_in_progress", "tasks_labeled", "tasks_in_review", "tasks_done", "answers_to_review")
+    return list(days.values()), Project.objects.filter(pk=project.pk).values(*columns).get()
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_the_recompute_with_activity_rebuilds_the_dashboard_totals_too(
+    needs_postgres, cast, make_project, settings, processes
+):
+    """With worker processes the totals' recount runs beside them in a thread, over its own
+    connection; alone, after the recompute. Either way the totals come out as the writes left them."""
+    project = _answered_project(make_project, cast, tasks=30, seed=17)
+    right = _totals(project)
+    AnnotatorDay.objects.filter(project_id=project.pk).update(submitted=99, lead_times={"7": 2})
+    Project.objects.filter(pk=project.pk).update(tasks_labeled=0, answers_to_review=41)
+    assert activity_differences(project.pk)
+    settings.TESSERA_QUALITY_RECOMPUTE_PROCESSES = processes
+    settings.TESSERA_QUALITY_RECOMPUTE_PROCESS_MIN_TASKS = 10
+    assert len(quality_services._recompute_ranges(project.pk)) == (processes if processes > 1 else 0)
+    project_quality_recompute(project=project, with_activity=True)
+    assert activity_differences(project.pk) == []
+    days, columns = _totals(project)
+    assert ([{**day, "id": None} for day in days], columns) == (
+        [{**day, "id": None} for day in right[0]],
+        right[1],
+    )
 
 
 def test_a_project_under_the_threshold_is_recomputed_in_one_process(

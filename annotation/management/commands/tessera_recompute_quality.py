@@ -1,5 +1,6 @@
-"""Rebuild agreement statistics, per-task agreement and consensus from the annotations, for one project
-(``--project ID``) or every project. The write paths keep them up to date; this repairs or backfills."""
+"""Rebuild agreement statistics, per-task agreement and consensus, and the dashboard's annotator totals,
+from the annotations, for one project (``--project ID``) or every project: every agreement and annotator
+figure from scratch. The write paths keep them up to date; this repairs or backfills."""
 
 import time
 
@@ -10,7 +11,7 @@ from annotation.services.quality import project_quality_recompute
 
 
 class Command(BaseCommand):
-    help = "Recompute agreement and consensus from scratch (--project ID for one project)."
+    help = "Recompute agreement, consensus and annotator totals from scratch (--project ID for one project)."
 
     def add_arguments(self, parser):
         parser.add_argument("--project", type=int, help="Only this project's id.")
@@ -23,7 +24,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Project {project} not found.")
         for row in projects.iterator():
             started = time.perf_counter()
-            quality = project_quality_recompute(project=row)
+            quality = project_quality_recompute(project=row, with_activity=True)
             self.stdout.write(
                 f"project {row.pk}: {quality.tasks} tasks, {quality.annotations} annotations "
                 f"in {time.perf_counter() - started:.2f} s"
