@@ -50,12 +50,13 @@ except Exception as exc:
 PY
 }
 
-# Each pass has its own data folder and Redis database, so that the two can run at once.
+# Each pass has its own data folder and Redis database, so that the two can run at once. Each lists its
+# 25 slowest tests at the end, so that a run's log shows where the suite's time goes.
 PG_REDIS_URL=${TESSERA_TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
 SQLITE_REDIS_URL=${TESSERA_TEST_SQLITE_REDIS_URL:-redis://127.0.0.1:6379/15}
 sqlite_pass() {
   env -u DATABASE_URL TESSERA_DATA_DIR="$(mktemp -d)" TESSERA_TEST_REDIS_URL="$SQLITE_REDIS_URL" \
-    $BIN/pytest tests "$@"
+    $BIN/pytest tests --durations=25 "$@"
 }
 
 status=0
@@ -67,7 +68,7 @@ if pg_up; then
   echo "== tests on PostgreSQL (the SQLite pass runs alongside; its output follows)"
   sqlite_pass "$@" > "$sqlite_log" 2>&1 &
   sqlite_pid=$!
-  DATABASE_URL=$PG_URL TESSERA_TEST_REDIS_URL="$PG_REDIS_URL" $BIN/pytest tests "$@" || status=$?
+  DATABASE_URL=$PG_URL TESSERA_TEST_REDIS_URL="$PG_REDIS_URL" $BIN/pytest tests --durations=25 "$@" || status=$?
   sqlite_status=0
   wait "$sqlite_pid" || sqlite_status=$?
   echo "== tests on SQLite"
