@@ -13,7 +13,9 @@ Figures, with their sources:
 - memory per device, data-parallel (every device holds the whole model): mixed-precision AdamW keeps
   16 bytes per trained parameter (bf16 weights and gradients, fp32 master weights and two moments; the
   ZeRO paper), a frozen parameter 2 bytes; activations s·b·h·(34 + 5·a·s/h) bytes per layer without
-  recomputation (Korthikanti et al. 2022).
+  recomputation (Korthikanti et al. 2022). Fully sharded (FSDP, ZeRO-3) over d devices, each holds 1/d of
+  the weights, gradients and optimizer states, plus the whole weights of the layer it computes and of the
+  next one, gathered ahead (two layers' bf16 weights); its activations are its own batch's, as before.
 - Chinchilla (Hoffmann et al. 2022): about 20 training tokens per parameter is compute-optimal.
 """
 
@@ -82,6 +84,7 @@ class Memory:
     total_bytes: int  # per device
     device_bytes: int | None
     fits: bool | None
+    sharded_over: int = 1  # devices the weights, gradients and optimizer states are split over (FSDP)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def estimate(
     devices: int = 1,
     utilisation: float = DEFAULT_UTILISATION,
     pretraining: bool = False,
+    sharded: bool = False,
 ) -> Estimate:
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}")
@@ -133,7 +137,9 @@ def estimate(
         )
     flops = 6.0 * shape.parameters * training_tokens
     gpu_hours = flops / (spec.peak_flops * utilisation) / 3600
-    memory = _memory(shape=shape, batch_size=batch_size, max_length=max_length, spec=spec)
+    memory = _memory(
+        shape=shape, batch_size=batch_size, max_length=max_length, spec=spec, shards=devices if sharded else 1
+    )
     ratio = training_tokens / shape.parameters if shape.parameters else 0.0
     return Estimate(
         parameters=shape.parameters,
@@ -154,10 +160,16 @@ def estimate(
     )
 
 
-def _memory(*, shape: ModelShape, batch_size: int, max_length: int, spec: Device) -> Memory:
+def _memory(*, shape: ModelShape, batch_size: int, max_length: int, spec: Device, shards: int = 1) -> Memory:
+    """Per device; with ``shards`` > 1 (FSDP) the states are split and two layers' weights gathered."""
     weights = 2 * shape.parameters  # bf16, trained or frozen
     gradients = 2 * shape.trainable_parameters
     optimizer = 12 * shape.trainable_parameters  # fp32 master copy and AdamW's two moments
+    if shards > 1:
+        gathered = 2 * weights // max(shape.layers, 1)  # the layer computed and the next, whole
+        weights = -(-weights // shards) + min(gathered, weights)
+        gradients = -(-gradients // shards)
+        optimizer = -(-optimizer // shards)
     s, b, h, a = max_length, batch_size, shape.hidden_size, max(shape.heads, 1)
     activations = round(s * b * h * (34 + 5 * a * s / h) * shape.layers) if h else 0
     total = weights + gradients + optimizer + activations
@@ -169,6 +181,7 @@ def _memory(*, shape: ModelShape, batch_size: int, max_length: int, spec: Device
         total_bytes=total,
         device_bytes=spec.memory_bytes,
         fits=None if spec.memory_bytes is None else total <= spec.memory_bytes,
+        sharded_over=shards,
     )
 
 

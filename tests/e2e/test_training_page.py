@@ -154,6 +154,14 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
         page.locator(".training-estimate[data-state=ready] [data-estimate=gpu_hours] small")
     ).to_contain_text("L4")
     assert page.locator("[data-estimate=gpu_hours] strong").inner_text() != hours_before
+    # Sharded over the two GPUs: the memory is per GPU, and says over how many the states are split.
+    expect(page.locator("[data-estimate=memory] small.sharded")).to_have_count(0)
+    page.select_option("#training-resources-strategy", "fsdp")
+    estimate_settled(page)
+    expect(
+        page.locator(".training-estimate[data-state=ready] [data-estimate=memory] small.sharded")
+    ).to_contain_text("2")
+    page.select_option("#training-resources-strategy", "ddp")
     page.fill("#training-resources-gpus", "1")
     page.select_option("#training-resources-gpu_type", "H100")
 
@@ -177,7 +185,7 @@ def test_a_manager_launches_watches_compares_and_promotes_a_run(
     page.locator(".job-page[data-state=ready]").wait_for()
     first = TrainingJob.objects.get(project=project)
     assert first.params["max_steps"] == 6 and first.params["learning_rate"] == 0.001
-    assert first.resources["gpus"] == 1
+    assert (first.resources["gpus"], first.resources["strategy"]) == (1, "ddp")
     assert f"job={first.pk}" in page.url
 
     # The run's page follows it to the end: the loss drawn, events listed, the model and its evaluation.

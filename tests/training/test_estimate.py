@@ -52,6 +52,33 @@ def test_a_billion_parameters_on_two_billion_tokens_by_hand():
     assert "20,000,000,000" in result.scaling_note  # 20 tokens a parameter
 
 
+def test_fsdp_splits_the_training_states_over_the_devices_and_gathers_two_layers():
+    base = dict(
+        shape=ONE_BILLION,
+        counts=DatasetCounts(tokens=10**9),
+        epochs=1,
+        max_steps=None,
+        batch_size=4,
+        max_length=1024,
+        device="L4",
+        devices=8,
+    )
+    whole = estimate(**base).memory
+    sharded = estimate(**base, sharded=True).memory
+    assert (whole.sharded_over, sharded.sharded_over) == (1, 8)
+    # 2e9 bytes of bf16 weights: an eighth each, and two of the sixteen layers whole (2 · 2e9 / 16).
+    assert sharded.weights_bytes == 2 * 10**9 // 8 + 2 * 2 * 10**9 // 16
+    assert (sharded.gradients_bytes, sharded.optimizer_bytes) == (2 * 10**9 // 8, 12 * 10**9 // 8)
+    assert sharded.activations_bytes == whole.activations_bytes  # each device its own batch
+    assert sharded.total_bytes == (
+        sharded.weights_bytes + sharded.gradients_bytes + sharded.optimizer_bytes + sharded.activations_bytes
+    )
+    # 25.9 GB does not fit an L4's 24 GiB whole; sharded over eight, 12.4 GB does.
+    assert (whole.fits, sharded.fits) == (False, True)
+    # Compute is the same: FSDP changes where the states live, not the FLOPs.
+    assert estimate(**base, sharded=True).gpu_hours == estimate(**base).gpu_hours
+
+
 def test_devices_and_utilisation_scale_the_time_and_the_cpu_has_no_memory_limit():
     base = dict(
         shape=ONE_BILLION,
@@ -212,6 +239,8 @@ def test_a_from_scratch_estimate_counts_the_model_it_would_build(api, cast):
         ({"recipe": "sft", "params": {}}, "base_model"),  # MiniLM is an encoder
         ({"resources": {"gpu_type": "TPU"}}, "resources.gpu_type"),
         ({"resources": {"gpus": 0}}, "resources.gpus"),
+        ({"resources": {"gpus": 4, "strategy": "zero"}}, "resources.strategy"),
+        ({"resources": {"gpus": 1, "strategy": "fsdp"}}, "resources.strategy"),
         ({"tokens": None}, "tokens"),
         ({"tokens": None, "dataset": 7}, "dataset"),  # no such version
         ({"base_model": 999_999}, "base_model"),

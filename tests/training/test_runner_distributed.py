@@ -1,6 +1,8 @@
 """The multi-GPU launch path on the CPU: the runner under torchrun with two data-parallel processes (gloo
 instead of NCCL, the same Trainer code path). The global batch spans both, so an epoch takes half the
-steps; rank 0 alone writes the metrics, events, eval.json and the model, the other rank its own events."""
+steps; rank 0 alone writes the metrics, events, eval.json and the model, the other rank its own events.
+The spec asks for FSDP, which accelerate applies on GPUs only: here the run says so and stays
+data-parallel (the keywords it would give the Trainer on GPUs: tests/training/test_runner_parts.py)."""
 
 import json
 import subprocess
@@ -34,6 +36,8 @@ def test_sft_under_torchrun_with_two_processes(tmp_path):
         "base_model": str(model),
         # 12 rows, 2 a process, 2 processes: 3 steps an epoch (6 in one process).
         "params": {"epochs": 1, "batch_size": 2, "max_length": 64, "packing": False, "logging_steps": 1},
+        # Asked to shard: accelerate shards over GPUs only, so on the CPU the run says so and is data-parallel.
+        "fsdp": True,
     }
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
@@ -47,6 +51,7 @@ def test_sft_under_torchrun_with_two_processes(tmp_path):
     begin = next(row for row in json_lines(run / "events.jsonl") if row["event"] == "train_begin")
     assert begin["max_steps"] == 3
     assert events_of(run).count("finished") == 1
+    assert events_of(run).count("sharding_unavailable") == 1
     assert "finished" in [row["event"] for row in json_lines(run / "events-rank1.jsonl")]
     steps = [row["step"] for row in json_lines(run / "metrics.jsonl") if "loss" in row]
     assert steps == [1, 2, 3]  # one line a step: rank 1 wrote none

@@ -4,7 +4,7 @@ spec's paths, and which checkpoint a resumed run starts from."""
 import json
 from pathlib import Path
 
-from training.runner import runner_command, runner_env
+from training.runner import runner_command, runner_env, trainer_setup
 from training.runner.reporting import EventLog
 from training.runner.spec import RunSpec
 from training.runner.trainer_setup import last_complete_checkpoint
@@ -56,3 +56,26 @@ def test_a_resumed_run_starts_from_the_newest_complete_checkpoint(tmp_path):
         ("checkpoint_discarded", str(checkpoints / "checkpoint-6"))
     ]
     assert last_complete_checkpoint(tmp_path / "none", events) is None
+
+
+def test_a_sharded_run_asks_the_trainer_for_fsdp2_on_gpus_only(tmp_path, monkeypatch):
+    """The keywords as transformers itself reads them into accelerate's FSDP plugin (no GPU here: the
+    plugin's arguments are built when the arguments are, the plugin when the Trainer starts)."""
+    from transformers import TrainingArguments
+
+    from training.recipes import RECIPES
+
+    params = RECIPES["sft"].check_params({})
+    spec = RunSpec(recipe="sft", output_dir=tmp_path, train=tmp_path / "train.jsonl", fsdp=True)
+    assert "fsdp" not in trainer_setup.common_arguments(spec, params)  # the CPU: data-parallel
+    monkeypatch.setattr(trainer_setup, "on_gpu", lambda: True)
+    monkeypatch.setattr(trainer_setup.torch.cuda, "is_bf16_supported", lambda: False)
+    keywords = trainer_setup.common_arguments(spec, params)
+    plugin = TrainingArguments(**{**keywords, "use_cpu": True}).fsdp_plugin_args
+    assert plugin["fsdp_version"] == 2
+    assert plugin["reshard_after_forward"] is True
+    assert plugin["auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+    assert plugin["state_dict_type"] == "FULL_STATE_DICT"
+    unsharded = RunSpec(recipe="sft", output_dir=tmp_path, train=tmp_path / "train.jsonl")
+    assert "fsdp" not in trainer_setup.common_arguments(unsharded, params)
+    assert RunSpec.from_dict(spec.as_dict()).fsdp is True

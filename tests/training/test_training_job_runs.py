@@ -99,6 +99,7 @@ def test_minilm_trains_end_to_end_and_its_model_version_is_registered(api, cast,
     ]  # fmt: skip
     spec = json.loads((run_dir / "spec.json").read_text())
     assert spec["base_model"] == minilm.path and spec["params"] == job.params
+    assert spec["fsdp"] is False  # resources.strategy "ddp", the default
     assert (run_dir / "log.txt").stat().st_size > 0
     assert not (run_dir / "checkpoints").exists()
 

@@ -71,7 +71,7 @@ def test_a_manager_launches_a_job_with_everything_the_run_needs(api, cast, versi
     assert (body["base_model"], body["base_model_name"]) == (minilm.pk, "all-MiniLM-L6-v2")
     # Defaults filled in beside what was sent.
     assert body["params"]["max_steps"] == 6 and body["params"]["learning_rate"] == 5e-5
-    assert body["resources"] == {"gpus": 1, "gpu_type": "H100"}
+    assert body["resources"] == {"gpus": 1, "gpu_type": "H100", "strategy": "ddp"}
     assert body["estimate"]["dataset_counts"]["splits"] == version.counts["splits"]
     assert body["estimate"]["parameters"] == minilm.parameters and body["estimate"]["flops"] > 0
     assert body["model_version"] is None and body["error"] is None and body["progress"] == 0.0
@@ -82,6 +82,20 @@ def test_a_manager_launches_a_job_with_everything_the_run_needs(api, cast, versi
     assert job.base_model_path == minilm.path and job.run_dir == f"training/jobs/{job.pk}"
     audit = AuditEvent.objects.get(action="training_job.create", object_id=job.pk)
     assert audit.details["name"] == "first try" and audit.details["dataset"] == version.pk
+
+
+def test_a_sharded_launch_keeps_its_strategy_and_its_estimate_splits_the_states(api, version, minilm):
+    replicated = post_json(api("manager"), "/api/training-jobs/estimate",
+                           {**launch_body(version, minilm.pk), "resources": {"gpus": 4}})  # fmt: skip
+    response = post_json(
+        api("manager"), URL, {**launch_body(version, minilm.pk), "resources": {"gpus": 4, "strategy": "fsdp"}}
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["resources"] == {"gpus": 4, "gpu_type": "H100", "strategy": "fsdp"}
+    whole, sharded = replicated.json()["memory"], body["estimate"]["memory"]
+    assert (whole["sharded_over"], sharded["sharded_over"]) == (1, 4)
+    assert sharded["optimizer_bytes"] * 4 >= whole["optimizer_bytes"] > sharded["optimizer_bytes"]
 
 
 @pytest.mark.parametrize("role", ["annotator", "reviewer"])
@@ -110,6 +124,8 @@ def _bad(api, body, field, code=None):
         ({"params": {"colour": "blue"}}, "params.colour"),
         ({"resources": {"gpus": 0}}, "resources.gpus"),
         ({"resources": {"gpus": 2, "gpu_type": "TPU"}}, "resources.gpu_type"),
+        ({"resources": {"gpus": 2, "strategy": "deepspeed"}}, "resources.strategy"),
+        ({"resources": {"strategy": "fsdp"}}, "resources.strategy"),  # one GPU: nothing to shard over
         ({"recipe": "magic"}, "recipe"),
         ({"colour": "blue"}, "colour"),
         ({"name": 5}, "name"),

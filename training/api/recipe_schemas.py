@@ -63,6 +63,13 @@ class ResourcesIn(serializers.Serializer):
         max_value=1.0,
         help_text="Share of the peak FLOPS reached.",
     )
+    strategy = serializers.ChoiceField(
+        required=False,
+        default="ddp",
+        choices=["ddp", "fsdp"],
+        help_text="Several GPUs: ddp, a whole model on each; fsdp, weights, gradients and optimizer states "
+        "sharded over them (for a model too large for one GPU; 2 GPUs or more).",
+    )
 
 
 class EstimateInBase(serializers.Serializer):

@@ -52,15 +52,22 @@ EstimateIn = PolymorphicProxySerializer(
 
 
 class EstimateMemoryOut(serializers.Serializer):
-    weights_bytes = serializers.IntegerField()
+    """Per device, each part and the total."""
+
+    weights_bytes = serializers.IntegerField(
+        help_text="Sharded: the device's share plus two layers gathered whole."
+    )
     gradients_bytes = serializers.IntegerField()
     optimizer_bytes = serializers.IntegerField(help_text="AdamW: fp32 master weights and two moments.")
     activations_bytes = serializers.IntegerField()
     total_bytes = serializers.IntegerField(
-        help_text="Per device (data parallel: each holds the whole model)."
+        help_text="Per device (ddp: each holds the whole model; fsdp: its share of the states)."
     )
     device_bytes = serializers.IntegerField(allow_null=True)
     fits = serializers.BooleanField(allow_null=True)
+    sharded_over = serializers.IntegerField(
+        required=False, help_text="Devices the states are sharded over: the GPUs under fsdp, else 1."
+    )
 
 
 class EstimateDatasetTokensOut(serializers.Serializer):
@@ -141,7 +148,9 @@ class TrainingJobIn(serializers.Serializer):
     params = serializers.DictField(
         required=False, help_text="The recipe's parameters (see the estimate body)."
     )
-    resources = serializers.DictField(required=False, help_text='{"gpus": 1, "gpu_type": "H100"}')
+    resources = serializers.DictField(
+        required=False, help_text='{"gpus": 1, "gpu_type": "H100", "strategy": "ddp"}'
+    )
     name = serializers.CharField(required=False, max_length=200)
 
 

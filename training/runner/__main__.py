@@ -41,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     events = EventLog(spec.events_file if rank == 0 else spec.output_dir / f"events-rank{rank}.jsonl")
     events.event("started", recipe=spec.recipe, pid=os.getpid())
     try:
+        from training.runner.trainer_setup import on_gpu
+
+        if spec.fsdp and not on_gpu():
+            events.event(
+                "sharding_unavailable",
+                strategy="fsdp",
+                reason="FSDP shards over GPUs only; without one the run is data-parallel.",
+            )
         if spec.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {spec.recipe!r}")
         params = RECIPES[spec.recipe].check_params(spec.params)

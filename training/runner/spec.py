@@ -19,6 +19,9 @@ class RunSpec:
     # torch.compile the model: faster steps on a GPU after a compile of a minute or so; off by default, as a
     # short run or a CPU does not earn the compile back.
     torch_compile: bool = False
+    # Shard the model's weights, gradients and optimizer states over the run's GPUs (FSDP) instead of a
+    # whole replica on each (trainer_setup.sharding_arguments).
+    fsdp: bool = False
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, base: Path | None = None) -> "RunSpec":
@@ -44,6 +47,7 @@ class RunSpec:
             params=dict(raw.get("params") or {}),
             peak_flops=raw.get("peak_flops"),
             torch_compile=bool(raw.get("torch_compile", False)),
+            fsdp=bool(raw.get("fsdp", False)),
         )
 
     @classmethod
@@ -63,6 +67,7 @@ class RunSpec:
             "params": self.params,
             "peak_flops": self.peak_flops,
             "torch_compile": self.torch_compile,
+            "fsdp": self.fsdp,
         }
 
     @property

@@ -17,8 +17,28 @@ CHECKPOINT_PREFIX = "checkpoint-"
 CHECKPOINT_COMPLETE_MARK = "trainer_state.json"
 
 
+# resources.strategy "fsdp": PyTorch's FSDP2 through the Trainer's accelerate plugin. Each decoder or encoder
+# layer (the model's ``_no_split_modules``) is a unit of its own, resharded after its forward; checkpoints
+# and the final model are gathered whole (FULL_STATE_DICT), so a sharded run saves the same safetensors
+# folder as a data-parallel one and registers the same way. Accelerate shards on GPUs only: on the CPU
+# the run is data-parallel (and says so, ``sharding_unavailable``).
+FSDP_CONFIG = {
+    "version": 2,
+    "reshard_after_forward": True,
+    "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+    "state_dict_type": "FULL_STATE_DICT",
+}
+
+
 def on_gpu() -> bool:
     return torch.cuda.is_available()
+
+
+def sharding_arguments(spec: RunSpec) -> dict[str, Any]:
+    """The Trainer's FSDP keywords for a sharded run on GPUs; none otherwise."""
+    if not (spec.fsdp and on_gpu()):
+        return {}
+    return {"fsdp": True, "fsdp_config": dict(FSDP_CONFIG)}
 
 
 def common_arguments(spec: RunSpec, params: Any) -> dict[str, Any]:
@@ -55,6 +75,7 @@ def common_arguments(spec: RunSpec, params: Any) -> dict[str, Any]:
         "torch_compile": spec.torch_compile,
         "dataloader_num_workers": 0,  # rows are in memory; workers would only fork the process
         "include_num_input_tokens_seen": "non_padding",
+        **sharding_arguments(spec),
     }
 
 

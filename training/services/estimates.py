@@ -36,11 +36,18 @@ from training.services.dataset_tokens import DatasetTokens, dataset_counts
 MAX_GPUS = 1024
 
 
+# How a run on several GPUs splits its work: "ddp" gives every GPU the whole model (data-parallel
+# replicas); "fsdp" shards weights, gradients and optimizer states over them (PyTorch FSDP2 through the
+# Trainer), for a model whose training states do not fit on one GPU.
+STRATEGIES = ("ddp", "fsdp")
+
+
 @dataclass(frozen=True)
 class Resources:
     gpus: int
     gpu_type: str
     utilisation: float
+    strategy: str = "ddp"
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,10 @@ def resources_check(raw: object) -> Resources:
         raw = {}
     if not isinstance(raw, dict):
         raise ApplicationError(_("Must be a JSON object."), field="resources")
-    unknown = sorted(set(raw) - {"gpus", "gpu_type", "utilisation"})
+    unknown = sorted(set(raw) - {"gpus", "gpu_type", "utilisation", "strategy"})
     if unknown:
         raise ApplicationError(
-            _("Unknown key; use gpus, gpu_type or utilisation."), field=f"resources.{unknown[0]}"
+            _("Unknown key; use gpus, gpu_type, utilisation or strategy."), field=f"resources.{unknown[0]}"
         )
     gpus = _int(raw.get("gpus", 1), field="resources.gpus", minimum=1, maximum=MAX_GPUS)
     gpu_type = raw.get("gpu_type", "H100")
@@ -89,7 +96,19 @@ def resources_check(raw: object) -> Resources:
         or not 0.01 <= utilisation <= 1
     ):
         raise ApplicationError(_("Must be between 0.01 and 1."), field="resources.utilisation")
-    return Resources(gpus=gpus, gpu_type=str(gpu_type), utilisation=float(utilisation))
+    strategy = raw.get("strategy", "ddp")
+    if strategy not in STRATEGIES:
+        raise ApplicationError(
+            _("Use one of %(names)s.") % {"names": ", ".join(STRATEGIES)}, field="resources.strategy"
+        )
+    if strategy == "fsdp" and gpus < 2:
+        raise ApplicationError(
+            _("FSDP shards the model over several GPUs: ask for 2 or more, or use ddp."),
+            field="resources.strategy",
+        )
+    return Resources(
+        gpus=gpus, gpu_type=str(gpu_type), utilisation=float(utilisation), strategy=str(strategy)
+    )
 
 
 def launch_check(*, membership: Membership, body: dict[str, Any]) -> LaunchChecked:
@@ -211,4 +230,5 @@ def estimate_run(launch: LaunchChecked, counts: DatasetCounts) -> Estimate:
         devices=launch.resources.gpus,
         utilisation=launch.resources.utilisation,
         pretraining=launch.recipe.pretraining,
+        sharded=launch.resources.strategy == "fsdp",
     )

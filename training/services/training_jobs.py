@@ -104,7 +104,11 @@ def training_job_launch(*, membership: Membership, body: dict[str, Any]) -> Trai
             base_model=launch.base_model,
             base_model_path=base_model_path,
             params=launch.recipe_params_dict(),
-            resources={"gpus": launch.resources.gpus, "gpu_type": launch.resources.gpu_type},
+            resources={
+                "gpus": launch.resources.gpus,
+                "gpu_type": launch.resources.gpu_type,
+                "strategy": launch.resources.strategy,
+            },
             estimate=estimate,
             created_by=user,
         )

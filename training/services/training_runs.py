@@ -190,6 +190,7 @@ class JobRun:
             "base_model": job.base_model_path or None,
             "params": job.params,
             "peak_flops": _peak_flops(job),
+            "fsdp": job.resources.get("strategy") == "fsdp",
         }
         (self.folder / "spec.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
         if not first:

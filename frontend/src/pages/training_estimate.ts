@@ -20,6 +20,7 @@ const t = catalogue(
     memory: "Memory per device",
     memoryValue: "{total} of {device}",
     memoryParts: "weights {weights}, gradients {gradients}, optimizer {optimizer}, activations {activations}",
+    sharded: "per GPU, the states sharded over {devices}",
     fits: "Fits",
     doesNotFit: "Does not fit",
     fitUnknown: "Device memory unknown",
@@ -37,6 +38,7 @@ const t = catalogue(
     memory: "デバイスあたりのメモリ",
     memoryValue: "{device} 中 {total}",
     memoryParts: "重み {weights}、勾配 {gradients}、オプティマイザー {optimizer}、活性化 {activations}",
+    sharded: "GPU 1 枚あたり（状態を {devices} 枚に分割）",
     fits: "収まります",
     doesNotFit: "収まりません",
     fitUnknown: "デバイスのメモリは不明",
@@ -55,6 +57,7 @@ export function estimateView(answer: Record<string, unknown>): HTMLElement {
   const bytes = (key: string): string => formatBytes(asNumber(memory[key]) ?? 0);
   const fits = memory.fits;
   const deviceBytes = asNumber(memory.device_bytes);
+  const shards = asNumber(memory.sharded_over) ?? 1;
   const parameters = number("parameters");
   const trainable = number("trainable_parameters");
   const note = typeof answer.scaling_note === "string" && answer.scaling_note ? answer.scaling_note : "";
@@ -81,6 +84,7 @@ export function estimateView(answer: Record<string, unknown>): HTMLElement {
         text: fits === true ? t("fits") : fits === false ? t("doesNotFit") : t("fitUnknown"),
       }),
       el("small", { text: t("memoryParts", { weights: bytes("weights_bytes"), gradients: bytes("gradients_bytes"), optimizer: bytes("optimizer_bytes"), activations: bytes("activations_bytes") }) }),
+      shards > 1 ? el("small", { className: "sharded", text: t("sharded", { devices: formatNumber(shards) }) }) : null,
     ),
     row("tokens_per_parameter", t("ratio"), formatDecimal(number("tokens_per_parameter"), 3)),
     note ? row("scaling_note", t("scaling"), el("span", { className: "scaling-note", text: note })) : null,

@@ -39,6 +39,10 @@ const t = catalogue(
     gpus: "GPUs",
     gpusHint: "Several GPUs start the run with torchrun, one process per GPU.",
     gpuType: "GPU type",
+    strategy: "Several GPUs",
+    strategyHint: "FSDP splits the weights, gradients and optimizer states over the GPUs, for a model too large for one; it needs 2 GPUs or more.",
+    strategy_ddp: "A whole model on each GPU (DDP)",
+    strategy_fsdp: "Sharded over the GPUs (FSDP)",
     name: "Name (optional)",
     launch: "Launch",
     launching: "Launching…",
@@ -69,6 +73,10 @@ const t = catalogue(
     gpus: "GPU 数",
     gpusHint: "複数の GPU では torchrun で GPU ごとに 1 プロセスを起動します。",
     gpuType: "GPU の種類",
+    strategy: "複数 GPU の使い方",
+    strategyHint: "FSDP は重み・勾配・オプティマイザーの状態を GPU に分割して持たせます。1 枚に収まらないモデル向けで、GPU が 2 枚以上必要です。",
+    strategy_ddp: "GPU ごとにモデル全体（DDP）",
+    strategy_fsdp: "GPU に分割（FSDP）",
     name: "名前（任意）",
     launch: "開始",
     launching: "開始しています…",
@@ -189,6 +197,8 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
   gpus.value = "1";
   const gpuType = el("select", { attrs: { name: "resources.gpu_type" } }, ...schema.gpuTypes.map((name) => el("option", { attrs: { value: name }, text: name })));
   if (schema.gpuTypeDefault) gpuType.value = schema.gpuTypeDefault;
+  const strategyLabel = (name: string): string => (name === "ddp" || name === "fsdp" ? t(`strategy_${name}`) : name);
+  const strategy = el("select", { attrs: { name: "resources.strategy" } }, ...schema.strategies.map((name) => el("option", { attrs: { value: name }, text: strategyLabel(name) })));
   const nameInput = el("input", { attrs: { type: "text", name: "name", maxlength: "200", autocomplete: "off" } });
   const status = el("p", { className: "notice", attrs: { role: "status", "aria-live": "polite", id: "training-form-status" } });
   const submit = el("button", { className: "primary", attrs: { type: "submit" }, text: t("launch") });
@@ -220,6 +230,7 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
         { className: "settings-group", data: { field: "resources" } },
         el("legend", { text: t("resources") }),
         el("div", { className: "field-row" }, field("resources.gpus", t("gpus"), gpus, t("gpusHint")), schema.gpuTypes.length ? field("resources.gpu_type", t("gpuType"), gpuType) : null),
+        schema.strategies.length ? field("resources.strategy", t("strategy"), strategy, t("strategyHint")) : null,
         resourcesError,
       ),
       field("name", t("name"), nameInput),
@@ -314,7 +325,11 @@ function formView(schema: LaunchSchema, versions: DatasetVersion[], models: Base
       recipe: recipeSelect.value,
       base_model: modelSelect.value ? Number(modelSelect.value) : null,
       params,
-      resources: { gpus: gpus.value.trim() && Number.isFinite(gpuCount) ? gpuCount : gpus.value, ...(schema.gpuTypes.length ? { gpu_type: gpuType.value } : {}) },
+      resources: {
+        gpus: gpus.value.trim() && Number.isFinite(gpuCount) ? gpuCount : gpus.value,
+        ...(schema.gpuTypes.length ? { gpu_type: gpuType.value } : {}),
+        ...(schema.strategies.length ? { strategy: strategy.value } : {}),
+      },
     };
     if (nameInput.value.trim()) body.name = nameInput.value.trim();
     return body;

@@ -32,6 +32,8 @@ export interface LaunchSchema {
   gpuTypes: string[];
   gpuTypeDefault: string;
   gpusMinimum: number;
+  /** How several GPUs split the run ("ddp", "fsdp"); empty when the schema offers no choice. */
+  strategies: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -122,10 +124,12 @@ export function readLaunchSchema(schema: Json): LaunchSchema {
   const resourceFields = isRecord(resources.properties) ? resources.properties : {};
   const gpuType = resolve(schema, resourceFields.gpu_type);
   const gpus = resolve(schema, resourceFields.gpus);
+  const strategy = resolve(schema, resourceFields.strategy);
   return {
     recipes,
     gpuTypes: Array.isArray(gpuType.enum) ? gpuType.enum.map(String) : [],
     gpuTypeDefault: typeof gpuType.default === "string" ? gpuType.default : "",
     gpusMinimum: numberOrNull(gpus.minimum) ?? 1,
+    strategies: Array.isArray(strategy.enum) ? strategy.enum.map(String) : [],
   };
 }
