@@ -297,6 +297,29 @@ def test_a_run_stops_at_its_time_limit_and_queues_its_continuation_behind_other_
 
 @postgres_only
 @pytest.mark.django_db
+def test_a_run_stops_after_its_batch_when_an_import_job_waits_for_a_worker(cast, make_project):
+    """On one worker an import queued behind an indexing run waits one batch, not the whole run."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.models import ImportJob
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(6)])
+    waiting = ImportJob.objects.create(
+        project=project, created_by=cast.users["manager"], file_name="x.json", file_format="json"
+    )
+    first = task_search_index(project_id=project.pk, batch=2, seconds=600)
+    assert (first.indexed, first.more) == (2, True)
+    # A job left waiting long ago is the reaper's business: the run goes on to the end.
+    ImportJob.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    second = task_search_index(project_id=project.pk, batch=2, seconds=600)
+    assert (second.indexed, second.more, second.complete) == (4, False, True)
+    assert len(_rows(project)) == 6
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_the_search_text_keeps_a_histogram_fine_enough_for_a_word_in_one_task_in_1000():
     """With the default 100 histogram entries a rare word was estimated at 1 % of 1M tasks, and its
     page walked the sort order (migration 0017)."""
