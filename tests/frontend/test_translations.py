@@ -50,7 +50,8 @@ def test_every_marked_string_is_in_the_japanese_catalogue(tmp_path):
         env={"PATH": "/usr/bin:/bin", "TESSERA_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(copy)},
     )
     fresh = entries(copy / "locale" / "ja" / "LC_MESSAGES" / "django.po")
-    missing = [msgid for msgid, (msgstr, _) in fresh.items() if not msgstr]
+    # A changed string comes back from makemessages as fuzzy, carrying the old string's translation: missing too.
+    missing = [msgid for msgid, (msgstr, fuzzy) in fresh.items() if not msgstr or fuzzy]
     assert not missing, (
         f"marked for translation but not in {PO.relative_to(ROOT)} (run makemessages, translate): {missing}"
     )
