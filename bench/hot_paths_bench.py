@@ -92,13 +92,37 @@ def labeled_with_ids_batch(first: int, count: int, kind: str, rng: random.Random
 class Worker:
     """``celery -A tessera worker -Q <queues>`` in its own process group, on the server's environment."""
 
-    def __init__(self, environment: dict[str, str], log_path: Path, *, queues: str = "default"):
+    def __init__(
+        self,
+        environment: dict[str, str],
+        log_path: Path,
+        *,
+        queues: str = "default",
+        loglevel: str = "WARNING",
+    ):
+        self.log_path = log_path
+        self.log_start = log_path.stat().st_size if log_path.exists() else 0
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(
             [str(CELERY), "-A", "tessera", "worker", "-Q", queues, "--concurrency", "1",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--loglevel", loglevel, "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Seconds until the worker logs that it is ready (it must run at loglevel INFO): a user's jobs
+        go to a worker that is already running, so a bench that starts one per job waits for it first."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.log_path.open("rb") as log:
+                log.seek(self.log_start)
+                if b" ready." in log.read():
+                    return time.perf_counter() - started
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited with {self.process.returncode}; see {self.log_path}")
+            time.sleep(0.1)
+        raise RuntimeError(f"the worker was not ready after {timeout_s} s; see {self.log_path}")
 
     def stop(self) -> None:
         # A worker finishing a job may take longer to stop than a web server.

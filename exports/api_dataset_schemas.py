@@ -53,6 +53,9 @@ class DatasetVersionOut(serializers.Serializer):
     attempts = serializers.IntegerField()
     created_by = UserSimpleOut(allow_null=True)
     created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a worker began the build (its latest attempt)."
+    )
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_fields(self):

@@ -65,6 +65,7 @@ def dataset_version_out(version: DatasetVersion, *, card: bool = False) -> dict:
         "attempts": version.attempts,
         "created_by": user_simple_out(version.created_by),
         "created_at": _time(version.created_at),
+        "started_at": _time(version.started_at),
         "finished_at": _time(version.finished_at),
     }
     if card:

@@ -185,6 +185,7 @@ def dataset_version_run(*, version_id: int) -> None:
             tick=tick,
             beat=lease.renew,
             keep_items=version.snapshot,
+            total=version.progress_total,
         ).run()
         with transaction.atomic():
             lease.hold()

@@ -253,6 +253,15 @@ TESSERA_IMPORT_DIR = DATA_DIR / "imports"
 TESSERA_DATASETS_DIR = Path(env_str("TESSERA_DATASETS_DIR", str(DATA_DIR / "datasets"))).resolve()
 # A dataset build writes its progress to its row every this many items.
 TESSERA_DATASET_PROGRESS_EVERY = env_int("TESSERA_DATASET_PROGRESS_EVERY", 5000, minimum=1)
+# A dataset build reads and writes its items in this many forked processes, each a range of task ids
+# (1: in the worker's own process), for selections of at least TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS
+# tasks. A recipe with deduplication reads in one process (the first of two copies is kept, in task order).
+TESSERA_DATASET_BUILD_PROCESSES = env_int(
+    "TESSERA_DATASET_BUILD_PROCESSES", min(4, os.cpu_count() or 1), minimum=1
+)
+TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS = env_int(
+    "TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS", 20_000, minimum=1
+)
 # Invitations: how long a link stays valid, the address links are made with (else the request's
 # own host), and the mail they go out by (Django's console backend prints them to the log).
 TESSERA_INVITE_TTL_HOURS = env_int("TESSERA_INVITE_TTL_HOURS", 168, minimum=1)

@@ -8,7 +8,8 @@ streams output (COPY text) to the parent, which reads whichever child has output
 (``Fanout.chunks``), and the value ``work`` returns comes back pickled (``Fanout.results``).
 
 A child must not touch the parent's database connection (it would talk over the parent's socket in
-the middle of the parent's transaction): the work opens its own. Children are daemonic (they die with
+the middle of the parent's transaction): the work opens its own (``own_database_connection`` gives a
+child Django's connection anew, so that the ORM and ``connection.cursor()`` work there). Children are daemonic (they die with
 the parent) and end with ``os._exit`` (multiprocessing's fork start), so nothing the parent owns is
 closed or flushed by them. A child that raises, or dies, makes ``chunks`` raise ``WorkerFailed``; the
 parent's ``close`` (also on error) ends every child still running.
@@ -21,10 +22,26 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from django.db import connections
+
 # The first byte of each message from a child: output, the final value, or a failure's traceback.
 _CHUNK, _DONE, _FAILED = b"c", b"d", b"f"
 
 Send = Callable[[bytes], None]
+
+
+# The parent's connections as a child inherited them: held, never closed nor collected, until the child
+# ends with os._exit (closing one would end the parent's session over the shared socket).
+_INHERITED: list[Any] = []
+
+
+def own_database_connection() -> None:
+    """In a child: Django's connections open anew on first use, the parent's left as they are. Only for
+    a parent outside a transaction: the child reads committed rows over its own connection."""
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.connection is not None:
+            _INHERITED.append(wrapper.connection)
+            wrapper.connection = None
 
 
 class WorkerFailed(RuntimeError):

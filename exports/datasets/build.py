@@ -15,21 +15,30 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 
 from annotation.models import Project
+from annotation.quality.fanout import Fanout, Send, own_database_connection
 from exports.datasets import storage
 from exports.datasets.card import CardFacts, card_render
-from exports.datasets.curation import steps_build
+from exports.datasets.curation import PER_ITEM_STEPS, steps_build, steps_wanted
 from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
 from exports.datasets.recipes import split_ratios
-from exports.datasets.selection import dataset_context, selection_agreement, selection_items
+from exports.datasets.selection import (
+    dataset_context,
+    selection_agreement,
+    selection_id_bounds,
+    selection_items,
+)
 from exports.datasets.splits import SplitRows, first_label, split_codes
 from exports.datasets.steps import StepReport
-from exports.formats.datasets import DATASET_FORMATS
+from exports.formats.datasets import DATASET_FORMATS, DatasetFormat, parts_concatenated
 from tessera.adapters.c_json_encoder import compact_encoder
+from tessera.errors import ApplicationError
 from tessera.json_reading import json_loads
 
 SPOOL_NAME = ".spool"
@@ -99,6 +108,50 @@ class Splits:
         for start in range(0, len(self.codes), 65_536):
             yield from (names[code] for code in self.codes[start : start + 65_536].tolist())
 
+    def part(self, start: int, count: int) -> "Splits":
+        return Splits(self.codes[start : start + count], self.names)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A range of task ids [first, end) that one process reads; ``end`` None: no upper bound."""
+
+    index: int
+    first: int
+    end: int | None
+
+
+# Writes one spool segment's part of a file: (segment index, its splits, the part file, beat).
+_PartWrite = Callable[[int, Splits, BinaryIO, Callable[[], None]], None]
+
+
+@dataclass(frozen=True)
+class _PartJob:
+    name: str  # the part files' stem
+    write: _PartWrite
+    join: Callable[[list[Path], BinaryIO], None]
+
+
+def _reports_added(reports: list[StepReport], more: list[StepReport]) -> list[StepReport]:
+    """Two parts' reports of the same steps as one: counts added, a detail that is not a count kept."""
+    added = []
+    for report, other in zip(reports, more, strict=True):
+        details = dict(report.details)
+        for key, value in other.details.items():
+            if type(value) is int and type(details.get(key)) is int:
+                details[key] += value
+            else:
+                details.setdefault(key, value)
+        added.append(
+            StepReport(
+                name=report.name,
+                removed=report.removed + other.removed,
+                changed=report.changed + other.changed,
+                details=details,
+            )
+        )
+    return added
+
 
 @dataclass
 class BuildOutput:
@@ -111,7 +164,16 @@ class BuildOutput:
 class DatasetBuild:
     """One build of one version. ``tick(done)`` is called every TESSERA_DATASET_PROGRESS_EVERY items read
     (the service renews the lease and writes progress there), ``beat()`` as often while the writers read
-    the spool (a slow writer must keep the lease too); either may raise to stop the build."""
+    the spool (a slow writer must keep the lease too); either may raise to stop the build.
+
+    A selection of at least TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS tasks is read in parts, ranges of
+    task ids, one forked process each (annotation/quality/fanout.py), each writing a spool segment of its
+    own; the segments in order hold what one process would have spooled. Formats that can be written in
+    parts (``DatasetFormat.parts``), the manifest and a snapshot's items are then written by a process per
+    segment and joined in order; the others read the segments in order in this process. The files are
+    the same bytes either way (tests/exports/test_dataset_parts.py). Reading and converting are Python
+    work, one core per process, while the database serves several readers at once.
+    """
 
     def __init__(
         self,
@@ -124,6 +186,7 @@ class DatasetBuild:
         tick: Callable[[int], None],
         beat: Callable[[], None],
         keep_items: bool = False,
+        total: int = 0,
     ):
         self.project = project
         self.version_id = version_id
@@ -134,8 +197,12 @@ class DatasetBuild:
         self.tick = tick
         self.beat = beat
         self.keep_items = keep_items
+        # The tasks the recipe selected when the version was made: whether to read in parts.
+        self.total = total
         self.context: DatasetContext = dataset_context(project)
         self.folder = Path()
+        # Items per spool segment, in order.
+        self.segments: list[int] = []
 
     def _counted(self, items: Iterable[DatasetItem]) -> Iterator[DatasetItem]:
         every = settings.TESSERA_DATASET_PROGRESS_EVERY
@@ -147,10 +214,10 @@ class DatasetBuild:
                 self.tick(done)
         self.tick(done)
 
-    def _spool(self) -> tuple[SplitRows, list[StepReport]]:
-        items: Iterable[DatasetItem] = self._counted(
-            selection_items(project=self.project, recipe=self.recipe)
-        )
+    def _segment_path(self, index: int) -> Path:
+        return self.folder / f"{SPOOL_NAME}.{index}"
+
+    def _spool_into(self, index: int, items: Iterable[DatasetItem]) -> tuple[SplitRows, list[StepReport]]:
         reports = []
         for name, step in steps_build(self.recipe, self.context):
             report = StepReport(name=name)
@@ -158,29 +225,114 @@ class DatasetBuild:
             items = step(items, self.context, report)
         rows = SplitRows()
         group_by = self.recipe["group_by"]
-        with open(self.folder / SPOOL_NAME, "wb") as spool:
+        with open(self._segment_path(index), "wb") as spool:
             for item in items:
                 spool.write(_spool_record(item))
                 rows.append(item.task_id, _group_key(item.data, group_by), _item_label(item))
         return rows, reports
 
-    def _spool_lines(self) -> Iterator[tuple[int, bytes, bytes]]:
-        """(task id, annotation ids as text, payload) per spooled item, keeping the lease meanwhile."""
+    def _parts(self) -> list[_Part]:
+        """The id ranges to read in processes of their own, or one part read here: a small selection, a
+        recipe whose steps see every item in order (deduplication keeps a text's first copy), a caller
+        inside a transaction (a process of its own would not see its rows) or an in-memory database."""
+        whole = [_Part(0, 0, None)]
+        processes = settings.TESSERA_DATASET_BUILD_PROCESSES
+        if (
+            processes < 2
+            or self.total < settings.TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS
+            or not set(steps_wanted(self.recipe)) <= PER_ITEM_STEPS
+            or connection.in_atomic_block
+            or getattr(connection, "is_in_memory_db", lambda: False)()
+        ):
+            return whole
+        bounds = selection_id_bounds(project=self.project)
+        if bounds is None:
+            return whole
+        low, high = bounds
+        cuts = sorted({low + (high - low + 1) * k // processes for k in range(1, processes)})
+        edges: list[int | None] = [0, *cuts, None]
+        return [_Part(index, edges[index] or 0, edges[index + 1]) for index in range(len(edges) - 1)]
+
+    def _spool(self) -> tuple[SplitRows, list[StepReport]]:
+        parts = self._parts()
+        if len(parts) == 1:
+            rows, reports = self._spool_into(
+                0, self._counted(selection_items(project=self.project, recipe=self.recipe))
+            )
+            self.segments = [len(rows)]
+            return rows, reports
+        return self._spool_in_processes(parts)
+
+    def _spool_part(self, part: _Part, send: Send) -> tuple[SplitRows, list[StepReport]] | ApplicationError:
+        """In a worker process: the part's items spooled to its segment; its count sent as it goes."""
+        own_database_connection()
         every = settings.TESSERA_DATASET_PROGRESS_EVERY
-        with open(self.folder / SPOOL_NAME, "rb") as spool:
+
+        def sent(items: Iterable[DatasetItem]) -> Iterator[DatasetItem]:
+            done = 0
+            for item in items:
+                yield item
+                done += 1
+                if done == every:
+                    send(b"%d" % done)
+                    done = 0
+            send(b"%d" % done)
+
+        try:
+            selected = selection_items(
+                project=self.project, recipe=self.recipe, first=part.first, end=part.end
+            )
+            return self._spool_into(part.index, sent(selected))
+        except ApplicationError as error:
+            return error
+        finally:
+            connection.close()
+
+    def _spool_in_processes(self, parts: list[_Part]) -> tuple[SplitRows, list[StepReport]]:
+        done = 0
+        with Fanout(self._spool_part, parts) as fanout:
+            for chunk in fanout.chunks():
+                done += int(chunk)
+                if chunk != b"0":
+                    self.tick(done)
+        rows = SplitRows()
+        reports: list[StepReport] | None = None
+        for result in fanout.results:
+            if isinstance(result, ApplicationError):
+                raise result
+            part_rows, part_reports = result
+            rows.extend(part_rows)
+            self.segments.append(len(part_rows))
+            reports = part_reports if reports is None else _reports_added(reports, part_reports)
+        self.tick(done)
+        return rows, reports or []
+
+    def _segment_lines(self, index: int, beat: Callable[[], None]) -> Iterator[tuple[int, bytes, bytes]]:
+        """(task id, annotation ids as text, payload) per item of a segment, keeping the lease meanwhile."""
+        every = settings.TESSERA_DATASET_PROGRESS_EVERY
+        with open(self._segment_path(index), "rb") as spool:
             number = 0
             while header := spool.readline():
                 number += 1
                 if number % every == 0:
-                    self.beat()
+                    beat()
                 task_id, ids, size = header.split(b"\t")
                 yield int(task_id), ids, spool.read(int(size))
 
-    def _read_spool(self, splits: "Splits", only: str | None) -> Iterator[DatasetItem]:
-        for (task_id, _ids, payload), split in zip(self._spool_lines(), splits.each(), strict=True):
+    def _spool_lines(self) -> Iterator[tuple[int, bytes, bytes]]:
+        for index in range(len(self.segments)):
+            yield from self._segment_lines(index, self.beat)
+
+    def _items_of(
+        self, lines: Iterator[tuple[int, bytes, bytes]], splits: "Splits", only: str | None
+    ) -> Iterator[DatasetItem]:
+        for (task_id, _ids, payload), split in zip(lines, splits.each(), strict=True):
             # Other splits' items are skipped without decoding their payload.
             if only is None or split == only:
                 yield _spool_item(task_id, payload, split)
+
+    def _read_spool(self, splits: "Splits", only: str | None) -> Iterator[DatasetItem]:
+        return self._items_of(self._spool_lines(), splits, only)
 
     def _file(self, *, format_name: str, split: str | None, extension: str, write) -> dict:
         name = storage.file_name(format_name=format_name, split=split, extension=extension)
@@ -199,20 +351,109 @@ class DatasetBuild:
             "path": storage.relative(path),
         }
 
-    def _write_items(self, splits: "Splits", stream) -> None:
-        for item in self._read_spool(splits, None):
+    @staticmethod
+    def _write_items(items: Iterable[DatasetItem], stream) -> None:
+        for item in items:
             stream.write(_items_line(item))
 
-    def _manifest(self, splits: "Splits") -> dict:
-        def write(stream) -> None:
-            # Written by hand as json.dumps(sort_keys=True, compact) would: the ids are digits, the
-            # split one of three fixed names.
-            for (task_id, ids, _payload), split in zip(self._spool_lines(), splits.each(), strict=True):
-                stream.write(
-                    b'{"annotation_ids":[%s],"split":"%s","task_id":%d}\n' % (ids, split.encode(), task_id)
-                )
+    @staticmethod
+    def _write_manifest(lines: Iterator[tuple[int, bytes, bytes]], splits: "Splits", stream) -> None:
+        # Written by hand as json.dumps(sort_keys=True, compact) would: the ids are digits, the split one
+        # of three fixed names.
+        for (task_id, ids, _payload), split in zip(lines, splits.each(), strict=True):
+            stream.write(
+                b'{"annotation_ids":[%s],"split":"%s","task_id":%d}\n' % (ids, split.encode(), task_id)
+            )
 
-        return self._file(format_name=MANIFEST_FORMAT, split=None, extension="jsonl", write=write)
+    def _part_jobs(self) -> dict[tuple[str, str | None], _PartJob]:
+        """What the segments' processes write, by (format, split): the formats that can be written in
+        parts, the manifest, and a snapshot's items."""
+        jobs: dict[tuple[str, str | None], _PartJob] = {}
+        for format_name in self.recipe["formats"]:
+            fmt = DATASET_FORMATS[format_name]
+            if fmt.parts is None:
+                continue
+            for split in split_ratios(self.recipe) if fmt.per_split else [None]:
+
+                def write(index, splits, stream, beat, fmt=fmt, split=split) -> None:
+                    items = self._items_of(self._segment_lines(index, beat), splits, split)
+                    fmt.parts.write_part(items, self.context, stream)
+
+                def join(paths, stream, fmt=fmt) -> None:
+                    fmt.parts.join(paths, self.context, stream)
+
+                jobs[(fmt.name, split)] = _PartJob(f"{fmt.name}.{split}", write, join)
+
+        def concatenate(paths, stream) -> None:
+            parts_concatenated(paths, self.context, stream)
+
+        jobs[(MANIFEST_FORMAT, None)] = _PartJob(
+            MANIFEST_FORMAT,
+            lambda index, splits, stream, beat: self._write_manifest(
+                self._segment_lines(index, beat), splits, stream
+            ),
+            concatenate,
+        )
+        if self.keep_items:
+            jobs[(ITEMS_FORMAT, None)] = _PartJob(
+                ITEMS_FORMAT,
+                lambda index, splits, stream, beat: self._write_items(
+                    self._items_of(self._segment_lines(index, beat), splits, None), stream
+                ),
+                concatenate,
+            )
+        return jobs
+
+    def _part_path(self, job: _PartJob, index: int) -> Path:
+        return self.folder / f".{job.name}.part{index}"
+
+    def _write_parts(self, splits: "Splits", jobs: dict) -> None:
+        """Each segment's part of every job's file, a process per segment."""
+        starts = np.cumsum([0, *self.segments]).tolist()
+
+        def work(index: int, send: Send) -> ApplicationError | None:
+            segment_splits = splits.part(starts[index], self.segments[index])
+            try:
+                for job in jobs.values():
+                    with open(self._part_path(job, index), "wb") as stream:
+                        job.write(index, segment_splits, stream, lambda: send(b""))
+            except ApplicationError as error:
+                return error
+            return None
+
+        with Fanout(work, range(len(self.segments))) as fanout:
+            for _beat in fanout.chunks():
+                self.beat()
+        for result in fanout.results:
+            if isinstance(result, ApplicationError):
+                raise result
+
+    def _joined(self, job: _PartJob) -> Callable[[BinaryIO], None]:
+        paths = [self._part_path(job, index) for index in range(len(self.segments))]
+
+        def write(stream: BinaryIO) -> None:
+            job.join(paths, stream)
+            for path in paths:
+                path.unlink()
+
+        return write
+
+    def _written(self, fmt: DatasetFormat, splits: "Splits", split: str | None) -> Callable[[BinaryIO], None]:
+        """The format's file written here, from every segment in order."""
+
+        def write(stream: BinaryIO) -> None:
+            fmt.write(self._read_spool(splits, split), self.context, stream)
+
+        return write
+
+    def _manifest(self, splits: "Splits", jobs: dict) -> dict:
+        job = jobs.get((MANIFEST_FORMAT, None))
+        return self._file(
+            format_name=MANIFEST_FORMAT,
+            split=None,
+            extension="jsonl",
+            write=self._joined(job) if job else partial(self._write_manifest, self._spool_lines(), splits),
+        )
 
     def _counts(self, rows: SplitRows, splits: "Splits") -> dict:
         label_count = len(rows.labels)
@@ -254,21 +495,19 @@ class DatasetBuild:
             grouped=self.recipe["group_by"] is not None,
         )
         splits = Splits(codes, names)
+        jobs = self._part_jobs() if len(self.segments) > 1 else {}
+        if jobs:
+            self._write_parts(splits, jobs)
         files = []
         for format_name in self.recipe["formats"]:
             fmt = DATASET_FORMATS[format_name]
             for split in split_ratios(self.recipe) if fmt.per_split else [None]:
+                job = jobs.get((fmt.name, split))
+                write = self._joined(job) if job else self._written(fmt, splits, split)
                 files.append(
-                    self._file(
-                        format_name=fmt.name,
-                        split=split,
-                        extension=fmt.extension,
-                        write=lambda stream, fmt=fmt, split=split: fmt.write(
-                            self._read_spool(splits, split), self.context, stream
-                        ),
-                    )
+                    self._file(format_name=fmt.name, split=split, extension=fmt.extension, write=write)
                 )
-        manifest = self._manifest(splits)
+        manifest = self._manifest(splits, jobs)
         counts = self._counts(rows, splits)
         steps = [report.as_dict() for report in reports]
         diff = None
@@ -298,15 +537,19 @@ class DatasetBuild:
         )
         files.append(manifest)
         if self.keep_items:
+            job = jobs.get((ITEMS_FORMAT, None))
             files.append(
                 self._file(
                     format_name=ITEMS_FORMAT,
                     split=None,
                     extension="jsonl",
-                    write=partial(self._write_items, splits),
+                    write=self._joined(job)
+                    if job
+                    else partial(self._write_items, self._read_spool(splits, None)),
                 )
             )
-        (self.folder / SPOOL_NAME).unlink()
+        for index in range(len(self.segments)):
+            self._segment_path(index).unlink()
         return BuildOutput(counts=counts, steps=steps, files=files, manifest_sha256=manifest["sha256"])
 
 

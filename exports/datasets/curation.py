@@ -45,6 +45,10 @@ def _redact(recipe: dict, context: DatasetContext) -> CurationStep:
     )
 
 
+# Steps that decide each item alone, so that a build may run them over parts of the items at once; the
+# deduplication steps keep the first of two copies in task order and see every item in one process.
+PER_ITEM_STEPS = frozenset({"redact"})
+
 # name -> (recipe, context) -> the step. The names are the StepReport names the version shows.
 CURATION_STEPS: dict[str, Callable[[dict, DatasetContext], CurationStep]] = {
     "dedup_exact": _dedup_exact,

@@ -56,12 +56,15 @@ def _in_list(values: tuple) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def selection_where(*, project: Project, recipe: dict, after: int | None = None) -> tuple[str, list]:
+def selection_where(
+    *, project: Project, recipe: dict, after: int | None = None, before: int | None = None
+) -> tuple[str, list]:
     """The SQL condition on ``t`` for the recipe's tasks: its filter, gold, agreement and review states,
     and at least one submitted annotation that counts; with ``after``, only tasks with a greater id (a
-    keyset page). The bound is repeated inside each EXISTS: PostgreSQL carries equalities across a join
-    but not inequalities, so a merge semi join read the annotation index from its start on every page
-    (the 250th page of 2,000 read half a million annotations: quadratic over the project)."""
+    keyset page), with ``before`` only those with a smaller one (a build's part). The lower bound is
+    repeated inside each EXISTS: PostgreSQL carries equalities across a join but not inequalities, so a
+    merge semi join read the annotation index from its start on every page (the 250th page of 2,000
+    read half a million annotations: quadratic over the project)."""
     query = tasks_query(recipe["tasks"], task_query_limits())
     params: list[Any]
     if query is None:
@@ -72,6 +75,9 @@ def selection_where(*, project: Project, recipe: dict, after: int | None = None)
     if after is not None:
         parts.append('t."id" > %s')
         params.append(after)
+    if before is not None:
+        parts.append('t."id" < %s')
+        params.append(before)
     if recipe["gold"] == "exclude":
         parts.append('NOT t."is_gold"')
     elif recipe["gold"] == "only":
@@ -238,11 +244,33 @@ def _item(
     )
 
 
-def selection_items(*, project: Project, recipe: dict) -> Iterator[DatasetItem]:
-    """The recipe's items in task-id order, one page of tasks in memory at a time."""
-    after = 0
+def selection_id_bounds(*, project: Project) -> tuple[int, int] | None:
+    """The ids of the project's first and last task by inner id (two reads of its unique index), or None
+    without tasks. Imports number both in the same order, so these are about the lowest and highest ids:
+    good enough to cut a build into parts of about equal size (the first part starts at 0 and the last
+    has no end, so no task falls outside them whatever the ids)."""
+    ends = []
+    with connection.cursor() as cursor:
+        for order in ("ASC", "DESC"):
+            cursor.execute(
+                f'SELECT "id" FROM "{TASK}" WHERE "project_id" = %s ORDER BY "inner_id" {order} LIMIT 1',
+                [project.pk],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            ends.append(row[0])
+    return min(ends), max(ends)
+
+
+def selection_items(
+    *, project: Project, recipe: dict, first: int = 0, end: int | None = None
+) -> Iterator[DatasetItem]:
+    """The recipe's items in task-id order, one page of tasks in memory at a time; with ``first`` and
+    ``end``, only tasks with ids in [first, end)."""
+    after = first - 1
     while True:
-        where, params = selection_where(project=project, recipe=recipe, after=after)
+        where, params = selection_where(project=project, recipe=recipe, after=after, before=end)
         sql = f'SELECT t."id", CAST(t."data" AS TEXT) FROM "{TASK}" t WHERE {where} ORDER BY t."id" LIMIT %s'
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, PAGE_TASKS])

@@ -91,6 +91,24 @@ class SplitRows:
             self.labels.append(label)
         self.label_codes.append(code)
 
+    def extend(self, other: "SplitRows") -> None:
+        """Another part's rows after these, renumbered as if they had been appended one by one (its groups
+        and labels are in order of first appearance, so new ones get the codes they would have got)."""
+        self.task_ids.extend(other.task_ids)
+        groups = np.array(
+            [*(self.groups.setdefault(group, len(self.groups)) for group in other.groups), -1], dtype=np.int64
+        )
+        # Code -1 (no group) indexes the last entry, -1 again.
+        self.group_codes.frombytes(groups[np.frombuffer(other.group_codes, dtype=np.int64)].tobytes())
+        labels = np.zeros(len(other.labels), dtype=np.uint32)
+        for index, label in enumerate(other.labels):
+            code = self._label_codes.get(label)
+            if code is None:
+                code = self._label_codes[label] = len(self.labels)
+                self.labels.append(label)
+            labels[index] = code
+        self.label_codes.frombytes(labels[np.frombuffer(other.label_codes, dtype=np.uint32)].tobytes())
+
     def __len__(self) -> int:
         return len(self.task_ids)
 

@@ -18,14 +18,15 @@ groups of ``ROW_GROUP_ROWS``: memory holds one group's columns, however many ite
 in the file's ``created_by``); no time is written.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from annotation.result_labels import first_label
 from exports.datasets.items import DatasetContext, DatasetItem
 from exports.formats.canonical_json import canonical_json_bytes
 from exports.formats.dataset_records import fits_any_config
-from exports.formats.datasets import DatasetFormat, register
+from exports.formats.datasets import DatasetFormat, PartsWriter, register
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,10 +120,56 @@ def record_batches(
 
 
 def write_parquet(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryIO) -> None:
+    schema = arrow_schema(context)
+    _write_batches((batch for _split, batch in record_batches(items, context, schema)), schema, stream)
+
+
+def write_part_batches(items: Iterable[DatasetItem], context: DatasetContext, stream: BinaryIO) -> None:
+    """A part's items as Arrow record batches in an IPC stream: the costly conversion, done by a build's
+    worker process; the join writes the Parquet file from them."""
+    import pyarrow as pa
+
+    schema = arrow_schema(context)
+    with pa.ipc.new_stream(stream, schema) as writer:
+        for _split, batch in record_batches(items, context, schema):
+            writer.write_batch(batch)
+
+
+def _batches_of_parts(paths: Sequence[Path], schema: "pa.Schema") -> Iterator["pa.RecordBatch"]:
+    """The parts' rows in batches of BATCH_ROWS, as ``record_batches`` cuts all the items at once (a
+    part's last batch is short, and the writer's pages follow the batches it is given), read a batch at
+    a time: memory holds a batch, not a part."""
+    import pyarrow as pa
+
+    carry = None  # rows of a part's short last batch, fewer than BATCH_ROWS
+    for path in paths:
+        # Read into Arrow's own buffers (not a memory map): a batch may outlive its file's reader.
+        with pa.OSFile(str(path)) as source, pa.ipc.open_stream(source) as reader:
+            for batch in reader:
+                if carry is None and batch.num_rows == BATCH_ROWS:
+                    yield batch
+                    continue
+                table = pa.Table.from_batches([batch], schema=schema)
+                if carry is not None:
+                    table = pa.concat_tables([carry, table])
+                table = table.combine_chunks()
+                whole = table.num_rows - table.num_rows % BATCH_ROWS
+                for start in range(0, whole, BATCH_ROWS):
+                    yield table.slice(start, BATCH_ROWS).combine_chunks().to_batches()[0]
+                carry = table.slice(whole) if whole < table.num_rows else None
+    if carry is not None:
+        yield carry.combine_chunks().to_batches()[0]
+
+
+def join_parts(paths: Sequence[Path], context: DatasetContext, stream: BinaryIO) -> None:
+    schema = arrow_schema(context)
+    _write_batches(_batches_of_parts(paths, schema), schema, stream)
+
+
+def _write_batches(batches: Iterable["pa.RecordBatch"], schema: "pa.Schema", stream: BinaryIO) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = arrow_schema(context)
     group_rows = ROW_GROUP_ROWS
     # Snappy: the format's usual codec, read by every Parquet reader, and cheap to write. Dictionaries and
     # min/max statistics only where values repeat or are short: on the JSON and text columns, where every
@@ -139,7 +186,7 @@ def write_parquet(items: Iterable[DatasetItem], context: DatasetContext, stream:
         # fill a group, so that every group but the last has group_rows rows whatever the batches.
         pending: list = []
         pending_rows = 0
-        for _split, batch in record_batches(items, context, schema):
+        for batch in batches:
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows < group_rows:
@@ -162,5 +209,6 @@ PARQUET = register(
         per_split=True,
         fits=fits_any_config,
         write=write_parquet,
+        parts=PartsWriter(write_part=write_part_batches, join=join_parts),
     )
 )

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from exports.datasets.items import DatasetContext, DatasetItem
 from exports.formats.canonical_json import canonical_json, canonical_json_bytes
-from exports.formats.datasets import DatasetFormat, register
+from exports.formats.datasets import DatasetFormat, concatenated, register
 
 # Lines are joined and written in batches: one write per line costs a call each on the stream.
 LINES_PER_WRITE = 1000
@@ -109,5 +109,6 @@ JSONL = register(
         per_split=True,
         fits=fits_any_config,
         write=write_jsonl,
+        parts=concatenated(write_jsonl),
     )
 )

@@ -320,6 +320,27 @@ def test_a_run_stops_after_its_batch_when_an_import_job_waits_for_a_worker(cast,
 
 @postgres_only
 @pytest.mark.django_db
+def test_a_run_stops_after_its_batch_when_a_dataset_build_waits_for_a_worker(cast, make_project):
+    """A dataset build queued right after a large import waited behind its indexing (11 s at 200k tasks)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exports.models import DatasetVersion
+
+    project = make_project(tasks=[{"text": f"t{i}"} for i in range(6)])
+    waiting = DatasetVersion.objects.create(
+        organization_id=project.organization_id, project=project, name="v", recipe={}
+    )
+    first = task_search_index(project_id=project.pk, batch=2, seconds=600)
+    assert (first.indexed, first.more) == (2, True)
+    DatasetVersion.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    second = task_search_index(project_id=project.pk, batch=2, seconds=600)
+    assert (second.indexed, second.more, second.complete) == (4, False, True)
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_the_search_text_keeps_a_histogram_fine_enough_for_a_word_in_one_task_in_1000():
     """With the default 100 histogram entries a rare word was estimated at 1 % of 1M tasks, and its
     page walked the sort order (migration 0017)."""
