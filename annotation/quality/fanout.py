@@ -9,14 +9,19 @@ streams output (COPY text) to the parent, which reads whichever child has output
 
 A child must not touch the parent's database connection (it would talk over the parent's socket in
 the middle of the parent's transaction): the work opens its own (``own_database_connection`` gives a
-child Django's connection anew, so that the ORM and ``connection.cursor()`` work there). Children are daemonic (they die with
-the parent) and end with ``os._exit`` (multiprocessing's fork start), so nothing the parent owns is
-closed or flushed by them. A child that raises, or dies, makes ``chunks`` raise ``WorkerFailed``; the
-parent's ``close`` (also on error) ends every child still running.
+child Django's connection anew, so that the ORM and ``connection.cursor()`` work there). Children are forked with ``os.fork``
+(not multiprocessing's Process, which refuses to start one from a daemonic process, as a Celery pool
+process is), die with the parent (Linux's parent-death signal) and end with ``os._exit``, so nothing
+the parent owns is closed or flushed by them. A child that raises, or dies, makes ``chunks`` raise
+``WorkerFailed``; the parent's ``close`` (also on error) ends every child still running.
 """
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import pickle
+import signal
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
@@ -48,6 +53,15 @@ class WorkerFailed(RuntimeError):
     """A child process raised (its traceback is the message) or ended without its result."""
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGKILL when its parent dies (a killed worker leaves no part running)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _child(work: Callable[[Any, Send], Any], part: Any, writer: Connection) -> None:
     try:
         result = work(part, lambda data: writer.send_bytes(_CHUNK + data))
@@ -58,25 +72,46 @@ def _child(work: Callable[[Any, Send], Any], part: Any, writer: Connection) -> N
         writer.close()
 
 
+def _forked(work: Callable[[Any, Send], Any], part: Any, reader: Connection, writer: Connection) -> int:
+    """The child's pid; the child runs the part and ends, never returning here."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        _die_with_parent()
+        if os.getppid() != parent:  # the parent died before the signal was asked for
+            os._exit(1)
+        reader.close()
+        _child(work, part, writer)
+        code = 0
+    finally:
+        os._exit(code)
+
+
 class Fanout:
     """``work(part, send)`` for each of ``parts``, one forked process each; use as a context manager."""
 
     def __init__(self, work: Callable[[Any, Send], Any], parts: Sequence[Any]) -> None:
         self._work = work
         self._parts = list(parts)
-        self._processes: list = []
+        self._pids: list[int] = []
         self._readers: dict[Connection, int] = {}
         self.results: list[Any] = [None] * len(self._parts)
 
     def __enter__(self) -> "Fanout":
-        context = multiprocessing.get_context("fork")
-        for index, part in enumerate(self._parts):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(self._work, part, writer), daemon=True)
-            process.start()
-            writer.close()  # the child's end: the parent reads EOF once the child has closed its copy
-            self._processes.append(process)
-            self._readers[reader] = index
+        try:
+            for index, part in enumerate(self._parts):
+                reader, writer = multiprocessing.Pipe(duplex=False)
+                # Earlier children's pipe ends are inherited by later ones too; each child closes only its
+                # own reader, which is enough: a parent's reader sees EOF once its one writer has closed.
+                self._pids.append(_forked(self._work, part, reader, writer))
+                writer.close()  # the child's end: the parent reads EOF once the child has closed its copy
+                self._readers[reader] = index
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def chunks(self) -> Iterator[bytes]:
@@ -100,11 +135,16 @@ class Fanout:
 
     def __exit__(self, *exc_info: object) -> None:
         # Children still running (the parent failed, or one child did) are ended before their pipes
-        # close, so that none is left blocked writing to a pipe nobody reads.
-        for process in self._processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
+        # close, so that none is left blocked writing to a pipe nobody reads. A child that returned its
+        # result has ended or is ending: it is waited for, not killed.
+        running = bool(self._readers)
+        for pid in self._pids:
+            if running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self._pids.clear()
         for reader in self._readers:
             reader.close()
         self._readers.clear()

@@ -142,6 +142,28 @@ def test_the_fanout_streams_every_part_and_returns_each_result_in_part_order():
     assert fanout.results == [{"part": 0}, {"part": 1}, {"part": 2}]
 
 
+def _fanout_in(queue):
+    with Fanout(_sends, [0, 1]) as fanout:
+        list(fanout.chunks())
+    queue.put(fanout.results)
+
+
+def test_the_fanout_runs_inside_a_daemonic_process():
+    """A Celery pool process is daemonic, and multiprocessing refuses to start children from one (the
+    first dataset build in parts on a worker failed with that)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_fanout_in, args=(queue,), daemon=True)
+    process.start()
+    try:
+        assert queue.get(timeout=60) == [{"part": 0}, {"part": 1}]
+    finally:
+        process.join(30)
+    assert process.exitcode == 0
+
+
 @pytest.mark.parametrize("work", [_fails_in_the_second_part, _dies_in_the_second_part])
 def test_a_worker_that_fails_or_dies_fails_the_fanout(work):
     with pytest.raises(WorkerFailed) as failed, Fanout(work, [0, 1, 2]) as fanout:

@@ -117,3 +117,32 @@ def test_a_worker_killed_mid_build_gets_the_build_back_and_ends_with_a_clean_run
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         storage.resolve(f["path"]).name for f in DatasetVersion.objects.get(pk=version_id).files
     )
+
+
+def test_a_worker_builds_a_version_in_parts_with_a_one_process_builds_bytes(
+    start_worker, api, project, datasets_dir, settings, cast
+):
+    """A Celery pool process is daemonic, where multiprocessing refuses to start children: the build's
+    parts are forked all the same, and their files are those of a build in one process."""
+    from exports.dataset_services import dataset_version_create, dataset_version_run
+
+    env = {
+        "TESSERA_DATASETS_DIR": str(datasets_dir),
+        "TESSERA_DATASET_BUILD_PROCESSES": "2",
+        "TESSERA_DATASET_BUILD_PROCESS_MIN_TASKS": "1",
+    }
+    worker = start_worker(env=env, include=FORMATS_MODULE)
+    recipe = {**RECIPE, "formats": ["jsonl", "parquet", "test_whole"]}
+    response = post_json(api("manager"), f"/api/projects/{project.pk}/datasets/", recipe)
+    assert response.status_code == 201, response.content
+    parted = wait_for(_finished(response.json()["id"], api("reviewer")), timeout=BUILD_TIMEOUT_SECONDS,
+                      what="the build in parts", worker=worker)  # fmt: skip
+    assert parted["status"] == "completed", parted
+
+    settings.TESSERA_DATASET_BUILD_PROCESSES = 1
+    alone = dataset_version_create(project=project, user=cast.users["manager"], body=recipe)
+    dataset_version_run(version_id=alone.pk)
+    alone_body = api("reviewer").get(f"/api/datasets/{alone.pk}/").json()
+    assert alone_body["status"] == "completed", alone_body
+    assert _data_files(parted) == _data_files(alone_body)
+    assert {f["format"] for f in parted["files"]} >= {"jsonl", "parquet", "manifest"}
