@@ -93,6 +93,17 @@ def labeled_batch(first: int, count: int, rng: random.Random) -> bytes:
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
+def pss_mb(pid: int) -> float:
+    """The process's proportional set size: each shared page counted as its share among the sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class GroupRss(threading.Thread):
     """Peak RSS of every process in a process group (the worker and the child that runs the job), and
     the CPU seconds of the group's other processes (the pool child that runs the job: a child's count
@@ -105,6 +116,7 @@ class GroupRss(threading.Thread):
         self.interval = interval
         self.peak_process = 0.0
         self.peak_total = 0.0
+        self.peak_pss = 0.0
         self.child_cpu: dict[int, float] = {}
         self.finished = threading.Event()
 
@@ -126,10 +138,14 @@ class GroupRss(threading.Thread):
 
     def run(self) -> None:
         while not self.finished.is_set():
-            sizes = [api_bench.rss_mb(pid) for pid in self.pids()]
+            pids = self.pids()
+            sizes = [api_bench.rss_mb(pid) for pid in pids]
             if sizes:
                 self.peak_process = max(self.peak_process, max(sizes))
                 self.peak_total = max(self.peak_total, sum(sizes))
+                # A build's parts are forked processes that share most of their pages with the worker:
+                # their RSS counts those pages once each, their PSS shares them out.
+                self.peak_pss = max(self.peak_pss, sum(pss_mb(pid) for pid in pids))
             time.sleep(self.interval)
 
     def stop(self) -> dict:
@@ -138,6 +154,7 @@ class GroupRss(threading.Thread):
         return {
             "peak_process_mb": round(self.peak_process, 1),
             "peak_group_mb": round(self.peak_total, 1),
+            "peak_group_pss_mb": round(self.peak_pss, 1),
             "job_cpu_s": round(sum(self.child_cpu.values()), 2),
         }
 
@@ -223,6 +240,7 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
         summary[f"{name}_tasks_per_s"] = round(total / figures["seconds"])
         summary[f"{name}_queued_job_s"] = [figures["queued_seconds"], figures["job_seconds"]]
         summary[f"{name}_worker_peak_rss_mb"] = figures["worker_rss"]["peak_process_mb"]
+        summary[f"{name}_worker_group_peak_pss_mb"] = figures["worker_rss"]["peak_group_pss_mb"]
         job_cpu = figures["worker_rss"]["job_cpu_s"]
         summary[f"{name}_job_cpu_s"] = job_cpu
         summary[f"{name}_tasks_per_cpu_s"] = round(total / job_cpu) if job_cpu else None
