@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from django.conf import settings
@@ -26,7 +26,7 @@ from annotation.quality.fanout import Fanout, Send, own_database_connection
 from exports.datasets import storage
 from exports.datasets.card import CardFacts, card_render
 from exports.datasets.curation import PER_ITEM_STEPS, steps_build, steps_wanted
-from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation
+from exports.datasets.items import DatasetContext, DatasetItem, ItemAnnotation, ItemJson
 from exports.datasets.recipes import split_ratios
 from exports.datasets.selection import (
     dataset_context,
@@ -36,6 +36,7 @@ from exports.datasets.selection import (
 )
 from exports.datasets.splits import SplitRows, first_label, split_codes
 from exports.datasets.steps import StepReport
+from exports.formats.canonical_json import item_json
 from exports.formats.datasets import DATASET_FORMATS, DatasetFormat, parts_concatenated
 from tessera.adapters.c_json_encoder import compact_encoder
 from tessera.errors import ApplicationError
@@ -52,20 +53,105 @@ ITEMS_FORMAT = "items"
 _ENCODE = compact_encoder()
 
 
+# A spool payload's first byte: the item's canonical JSON (the usual case), or its values pickled (a
+# value that has no canonical JSON, such as NaN in a SQLite row: the writers that need one refuse it).
+_ENCODED, _PICKLED = b"c", b"p"
+
+
 def _spool_record(item: DatasetItem) -> bytes:
     """``<task id>\t<annotation ids, comma-separated>\t<payload length>\n<payload>``: the split filter
-    and the manifest read the header line without decoding the payload. The payload is a pickle of the
-    item's data, result and annotations: the spool is this build's own private file, read back once per
-    writer, and pickle writes and reads those values several times faster than JSON."""
-    annotations = [(a.id, a.completed_by, a.result) for a in item.annotations]
+    and the manifest read the header line without decoding the payload. The payload holds the item's
+    canonical JSON (data, result, each annotation's result), encoded once here, in the build's parts,
+    so that the JSONL and Parquet writers splice bytes and the others decode only what they read; it is
+    pickled, as the spool is this build's own private file."""
     ids = ",".join(str(a.id) for a in item.annotations)
-    payload = pickle.dumps((item.data, item.result, annotations), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        encoded = item_json(item)
+    except (TypeError, ValueError):
+        annotations = [(a.id, a.completed_by, a.result) for a in item.annotations]
+        payload = _PICKLED + pickle.dumps(
+            (item.data, item.result, annotations), protocol=pickle.HIGHEST_PROTOCOL
+        )
+    else:
+        payload = _ENCODED + pickle.dumps(
+            (encoded.data, encoded.result, encoded.annotations), protocol=pickle.HIGHEST_PROTOCOL
+        )
     return b"%d\t%s\t%d\n%s" % (item.task_id, ids.encode(), len(payload), payload)
+
+
+_UNREAD: Any = object()
+
+
+class SpooledItem(DatasetItem):
+    """An item read back from the spool: its canonical JSON at hand (``known_json``), its data, result
+    and annotations decoded on first use. Decoded JSON has its keys in sorted order. Setting any of them
+    drops the JSON, which no longer says the same."""
+
+    __slots__ = ("_json", "_data", "_result", "_annotations")
+
+    def __init__(self, task_id: int, split: str, encoded: ItemJson):
+        self.task_id = task_id
+        self.split = split
+        self._json: ItemJson | None = encoded
+        self._data: Any = _UNREAD
+        self._result: Any = _UNREAD
+        self._annotations: Any = _UNREAD
+
+    def known_json(self) -> ItemJson | None:
+        return self._json
+
+    def _decoded(self) -> None:
+        # Everything decoded before anything is set: the JSON is about to go.
+        self.data, self.result, self.annotations  # noqa: B018
+
+    @property
+    def data(self) -> dict:
+        if self._data is _UNREAD:
+            assert self._json is not None
+            self._data = json_loads(self._json.data)
+        return self._data
+
+    @data.setter
+    def data(self, value: dict) -> None:
+        self._decoded()
+        self._data, self._json = value, None
+
+    @property
+    def result(self) -> list[dict]:
+        if self._result is _UNREAD:
+            assert self._json is not None
+            self._result = json_loads(self._json.result)
+        return self._result
+
+    @result.setter
+    def result(self, value: list[dict]) -> None:
+        self._decoded()
+        self._result, self._json = value, None
+
+    @property
+    def annotations(self) -> list[ItemAnnotation]:
+        if self._annotations is _UNREAD:
+            assert self._json is not None
+            result, own = self.result, self._json.result
+            # An annotation whose result is the item's shares its decoded value, as at selection.
+            self._annotations = [
+                ItemAnnotation(id_, completed_by, result if text == own else json_loads(text))
+                for id_, completed_by, text in self._json.annotations
+            ]
+        return self._annotations
+
+    @annotations.setter
+    def annotations(self, value: list[ItemAnnotation]) -> None:
+        self._decoded()
+        self._annotations, self._json = value, None
 
 
 def _spool_item(task_id: int, payload: bytes, split: str) -> DatasetItem:
     # The build wrote this payload itself, moments ago, into its own folder.
-    data, result, annotations = pickle.loads(payload)  # noqa: S301
+    kind, values = payload[:1], pickle.loads(payload[1:])  # noqa: S301
+    if kind == _ENCODED:
+        return SpooledItem(task_id, split, ItemJson(*values))
+    data, result, annotations = values
     return DatasetItem(
         task_id=task_id,
         data=data,

@@ -17,6 +17,17 @@ class ItemAnnotation:
     result: list[dict]
 
 
+@dataclass(frozen=True, slots=True)
+class ItemJson:
+    """An item's data, result and each annotation's result as canonical JSON (exports/formats/
+    canonical_json.py), as a build encodes them once and its writers splice them."""
+
+    data: bytes
+    result: bytes
+    # (id, completed_by, result JSON) per annotation, in order.
+    annotations: tuple[tuple[int, int | None, bytes], ...]
+
+
 @dataclass(slots=True)
 class DatasetItem:
     task_id: int
@@ -27,6 +38,11 @@ class DatasetItem:
     result: list[dict]
     annotations: list[ItemAnnotation] = field(default_factory=list)
     split: str = "train"
+
+    def known_json(self) -> ItemJson | None:
+        """The item's canonical JSON when it is already at hand (an item read back from a build's spool),
+        else None."""
+        return None
 
 
 @dataclass(frozen=True)

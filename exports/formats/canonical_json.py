@@ -16,6 +16,7 @@ goes through ``tessera.json_reading.json_loads``.
 import json
 import re
 
+from exports.datasets.items import DatasetItem, ItemJson
 from tessera.adapters.c_json_encoder import compact_encoder
 
 try:
@@ -41,6 +42,20 @@ def reference_json(value) -> str:
 # C encoder. Integers past 64 bits, lone surrogates, non-string keys and subclasses make orjson raise,
 # and are written (or refused) by the C encoder too.
 _ORJSON_MAY_DIFFER = re.compile(rb"0\.0000|e-[0-9](?![0-9])|null")
+_ORJSON_E_MINUS_DIGIT = re.compile(rb"e-[0-9](?![0-9])")
+
+
+def _orjson_may_differ(text: bytes) -> bool:
+    """``_ORJSON_MAY_DIFFER.search(text) is not None``, faster: the regular expression has no literal to
+    skip ahead by and cost twice orjson's own encoding (a tenth of a dataset build); substring tests run
+    at memchr's speed, and the expression runs only on text that holds "e-"."""
+    return (
+        b"null" in text
+        or b"0.0000" in text
+        or (b"e-" in text and _ORJSON_E_MINUS_DIGIT.search(text) is not None)
+    )
+
+
 _ORJSON_OPTIONS = (
     (
         orjson.OPT_SORT_KEYS
@@ -61,6 +76,29 @@ def canonical_json_bytes(value) -> bytes:
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             pass
         else:
-            if _ORJSON_MAY_DIFFER.search(text) is None:
+            if not _orjson_may_differ(text):
                 return text
     return canonical_json(value).encode()
+
+
+def item_json(item: DatasetItem) -> ItemJson:
+    """The item's canonical JSON: as the build's spool holds it, or encoded here. An annotation whose
+    result is the item's own (a recipe that chose one annotation) reuses the item's encoded result
+    instead of encoding it twice."""
+    known = item.known_json()
+    if known is not None:
+        return known
+    result = item.result
+    result_json = canonical_json_bytes(result)
+    return ItemJson(
+        data=canonical_json_bytes(item.data),
+        result=result_json,
+        annotations=tuple(
+            (
+                a.id,
+                a.completed_by,
+                result_json if a.result is result or a.result == result else canonical_json_bytes(a.result),
+            )
+            for a in item.annotations
+        ),
+    )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from annotation.result_labels import first_label
 from exports.datasets.items import DatasetContext, DatasetItem
-from exports.formats.canonical_json import canonical_json_bytes
+from exports.formats.canonical_json import item_json
 from exports.formats.dataset_records import fits_any_config
 from exports.formats.datasets import DatasetFormat, PartsWriter, register
 
@@ -89,20 +89,21 @@ def record_batches(
     def batch(split: str, chunk: list[DatasetItem]) -> "pa.RecordBatch":
         # Column by column, in list comprehensions: a third faster than appending to each column per item.
         # The JSON columns are handed to Arrow as UTF-8 bytes, as orjson writes them (the same text).
-        encode = canonical_json_bytes
-        datas = [item.data for item in chunk]
-        results = [item.result for item in chunk]
+        # An item's canonical JSON as the build's spool holds it (or encoded once, for other items).
+        encoded = [item_json(item) for item in chunk]
         columns = {
             "task_id": [item.task_id for item in chunk],
             "split": [split] * len(chunk) if with_split else [],
-            "data": [encode(data) for data in datas],
-            "result": [encode(result) for result in results],
-            "annotation_ids": [[a.id for a in item.annotations] for item in chunk],
-            "label": [first_label(result) for result in results],
+            "data": [e.data for e in encoded],
+            "result": [e.result for e in encoded],
+            "annotation_ids": [[a[0] for a in e.annotations] for e in encoded],
+            "label": [first_label(item.result) for item in chunk],
         }
-        for variable, column in variables.items():
-            values = [data.get(variable) for data in datas]
-            columns[column] = [value if type(value) is str else None for value in values]
+        if variables:
+            datas = [item.data for item in chunk]
+            for variable, column in variables.items():
+                values = [data.get(variable) for data in datas]
+                columns[column] = [value if type(value) is str else None for value in values]
         return pa.RecordBatch.from_arrays(
             [pa.array(columns[name], type=schema.field(name).type) for name in schema.names], schema=schema
         )

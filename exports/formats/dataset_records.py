@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from exports.datasets.items import DatasetContext, DatasetItem
-from exports.formats.canonical_json import canonical_json, canonical_json_bytes
+from exports.formats.canonical_json import canonical_json, canonical_json_bytes, item_json
 from exports.formats.datasets import DatasetFormat, concatenated, register
 
 # Lines are joined and written in batches: one write per line costs a call each on the stream.
@@ -61,23 +61,18 @@ def _number_bytes(value) -> bytes:
 
 
 def line_bytes(item: DatasetItem) -> bytes:
-    """``line(item)`` as UTF-8, built as bytes: the canonical JSON comes as UTF-8 from orjson (see
-    canonical_json_bytes), and a line built as text would be encoded once more."""
-    result = item.result
-    result_json = canonical_json_bytes(result)
+    """``line(item)`` as UTF-8, spliced from the item's canonical JSON (``item_json``: as the build's
+    spool holds it, or encoded once here), built as bytes: a line built as text would be encoded once
+    more."""
+    encoded = item_json(item)
     annotations = b",".join(
-        b'{"completed_by":%s,"id":%s,"result":%s}'
-        % (
-            _number_bytes(a.completed_by),
-            _number_bytes(a.id),
-            result_json if a.result is result or a.result == result else canonical_json_bytes(a.result),
-        )
-        for a in item.annotations
+        b'{"completed_by":%s,"id":%s,"result":%s}' % (_number_bytes(completed_by), _number_bytes(id_), result)
+        for id_, completed_by, result in encoded.annotations
     )
     return b'{"annotations":[%s],"data":%s,"result":%s,"split":%s,"task_id":%s}' % (
         annotations,
-        canonical_json_bytes(item.data),
-        result_json,
+        encoded.data,
+        encoded.result,
         canonical_json_bytes(item.split),
         _number_bytes(item.task_id),
     )

@@ -99,3 +99,30 @@ def test_without_orjson_the_standard_library_gives_the_same(monkeypatch):
     assert canonical_json_bytes(value) == fast[0] == reference_json(value).encode()
     assert same_value(json_loads(json.dumps(value)), fast[1])
     assert math.copysign(1, json_loads('{"x": -0.0}')["x"]) == -1
+
+
+_DIGITISH = st.text(alphabet="0123456789e-.nul日x", max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_DIGITISH, st.text(max_size=40)))
+def test_the_fast_orjson_guards_answer_as_their_regular_expressions(text):
+    """The guards run on every value a build reads and writes; their regular expressions were twice
+    orjson's own cost, and the substring tests that replace them must answer alike."""
+    from tessera import json_reading
+
+    raw = text.encode("utf-8", "surrogatepass")
+    assert json_reading.may_misread(raw) == (json_reading._ORJSON_MAY_MISREAD_BYTES.search(raw) is not None)
+    assert module._orjson_may_differ(raw) == (module._ORJSON_MAY_DIFFER.search(raw) is not None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 18, "1" * 19, "x" + "9" * 25 + "y", "１" * 19, "1e-7", "1e-07", "e-mail", "0.00001", "null"],
+)
+def test_the_fast_orjson_guards_on_their_edges(text):
+    from tessera import json_reading
+
+    raw = text.encode()
+    assert json_reading.may_misread(raw) == (json_reading._ORJSON_MAY_MISREAD_BYTES.search(raw) is not None)
+    assert module._orjson_may_differ(raw) == (module._ORJSON_MAY_DIFFER.search(raw) is not None)
