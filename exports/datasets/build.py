@@ -216,6 +216,7 @@ class _PartJob:
     name: str  # the part files' stem
     write: _PartWrite
     join: Callable[[list[Path], BinaryIO], None]
+    preload: Callable[[], None] | None = None
 
 
 def _reports_added(reports: list[StepReport], more: list[StepReport]) -> list[StepReport]:
@@ -468,7 +469,7 @@ class DatasetBuild:
                 def join(paths, stream, fmt=fmt) -> None:
                     fmt.parts.join(paths, self.context, stream)
 
-                jobs[(fmt.name, split)] = _PartJob(f"{fmt.name}.{split}", write, join)
+                jobs[(fmt.name, split)] = _PartJob(f"{fmt.name}.{split}", write, join, fmt.parts.preload)
 
         def concatenate(paths, stream) -> None:
             parts_concatenated(paths, self.context, stream)
@@ -496,6 +497,9 @@ class DatasetBuild:
     def _write_parts(self, splits: "Splits", jobs: dict) -> None:
         """Each segment's part of every job's file, a process per segment."""
         starts = np.cumsum([0, *self.segments]).tolist()
+        for job in jobs.values():
+            if job.preload is not None:
+                job.preload()
 
         def work(index: int, send: Send) -> ApplicationError | None:
             segment_splits = splits.part(starts[index], self.segments[index])

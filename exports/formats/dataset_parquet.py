@@ -162,6 +162,11 @@ def _batches_of_parts(paths: Sequence[Path], schema: "pa.Schema") -> Iterator["p
         yield carry.combine_chunks().to_batches()[0]
 
 
+def _import_pyarrow() -> None:
+    import pyarrow.ipc  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
 def join_parts(paths: Sequence[Path], context: DatasetContext, stream: BinaryIO) -> None:
     schema = arrow_schema(context)
     _write_batches(_batches_of_parts(paths, schema), schema, stream)
@@ -210,6 +215,6 @@ PARQUET = register(
         per_split=True,
         fits=fits_any_config,
         write=write_parquet,
-        parts=PartsWriter(write_part=write_part_batches, join=join_parts),
+        parts=PartsWriter(write_part=write_part_batches, join=join_parts, preload=_import_pyarrow),
     )
 )
