@@ -607,11 +607,15 @@ def redact_step(
             redaction = _ItemRedaction(redactor, variables, counts)
             data = redaction.data(item.data, fields)
             result = redaction.result(item.result)
+            # The chosen annotation's result is usually the item's own: redacted once (a second pass
+            # cost the time again and counted its matches twice).
             annotations = [
                 ItemAnnotation(
                     id=annotation.id,
                     completed_by=annotation.completed_by,
-                    result=redaction.result(annotation.result),
+                    result=result
+                    if annotation.result is item.result
+                    else redaction.result(annotation.result),
                 )
                 for annotation in item.annotations
             ]

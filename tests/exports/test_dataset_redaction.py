@@ -202,6 +202,29 @@ def test_every_annotation_of_an_item_is_redacted():
     assert report.details == {"email": 1}
 
 
+def test_the_chosen_annotation_shares_the_items_redacted_result_and_is_counted_once():
+    """A recipe that chose one annotation gives the item that annotation's result: it was redacted (and its
+    matches counted) twice."""
+    answer = [
+        {
+            "from_name": "answer",
+            "to_name": "text",
+            "type": "textarea",
+            "value": {"text": ["write a@example.com"]},
+        }
+    ]
+    item = DatasetItem(
+        task_id=1,
+        data={"text": "plain"},
+        result=answer,
+        annotations=[ItemAnnotation(id=1, completed_by=5, result=answer)],
+    )
+    [out], report = run(redact_step(["email"]), [item])
+    assert out.result[0]["value"]["text"] == ["write [EMAIL]"]
+    assert out.annotations[0].result is out.result
+    assert report.details == {"email": 1}
+
+
 def test_nested_values_and_regions_that_do_not_match_the_text():
     dialogue = [{"author": "A", "text": "my mail is a@example.com"}, {"author": "B", "text": "ok"}]
     stale = {
