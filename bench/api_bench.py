@@ -352,14 +352,19 @@ def stop_process_group(process: subprocess.Popen, *, timeout: float = 15) -> Non
         process.wait(timeout=15)
 
 
-def rss_mb(pid: int) -> float:
+def proc_field_mb(path: str, field: str) -> float:
+    """A ``<field>: <n> kB`` line of a /proc file, in MB (0 when the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    return proc_field_mb(f"/proc/{pid}/status", "VmRSS:")
 
 
 class RssSampler(threading.Thread):

@@ -95,13 +95,7 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 def pss_mb(pid: int) -> float:
     """The process's proportional set size: each shared page counted as its share among the sharers."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return api_bench.proc_field_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class GroupRss(threading.Thread):
