@@ -29,7 +29,7 @@ from annotation.models import (
 from annotation.task_filters import Limits, TaskQuery
 from annotation.task_query import order_sql, prefilter_patterns, where_sql
 from annotation.visibility import sees_all_annotations, visible_annotations
-from tessera import validation
+from tessera import prepared, validation
 from tessera.errors import NotFound
 from tessera.models import AuditEvent, Membership, User
 from tessera.rows import ModelRows
@@ -61,7 +61,7 @@ def project_list(*, membership: Membership) -> QuerySet[Project]:
 
 def project_get(*, membership: Membership, project_id) -> Project:
     with connection.cursor() as cursor:
-        cursor.execute(_PROJECT_SQL, [_int(project_id), membership.organization_id])
+        prepared.execute(cursor, "project_get", _PROJECT_SQL, [_int(project_id), membership.organization_id])
         row = cursor.fetchone()
     if row is None:
         raise NotFound(_("Project not found."))
@@ -71,7 +71,9 @@ def project_get(*, membership: Membership, project_id) -> Project:
 def task_get(*, membership: Membership, task_id) -> Task:
     """The task with its project (``task.project`` costs no further query)."""
     with connection.cursor() as cursor:
-        cursor.execute(_TASK_WITH_PROJECT_SQL, [_int(task_id), membership.organization_id])
+        prepared.execute(
+            cursor, "task_get", _TASK_WITH_PROJECT_SQL, [_int(task_id), membership.organization_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise NotFound(_("Task not found."))

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from tessera import prepared
 from tessera.models import ApiToken, AuthFailureCount, Membership, Organization, User
 from tessera.rows import ModelRows
 from tessera.selectors import auth_failure_window, auth_keys, auth_throttle_wait, client_address
@@ -51,7 +52,7 @@ def _token_with_membership(digest: str, *, address: str, window: int) -> tuple[A
     """The token with its user, the user's active membership cached on the user (as membership_for
     caches it), and the address's failures in this window; None when no token has this digest."""
     with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_SQL, [auth_keys(address=address)[0], window, digest])
+        prepared.execute(cursor, "token", _TOKEN_SQL, [auth_keys(address=address)[0], window, digest])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -21,6 +21,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
+from tessera import prepared
+
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
@@ -86,7 +88,7 @@ class ModelRows(Generic[M]):
         sql = self._insert_sql + (f' RETURNING "{self.model._meta.pk.column}"' if returning else "")
         values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
         with connection.cursor() as cursor:
-            cursor.execute(sql, values)
+            prepared.execute(cursor, "insert", sql, values)
             instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
         instance._state.adding = False
         instance._state.db = connection.alias

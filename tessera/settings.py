@@ -117,6 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         _sqlite_file = Path(f"{DATABASES['default']['NAME']}{_suffix}")
         if _sqlite_file.is_file() and _sqlite_file.stat().st_uid == os.getuid():
             _sqlite_file.chmod(0o600)
+# PostgreSQL: the statements every request runs are prepared once per connection (tessera/prepared.py).
+# Off for a pooler that moves a session's statements between server connections (pgbouncer in
+# transaction mode).
+TESSERA_PREPARED_STATEMENTS = env_bool("TESSERA_PREPARED_STATEMENTS", True)
 TEST_DATABASE_NAME = env_str("TESSERA_TEST_DATABASE_NAME", "")
 if TEST_DATABASE_NAME:
     DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from annotation.models import Annotation, AnnotatorDay, Project, Review, Task, TaskState
 from annotation.services.counters import STATE_TOTALS, project_totals_add
+from tessera import prepared
 
 # The counters of a member-day row, in column order: of the member's answers, then of their verdicts.
 ANSWER_FIELDS = ("submitted", "skipped", "accepted", "rejected", "fixed", "from_prediction", "unchanged")
@@ -445,7 +446,7 @@ def activity_answer_added(annotation: Annotation, *, state_before: str, state_af
                 delta.project[column] += sign
     if TaskState.IN_REVIEW in (state_before, state_after):
         with connection.cursor() as cursor:
-            cursor.execute(_WAITING_SQL, [annotation.task_id])
+            prepared.execute(cursor, "review_waiting", _WAITING_SQL, [annotation.task_id])
             waiting_after = cursor.fetchone()[0]
         new = 0 if annotation.was_cancelled else 1
         before = waiting_after - new if state_before == TaskState.IN_REVIEW else 0

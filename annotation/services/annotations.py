@@ -34,7 +34,7 @@ from annotation.services.projects import project_schema
 from annotation.services.quality import task_quality_refresh, tasks_quality_forget
 from annotation.services.search_index import task_search_text_refresh
 from annotation.services.states import review_state_after_edit, task_state_after_submit, task_state_refresh
-from tessera import validation
+from tessera import prepared, validation
 from tessera.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from tessera.models import ROLE_RANK, Membership, Role, User
 from tessera.rows import ModelRows, db_datetime
@@ -170,7 +170,9 @@ def _caller_on_task(task: Task, *, user: User) -> _CallerOnTask:
     now = db_datetime(timezone.now())
     pair = [task.pk, user.pk]
     with connection.cursor() as cursor:
-        cursor.execute(_ANSWER_RULES_SQL, [*pair, *pair, now, *pair, now, *pair, *pair])
+        prepared.execute(
+            cursor, "answer_rules", _ANSWER_RULES_SQL, [*pair, *pair, now, *pair, now, *pair, *pair]
+        )
         return _CallerOnTask(*cursor.fetchone())
 
 
@@ -312,9 +314,9 @@ def annotation_create(
     # lock says whether there is either: an annotator's submit usually ends a lock and no draft).
     with connection.cursor() as cursor:
         if state is None or state.drafts:
-            cursor.execute(_DRAFT_END_SQL, [task.pk, user.pk])
+            prepared.execute(cursor, "draft_end", _DRAFT_END_SQL, [task.pk, user.pk])
         if state is None or state.lock_rows:
-            cursor.execute(_LOCK_END_SQL, [task.pk, user.pk])
+            prepared.execute(cursor, "lock_end", _LOCK_END_SQL, [task.pk, user.pk])
     activity_answer_added(annotation, state_before=locked.state, state_after=task_state)
     audit_record(
         actor=user,

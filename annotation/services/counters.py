@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from annotation.models import Annotation, Prediction, Project, Task
 from annotation.result_labels import labels_document, result_labels, task_labels
+from tessera import prepared
 from tessera.errors import NotFound
 from tessera.rows import ModelRows, db_datetime
 
@@ -186,12 +187,17 @@ def task_annotation_counters_add(
         state = task.state
     with connection.cursor() as cursor:
         if labels is None:
-            cursor.execute(
-                _TASK_COUNTERS_SQL, [total_delta, cancelled_delta, new_total >= overlap, now, state, task.pk]
+            prepared.execute(
+                cursor,
+                "task_counters",
+                _TASK_COUNTERS_SQL,
+                [total_delta, cancelled_delta, new_total >= overlap, now, state, task.pk],
             )
         else:
             stored = _LABELS_FIELD.get_db_prep_value(labels, connection, prepared=False)
-            cursor.execute(
+            prepared.execute(
+                cursor,
+                "task_counters_labels",
                 _TASK_COUNTERS_AND_LABELS_SQL,
                 [total_delta, cancelled_delta, new_total >= overlap, now, state, stored, task.pk],
             )
@@ -229,7 +235,9 @@ def project_hold(project_id: int) -> int:
     concurrent change of ``maximum_annotations`` takes ``FOR UPDATE``, so it cannot change meanwhile)."""
     suffix = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared.execute(
+            cursor,
+            "project_hold",
             f'SELECT "maximum_annotations" FROM "{Project._meta.db_table}" WHERE "id" = %s{suffix}',
             [project_id],
         )
@@ -243,7 +251,7 @@ def task_hold(task_id: int, *, message: str | None = None) -> Task:
     """Step 2 of the locking rule: the task row, locked and read fresh; 404 when it is gone."""
     suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(_TASK_HOLD_SQL + suffix, [task_id])
+        prepared.execute(cursor, "task_hold", _TASK_HOLD_SQL + suffix, [task_id])
         row = cursor.fetchone()
     if row is None:
         raise NotFound(message or _("Task not found."))

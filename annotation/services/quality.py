@@ -44,10 +44,11 @@ from annotation.quality.fanout import Fanout, Send
 from annotation.quality.values import TEXTAREA, UNSUPPORTED, control_kind, control_value, to_name
 from annotation.services.activity_totals import Activity, activity_recount, activity_replace
 from annotation.services.projects import project_schema
-from tessera import validation
+from tessera import prepared, validation
 from tessera.errors import ApplicationError, Conflict
 from tessera.json_reading import json_loads
 from tessera.models import User
+from tessera.rows import db_datetime
 from tessera.services import audit_record
 
 # Annotations per fetch of a full recompute's streamed read; each batch of tasks is one COPY.
@@ -123,15 +124,51 @@ def _task_share(
     )
 
 
+_ANNOTATION_ROWS_SQL = """
+SELECT a."id", a."task_id", a."completed_by_id", a."result", a."ground_truth" FROM "{annotations}" a
+WHERE a."task_id" IN ({ids}) AND NOT a."was_cancelled" ORDER BY a."task_id", a."id"
+"""
+_PREVIOUS_SQL = """
+SELECT q."task_id", q."stats", q."annotations", q."best_annotation_id" FROM "{quality}" q
+WHERE q."task_id" IN ({ids})
+"""
+
+
+def _ids_sql(template: str, task_ids: Sequence[int]) -> str:
+    return template.format(
+        annotations=Annotation._meta.db_table,
+        quality=TaskQuality._meta.db_table,
+        ids=", ".join(["%s"] * len(task_ids)),
+    )
+
+
+def _execute_for_tasks(cursor, label: str, template: str, task_ids: Sequence[int]) -> None:
+    """Written out, not through the ORM: every second and later submit of a task runs these (see
+    tessera/rows.py); prepared when for one task, the submit's case (tessera/prepared.py)."""
+    sql = _ids_sql(template, task_ids)
+    if len(task_ids) == 1:
+        prepared.execute(cursor, label, sql, list(task_ids))
+    else:
+        cursor.execute(sql, list(task_ids))
+
+
 def _annotation_rows(task_ids: Sequence[int]) -> dict[int, list[tuple[int, int | None, list, bool]]]:
     rows: dict[int, list] = {}
-    for pk, task_id, author, result, ground_truth in (
-        Annotation.objects.filter(task_id__in=task_ids, was_cancelled=False)
-        .order_by("task_id", "id")
-        .values_list("id", "task_id", "completed_by_id", "result", "ground_truth")
-    ):
-        rows.setdefault(task_id, []).append((pk, author, result, ground_truth))
+    with connection.cursor() as cursor:
+        _execute_for_tasks(cursor, "quality_answers", _ANNOTATION_ROWS_SQL, task_ids)
+        for pk, task_id, author, result, ground_truth in cursor.fetchall():
+            # JSON comes back as text from both databases (Django reads jsonb without decoding it).
+            rows.setdefault(task_id, []).append((pk, author, json_loads(result), bool(ground_truth)))
     return rows
+
+
+def _previous_shares(task_ids: Sequence[int]) -> dict[int, tuple[dict, int, int | None]]:
+    """Each task's quality row as it stands: (stats, annotations, best annotation id)."""
+    with connection.cursor() as cursor:
+        _execute_for_tasks(cursor, "quality_previous", _PREVIOUS_SQL, task_ids)
+        return {
+            task_id: (json_loads(stats), count, best) for task_id, stats, count, best in cursor.fetchall()
+        }
 
 
 def quality_shard(task_ids: Sequence[int]) -> int:
@@ -139,17 +176,31 @@ def quality_shard(task_ids: Sequence[int]) -> int:
     return task_ids[0] % settings.TESSERA_QUALITY_SHARDS if len(task_ids) == 1 else 0
 
 
-def _shard_locked(project_id: int, shard: int) -> ProjectQualityShard:
-    """The project's shard row, created when missing, locked for update (the last lock a write takes)."""
-    rows = ProjectQualityShard.objects.select_for_update().filter(project_id=project_id, shard=shard)
-    row = rows.first()
-    if row is None:
-        # Two first writers at once: one inserts, the other's insert is ignored; both then lock it.
-        ProjectQualityShard.objects.bulk_create(
-            [ProjectQualityShard(project_id=project_id, shard=shard)], ignore_conflicts=True
-        )
-        row = rows.get()
-    return row
+_SHARD_READ_SQL = f"""
+SELECT s."id", s."stats", s."tasks", s."annotations" FROM "{ProjectQualityShard._meta.db_table}" s
+WHERE s."project_id" = %s AND s."shard" = %s
+"""
+_SHARD_WRITE_SQL = f"""
+UPDATE "{ProjectQualityShard._meta.db_table}" SET "stats" = %s, "tasks" = %s, "annotations" = %s, "updated_at" = %s WHERE "id" = %s
+"""
+
+
+def _shard_locked(project_id: int, shard: int) -> tuple[int, dict, int, int]:
+    """The project's shard row (id, stats, tasks, annotations), created when missing, locked for
+    update (the last lock a write takes)."""
+    sql = _SHARD_READ_SQL + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
+    with connection.cursor() as cursor:
+        prepared.execute(cursor, "quality_shard", sql, [project_id, shard])
+        row = cursor.fetchone()
+        if row is None:
+            # Two first writers at once: one inserts, the other's insert is ignored; both then lock it.
+            ProjectQualityShard.objects.bulk_create(
+                [ProjectQualityShard(project_id=project_id, shard=shard)], ignore_conflicts=True
+            )
+            prepared.execute(cursor, "quality_shard", sql, [project_id, shard])
+            row = cursor.fetchone()
+    pk, stats, tasks, annotations = row
+    return pk, json_loads(stats), tasks, annotations
 
 
 def _apply(project_id: int, shard: int, old: Iterable[tuple[dict, int]], new: Iterable[_TaskShare]) -> None:
@@ -167,11 +218,20 @@ def _apply(project_id: int, shard: int, old: Iterable[tuple[dict, int]], new: It
         annotations += share.annotations
     if not delta and not tasks and not annotations:
         return
-    row = _shard_locked(project_id, shard)
-    row.stats = stats_add(row.stats, delta)
-    row.tasks += tasks
-    row.annotations += annotations
-    row.save(update_fields=["stats", "tasks", "annotations", "updated_at"])
+    pk, stats, shard_tasks, shard_annotations = _shard_locked(project_id, shard)
+    with connection.cursor() as cursor:
+        prepared.execute(
+            cursor,
+            "quality_shard_write",
+            _SHARD_WRITE_SQL,
+            [
+                _copy_json(stats_add(stats, delta)),
+                shard_tasks + tasks,
+                shard_annotations + annotations,
+                db_datetime(timezone.now()),
+                pk,
+            ],
+        )
 
 
 @dataclass
@@ -200,7 +260,33 @@ def _copy_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_SHARE_UPSERT_SQL = f"""
+INSERT INTO "{TaskQuality._meta.db_table}" ("task_id", "project_id", "agreement", "controls", "consensus", "tie", "annotations",
+  "stats", "best_annotation_id", "updated_at")
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT ("task_id") DO UPDATE SET "agreement" = EXCLUDED."agreement", "controls" = EXCLUDED."controls",
+  "consensus" = EXCLUDED."consensus", "tie" = EXCLUDED."tie", "annotations" = EXCLUDED."annotations",
+  "stats" = EXCLUDED."stats", "updated_at" = EXCLUDED."updated_at"
+"""
+
+
 def _write_shares(project_id: int, shares: list[_TaskShare], best: dict[int, int | None]) -> None:
+    if len(shares) == 1:
+        # A submit's case, written out and prepared (see _execute_for_tasks).
+        share = shares[0]
+        with connection.cursor() as cursor:
+            prepared.execute(
+                cursor,
+                "quality_upsert",
+                _SHARE_UPSERT_SQL,
+                [
+                    share.task_id, project_id, share.agreement, _copy_json(share.controls),
+                    None if share.consensus is None else _copy_json(share.consensus), share.tie,
+                    share.annotations, _copy_json(share.stats), best.get(share.task_id),
+                    db_datetime(timezone.now()),
+                ],
+            )  # fmt: skip
+        return
     TaskQuality.objects.bulk_create(
         [
             TaskQuality(
@@ -224,12 +310,7 @@ def tasks_quality_refresh(*, project: Project, task_ids: Sequence[int]) -> None:
     if not task_ids:
         return
     controls = _controls(project_schema(project))
-    previous = {
-        task_id: (json.loads(stats), count, best)
-        for task_id, stats, count, best in TaskQuality.objects.filter(task_id__in=task_ids).values_list(
-            "task_id", "stats", "annotations", "best_annotation_id"
-        )
-    }
+    previous = _previous_shares(task_ids)
     rows = _annotation_rows(task_ids)
     shares = []
     gone = []

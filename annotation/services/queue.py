@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 from annotation.models import Annotation, AnnotatorGold, Draft, Project, ReviewState, Sampling, Task, TaskLock
 from annotation.selectors import TASK_ROWS
 from annotation.services.counters import project_hold
+from tessera import prepared
 from tessera.errors import Conflict, NotFound
 from tessera.models import User
 from tessera.rows import db_datetime
@@ -175,7 +176,9 @@ def _candidate(project: Project, user: User, *, start_inner_id: int, now) -> Tas
             if row is None:
                 return None
             task = TASK_ROWS.build(row)
-            cursor.execute(_sql(_STILL_OPEN_SQL), [task.pk, False, user.pk, user.pk, now, overlap])
+            prepared.execute(
+                cursor, "still_open", _sql(_STILL_OPEN_SQL), [task.pk, False, user.pk, user.pk, now, overlap]
+            )
             if cursor.fetchone() is not None:
                 return task
             passed_over.append(task.pk)
@@ -199,7 +202,9 @@ def _held_drafted_locked(project: Project, user: User, *, now) -> _CallerQueue:
     a lock on anywhere, at most two, their first rejected task here): see _HELD_DRAFTED_LOCKED_SQL."""
     found = _CallerQueue()
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared.execute(
+            cursor,
+            "held_drafted_locked",
             _sql(_HELD_DRAFTED_LOCKED_SQL),
             [user.pk, project.pk, False, now, user.pk, user.pk, project.pk, False, DRAFTS_TO_TRY, user.pk,
              project.pk, ReviewState.REJECTED, user.pk],
@@ -229,7 +234,9 @@ def _drafted_task(project: Project, user: User, drafted: list[int], *, now) -> i
                 )
                 if cursor.fetchone() is None:
                     continue
-            cursor.execute(_sql(_STILL_OPEN_SQL), [task_id, False, user.pk, user.pk, now, overlap])
+            prepared.execute(
+                cursor, "still_open", _sql(_STILL_OPEN_SQL), [task_id, False, user.pk, user.pk, now, overlap]
+            )
             if cursor.fetchone() is not None:
                 return task_id
     return None
@@ -242,8 +249,10 @@ def _lock(task_id: int, user: User, *, now, locked: list[int]) -> None:
         # An annotator holds one task at a time; taking a new one lets go of the old (after a submit,
         # which ends the hold, there is none, and no DELETE to run).
         if any(other != task_id for other in locked):
-            cursor.execute(_sql(_RELEASE_OTHERS_SQL), [user.pk, task_id])
-        cursor.execute(_sql(_LOCK_UPSERT_SQL), [task_id, user.pk, db_datetime(expires_at)])
+            prepared.execute(cursor, "release_others", _sql(_RELEASE_OTHERS_SQL), [user.pk, task_id])
+        prepared.execute(
+            cursor, "lock_upsert", _sql(_LOCK_UPSERT_SQL), [task_id, user.pk, db_datetime(expires_at)]
+        )
 
 
 # Below this many inner ids between a scan's start and its find, the walk is cheap: nothing is stored.
@@ -352,7 +361,7 @@ def next_task(*, project: Project, user: User) -> Task:
             _remember_scan_start(project, user, scanned_from=start, found_inner_id=task.inner_id)
     elif task is None:
         with connection.cursor() as cursor:
-            cursor.execute(_sql(_TASK_SQL), [task_id])
+            prepared.execute(cursor, "next_task_row", _sql(_TASK_SQL), [task_id])
             task = TASK_ROWS.build(cursor.fetchone())
     _lock(task.pk, user, now=now, locked=locked)
     task.draft_list = _draft_list(task, user, drafted=drafted)

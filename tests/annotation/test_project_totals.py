@@ -5,6 +5,7 @@ from django.db.models import Sum
 
 from annotation.models import ImportJob, Project, Task
 from annotation.services.import_jobs import import_job_run
+from tessera import prepared
 from tests.conftest import choice, patch_json, post_json
 
 pytestmark = pytest.mark.django_db
@@ -89,10 +90,8 @@ def test_completed_background_import_lists_the_ids_of_its_tasks(api, make_projec
 
 
 def _writes(queries) -> list[str]:
-    return [
-        query["sql"] for query in queries
-        if query["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
-    ]  # fmt: skip
+    statements = [prepared.logged_sql(query["sql"]) for query in queries]
+    return [sql for sql in statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
 
 
 @pytest.mark.parametrize("method", ["submit", "update", "delete"])
