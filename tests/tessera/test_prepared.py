@@ -10,7 +10,9 @@ from tessera import prepared
 
 pytestmark = pytest.mark.django_db
 
-SQL = "SELECT %s + 1, '100%%', %s::text" if connection.vendor == "postgresql" else "SELECT %s + 1, '100%%', %s"
+SQL = (
+    "SELECT %s + 1, '100%%', %s::text" if connection.vendor == "postgresql" else "SELECT %s + 1, '100%%', %s"
+)
 
 
 def needs_postgresql():
