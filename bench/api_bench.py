@@ -363,6 +363,24 @@ def proc_field_mb(path: str, field: str) -> float:
     return 0.0
 
 
+def cpu_seconds(command_line_part: str) -> float:
+    """User and system CPU seconds of every process whose command line holds this text (a server's
+    workers, or PostgreSQL's backends of one database: their titles name it)."""
+    needle = command_line_part.encode()
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "cmdline").read_bytes():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     return proc_field_mb(f"/proc/{pid}/status", "VmRSS:")
 

@@ -228,10 +228,15 @@ def _annotator_process(port: int, token: str, project_id: int, rounds: int, star
     return loop.timings
 
 
-def concurrent_annotators(port: int, tokens: list[str], project_id: int, rounds: int) -> dict:
+def concurrent_annotators(
+    port: int, tokens: list[str], project_id: int, rounds: int, *, database: str | None = None
+) -> dict:
     """One process per annotator: client threads of one process would wait for each other's GIL, and
-    that wait would count as the server's latency."""
+    that wait would count as the server's latency. With ``database`` (its name), the CPU the server's
+    processes and PostgreSQL's backends of that database spent per round: on a shared machine a
+    steadier measure of a change than the latencies."""
     context = multiprocessing.get_context("fork")
+    cpu_before = _round_cpu(port, database)
     start_at = time.time() + 3
     with context.Pool(len(tokens)) as pool:
         runs = [
@@ -240,6 +245,7 @@ def concurrent_annotators(port: int, tokens: list[str], project_id: int, rounds:
         ]
         timings = [run.get(timeout=api_bench.REQUEST_TIMEOUT_S) for run in runs]
     seconds = time.time() - start_at
+    cpu_after = _round_cpu(port, database)
     merged: dict[str, list[float]] = {"next": [], "submit": [], "progress": []}
     for one in timings:
         for name, values in one.items():
@@ -250,6 +256,27 @@ def concurrent_annotators(port: int, tokens: list[str], project_id: int, rounds:
         "rounds_each": rounds,
         "submits_per_s": round(len(merged["submit"]) / seconds, 1),
         **{name: p50_p95(values) for name, values in merged.items()},
+        **(
+            {
+                # Every round counted, the three unrecorded warm-up rounds of each annotator included.
+                f"{side}_cpu_ms_per_round": round(
+                    1000 * (cpu_after[side] - cpu_before[side]) / (len(tokens) * (rounds + 3)), 2
+                )
+                for side in cpu_before
+            }
+            if database
+            else {}
+        ),
+    }
+
+
+def _round_cpu(port: int, database: str | None) -> dict[str, float]:
+    if not database:
+        return {}
+    # gunicorn's command line names its port; a backend's title names its database.
+    return {
+        "server": api_bench.cpu_seconds(f"127.0.0.1:{port}"),
+        "database": api_bench.cpu_seconds(f" {database} "),
     }
 
 
@@ -397,8 +424,9 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
                 idle.once()
             result["one_annotator_idle"] = idle.summary()
             result["six_annotators_overlap_3"] = concurrent_annotators(
-                server.port, annotator_tokens, project, rounds=max(5, args.samples // ANNOTATORS)
-            )
+                server.port, annotator_tokens, project, rounds=max(5, args.samples // ANNOTATORS),
+                database=api_bench._database_name(args.database_url),
+            )  # fmt: skip
 
             # During a second background import of N tasks (on the worker) into another project.
             during_import = AnnotatorLoop(Client(server.port, annotator_tokens[0]), project)
@@ -483,6 +511,10 @@ def run_size(args: argparse.Namespace, total: int) -> dict:
         "six_annotators_p50_ms": {
             name: result["six_annotators_overlap_3"][name]["p50_ms"]
             for name in ("next", "submit", "progress")
+        },
+        "six_annotators_cpu_ms_per_round": {
+            side: result["six_annotators_overlap_3"].get(f"{side}_cpu_ms_per_round")
+            for side in ("server", "database")
         },
         "during_import_vs_idle_p50": ratio("one_annotator_during_import"),
         "during_slow_export_vs_idle_p50": ratio("one_annotator_during_slow_export"),
