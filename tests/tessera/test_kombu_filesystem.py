@@ -70,3 +70,11 @@ def test_messages_written_while_a_reader_drains_the_folder_are_read_whole(tmp_pa
     assert errors == []
     assert sorted(message["number"] for message in received) == list(range(count))
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".part")]
+
+
+def test_the_demo_broker_polls_its_folder_five_times_a_second(settings):
+    # kombu's default (a second) left a job waiting half a second on average before a worker saw it.
+    options = app.conf.broker_transport_options
+    assert settings.CELERY_BROKER_URL.startswith("filesystem")
+    with Connection("filesystem://", transport_options=options) as conn:
+        assert conn.transport.polling_interval == 0.2
