@@ -7,9 +7,13 @@ statement as text, so PostgreSQL plans it anew every time; ``PREPARE`` once per 
 ``EXECUTE`` after lets it keep the plan (after five executions it keeps a generic one when that
 costs no more than the ones it planned for the values).
 
-Only statements whose plan does not depend on the values belong here: lookups by primary or unique
-key and small per-user reads. A statement whose best plan changes with the project (the queue's
-candidate scan, the data table's pages) stays a plain ``execute``.
+Only statements whose plan does not depend on the values belong here: each is bounded by an equality
+on a primary or unique key (or the few rows of one task), which the generic plan knows whatever the
+values. A statement that filters on a value whose selectivity varies (a review state, a flag, a time)
+stays a plain ``execute``, above all with ``ORDER BY … LIMIT``: the generic plan of ``/next``'s
+held/drafted/rejected read guessed that a review state matched half the annotations and walked the
+annotations' primary key for the first match, 1.2 s a call at 1M tasks (``bench/hot_paths_bench.py``).
+So do the queue's candidate scan and the data table's pages.
 
 ``TESSERA_PREPARED_STATEMENTS=false`` turns this off, for a connection pooler that hands a session's
 statements to other server connections (pgbouncer in transaction mode). Prepared statements outlive
